@@ -1,0 +1,79 @@
+# simkit: `make shopee` runs the Shopee pipeline on the embedded sample; `make test` runs every test.
+# Both install what is missing first (Debian packages when run as root, npm packages, the native
+# faiss-node build, the TypeScript build).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE ?= node
+SIMKIT := $(NODE) bin/simkit.js
+DATA ?=
+OUT ?=
+CONFIG ?=
+RUN_ARGS = $(if $(DATA),--data "$(DATA)") $(if $(OUT),--out "$(OUT)") $(if $(CONFIG),--config "$(CONFIG)")
+SOURCES := $(shell find core plugins competitions bench -name '*.ts' -not -path '*/test/*' 2>/dev/null)
+FAISS_ADDON := node_modules/faiss-node/build/Release/faiss-node.node
+COMPETITIONS := shopee landmarks landmark-retrieval hotels herbarium whales protein
+
+.PHONY: help setup system deps build test typecheck gpu webgpu doctor clean \
+	$(COMPETITIONS) fashion-mnist bench bench-engine bench-losses bench-train bench-knn bench-score
+
+help:
+	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
+	@echo "make <competition>   $(COMPETITIONS) fashion-mnist"
+	@echo "make test            install what is missing and run every test"
+	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-knn bench-score)"
+	@echo "make gpu             install the optional CUDA backend (@tensorflow/tfjs-node-gpu)"
+	@echo "make doctor          check the installation"
+
+setup: build
+
+system:
+	@bash scripts/setup-system.sh $(SYSTEM_EXTRA)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: system node_modules/.package-lock.json $(FAISS_ADDON)
+
+$(FAISS_ADDON): | node_modules/.package-lock.json
+	$(NODE) scripts/build-faiss.mjs
+
+dist/.built: $(SOURCES) tsconfig.json | deps
+	npx tsc -p tsconfig.json
+	@touch $@
+
+build: deps dist/.built
+
+typecheck: deps
+	npx tsc -p tsconfig.json --noEmit
+
+test: build
+	npx vitest run
+
+doctor: build
+	$(SIMKIT) doctor
+
+$(COMPETITIONS) fashion-mnist: build
+	$(SIMKIT) run $@ $(RUN_ARGS)
+
+fashion-mnist: SYSTEM_EXTRA = dataset-fashion-mnist
+
+gpu: deps
+	@echo "Installing @tensorflow/tfjs-node-gpu 4.22.0. It downloads libtensorflow 2.9.1 (set TFJS_NODE_CDN_STORAGE"
+	@echo "to a mirror when Google's host is unreachable) and runs on the GPU only with CUDA 11.2 + cuDNN 8.1."
+	npm install --no-save --foreground-scripts @tensorflow/tfjs-node-gpu@4.22.0
+	$(SIMKIT) --backend tensorflow doctor
+
+webgpu: deps
+	@echo "Installing the experimental WebGPU route (Dawn); it needs a GPU with a Vulkan driver."
+	npm install --no-save webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0
+	$(SIMKIT) --backend webgpu doctor
+
+bench: bench-engine bench-losses bench-train bench-knn bench-score
+
+bench-engine bench-losses bench-train bench-knn bench-score: build
+	$(NODE) --expose-gc dist/bench/$(@:bench-%=%).js
+
+clean:
+	rm -rf dist output

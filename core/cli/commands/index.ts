@@ -1,0 +1,6 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { registerList } from './list.js';
+
+/** Every subcommand; each file adds its commands to the program. */
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList];

@@ -1,0 +1,19 @@
+/**
+ * What a plugin registers for one named component: a description for `simkit list`, the
+ * documented defaults of its options, and a factory. `origin` is filled in by the container
+ * (the module that registered it), so users can see where each component comes from.
+ */
+export interface Registration<T, Options extends object = Record<string, unknown>> {
+  readonly name: string;
+  readonly description: string;
+  readonly defaults: Options;
+  create(options?: Partial<Options>): T;
+}
+
+export interface Origin {
+  /** `builtin`, an npm package name, or a local path. */
+  readonly source: string;
+  readonly module: string;
+}
+
+export type Registered<T> = Registration<T, any> & { origin?: Origin };

@@ -1,0 +1,118 @@
+import 'reflect-metadata';
+import { readdir } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Container, ContainerModule } from 'inversify';
+import type { Origin, Registered } from '../contracts/registration.js';
+import { TOKENS, type ComponentKind } from '../tokens.js';
+import { Registry } from './registry.js';
+
+/** Where compiled (dist/) or source (tsx, vitest) modules live: two levels above this file. */
+const CODE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const MODULE_EXT = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
+/** Each feature folder exports its ContainerModule as the default export of this file. */
+export const MODULE_FILE = `di.config${MODULE_EXT}`;
+const BUILTIN_AREAS = ['plugins', 'competitions'] as const;
+
+export interface ModuleSource {
+  readonly origin: Origin;
+  load(): Promise<ContainerModule>;
+}
+
+export interface PluginFailure {
+  readonly origin: Origin;
+  readonly error: Error;
+}
+
+/** Finds the built-in feature modules: `plugins/<feature>/di.config` and `competitions/<slug>/di.config`. */
+export async function builtinModules(codeRoot = CODE_ROOT): Promise<ModuleSource[]> {
+  const sources: ModuleSource[] = [];
+  for (const area of BUILTIN_AREAS) {
+    const areaDir = join(codeRoot, area);
+    if (!existsSync(areaDir)) continue;
+    const folders = (await readdir(areaDir, { withFileTypes: true })).filter((d) => d.isDirectory());
+    for (const folder of folders.map((d) => d.name).sort()) {
+      const file = join(areaDir, folder, MODULE_FILE);
+      if (existsSync(file)) sources.push(fileModule(file, { source: 'builtin', module: `${area}/${folder}` }));
+    }
+  }
+  return sources;
+}
+
+/** A module file whose default export (or export named `module`) is a ContainerModule. */
+export function fileModule(file: string, origin: Origin): ModuleSource {
+  return {
+    origin,
+    async load() {
+      const exported = (await import(pathToFileURL(file).href)) as { default?: unknown; module?: unknown };
+      const candidate = exported.default ?? exported.module;
+      if (!(candidate instanceof ContainerModule)) {
+        throw new Error(`${file} does not export a ContainerModule (default export expected)`);
+      }
+      return candidate;
+    },
+  };
+}
+
+/**
+ * The application container: built-in features plus any external plugins. A plugin that fails
+ * to load is recorded in `failures` and the others still work.
+ */
+export class Simkit {
+  readonly failures: PluginFailure[] = [];
+  private readonly registries = new Map<ComponentKind, Registry<unknown>>();
+
+  private constructor(readonly container: Container) {}
+
+  static async create(options: { sources?: ModuleSource[]; extra?: ModuleSource[] } = {}): Promise<Simkit> {
+    const app = new Simkit(new Container());
+    const sources = [...(options.sources ?? (await builtinModules())), ...(options.extra ?? [])];
+    for (const source of sources) await app.loadModule(source);
+    return app;
+  }
+
+  private async loadModule(source: ModuleSource): Promise<void> {
+    const before = this.snapshot();
+    try {
+      await this.container.loadAsync(await source.load());
+    } catch (error) {
+      this.failures.push({ origin: source.origin, error: error instanceof Error ? error : new Error(String(error)) });
+      return;
+    }
+    for (const [kind, entries] of this.snapshotEntries()) {
+      for (const entry of entries) {
+        if (!before.get(kind)?.has(entry)) entry.origin ??= source.origin;
+      }
+    }
+  }
+
+  private snapshotEntries(): [ComponentKind, Registered<unknown>[]][] {
+    return (Object.keys(TOKENS) as ComponentKind[]).map((kind) => [kind, this.all(kind)]);
+  }
+
+  private snapshot(): Map<ComponentKind, Set<Registered<unknown>>> {
+    return new Map(this.snapshotEntries().map(([kind, entries]) => [kind, new Set(entries)]));
+  }
+
+  private all<T>(kind: ComponentKind): Registered<T>[] {
+    const token = TOKENS[kind];
+    return this.container.isBound(token) ? this.container.getAll<Registered<T>>(token) : [];
+  }
+
+  registry<T>(kind: ComponentKind): Registry<T> {
+    let registry = this.registries.get(kind);
+    if (!registry) {
+      registry = new Registry<unknown>(kind.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), this.all(kind));
+      this.registries.set(kind, registry);
+    }
+    return registry as Registry<T>;
+  }
+}
+
+/** Binds registrations of one kind; the usual body of a feature's di.config. */
+export function registrations<T>(kind: ComponentKind, entries: readonly Registered<T>[]): ContainerModule {
+  return new ContainerModule(({ bind }) => {
+    for (const entry of entries) bind(TOKENS[kind]).toConstantValue(entry);
+  });
+}

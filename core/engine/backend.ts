@@ -1,0 +1,148 @@
+import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../errors.js';
+import { log } from '../log.js';
+
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export type BackendRequest = (typeof BACKENDS)[number];
+export type BackendName = Exclude<BackendRequest, 'auto'>;
+
+export interface BackendChoice {
+  readonly name: BackendName;
+  /** Why this backend was chosen, including why the faster ones were not. */
+  readonly reason: string;
+}
+
+export interface BackendProbe {
+  readonly name: BackendName;
+  readonly available: boolean;
+  readonly detail: string;
+  readonly fix?: string;
+}
+
+const GPU_FIX =
+  'run `make gpu` (needs CUDA 11.2 + cuDNN 8.1 and a reachable libtensorflow mirror: TFJS_NODE_CDN_STORAGE)';
+const WEBGPU_FIX = 'install the optional `webgpu` and `@tensorflow/tfjs-backend-webgpu` packages (`make webgpu`) on a machine with a Vulkan GPU driver';
+
+let chosen: Promise<BackendChoice> | undefined;
+
+export function parseBackend(value: string | undefined): BackendRequest {
+  const request = (value ?? 'auto').trim().toLowerCase();
+  if (!(BACKENDS as readonly string[]).includes(request)) {
+    throw new UserError(`unknown backend "${value}"`, `choose one of: ${BACKENDS.join(', ')}`);
+  }
+  return request as BackendRequest;
+}
+
+async function importOptional(name: string): Promise<unknown | undefined> {
+  try {
+    return await import(name);
+  } catch (error) {
+    log.debug(`${name} did not load: ${(error as Error).message.split('\n')[0]}`);
+    return undefined;
+  }
+}
+
+/** Loads tfjs-node-gpu or tfjs-node, which register the native `tensorflow` backend. */
+async function probeTensorflow(): Promise<BackendProbe> {
+  for (const pkg of ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']) {
+    if (await importOptional(pkg)) {
+      return { name: 'tensorflow', available: true, detail: `${pkg} loaded (libtensorflow)` };
+    }
+  }
+  return {
+    name: 'tensorflow',
+    available: false,
+    detail: '@tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node not installed',
+    fix: GPU_FIX,
+  };
+}
+
+/** WebGPU through Dawn (npm `webgpu`): needs a real GPU adapter. Experimental. */
+async function probeWebgpu(): Promise<BackendProbe> {
+  const dawn = (await importOptional('webgpu')) as
+    | { create(flags: string[]): { requestAdapter(): Promise<unknown> }; globals?: object }
+    | undefined;
+  if (!dawn) return { name: 'webgpu', available: false, detail: 'npm package `webgpu` not installed', fix: WEBGPU_FIX };
+  try {
+    if (dawn.globals) Object.assign(globalThis, dawn.globals);
+    const gpu = dawn.create([]);
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return { name: 'webgpu', available: false, detail: 'no WebGPU adapter (no Vulkan GPU driver)', fix: WEBGPU_FIX };
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
+    if (!(await importOptional('@tensorflow/tfjs-backend-webgpu'))) {
+      return { name: 'webgpu', available: false, detail: '@tensorflow/tfjs-backend-webgpu not installed', fix: WEBGPU_FIX };
+    }
+    return { name: 'webgpu', available: true, detail: 'WebGPU adapter found (experimental)' };
+  } catch (error) {
+    return { name: 'webgpu', available: false, detail: `WebGPU failed: ${(error as Error).message}`, fix: WEBGPU_FIX };
+  }
+}
+
+async function probeWasm(): Promise<BackendProbe> {
+  if (!(await importOptional('@tensorflow/tfjs-backend-wasm'))) {
+    return { name: 'wasm', available: false, detail: '@tensorflow/tfjs-backend-wasm not installed', fix: 'npm ci' };
+  }
+  return { name: 'wasm', available: true, detail: 'WebAssembly backend (SIMD, single thread)' };
+}
+
+const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
+  tensorflow: probeTensorflow,
+  webgpu: probeWebgpu,
+  wasm: probeWasm,
+  cpu: async () => ({ name: 'cpu', available: true, detail: 'pure JavaScript backend (slow)' }),
+};
+
+/** Probes every route in order of preference, without switching the active backend. */
+export async function probeBackends(): Promise<BackendProbe[]> {
+  const probes: BackendProbe[] = [];
+  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) probes.push(await PROBES[name]());
+  return probes;
+}
+
+async function activate(name: BackendName): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new UserError(`the ${name} backend failed to initialise`, 'try --backend cpu');
+  await tf.ready();
+  if (name === 'wasm') {
+    const { registerWasmTrainingKernels } = await import('./kernels/index.js');
+    registerWasmTrainingKernels();
+  }
+}
+
+async function choose(request: BackendRequest): Promise<BackendChoice> {
+  tf.enableProdMode();
+  if (request !== 'auto') {
+    const probe = await PROBES[request]();
+    if (!probe.available) {
+      throw new UserError(`backend "${request}" is not available: ${probe.detail}`, probe.fix);
+    }
+    await activate(request);
+    return { name: request, reason: `requested; ${probe.detail}` };
+  }
+  const skipped: string[] = [];
+  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+    const probe = await PROBES[name]();
+    if (probe.available) {
+      await activate(name);
+      const why = skipped.length ? ` (${skipped.join('; ')})` : '';
+      return { name, reason: `auto: ${probe.detail}${why}` };
+    }
+    skipped.push(`${name}: ${probe.detail}`);
+  }
+  throw new UserError('no TensorFlow.js backend could be initialised');
+}
+
+/**
+ * Sets up TensorFlow.js once per process. `request` defaults to SIMKIT_BACKEND, then `auto`:
+ * tensorflow (tfjs-node-gpu / tfjs-node) > webgpu > wasm > cpu.
+ */
+export function initEngine(request: string | undefined = process.env.SIMKIT_BACKEND): Promise<BackendChoice> {
+  const wanted = parseBackend(request);
+  if (!chosen) {
+    chosen = choose(wanted).then((choice) => {
+      log.debug(`backend: ${choice.name} — ${choice.reason}`);
+      return choice;
+    });
+    chosen.catch(() => (chosen = undefined));
+  }
+  return chosen;
+}

@@ -1,0 +1,158 @@
+/**
+ * A competition adapter: how one Kaggle competition's files are read, how a small sample in the
+ * same layout is generated, and how predictions become Kaggle's exact submission file. Adapters
+ * live in `competitions/<folder>/` and register a `CompetitionRegistration` under
+ * `TOKENS.Competition`, named by the short alias (`shopee`, `landmarks`, …); `slugs` maps every
+ * Kaggle slug the adapter serves to the options that select it (e.g. a Herbarium year).
+ *
+ * Everything the generic pipeline needs is here: items to train and search on, the task kind
+ * (which decides how neighbours become predictions and how truth is built), the metric to score
+ * with (a `TOKENS.Metric` registration named by Kaggle slug), and the default configuration.
+ */
+import type { Registration } from './registration.js';
+
+export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
+
+/**
+ * - match: each item's prediction is the set of items of the same set that show the same thing (Shopee).
+ * - recognize: one class and a confidence, or nothing for an item of no known class (landmarks).
+ * - retrieve: ranked ids of an index set (landmark retrieval).
+ * - classify: ranked class ids (Hotel-ID, Herbarium, whales).
+ * - multilabel: a set of class ids (Protein Atlas).
+ */
+export type TaskKind = 'match' | 'recognize' | 'retrieve' | 'classify' | 'multilabel';
+
+/** `image4`: four single-channel PNGs per item (red, green, blue, yellow), see `Item.channelPaths`. */
+export type Modality = 'image' | 'text+image' | 'image4';
+
+/** Kaggle solution row usage: scored on the public or the private leaderboard, or not at all. */
+export type Usage = 'Public' | 'Private' | 'Ignored';
+
+export interface Item {
+  /** Unique within its set; for test items, the id written to the submission. */
+  readonly id: string;
+  /** Class ids (strings, never cast), empty when unknown (test items). Several only for multilabel data. */
+  readonly labels: readonly string[];
+  /** A coarser grouping given by the data (hotel chain, herbarium family), if any. */
+  readonly group?: string;
+  /** Absolute path of the item's image (modalities `image` and `text+image`). */
+  readonly imagePath?: string;
+  /** Absolute paths of the red, green, blue and yellow channel images (modality `image4`). */
+  readonly channelPaths?: readonly [string, string, string, string];
+  readonly text?: string;
+  /** Perceptual hash given by the data (Shopee's `image_phash`). */
+  readonly phash?: string;
+  /** The row's other columns, verbatim. */
+  readonly extra: Readonly<Record<string, string>>;
+}
+
+export interface TestSet {
+  readonly queries: readonly Item[];
+  /** The set searched for retrieval competitions; absent otherwise. */
+  readonly index?: readonly Item[];
+}
+
+export interface Prediction {
+  /** The query item's id. */
+  readonly id: string;
+  /** Best first: class ids, or item ids for `match` and `retrieve`. */
+  readonly labels: readonly string[];
+  /** Confidence of each label, same order; required where the submission writes confidences. */
+  readonly scores?: readonly number[];
+}
+
+/** A CSV file's content: header and rows of raw strings. */
+export interface Table {
+  readonly columns: readonly string[];
+  readonly rows: readonly (readonly string[])[];
+}
+
+/** Kaggle's submission columns; the solution file has the same two columns plus `Usage`. */
+export interface SubmissionFormat {
+  readonly idColumn: string;
+  readonly labelColumn: string;
+  /** Most labels a row may hold (1, 5, 50, 100; `null`: no limit). Extra labels are dropped. */
+  readonly maxLabels: number | null;
+  /** Rows are `"<label> <confidence>"` (landmark recognition). */
+  readonly withConfidence: boolean;
+}
+
+/** A pluggable component chosen by registered name, with its options (defaults filled by the plugin). */
+export interface ComponentChoice {
+  readonly name: string;
+  readonly options: { readonly [key: string]: Json };
+}
+
+/** Defaults of a competition's pipeline; every field is plain JSON so a config file can override it. */
+export interface CompetitionConfig {
+  /** Competition edition, where the adapter serves several years (Herbarium, landmarks). */
+  readonly year?: number;
+  /** Images are resized to imageSize × imageSize pixels. */
+  readonly imageSize: number;
+  readonly backbone: ComponentChoice;
+  readonly head: ComponentChoice;
+  readonly loss: ComponentChoice;
+  readonly sampler: ComponentChoice;
+  readonly embeddingSize: number;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /**
+   * Validation split of the train set: `label` holds out whole classes (the test set shows new
+   * classes: Shopee, retrieval), `item` holds out items of known classes.
+   */
+  readonly validation: { readonly fraction: number; readonly by: 'label' | 'item' };
+  readonly indexer: ComponentChoice;
+  /** Neighbours fetched per query. */
+  readonly neighbours: number;
+  /** Applied in order to the neighbours of each query. */
+  readonly postProcessors: readonly ComponentChoice[];
+  /** Values tried on the validation split, keyed `<postProcessor>.<option>`. */
+  readonly tune: { readonly [option: string]: readonly number[] };
+}
+
+export interface Competition {
+  /** Kaggle slug, e.g. `shopee-product-matching`. */
+  readonly slug: string;
+  /** Short name used on the command line and as the registration name, e.g. `shopee`. */
+  readonly alias: string;
+  readonly title: string;
+  /** Name of the `TOKENS.Metric` registration that scores this competition (its Kaggle slug). */
+  readonly metric: string;
+  readonly task: TaskKind;
+  readonly modality: Modality;
+  readonly config: CompetitionConfig;
+  readonly submission: SubmissionFormat;
+  /** Label of items that belong to no known class and is itself a valid prediction (`new_whale`). */
+  readonly unknownLabel?: string;
+
+  /** Train items with labels, from a directory in Kaggle's layout. Throws InputError on bad files. */
+  readTrain(dataDir: string): Promise<Item[]>;
+  /** Test items (no labels) and, for retrieval, the index set. */
+  readTest(dataDir: string): Promise<TestSet>;
+  /**
+   * Writes a small deterministic dataset in Kaggle's layout into `dir`, plus the hidden test truth
+   * as a Kaggle solution file `SAMPLE_SOLUTION_FILE` (which Kaggle does not ship).
+   */
+  generateSample(dir: string, seed: number): Promise<void>;
+
+  /** Predictions as Kaggle's submission table (labels capped at `submission.maxLabels`). */
+  submissionTable(predictions: readonly Prediction[]): Table;
+  /**
+   * Truth of labelled items as a Kaggle solution table (submission columns plus `Usage`), for
+   * scoring a validation split. For `match` an item's truth is every item of `truth` sharing its
+   * label; for `retrieve` it is every item of `index` sharing a label (queries with none are
+   * `Ignored`). `usage` defaults to `Public` for every row.
+   */
+  solutionTable(truth: readonly Item[], options?: { index?: readonly Item[]; usage?: (item: Item) => Usage }): Table;
+  /** Writes the submission CSV atomically (temporary file in the same directory, then rename). */
+  writeSubmission(predictions: readonly Prediction[], path: string): Promise<void>;
+}
+
+export interface CompetitionRegistration extends Registration<Competition, CompetitionConfig> {
+  /** Every Kaggle slug this adapter serves, with the options that select it. */
+  readonly slugs: { readonly [slug: string]: Partial<CompetitionConfig> };
+}
+
+/** File name of the hidden test truth a generated sample writes next to Kaggle's files. */
+export const SAMPLE_SOLUTION_FILE = 'solution.csv';

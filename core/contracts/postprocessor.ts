@@ -1,0 +1,47 @@
+/**
+ * Post-processing of nearest-neighbour results (docs/knn.md). A post-processor takes the state of
+ * a kNN stage and returns a new one; it may change the embeddings (query expansion, DBA,
+ * neighbourhood blending: these re-run the search), filter or extend the neighbour lists
+ * (thresholds, min2, reciprocal matching), or turn neighbours into ranked label predictions
+ * (voting, distinct top-k, unknown label, non-target penalty).
+ */
+
+/** One query's neighbours, best first: positions in the gallery and their inner-product similarities. */
+export interface NeighbourRow {
+  readonly indices: readonly number[];
+  readonly similarities: readonly number[];
+}
+
+/** Ranked labels for one query, best first, with a confidence each. */
+export interface RankedLabels {
+  readonly labels: readonly string[];
+  readonly scores: readonly number[];
+}
+
+export interface KnnState {
+  readonly dim: number;
+  readonly queryIds: readonly string[];
+  /** queryIds.length × dim, L2-normalised, row-major. */
+  readonly queryVectors: Float32Array;
+  readonly galleryIds: readonly string[];
+  readonly galleryVectors: Float32Array;
+  /** The label of each gallery item, for label predictions. */
+  readonly galleryLabels?: readonly string[];
+  /** One row per query. A neighbour whose id equals the query's id is the query itself ("self"). */
+  readonly neighbours: readonly NeighbourRow[];
+  readonly predictions?: readonly RankedLabels[];
+  /** Per query, a classification head's probability of each label (for fused voting). */
+  readonly classProbabilities?: readonly ReadonlyMap<string, number>[];
+  /** Vectors of known non-targets (e.g. non-landmark images), row-major, for the non-target penalty. */
+  readonly distractorVectors?: Float32Array;
+}
+
+export interface PostProcessContext {
+  /** Exact inner-product search: the `k` (clamped to the gallery size) best gallery rows of each query row. */
+  search(queries: Float32Array, gallery: Float32Array, k: number): NeighbourRow[];
+}
+
+export interface PostProcessor {
+  readonly name: string;
+  apply(state: KnnState, context: PostProcessContext): KnnState;
+}

@@ -62,9 +62,12 @@ export interface ScoreReport {
   readonly rows: number;
 }
 
-/** One thing wrong with a submission: the file's line (1 = header), the column, what was expected. */
+/**
+ * One thing wrong with a submission (or solution) file: the line (1 = header; absent for a problem
+ * of the whole file, such as a missing id), the column, and what was expected.
+ */
 export interface SubmissionProblem {
-  readonly line: number;
+  readonly line?: number;
   readonly column?: string;
   readonly problem: string;
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerList } from './list.js';
+import { registerScore } from './score.js';
+import { registerLeaderboard } from './leaderboard.js';
 
 /** Every subcommand; each file adds its commands to the program. */
-export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList];
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerScore, registerLeaderboard];

@@ -1,0 +1,45 @@
+import { Option, type Command } from 'commander';
+import { existsSync } from 'node:fs';
+import type { CliContext } from '../context.js';
+import { UserError } from '../../errors.js';
+import { LEADERBOARD_FORMATS, formatLeaderboard, type LeaderboardFormat } from '../../leaderboard/format.js';
+import { Leaderboard, RANK_KEYS, defaultLeaderboardPath, type RankKey } from '../../leaderboard/leaderboard.js';
+import { resolveScoringSpec } from '../../scoring/registration.js';
+
+interface LeaderboardOptions {
+  competition?: string;
+  format: LeaderboardFormat;
+  by: RankKey;
+  db?: string;
+}
+
+export function registerLeaderboard(program: Command, context: CliContext): void {
+  program
+    .command('leaderboard')
+    .description('show recorded runs, ranked per competition (respecting whether higher or lower is better)')
+    .option('--competition <slug>', 'only this competition (Kaggle slug or alias)')
+    .addOption(new Option('--format <format>', 'output format').choices(LEADERBOARD_FORMATS).default('table'))
+    .addOption(new Option('--by <key>', 'score to rank by').choices(RANK_KEYS).default('score'))
+    .option('--db <path>', 'leaderboard database (default SIMKIT_LEADERBOARD or .simkit/leaderboard.sqlite)')
+    .action(async (options: LeaderboardOptions) => {
+      const path = options.db ?? defaultLeaderboardPath();
+      if (!existsSync(path)) throw new UserError(`no leaderboard at ${path}`, 'record a run first with `simkit score … --record`, or pass --db');
+      const competition = options.competition === undefined ? undefined : await slugOf(context, options.competition);
+      const leaderboard = Leaderboard.open(path);
+      try {
+        process.stdout.write(formatLeaderboard(leaderboard.list({ competition, by: options.by }), options.format));
+      } finally {
+        leaderboard.close();
+      }
+    });
+}
+
+/** An alias becomes its slug; a slug with no registered spec (e.g. its plugin is gone) is used as given. */
+async function slugOf(context: CliContext, name: string): Promise<string> {
+  try {
+    return resolveScoringSpec(await context.simkit(), name).competition;
+  } catch (error) {
+    if (error instanceof UserError) return name;
+    throw error;
+  }
+}

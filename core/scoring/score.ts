@@ -79,14 +79,18 @@ function quote(cell: string): string {
   return JSON.stringify(cell.length > 60 ? `${cell.slice(0, 57)}...` : cell);
 }
 
-/** Iterates a source's records, turning a CSV syntax error into a problem that ends the file. */
-async function* recordsOf(source: RowSource, problems: Problems): AsyncGenerator<readonly string[]> {
+/**
+ * Iterates a source's records, turning a CSV syntax error into a problem that ends the file;
+ * `reading.complete` stays true only when the whole file was read.
+ */
+async function* recordsOf(source: RowSource, problems: Problems, reading: { complete: boolean }): AsyncGenerator<readonly string[]> {
   try {
     yield* source.records();
   } catch (error) {
     const csvError = error as { code?: string; lines?: number; message?: string };
     if (typeof csvError.code !== 'string' || !csvError.code.startsWith('CSV_')) throw error;
     problems.add({ line: csvError.lines, problem: `not valid CSV: ${csvError.message}` });
+    reading.complete = false;
   }
 }
 
@@ -109,13 +113,15 @@ async function readSolution<Truth>(spec: ScoringSpec<Truth, unknown>, source: Ro
   let truthAt = -1;
   let usageAt = -1;
   let width = 0;
+  const reading = { complete: true };
   let record = 0;
-  for await (const cells of recordsOf(source, problems)) {
+  for await (const cells of recordsOf(source, problems, reading)) {
     if (record === 0) {
       const allowed = [...spec.header, 'Usage'];
       const valid = spec.header.every((c) => cells.includes(c)) && cells.every((c) => allowed.includes(c)) && new Set(cells).size === cells.length;
       if (!valid) {
         problems.add({ record, problem: `expected the columns ${spec.header.join(',')} and optionally Usage, found ${quote(cells.join(','))}` });
+        reading.complete = false;
         break;
       }
       [idAt, truthAt, usageAt, width] = [cells.indexOf(spec.idColumn), cells.indexOf(spec.predictionColumn), cells.indexOf('Usage'), cells.length];
@@ -135,7 +141,7 @@ async function readSolution<Truth>(spec: ScoringSpec<Truth, unknown>, source: Ro
     }
     record += 1;
   }
-  if (record === 0) problems.add({ problem: 'the file is empty (expected a header line)' });
+  if (record === 0 && reading.complete) problems.add({ problem: 'the file is empty (expected a header line)' });
   await problems.throwIfAny();
   return { ids, truths, usages: Int8Array.from(usageList) };
 }
@@ -158,11 +164,13 @@ async function readSubmission<Prediction>(
   const idAt = spec.header.indexOf(spec.idColumn);
   const predictionAt = spec.header.indexOf(spec.predictionColumn);
   let knownSeen = 0;
+  const reading = { complete: true };
   let record = 0;
-  for await (const cells of recordsOf(source, problems)) {
+  for await (const cells of recordsOf(source, problems, reading)) {
     if (record === 0) {
       if (cells.length !== spec.header.length || cells.some((column, i) => column !== spec.header[i])) {
         problems.add({ record, problem: `expected the header ${header}, found ${quote(cells.join(','))}` });
+        reading.complete = false;
         break;
       }
     } else if (cells.length !== spec.header.length) {
@@ -186,8 +194,8 @@ async function readSubmission<Prediction>(
     }
     record += 1;
   }
-  if (record === 0) problems.add({ problem: `the file is empty (expected the header ${header})` });
-  if (expected && record > 0 && knownSeen < expected.size) {
+  if (record === 0 && reading.complete) problems.add({ problem: `the file is empty (expected the header ${header})` });
+  if (expected && reading.complete && record > 0 && knownSeen < expected.size) {
     for (const id of expected.keys()) {
       if (!seen.has(id)) problems.add({ column: spec.idColumn, problem: `id ${quote(id)} of the solution is missing` });
     }

@@ -4,10 +4,12 @@ import { initEngine } from '../../core/engine/backend.js';
 import {
   registerWasmTrainingKernels,
   useWasmTrainingKernels,
+  WASM_FASTER_KERNELS,
   WASM_TRAINING_KERNELS,
 } from '../../core/engine/kernels/index.js';
 import {
   conv2dFilterGradient,
+  conv2dInputGradient,
   depthwiseFilterGradient,
   depthwiseInputGradient,
   geometry,
@@ -72,19 +74,21 @@ beforeAll(async () => {
 });
 
 describe('wasm training kernels', () => {
-  it('fills exactly the gradient kernels wasm lacks, idempotently', () => {
-    const names = WASM_TRAINING_KERNELS.map((config) => config.kernelName);
-    expect(names).toEqual([
+  it('fills the gradient kernels wasm lacks and replaces its slow one, idempotently', () => {
+    const kernels = [...WASM_TRAINING_KERNELS, ...WASM_FASTER_KERNELS];
+    expect(kernels.map((config) => config.kernelName)).toEqual([
       'Conv2DBackpropFilter',
       'DepthwiseConv2dNativeBackpropFilter',
       'DepthwiseConv2dNativeBackpropInput',
       'UnsortedSegmentSum',
+      'Conv2DBackpropInput',
     ]);
     const first = registerWasmTrainingKernels();
     expect(registerWasmTrainingKernels()).toEqual(first);
-    for (const name of names) expect(tf.getKernel(name, 'wasm')?.kernelFunc).toBe(
-      WASM_TRAINING_KERNELS.find((config) => config.kernelName === name)!.kernelFunc,
-    );
+    expect(first).toContain('Einsum');
+    for (const config of kernels) {
+      expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
+    }
   });
 
   const convCases = [
@@ -116,6 +120,26 @@ describe('wasm training kernels', () => {
       await expectAgreement(computation, conv2dFilterGradient(g, x, dy, outChannels));
       expectNoLeak(computation);
     });
+
+    it(`Conv2DBackpropInput x=${c.x} filter=${c.filter} stride ${c.stride} ${c.pad}`, async () => {
+      const g = geometry([...c.x], [...c.filter], c.stride, c.pad);
+      const outChannels = c.filter[3];
+      const dyShape = [g.batch, g.outHeight, g.outWidth, outChannels];
+      const dy = randomArray(dyShape.reduce((a, b) => a * b), 14);
+      const filter = randomArray(c.filter.reduce((a, b) => a * b), 15);
+      const computation: Case = {
+        inputs: () => ({ dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, [...c.filter]) }),
+        apply: (inputs) =>
+          tf.engine().runKernel('Conv2DBackpropInput', inputs, {
+            strides: [c.stride, c.stride],
+            pad: c.pad,
+            dataFormat: 'NHWC',
+            inputShape: [...c.x],
+          }) as tf.Tensor,
+      };
+      await expectAgreement(computation, conv2dInputGradient(g, dy, filter, outChannels));
+      expectNoLeak(computation);
+    });
   }
 
   it('Conv2DBackpropFilter accepts NCHW tensors', async () => {
@@ -134,6 +158,33 @@ describe('wasm training kernels', () => {
         }) as tf.Tensor,
     };
     await expectAgreement(computation, conv2dFilterGradient(g, x, dy, 4));
+    expectNoLeak(computation);
+  });
+
+  it('Conv2DBackpropInput accepts NCHW tensors', async () => {
+    const g = geometry([2, 6, 7, 3], [3, 3], 2, 'same');
+    const dy = randomArray(g.batch * g.outHeight * g.outWidth * 4, 16);
+    const filter = randomArray(3 * 3 * 3 * 4, 17);
+    const expected = conv2dInputGradient(g, dy, filter, 4);
+    const computation: Case = {
+      inputs: () => ({
+        dy: tf.transpose(tf.tensor(dy, [2, g.outHeight, g.outWidth, 4]), [0, 3, 1, 2]),
+        filter: tf.tensor(filter, [3, 3, 3, 4]),
+      }),
+      apply: (inputs) =>
+        tf.tidy(() =>
+          tf.transpose(
+            tf.engine().runKernel('Conv2DBackpropInput', inputs, {
+              strides: [2, 2],
+              pad: 'same',
+              dataFormat: 'NCHW',
+              inputShape: [2, 3, 6, 7],
+            }) as tf.Tensor,
+            [0, 2, 3, 1],
+          ),
+        ),
+    };
+    await expectAgreement(computation, expected);
     expectNoLeak(computation);
   });
 
@@ -267,7 +318,7 @@ describe('gradients that use the wasm training kernels', () => {
   });
 });
 
-describe('the cpu-copy route', () => {
+describe('the stock route and the cpu bridge', () => {
   it('runs a kernel wasm lacks (Einsum) on the cpu backend over copies', async () => {
     const a = randomArray(3 * 4, 30);
     const b = randomArray(5 * 4, 31);
@@ -289,28 +340,27 @@ describe('the cpu-copy route', () => {
     expect(cpu.numDataIds()).toBe(cpuBuffers);
   });
 
-  it('gives the fast kernels\' results when the training kernels are switched to it', async () => {
+  it('gives the fast kernels\' gradients with wasm\'s own and cpu-bridged kernels', async () => {
     const x = randomArray(2 * 9 * 9 * 3, 32);
-    const dy = randomArray(2 * 5 * 5 * 4, 33);
+    const filter = randomArray(3 * 3 * 3 * 4, 33);
     const computation: Case = {
-      inputs: () => ({ x: tf.tensor(x, [2, 9, 9, 3]), dy: tf.tensor(dy, [2, 5, 5, 4]) }),
+      inputs: () => ({ x: tf.tensor(x, [2, 9, 9, 3]), filter: tf.tensor(filter, [3, 3, 3, 4]) }),
       apply: (inputs) =>
-        tf.engine().runKernel('Conv2DBackpropFilter', inputs, {
-          strides: [2, 2],
-          pad: 'same',
-          dataFormat: 'NHWC',
-          filterShape: [3, 3, 3, 4],
-        }) as tf.Tensor,
+        flatGradients(
+          (input, weights) => tf.sum(tf.square(tf.conv2d(input as tf.Tensor4D, weights as tf.Tensor4D, 2, 'same'))),
+          [inputs.x!, inputs.filter!],
+        ),
     };
+    const ours = [...WASM_TRAINING_KERNELS, ...WASM_FASTER_KERNELS];
     const fast = await valuesOn('wasm', once(computation));
-    useWasmTrainingKernels('cpu-copy');
+    useWasmTrainingKernels('stock');
     try {
-      expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc).not.toBe(WASM_TRAINING_KERNELS[0]!.kernelFunc);
+      for (const config of ours) expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).not.toBe(config.kernelFunc);
       expect(relativeError(await valuesOn('wasm', once(computation)), fast)).toBeLessThanOrEqual(TOLERANCE);
       expectNoLeak(computation);
     } finally {
       useWasmTrainingKernels('fast');
     }
-    expect(tf.getKernel('Conv2DBackpropFilter', 'wasm')?.kernelFunc).toBe(WASM_TRAINING_KERNELS[0]!.kernelFunc);
+    for (const config of ours) expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).toBe(config.kernelFunc);
   });
 });

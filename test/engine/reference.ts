@@ -88,6 +88,18 @@ export function depthwiseFilterGradient(g: Geometry, x: ArrayLike<number>, dy: A
   return dw;
 }
 
+/** dx[n,h,w,c] = Σ over the taps that read (h, w) of dy[n,p,q,o] · W[i,j,c,o] for a conv2d. */
+export function conv2dInputGradient(g: Geometry, dy: ArrayLike<number>, filter: ArrayLike<number>, outChannels: number): Float64Array {
+  const dx = new Float64Array(g.batch * g.height * g.width * g.channels);
+  forEachTap(g, (n, xBase, p, q, i, j) => {
+    const dyBase = ((n * g.outHeight + p) * g.outWidth + q) * outChannels;
+    for (let c = 0; c < g.channels; c++)
+      for (let o = 0; o < outChannels; o++)
+        dx[xBase + c]! += dy[dyBase + o]! * filter[((i * g.filterWidth + j) * g.channels + c) * outChannels + o]!;
+  });
+  return dx;
+}
+
 /** dx[n,h,w,c] = Σ over the taps that read (h, w) of dy[n,p,q,c·M+m] · W[i,j,c,m]. */
 export function depthwiseInputGradient(g: Geometry, dy: ArrayLike<number>, filter: ArrayLike<number>, multiplier: number): Float64Array {
   const dx = new Float64Array(g.batch * g.height * g.width * g.channels);

@@ -61,3 +61,47 @@ export function filterTaps(correlation: tf.Tensor4D, info: ConvInfo): tf.Tensor4
     [1, info.dilationHeight, info.dilationWidth, 1],
   ) as tf.Tensor4D;
 }
+
+/**
+ * The input gradient of a convolution is a stride-1 correlation of dy with the flipped filter
+ * once dy has stride−1 zeros between its rows and columns and is shifted so that output pixel h
+ * reads dy rows h+top−(fh−1)·d … h+top. Returns that spread, aligned dy ([N, H+effH−1, W+effW−1, K]);
+ * a 'valid' convolution of it with the flipped filter (dilation d) is dx.
+ */
+export function spreadGradient(dy: tf.Tensor, info: ConvInfo): tf.Tensor4D {
+  const [batch, outHeight, outWidth, depth] = dy.shape as [number, number, number, number];
+  const { strideHeight: sh, strideWidth: sw, effectiveFilterHeight: fh, effectiveFilterWidth: fw } = info;
+  const spread = tf.reshape(
+    tf.pad(tf.reshape(dy, [batch, outHeight, 1, outWidth, 1, depth]), [
+      [0, 0],
+      [0, 0],
+      [0, sh - 1],
+      [0, 0],
+      [0, sw - 1],
+      [0, 0],
+    ]),
+    [batch, outHeight * sh, outWidth * sw, depth],
+  ) as tf.Tensor4D;
+  const { top, left } = info.padInfo;
+  return padOrCrop(spread, [fh - 1 - top, fw - 1 - left], [info.inHeight + fh - 1, info.inWidth + fw - 1]);
+}
+
+/**
+ * Shifts the spatial axes of an NHWC tensor by `before` rows/columns (padding zeros, or cropping
+ * where negative) and pads or crops the far side to the `size` wanted.
+ */
+function padOrCrop(images: tf.Tensor4D, before: number[], size: number[]): tf.Tensor4D {
+  const [batch, height, width, depth] = images.shape;
+  const cropBefore = before.map((amount) => Math.max(0, -amount));
+  const padBefore = before.map((amount) => Math.max(0, amount));
+  const kept = [height, width].map((extent, axis) =>
+    Math.min(extent - cropBefore[axis]!, size[axis]! - padBefore[axis]!),
+  );
+  const cropped = tf.slice(images, [0, cropBefore[0]!, cropBefore[1]!, 0], [batch, kept[0]!, kept[1]!, depth]);
+  return tf.pad(cropped, [
+    [0, 0],
+    [padBefore[0]!, size[0]! - padBefore[0]! - kept[0]!],
+    [padBefore[1]!, size[1]! - padBefore[1]! - kept[1]!],
+    [0, 0],
+  ]);
+}

@@ -3,6 +3,7 @@ import type { CliContext } from '../context.js';
 import { registerList } from './list.js';
 import { registerScore } from './score.js';
 import { registerLeaderboard } from './leaderboard.js';
+import { registerDoctor } from './doctor.js';
 
 /** Every subcommand; each file adds its commands to the program. */
-export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerScore, registerLeaderboard];
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerScore, registerLeaderboard, registerDoctor];

@@ -180,10 +180,15 @@ export function registerDoctor(program: Command, _context: CliContext): void {
       const output = options.json ? JSON.stringify({ ok: checks.every((c) => c.ok || !c.required), checks }, null, 2) : formatText(checks);
       process.stdout.write(`${output}\n`);
       if (backendError) throw backendError;
-      const missing = checks.filter((check) => check.required && !check.ok);
-      if (missing.length > 0) {
-        const fixes = [...new Set(missing.map((check) => check.fix ?? SETUP_FIX))];
-        throw new UserError(`missing: ${missing.map((check) => check.name).join(', ')}`, fixes.join('; '), 1);
-      }
+      const missing = missingComponents(checks);
+      if (missing) throw missing;
     });
+}
+
+/** The error `simkit doctor` exits with (code 1) when a required component is missing, naming each fix. */
+export function missingComponents(checks: readonly Check[]): UserError | undefined {
+  const missing = checks.filter((check) => check.required && !check.ok);
+  if (missing.length === 0) return undefined;
+  const fixes = [...new Set(missing.map((check) => check.fix ?? SETUP_FIX))];
+  return new UserError(`missing: ${missing.map((check) => check.name).join(', ')}`, fixes.join('; '), 1);
 }

@@ -20,6 +20,8 @@ import {
 
 const TOLERANCE = 1e-4;
 
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
 /** Runs `build` on a backend and returns the values of the tensor it makes. */
 async function valuesOn(backend: 'wasm' | 'cpu', build: () => tf.Tensor): Promise<Float32Array> {
   await tf.setBackend(backend);
@@ -105,8 +107,8 @@ describe('wasm training kernels', () => {
       const g = geometry([...c.x], [...c.filter], c.stride, c.pad);
       const outChannels = c.filter[3];
       const dyShape = [g.batch, g.outHeight, g.outWidth, outChannels];
-      const x = randomArray(c.x.reduce((a, b) => a * b), 1);
-      const dy = randomArray(dyShape.reduce((a, b) => a * b), 2);
+      const x = randomArray(sizeOf(c.x), 1);
+      const dy = randomArray(sizeOf(dyShape), 2);
       const computation: Case = {
         inputs: () => ({ x: tf.tensor(x, [...c.x]), dy: tf.tensor(dy, dyShape) }),
         apply: (inputs) =>
@@ -125,8 +127,8 @@ describe('wasm training kernels', () => {
       const g = geometry([...c.x], [...c.filter], c.stride, c.pad);
       const outChannels = c.filter[3];
       const dyShape = [g.batch, g.outHeight, g.outWidth, outChannels];
-      const dy = randomArray(dyShape.reduce((a, b) => a * b), 14);
-      const filter = randomArray(c.filter.reduce((a, b) => a * b), 15);
+      const dy = randomArray(sizeOf(dyShape), 14);
+      const filter = randomArray(sizeOf(c.filter), 15);
       const computation: Case = {
         inputs: () => ({ dy: tf.tensor(dy, dyShape), filter: tf.tensor(filter, [...c.filter]) }),
         apply: (inputs) =>
@@ -203,9 +205,9 @@ describe('wasm training kernels', () => {
     const channels = c.x[3];
     const filterShape = [c.size[0], c.size[1], channels, c.multiplier];
     const dyShape = [g.batch, g.outHeight, g.outWidth, channels * c.multiplier];
-    const x = randomArray(c.x.reduce((a, b) => a * b), 5);
-    const dy = randomArray(dyShape.reduce((a, b) => a * b), 6);
-    const filter = randomArray(filterShape.reduce((a, b) => a * b), 7);
+    const x = randomArray(sizeOf(c.x), 5);
+    const dy = randomArray(sizeOf(dyShape), 6);
+    const filter = randomArray(sizeOf(filterShape), 7);
     const attrs = { strides: [c.stride, c.stride], pad: c.pad, dilations: [c.dilation, c.dilation] };
     // tfjs 4.22's cpu backprop kernels disagree with the formula for dilations > 1 (its own
     // gradients never pass them), so there the float64 formula alone is the reference.
@@ -245,7 +247,7 @@ describe('wasm training kernels', () => {
   for (const c of segmentCases) {
     it(`UnsortedSegmentSum rows=${c.rows}×[${c.rowShape}] ids=${c.ids} segments=${c.segments}`, async () => {
       const xShape = [c.rows, ...c.rowShape];
-      const x = randomArray(xShape.reduce((a, b) => a * b), 8);
+      const x = randomArray(sizeOf(xShape), 8);
       const computation: Case = {
         inputs: () => ({ x: tf.tensor(x, xShape), ids: tf.tensor1d(c.ids, 'int32') }),
         apply: ({ x, ids }) => tf.unsortedSegmentSum(x!, ids as tf.Tensor1D, c.segments),
@@ -273,7 +275,7 @@ describe('gradients that use the wasm training kernels', () => {
       dense: [12 + 4, 5],
     };
     const values = Object.fromEntries(
-      Object.entries(shapes).map(([name, shape], seed) => [name, randomArray(shape.reduce((a, b) => a * b), 20 + seed)]),
+      Object.entries(shapes).map(([name, shape], seed) => [name, randomArray(sizeOf(shape), 20 + seed)]),
     );
     const names = Object.keys(shapes);
     const tokens = [1, 8, 3, 3];
@@ -284,7 +286,7 @@ describe('gradients that use the wasm training kernels', () => {
       h = tf.maxPool(h, 2, 2, 'valid');
       h = tf.depthwiseConv2d(h, depthwise, 2, 'same');
       const { mean, variance } = tf.moments(h, [0, 1, 2]);
-      h = tf.batchNorm(h, mean, variance, beta, gamma, 1e-3);
+      h = tf.batchNorm(h, mean, variance, beta, gamma, 1e-3) as tf.Tensor4D;
       const pooled = tf.reshape(tf.avgPool(tf.relu(h), 3, 3, 'valid'), [4, 12]);
       const embedded = tf.gather(table!, tf.tensor1d(tokens, 'int32'));
       const logits = tf.matMul(tf.concat([pooled, embedded], 1), dense!);

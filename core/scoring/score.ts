@@ -83,9 +83,9 @@ function quote(cell: string): string {
  * Iterates a source's records, turning a CSV syntax error into a problem that ends the file;
  * `reading.complete` stays true only when the whole file was read.
  */
-async function* recordsOf(source: RowSource, problems: Problems, reading: { complete: boolean }): AsyncGenerator<readonly string[]> {
+async function* batchesOf(source: RowSource, problems: Problems, reading: { complete: boolean }): AsyncGenerator<readonly (readonly string[])[]> {
   try {
-    yield* source.records();
+    yield* source.batches();
   } catch (error) {
     const csvError = error as { code?: string; lines?: number; message?: string };
     if (typeof csvError.code !== 'string' || !csvError.code.startsWith('CSV_')) throw error;
@@ -115,14 +115,14 @@ async function readSolution<Truth>(spec: ScoringSpec<Truth, unknown>, source: Ro
   let width = 0;
   const reading = { complete: true };
   let record = 0;
-  for await (const cells of recordsOf(source, problems, reading)) {
+  records: for await (const batch of batchesOf(source, problems, reading)) for (const cells of batch) {
     if (record === 0) {
       const allowed = [...spec.header, 'Usage'];
       const valid = spec.header.every((c) => cells.includes(c)) && cells.every((c) => allowed.includes(c)) && new Set(cells).size === cells.length;
       if (!valid) {
         problems.add({ record, problem: `expected the columns ${spec.header.join(',')} and optionally Usage, found ${quote(cells.join(','))}` });
         reading.complete = false;
-        break;
+        break records;
       }
       [idAt, truthAt, usageAt, width] = [cells.indexOf(spec.idColumn), cells.indexOf(spec.predictionColumn), cells.indexOf('Usage'), cells.length];
     } else if (cells.length !== width) {
@@ -158,37 +158,40 @@ async function readSubmission<Prediction>(
   visit: (position: number, id: string, prediction: Prediction) => void,
 ): Promise<number> {
   const problems = new Problems(source, 'submission', spec.competition);
-  /** Record of each id given so far. */
-  const seen = new Map<string, number>();
+  /** Record where each expected id was first given (-1: not yet); other ids are tracked in `seenElsewhere`. */
+  const firstRecordAt = new Int32Array(expected?.size ?? 0).fill(-1);
+  const seenElsewhere = new Map<string, number>();
   const header = spec.header.join(',');
   const idAt = spec.header.indexOf(spec.idColumn);
   const predictionAt = spec.header.indexOf(spec.predictionColumn);
   let knownSeen = 0;
   const reading = { complete: true };
   let record = 0;
-  for await (const cells of recordsOf(source, problems, reading)) {
+  records: for await (const batch of batchesOf(source, problems, reading)) for (const cells of batch) {
     if (record === 0) {
       if (cells.length !== spec.header.length || cells.some((column, i) => column !== spec.header[i])) {
         problems.add({ record, problem: `expected the header ${header}, found ${quote(cells.join(','))}` });
         reading.complete = false;
-        break;
+        break records;
       }
     } else if (cells.length !== spec.header.length) {
       problems.add({ record, problem: `expected ${spec.header.length} fields (${header}), found ${cells.length}` });
     } else {
       const id = cells[idAt]!;
       const cell = cells[predictionAt]!;
-      const position = expected ? expected.get(id) : seen.size;
+      const position = expected ? expected.get(id) : seenElsewhere.size;
+      const firstRecord = expected && position !== undefined ? firstRecordAt[position]! : (seenElsewhere.get(id) ?? -1);
       const prediction = spec.metric.parsePrediction(cell);
       if (id === '') problems.add({ record, column: spec.idColumn, problem: 'empty id' });
-      else if (seen.has(id)) problems.add({ record, column: spec.idColumn, problem: `id ${quote(id)} appears again`, firstRecord: seen.get(id) });
-      else {
-        seen.set(id, record);
-        if (position === undefined) problems.add({ record, column: spec.idColumn, problem: `unknown id ${quote(id)}: not in the solution` });
-        else {
-          knownSeen += 1;
-          if (prediction.ok && problems.none) visit(position, id, prediction.value);
-        }
+      else if (firstRecord >= 0) problems.add({ record, column: spec.idColumn, problem: `id ${quote(id)} appears again`, firstRecord });
+      else if (position === undefined) {
+        seenElsewhere.set(id, record);
+        problems.add({ record, column: spec.idColumn, problem: `unknown id ${quote(id)}: not in the solution` });
+      } else {
+        if (expected) firstRecordAt[position] = record;
+        else seenElsewhere.set(id, record);
+        knownSeen += 1;
+        if (prediction.ok && problems.none) visit(position, id, prediction.value);
       }
       if (!prediction.ok) problems.add({ record, column: spec.predictionColumn, problem: `expected ${prediction.expected}, found ${quote(cell)}` });
     }
@@ -196,8 +199,8 @@ async function readSubmission<Prediction>(
   }
   if (record === 0 && reading.complete) problems.add({ problem: `the file is empty (expected the header ${header})` });
   if (expected && reading.complete && record > 0 && knownSeen < expected.size) {
-    for (const id of expected.keys()) {
-      if (!seen.has(id)) problems.add({ column: spec.idColumn, problem: `id ${quote(id)} of the solution is missing` });
+    for (const [id, position] of expected) {
+      if (firstRecordAt[position] === -1) problems.add({ column: spec.idColumn, problem: `id ${quote(id)} of the solution is missing` });
     }
   }
   await problems.throwIfAny();

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { initEngine } from '../../engine/backend.js';
+import { log } from '../../log.js';
+import { effectiveConfig, runCompetition, type RunSummary } from '../../pipeline/run.js';
+
+function formatScore(value: number | null | undefined): string {
+  return value === null || value === undefined ? '—' : value.toFixed(4);
+}
+
+export function formatSummary(summary: RunSummary): string {
+  const lines = [
+    `${summary.competition}: ${summary.metric} (${summary.higherIsBetter ? 'higher' : 'lower'} is better)`,
+    `  validation (trained + tuned)  ${formatScore(summary.validation)}`,
+    ...Object.entries(summary.baselines).map(([name, score]) => `  baseline: ${name.padEnd(19)} ${formatScore(score)}`),
+  ];
+  if (summary.test) lines.push(`  sample test set (hidden truth) ${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`);
+  const tuned = Object.entries(summary.tuned).map(([key, value]) => `${key}=${value}`).join(' ');
+  if (tuned) lines.push(`  tuned: ${tuned}`);
+  lines.push(`  submission ${summary.submission}`, `  run ${summary.runDir} (leaderboard id ${summary.runId})`, `  time ${summary.seconds.toFixed(1)} s`);
+  return lines.join('\n');
+}
+
+export function registerRun(program: Command, context: CliContext): void {
+  program
+    .command('run')
+    .description('train, search, post-process and write a validated submission for a competition')
+    .argument('<competition>', 'Kaggle slug or short name (shopee, landmarks, landmark-retrieval, hotels, herbarium, whales, protein)')
+    .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)")
+    .option('--out <dir>', 'where the submission, run and sample go (default: output/<slug>)')
+    .option('--config <file>', 'JSON or YAML overriding the defaults (see --print-config)')
+    .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10))
+    .option('--epochs <n>', 'override the number of training epochs', (value) => Number.parseInt(value, 10))
+    .option('--print-config', 'print the effective config and exit')
+    .action(async (competition: string, options: { data?: string; out?: string; config?: string; seed?: number; epochs?: number; printConfig?: boolean }) => {
+      const app = await context.simkit();
+      const run = {
+        competition,
+        data: options.data,
+        out: options.out,
+        config: options.config,
+        seed: options.seed,
+        overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
+      };
+      if (options.printConfig) {
+        process.stdout.write(`${JSON.stringify(await effectiveConfig(app, run), null, 2)}\n`);
+        return;
+      }
+      const backend = await initEngine();
+      log.info(`backend: ${backend.name} (${backend.reason})`);
+      process.stdout.write(`${formatSummary(await runCompetition(app, run))}\n`);
+    });
+}

@@ -1,0 +1,89 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ClassHead, ObjectiveDims, TrainingProgress } from '../contracts/loss.js';
+import { UserError } from '../errors.js';
+
+let nextId = 0;
+
+/** Rows scaled to unit length; an all-zero row stays zero (no NaN, finite gradient). */
+export function l2Normalize(x: tf.Tensor2D, epsilon = 1e-12): tf.Tensor2D {
+  return tf.tidy(() => x.div(x.square().sum(1, true).add(epsilon).sqrt()) as tf.Tensor2D);
+}
+
+/**
+ * A trainable class matrix W (C × D, or C·k × D with k sub-centres per class) whose rows are class
+ * centres. Heads subclass it and say how the true class's cosine is turned into its logit.
+ */
+export abstract class ClassMatrixHead implements ClassHead {
+  protected readonly weight: tf.Variable;
+
+  constructor(
+    readonly dims: ObjectiveDims,
+    protected readonly centres = 1,
+    initial?: tf.Tensor2D,
+  ) {
+    const shape: [number, number] = [dims.numClasses * centres, dims.embeddingDim];
+    if (initial && (initial.shape[0] !== shape[0] || initial.shape[1] !== shape[1])) {
+      throw new UserError(`initial class weights have shape ${initial.shape}, expected ${shape}`);
+    }
+    const init = initial ?? tf.tidy(() => tf.randomNormal(shape, 0, 1 / Math.sqrt(dims.embeddingDim), 'float32', 7));
+    this.weight = tf.variable(init, true, `class-matrix-${nextId++}`);
+    if (!initial) init.dispose();
+  }
+
+  /** Cosine between each embedding and each class (max over its sub-centres): B × C. */
+  protected cosines(embeddings: tf.Tensor2D): tf.Tensor2D {
+    return tf.tidy((): tf.Tensor2D => {
+      const cos = tf.matMul(l2Normalize(embeddings), l2Normalize(this.weight as tf.Tensor2D), false, true);
+      if (this.centres === 1) return cos as tf.Tensor2D;
+      return cos.reshape([-1, this.dims.numClasses, this.centres]).max(2) as tf.Tensor2D;
+    });
+  }
+
+  /** The true class's logit given its cosine (B × 1). */
+  protected abstract marginLogit(cos: tf.Tensor2D): tf.Tensor2D;
+  protected abstract readonly scale: number;
+
+  logits(embeddings: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D {
+    return tf.tidy(() => {
+      const cos = this.cosines(embeddings);
+      if (!labels) return cos.mul(this.scale);
+      const oneHot = tf.oneHot(labels.toInt(), this.dims.numClasses).toFloat();
+      const target = this.marginLogit(cos);
+      return oneHot.mul(target).add(tf.scalar(1).sub(oneHot).mul(cos.mul(this.scale))) as tf.Tensor2D;
+    });
+  }
+
+  variables(): tf.Variable[] {
+    return [this.weight];
+  }
+
+  getWeights(): tf.NamedTensorMap {
+    return { weight: this.weight };
+  }
+
+  setWeights(weights: tf.NamedTensorMap): void {
+    const value = weights.weight;
+    if (!value || value.shape.join() !== this.weight.shape.join()) {
+      throw new UserError(`class matrix: expected a weight of shape ${this.weight.shape}, got ${value?.shape ?? 'none'}`);
+    }
+    this.weight.assign(value);
+  }
+
+  onStep?(progress: TrainingProgress): void;
+
+  dispose(): void {
+    this.weight.dispose();
+  }
+}
+
+/** A margin that rises linearly from `start` to `end` over the first `epochs` epochs (Shopee's winners raised m). */
+export interface MarginSchedule {
+  readonly start: number;
+  readonly epochs: number;
+}
+
+export function scheduledMargin(end: number, schedule: MarginSchedule | undefined, progress: TrainingProgress): number {
+  if (!schedule || schedule.epochs <= 0) return end;
+  const position = (progress.step + 1) / (schedule.epochs * progress.stepsPerEpoch);
+  return schedule.start + (end - schedule.start) * Math.min(1, position);
+}

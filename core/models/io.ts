@@ -1,0 +1,31 @@
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+
+/**
+ * Saves a LayersModel as `model.json` + `weights.bin` in `dir` without tfjs-node: both files are
+ * written into a temporary sibling directory that then replaces `dir`, so a reader never sees a
+ * half-written model.
+ */
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
+  const temporary = `${dir}.tmp-${process.pid}`;
+  await rm(temporary, { recursive: true, force: true });
+  await mkdir(temporary, { recursive: true });
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = artifacts.weightData ? new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData)) : new Uint8Array(0);
+      const manifest = {
+        modelTopology: artifacts.modelTopology,
+        format: artifacts.format,
+        generatedBy: artifacts.generatedBy,
+        convertedBy: artifacts.convertedBy,
+        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+      };
+      await writeFile(join(temporary, 'weights.bin'), weights);
+      await writeFile(join(temporary, 'model.json'), JSON.stringify(manifest));
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+    }),
+  );
+  await rm(dir, { recursive: true, force: true });
+  await rename(temporary, dir);
+}

@@ -1,0 +1,72 @@
+import { readFile } from 'node:fs/promises';
+import { parse as parseYaml } from 'yaml';
+import type { CompetitionConfig, Json } from '../contracts/competition.js';
+import { InputError, UserError } from '../errors.js';
+
+type JsonObject = { readonly [key: string]: Json };
+
+function isObject(value: unknown): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Reads a JSON or YAML config file (by extension; YAML is a superset of JSON). */
+export async function loadConfigFile(path: string): Promise<JsonObject> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new UserError(`cannot read config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  let value: unknown;
+  try {
+    value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
+    throw new InputError(path, line, undefined, `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  if (!isObject(value)) throw new InputError(path, undefined, undefined, 'expected a mapping of config keys at the top level');
+  return value;
+}
+
+/**
+ * `base` with `override` applied: objects merge key by key, anything else is replaced. A key that
+ * `base` lacks, or a value of another type, is refused with its dotted path, so a typo never
+ * silently leaves a default in place. Component `options` objects accept new keys (a plugin's
+ * option may have no default listed).
+ */
+export function mergeConfig<T>(base: T, override: JsonObject, source: string, path = ''): T {
+  if (!isObject(base)) throw new UserError(`${source}: ${path || 'config'} cannot be overridden with a mapping`);
+  const result: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  const open = path.endsWith('options') || path === 'tune';
+  for (const [key, value] of Object.entries(override)) {
+    const here = path ? `${path}.${key}` : key;
+    if (!(key in result)) {
+      if (open) {
+        result[key] = value;
+        continue;
+      }
+      throw new InputError(source, undefined, here, `unknown config key; known keys here: ${Object.keys(result).join(', ')}`);
+    }
+    const current = result[key];
+    if (isObject(current) && isObject(value)) {
+      result[key] = mergeConfig(current, value, source, here);
+    } else if (current !== undefined && current !== null && value !== null && Array.isArray(current) !== Array.isArray(value)) {
+      throw new InputError(source, undefined, here, `expected ${Array.isArray(current) ? 'a list' : typeof current}`);
+    } else if (typeof current !== 'object' && current !== undefined && typeof value !== typeof current) {
+      throw new InputError(source, undefined, here, `expected a ${typeof current}, got ${JSON.stringify(value)}`);
+    } else {
+      result[key] = value;
+    }
+  }
+  return result as T;
+}
+
+/** The effective config: the adapter's defaults, then the Kaggle slug's options, then a config file. */
+export async function resolveConfig(
+  defaults: CompetitionConfig,
+  slugOptions: Partial<CompetitionConfig>,
+  configFile?: string,
+): Promise<CompetitionConfig> {
+  const withSlug = { ...defaults, ...slugOptions } as CompetitionConfig;
+  return configFile ? mergeConfig(withSlug, await loadConfigFile(configFile), configFile) : withSlug;
+}

@@ -1,0 +1,230 @@
+import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Competition, CompetitionConfig, CompetitionRegistration, Item, Prediction, Table } from '../contracts/competition.js';
+import { SAMPLE_SOLUTION_FILE } from '../contracts/competition.js';
+import type { ScoreReport, ScoringSpec } from '../contracts/metric.js';
+import type { Simkit } from '../di/container.js';
+import { UserError } from '../errors.js';
+import { exactSearchContext } from '../index/neighbours.js';
+import { Leaderboard, defaultLeaderboardPath } from '../leaderboard/leaderboard.js';
+import { log } from '../log.js';
+import { Random } from '../random.js';
+import { resolveScoringSpec } from '../scoring/registration.js';
+import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
+import { baselines } from './baselines.js';
+import { resolveConfig } from './config.js';
+import { grid, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
+import { trainEmbeddingModel, type EmbeddingModel } from './model.js';
+import { extraMatches } from './match-sources.js';
+import { splitForValidation } from './split.js';
+
+export interface RunOptions {
+  /** Kaggle slug or short alias. */
+  readonly competition: string;
+  /** A directory in Kaggle's layout; without it, the embedded sample is generated under `out`. */
+  readonly data?: string;
+  readonly out?: string;
+  readonly config?: string;
+  readonly seed?: number;
+  /** Overrides for quick runs (tests): fewer epochs, say. */
+  readonly overrides?: Partial<CompetitionConfig>;
+  readonly leaderboard?: string;
+}
+
+export interface RunSummary {
+  readonly competition: string;
+  readonly metric: string;
+  readonly higherIsBetter: boolean;
+  /** The competition metric on the validation split, with the tuned post-processing. */
+  readonly validation: number | null;
+  readonly tuned: Overrides;
+  /** Trivial baselines on the same validation split, by name. */
+  readonly baselines: Readonly<Record<string, number | null>>;
+  /** Scores of the test submission against the sample's hidden truth (embedded sample only). */
+  readonly test: ScoreReport | null;
+  readonly submission: string;
+  readonly runDir: string;
+  readonly seconds: number;
+  readonly runId: string;
+}
+
+export function findCompetition(app: Simkit, name: string): { competition: Competition; slugOptions: Partial<CompetitionConfig>; slug: string } {
+  const registry = app.registry<Competition>('Competition');
+  const entries = registry.list() as (CompetitionRegistration & { origin?: unknown })[];
+  for (const entry of entries) {
+    if (entry.name === name) return { competition: entry.create(), slugOptions: {}, slug: entry.create().slug };
+    const options = entry.slugs?.[name];
+    if (options) return { competition: entry.create(options), slugOptions: options, slug: name };
+  }
+  registry.get(name);
+  throw new UserError(`unknown competition "${name}"`);
+}
+
+/** The effective config of a run, as `--print-config` shows it. */
+export async function effectiveConfig(app: Simkit, options: RunOptions): Promise<CompetitionConfig> {
+  const { competition, slugOptions } = findCompetition(app, options.competition);
+  const config = await resolveConfig(competition.config, slugOptions, options.config);
+  return { ...config, ...options.overrides };
+}
+
+function scoreTables(spec: ScoringSpec, solution: Table, competition: Competition, predictions: readonly Prediction[]): Promise<number | null> {
+  return scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
+}
+
+function better(spec: ScoringSpec, a: number | null, b: number | null): boolean {
+  if (a === null) return false;
+  if (b === null) return true;
+  return spec.metric.higherIsBetter ? a > b : a < b;
+}
+
+/** split → train → embed → search → post-process (tuned on validation) → submission → validate → score → leaderboard. */
+export async function runCompetition(app: Simkit, options: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const { competition, slug } = findCompetition(app, options.competition);
+  const config = await effectiveConfig(app, options);
+  const spec = resolveScoringSpec(app, competition.metric);
+  const seed = options.seed ?? 42;
+  const out = resolve(options.out ?? join('output', slug));
+  await mkdir(out, { recursive: true });
+
+  let dataDir = options.data ? resolve(options.data) : join(out, 'sample');
+  if (!options.data) {
+    log.info(`[${slug}] generating the embedded sample in ${dataDir}`);
+    await competition.generateSample(dataDir, seed);
+  } else if (!existsSync(dataDir)) {
+    throw new UserError(`data directory ${dataDir} does not exist`, `pass DATA=<a directory in ${slug}'s Kaggle layout>`);
+  }
+
+  const trainItems = await competition.readTrain(dataDir);
+  const test = await competition.readTest(dataDir);
+  const { train, validation } = splitForValidation(trainItems, config.validation, new Random(seed));
+  log.info(`[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries`);
+
+  const runDir = join(out, 'run');
+  const model = await trainEmbeddingModel(app, competition, config, train, validation, { runDir, seed });
+  try {
+    const embed = async (items: readonly Item[]): Promise<EmbeddedSet> => ({ items, vectors: await model.embed(items) });
+    const context = exactSearchContext(model.dim);
+
+    // Validation: tune the post-processing on held-out items.
+    const validationSets = await validationSetsFor(competition, train, validation, embed);
+    const solution = competition.solutionTable(validationSets.truth, { index: validationSets.index?.items });
+    const validationState = initialState(app, config.indexer, model.dim, validationSets.queries, validationSets.gallery, config.neighbours, {
+      excludeSelf: competition.task === 'retrieve',
+    });
+    const extra = await extraMatches(competition, config, validationSets.queries.items);
+    let best: { overrides: Overrides; score: number | null } = { overrides: {}, score: null };
+    const curve: { overrides: Overrides; score: number | null }[] = [];
+    for (const overrides of grid(config.tune)) {
+      const predictions = extra.merge(postProcess(app, competition.task, config.postProcessors, validationState, context, overrides), overrides);
+      const score = await scoreTables(spec, solution, competition, predictions);
+      curve.push({ overrides, score });
+      if (better(spec, score, best.score) || curve.length === 1) best = { overrides, score };
+    }
+    printCurve(curve, spec);
+    const baselineScores: Record<string, number | null> = {};
+    for (const [name, predictions] of Object.entries(baselines(competition, validationSets.queries.items, validationSets.gallery.items))) {
+      baselineScores[name] = await scoreTables(spec, solution, competition, predictions);
+    }
+
+    // Test: the gallery is every labelled item (or the retrieval index, or the test set itself).
+    const testQueries = await embed(test.queries);
+    const testGallery =
+      competition.task === 'match' ? testQueries : competition.task === 'retrieve' ? await embed(test.index ?? []) : await embed(trainItems);
+    const testState = initialState(app, config.indexer, model.dim, testQueries, testGallery, config.neighbours, { excludeSelf: false });
+    const testExtra = await extraMatches(competition, config, test.queries);
+    const predictions = testExtra.merge(postProcess(app, competition.task, config.postProcessors, testState, context, best.overrides), best.overrides);
+    const submission = join(out, 'submission.csv');
+    await competition.writeSubmission(predictions, submission);
+    await validateSubmissionFile(spec, submission, test.queries.map((item) => item.id));
+
+    const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
+    const testReport = !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
+    const effective = { ...config, tuned: best.overrides };
+    await writeFile(join(out, 'config.json'), `${JSON.stringify(effective, null, 2)}\n`);
+    const leaderboard = Leaderboard.open(options.leaderboard ?? defaultLeaderboardPath());
+    let runId: string;
+    try {
+      runId = leaderboard.record({
+        competition: spec.competition,
+        metric: spec.metric.name,
+        higherIsBetter: spec.metric.higherIsBetter,
+        config: JSON.parse(JSON.stringify(effective)),
+        cv: best.score,
+        score: testReport?.score ?? null,
+        public: testReport?.public ?? null,
+        private: testReport?.private ?? null,
+        submissionPath: submission,
+      }).runId;
+    } finally {
+      leaderboard.close();
+    }
+    return {
+      competition: spec.competition,
+      metric: spec.metric.name,
+      higherIsBetter: spec.metric.higherIsBetter,
+      validation: best.score,
+      tuned: best.overrides,
+      baselines: baselineScores,
+      test: testReport,
+      submission,
+      runDir,
+      seconds: (Date.now() - started) / 1000,
+      runId,
+    };
+  } finally {
+    model.dispose();
+  }
+}
+
+interface ValidationSets {
+  readonly queries: EmbeddedSet;
+  readonly gallery: EmbeddedSet;
+  readonly truth: readonly Item[];
+  readonly index?: EmbeddedSet;
+}
+
+/**
+ * What validation searches. match: the validation items among themselves (as the test set is
+ * matched); retrieve: one query per class against the other validation items; label tasks: the
+ * validation items against the training items.
+ */
+async function validationSetsFor(
+  competition: Competition,
+  train: readonly Item[],
+  validation: readonly Item[],
+  embed: (items: readonly Item[]) => Promise<EmbeddedSet>,
+): Promise<ValidationSets> {
+  if (competition.task === 'match') {
+    const set = await embed(validation);
+    return { queries: set, gallery: set, truth: validation };
+  }
+  if (competition.task === 'retrieve') {
+    const seen = new Set<string>();
+    const queries: Item[] = [];
+    const index: Item[] = [];
+    for (const item of validation) {
+      const label = item.labels[0] ?? '';
+      if (seen.has(label)) index.push(item);
+      else {
+        seen.add(label);
+        queries.push(item);
+      }
+    }
+    const indexSet = await embed(index);
+    return { queries: await embed(queries), gallery: indexSet, truth: queries, index: indexSet };
+  }
+  return { queries: await embed(validation), gallery: await embed(train), truth: validation };
+}
+
+function printCurve(curve: readonly { overrides: Overrides; score: number | null }[], spec: ScoringSpec): void {
+  if (curve.length <= 1) return;
+  log.info(`tuning on validation (${spec.metric.name}, ${spec.metric.higherIsBetter ? 'higher' : 'lower'} is better):`);
+  for (const point of curve) {
+    const settings = Object.entries(point.overrides).map(([key, value]) => `${key}=${value}`).join(' ');
+    log.info(`  ${settings.padEnd(48)} ${point.score === null ? '—' : point.score.toFixed(4)}`);
+  }
+}
+
+export type { EmbeddingModel };

@@ -1,0 +1,5 @@
+import { registrations } from '../../core/di/container.js';
+import { mlpBackbone } from './mlp.js';
+import { residualCnnBackbone } from './residual-cnn.js';
+
+export default registrations('Backbone', [residualCnnBackbone, mlpBackbone]);

@@ -1,0 +1,25 @@
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
+import type { Registration } from '../../core/contracts/registration.js';
+
+export interface MlpOptions {
+  readonly hidden: readonly number[];
+}
+
+/** Flattens the input, then dense ReLU layers, then a dense embedding. */
+export function mlp(options: MlpOptions): BackboneBuilder {
+  return (input: InputShape, embeddingDim: number) => {
+    const model = tf.sequential();
+    model.add(tf.layers.flatten({ inputShape: [input.height, input.width, input.channels] }));
+    for (const units of options.hidden) model.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: 'heNormal' }));
+    model.add(tf.layers.dense({ units: embeddingDim }));
+    return model;
+  };
+}
+
+export const mlpBackbone: Registration<BackboneBuilder, MlpOptions> = {
+  name: 'mlp',
+  description: 'multi-layer perceptron on flattened inputs (dense ReLU layers, dense embedding)',
+  defaults: { hidden: [512] },
+  create: (options) => mlp({ hidden: [512], ...options }),
+};

@@ -1,0 +1,21 @@
+import type { PostProcessor } from '../../core/contracts/postprocessor.js';
+import type { Registration } from '../../core/contracts/registration.js';
+import { filterNeighbours } from '../../core/index/neighbours.js';
+
+export interface ThresholdOptions {
+  /** Neighbours with a smaller inner-product similarity are dropped. */
+  readonly threshold: number;
+}
+
+export const threshold: Registration<PostProcessor, ThresholdOptions> = {
+  name: 'threshold',
+  description: 'keep the neighbours whose similarity is at least a threshold',
+  defaults: { threshold: 0.5 },
+  create: (options) => {
+    const limit = options?.threshold ?? 0.5;
+    return {
+      name: 'threshold',
+      apply: (state) => ({ ...state, neighbours: filterNeighbours(state.neighbours, (q, r) => state.neighbours[q]!.similarities[r]! >= limit) }),
+    };
+  },
+};

@@ -4,6 +4,7 @@ import { registerList } from './list.js';
 import { registerScore } from './score.js';
 import { registerLeaderboard } from './leaderboard.js';
 import { registerDoctor } from './doctor.js';
+import { registerReport } from './report.js';
 
 /** Every subcommand; each file adds its commands to the program. */
-export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerScore, registerLeaderboard, registerDoctor];
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerScore, registerLeaderboard, registerDoctor, registerReport];

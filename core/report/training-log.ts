@@ -68,6 +68,6 @@ export function curveKind(field: string): CurveKind {
   const last = field.split('.').pop()!;
   if (/^(lr|learningRate|learning_rate)$/i.test(last)) return 'learning rate';
   if (/loss/i.test(field)) return 'loss';
-  if (/^(step|steps|seconds|ms|time|timestamp|elapsed\w*|\w*(Seconds|Ms|Time)|samples|batches|examples)$/i.test(last)) return 'other';
+  if (/^(step|steps|seconds|ms|time|timestamp|elapsed\w*|\w*(Seconds|Ms|Time)|samples|batches|examples|\w*PerSecond)$/i.test(last)) return 'other';
   return 'metric';
 }

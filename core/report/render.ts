@@ -21,7 +21,7 @@ td.number { text-align: right; font-variant-numeric: tabular-nums; }
 .charts { display: flex; flex-wrap: wrap; gap: 12px; } .chart { font-size: 11px; background: #fff; }
 .chart-title { font-size: 13px; font-weight: 600; }
 .query-row { display: flex; gap: 8px; align-items: flex-start; margin: 10px 0; }
-figure { margin: 0; width: 84px; font-size: 11px; text-align: center; word-break: break-all; }
+figure { margin: 0; width: 100px; font-size: 11px; text-align: center; word-break: break-all; }
 figure img, figure .no-image { width: 72px; height: 72px; display: block; margin: 0 auto; border: 4px solid #ccc; image-rendering: pixelated; }
 figure .no-image { line-height: 72px; color: #999; background: #f6f6f6; }
 figure.query img, figure.query .no-image { border-color: #555; }

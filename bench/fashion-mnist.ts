@@ -1,0 +1,202 @@
+// Fashion-MNIST side by side, on the real 60,000 / 10,000 split: results published with the dataset
+// (its README), kNN on raw pixels through the project's FAISS path (k from the package's
+// baselines.json grid), a softmax classifier and an ArcFace metric-learning model trained by the
+// project's engine (kNN on the learned embeddings), and a zero-shot retrieval variant (train on
+// classes 0–4, retrieve among the test images of classes 5–9, MAP@R). Writes report.json and the
+// HTML report. Settings: DATA (IDX directory), OUT, FM_EPOCHS, FM_SOFTMAX_EPOCHS, FM_ZERO_SHOT_EPOCHS.
+import { join, resolve } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneBuilder } from '../core/contracts/backbone.js';
+import type { Item } from '../core/contracts/competition.js';
+import type { NeighbourRow } from '../core/contracts/postprocessor.js';
+import { Simkit } from '../core/di/container.js';
+import { initEngine } from '../core/engine/backend.js';
+import { searchNeighbours } from '../core/index/neighbours.js';
+import { VectorIndex } from '../core/index/vector-index.js';
+import { l2Normalize } from '../core/losses/class-matrix.js';
+import { createObjective } from '../core/losses/objective.js';
+import { retrievalMetrics } from '../core/metrics/retrieval.js';
+import { embeddingSample, neighbourGallery, REPORT_DATA_FORMAT, writeReportData, type ComparisonRow } from '../core/report/report-data.js';
+import { writeReport } from '../core/report/render.js';
+import { trainEmbedding } from '../core/training/trainer.js';
+import { CLASS_NAMES, pixelVectors, pngCache, readSplit, subset, SYSTEM_DATA_DIR, type Split } from '../competitions/fashion-mnist/dataset.js';
+import { accuracy, euclideanNeighbours, majorityVote } from '../competitions/fashion-mnist/pixel-knn.js';
+import { readKnnGrid, readPublishedResults } from '../competitions/fashion-mnist/published.js';
+import { itemId } from '../competitions/fashion-mnist/competition.js';
+
+const DATA = resolve(process.env.DATA ?? SYSTEM_DATA_DIR);
+const OUT = resolve(process.env.OUT ?? join('output', 'fashion-mnist-bench'));
+const RUN_DIR = join(OUT, 'run');
+const EPOCHS = Number(process.env.FM_EPOCHS ?? 7);
+const SOFTMAX_EPOCHS = Number(process.env.FM_SOFTMAX_EPOCHS ?? 3);
+const ZERO_SHOT_EPOCHS = Number(process.env.FM_ZERO_SHOT_EPOCHS ?? 3);
+const EMBEDDING_DIM = 64;
+const BATCH = 128;
+const SEED = 42;
+/** Share of the training images held out to tune the vote's k (the test set is used once, at the end). */
+const VALIDATION_SHARE = 0.1;
+const TUNED_K = [1, 5, 10, 20];
+/** Target of the metric-learning model: kNN accuracy on the test set. */
+const TARGET_ACCURACY = 0.91;
+const PUBLISHED = ['MLP 256-128-100', 'AlexNet with Triplet loss', 'HOG+SVM', '2 Conv <100K parameters', 'Human Performance'];
+
+interface Trained {
+  readonly model: tf.LayersModel;
+  readonly logits?: (embeddings: tf.Tensor2D) => tf.Tensor2D;
+  readonly dispose: () => void;
+  readonly seconds: number;
+}
+
+function splitRange(split: Split, from: number, to: number): Split {
+  return subset(split, Array.from({ length: to - from }, (_, i) => from + i));
+}
+
+function withLabels(split: Split, keep: (label: number) => boolean): Split {
+  return subset(split, [...split.labels.keys()].filter((i) => keep(split.labels[i]!)));
+}
+
+/** Trains the MLP backbone with the named head + cross-entropy on one split (1 channel, [0, 1] pixels). */
+async function train(app: Simkit, split: Split, head: 'dense' | 'arcface', epochs: number, runDir?: string): Promise<Trained> {
+  const started = Date.now();
+  const classes = [...new Set(split.labels)].sort((a, b) => a - b);
+  const index = new Map(classes.map((label, i) => [label, i]));
+  const build = app.registry<BackboneBuilder>('Backbone').create('mlp', { hidden: [512, 256] });
+  const model = build({ height: 28, width: 28, channels: 1 }, EMBEDDING_DIM);
+  const objective = createObjective(
+    app,
+    { head, headOptions: head === 'arcface' ? { margin: 0.3, scale: 30 } : {}, loss: 'cross-entropy' },
+    { embeddingDim: EMBEDDING_DIM, numClasses: classes.length },
+  );
+  await trainEmbedding(model, objective, { data: pixelVectors(split), shape: [28, 28, 1], labels: Int32Array.from(split.labels, (l) => index.get(l)!) }, {
+    epochs,
+    batchSize: BATCH,
+    learningRate: 0.002,
+    headLearningRateFactor: 10,
+    warmupEpochs: 1,
+    clipNorm: 5,
+    seed: SEED,
+    flip: true,
+    runDir,
+  });
+  const logits = head === 'dense' ? (embeddings: tf.Tensor2D) => objective.logits!(embeddings) : undefined;
+  return { model, logits, seconds: (Date.now() - started) / 1000, dispose: () => (objective.dispose(), model.dispose()) };
+}
+
+/** L2-normalised embeddings of every image of a split. */
+async function embed(model: tf.LayersModel, split: Split): Promise<Float32Array> {
+  const out = new Float32Array(split.count * EMBEDDING_DIM);
+  const pixels = pixelVectors(split);
+  for (let start = 0; start < split.count; start += 1024) {
+    const end = Math.min(split.count, start + 1024);
+    const vectors = tf.tidy(() => l2Normalize(model.predict(tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1])) as tf.Tensor2D));
+    out.set(await vectors.data(), start * EMBEDDING_DIM);
+    vectors.dispose();
+  }
+  return out;
+}
+
+function cosineNeighbours(gallery: Float32Array, queries: Float32Array, k: number, excludeSelf = false): NeighbourRow[] {
+  const index = VectorIndex.create(EMBEDDING_DIM);
+  const ids = Array.from({ length: gallery.length / EMBEDDING_DIM }, (_, i) => String(i));
+  index.add(ids, gallery);
+  const queryIds = excludeSelf ? ids : Array.from({ length: queries.length / EMBEDDING_DIM }, (_, i) => `q${i}`);
+  return searchNeighbours(index, queryIds, queries, { k, excludeSelf });
+}
+
+function seconds(since: number): number {
+  return (Date.now() - since) / 1000;
+}
+
+async function main(): Promise<void> {
+  const engine = await initEngine();
+  const app = await Simkit.create();
+  const trainSplit = await readSplit(DATA, 'train');
+  const testSplit = await readSplit(DATA, 'test');
+  console.log(`Fashion-MNIST from ${DATA}: ${trainSplit.count} train, ${testSplit.count} test; engine ${engine.name}`);
+  const rows: ComparisonRow[] = [];
+
+  // Published results (as submitted to the dataset's README).
+  const published = await readPublishedResults().catch(() => []);
+  for (const name of PUBLISHED) {
+    for (const result of published.filter((r) => r.classifier === name)) {
+      rows.push({ name: `${result.classifier} (${result.submitter})`, value: result.accuracy, metric: 'accuracy', source: 'published', note: 'dataset README' });
+    }
+  }
+
+  // kNN on raw pixels, Euclidean, through FAISS; k from the package's scikit-learn grid.
+  const ks = await readKnnGrid().catch(() => [1, 5, 9]);
+  let started = Date.now();
+  const pixelRows = euclideanNeighbours(pixelVectors(trainSplit), pixelVectors(testSplit), 784, Math.max(...ks));
+  const pixelSeconds = seconds(started);
+  for (const k of ks) {
+    rows.push({ name: `kNN raw pixels, k=${k}`, value: accuracy(majorityVote(pixelRows, trainSplit.labels, k), testSplit.labels), metric: 'accuracy', source: 'measured', note: `FAISS flat, ${pixelSeconds.toFixed(0)} s` });
+  }
+
+  // Softmax classifier: same backbone, dense head, argmax of the logits.
+  const boundary = Math.round(trainSplit.count * (1 - VALIDATION_SHARE));
+  const fit = splitRange(trainSplit, 0, boundary);
+  const held = splitRange(trainSplit, boundary, trainSplit.count);
+  const softmax = await train(app, fit, 'dense', SOFTMAX_EPOCHS);
+  const testVectors = await embed(softmax.model, testSplit);
+  const predicted = tf.tidy(() => softmax.logits!(tf.tensor2d(testVectors, [testSplit.count, EMBEDDING_DIM])).argMax(1).dataSync() as Int32Array);
+  rows.push({ name: 'softmax classifier (MLP 512-256-64)', value: accuracy(predicted, testSplit.labels), metric: 'accuracy', source: 'measured', note: `${SOFTMAX_EPOCHS} epochs, ${softmax.seconds.toFixed(0)} s` });
+  softmax.dispose();
+
+  // Metric learning: ArcFace, kNN vote on the embeddings with k tuned on the held-out training images.
+  const arcface = await train(app, fit, 'arcface', EPOCHS, RUN_DIR);
+  const fitVectors = await embed(arcface.model, fit);
+  const heldRows = cosineNeighbours(fitVectors, await embed(arcface.model, held), Math.max(...TUNED_K));
+  const tuning = TUNED_K.map((k) => ({ overrides: { 'knn-vote.k': k }, score: accuracy(majorityVote(heldRows, fit.labels, k), held.labels) }));
+  const best = tuning.reduce((a, b) => (b.score > a.score ? b : a));
+  const k = best.overrides['knn-vote.k'];
+  const learnedTest = await embed(arcface.model, testSplit);
+  const testRows = cosineNeighbours(fitVectors, learnedTest, Math.max(...TUNED_K));
+  const learnedAccuracy = accuracy(majorityVote(testRows, fit.labels, k), testSplit.labels);
+  rows.push({ name: `ArcFace embeddings + kNN (k=${k})`, value: learnedAccuracy, metric: 'accuracy', source: 'measured', note: `${EPOCHS} epochs, ${arcface.seconds.toFixed(0)} s` });
+  arcface.dispose();
+
+  // Zero-shot: train on classes 0–4, retrieve among the test images of classes 5–9.
+  const zeroShot = await train(app, withLabels(fit, (label) => label < 5), 'arcface', ZERO_SHOT_EPOCHS);
+  const unseen = withLabels(testSplit, (label) => label >= 5);
+  const unseenVectors = await embed(zeroShot.model, unseen);
+  const unseenRows = cosineNeighbours(unseenVectors, unseenVectors, unseen.count / 5, true);
+  const zeroShotMetrics = retrievalMetrics(Array.from(unseen.labels), unseenRows.map((row) => row.indices.map((g) => unseen.labels[g]!)));
+  const unseenPixels = pixelVectors(unseen);
+  const pixelUnseenRows = euclideanNeighbours(unseenPixels, unseenPixels, 784, unseen.count / 5 + 1).map((row, q) => ({
+    indices: row.indices.filter((g) => g !== q),
+    similarities: row.similarities.filter((_, r) => row.indices[r] !== q),
+  }));
+  const pixelZeroShot = retrievalMetrics(Array.from(unseen.labels), pixelUnseenRows.map((row) => row.indices.map((g) => unseen.labels[g]!)));
+  rows.push({ name: 'zero-shot: raw pixels, classes 5–9', value: pixelZeroShot.mapAtR, metric: 'MAP@R', source: 'measured' });
+  rows.push({ name: 'zero-shot: ArcFace trained on classes 0–4', value: zeroShotMetrics.mapAtR, metric: 'MAP@R', source: 'measured', note: `${ZERO_SHOT_EPOCHS} epochs, ${zeroShot.seconds.toFixed(0)} s` });
+  zeroShot.dispose();
+
+  console.log('\nmethod                                              metric     value   source     note');
+  for (const row of rows) {
+    console.log(`${row.name.padEnd(52)}${row.metric.padEnd(11)}${row.value === null ? '—' : row.value.toFixed(4)}  ${row.source.padEnd(10)} ${row.note ?? ''}`);
+  }
+  console.log(`\nArcFace kNN accuracy ${learnedAccuracy.toFixed(4)} vs target ${TARGET_ACCURACY} (ratio ${(learnedAccuracy / TARGET_ACCURACY).toFixed(3)}), trained ${arcface.seconds.toFixed(0)} s (budget 900 s, ratio ${(arcface.seconds / 900).toFixed(2)})`);
+
+  // Report: test queries against the training gallery, worst first, with the cached PNGs.
+  const trainImages = await pngCache(DATA, 'train', trainSplit);
+  const testImages = await pngCache(DATA, 'test', testSplit);
+  const label = (value: number) => `${value} ${CLASS_NAMES[value]}`;
+  const testItems: Item[] = Array.from(testSplit.labels, (value, i) => ({ id: itemId('test', i), labels: [label(value)], imagePath: testImages.path(i), extra: {} }));
+  const fitItems: Item[] = Array.from(fit.labels, (value, i) => ({ id: itemId('train', i), labels: [label(value)], imagePath: trainImages.path(i), extra: {} }));
+  await writeReportData(RUN_DIR, {
+    format: REPORT_DATA_FORMAT,
+    competition: 'fashion-mnist',
+    title: 'Fashion-MNIST: ArcFace embeddings vs baselines',
+    createdAt: new Date().toISOString(),
+    metric: { name: 'accuracy', higherIsBetter: true },
+    summary: { 'test accuracy (ArcFace + kNN)': learnedAccuracy, 'validation accuracy (tuned k)': best.score, 'zero-shot MAP@R': zeroShotMetrics.mapAtR, 'training seconds': Math.round(arcface.seconds), engine: engine.name },
+    comparison: rows,
+    tuning: { points: tuning, best: best.overrides },
+    embeddings: embeddingSample(testItems, learnedTest, { max: 1500 }),
+    gallery: neighbourGallery(testItems, fitItems, testRows, { count: 10, k: 6 }),
+  });
+  const { path } = await writeReport(RUN_DIR);
+  console.log(`report ${path}`);
+}
+
+await main();

@@ -42,7 +42,9 @@ export class ArcFaceHead extends ClassMatrixHead {
       const m: tf.Tensor = this.classMargins ? this.classMargins.reshape([1, -1]).mul(this.margin / this.options.margin) : tf.scalar(this.margin);
       const arc = tf.cos(theta.add(m));
       const fallback = cos.sub(m.mul(tf.sin(m)));
-      return tf.where(theta.add(m).greater(Math.PI), fallback, arc).mul(this.scale) as tf.Tensor2D;
+      // tf.step (0 gradient) instead of a boolean mask: comparisons have no gradient in TF.js.
+      const beyond = tf.step(theta.add(m).sub(Math.PI));
+      return beyond.mul(fallback).add(tf.scalar(1).sub(beyond).mul(arc)).mul(this.scale) as tf.Tensor2D;
     });
   }
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { initEngine } from '../../engine/backend.js';
-import { log } from '../../log.js';
 import { effectiveConfig, runCompetition, type RunSummary } from '../../pipeline/run.js';
 
 function formatScore(value: number | null | undefined): string {
@@ -46,8 +45,7 @@ export function registerRun(program: Command, context: CliContext): void {
         process.stdout.write(`${JSON.stringify(await effectiveConfig(app, run), null, 2)}\n`);
         return;
       }
-      const backend = await initEngine();
-      log.info(`backend: ${backend.name} (${backend.reason})`);
+      await initEngine();
       process.stdout.write(`${formatSummary(await runCompetition(app, run))}\n`);
     });
 }

@@ -1,0 +1,89 @@
+import { createReadStream } from 'node:fs';
+import { parse } from 'csv-parse';
+import type { Competition, Item, Prediction, Table } from '../contracts/competition.js';
+import type { Usage } from '../contracts/metric.js';
+import { InputError } from '../errors.js';
+import { writeCsvAtomic } from '../samples/files.js';
+
+/** What an adapter writes itself; `defineCompetition` adds the submission and solution tables. */
+export type CompetitionSpec = Omit<Competition, 'submissionTable' | 'solutionTable' | 'writeSubmission'>;
+
+/**
+ * Reads a CSV as records keyed by the header, checking that `required` columns exist. Errors name
+ * the file and line. Values stay strings (ids like "0123" or "1e5" are never cast).
+ */
+export async function readCsv(path: string, required: readonly string[], encoding: BufferEncoding = 'utf8'): Promise<{ line: number; record: Record<string, string> }[]> {
+  const rows: { line: number; record: Record<string, string> }[] = [];
+  const parser = createReadStream(path, { encoding }).pipe(parse({ bom: true, columns: true, skip_empty_lines: true, info: true }));
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      if (rows.length === 0) {
+        const missing = required.filter((column) => !(column in record));
+        if (missing.length > 0) throw new InputError(path, 1, missing.join(', '), `missing column(s); the header is: ${Object.keys(record).join(',')}`);
+      }
+      rows.push({ line: info.lines, record });
+    }
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new InputError(path, undefined, undefined, 'file not found');
+    throw new InputError(path, (error as { lines?: number }).lines, undefined, (error as Error).message);
+  }
+  return rows;
+}
+
+/** A field that must not be empty. */
+export function requireField(path: string, line: number, record: Record<string, string>, column: string): string {
+  const value = record[column]?.trim() ?? '';
+  if (value === '') throw new InputError(path, line, column, 'expected a value, got an empty field');
+  return value;
+}
+
+function sameLabel(a: Item, b: Item): boolean {
+  return a.labels.some((label) => b.labels.includes(label));
+}
+
+/** Completes an adapter with Kaggle's submission table, solution table and an atomic writer. */
+export function defineCompetition(spec: CompetitionSpec): Competition {
+  const { idColumn, labelColumn, maxLabels, withConfidence } = spec.submission;
+  const submissionTable = (predictions: readonly Prediction[]): Table => ({
+    columns: [idColumn, labelColumn],
+    rows: predictions.map((prediction) => {
+      const labels = maxLabels === null ? prediction.labels : prediction.labels.slice(0, maxLabels);
+      if (!withConfidence) return [prediction.id, labels.join(' ')];
+      const [label] = labels;
+      return [prediction.id, label === undefined ? '' : `${label} ${(prediction.scores?.[0] ?? 0).toFixed(6)}`];
+    }),
+  });
+  const solutionTable: Competition['solutionTable'] = (truth, options = {}) => {
+    const usage = options.usage ?? (() => 'Public' as Usage);
+    const rows = truth.map((item) => {
+      let cell: string;
+      let use = usage(item);
+      if (spec.task === 'match') cell = truth.filter((other) => sameLabel(item, other)).map((other) => other.id).join(' ');
+      else if (spec.task === 'retrieve') {
+        const relevant = (options.index ?? []).filter((other) => sameLabel(item, other)).map((other) => other.id);
+        if (relevant.length === 0) use = 'Ignored';
+        cell = relevant.join(' ');
+      } else cell = item.labels.join(' ');
+      return [item.id, cell, use];
+    });
+    return { columns: [idColumn, labelColumn, 'Usage'], rows };
+  };
+  return {
+    ...spec,
+    submissionTable,
+    solutionTable,
+    writeSubmission: async (predictions, path) => {
+      const table = submissionTable(predictions);
+      await writeCsvAtomic(path, table.columns, table.rows);
+    },
+  };
+}
+
+/** Every other row Public, the rest Private, decided by a stable hash of the id. */
+export function hashedUsage(item: Item): Usage {
+  let hash = 2166136261;
+  for (let i = 0; i < item.id.length; i++) hash = Math.imul(hash ^ item.id.charCodeAt(i), 16777619);
+  return (hash >>> 0) % 2 === 0 ? 'Public' : 'Private';
+}

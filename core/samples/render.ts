@@ -1,0 +1,79 @@
+import sharp from 'sharp';
+import type { Random } from '../random.js';
+
+/** What makes one sample class look like itself: a shape with a colour and a pattern. */
+export interface Motif {
+  readonly shape: 'disc' | 'square' | 'triangle' | 'ring' | 'cross' | 'diamond';
+  readonly colour: readonly [number, number, number];
+  readonly stripes: number;
+}
+
+const SHAPES: Motif['shape'][] = ['disc', 'square', 'triangle', 'ring', 'cross', 'diamond'];
+const PALETTE: Motif['colour'][] = [
+  [220, 40, 40], [40, 160, 60], [40, 80, 220], [230, 200, 40], [160, 60, 200], [30, 190, 200], [240, 130, 30], [120, 80, 40],
+];
+
+/** The `index`-th motif: distinct indices give distinct shape/colour/stripe combinations (288 in all). */
+export function motif(index: number): Motif {
+  return {
+    shape: SHAPES[index % SHAPES.length]!,
+    colour: PALETTE[Math.floor(index / SHAPES.length) % PALETTE.length]!,
+    stripes: Math.floor(index / (SHAPES.length * PALETTE.length)) % 6,
+  };
+}
+
+function inside(shape: Motif['shape'], u: number, v: number): boolean {
+  const r = Math.hypot(u, v);
+  switch (shape) {
+    case 'disc':
+      return r < 0.8;
+    case 'ring':
+      return r < 0.85 && r > 0.5;
+    case 'square':
+      return Math.abs(u) < 0.7 && Math.abs(v) < 0.7;
+    case 'diamond':
+      return Math.abs(u) + Math.abs(v) < 0.85;
+    case 'cross':
+      return (Math.abs(u) < 0.25 && Math.abs(v) < 0.85) || (Math.abs(v) < 0.25 && Math.abs(u) < 0.85);
+    case 'triangle':
+      return v < 0.7 && v > -0.8 && Math.abs(u) < (0.7 - v) * 0.55;
+  }
+}
+
+/**
+ * One photograph of a motif: the object at a random position, scale and rotation on a random
+ * background, with pixel noise and, with probability `clutter`, a distracting second shape —
+ * so that the same class never gives the same pixels twice, and colour alone is not enough.
+ */
+export function renderMotif(m: Motif, random: Random, size: number, options: { clutter?: number; jpeg?: boolean } = {}): Promise<Buffer> {
+  const pixels = Buffer.alloc(size * size * 3);
+  const background = [random.int(256), random.int(256), random.int(256)].map((c) => Math.round(c * 0.5 + 64));
+  const angle = random.uniform(-Math.PI, Math.PI);
+  const scale = random.uniform(0.28, 0.45) * size;
+  const cx = size / 2 + random.uniform(-0.15, 0.15) * size;
+  const cy = size / 2 + random.uniform(-0.15, 0.15) * size;
+  const shade = random.uniform(0.75, 1.15);
+  const clutter = random.next() < (options.clutter ?? 0.3) ? motif(random.int(288)) : undefined;
+  const clutterX = random.uniform(0.1, 0.9) * size;
+  const clutterY = random.uniform(0.1, 0.9) * size;
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const dx = (x - cx) / scale;
+      const dy = (y - cy) / scale;
+      const u = cos * dx - sin * dy;
+      const v = sin * dx + cos * dy;
+      let colour: readonly number[] = background;
+      if (clutter && inside(clutter.shape, (x - clutterX) / (size * 0.12), (y - clutterY) / (size * 0.12))) colour = clutter.colour;
+      if (inside(m.shape, u, v)) {
+        const striped = m.stripes > 0 && Math.floor((u + 1) * (m.stripes + 1)) % 2 === 1;
+        colour = m.colour.map((c) => (striped ? 255 - c : c) * shade);
+      }
+      const offset = (y * size + x) * 3;
+      for (let c = 0; c < 3; c++) pixels[offset + c] = Math.max(0, Math.min(255, Math.round(colour[c]! + random.uniform(-18, 18))));
+    }
+  }
+  const image = sharp(pixels, { raw: { width: size, height: size, channels: 3 } });
+  return options.jpeg === false ? image.png().toBuffer() : image.jpeg({ quality: 90 }).toBuffer();
+}

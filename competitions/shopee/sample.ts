@@ -33,7 +33,8 @@ export async function generateShopeeSample(dir: string, seed: number): Promise<v
     const folder = test ? 'test_images' : 'train_images';
     const group = String(249114794 + p * 7919);
     const size = 2 + random.int(5);
-    const base = `${BRANDS[random.int(BRANDS.length)]} ${THINGS[random.int(THINGS.length)]} ${random.int(900) + 100}`;
+    const name = `${BRANDS[random.int(BRANDS.length)]} ${THINGS[random.int(THINGS.length)]}`;
+    const model = String(random.int(900) + 100);
     let previous: { file: string; phash: string } | undefined;
     for (let i = 0; i < size; i++) {
       let image: { file: string; phash: string };
@@ -47,6 +48,8 @@ export async function generateShopeeSample(dir: string, seed: number): Promise<v
       }
       previous = image;
       const extras = random.shuffle([...EXTRAS]).slice(0, random.int(3));
+      // Half the titles omit the model number, so a title alone often fits several products.
+      const base = random.next() < 0.5 ? `${name} ${model}` : name;
       const title = [random.next() < 0.5 ? base : base.toUpperCase(), ...extras].join(random.next() < 0.5 ? ', ' : ' ');
       rows.push({ row: [`train_${(1000000 + posting * 104729).toString()}`, image.file, image.phash, title, group], test });
       posting += 1;

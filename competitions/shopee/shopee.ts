@@ -5,8 +5,8 @@ import { generateShopeeSample } from './sample.js';
 
 export const SHOPEE_CONFIG: CompetitionConfig = {
   imageSize: 32,
-  backbone: { name: 'residual-cnn', options: { widths: [32, 64], blocks: 1, dropout: 0 } },
-  head: { name: 'arcface', options: { margin: 0.3, scale: 30, centres: 1 } },
+  backbone: { name: 'residual-cnn', options: { widths: [16, 32], blocks: 1, dropout: 0 } },
+  head: { name: 'arcface', options: { margin: 0.2, scale: 16, centres: 1 } },
   loss: { name: 'cross-entropy', options: { labelSmoothing: 0 } },
   sampler: { name: 'pk', options: { classesPerBatch: 16, samplesPerClass: 4 } },
   embeddingSize: 64,
@@ -17,7 +17,7 @@ export const SHOPEE_CONFIG: CompetitionConfig = {
   indexer: { name: 'flat', options: {} },
   neighbours: 50,
   postProcessors: [{ name: 'min2', options: { threshold: 0.6, floor: 0.3 } }],
-  tune: { 'min2.threshold': [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] },
+  tune: { 'min2.threshold': [0.6, 0.7, 0.8, 0.9, 1.01], 'min2.floor': [0.5, 0.7, 0.9, 1.01], 'text.threshold': [0.4, 0.5, 0.6, 0.7, 0.8] },
 };
 
 async function readPostings(dataDir: string, file: string, imageFolder: string, labelled: boolean): Promise<Item[]> {

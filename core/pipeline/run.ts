@@ -16,7 +16,7 @@ import { baselines } from './baselines.js';
 import { resolveConfig } from './config.js';
 import { grid, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
 import { trainEmbeddingModel, type EmbeddingModel } from './model.js';
-import { extraMatches } from './match-sources.js';
+import { NO_EXTRA_MATCHES, extraMatches } from './match-sources.js';
 import { splitForValidation } from './split.js';
 
 export interface RunOptions {
@@ -126,6 +126,11 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     const baselineScores: Record<string, number | null> = {};
     for (const [name, predictions] of Object.entries(baselines(competition, validationSets.queries.items, validationSets.gallery.items))) {
       baselineScores[name] = await scoreTables(spec, solution, competition, predictions);
+    }
+    if (extra !== NO_EXTRA_MATCHES) {
+      // What the trained model adds: the same tuned matching without its neighbours.
+      const selfOnly = validationSets.queries.items.map((item) => ({ id: item.id, labels: [item.id] }));
+      baselineScores['without the model'] = await scoreTables(spec, solution, competition, extra.merge(selfOnly, best.overrides));
     }
 
     // Test: the gallery is every labelled item (or the retrieval index, or the test set itself).

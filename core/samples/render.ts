@@ -47,13 +47,14 @@ function inside(shape: Motif['shape'], u: number, v: number): boolean {
  */
 export function renderMotif(m: Motif, random: Random, size: number, options: { clutter?: number; jpeg?: boolean } = {}): Promise<Buffer> {
   const pixels = Buffer.alloc(size * size * 3);
-  const background = [random.int(256), random.int(256), random.int(256)].map((c) => Math.round(c * 0.5 + 64));
-  const angle = random.uniform(-Math.PI, Math.PI);
-  const scale = random.uniform(0.28, 0.45) * size;
+  const grey = random.uniform(60, 200);
+  const background = [0, 1, 2].map(() => Math.round(grey + random.uniform(-25, 25)));
+  const angle = random.uniform(-0.35, 0.35);
+  const scale = random.uniform(0.32, 0.45) * size;
   const cx = size / 2 + random.uniform(-0.15, 0.15) * size;
   const cy = size / 2 + random.uniform(-0.15, 0.15) * size;
   const shade = random.uniform(0.75, 1.15);
-  const clutter = random.next() < (options.clutter ?? 0.3) ? motif(random.int(288)) : undefined;
+  const clutter = random.next() < (options.clutter ?? 0.1) ? motif(random.int(288)) : undefined;
   const clutterX = random.uniform(0.1, 0.9) * size;
   const clutterY = random.uniform(0.1, 0.9) * size;
   const cos = Math.cos(angle);

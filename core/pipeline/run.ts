@@ -98,7 +98,13 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
 
   const trainItems = await competition.readTrain(dataDir);
   const test = await competition.readTest(dataDir);
-  const { train, validation } = splitForValidation(trainItems, config.validation, new Random(seed));
+  const unknown = competition.unknownLabel;
+  const split = splitForValidation(trainItems, config.validation, new Random(seed));
+  // Items of the "unknown" label (new_whale) are no class to learn or to vote for; they stay as
+  // validation queries so that the threshold for predicting the unknown label can be tuned.
+  const train = unknown ? split.train.filter((item) => !item.labels.includes(unknown)) : split.train;
+  const validation = unknown ? [...split.validation, ...split.train.filter((item) => item.labels.includes(unknown))] : split.validation;
+  const labelled = unknown ? trainItems.filter((item) => !item.labels.includes(unknown)) : trainItems;
   log.info(`[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries`);
 
   const runDir = join(out, 'run');
@@ -136,7 +142,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     // Test: the gallery is every labelled item (or the retrieval index, or the test set itself).
     const testQueries = await embed(test.queries);
     const testGallery =
-      competition.task === 'match' ? testQueries : competition.task === 'retrieve' ? await embed(test.index ?? []) : await embed(trainItems);
+      competition.task === 'match' ? testQueries : competition.task === 'retrieve' ? await embed(test.index ?? []) : await embed(labelled);
     const testState = initialState(app, config.indexer, model.dim, testQueries, testGallery, config.neighbours, { excludeSelf: false });
     const testExtra = await extraMatches(competition, config, test.queries);
     const predictions = testExtra.merge(postProcess(app, competition.task, config.postProcessors, testState, context, best.overrides), best.overrides);

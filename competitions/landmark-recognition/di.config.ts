@@ -1,0 +1,13 @@
+import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
+import { registrations } from '../../core/di/container.js';
+import { LANDMARK_CONFIG, landmarkRecognition } from './landmark-recognition.js';
+
+const registration: CompetitionRegistration = {
+  name: 'landmarks',
+  description: 'Google Landmark Recognition (2018-2021): kNN label voting with comparable confidences, GAP',
+  defaults: LANDMARK_CONFIG,
+  slugs: Object.fromEntries(['2018', '2019', '2020', '2021'].map((year) => [`landmark-recognition-${year}`, {}])),
+  create: (options?: Partial<CompetitionConfig>) => landmarkRecognition(options),
+};
+
+export default registrations('Competition', [registration]);

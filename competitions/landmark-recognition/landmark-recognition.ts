@@ -1,0 +1,59 @@
+import { join } from 'node:path';
+import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
+import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
+import { Random } from '../../core/random.js';
+import { writeCsvAtomic } from '../../core/samples/files.js';
+import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { glrPath, readGlrTrain, readGlrTree } from './glr.js';
+
+export const LANDMARK_CONFIG: CompetitionConfig = {
+  ...IMAGE_CLASSIFICATION_CONFIG,
+  postProcessors: [{ name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } }],
+  tune: { 'knn-vote.k': [1, 3, 5, 10], 'knn-vote.power': [1, 3, 8] },
+};
+
+/** Landmarks with a few train images each; a test set where most images show no landmark. */
+async function generateSample(dir: string, seed: number): Promise<void> {
+  const random = new Random(seed);
+  const landmarks = 30;
+  const sizes = classSizes(random, landmarks, 4, 7);
+  const train: string[][] = [];
+  const test: { id: string; truth: string }[] = [];
+  const pictures = [];
+  for (let l = 0; l < landmarks; l++) {
+    const landmark = String(1000 + l * 613);
+    for (let i = 0; i < sizes[l]!; i++) {
+      const id = hexId(random);
+      const isTest = i === 0;
+      pictures.push({ path: glrPath(isTest ? 'test' : 'train', id), motifIndex: l * 9 });
+      if (isTest) test.push({ id, truth: landmark });
+      else train.push([id, landmark]);
+    }
+  }
+  for (let n = 0; n < 2 * landmarks; n++) {
+    const id = hexId(random);
+    pictures.push({ path: glrPath('test', id), motifIndex: 270 + (n % 18) });
+    test.push({ id, truth: '' });
+  }
+  await renderPictures(dir, pictures, random);
+  await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'landmark_id'], train);
+  await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['id', 'landmarks'], test.map((t) => [t.id, '']));
+  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['id', 'landmarks', 'Usage'], test.map((t) => [t.id, t.truth, hashedUsage({ id: t.id, labels: [], extra: {} })]));
+}
+
+/** Google Landmark Recognition: one landmark and a confidence per image (or none), GAP. */
+export function landmarkRecognition(config: Partial<CompetitionConfig> = {}): Competition {
+  return defineCompetition({
+    slug: 'landmark-recognition-2021',
+    alias: 'landmarks',
+    title: 'Google Landmark Recognition',
+    metric: 'landmark-recognition-2021',
+    task: 'recognize',
+    modality: 'image',
+    config: { ...LANDMARK_CONFIG, ...config },
+    submission: { idColumn: 'id', labelColumn: 'landmarks', maxLabels: 1, withConfidence: true },
+    readTrain: readGlrTrain,
+    readTest: async (dataDir) => ({ queries: await readGlrTree(join(dataDir, 'test')) }),
+    generateSample,
+  });
+}

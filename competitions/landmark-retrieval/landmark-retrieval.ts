@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
+import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
+import { Random } from '../../core/random.js';
+import { writeCsvAtomic } from '../../core/samples/files.js';
+import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { glrPath, readGlrTrain, readGlrTree } from '../landmark-recognition/glr.js';
+
+export const RETRIEVAL_CONFIG: CompetitionConfig = {
+  ...IMAGE_CLASSIFICATION_CONFIG,
+  validation: { fraction: 0.3, by: 'label' },
+  neighbours: 100,
+  postProcessors: [{ name: 'query-expansion', options: { neighbours: 2, power: 3, minSimilarity: 0, k: 100 } }],
+  tune: { 'query-expansion.neighbours': [0, 1, 2, 3] },
+};
+
+/** Train landmarks, plus an index and test set of other landmarks (with distractors in the index). */
+async function generateSample(dir: string, seed: number): Promise<void> {
+  const random = new Random(seed);
+  const pictures = [];
+  const train: string[][] = [];
+  const trainSizes = classSizes(random, 30, 3, 6);
+  for (let l = 0; l < 30; l++) {
+    for (let i = 0; i < trainSizes[l]!; i++) {
+      const id = hexId(random);
+      train.push([id, String(2000 + l)]);
+      pictures.push({ path: glrPath('train', id), motifIndex: l * 5 });
+    }
+  }
+  const solution: string[][] = [];
+  for (let l = 0; l < 20; l++) {
+    const relevant: string[] = [];
+    for (let i = 0; i < 3 + random.int(3); i++) {
+      const id = hexId(random);
+      relevant.push(id);
+      pictures.push({ path: glrPath('index', id), motifIndex: 150 + l * 5 });
+    }
+    const query = hexId(random);
+    pictures.push({ path: glrPath('test', query), motifIndex: 150 + l * 5 });
+    solution.push([query, relevant.join(' '), hashedUsage({ id: query, labels: [], extra: {} })]);
+  }
+  for (let d = 0; d < 40; d++) pictures.push({ path: glrPath('index', hexId(random)), motifIndex: 251 + (d % 37) });
+  await renderPictures(dir, pictures, random);
+  await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'landmark_id'], train);
+  await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['id', 'images'], solution.map((row) => [row[0]!, '']));
+  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['id', 'images', 'Usage'], solution);
+}
+
+/** Google Landmark Retrieval: the 100 most similar index images per query, best first, mAP@100. */
+export function landmarkRetrieval(config: Partial<CompetitionConfig> = {}): Competition {
+  return defineCompetition({
+    slug: 'landmark-retrieval-2021',
+    alias: 'landmark-retrieval',
+    title: 'Google Landmark Retrieval',
+    metric: 'landmark-retrieval-2021',
+    task: 'retrieve',
+    modality: 'image',
+    config: { ...RETRIEVAL_CONFIG, ...config },
+    submission: { idColumn: 'id', labelColumn: 'images', maxLabels: 100, withConfidence: false },
+    readTrain: readGlrTrain,
+    readTest: async (dataDir) => ({ queries: await readGlrTree(join(dataDir, 'test')), index: await readGlrTree(join(dataDir, 'index')) }),
+    generateSample,
+  });
+}

@@ -1,8 +1,9 @@
 import { registrations } from '../../core/di/container.js';
 import { databaseAugmentation, neighbourhoodBlending, queryExpansion } from './blend.js';
 import { knnVote } from './knn-vote.js';
+import { labelThreshold } from './label-threshold.js';
 import { min2 } from './min2.js';
 import { threshold } from './threshold.js';
 import { unknownLabel } from './unknown-label.js';
 
-export default registrations('PostProcessor', [threshold, min2, knnVote, unknownLabel, queryExpansion, databaseAugmentation, neighbourhoodBlending]);
+export default registrations('PostProcessor', [threshold, min2, knnVote, labelThreshold, unknownLabel, queryExpansion, databaseAugmentation, neighbourhoodBlending]);

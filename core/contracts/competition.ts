@@ -7,8 +7,10 @@
  *
  * Everything the generic pipeline needs is here: items to train and search on, the task kind
  * (which decides how neighbours become predictions and how truth is built), the metric to score
- * with (a `TOKENS.Metric` registration named by Kaggle slug), and the default configuration.
+ * with (a `TOKENS.Metric` ScoringSpec named by Kaggle slug, contracts/metric.ts), and the default
+ * configuration.
  */
+import type { Usage } from './metric.js';
 import type { Registration } from './registration.js';
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
@@ -24,9 +26,6 @@ export type TaskKind = 'match' | 'recognize' | 'retrieve' | 'classify' | 'multil
 
 /** `image4`: four single-channel PNGs per item (red, green, blue, yellow), see `Item.channelPaths`. */
 export type Modality = 'image' | 'text+image' | 'image4';
-
-/** Kaggle solution row usage: scored on the public or the private leaderboard, or not at all. */
-export type Usage = 'Public' | 'Private' | 'Ignored';
 
 export interface Item {
   /** Unique within its set; for test items, the id written to the submission. */

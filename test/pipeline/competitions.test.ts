@@ -1,0 +1,51 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Simkit } from '../../core/di/container.js';
+import { initEngine } from '../../core/engine/backend.js';
+import { Leaderboard } from '../../core/leaderboard/leaderboard.js';
+import { effectiveConfig, runCompetition } from '../../core/pipeline/run.js';
+import { resolveScoringSpec } from '../../core/scoring/registration.js';
+import { validateSubmissionFile } from '../../core/scoring/score.js';
+
+const COMPETITIONS = ['shopee', 'landmarks', 'landmark-retrieval', 'hotels', 'herbarium', 'whales', 'protein'];
+
+describe('simkit run on every embedded sample (small settings)', () => {
+  let app: Simkit;
+  const root = mkdtempSync(join(tmpdir(), 'simkit-run-'));
+  const leaderboard = join(root, 'leaderboard.sqlite');
+
+  beforeAll(async () => {
+    await initEngine('wasm');
+    app = await Simkit.create();
+  });
+
+  it.each(COMPETITIONS)('%s: sample → train → search → tuned, validated submission → leaderboard', async (name) => {
+    const out = join(root, name);
+    const summary = await runCompetition(app, { competition: name, out, leaderboard, overrides: { epochs: 1 } });
+    const spec = resolveScoringSpec(app, summary.competition);
+    expect(existsSync(summary.submission)).toBe(true);
+    const header = readFileSync(summary.submission, 'utf8').split('\n')[0];
+    expect(header).toBe(spec.header.join(','));
+    await validateSubmissionFile(spec, summary.submission);
+    expect(summary.validation).not.toBeNull();
+    expect(summary.test?.score).not.toBeNull();
+    expect(Object.keys(summary.baselines).length).toBeGreaterThan(0);
+    expect(existsSync(join(summary.runDir, 'model', 'model.json'))).toBe(true);
+    const board = Leaderboard.open(leaderboard);
+    try {
+      expect(board.list({ competition: summary.competition }).map((r) => r.runId)).toContain(summary.runId);
+    } finally {
+      board.close();
+    }
+  });
+
+  it('shows the effective config and refuses unknown config keys', async () => {
+    const config = await effectiveConfig(app, { competition: 'shopee-product-matching' });
+    expect(config.head.name).toBe('arcface');
+    const bad = join(root, 'bad.json');
+    (await import('node:fs')).writeFileSync(bad, JSON.stringify({ epochz: 3 }));
+    await expect(effectiveConfig(app, { competition: 'shopee', config: bad })).rejects.toThrow(/epochz.*unknown config key/);
+  });
+});

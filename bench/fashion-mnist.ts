@@ -61,7 +61,7 @@ async function train(app: Simkit, split: Split, head: 'dense' | 'arcface', epoch
   const classes = [...new Set(split.labels)].sort((a, b) => a - b);
   const index = new Map(classes.map((label, i) => [label, i]));
   const build = app.registry<BackboneBuilder>('Backbone').create('mlp', { hidden: [512, 256] });
-  const model = build({ height: 28, width: 28, channels: 1 }, EMBEDDING_DIM);
+  const model = build({ height: 28, width: 28, channels: 1 }, EMBEDDING_DIM, 1);
   const objective = createObjective(
     app,
     { head, headOptions: head === 'arcface' ? { margin: 0.3, scale: 30 } : {}, loss: 'cross-entropy' },

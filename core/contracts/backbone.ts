@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs';
+
 
 /** Height, width and channels of the images (or a flat feature length as [1, 1, n]) a backbone takes. */
 export interface InputShape {
@@ -12,4 +13,15 @@ export interface InputShape {
  * model mapping a batch of inputs to raw embeddings (B × embeddingDim); the training loop and the
  * embedder L2-normalise its output.
  */
-export type BackboneBuilder = (input: InputShape, embeddingDim: number) => tf.LayersModel;
+export type BackboneBuilder = (input: InputShape, embeddingDim: number, seed: number) => tf.LayersModel;
+
+/** Initialisers drawn from consecutive seeds, so that a model built twice with one seed is identical. */
+type Initializer = ReturnType<typeof tf.initializers.heNormal>;
+
+export function seededInitializers(seed: number): { he(): Initializer; glorot(): Initializer } {
+  let next = seed;
+  return {
+    he: () => tf.initializers.heNormal({ seed: next++ }),
+    glorot: () => tf.initializers.glorotUniform({ seed: next++ }),
+  };
+}

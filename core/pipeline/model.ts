@@ -63,7 +63,7 @@ export async function trainEmbeddingModel(
   for (const label of labels) classCounts[label]! += 1;
 
   const build = app.registry<BackboneBuilder>('Backbone').create(config.backbone.name, componentOptions(config.backbone.options));
-  const model = build({ height: size, width: size, channels }, config.embeddingSize);
+  const model = build({ height: size, width: size, channels }, config.embeddingSize, options.seed);
   const objective = createObjective(
     app,
     { head: config.head.name, headOptions: componentOptions(config.head.options), loss: config.loss.name, lossOptions: componentOptions(config.loss.options) },

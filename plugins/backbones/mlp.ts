@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
+import { seededInitializers, type BackboneBuilder, type InputShape } from '../../core/contracts/backbone.js';
 import type { Registration } from '../../core/contracts/registration.js';
 
 export interface MlpOptions {
@@ -8,11 +8,12 @@ export interface MlpOptions {
 
 /** Flattens the input, then dense ReLU layers, then a dense embedding. */
 export function mlp(options: MlpOptions): BackboneBuilder {
-  return (input: InputShape, embeddingDim: number) => {
+  return (input: InputShape, embeddingDim: number, seed: number) => {
+    const init = seededInitializers(seed);
     const model = tf.sequential();
     model.add(tf.layers.flatten({ inputShape: [input.height, input.width, input.channels] }));
-    for (const units of options.hidden) model.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: 'heNormal' }));
-    model.add(tf.layers.dense({ units: embeddingDim }));
+    for (const units of options.hidden) model.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: init.he() }));
+    model.add(tf.layers.dense({ units: embeddingDim, kernelInitializer: init.glorot() }));
     return model;
   };
 }

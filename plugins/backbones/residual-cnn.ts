@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
+import { seededInitializers, type BackboneBuilder, type InputShape } from '../../core/contracts/backbone.js';
 import type { Registration } from '../../core/contracts/registration.js';
 
 export interface ResidualCnnOptions {
@@ -12,27 +12,28 @@ export interface ResidualCnnOptions {
 
 export const RESIDUAL_CNN_DEFAULTS: ResidualCnnOptions = { widths: [32, 64], blocks: 1, dropout: 0 };
 
-function convBn(x: tf.SymbolicTensor, filters: number, strides: number, activate: boolean): tf.SymbolicTensor {
-  let y = tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: 'heNormal' }).apply(x) as tf.SymbolicTensor;
+function convBn(x: tf.SymbolicTensor, filters: number, strides: number, activate: boolean, init: ReturnType<typeof seededInitializers>): tf.SymbolicTensor {
+  let y = tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(x) as tf.SymbolicTensor;
   y = tf.layers.batchNormalization({ momentum: 0.9 }).apply(y) as tf.SymbolicTensor;
   return activate ? (tf.layers.reLU().apply(y) as tf.SymbolicTensor) : y;
 }
 
 /** A small residual CNN: per stage a strided conv then residual 3×3 blocks; global average pooling; dense embedding. */
 export function residualCnn(options: ResidualCnnOptions): BackboneBuilder {
-  return (input: InputShape, embeddingDim: number) => {
+  return (input: InputShape, embeddingDim: number, seed: number) => {
+    const init = seededInitializers(seed);
     const inputs = tf.input({ shape: [input.height, input.width, input.channels] });
     let x = inputs;
     options.widths.forEach((width, stage) => {
-      x = convBn(x, width, stage === 0 ? 1 : 2, true);
+      x = convBn(x, width, stage === 0 ? 1 : 2, true, init);
       for (let block = 0; block < options.blocks; block++) {
-        const branch = convBn(convBn(x, width, 1, true), width, 1, false);
+        const branch = convBn(convBn(x, width, 1, true, init), width, 1, false, init);
         x = tf.layers.reLU().apply(tf.layers.add().apply([x, branch]) as tf.SymbolicTensor) as tf.SymbolicTensor;
       }
     });
     let features = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
-    if (options.dropout > 0) features = tf.layers.dropout({ rate: options.dropout }).apply(features) as tf.SymbolicTensor;
-    const embedding = tf.layers.dense({ units: embeddingDim }).apply(features) as tf.SymbolicTensor;
+    if (options.dropout > 0) features = tf.layers.dropout({ rate: options.dropout, seed }).apply(features) as tf.SymbolicTensor;
+    const embedding = tf.layers.dense({ units: embeddingDim, kernelInitializer: init.glorot() }).apply(features) as tf.SymbolicTensor;
     return tf.model({ inputs, outputs: embedding });
   };
 }

@@ -10,6 +10,8 @@ import { exactSearchContext } from '../index/neighbours.js';
 import { Leaderboard, defaultLeaderboardPath } from '../leaderboard/leaderboard.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
+import { writeReport } from '../report/render.js';
+import { REPORT_DATA_FORMAT, embeddingSample, neighbourGallery, writeReportData } from '../report/report-data.js';
 import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
 import { baselines } from './baselines.js';
@@ -47,6 +49,8 @@ export interface RunSummary {
   readonly runDir: string;
   readonly seconds: number;
   readonly runId: string;
+  /** The run's HTML report. */
+  readonly report: string;
 }
 
 export function findCompetition(app: Simkit, name: string): { competition: Competition; slugOptions: Partial<CompetitionConfig>; slug: string } {
@@ -153,6 +157,23 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
     const testReport = !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
     const effective = { ...config, tuned: best.overrides };
+    const seconds = (Date.now() - started) / 1000;
+    await writeReportData(runDir, {
+      format: REPORT_DATA_FORMAT,
+      competition: spec.competition,
+      title: competition.title,
+      createdAt: new Date().toISOString(),
+      metric: { name: spec.metric.name, higherIsBetter: spec.metric.higherIsBetter },
+      summary: { 'validation (trained + tuned)': best.score, 'sample test set': testReport?.score ?? null, seconds: Math.round(seconds) },
+      comparison: [
+        { name: 'trained + tuned', value: best.score, metric: spec.metric.name, source: 'measured' },
+        ...Object.entries(baselineScores).map(([name, value]) => ({ name: `baseline: ${name}`, value, metric: spec.metric.name, source: 'measured' as const })),
+      ],
+      tuning: { points: curve, best: best.overrides },
+      embeddings: embeddingSample(validationSets.queries.items, validationSets.queries.vectors),
+      gallery: neighbourGallery(validationSets.queries.items, validationSets.gallery.items, validationState.neighbours),
+    });
+    const report = (await writeReport(runDir)).path;
     await writeFile(join(out, 'config.json'), `${JSON.stringify(effective, null, 2)}\n`);
     const leaderboard = Leaderboard.open(options.leaderboard ?? defaultLeaderboardPath());
     let runId: string;
@@ -181,8 +202,9 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       test: testReport,
       submission,
       runDir,
-      seconds: (Date.now() - started) / 1000,
+      seconds,
       runId,
+      report,
     };
   } finally {
     model.dispose();

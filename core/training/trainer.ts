@@ -1,4 +1,4 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BatchSampler, Objective } from '../contracts/loss.js';
@@ -86,6 +86,7 @@ export async function trainEmbedding(model: tf.LayersModel, objective: Objective
   const headVariables = objective.variables();
   const logFile = options.runDir ? join(options.runDir, 'log.jsonl') : undefined;
   if (options.runDir) await mkdir(options.runDir, { recursive: true });
+  if (logFile) await writeFile(logFile, '');
   const history: EpochRecord[] = [];
   let step = 0;
   try {

@@ -16,7 +16,7 @@ export function formatSummary(summary: RunSummary): string {
   if (summary.test) lines.push(`  sample test set (hidden truth) ${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`);
   const tuned = Object.entries(summary.tuned).map(([key, value]) => `${key}=${value}`).join(' ');
   if (tuned) lines.push(`  tuned: ${tuned}`);
-  lines.push(`  submission ${summary.submission}`, `  run ${summary.runDir} (leaderboard id ${summary.runId})`, `  time ${summary.seconds.toFixed(1)} s`);
+  lines.push(`  submission ${summary.submission}`, `  report ${summary.report}`, `  run ${summary.runDir} (leaderboard id ${summary.runId})`, `  time ${summary.seconds.toFixed(1)} s`);
   return lines.join('\n');
 }
 

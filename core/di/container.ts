@@ -116,3 +116,10 @@ export function registrations<T>(kind: ComponentKind, entries: readonly Register
     for (const entry of entries) bind(TOKENS[kind]).toConstantValue(entry);
   });
 }
+
+/** One ContainerModule loading several (a feature that registers components of several kinds). */
+export function combineModules(...modules: ContainerModule[]): ContainerModule {
+  return new ContainerModule(async (options) => {
+    for (const module of modules) await module.load(options);
+  });
+}

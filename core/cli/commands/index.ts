@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { registerList } from './list.js';
+import { registerNew } from './new.js';
 import { registerRun } from './run.js';
 import { registerScore } from './score.js';
 import { registerLeaderboard } from './leaderboard.js';
@@ -8,4 +9,4 @@ import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
 
 /** Every subcommand; each file adds its commands to the program. */
-export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerRun, registerScore, registerLeaderboard, registerDoctor, registerReport];
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerRun, registerNew, registerScore, registerLeaderboard, registerDoctor, registerReport];

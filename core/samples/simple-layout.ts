@@ -1,0 +1,37 @@
+import { join } from 'node:path';
+import { SAMPLE_SOLUTION_FILE, type TaskKind } from '../contracts/competition.js';
+import { hashedUsage } from '../competition/adapter.js';
+import { Random } from '../random.js';
+import { writeCsvAtomic } from './files.js';
+import { classSizes, hexId, renderPictures } from './labelled.js';
+
+/**
+ * The scaffold's simple layout: `train.csv` (`id,label`) with `train_images/<id>.jpg`, and
+ * `test.csv` (`id`) with `test_images/<id>.jpg`; the hidden truth goes to solution.csv with the
+ * submission's columns. `match` samples put whole classes in the test set (matched among
+ * themselves); the other tasks hold out one image of each class.
+ */
+export async function generateSimpleLayoutSample(dir: string, seed: number, task: TaskKind, columns: readonly [string, string]): Promise<void> {
+  const random = new Random(seed);
+  const classes = 24;
+  const sizes = classSizes(random, classes, 3, 6);
+  const train: string[][] = [];
+  const test: { id: string; label: string }[] = [];
+  const pictures = [];
+  for (let c = 0; c < classes; c++) {
+    const label = `class_${c}`;
+    for (let i = 0; i < sizes[c]!; i++) {
+      const id = hexId(random, 12);
+      const isTest = task === 'match' ? c % 4 === 3 : i === 0;
+      pictures.push({ path: join(isTest ? 'test_images' : 'train_images', `${id}.jpg`), motifIndex: c * 11 });
+      if (isTest) test.push({ id, label });
+      else train.push([id, label]);
+    }
+  }
+  await renderPictures(dir, pictures, random);
+  await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'label'], train);
+  await writeCsvAtomic(join(dir, 'test.csv'), ['id'], test.map((t) => [t.id]));
+  const truth = (t: { id: string; label: string }) =>
+    task === 'match' ? test.filter((o) => o.label === t.label).map((o) => o.id).join(' ') : t.label;
+  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), [...columns, 'Usage'], test.map((t) => [t.id, truth(t), hashedUsage({ id: t.id, labels: [], extra: {} })]));
+}

@@ -1,0 +1,181 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CompetitionConfig, TaskKind } from '../contracts/competition.js';
+import { UserError } from '../errors.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../samples/labelled.js';
+
+/** The metrics a scaffold can wire, with the submission shape each one scores. */
+const METRICS = {
+  'map@5': { tasks: ['classify'], column: 'labels', maxLabels: 5, withConfidence: false, module: 'average-precision', factory: "meanAveragePrecisionMetric({ name: 'MAP@5', k: 5, overflow: 'ignore', emptyTruth: 'invalid' })", symbol: 'meanAveragePrecisionMetric' },
+  'macro-f1': { tasks: ['classify'], column: 'label', maxLabels: 1, withConfidence: false, module: 'macro-f1', factory: 'singleLabelMacroF1Metric()', symbol: 'singleLabelMacroF1Metric' },
+  'top1-error': { tasks: ['classify'], column: 'label', maxLabels: 1, withConfidence: false, module: 'top1-error', factory: 'meanTop1ErrorMetric()', symbol: 'meanTop1ErrorMetric' },
+  gap: { tasks: ['recognize'], column: 'prediction', maxLabels: 1, withConfidence: true, module: 'gap', factory: 'gapMetric()', symbol: 'gapMetric' },
+  'mean-f1': { tasks: ['match'], column: 'matches', maxLabels: 50, withConfidence: false, module: 'f1', factory: 'meanF1Metric({ maxMatches: 50 })', symbol: 'meanF1Metric' },
+} as const;
+
+export type ScaffoldMetric = keyof typeof METRICS;
+export const SCAFFOLD_TASKS = ['classify', 'recognize', 'match'] as const;
+const DEFAULT_METRIC: Record<(typeof SCAFFOLD_TASKS)[number], ScaffoldMetric> = { classify: 'map@5', recognize: 'gap', match: 'mean-f1' };
+
+export interface ScaffoldOptions {
+  /** The project root holding `competitions/`. */
+  readonly root: string;
+  readonly slug: string;
+  readonly task?: string;
+  readonly metric?: string;
+}
+
+function camel(slug: string): string {
+  return slug.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}
+
+function configFor(task: TaskKind): CompetitionConfig {
+  if (task === 'match') {
+    return {
+      ...IMAGE_CLASSIFICATION_CONFIG,
+      validation: { fraction: 0.3, by: 'label' },
+      postProcessors: [{ name: 'min2', options: { threshold: 0.7, floor: 0.5 } }],
+      tune: { 'min2.threshold': [0.5, 0.6, 0.7, 0.8, 0.9, 1.01] },
+    };
+  }
+  return IMAGE_CLASSIFICATION_CONFIG;
+}
+
+function adapterSource(slug: string, task: TaskKind, metric: (typeof METRICS)[ScaffoldMetric]): string {
+  const name = camel(slug);
+  return `import { join } from 'node:path';
+import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
+import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { generateSimpleLayoutSample } from '../../core/samples/simple-layout.js';
+
+/** Every default of the pipeline for ${slug}; a config file passed with --config overrides any key. */
+export const CONFIG: CompetitionConfig = ${JSON.stringify(configFor(task), null, 2)};
+
+export const SUBMISSION_COLUMNS = ['id', '${metric.column}'] as const;
+
+/**
+ * Reads the simple layout: train.csv (id,label) with train_images/<id>.jpg, test.csv (id) with
+ * test_images/<id>.jpg. Adapt this to the competition's real files.
+ */
+async function readItems(dataDir: string, file: string, folder: string, labelled: boolean): Promise<Item[]> {
+  const path = join(dataDir, file);
+  return (await readCsv(path, labelled ? ['id', 'label'] : ['id'])).map(({ line, record }) => {
+    const id = requireField(path, line, record, 'id');
+    return { id, labels: labelled ? [requireField(path, line, record, 'label')] : [], imagePath: join(dataDir, folder, \`\${id}.jpg\`), extra: record };
+  });
+}
+
+export function ${name}(config: Partial<CompetitionConfig> = {}): Competition {
+  return defineCompetition({
+    slug: '${slug}',
+    alias: '${slug}',
+    title: '${slug}',
+    metric: '${slug}',
+    task: '${task}',
+    modality: 'image',
+    config: { ...CONFIG, ...config },
+    submission: { idColumn: 'id', labelColumn: '${metric.column}', maxLabels: ${metric.maxLabels}, withConfidence: ${metric.withConfidence} },
+    readTrain: (dataDir) => readItems(dataDir, 'train.csv', 'train_images', true),
+    readTest: async (dataDir) => ({ queries: await readItems(dataDir, 'test.csv', 'test_images', false) }),
+    generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', SUBMISSION_COLUMNS),
+  });
+}
+`;
+}
+
+function metricSource(slug: string, metric: (typeof METRICS)[ScaffoldMetric]): string {
+  return `import type { ScoringSpec } from '../../core/contracts/metric.js';
+import { ${metric.symbol} } from '../../core/metrics/${metric.module}.js';
+import { SUBMISSION_COLUMNS } from './${slug}.js';
+
+/** How ${slug} is scored (\`simkit score --competition ${slug}\`); swap in your own MetricDefinition. */
+export const SCORING: ScoringSpec<any, any> = {
+  competition: '${slug}',
+  aliases: [],
+  header: SUBMISSION_COLUMNS,
+  idColumn: SUBMISSION_COLUMNS[0],
+  predictionColumn: SUBMISSION_COLUMNS[1],
+  metric: ${metric.factory},
+};
+`;
+}
+
+function moduleSource(slug: string): string {
+  const name = camel(slug);
+  return `import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
+import { combineModules, registrations } from '../../core/di/container.js';
+import { scoringRegistration } from '../../core/scoring/registration.js';
+import { SCORING } from './metric.js';
+import { CONFIG, ${name} } from './${slug}.js';
+
+const competition: CompetitionRegistration = {
+  name: '${slug}',
+  description: '${slug} (scaffolded): simple CSV + image folder layout',
+  defaults: CONFIG,
+  slugs: {},
+  create: (options?: Partial<CompetitionConfig>) => ${name}(options),
+};
+
+export default combineModules(registrations('Competition', [competition]), registrations('Metric', [scoringRegistration(SCORING)]));
+`;
+}
+
+function testSource(slug: string): string {
+  return `import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Simkit } from '../../../core/di/container.js';
+import { initEngine } from '../../../core/engine/backend.js';
+import { runCompetition } from '../../../core/pipeline/run.js';
+import { resolveScoringSpec } from '../../../core/scoring/registration.js';
+import { validateSubmissionFile } from '../../../core/scoring/score.js';
+
+describe('${slug}', () => {
+  it('runs end to end on its generated sample', async () => {
+    await initEngine('wasm');
+    const app = await Simkit.create();
+    const root = mkdtempSync(join(tmpdir(), '${slug}-'));
+    const summary = await runCompetition(app, { competition: '${slug}', out: join(root, 'out'), leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
+    await validateSubmissionFile(resolveScoringSpec(app, '${slug}'), summary.submission);
+    expect(summary.validation).not.toBeNull();
+  });
+});
+`;
+}
+
+/**
+ * Writes competitions/<slug>/ (adapter, scoring spec, DI module, test). Refuses an invalid or
+ * existing slug and never overwrites: the folder is written under a temporary name and renamed.
+ */
+export async function scaffoldCompetition(options: ScaffoldOptions): Promise<string[]> {
+  const { root, slug } = options;
+  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(slug)) {
+    throw new UserError(`"${slug}" is not a valid competition name`, 'use kebab-case: lower-case letters and digits separated by single hyphens, starting with a letter');
+  }
+  const task = (options.task ?? 'classify') as (typeof SCAFFOLD_TASKS)[number];
+  if (!(SCAFFOLD_TASKS as readonly string[]).includes(task)) {
+    throw new UserError(`the scaffold does not support --task ${options.task}`, `choose one of: ${SCAFFOLD_TASKS.join(', ')} (retrieval needs an index set: start from competitions/landmark-retrieval)`);
+  }
+  const metricName = (options.metric ?? DEFAULT_METRIC[task]) as ScaffoldMetric;
+  const metric = METRICS[metricName];
+  if (!metric) throw new UserError(`unknown metric "${options.metric}"`, `choose one of: ${Object.keys(METRICS).join(', ')}`);
+  if (!(metric.tasks as readonly string[]).includes(task)) {
+    throw new UserError(`metric ${metricName} does not score a ${task} task`, `for ${task} use: ${Object.entries(METRICS).filter(([, m]) => (m.tasks as readonly string[]).includes(task)).map(([n]) => n).join(', ')}`);
+  }
+  const target = join(root, 'competitions', slug);
+  if (existsSync(target)) throw new UserError(`competitions/${slug} already exists`, 'pick another name; nothing was changed');
+  const files: Record<string, string> = {
+    [`${slug}.ts`]: adapterSource(slug, task, metric),
+    'metric.ts': metricSource(slug, metric),
+    'di.config.ts': moduleSource(slug),
+    [join('test', `${slug}.test.ts`)]: testSource(slug),
+  };
+  const temporary = join(root, 'competitions', `.${slug}.tmp-${process.pid}`);
+  await rm(temporary, { recursive: true, force: true });
+  await mkdir(join(temporary, 'test'), { recursive: true });
+  for (const [file, content] of Object.entries(files)) await writeFile(join(temporary, file), content);
+  await rename(temporary, target);
+  return Object.keys(files).map((file) => join('competitions', slug, file));
+}

@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs';
+import type { EmbeddingLoss, LossFactory } from '../../core/contracts/loss.js';
+import type { Registration } from '../../core/contracts/registration.js';
+import { PARAMETER_FREE, distanceMatrix, labelMasks, meanOfPositive, type Distance } from '../../core/losses/pairwise.js';
+
+export interface ContrastiveOptions {
+  readonly positiveMargin: number;
+  readonly negativeMargin: number;
+  readonly distance: Distance;
+}
+
+/**
+ * Contrastive loss. Label convention: two items with the SAME label form a positive pair and are
+ * pulled together (loss relu(d − m_pos)); items with DIFFERENT labels are pushed apart until
+ * their distance reaches m_neg (loss relu(m_neg − d)). Each part is averaged over its pairs with
+ * non-zero loss; the result is their sum.
+ */
+export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
+  name: 'contrastive',
+  description: 'contrastive: same label pulled within m_pos, different labels pushed beyond m_neg',
+  defaults: { positiveMargin: 0, negativeMargin: 1, distance: 'l2' },
+  create: (options) => {
+    const o = { positiveMargin: 0, negativeMargin: 1, distance: 'l2' as Distance, ...options };
+    return (): EmbeddingLoss => ({
+      input: 'embeddings',
+      ...PARAMETER_FREE,
+      compute: (embeddings, labels) =>
+        tf.tidy(() => {
+          const d = distanceMatrix(embeddings, o.distance);
+          const { positive, negative } = labelMasks(labels);
+          return meanOfPositive(tf.relu(d.sub(o.positiveMargin)), positive).add(meanOfPositive(tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative)) as tf.Scalar;
+        }),
+    });
+  },
+};

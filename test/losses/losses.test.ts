@@ -1,0 +1,260 @@
+import * as tf from '@tensorflow/tfjs';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { EmbeddingLoss, LossFactory, Miner, PairLoss, ViewLoss, LogitLoss } from '../../core/contracts/loss.js';
+import { Simkit } from '../../core/di/container.js';
+import { initEngine } from '../../core/engine/backend.js';
+import { createObjective } from '../../core/losses/objective.js';
+import { Random } from '../../core/random.js';
+import { allPairs, balancedPairs } from '../../plugins/samplers/pairs.js';
+
+// Five unit vectors, classes [0, 0, 1, 1, 2].
+const RAW = [
+  [1, 0.2, 0],
+  [0.9, 0.4, 0.1],
+  [0, 1, 0.3],
+  [0.5, 0.8, 0],
+  [0.1, -0.2, 1],
+];
+const E = RAW.map((v) => v.map((x) => x / Math.hypot(...v)));
+const LABELS = [0, 0, 1, 1, 2];
+const B = E.length;
+const cos = (i: number, j: number) => E[i]!.reduce((s, x, k) => s + x * E[j]![k]!, 0);
+const dist = (i: number, j: number, kind: 'cosine' | 'l2') => (kind === 'cosine' ? 1 - cos(i, j) : Math.sqrt(Math.max(2 - 2 * cos(i, j), 0) + 1e-12));
+const relu = (x: number) => Math.max(0, x);
+const softplus = (x: number) => Math.log1p(Math.exp(x));
+const pairs = () => [...Array(B).keys()].flatMap((i) => [...Array(B).keys()].filter((j) => j !== i).map((j) => [i, j] as const));
+const triplets = () =>
+  pairs().filter(([i, j]) => LABELS[i] === LABELS[j]).flatMap(([i, j]) => [...Array(B).keys()].filter((k) => LABELS[k] !== LABELS[i]).map((k) => [i, j, k] as const));
+const meanNonZero = (values: number[]) => {
+  const nz = values.filter((v) => v > 1e-12);
+  return nz.length ? nz.reduce((s, v) => s + v, 0) / nz.length : 0;
+};
+
+let app: Simkit;
+const loss = <T>(name: string, options: object = {}, miner?: string): T =>
+  app.registry<LossFactory>('Loss').create(name, options)({ embeddingDim: 3, numClasses: 3, miner: miner ? app.registry<Miner>('Miner').create(miner) : undefined }) as T;
+const value = (f: () => tf.Scalar) => tf.tidy(() => f().arraySync() as number);
+const embeddings = () => tf.tensor2d(E);
+const labels = () => tf.tensor1d(LABELS, 'int32');
+
+/** Central finite differences of `f` at `x` (float32: h = 1e-2, loose tolerance). */
+function checkGradient(f: (x: tf.Tensor2D) => tf.Scalar, x: number[][]): void {
+  const analytic = tf.tidy(() => tf.grad((t: tf.Tensor) => f(t as tf.Tensor2D))(tf.tensor2d(x)).arraySync() as number[][]);
+  expect(analytic.flat().every(Number.isFinite)).toBe(true);
+  const h = 1e-2;
+  for (let i = 0; i < x.length; i++) {
+    for (let j = 0; j < x[0]!.length; j++) {
+      const at = (delta: number) => tf.tidy(() => {
+        const copy = x.map((row) => [...row]);
+        copy[i]![j]! += delta;
+        return f(tf.tensor2d(copy)).arraySync() as number;
+      });
+      expect(Math.abs(analytic[i]![j]! - (at(h) - at(-h)) / (2 * h))).toBeLessThan(3e-2);
+    }
+  }
+}
+
+describe('losses recomputed with float64 loops', () => {
+  beforeAll(async () => {
+    await initEngine('cpu');
+    app = await Simkit.create();
+  });
+
+  it('contrastive: relu(d − m_pos) over same-label pairs plus relu(m_neg − d) over the others, each averaged over non-zero terms', () => {
+    for (const distance of ['l2', 'cosine'] as const) {
+      const expected =
+        meanNonZero(pairs().filter(([i, j]) => LABELS[i] === LABELS[j]).map(([i, j]) => relu(dist(i, j, distance) - 0.05))) +
+        meanNonZero(pairs().filter(([i, j]) => LABELS[i] !== LABELS[j]).map(([i, j]) => relu(0.8 - dist(i, j, distance))));
+      const l = loss<EmbeddingLoss>('contrastive', { positiveMargin: 0.05, negativeMargin: 0.8, distance });
+      expect(value(() => l.compute(embeddings(), labels()))).toBeCloseTo(expected, 4);
+    }
+  });
+
+  it('triplet: all triplets, soft margin, and each miner', () => {
+    const m = 0.3;
+    const t = (i: number, j: number, k: number) => dist(i, j, 'cosine') - dist(i, k, 'cosine');
+    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }).compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(triplets().map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
+    const soft = triplets().map(([i, j, k]) => softplus(t(i, j, k)));
+    expect(value(() => loss<EmbeddingLoss>('triplet', { softMargin: true }).compute(embeddings(), labels()))).toBeCloseTo(soft.reduce((s, v) => s + v, 0) / soft.length, 4);
+    const semiHard = triplets().filter(([i, j, k]) => t(i, j, k) < 0 && t(i, j, k) > -m);
+    expect(semiHard.length).toBeGreaterThan(0);
+    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'semi-hard').compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(semiHard.map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
+    const hard = triplets().filter(([i, j, k]) => t(i, j, k) > 0);
+    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'hard').compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(hard.map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
+    const batchHard = [...Array(B).keys()].flatMap((i) => {
+      const positives = [...Array(B).keys()].filter((j) => j !== i && LABELS[j] === LABELS[i]);
+      const negatives = [...Array(B).keys()].filter((k) => LABELS[k] !== LABELS[i]);
+      if (!positives.length) return [];
+      const j = positives.reduce((a, b) => (dist(i, b, 'cosine') > dist(i, a, 'cosine') ? b : a));
+      const k = negatives.reduce((a, b) => (dist(i, b, 'cosine') < dist(i, a, 'cosine') ? b : a));
+      return [relu(t(i, j, k) + m)];
+    });
+    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'batch-hard').compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(batchHard), 4);
+  });
+
+  it('hinge: max(0, m − y·(τ − d)) averaged over all ordered pairs', () => {
+    const expected = pairs().map(([i, j]) => relu(0.1 - (LABELS[i] === LABELS[j] ? 1 : -1) * (0.4 - dist(i, j, 'cosine'))));
+    expect(value(() => loss<EmbeddingLoss>('hinge', { threshold: 0.4, margin: 0.1 }).compute(embeddings(), labels()))).toBeCloseTo(expected.reduce((s, v) => s + v, 0) / expected.length, 4);
+  });
+
+  it('margin loss: learnable β, distance-weighted negatives normalised per anchor', () => {
+    const [alpha, beta, cutoff, n] = [0.2, 0.9, 0.5, 3];
+    let total = 0;
+    let active = 0;
+    for (let i = 0; i < B; i++) {
+      const negatives = [...Array(B).keys()].filter((k) => LABELS[k] !== LABELS[i]);
+      const logW = negatives.map((k) => {
+        const d = Math.min(Math.max(dist(i, k, 'l2'), cutoff), 1.99);
+        return -(n - 2) * Math.log(d) - ((n - 3) / 2) * Math.log(1 - (d * d) / 4);
+      });
+      const max = Math.max(...logW);
+      const sum = logW.reduce((s, w) => s + Math.exp(w - max), 0);
+      negatives.forEach((k, r) => {
+        const l = relu(alpha + beta - dist(i, k, 'l2')) * (Math.exp(logW[r]! - max) / sum) * negatives.length;
+        total += l;
+        if (l > 1e-12) active += 1;
+      });
+      for (const j of [...Array(B).keys()].filter((j) => j !== i && LABELS[j] === LABELS[i])) {
+        const l = relu(alpha + dist(i, j, 'l2') - beta);
+        total += l;
+        if (l > 1e-12) active += 1;
+      }
+    }
+    const l = loss<EmbeddingLoss>('margin', { alpha, initialBeta: beta, cutoff });
+    expect(value(() => l.compute(embeddings(), labels()))).toBeCloseTo(total / active, 4);
+    expect(l.variables()[0]!.shape).toEqual([3]);
+    l.dispose();
+  });
+
+  it('NT-Xent: −log softmax over the 2B views, twin as the positive, self excluded', () => {
+    const a = E.slice(0, 3);
+    const b = E.slice(2, 5);
+    const views = [...a, ...b];
+    const tau = 0.5;
+    let total = 0;
+    views.forEach((v, i) => {
+      const sims = views.map((w, j) => (j === i ? -Infinity : v.reduce((s, x, k) => s + x * w[k]!, 0) / tau));
+      const max = Math.max(...sims);
+      const logSum = max + Math.log(sims.reduce((s, x) => s + Math.exp(x - max), 0));
+      total -= sims[(i + 3) % 6]! - logSum;
+    });
+    const l = loss<ViewLoss>('nt-xent', { temperature: tau });
+    expect(value(() => l.compute(tf.tensor2d(a), tf.tensor2d(b)))).toBeCloseTo(total / 6, 4);
+  });
+
+  it('binary cross-entropy = logistic loss; focal loss down-weights easy classes', () => {
+    const z = [
+      [2, -1, 0.5],
+      [-3, 0.2, 4],
+    ];
+    const y = [1, 2];
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    const bce = z.flatMap((row, i) => row.map((x, c) => (c === y[i] ? -Math.log(sigmoid(x)) : -Math.log(1 - sigmoid(x)))));
+    const logisticTerms = z.flatMap((row, i) => row.map((x, c) => Math.log1p(Math.exp(-(c === y[i] ? 1 : -1) * x))));
+    const focalTerms = z.flatMap((row, i) => row.map((x, c) => {
+      const p = sigmoid(x);
+      const positive = c === y[i];
+      const pt = positive ? p : 1 - p;
+      return (positive ? 0.25 : 0.75) * (1 - pt) ** 2 * -Math.log(pt);
+    }));
+    const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
+    const run = (name: string) => value(() => loss<LogitLoss>(name).compute(tf.tensor2d(z), tf.tensor1d(y, 'int32')));
+    expect(run('binary-cross-entropy')).toBeCloseTo(mean(bce), 5);
+    expect(run('logistic')).toBeCloseTo(mean(logisticTerms), 5);
+    expect(run('focal')).toBeCloseTo(mean(focalTerms), 5);
+  });
+
+  it('siamese heads: concat is asymmetric unless symmetric, |a−b| and cosine regression by formula', () => {
+    const w = [0.3, -0.2, 0.5, -0.4, 0.1, 0.2];
+    const a = [E[0]!, E[2]!];
+    const b = [E[1]!, E[4]!];
+    const target = [1, 0];
+    const sigmoidBce = (logit: number, t: number) => Math.max(logit, 0) - logit * t + Math.log1p(Math.exp(-Math.abs(logit)));
+    const concatLogit = (x: number[], y: number[]) => [...x, ...y].reduce((s, v, k) => s + v * w[k]!, 0) + 0.1;
+    const run = (l: PairLoss, x: number[][], y: number[][]) => value(() => l.compute(tf.tensor2d(x), tf.tensor2d(y), tf.tensor1d(target)));
+    const concat = loss<PairLoss>('siamese-concat');
+    concat.setWeights({ weight: tf.tensor2d(w, [6, 1]), bias: tf.tensor1d([0.1]) });
+    const expected = (x: number[][], y: number[][]) => (sigmoidBce(concatLogit(x[0]!, y[0]!), 1) + sigmoidBce(concatLogit(x[1]!, y[1]!), 0)) / 2;
+    expect(run(concat, a, b)).toBeCloseTo(expected(a, b), 5);
+    expect(run(concat, b, a)).toBeCloseTo(expected(b, a), 5);
+    expect(Math.abs(run(concat, a, b) - run(concat, b, a))).toBeGreaterThan(1e-3);
+    const symmetric = loss<PairLoss>('siamese-concat', { symmetric: true });
+    symmetric.setWeights({ weight: tf.tensor2d(w, [6, 1]), bias: tf.tensor1d([0.1]) });
+    expect(run(symmetric, a, b)).toBeCloseTo(run(symmetric, b, a), 6);
+    const difference = loss<PairLoss>('siamese-difference');
+    difference.setWeights({ weight: tf.tensor2d(w.slice(0, 3), [3, 1]), bias: tf.tensor1d([0]) });
+    const diffLogit = (x: number[], y: number[]) => x.reduce((s, v, k) => s + Math.abs(v - y[k]!) * w[k]!, 0);
+    expect(run(difference, a, b)).toBeCloseTo((sigmoidBce(diffLogit(a[0]!, b[0]!), 1) + sigmoidBce(diffLogit(a[1]!, b[1]!), 0)) / 2, 5);
+    const cosine = loss<PairLoss>('siamese-cosine');
+    const c = (x: number[], y: number[]) => x.reduce((s, v, k) => s + v * y[k]!, 0);
+    expect(run(cosine, a, b)).toBeCloseTo(((c(a[0]!, b[0]!) - 1) ** 2 + (c(a[1]!, b[1]!) - 0) ** 2) / 2, 5);
+    [concat, symmetric, difference].forEach((l) => l.dispose());
+  });
+
+  // Margins chosen so that every term stays active: the "mean over non-zero terms" reductions jump
+  // where a term crosses zero, which finite differences would see as a huge slope. The margin loss
+  // is left out: its negative weights are deliberately outside the gradient.
+  it('gradients match finite differences', () => {
+    const x = RAW.map((row) => row.map((v) => v * 0.9 + 0.05));
+    const unit = (t: tf.Tensor2D) => t.div(t.square().sum(1, true).sqrt()) as tf.Tensor2D;
+    for (const [name, options, miner] of [
+      ['contrastive', { negativeMargin: 2.5 }, undefined],
+      ['triplet', { margin: 2.5 }, undefined],
+      ['triplet', { softMargin: true }, 'all-triplets'],
+      ['hinge', { margin: 3 }, undefined],
+    ] as const) {
+      const l = loss<EmbeddingLoss>(name, options, miner);
+      checkGradient((t) => l.compute(unit(t), labels()), x);
+      l.dispose();
+    }
+    const views = loss<ViewLoss>('nt-xent');
+    checkGradient((t) => views.compute(unit(t.slice([0, 0], [2, 3]) as tf.Tensor2D), unit(t.slice([2, 0], [2, 3]) as tf.Tensor2D)), x.slice(0, 4));
+  });
+
+  it('no NaN: one-class batch, zero vectors, no valid triplet — loss 0 with connected, finite gradients', () => {
+    const one = tf.tensor1d([2, 2, 2], 'int32');
+    const zeros = tf.zeros([3, 3]) as tf.Tensor2D;
+    for (const [name, miner] of [['contrastive'], ['triplet'], ['triplet', 'batch-hard'], ['triplet', 'semi-hard'], ['hinge'], ['margin']] as const) {
+      const l = loss<EmbeddingLoss>(name, {}, miner);
+      const x = tf.tensor2d(E.slice(0, 3));
+      const g = tf.grad((t: tf.Tensor) => l.compute(t as tf.Tensor2D, one))(x);
+      expect(g.dataSync().every(Number.isFinite)).toBe(true);
+      if (name === 'triplet') expect(value(() => l.compute(x, one))).toBe(0);
+      const gz = tf.grad((t: tf.Tensor) => l.compute(t as tf.Tensor2D, tf.tensor1d([0, 1, 1], 'int32')))(zeros);
+      expect(gz.dataSync().every(Number.isFinite)).toBe(true);
+      tf.dispose([g, gz, x]);
+      l.dispose();
+    }
+  });
+
+  it('no tensor leaks over 100 steps with each embedding loss and objective', () => {
+    const variable = tf.variable(tf.tensor2d(RAW));
+    const optimizer = tf.train.sgd(0.01);
+    const y = labels();
+    for (const [loss, miner] of [['contrastive'], ['triplet', 'semi-hard'], ['triplet', 'batch-hard'], ['hinge'], ['margin'], ['focal'], ['binary-cross-entropy']] as const) {
+      const objective = createObjective(app, { loss, miner, head: loss === 'focal' || loss === 'binary-cross-entropy' ? 'dense' : undefined }, { embeddingDim: 3, numClasses: 3 });
+      const step = () => optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable.div(variable.square().sum(1, true).sqrt()) as tf.Tensor2D, labels: y }), false, [variable, ...objective.variables()]);
+      step();
+      const before = tf.memory().numTensors;
+      for (let i = 0; i < 99; i++) step();
+      expect(tf.memory().numTensors, loss).toBe(before);
+      objective.dispose();
+    }
+    tf.dispose([variable, y]);
+    optimizer.dispose();
+  });
+});
+
+describe('pair generation', () => {
+  it('streams all N·(N−1)/2 pairs lazily and balanced pairs per item', () => {
+    const labels = ['a', 'a', 'b', 'c', 'b'];
+    const generator = allPairs(labels);
+    expect(generator.next().value).toEqual({ a: 0, b: 1, target: 1 });
+    expect([...allPairs(labels)].length).toBe(10);
+    expect([...allPairs(labels)].filter((p) => p.target === 1).length).toBe(2);
+    const balanced = [...balancedPairs(labels, new Random(2))];
+    expect(balanced.filter((p) => p.target === 1).length).toBe(4); // c has no partner
+    expect(balanced.filter((p) => p.target === 0).length).toBe(5);
+    for (const p of balanced) expect(labels[p.a] === labels[p.b]).toBe(p.target === 1);
+  });
+});

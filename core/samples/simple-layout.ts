@@ -7,9 +7,10 @@ import { classSizes, hexId, renderPictures } from './labelled.js';
 
 /**
  * The scaffold's simple layout: `train.csv` (`id,label`) with `train_images/<id>.jpg`, and
- * `test.csv` (`id`) with `test_images/<id>.jpg`; the hidden truth goes to solution.csv with the
- * submission's columns. `match` samples put whole classes in the test set (matched among
- * themselves); the other tasks hold out one image of each class.
+ * `test.csv` (`id`) with `test_images/<id>.jpg` (and for `retrieve` the searched set `index.csv`
+ * with `index_images/`); the hidden truth goes to solution.csv with the submission's columns.
+ * `match` samples put whole classes in the test set (matched among themselves); `retrieve` puts a
+ * quarter of the classes in the index, one query each; the other tasks hold out one image per class.
  */
 export async function generateSimpleLayoutSample(dir: string, seed: number, task: TaskKind, columns: readonly [string, string]): Promise<void> {
   const random = new Random(seed);
@@ -17,12 +18,20 @@ export async function generateSimpleLayoutSample(dir: string, seed: number, task
   const sizes = classSizes(random, classes, 3, 6);
   const train: string[][] = [];
   const test: { id: string; label: string }[] = [];
+  const index: { id: string; label: string }[] = [];
   const pictures = [];
   for (let c = 0; c < classes; c++) {
     const label = `class_${c}`;
     for (let i = 0; i < sizes[c]!; i++) {
       const id = hexId(random, 12);
-      const isTest = task === 'match' ? c % 4 === 3 : i === 0;
+      const heldOutClass = c % 4 === 3;
+      if (task === 'retrieve' && heldOutClass) {
+        const folder = i === 0 ? 'test_images' : 'index_images';
+        pictures.push({ path: join(folder, `${id}.jpg`), motifIndex: c * 11 });
+        (i === 0 ? test : index).push({ id, label });
+        continue;
+      }
+      const isTest = task === 'match' ? heldOutClass : task !== 'retrieve' && i === 0;
       pictures.push({ path: join(isTest ? 'test_images' : 'train_images', `${id}.jpg`), motifIndex: c * 11 });
       if (isTest) test.push({ id, label });
       else train.push([id, label]);
@@ -31,7 +40,12 @@ export async function generateSimpleLayoutSample(dir: string, seed: number, task
   await renderPictures(dir, pictures, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'label'], train);
   await writeCsvAtomic(join(dir, 'test.csv'), ['id'], test.map((t) => [t.id]));
+  if (task === 'retrieve') await writeCsvAtomic(join(dir, 'index.csv'), ['id'], index.map((t) => [t.id]));
   const truth = (t: { id: string; label: string }) =>
-    task === 'match' ? test.filter((o) => o.label === t.label).map((o) => o.id).join(' ') : t.label;
+    task === 'match'
+      ? test.filter((o) => o.label === t.label).map((o) => o.id).join(' ')
+      : task === 'retrieve'
+        ? index.filter((o) => o.label === t.label).map((o) => o.id).join(' ')
+        : t.label;
   await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), [...columns, 'Usage'], test.map((t) => [t.id, truth(t), hashedUsage({ id: t.id, labels: [], extra: {} })]));
 }

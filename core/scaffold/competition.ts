@@ -12,11 +12,12 @@ const METRICS = {
   'top1-error': { tasks: ['classify'], column: 'label', maxLabels: 1, withConfidence: false, module: 'top1-error', factory: 'meanTop1ErrorMetric()', symbol: 'meanTop1ErrorMetric' },
   gap: { tasks: ['recognize'], column: 'prediction', maxLabels: 1, withConfidence: true, module: 'gap', factory: 'gapMetric()', symbol: 'gapMetric' },
   'mean-f1': { tasks: ['match'], column: 'matches', maxLabels: 50, withConfidence: false, module: 'f1', factory: 'meanF1Metric({ maxMatches: 50 })', symbol: 'meanF1Metric' },
+  'map@100': { tasks: ['retrieve'], column: 'images', maxLabels: 100, withConfidence: false, module: 'average-precision', factory: "meanAveragePrecisionMetric({ name: 'mAP@100', k: 100, overflow: 'error', emptyTruth: 'ignore' })", symbol: 'meanAveragePrecisionMetric' },
 } as const;
 
 export type ScaffoldMetric = keyof typeof METRICS;
-export const SCAFFOLD_TASKS = ['classify', 'recognize', 'match'] as const;
-const DEFAULT_METRIC: Record<(typeof SCAFFOLD_TASKS)[number], ScaffoldMetric> = { classify: 'map@5', recognize: 'gap', match: 'mean-f1' };
+export const SCAFFOLD_TASKS = ['classify', 'recognize', 'match', 'retrieve'] as const;
+const DEFAULT_METRIC: Record<(typeof SCAFFOLD_TASKS)[number], ScaffoldMetric> = { classify: 'map@5', recognize: 'gap', match: 'mean-f1', retrieve: 'map@100' };
 
 export interface ScaffoldOptions {
   /** The project root holding `competitions/`. */
@@ -31,6 +32,15 @@ function camel(slug: string): string {
 }
 
 function configFor(task: TaskKind): CompetitionConfig {
+  if (task === 'retrieve') {
+    return {
+      ...IMAGE_CLASSIFICATION_CONFIG,
+      validation: { fraction: 0.3, by: 'label' },
+      neighbours: 100,
+      postProcessors: [{ name: 'query-expansion', options: { neighbours: 1, power: 3, minSimilarity: 0, k: 100 } }],
+      tune: { 'query-expansion.neighbours': [0, 1, 2] },
+    };
+  }
   if (task === 'match') {
     return {
       ...IMAGE_CLASSIFICATION_CONFIG,
@@ -44,6 +54,8 @@ function configFor(task: TaskKind): CompetitionConfig {
 
 function adapterSource(slug: string, task: TaskKind, metric: (typeof METRICS)[ScaffoldMetric]): string {
   const name = camel(slug);
+  const RETRIEVE_DOC = task === 'retrieve' ? ', and the searched set index.csv (id) with index_images/<id>.jpg' : '';
+  const RETRIEVE_INDEX = task === 'retrieve' ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
   return `import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
 import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
@@ -56,7 +68,7 @@ export const SUBMISSION_COLUMNS = ['id', '${metric.column}'] as const;
 
 /**
  * Reads the simple layout: train.csv (id,label) with train_images/<id>.jpg, test.csv (id) with
- * test_images/<id>.jpg. Adapt this to the competition's real files.
+ * test_images/<id>.jpg${RETRIEVE_DOC}. Adapt this to the competition's real files.
  */
 async function readItems(dataDir: string, file: string, folder: string, labelled: boolean): Promise<Item[]> {
   const path = join(dataDir, file);
@@ -77,7 +89,7 @@ export function ${name}(config: Partial<CompetitionConfig> = {}): Competition {
     config: { ...CONFIG, ...config },
     submission: { idColumn: 'id', labelColumn: '${metric.column}', maxLabels: ${metric.maxLabels}, withConfidence: ${metric.withConfidence} },
     readTrain: (dataDir) => readItems(dataDir, 'train.csv', 'train_images', true),
-    readTest: async (dataDir) => ({ queries: await readItems(dataDir, 'test.csv', 'test_images', false) }),
+    readTest: async (dataDir) => ({ queries: await readItems(dataDir, 'test.csv', 'test_images', false)${RETRIEVE_INDEX} }),
     generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', SUBMISSION_COLUMNS),
   });
 }
@@ -156,7 +168,7 @@ export async function scaffoldCompetition(options: ScaffoldOptions): Promise<str
   }
   const task = (options.task ?? 'classify') as (typeof SCAFFOLD_TASKS)[number];
   if (!(SCAFFOLD_TASKS as readonly string[]).includes(task)) {
-    throw new UserError(`the scaffold does not support --task ${options.task}`, `choose one of: ${SCAFFOLD_TASKS.join(', ')} (retrieval needs an index set: start from competitions/landmark-retrieval)`);
+    throw new UserError(`the scaffold does not support --task ${options.task}`, `choose one of: ${SCAFFOLD_TASKS.join(', ')}`);
   }
   const metricName = (options.metric ?? DEFAULT_METRIC[task]) as ScaffoldMetric;
   const metric = METRICS[metricName];

@@ -59,10 +59,20 @@ describe('adding a competition', () => {
     }
   });
 
+  it.each(['match', 'recognize', 'retrieve'])('scaffolds a %s competition that runs and validates', async (task) => {
+    const root = projectCopy();
+    const slug = `toy-${task}`;
+    await scaffoldCompetition({ root, slug, task });
+    await initEngine('wasm');
+    const app = await Simkit.create({ sources: [...(await builtinModules()), fileModule(join(root, 'competitions', slug, 'di.config.ts'), { source: root, module: slug })] });
+    const summary = await runCompetition(app, { competition: slug, out: join(root, 'out'), leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
+    expect(summary.test?.score).not.toBeNull();
+  });
+
   it('refuses invalid names, unsupported tasks, mismatched metrics and existing folders, changing nothing', async () => {
     const root = projectCopy();
     await expect(scaffoldCompetition({ root, slug: 'Bad_Name' })).rejects.toThrow(/not a valid competition name/);
-    await expect(scaffoldCompetition({ root, slug: 'x', task: 'retrieve' })).rejects.toThrow(UserError);
+    await expect(scaffoldCompetition({ root, slug: 'x', task: 'segment' })).rejects.toThrow(UserError);
     await expect(scaffoldCompetition({ root, slug: 'x', task: 'match', metric: 'map@5' })).rejects.toThrow(/does not score a match task/);
     expect(existsSync(join(root, 'competitions', 'x'))).toBe(false);
     await scaffoldCompetition({ root, slug: 'twice' });

@@ -54,8 +54,13 @@ test: build
 doctor: build
 	$(SIMKIT) doctor
 
-$(COMPETITIONS) fashion-mnist: build
+$(COMPETITIONS): build
 	$(SIMKIT) run $@ $(RUN_ARGS)
+
+# The real-data benchmark: Debian's Fashion-MNIST (or DATA=<IDX dir>), side-by-side table and report.
+# `simkit run fashion-mnist` runs the same competition on its embedded 2,000/500 sample.
+fashion-mnist: build
+	DATA="$(or $(DATA),/usr/share/datasets/fashion-mnist)" $(if $(OUT),OUT="$(OUT)") $(NODE) dist/bench/fashion-mnist.js
 
 fashion-mnist: SYSTEM_EXTRA = dataset-fashion-mnist
 

@@ -1,79 +1,294 @@
 import { availableParallelism } from 'node:os';
-import sharp from 'sharp';
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { log } from '../log.js';
+import {
+  channelsOf,
+  decodeImage,
+  filesOf,
+  outputShape,
+  sampleSeed,
+  type DecodeOptions,
+  type ImageSource,
+} from './image-decode.js';
 
-/** Where an item's pixels come from: one image, or one single-channel image per channel. */
-export interface ImageSource {
-  readonly id: string;
-  readonly imagePath?: string;
-  readonly channelPaths?: readonly string[];
+export { IMAGENET_MEAN, IMAGENET_STD, decodeImage, sampleSeed } from './image-decode.js';
+export type { DecodeOptions, ImageSource } from './image-decode.js';
+
+export interface DecodeRequest {
+  readonly task: number;
+  readonly source: ImageSource;
+  readonly options: DecodeOptions;
+  readonly seed: number;
 }
 
-export interface ImageOptions {
-  /** Output is size × size (cover resize, centre crop). */
-  readonly size: number;
+export interface DecodeReply {
+  readonly task: number;
+  readonly threadId: number;
+  readonly data?: Float32Array;
+  readonly error?: string;
+}
+
+/**
+ * The worker runs from dist/ when compiled (.js) and from source under tsx or vitest (.ts), like the
+ * DI modules in core/di/container.ts. Node 20 does not apply `--import tsx` hooks to a worker's
+ * entry module, so a source worker is started through tsx's tsImport.
+ */
+function startWorker(): Worker {
+  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./image-worker.js', import.meta.url));
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve('tsx/package.json');
+  const api = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!;
+  const tsx = new URL(api.import.default, pathToFileURL(manifest)).href;
+  const entry = new URL('./image-worker.ts', import.meta.url).href;
+  const code = `import(${JSON.stringify(tsx)}).then((api) => api.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(entry)}))`;
+  return new Worker(code, { eval: true });
+}
+
+interface Pending {
+  readonly request: DecodeRequest;
+  resolve(reply: DecodeReply): void;
+  reject(error: Error): void;
+}
+
+/**
+ * A fixed set of worker threads that decode and augment images (sharp + the float augmentations),
+ * so that decoding overlaps training on the main thread. Tasks run in submission order.
+ */
+export class DecoderPool {
+  private readonly workers: Worker[];
+  private readonly idle: Worker[];
+  private readonly queue: Pending[] = [];
+  private readonly running = new Map<Worker, Pending>();
+  private nextTask = 0;
+  private failure: Error | undefined;
+
+  constructor(size: number = availableParallelism()) {
+    this.workers = Array.from({ length: Math.max(1, size) }, () => this.start());
+    this.idle = [...this.workers];
+  }
+
+  /** The threads' ids (worker_threads.threadId), for diagnostics. */
+  get threadIds(): number[] {
+    return this.workers.map((worker) => worker.threadId);
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  decode(source: ImageSource, options: DecodeOptions, seed: number): Promise<DecodeReply> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request: { task: this.nextTask++, source, options, seed }, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Stops the threads; tasks not finished are rejected. */
+  async close(): Promise<void> {
+    this.fail(new Error('the decoder pool was closed'));
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+
+  private start(): Worker {
+    const worker = startWorker();
+    worker.on('message', (reply: DecodeReply) => {
+      const pending = this.running.get(worker);
+      this.running.delete(worker);
+      this.idle.push(worker);
+      pending?.resolve(reply);
+      this.dispatch();
+    });
+    worker.on('error', (error) => this.fail(error));
+    worker.on('exit', (code) => {
+      if (!this.failure) this.fail(new Error(`an image decoding thread stopped (exit code ${code})`));
+    });
+    return worker;
+  }
+
+  private dispatch(): void {
+    while (this.idle.length > 0 && this.queue.length > 0) {
+      const worker = this.idle.pop()!;
+      const pending = this.queue.shift()!;
+      this.running.set(worker, pending);
+      worker.postMessage(pending.request);
+    }
+  }
+
+  private fail(error: Error): void {
+    this.failure ??= error;
+    for (const pending of [...this.running.values(), ...this.queue]) pending.reject(this.failure);
+    this.running.clear();
+    this.queue.length = 0;
+  }
+}
+
+/** An item of a batch stream; `label` is copied into the batch's labels (−1 when absent). */
+export interface BatchSource extends ImageSource {
+  readonly label?: number;
+}
+
+export interface ImageBatchOptions extends DecodeOptions {
+  readonly batchSize: number;
+  /** Seeds the augmentations; with the same seed and items a stream repeats exactly. Default 0. */
+  readonly seed?: number;
+  /** Batches decoded ahead of the one being used. Default 2. */
+  readonly prefetch?: number;
+  /** An unreadable image fails the stream (InputError) instead of being skipped. */
+  readonly strict?: boolean;
+  /** Threads of the pool created for the stream (default: one per core); ignored when `pool` is given. */
+  readonly workers?: number;
+  /** A pool to share between streams; the stream then leaves it open. */
+  readonly pool?: DecoderPool;
+}
+
+export interface ImageBatch {
+  readonly ids: string[];
+  /** Positions of the batch's items in the stream's item list. */
+  readonly indices: Int32Array;
+  readonly labels: Int32Array;
+  /** n × height × width × channels (or n × channels × height × width for layout 'chw'). */
+  readonly data: Float32Array;
+  readonly shape: [number, number, number, number];
+  /** Ids of the threads that decoded the items. */
+  readonly threadIds: number[];
+}
+
+/** Items left out because their image could not be read. */
+export interface SkipSummary {
+  skipped: number;
+  readonly reasons: { readonly id: string; readonly file: string; readonly reason: string }[];
+}
+
+/**
+ * Batches of decoded, augmented images in item order, decoded by a worker pool while the previous
+ * batches are used. At most `prefetch` batches beyond the current one are held in memory. An
+ * unreadable image is left out of its batch (a batch may then be smaller) and counted in `summary`.
+ */
+export class ImageBatches implements AsyncIterable<ImageBatch> {
+  readonly summary: SkipSummary = { skipped: 0, reasons: [] };
+
+  constructor(
+    private readonly items: readonly BatchSource[],
+    private readonly options: ImageBatchOptions,
+  ) {
+    if (!Number.isInteger(options.batchSize) || options.batchSize < 1) {
+      throw new RangeError(`batchSize must be a positive integer, got ${options.batchSize}`);
+    }
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<ImageBatch> {
+    const { batchSize, prefetch = 2 } = this.options;
+    const pool = this.options.pool ?? new DecoderPool(this.options.workers);
+    const pending: Promise<ImageBatch | undefined>[] = [];
+    let next = 0;
+    try {
+      while (next < this.items.length || pending.length > 0) {
+        while (pending.length < 1 + prefetch && next < this.items.length) {
+          const batch = this.decodeBatch(pool, next, Math.min(next + batchSize, this.items.length));
+          batch.catch(() => {}); // awaited in turn below; this only keeps a later failure from being reported early
+          pending.push(batch);
+          next += batchSize;
+        }
+        const batch = await pending.shift()!;
+        if (batch) yield batch;
+      }
+    } finally {
+      if (!this.options.pool) await pool.close();
+    }
+  }
+
+  private async decodeBatch(pool: DecoderPool, start: number, end: number): Promise<ImageBatch | undefined> {
+    const seed = this.options.seed ?? 0;
+    const indices = Array.from({ length: end - start }, (_, i) => start + i);
+    const replies = await Promise.all(indices.map((index) => pool.decode(this.items[index]!, this.options, sampleSeed(seed, index))));
+    const kept = indices.filter((index, i) => this.keep(this.items[index]!, replies[i]!));
+    if (kept.length === 0) return undefined;
+    const { height, width, channels } = outputShape(this.options, channelsOf(this.items[kept[0]!]!, this.options));
+    const pixels = height * width * channels;
+    const data = new Float32Array(kept.length * pixels);
+    const threadIds: number[] = [];
+    indices.forEach((index, i) => {
+      const reply = replies[i]!;
+      const position = kept.indexOf(index);
+      if (position === -1) return;
+      if (reply.data!.length !== pixels) {
+        throw new InputError(this.items[index]!.id, undefined, undefined, `decoded to ${reply.data!.length} values, expected ${pixels} (items of one stream need the same number of channels)`);
+      }
+      data.set(reply.data!, position * pixels);
+      threadIds.push(reply.threadId);
+    });
+    const shape: [number, number, number, number] =
+      this.options.layout === 'chw' ? [kept.length, channels, height, width] : [kept.length, height, width, channels];
+    return {
+      ids: kept.map((index) => this.items[index]!.id),
+      indices: Int32Array.from(kept),
+      labels: Int32Array.from(kept, (index) => this.items[index]!.label ?? -1),
+      data,
+      shape,
+      threadIds,
+    };
+  }
+
+  private keep(item: ImageSource, reply: DecodeReply): boolean {
+    if (reply.error === undefined) return true;
+    const file = filesOf(item).join(', ') || item.id;
+    if (this.options.strict) throw new InputError(file, undefined, undefined, `cannot decode image: ${reply.error}`);
+    log.warn(`skipped ${item.id}: cannot decode ${file}: ${reply.error}`);
+    this.summary.skipped++;
+    this.summary.reasons.push({ id: item.id, file, reason: reply.error });
+    return false;
+  }
+}
+
+export function imageBatches(items: readonly BatchSource[], options: ImageBatchOptions): ImageBatches {
+  return new ImageBatches(items, options);
+}
+
+export interface ImageOptions extends DecodeOptions {
   /** 1 (grey), 3 (RGB), or the number of channelPaths. */
   readonly channels: number;
-  /** Unreadable images fail the run instead of being replaced by zeros. */
+  /** Unreadable images fail the call instead of being replaced by zeros. */
   readonly strict?: boolean;
+  /** Items decoded at once on the main thread (libvips decodes on its own threads). */
   readonly concurrency?: number;
+  readonly seed?: number;
 }
 
 export interface LoadedImages {
-  /** items.length × size × size × channels, HWC, values in [0, 1]. */
+  /** items.length images in the options' layout (HWC by default), aligned with the items. */
   readonly data: Float32Array;
   /** Ids of items whose image could not be read (their pixels are zero). */
   readonly skipped: readonly string[];
 }
 
-async function decodeOne(path: string, size: number, channels: number): Promise<Uint8Array> {
-  let image = sharp(path, { failOn: 'error' }).rotate().resize(size, size, { fit: 'cover', position: 'centre' }).removeAlpha();
-  image = channels === 1 ? image.toColourspace('b-w') : image.toColourspace('srgb');
-  const { data, info } = await image.raw().toBuffer({ resolveWithObject: true });
-  if (info.channels !== channels) throw new Error(`decoded ${info.channels} channels, expected ${channels}`);
-  return data;
-}
-
-/** Decodes one item into `target` (HWC floats in [0, 1]) at `offset`. */
-async function decodeInto(item: ImageSource, options: ImageOptions, target: Float32Array, offset: number): Promise<void> {
-  const { size, channels } = options;
-  if (item.channelPaths) {
-    if (item.channelPaths.length !== channels) throw new Error(`${item.channelPaths.length} channel images, expected ${channels}`);
-    const planes = await Promise.all(item.channelPaths.map((path) => decodeOne(path, size, 1)));
-    for (let pixel = 0; pixel < size * size; pixel++) {
-      for (let c = 0; c < channels; c++) target[offset + pixel * channels + c] = planes[c]![pixel]! / 255;
-    }
-    return;
-  }
-  if (!item.imagePath) throw new Error('no image path');
-  const bytes = await decodeOne(item.imagePath, size, channels);
-  for (let i = 0; i < bytes.length; i++) target[offset + i] = bytes[i]! / 255;
-}
-
 /**
- * Decodes images with sharp (EXIF orientation honoured), several at a time (libvips decodes on its
- * own threads). An unreadable image becomes zeros and is reported in `skipped`, or fails under `strict`.
+ * Decodes a small set of items at once, aligned with the items (an unreadable one becomes zeros, or
+ * fails under `strict`). For training epochs over a whole data set use imageBatches, which streams.
  */
 export async function loadImages(items: readonly ImageSource[], options: ImageOptions): Promise<LoadedImages> {
-  const pixels = options.size * options.size * options.channels;
+  const { height, width, channels } = outputShape(options, options.channels);
+  const pixels = height * width * channels;
   const data = new Float32Array(items.length * pixels);
   const skipped: string[] = [];
   let next = 0;
-  const worker = async () => {
+  const decodeNext = async () => {
     for (let i = next++; i < items.length; i = next++) {
       const item = items[i]!;
       try {
-        await decodeInto(item, options, data, i * pixels);
+        if (channelsOf(item, options) !== channels) throw new Error(`${channelsOf(item, options)} channels, expected ${channels}`);
+        data.set(await decodeImage(item, options, sampleSeed(options.seed ?? 0, i)), i * pixels);
       } catch (error) {
-        const path = item.imagePath ?? item.channelPaths?.join(', ') ?? item.id;
-        if (options.strict) throw new InputError(path, undefined, undefined, `cannot decode image: ${(error as Error).message}`);
-        data.fill(0, i * pixels, (i + 1) * pixels);
+        const file = filesOf(item).join(', ') || item.id;
+        if (options.strict) throw new InputError(file, undefined, undefined, `cannot decode image: ${(error as Error).message}`);
         skipped.push(item.id);
       }
     }
   };
-  await Promise.all(Array.from({ length: options.concurrency ?? availableParallelism() * 2 }, worker));
+  await Promise.all(Array.from({ length: options.concurrency ?? availableParallelism() * 2 }, decodeNext));
   if (skipped.length > 0) log.warn(`${skipped.length} unreadable image(s) replaced by blank ones (first: ${skipped[0]}); --strict makes this an error`);
   return { data, skipped };
 }

@@ -1,8 +1,6 @@
-import { basename, join } from 'node:path';
-import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
-import { defineCompetition, hashedUsage, readCsv, requireField } from '../../core/competition/adapter.js';
-import { InputError } from '../../core/errors.js';
+import { defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/samples/files.js';
 import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
@@ -58,16 +56,7 @@ export function hotelId(config: Partial<CompetitionConfig> = {}): Competition {
         extra: record,
       }));
     },
-    readTest: async (dataDir) => {
-      const folder = join(dataDir, 'test_images');
-      let files: string[];
-      try {
-        files = (await readdir(folder)).filter((name) => /\.(jpe?g|png)$/i.test(name)).sort();
-      } catch {
-        throw new InputError(folder, undefined, undefined, 'test image folder not found');
-      }
-      return { queries: files.map((file) => ({ id: basename(file), labels: [], imagePath: join(folder, file), extra: {} })) };
-    },
+    readTest: async (dataDir) => ({ queries: await readImageFolder(join(dataDir, 'test_images')) }),
     generateSample,
   });
 }

@@ -1,8 +1,6 @@
 import { join } from 'node:path';
-import { readdir } from 'node:fs/promises';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
-import { defineCompetition, hashedUsage, readCsv, requireField } from '../../core/competition/adapter.js';
-import { InputError } from '../../core/errors.js';
+import { defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/samples/files.js';
 import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
@@ -71,13 +69,7 @@ export function humpbackWhale(config: Partial<CompetitionConfig> = {}): Competit
         extra: record,
       }));
     },
-    readTest: async (dataDir) => {
-      const folder = join(dataDir, 'test');
-      const files = await readdir(folder).catch(() => {
-        throw new InputError(folder, undefined, undefined, 'test image folder not found');
-      });
-      return { queries: files.filter((f) => /\.(jpe?g|png)$/i.test(f)).sort().map((file) => ({ id: file, labels: [], imagePath: join(folder, file), extra: {} })) };
-    },
+    readTest: async (dataDir) => ({ queries: await readImageFolder(join(dataDir, 'test')) }),
     generateSample,
   });
 }

@@ -1,20 +1,13 @@
 import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
 import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/samples/labelled.js';
 import { generateShopeeSample } from './sample.js';
 
 export const SHOPEE_CONFIG: CompetitionConfig = {
-  imageSize: 32,
-  backbone: { name: 'residual-cnn', options: { widths: [16, 32], blocks: 1, dropout: 0 } },
-  head: { name: 'arcface', options: { margin: 0.2, scale: 16, centres: 1 } },
-  loss: { name: 'cross-entropy', options: { labelSmoothing: 0 } },
-  sampler: { name: 'pk', options: { classesPerBatch: 16, samplesPerClass: 4 } },
-  embeddingSize: 64,
+  ...IMAGE_CLASSIFICATION_CONFIG,
   epochs: 12,
-  batchSize: 64,
-  learningRate: 0.003,
   validation: { fraction: 0.3, by: 'label' },
-  indexer: { name: 'flat', options: {} },
   neighbours: 50,
   postProcessors: [{ name: 'min2', options: { threshold: 0.6, floor: 0.3 } }],
   tune: { 'min2.threshold': [0.6, 0.7, 0.8, 0.9, 1.01], 'min2.floor': [0.5, 0.7, 0.9, 1.01], 'text.threshold': [0.4, 0.5, 0.6, 0.7, 0.8] },

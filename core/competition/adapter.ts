@@ -1,4 +1,6 @@
 import { createReadStream } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parse } from 'csv-parse';
 import type { Competition, Item, Prediction, Table } from '../contracts/competition.js';
 import type { Usage } from '../contracts/metric.js';
@@ -86,4 +88,15 @@ export function hashedUsage(item: Item): Usage {
   let hash = 2166136261;
   for (let i = 0; i < item.id.length; i++) hash = Math.imul(hash ^ item.id.charCodeAt(i), 16777619);
   return (hash >>> 0) % 2 === 0 ? 'Public' : 'Private';
+}
+
+/** Unlabelled items for the images (`.jpg`, `.jpeg`, `.png`) of a flat folder, id = file name, sorted. */
+export async function readImageFolder(folder: string): Promise<Item[]> {
+  let files: string[];
+  try {
+    files = await readdir(folder);
+  } catch {
+    throw new InputError(folder, undefined, undefined, 'image folder not found');
+  }
+  return files.filter((name) => /\.(jpe?g|png)$/i.test(name)).sort().map((file) => ({ id: file, labels: [], imagePath: join(folder, file), extra: {} }));
 }

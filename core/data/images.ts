@@ -33,11 +33,12 @@ export interface DecodeReply {
 
 /**
  * The worker runs from dist/ when compiled (.js) and from source under tsx or vitest (.ts), like the
- * DI modules in core/di/container.ts. Node 20 does not apply `--import tsx` hooks to a worker's
- * entry module, so a source worker is started through tsx's tsImport.
+ * DI modules in core/di/container.ts (a query string, as tsx's tsImport adds, is ignored). Node 20
+ * does not apply `--import tsx` hooks to a worker's entry module, so a source worker is started
+ * through tsx's tsImport.
  */
 function startWorker(): Worker {
-  if (!import.meta.url.endsWith('.ts')) return new Worker(new URL('./image-worker.js', import.meta.url));
+  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return new Worker(new URL('./image-worker.js', import.meta.url));
   const require = createRequire(import.meta.url);
   const manifest = require.resolve('tsx/package.json');
   const api = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!;
@@ -183,7 +184,7 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
   async *[Symbol.asyncIterator](): AsyncIterator<ImageBatch> {
     const { batchSize, prefetch = 2 } = this.options;
     const pool = this.options.pool ?? new DecoderPool(this.options.workers);
-    const pending: Promise<ImageBatch | undefined>[] = [];
+    const pending: Promise<DecodedBatch>[] = [];
     let next = 0;
     try {
       while (next < this.items.length || pending.length > 0) {
@@ -193,7 +194,7 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
           pending.push(batch);
           next += batchSize;
         }
-        const batch = await pending.shift()!;
+        const batch = this.assemble(await pending.shift()!);
         if (batch) yield batch;
       }
     } finally {
@@ -201,35 +202,39 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     }
   }
 
-  private async decodeBatch(pool: DecoderPool, start: number, end: number): Promise<ImageBatch | undefined> {
-    const seed = this.options.seed ?? 0;
+  private async decodeBatch(pool: DecoderPool, start: number, end: number): Promise<DecodedBatch> {
+    const { size, channels, layout, mean, std, augment, seed = 0 } = this.options;
+    const options: DecodeOptions = { size, channels, layout, mean, std, augment };
     const indices = Array.from({ length: end - start }, (_, i) => start + i);
-    const replies = await Promise.all(indices.map((index) => pool.decode(this.items[index]!, this.options, sampleSeed(seed, index))));
-    const kept = indices.filter((index, i) => this.keep(this.items[index]!, replies[i]!));
+    const replies = await Promise.all(indices.map((index) => pool.decode(this.items[index]!, options, sampleSeed(seed, index))));
+    return { indices, replies };
+  }
+
+  /** Runs in item order, so that skips are counted (and strict failures raised) in that order. */
+  private assemble({ indices, replies }: DecodedBatch): ImageBatch | undefined {
+    const kept = indices.flatMap((index, i) => (this.keep(this.items[index]!, replies[i]!) ? [i] : []));
     if (kept.length === 0) return undefined;
-    const { height, width, channels } = outputShape(this.options, channelsOf(this.items[kept[0]!]!, this.options));
+    const { height, width, channels } = outputShape(this.options, channelsOf(this.items[indices[kept[0]!]!]!, this.options));
     const pixels = height * width * channels;
     const data = new Float32Array(kept.length * pixels);
-    const threadIds: number[] = [];
-    indices.forEach((index, i) => {
-      const reply = replies[i]!;
-      const position = kept.indexOf(index);
-      if (position === -1) return;
-      if (reply.data!.length !== pixels) {
-        throw new InputError(this.items[index]!.id, undefined, undefined, `decoded to ${reply.data!.length} values, expected ${pixels} (items of one stream need the same number of channels)`);
+    kept.forEach((i, position) => {
+      const values = replies[i]!.data!;
+      if (values.length !== pixels) {
+        const item = this.items[indices[i]!]!;
+        throw new InputError(filesOf(item).join(', '), undefined, undefined, `decoded to ${values.length} values, expected ${pixels}: items of one stream need the same number of channels`);
       }
-      data.set(reply.data!, position * pixels);
-      threadIds.push(reply.threadId);
+      data.set(values, position * pixels);
     });
     const shape: [number, number, number, number] =
       this.options.layout === 'chw' ? [kept.length, channels, height, width] : [kept.length, height, width, channels];
+    const items = kept.map((i) => this.items[indices[i]!]!);
     return {
-      ids: kept.map((index) => this.items[index]!.id),
-      indices: Int32Array.from(kept),
-      labels: Int32Array.from(kept, (index) => this.items[index]!.label ?? -1),
+      ids: items.map((item) => item.id),
+      indices: Int32Array.from(kept, (i) => indices[i]!),
+      labels: Int32Array.from(items, (item) => item.label ?? -1),
       data,
       shape,
-      threadIds,
+      threadIds: kept.map((i) => replies[i]!.threadId),
     };
   }
 
@@ -242,6 +247,11 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     this.summary.reasons.push({ id: item.id, file, reason: reply.error });
     return false;
   }
+}
+
+interface DecodedBatch {
+  readonly indices: number[];
+  readonly replies: DecodeReply[];
 }
 
 export function imageBatches(items: readonly BatchSource[], options: ImageBatchOptions): ImageBatches {

@@ -1,6 +1,7 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { UserError } from '../errors.js';
 
 /**
  * Saves a LayersModel as `model.json` + `weights.bin` in `dir` without tfjs-node: both files are
@@ -28,4 +29,18 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
   );
   await rm(dir, { recursive: true, force: true });
   await rename(temporary, dir);
+}
+
+/** Loads a model saved by `saveModel` (or any TF.js LayersModel directory with one weights file). */
+export async function loadModel(dir: string): Promise<tf.LayersModel> {
+  let manifest: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[] };
+  try {
+    manifest = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+  } catch (error) {
+    throw new UserError(`cannot read a model from ${dir}: ${(error as Error).message}`, 'pass a run directory written by simkit run or simkit train (it holds model/model.json)');
+  }
+  const group = manifest.weightsManifest?.[0];
+  const weights = group ? await readFile(join(dir, group.paths[0]!)) : Buffer.alloc(0);
+  const weightData = weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength) as ArrayBuffer;
+  return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: manifest.modelTopology, weightSpecs: group?.weights ?? [], weightData }));
 }

@@ -25,6 +25,29 @@ function channelsOf(competition: Competition): number {
   return competition.modality === 'image4' ? 4 : 3;
 }
 
+/**
+ * Runs `model` over `items` in chunks (images decoded per chunk, so memory stays bounded) and
+ * hands each chunk's L2-normalised vectors to `sink` with the chunk's first position.
+ */
+export async function embedInChunks(
+  model: tf.LayersModel,
+  items: readonly Item[],
+  competition: Competition,
+  config: CompetitionConfig,
+  sink: (start: number, vectors: Float32Array) => void | Promise<void>,
+): Promise<void> {
+  const size = config.imageSize;
+  const channels = channelsOf(competition);
+  for (let start = 0; start < items.length; start += EMBED_CHUNK) {
+    const chunk = items.slice(start, start + EMBED_CHUNK);
+    const { data } = await loadImages(chunk, { size, channels });
+    const vectors = tf.tidy(() => l2Normalize(model.predict(tf.tensor4d(data, [chunk.length, size, size, channels])) as tf.Tensor2D));
+    const values = (await vectors.data()) as Float32Array;
+    vectors.dispose();
+    await sink(start, values);
+  }
+}
+
 function componentOptions(options: object): Record<string, unknown> {
   return options as Record<string, unknown>;
 }
@@ -79,13 +102,7 @@ export async function trainEmbeddingModel(
 
   const embed = async (items: readonly Item[]): Promise<Float32Array> => {
     const out = new Float32Array(items.length * config.embeddingSize);
-    for (let start = 0; start < items.length; start += EMBED_CHUNK) {
-      const chunk = items.slice(start, start + EMBED_CHUNK);
-      const { data } = await loadImages(chunk, imageOptions);
-      const vectors = tf.tidy(() => l2Normalize(model.predict(tf.tensor4d(data, [chunk.length, size, size, channels])) as tf.Tensor2D));
-      out.set(await vectors.data(), start * config.embeddingSize);
-      vectors.dispose();
-    }
+    await embedInChunks(model, items, competition, config, (start, vectors) => out.set(vectors, start * config.embeddingSize));
     return out;
   };
 

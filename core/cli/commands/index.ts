@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { registerKnn } from './knn.js';
 import { registerList } from './list.js';
 import { registerNew } from './new.js';
 import { registerRun } from './run.js';
@@ -9,4 +10,4 @@ import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
 
 /** Every subcommand; each file adds its commands to the program. */
-export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerRun, registerNew, registerScore, registerLeaderboard, registerDoctor, registerReport];
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerRun, registerNew, registerKnn, registerScore, registerLeaderboard, registerDoctor, registerReport];

@@ -1,0 +1,97 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import type { CompetitionConfig, Item } from '../../contracts/competition.js';
+import { initEngine } from '../../engine/backend.js';
+import { UserError } from '../../errors.js';
+import { EmbeddingsWriter, inShard, parseShard, readEmbeddings } from '../../index/embeddings-file.js';
+import { searchNeighbours } from '../../index/neighbours.js';
+import { VectorIndex } from '../../index/vector-index.js';
+import { log } from '../../log.js';
+import { loadModel } from '../../models/io.js';
+import { embedInChunks } from '../../pipeline/model.js';
+import { findCompetition } from '../../pipeline/run.js';
+import { writeCsvAtomic } from '../../samples/files.js';
+
+const SETS = ['train', 'test', 'index'] as const;
+
+export function registerKnn(program: Command, context: CliContext): void {
+  program
+    .command('embed')
+    .description("embed a competition's items with a trained run's model into an embeddings file")
+    .argument('<competition>', 'slug or short name')
+    .requiredOption('--run <dir>', 'output directory of `simkit run` (holds config.json and run/model)')
+    .option('--data <dir>', "the competition's data (default: <run>/sample)")
+    .option('--set <set>', SETS.join('|'), 'test')
+    .option('--shard <i/n>', 'embed only items i, i+n, i+2n, … (for splitting work between processes)')
+    .requiredOption('--out <file>', 'embeddings file to write')
+    .action(async (name: string, options: { run: string; data?: string; set: string; shard?: string; out: string }) => {
+      if (!(SETS as readonly string[]).includes(options.set)) throw new UserError(`unknown set "${options.set}"`, `choose one of: ${SETS.join(', ')}`);
+      const shard = options.shard ? parseShard(options.shard) : undefined;
+      await initEngine();
+      const { competition } = findCompetition(await context.simkit(), name);
+      const runOut = resolve(options.run);
+      let config: CompetitionConfig;
+      try {
+        config = { ...competition.config, ...(JSON.parse(await readFile(join(runOut, 'config.json'), 'utf8')) as Partial<CompetitionConfig>) };
+      } catch {
+        throw new UserError(`${join(runOut, 'config.json')} is missing or unreadable`, 'pass the --out directory of a finished `simkit run`');
+      }
+      const dataDir = resolve(options.data ?? join(runOut, 'sample'));
+      const items: readonly Item[] =
+        options.set === 'train' ? await competition.readTrain(dataDir) : options.set === 'test' ? (await competition.readTest(dataDir)).queries : (await competition.readTest(dataDir)).index ?? [];
+      const selected = items.filter((_, position) => inShard(shard, position));
+      const model = await loadModel(join(runOut, 'run', 'model'));
+      const writer = EmbeddingsWriter.open(options.out, config.embeddingSize, { run: runOut, shard });
+      try {
+        await embedInChunks(model, selected, competition, config, (start, vectors) => {
+          writer.append(selected.slice(start, start + vectors.length / config.embeddingSize).map((item) => item.id), vectors);
+        });
+        const header = writer.close();
+        log.info(`embedded ${header.count} items (dim ${header.dim}) into ${options.out}`);
+      } catch (error) {
+        writer.abort();
+        throw error;
+      } finally {
+        model.dispose();
+      }
+    });
+
+  program
+    .command('index')
+    .description('build a FAISS index from an embeddings file')
+    .requiredOption('--embeddings <file>', 'embeddings file (simkit embed)')
+    .option('--factory <string>', 'faiss factory string: Flat (exact inner product), HNSW32, IVF1024,Flat, …', 'Flat')
+    .requiredOption('--out <file>', 'index file to write (plus a .json sidecar with the ids)')
+    .action((options: { embeddings: string; factory: string; out: string }) => {
+      const { header, ids, vectors } = readEmbeddings(options.embeddings);
+      const index = VectorIndex.create(header.dim, options.factory);
+      index.train(vectors);
+      index.add(ids, vectors);
+      index.write(options.out);
+      log.info(`indexed ${ids.length} vectors (dim ${header.dim}, ${options.factory}) into ${options.out}`);
+    });
+
+  program
+    .command('search')
+    .description('k nearest neighbours of query embeddings in an index, as CSV')
+    .requiredOption('--index <file>', 'index file (simkit index)')
+    .requiredOption('--queries <file>', 'embeddings file of the queries')
+    .option('--k <n>', 'neighbours per query', (value) => Number.parseInt(value, 10), 10)
+    .option('--exclude-self', 'drop the neighbour whose id equals the query id')
+    .requiredOption('--out <file>', 'CSV: query_id, neighbour ids, similarities (space-separated, best first)')
+    .action(async (options: { index: string; queries: string; k: number; excludeSelf?: boolean; out: string }) => {
+      if (!Number.isInteger(options.k) || options.k < 1) throw new UserError(`--k must be a positive integer, got ${options.k}`);
+      const index = VectorIndex.read(options.index);
+      const { header, ids, vectors } = readEmbeddings(options.queries);
+      if (header.dim !== index.dim) throw new UserError(`queries have dimension ${header.dim} but the index has ${index.dim}`);
+      const rows = searchNeighbours(index, ids, vectors, { k: options.k, excludeSelf: options.excludeSelf });
+      await writeCsvAtomic(options.out, ['query_id', 'neighbours', 'similarities'], rows.map((row, q) => [
+        ids[q]!,
+        row.indices.map((i) => index.ids[i]!).join(' '),
+        row.similarities.map((s) => s.toFixed(6)).join(' '),
+      ]));
+      log.info(`searched ${ids.length} queries (k ${options.k}) into ${options.out}`);
+    });
+}

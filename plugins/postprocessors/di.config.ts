@@ -3,7 +3,9 @@ import { databaseAugmentation, neighbourhoodBlending, queryExpansion } from './b
 import { knnVote } from './knn-vote.js';
 import { labelThreshold } from './label-threshold.js';
 import { min2 } from './min2.js';
+import { nonTargetPenalty } from './non-target.js';
+import { reciprocal } from './reciprocal.js';
 import { threshold } from './threshold.js';
 import { unknownLabel } from './unknown-label.js';
 
-export default registrations('PostProcessor', [threshold, min2, knnVote, labelThreshold, unknownLabel, queryExpansion, databaseAugmentation, neighbourhoodBlending]);
+export default registrations('PostProcessor', [threshold, min2, knnVote, labelThreshold, unknownLabel, queryExpansion, databaseAugmentation, neighbourhoodBlending, nonTargetPenalty, reciprocal]);

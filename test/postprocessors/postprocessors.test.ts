@@ -6,6 +6,8 @@ import { queryExpansion } from '../../plugins/postprocessors/blend.js';
 import { knnVote } from '../../plugins/postprocessors/knn-vote.js';
 import { labelThreshold } from '../../plugins/postprocessors/label-threshold.js';
 import { min2 } from '../../plugins/postprocessors/min2.js';
+import { nonTargetPenalty } from '../../plugins/postprocessors/non-target.js';
+import { reciprocal } from '../../plugins/postprocessors/reciprocal.js';
 import { threshold } from '../../plugins/postprocessors/threshold.js';
 import { unknownLabel } from '../../plugins/postprocessors/unknown-label.js';
 
@@ -79,4 +81,27 @@ describe('post-processors (hand-worked examples)', () => {
     expect(out.neighbours[0]!.indices).toEqual([0, 1, 2]);
     expect(out.neighbours[0]!.similarities[0]).toBeCloseTo((1.64 * 0.8 + 0.48 * 0.6) / norm, 5);
   });
+
+  it('reciprocal matching adds B→A for every A→B', () => {
+    const thresholded = threshold.create({ threshold: 0.7 }).apply(matchState, context);
+    const oneWay: KnnState = { ...thresholded, neighbours: [{ indices: [0, 2], similarities: [1, 0.75] }, { indices: [1], similarities: [1] }, { indices: [2], similarities: [1] }] };
+    const out = reciprocal.create().apply(oneWay, context);
+    expect(predictionsOf('match', out).map((p) => p.labels)).toEqual([['a', 'c'], ['b'], ['c', 'a']]);
+    expect(out.neighbours[2]!.similarities).toEqual([1, 0.75]);
+  });
+
+  it('the non-target penalty subtracts the mean similarity to the nearest distractors', () => {
+    const state: KnnState = {
+      ...matchState,
+      queryIds: ['q'],
+      queryVectors: new Float32Array([1, 0]),
+      predictions: [{ labels: ['x'], scores: [0.9] }],
+      distractorVectors: new Float32Array([0.6, 0.8, 0, 1, -1, 0]),
+    };
+    const out = nonTargetPenalty.create({ k: 2, weight: 0.5 }).apply(state, context);
+    // Nearest two distractors: 0.6 and 0 → mean 0.3, × 0.5 = 0.15.
+    expect(out.predictions![0]!.scores[0]).toBeCloseTo(0.75, 6);
+    expect(nonTargetPenalty.create().apply({ ...state, distractorVectors: undefined }, context)).toEqual({ ...state, distractorVectors: undefined });
+  });
 });
+

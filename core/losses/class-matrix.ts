@@ -76,14 +76,15 @@ export abstract class ClassMatrixHead implements ClassHead {
   }
 }
 
-/** A margin that rises linearly from `start` to `end` over the first `epochs` epochs (Shopee's winners raised m). */
+/** A margin that rises linearly from `start` to its final value over the first `epochs` epochs (Shopee's winners raised m). */
 export interface MarginSchedule {
   readonly start: number;
   readonly epochs: number;
 }
 
-export function scheduledMargin(end: number, schedule: MarginSchedule | undefined, progress: TrainingProgress): number {
-  if (!schedule || schedule.epochs <= 0) return end;
-  const position = (progress.step + 1) / (schedule.epochs * progress.stepsPerEpoch);
-  return schedule.start + (end - schedule.start) * Math.min(1, position);
+/** Where a margin stands between a schedule's `start` (0) and its final value (1); 1 without a schedule. */
+export function scheduleFraction(schedule: MarginSchedule | null, progress: TrainingProgress | null): number {
+  if (!schedule || schedule.epochs <= 0) return 1;
+  if (!progress) return 0;
+  return Math.min(1, (progress.step + 1) / (schedule.epochs * progress.stepsPerEpoch));
 }

@@ -1,21 +1,34 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HeadFactory, ObjectiveDims, TrainingProgress } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { ClassMatrixHead, scheduledMargin, type MarginSchedule } from '../../core/losses/class-matrix.js';
+import { UserError } from '../../core/errors.js';
+import { ClassMatrixHead, scheduleFraction, type MarginSchedule } from '../../core/losses/class-matrix.js';
+
+/** Per-class margins m_c = a·n_c^(−λ) + b from the training count n_c of class c (rare classes get larger margins). */
+export interface DynamicMargins {
+  readonly a: number;
+  readonly lambda: number;
+  readonly b: number;
+}
 
 export interface ArcFaceOptions {
   /** Additive angular margin, in radians. */
   readonly margin: number;
   readonly scale: number;
-  /** Sub-centres per class (sub-center ArcFace); 1 = plain ArcFace. */
+  /** Sub-centres per class (sub-center ArcFace): the cosine to a class is the max over its centres. */
   readonly centres: number;
-  /** Per-class margins m_c = a·n_c^(−λ) + b from class counts, replacing `margin` when set. */
-  readonly dynamic: { readonly a: number; readonly lambda: number; readonly b: number } | null;
+  /** Replaces `margin` by per-class margins; needs the class counts. */
+  readonly dynamic: DynamicMargins | null;
+  /** Raises every margin linearly from `start` to its final value over the first `epochs` epochs. */
   readonly schedule: MarginSchedule | null;
   readonly initialWeights: tf.Tensor2D | null;
 }
 
 export const ARCFACE_DEFAULTS: ArcFaceOptions = { margin: 0.5, scale: 30, centres: 1, dynamic: null, schedule: null, initialWeights: null };
+
+export function dynamicMargins(counts: readonly number[], { a, lambda, b }: DynamicMargins): number[] {
+  return counts.map((n) => a * Math.max(n, 1) ** -lambda + b);
+}
 
 /**
  * ArcFace: true-class logit s·cos(θ + m). Where θ + m > π, cos(θ + m) would rise again, so the
@@ -23,23 +36,31 @@ export const ARCFACE_DEFAULTS: ArcFaceOptions = { margin: 0.5, scale: 30, centre
  */
 export class ArcFaceHead extends ClassMatrixHead {
   protected readonly scale: number;
-  private margin: number;
-  private readonly classMargins: tf.Tensor1D | null;
+  /** Final margins: one number, or 1×C per-class margins. */
+  private readonly finalMargins: tf.Tensor;
+  private fraction: number;
 
   constructor(dims: ObjectiveDims, private readonly options: ArcFaceOptions) {
     super(dims, options.centres, options.initialWeights ?? undefined);
     this.scale = options.scale;
-    this.margin = options.margin;
     const { dynamic } = options;
-    this.classMargins =
-      dynamic && dims.classCounts ? tf.tensor1d(dims.classCounts.map((n) => dynamic.a * Math.max(n, 1) ** -dynamic.lambda + dynamic.b)) : null;
+    if (dynamic && dims.classCounts?.length !== dims.numClasses) {
+      throw new UserError('dynamic ArcFace margins need the training count of every class', 'pass classCounts with the objective dims, or drop headOptions.dynamic');
+    }
+    this.finalMargins = dynamic ? tf.tensor2d([dynamicMargins(dims.classCounts!, dynamic)]) : tf.scalar(options.margin);
+    this.fraction = scheduleFraction(options.schedule, null);
+  }
+
+  /** The margins in force now (scalar or 1×C). */
+  currentMargins(): tf.Tensor {
+    const start = this.options.schedule?.start ?? 0;
+    return tf.tidy(() => this.finalMargins.sub(start).mul(this.fraction).add(start));
   }
 
   protected marginLogit(cos: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
-      const clipped = cos.clipByValue(-1 + 1e-7, 1 - 1e-7);
-      const theta = tf.acos(clipped);
-      const m: tf.Tensor = this.classMargins ? this.classMargins.reshape([1, -1]).mul(this.margin / this.options.margin) : tf.scalar(this.margin);
+      const theta = tf.acos(cos.clipByValue(-1 + 1e-7, 1 - 1e-7));
+      const m = this.currentMargins();
       const arc = tf.cos(theta.add(m));
       const fallback = cos.sub(m.mul(tf.sin(m)));
       // tf.step (0 gradient) instead of a boolean mask: comparisons have no gradient in TF.js.
@@ -49,18 +70,33 @@ export class ArcFaceHead extends ClassMatrixHead {
   }
 
   override onStep(progress: TrainingProgress): void {
-    this.margin = scheduledMargin(this.options.margin, this.options.schedule ?? undefined, progress);
+    this.fraction = scheduleFraction(this.options.schedule, progress);
   }
 
   override dispose(): void {
     super.dispose();
-    this.classMargins?.dispose();
+    this.finalMargins.dispose();
   }
 }
 
-export const arcface: Registration<HeadFactory, ArcFaceOptions> = {
-  name: 'arcface',
-  description: 'ArcFace: s·cos(θ+m) for the true class (margin in radians), with sub-centres, dynamic per-class margins and a margin schedule',
-  defaults: ARCFACE_DEFAULTS,
-  create: (options) => (dims) => new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, ...options }),
-};
+function arcfaceVariant(name: string, description: string, defaults: ArcFaceOptions): Registration<HeadFactory, ArcFaceOptions> {
+  return { name, description, defaults, create: (options) => (dims) => new ArcFaceHead(dims, { ...defaults, ...options }) };
+}
+
+export const arcface = arcfaceVariant(
+  'arcface',
+  'ArcFace: s·cos(θ+m) for the true class (margin in radians); options for sub-centres, per-class margins, a rising margin',
+  ARCFACE_DEFAULTS,
+);
+
+export const subcenterArcface = arcfaceVariant(
+  'subcenter-arcface',
+  'sub-center ArcFace: k centres per class (default 3), cosine = max over them, then the ArcFace margin',
+  { ...ARCFACE_DEFAULTS, centres: 3 },
+);
+
+export const dynamicArcface = arcfaceVariant(
+  'dynamic-arcface',
+  'ArcFace with per-class margins m_c = a·n_c^(−λ) + b from class counts (default a 0.45, λ 0.25, b 0.05)',
+  { ...ARCFACE_DEFAULTS, dynamic: { a: 0.45, lambda: 0.25, b: 0.05 } },
+);

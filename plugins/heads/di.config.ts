@@ -1,7 +1,7 @@
 import { registrations } from '../../core/di/container.js';
-import { arcface } from './arcface.js';
+import { arcface, dynamicArcface, subcenterArcface } from './arcface.js';
 import { cosface } from './cosface.js';
 import { dense } from './dense.js';
 import { sphereface } from './sphereface.js';
 
-export default registrations('Head', [arcface, cosface, sphereface, dense]);
+export default registrations('Head', [arcface, subcenterArcface, dynamicArcface, cosface, sphereface, dense]);

@@ -1,10 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { HeadFactory } from '../../core/contracts/loss.js';
+import { Simkit } from '../../core/di/container.js';
 import { initEngine } from '../../core/engine/backend.js';
+import { createObjective } from '../../core/losses/objective.js';
 import { ArcFaceHead, ARCFACE_DEFAULTS } from '../../plugins/heads/arcface.js';
 import { CosFaceHead } from '../../plugins/heads/cosface.js';
 import { SphereFaceHead } from '../../plugins/heads/sphereface.js';
 import { softmaxCrossEntropy } from '../../plugins/losses/cross-entropy.js';
+import { checkGradient, expectClose, expectNoLeak } from './helpers.js';
 
 const E = [
   [0.6, 0.8, 0],
@@ -19,17 +23,38 @@ const W = [
 ];
 const LABELS = [1, 2, 0];
 const dims = { embeddingDim: 3, numClasses: 4 };
+// A generic point for gradient checks (no cosine at ±1, no tie between sub-centres).
+const X = [
+  [0.6, 0.7, 0.1],
+  [0.9, 0.2, -0.3],
+  [0.2, -0.5, 0.4],
+];
 
-function cosines64(): number[][] {
-  const unit = (v: number[]) => {
-    const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0) + 1e-12);
-    return v.map((x) => x / n);
-  };
-  return E.map((e) => W.map((w) => unit(e).reduce((s, x, i) => s + x * unit(w)[i]!, 0)));
+const unit64 = (v: number[]) => {
+  const n = Math.sqrt(v.reduce((s, x) => s + x * x, 0) + 1e-12);
+  return v.map((x) => x / n);
+};
+const dot = (a: number[], b: number[]) => a.reduce((s, x, i) => s + x * b[i]!, 0);
+const clampedAcos = (cos: number) => Math.acos(Math.min(1 - 1e-7, Math.max(-1 + 1e-7, cos)));
+
+/** Cosine of each embedding to each class: max over the class's `centres` consecutive rows of `weights`. */
+function cosines64(embeddings: number[][], weights: number[][], centres = 1): number[][] {
+  return embeddings.map((e) =>
+    Array.from({ length: weights.length / centres }, (_, c) =>
+      Math.max(...weights.slice(c * centres, (c + 1) * centres).map((w) => dot(unit64(e), unit64(w)))),
+    ),
+  );
 }
 
-function logits64(target: (cos: number) => number, scale: number): number[][] {
-  return cosines64().map((row, b) => row.map((cos, c) => (c === LABELS[b] ? target(cos) : scale * cos)));
+function logits64(cosines: number[][], target: (cos: number, c: number) => number, scale: number): number[][] {
+  return cosines.map((row, b) => row.map((cos, c) => (c === LABELS[b] ? target(cos, c) : scale * cos)));
+}
+
+function arcface64(m: number, s: number) {
+  return (cos: number) => {
+    const theta = clampedAcos(cos);
+    return s * (theta + m > Math.PI ? cos - m * Math.sin(m) : Math.cos(theta + m));
+  };
 }
 
 function crossEntropy64(logits: number[][], smoothing = 0): number {
@@ -45,39 +70,72 @@ function crossEntropy64(logits: number[][], smoothing = 0): number {
   return total / logits.length;
 }
 
-function expectClose(actual: number[][], expected: number[][], tolerance = 1e-4): void {
-  actual.forEach((row, i) => row.forEach((x, j) => expect(Math.abs(x - expected[i]![j]!)).toBeLessThan(tolerance)));
-}
+const labels = () => tf.tensor1d(LABELS, 'int32');
+const headLogits = (head: { logits(e: tf.Tensor2D, l?: tf.Tensor1D): tf.Tensor2D }, e = E) =>
+  tf.tidy(() => head.logits(tf.tensor2d(e), labels()).arraySync() as number[][]);
 
 describe('margin heads and cross-entropy (recomputed in float64)', () => {
+  let app: Simkit;
   beforeAll(async () => {
     await initEngine('cpu');
+    app = await Simkit.create();
   });
 
   it('ArcFace: s·cos(θ+m) on the true class, cos θ − m·sin m past π, plain s·cos θ elsewhere', () => {
-    const m = 0.5;
-    const s = 30;
-    const head = new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, margin: m, scale: s, initialWeights: tf.tensor2d(W) });
-    const target = (cos: number) => {
-      const theta = Math.acos(Math.min(1 - 1e-7, Math.max(-1 + 1e-7, cos)));
-      return s * (theta + m > Math.PI ? cos - m * Math.sin(m) : Math.cos(theta + m));
-    };
-    const logits = tf.tidy(() => head.logits(tf.tensor2d(E), tf.tensor1d(LABELS, 'int32')).arraySync() as number[][]);
-    expectClose(logits, logits64(target, s), 1e-3);
+    const head = new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, margin: 0.5, scale: 30, initialWeights: tf.tensor2d(W) });
+    expectClose(headLogits(head), logits64(cosines64(E, W), arcface64(0.5, 30), 30), 1e-3);
     // Row 1 (label 2) has cos = −1: θ + m > π takes the fallback.
-    expect(cosines64()[1]![2]).toBeCloseTo(-1, 6);
+    expect(cosines64(E, W)[1]![2]).toBeCloseTo(-1, 6);
+    // Without labels: s·cos θ for every class (inference).
+    expectClose(tf.tidy(() => head.logits(tf.tensor2d(E)).arraySync() as number[][]), cosines64(E, W).map((row) => row.map((c) => 30 * c)), 1e-3);
     head.dispose();
+  });
+
+  it('sub-center ArcFace: the cosine to a class is the max over its k centres', () => {
+    const centres = [
+      [1, 0, 0],
+      [0, 0, 1],
+      [0, 0.6, 0.8],
+      [0.3, -1, 0],
+      [-1, 0, 0],
+      [0, 0.2, -1],
+      [0, 1, 0],
+      [1, 1, 1],
+    ];
+    const head = app.registry<HeadFactory>('Head').create('subcenter-arcface', { margin: 0.4, scale: 8, centres: 2, initialWeights: tf.tensor2d(centres) })(dims);
+    expectClose(headLogits(head, X), logits64(cosines64(X, centres, 2), arcface64(0.4, 8), 8), 1e-3);
+    expect(head.variables()[0]!.shape).toEqual([8, 3]);
+    head.dispose();
+  });
+
+  it('dynamic margins m_c = a·n_c^(−λ) + b, and a schedule raising them linearly from its start', () => {
+    const counts = [1, 16, 81, 4];
+    const [a, lambda, b] = [0.4, 0.25, 0.05];
+    const margins = counts.map((n) => a * n ** -lambda + b);
+    const head = new ArcFaceHead({ ...dims, classCounts: counts }, { ...ARCFACE_DEFAULTS, scale: 10, dynamic: { a, lambda, b }, initialWeights: tf.tensor2d(W) });
+    expectClose(headLogits(head, X), logits64(cosines64(X, W), (cos, c) => arcface64(margins[c]!, 10)(cos), 10), 1e-3);
+    head.dispose();
+    expect(() => new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, dynamic: { a, lambda, b } })).toThrow(/count/);
+
+    const scheduled = new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, margin: 0.5, scale: 10, schedule: { start: 0.1, epochs: 2 }, initialWeights: tf.tensor2d(W) });
+    const expectMargin = (m: number) => expectClose(headLogits(scheduled, X), logits64(cosines64(X, W), arcface64(m, 10), 10), 1e-3);
+    expectMargin(0.1);
+    scheduled.onStep({ epoch: 0, step: 4, epochs: 4, stepsPerEpoch: 5 }); // 5 of 10 steps: half way
+    expectMargin(0.3);
+    scheduled.onStep({ epoch: 3, step: 19, epochs: 4, stepsPerEpoch: 5 });
+    expectMargin(0.5);
+    scheduled.dispose();
   });
 
   it('CosFace and SphereFace true-class logits', () => {
     const cosface = new CosFaceHead(dims, { margin: 0.35, scale: 10, initialWeights: tf.tensor2d(W) });
-    expectClose(tf.tidy(() => cosface.logits(tf.tensor2d(E), tf.tensor1d(LABELS, 'int32')).arraySync() as number[][]), logits64((c) => 10 * (c - 0.35), 10));
+    expectClose(headLogits(cosface), logits64(cosines64(E, W), (c) => 10 * (c - 0.35), 10));
     const sphere = new SphereFaceHead(dims, { margin: 1.35, scale: 10, initialWeights: tf.tensor2d(W) });
     const psi = (cos: number) => {
-      const mt = 1.35 * Math.acos(Math.min(1 - 1e-7, Math.max(-1 + 1e-7, cos)));
+      const mt = 1.35 * clampedAcos(cos);
       return 10 * (Math.cos(Math.min(mt, Math.PI)) - (2 / Math.PI) * Math.max(mt - Math.PI, 0));
     };
-    expectClose(tf.tidy(() => sphere.logits(tf.tensor2d(E), tf.tensor1d(LABELS, 'int32')).arraySync() as number[][]), logits64(psi, 10), 1e-3);
+    expectClose(headLogits(sphere), logits64(cosines64(E, W), psi, 10), 1e-3);
     cosface.dispose();
     sphere.dispose();
   });
@@ -89,54 +147,49 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
       [10, -10, 5, 1],
     ];
     for (const smoothing of [0, 0.1]) {
-      const value = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(logits), tf.tensor1d(LABELS, 'int32'), smoothing).arraySync() as number);
+      const value = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(logits), labels(), smoothing).arraySync() as number);
       expect(value).toBeCloseTo(crossEntropy64(logits, smoothing), 4);
     }
   });
 
-  it('ArcFace + cross-entropy gradient matches central finite differences, with no NaN at a zero embedding', () => {
-    const head = new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, margin: 0.3, scale: 4, initialWeights: tf.tensor2d(W) });
-    const labels = tf.tensor1d(LABELS, 'int32');
-    const lossAt = (e: tf.Tensor2D) => softmaxCrossEntropy(head.logits(e, labels), labels, 0);
-    const x = tf.tensor2d([
-      [0.6, 0.7, 0.1],
-      [0.9, 0.2, -0.3],
-      [0.2, -0.5, 0.4],
-    ]);
-    const grad = tf.grad((e: tf.Tensor) => lossAt(e as tf.Tensor2D))(x).arraySync() as number[][];
-    const base = x.arraySync() as number[][];
-    const h = 1e-2;
-    for (let i = 0; i < 3; i++) {
-      for (let j = 0; j < 3; j++) {
-        const shifted = (delta: number) => tf.tidy(() => {
-          const copy = base.map((row) => [...row]);
-          copy[i]![j]! += delta;
-          return lossAt(tf.tensor2d(copy)).arraySync() as number;
-        });
-        expect(Math.abs(grad[i]![j]! - (shifted(h) - shifted(-h)) / (2 * h))).toBeLessThan(2e-2);
+  it('every head + cross-entropy: gradients match finite differences; zero embeddings and cos = ±1 stay finite', () => {
+    for (const [name, options] of [
+      ['arcface', { margin: 0.3, scale: 4 }],
+      ['subcenter-arcface', { margin: 0.3, scale: 4, centres: 2, initialWeights: tf.tensor2d([...W, ...W.map((r) => r.map((x) => -x))].map((r, i) => r.map((x) => x + 0.1 * i))) }],
+      ['dynamic-arcface', { scale: 4 }],
+      ['cosface', { scale: 4 }],
+      ['sphereface', { scale: 4 }],
+      ['dense', {}],
+    ] as const) {
+      const head = app.registry<HeadFactory>('Head').create(name, { initialWeights: tf.tensor2d(W), ...options })({ ...dims, classCounts: [3, 5, 1, 9] });
+      const lossAt = (e: tf.Tensor2D, l = labels()) => softmaxCrossEntropy(head.logits(e, l), l, 0.1);
+      checkGradient(lossAt, X);
+      for (const at of [E, W.slice(0, 3), W.slice(0, 3).map((r) => r.map((x) => -x))]) {
+        const { grads, value } = tf.variableGrads(() => lossAt(tf.tensor2d(at)), head.variables());
+        expect(Number.isFinite(value.dataSync()[0]), name).toBe(true);
+        for (const g of Object.values(grads)) expect(g.dataSync().every(Number.isFinite), name).toBe(true);
+        const embeddingGrad = tf.grad((t: tf.Tensor) => lossAt(t as tf.Tensor2D))(tf.tensor2d(at));
+        expect(embeddingGrad.dataSync().every(Number.isFinite), name).toBe(true);
+        tf.dispose([value, embeddingGrad, ...Object.values(grads)]);
       }
+      head.dispose();
     }
-    const zeroGrad = tf.tidy(() => tf.grad((e: tf.Tensor) => lossAt(e as tf.Tensor2D))(tf.tensor2d(E)).arraySync() as number[][]);
-    expect(zeroGrad.flat().every(Number.isFinite)).toBe(true);
-    tf.dispose([labels, x]);
-    head.dispose();
   });
 
-  it('leaks no tensors over 100 training steps', () => {
-    const head = new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, schedule: { start: 0.1, epochs: 1 } });
+  it('leaks no tensors over 100 training steps with any head', () => {
     const embeddings = tf.variable(tf.randomNormal([3, 3], 0, 1, 'float32', 3));
-    const labels = tf.tensor1d(LABELS, 'int32');
+    const y = labels();
     const optimizer = tf.train.sgd(0.1);
-    const step = (i: number) => {
-      head.onStep({ epoch: 0, step: i, epochs: 1, stepsPerEpoch: 100 });
-      optimizer.minimize(() => softmaxCrossEntropy(head.logits(embeddings as tf.Tensor2D, labels), labels, 0), false, [embeddings, ...head.variables()]);
-    };
-    step(0);
-    const before = tf.memory().numTensors;
-    for (let i = 1; i < 100; i++) step(i);
-    expect(tf.memory().numTensors).toBe(before);
+    for (const head of ['arcface', 'subcenter-arcface', 'dynamic-arcface', 'cosface', 'sphereface', 'dense']) {
+      const objective = createObjective(app, { head, headOptions: { schedule: { start: 0.1, epochs: 1 } } }, { ...dims, classCounts: [3, 5, 1, 9] });
+      let step = 0;
+      expectNoLeak(() => {
+        objective.onStep({ epoch: 0, step: step++, epochs: 1, stepsPerEpoch: 100 });
+        optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: embeddings as tf.Tensor2D, labels: y }), false, [embeddings, ...objective.variables()]);
+      }, head);
+      objective.dispose();
+    }
     optimizer.dispose();
-    tf.dispose([embeddings, labels]);
-    head.dispose();
+    tf.dispose([embeddings, y]);
   });
 });

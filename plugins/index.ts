@@ -24,6 +24,7 @@ export { ntXent, type NtXentOptions } from './losses/nt-xent.js';
 export { siameseConcat, siameseCosine, siameseDifference, type ConcatOptions } from './losses/siamese.js';
 export { anchorsPerChunk, triplet, type TripletOptions } from './losses/triplet.js';
 
+export { PAIR_MARGIN_DEFAULTS, pairMargin, type PairMarginOptions } from './miners/pair-margin.js';
 export { allTriplets, batchHard, easyTriplets, hardTriplets, semiHardTriplets } from './miners/triplet-miners.js';
 
 export { allPairs, allPairsSampler, balancedPairs, balancedPairsSampler } from './samplers/pairs.js';

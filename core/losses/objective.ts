@@ -32,6 +32,9 @@ export function createObjective(app: Pick<Simkit, 'registry'>, config: Objective
   const miner = config.miner ? app.registry<Miner>('Miner').create(config.miner, config.minerOptions) : undefined;
   const lossName = config.loss ?? 'cross-entropy';
   const loss = app.registry<LossFactory>('Loss').create(lossName, config.lossOptions)({ ...dims, miner });
+  if (config.miner && loss.input !== 'embeddings') {
+    throw new UserError(`loss "${lossName}" works on ${loss.input}, so miner "${config.miner}" has nothing to select`, 'drop the miner, or pick contrastive, hinge (pair miners) or triplet (triplet miners)');
+  }
   const headName = config.head ?? (loss.input === 'logits' ? 'dense' : undefined);
   if (headName && loss.input !== 'logits') {
     throw new UserError(`loss "${lossName}" works on ${loss.input}, not on a head's logits`, `drop head "${headName}" or pick a logit loss such as cross-entropy`);

@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Miner, PairMiner } from '../contracts/loss.js';
+import { UserError } from '../errors.js';
 
 export type Distance = 'cosine' | 'l2';
 
@@ -21,6 +23,21 @@ export function labelMasks(labels: tf.Tensor1D): { positive: tf.Tensor2D; negati
     const same = tf.equal(column, column.transpose()).toFloat();
     const identity = tf.eye(labels.shape[0]);
     return { positive: same.sub(identity) as tf.Tensor2D, negative: tf.scalar(1).sub(same) as tf.Tensor2D };
+  });
+}
+
+/** The configured miner when it is of the kind this loss uses; a miner of the other kind is an error. */
+export function minerOfKind<K extends Miner['kind']>(miner: Miner | undefined, kind: K, loss: string): Extract<Miner, { kind: K }> | undefined {
+  if (!miner) return undefined;
+  if (miner.kind !== kind) throw new UserError(`the ${loss} loss takes a ${kind} miner, not a ${miner.kind} miner`, kind === 'pair' ? 'use pair-margin' : 'use all-triplets, hard, semi-hard, easy or batch-hard');
+  return miner as Extract<Miner, { kind: K }>;
+}
+
+/** Label masks of the batch, narrowed by a pair miner when one is given (it sees the distances outside the gradient). */
+export function pairMasks(distances: tf.Tensor2D, labels: tf.Tensor1D, miner: PairMiner | undefined): { positive: tf.Tensor2D; negative: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const masks = labelMasks(labels);
+    return miner ? miner.select(detached(distances), masks.positive, masks.negative) : masks;
   });
 }
 

@@ -35,8 +35,9 @@ export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
   defaults: { alpha: 0.2, initialBeta: 1.2, cutoff: 0.5 },
   create: (options) => {
     const o = { alpha: 0.2, initialBeta: 1.2, cutoff: 0.5, ...options };
-    return ({ numClasses, embeddingDim }): EmbeddingLoss => {
+    return ({ numClasses, embeddingDim, miner }): EmbeddingLoss => {
       if (numClasses < 1) throw new UserError('the margin loss needs the number of classes');
+      if (miner) throw new UserError('the margin loss weights its negatives by distance itself', 'drop the miner');
       const beta = tf.variable(tf.fill([numClasses], o.initialBeta));
       return {
         input: 'embeddings',

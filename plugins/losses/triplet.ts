@@ -1,19 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EmbeddingLoss, LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { UserError } from '../../core/errors.js';
-import { PARAMETER_FREE, detached, distanceMatrix, labelMasks, type Distance } from '../../core/losses/pairwise.js';
+import { PARAMETER_FREE, detached, distanceMatrix, labelMasks, minerOfKind, type Distance } from '../../core/losses/pairwise.js';
 
 export interface TripletOptions {
   readonly margin: number;
   /** softplus(d_ap − d_an) instead of relu(d_ap − d_an + margin). */
   readonly softMargin: boolean;
   readonly distance: Distance;
+  /** Most entries of one chunk's c×B×B tensors: anchors are processed in chunks of this size, never all B³ at once. */
+  readonly chunkEntries: number;
 }
 
-/** Anchors per chunk so that a chunk's c×B×B tensors stay near a million entries (never all B³ at once). */
-export function anchorsPerChunk(batch: number): number {
-  return Math.max(1, Math.floor(2 ** 20 / (batch * batch)));
+export const TRIPLET_DEFAULTS: TripletOptions = { margin: 0.05, softMargin: false, distance: 'cosine', chunkEntries: 2 ** 20 };
+
+/** Anchors per chunk so that a chunk's c×B×B tensors hold at most `entries` values (at least one anchor). */
+export function anchorsPerChunk(batch: number, entries: number): number {
+  return Math.max(1, Math.floor(entries / (batch * batch)));
 }
 
 /**
@@ -23,11 +26,11 @@ export function anchorsPerChunk(batch: number): number {
 export const triplet: Registration<LossFactory, TripletOptions> = {
   name: 'triplet',
   description: 'triplet loss relu(d_ap − d_an + m) or soft margin, cosine or L2, with an optional miner',
-  defaults: { margin: 0.05, softMargin: false, distance: 'cosine' },
+  defaults: TRIPLET_DEFAULTS,
   create: (options) => {
-    const o = { margin: 0.05, softMargin: false, distance: 'cosine' as Distance, ...options };
-    return ({ miner }): EmbeddingLoss => {
-      if (miner && miner.kind !== 'triplet') throw new UserError('the triplet loss needs a triplet miner');
+    const o = { ...TRIPLET_DEFAULTS, ...options };
+    return ({ miner: configured }): EmbeddingLoss => {
+      const miner = minerOfKind(configured, 'triplet', 'triplet');
       return {
         input: 'embeddings',
         ...PARAMETER_FREE,
@@ -38,7 +41,7 @@ export const triplet: Registration<LossFactory, TripletOptions> = {
             const { positive, negative } = labelMasks(labels);
             let total: tf.Scalar = tf.scalar(0);
             let count: tf.Scalar = tf.scalar(0);
-            const step = anchorsPerChunk(b);
+            const step = anchorsPerChunk(b, o.chunkEntries);
             for (let start = 0; start < b; start += step) {
               const c = Math.min(step, b - start);
               const rows = d.slice([start, 0], [c, b]);

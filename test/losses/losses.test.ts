@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EmbeddingLoss, LossFactory, Miner, PairLoss, ViewLoss, LogitLoss } from '../../core/contracts/loss.js';
+import type { EmbeddingLoss, LogitLoss, LossFactory, Miner, ObjectiveBatch, PairLoss, ViewLoss } from '../../core/contracts/loss.js';
 import { Simkit } from '../../core/di/container.js';
 import { initEngine } from '../../core/engine/backend.js';
 import { createObjective } from '../../core/losses/objective.js';
 import { Random } from '../../core/random.js';
 import { allPairs, balancedPairs } from '../../plugins/samplers/pairs.js';
+import { checkGradient, expectNoLeak, unitRows } from './helpers.js';
 
 // Five unit vectors, classes [0, 0, 1, 1, 2].
 const RAW = [
@@ -36,23 +37,6 @@ const loss = <T>(name: string, options: object = {}, miner?: string): T =>
 const value = (f: () => tf.Scalar) => tf.tidy(() => f().arraySync() as number);
 const embeddings = () => tf.tensor2d(E);
 const labels = () => tf.tensor1d(LABELS, 'int32');
-
-/** Central finite differences of `f` at `x` (float32: h = 1e-2, loose tolerance). */
-function checkGradient(f: (x: tf.Tensor2D) => tf.Scalar, x: number[][]): void {
-  const analytic = tf.tidy(() => tf.grad((t: tf.Tensor) => f(t as tf.Tensor2D))(tf.tensor2d(x)).arraySync() as number[][]);
-  expect(analytic.flat().every(Number.isFinite)).toBe(true);
-  const h = 1e-2;
-  for (let i = 0; i < x.length; i++) {
-    for (let j = 0; j < x[0]!.length; j++) {
-      const at = (delta: number) => tf.tidy(() => {
-        const copy = x.map((row) => [...row]);
-        copy[i]![j]! += delta;
-        return f(tf.tensor2d(copy)).arraySync() as number;
-      });
-      expect(Math.abs(analytic[i]![j]! - (at(h) - at(-h)) / (2 * h))).toBeLessThan(3e-2);
-    }
-  }
-}
 
 describe('losses recomputed with float64 loops', () => {
   beforeAll(async () => {
@@ -191,30 +175,159 @@ describe('losses recomputed with float64 loops', () => {
     [concat, symmetric, difference].forEach((l) => l.dispose());
   });
 
+  it('pair-margin miner: contrastive and hinge over positives with d > m_pos and negatives with d < m_neg', () => {
+    const [mPos, mNeg] = [0.25, 0.9];
+    const kept = (i: number, j: number) => (LABELS[i] === LABELS[j] ? dist(i, j, 'cosine') > mPos : dist(i, j, 'cosine') < mNeg);
+    const minedPairs = pairs().filter(([i, j]) => kept(i, j));
+    expect(minedPairs.length).toBeGreaterThan(0);
+    expect(minedPairs.length).toBeLessThan(pairs().length);
+    const expectedContrastive =
+      meanNonZero(minedPairs.filter(([i, j]) => LABELS[i] === LABELS[j]).map(([i, j]) => relu(dist(i, j, 'cosine') - 0.1))) +
+      meanNonZero(minedPairs.filter(([i, j]) => LABELS[i] !== LABELS[j]).map(([i, j]) => relu(1 - dist(i, j, 'cosine'))));
+    const minerOptions = { positiveMargin: mPos, negativeMargin: mNeg };
+    const mined = (name: string, options: object) =>
+      app.registry<LossFactory>('Loss').create(name, options)({ embeddingDim: 3, numClasses: 3, miner: app.registry<Miner>('Miner').create('pair-margin', minerOptions) }) as EmbeddingLoss;
+    expect(value(() => mined('contrastive', { positiveMargin: 0.1, distance: 'cosine' }).compute(embeddings(), labels()))).toBeCloseTo(expectedContrastive, 4);
+    const hingeTerms = minedPairs.map(([i, j]) => relu(0.1 - (LABELS[i] === LABELS[j] ? 1 : -1) * (0.4 - dist(i, j, 'cosine'))));
+    expect(value(() => mined('hinge', { threshold: 0.4, margin: 0.1 }).compute(embeddings(), labels()))).toBeCloseTo(hingeTerms.reduce((s, v) => s + v, 0) / hingeTerms.length, 4);
+  });
+
+  it('a miner of the wrong kind, or on a loss without pairs or triplets, is refused', () => {
+    expect(() => loss('triplet', {}, 'pair-margin')).toThrow(/triplet miner/);
+    expect(() => loss('contrastive', {}, 'semi-hard')).toThrow(/pair miner/);
+    expect(() => createObjective(app, { loss: 'nt-xent', miner: 'semi-hard' }, { embeddingDim: 3, numClasses: 3 })).toThrow(/nothing to select/);
+    expect(() => createObjective(app, { head: 'arcface', miner: 'hard' }, { embeddingDim: 3, numClasses: 3 })).toThrow(/nothing to select/);
+    expect(() => createObjective(app, { loss: 'triplet', head: 'arcface' }, { embeddingDim: 3, numClasses: 3 })).toThrow(/not on a head/);
+  });
+
+  it('triplets of a batch larger than one chunk of anchors (L2, all, semi-hard, easy, batch-hard) match float64 loops', () => {
+    const random = new Random(5);
+    const n = 30;
+    const chunkEntries = 7 * n * n; // 7 anchors per chunk: five chunks, the last one short
+    const y = Array.from({ length: n }, (_, i) => i % 4);
+    const points = Array.from({ length: n }, (_, i) => Array.from({ length: 4 }, (_, k) => (k === y[i]! ? 1 : 0) + random.uniform(-0.8, 0.8)));
+    const unitPoints = points.map((v) => v.map((x) => x / Math.hypot(...v)));
+    const d = unitPoints.map((u) => unitPoints.map((v) => Math.sqrt(Math.max(2 - 2 * u.reduce((s, x, k) => s + x * v[k]!, 0), 0) + 1e-12)));
+    const m = 0.2;
+    const sums = { all: [0, 0], 'semi-hard': [0, 0], easy: [0, 0] } as Record<string, [number, number]>;
+    const hardest: number[] = [];
+    for (let i = 0; i < n; i++) {
+      let [far, near] = [-1, Infinity];
+      for (let j = 0; j < n; j++) if (j !== i && y[j] === y[i]) far = Math.max(far, d[i]![j]!);
+      for (let k = 0; k < n; k++) if (y[k] !== y[i]) near = Math.min(near, d[i]![k]!);
+      hardest.push(relu(far - near + m));
+      for (let j = 0; j < n; j++) {
+        if (j === i || y[j] !== y[i]) continue;
+        for (let k = 0; k < n; k++) {
+          if (y[k] === y[i]) continue;
+          const [ap, an] = [d[i]![j]!, d[i]![k]!];
+          const l = relu(ap - an + m);
+          const add = (key: string) => {
+            if (l > 1e-12) {
+              sums[key]![0] += l;
+              sums[key]![1] += 1;
+            }
+          };
+          add('all');
+          if (ap < an && an < ap + m) add('semi-hard');
+          if (an > ap + m) {
+            sums.easy![0] += softplus(ap - an);
+            sums.easy![1] += 1;
+          }
+        }
+      }
+    }
+    const run = (miner?: string, softMargin = false) =>
+      value(() => loss<EmbeddingLoss>('triplet', { margin: m, distance: 'l2', chunkEntries, softMargin }, miner).compute(tf.tensor2d(unitPoints), tf.tensor1d(y, 'int32')));
+    expect(run()).toBeCloseTo(sums.all![0] / sums.all![1], 4);
+    expect(run('semi-hard')).toBeCloseTo(sums['semi-hard']![0] / sums['semi-hard']![1], 4);
+    expect(sums['semi-hard']![1]).toBeGreaterThan(0);
+    expect(sums['semi-hard']![1]).toBeLessThan(sums.all![1]);
+    // Easy triplets have no hinge loss; with the soft margin they still count.
+    expect(run('easy')).toBe(0);
+    expect(run('easy', true)).toBeCloseTo(sums.easy![0] / sums.easy![1], 4);
+    expect(run('batch-hard')).toBeCloseTo(meanNonZero(hardest), 4);
+  });
+
   // Margins chosen so that every term stays active: the "mean over non-zero terms" reductions jump
-  // where a term crosses zero, which finite differences would see as a huge slope. The margin loss
-  // is left out: its negative weights are deliberately outside the gradient.
-  it('gradients match finite differences', () => {
+  // where a term crosses zero, which finite differences would see as a huge slope.
+  it('embedding and view losses: gradients match finite differences', () => {
     const x = RAW.map((row) => row.map((v) => v * 0.9 + 0.05));
-    const unit = (t: tf.Tensor2D) => t.div(t.square().sum(1, true).sqrt()) as tf.Tensor2D;
     for (const [name, options, miner] of [
       ['contrastive', { negativeMargin: 2.5 }, undefined],
+      ['contrastive', { negativeMargin: 2.5, distance: 'cosine' }, undefined],
       ['triplet', { margin: 2.5 }, undefined],
+      ['triplet', { margin: 2.5, distance: 'l2' }, 'all-triplets'],
       ['triplet', { softMargin: true }, 'all-triplets'],
       ['hinge', { margin: 3 }, undefined],
+      // A cutoff at the top of the clipping range makes every negative weight 1, so finite
+      // differences see the same function tf differentiates (the weights are outside the gradient).
+      ['margin', { alpha: 2, cutoff: 1.99 }, undefined],
     ] as const) {
       const l = loss<EmbeddingLoss>(name, options, miner);
-      checkGradient((t) => l.compute(unit(t), labels()), x);
+      checkGradient((t) => l.compute(unitRows(t), labels()), x);
       l.dispose();
     }
     const views = loss<ViewLoss>('nt-xent');
-    checkGradient((t) => views.compute(unit(t.slice([0, 0], [2, 3]) as tf.Tensor2D), unit(t.slice([2, 0], [2, 3]) as tf.Tensor2D)), x.slice(0, 4));
+    checkGradient((t) => views.compute(unitRows(t.slice([0, 0], [2, 3]) as tf.Tensor2D), unitRows(t.slice([2, 0], [2, 3]) as tf.Tensor2D)), x.slice(0, 4));
+  });
+
+  it('margin loss: the gradient of β matches finite differences', () => {
+    const l = loss<EmbeddingLoss>('margin', { alpha: 0.6 });
+    const beta = l.variables()[0]!;
+    const start = [0.9, 1.1, 0.7];
+    const at = (b: number[]) => {
+      beta.assign(tf.tensor1d(b));
+      return value(() => l.compute(embeddings(), labels()));
+    };
+    at(start);
+    const analytic = tf.tidy(() => tf.variableGrads(() => l.compute(embeddings(), labels()), [beta]).grads[beta.name]!.arraySync() as number[]);
+    expect(analytic.some((g) => Math.abs(g) > 1e-3)).toBe(true);
+    const h = 1e-3;
+    start.forEach((_, c) => {
+      const shifted = (delta: number) => at(start.map((b, i) => (i === c ? b + delta : b)));
+      expect(Math.abs(analytic[c]! - (shifted(h) - shifted(-h)) / (2 * h))).toBeLessThan(1e-2);
+    });
+    l.dispose();
+  });
+
+  it('logit and pair losses: gradients match finite differences', () => {
+    const z = [
+      [2, -1, 0.5],
+      [-3, 0.2, 4],
+      [0.1, 0.3, -0.2],
+    ];
+    for (const [name, options] of [['cross-entropy', { labelSmoothing: 0.1 }], ['binary-cross-entropy', {}], ['logistic', {}], ['focal', { gamma: 2, alpha: 0.3 }]] as const) {
+      const l = loss<LogitLoss>(name, options);
+      checkGradient((t) => l.compute(t, tf.tensor1d([1, 2, 0], 'int32')), z, 1e-2);
+    }
+    const x = RAW.slice(0, 4);
+    const targets = () => tf.tensor1d([1, 0]);
+    for (const [name, options] of [['siamese-concat', {}], ['siamese-concat', { symmetric: true }], ['siamese-difference', {}], ['siamese-cosine', {}]] as const) {
+      const l = loss<PairLoss>(name, options);
+      checkGradient((t) => l.compute(unitRows(t.slice([0, 0], [2, 3]) as tf.Tensor2D), unitRows(t.slice([2, 0], [2, 3]) as tf.Tensor2D), targets()), x);
+      if (l.variables().length) {
+        const { grads, value: v } = tf.variableGrads(() => l.compute(tf.tensor2d(E.slice(0, 2)), tf.tensor2d(E.slice(2, 4)), targets()), l.variables());
+        expect(Object.values(grads).map((g) => g.dataSync().some((x) => x !== 0))).toEqual([true, true]);
+        tf.dispose([v, ...Object.values(grads)]);
+      }
+      l.dispose();
+    }
   });
 
   it('no NaN: one-class batch, zero vectors, no valid triplet — loss 0 with connected, finite gradients', () => {
     const one = tf.tensor1d([2, 2, 2], 'int32');
     const zeros = tf.zeros([3, 3]) as tf.Tensor2D;
-    for (const [name, miner] of [['contrastive'], ['triplet'], ['triplet', 'batch-hard'], ['triplet', 'semi-hard'], ['hinge'], ['margin']] as const) {
+    for (const [name, miner] of [
+      ['contrastive'],
+      ['contrastive', 'pair-margin'],
+      ['triplet'],
+      ['triplet', 'batch-hard'],
+      ['triplet', 'semi-hard'],
+      ['hinge'],
+      ['hinge', 'pair-margin'],
+      ['margin'],
+    ] as const) {
       const l = loss<EmbeddingLoss>(name, {}, miner);
       const x = tf.tensor2d(E.slice(0, 3));
       const g = tf.grad((t: tf.Tensor) => l.compute(t as tf.Tensor2D, one))(x);
@@ -225,19 +338,53 @@ describe('losses recomputed with float64 loops', () => {
       tf.dispose([g, gz, x]);
       l.dispose();
     }
+    // Views and pairs: zero vectors and identical rows (cos = 1).
+    const views = loss<ViewLoss>('nt-xent');
+    for (const [a, b] of [[zeros, zeros], [tf.tensor2d(E.slice(0, 3)), tf.tensor2d(E.slice(0, 3))]] as const) {
+      const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => views.compute(p as tf.Tensor2D, q as tf.Tensor2D))([a, b]);
+      expect(g.every((t) => t.dataSync().every(Number.isFinite))).toBe(true);
+      for (const name of ['siamese-concat', 'siamese-difference', 'siamese-cosine']) {
+        const l = loss<PairLoss>(name);
+        const gp = tf.grads((p: tf.Tensor, q: tf.Tensor) => l.compute(p as tf.Tensor2D, q as tf.Tensor2D, tf.tensor1d([1, 0, 1])))([a, b]);
+        expect(gp.every((t) => t.dataSync().every(Number.isFinite)), name).toBe(true);
+        l.dispose();
+      }
+    }
   });
 
-  it('no tensor leaks over 100 steps with each embedding loss and objective', () => {
+  it('no tensor leaks over 100 steps with each loss', () => {
     const variable = tf.variable(tf.tensor2d(RAW));
     const optimizer = tf.train.sgd(0.01);
     const y = labels();
-    for (const [loss, miner] of [['contrastive'], ['triplet', 'semi-hard'], ['triplet', 'batch-hard'], ['hinge'], ['margin'], ['focal'], ['binary-cross-entropy']] as const) {
-      const objective = createObjective(app, { loss, miner, head: loss === 'focal' || loss === 'binary-cross-entropy' ? 'dense' : undefined }, { embeddingDim: 3, numClasses: 3 });
-      const step = () => optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable.div(variable.square().sum(1, true).sqrt()) as tf.Tensor2D, labels: y }), false, [variable, ...objective.variables()]);
-      step();
-      const before = tf.memory().numTensors;
-      for (let i = 0; i < 99; i++) step();
-      expect(tf.memory().numTensors, loss).toBe(before);
+    const unit = () => unitRows(variable as tf.Tensor2D);
+    for (const [name, miner] of [
+      ['contrastive'],
+      ['contrastive', 'pair-margin'],
+      ['triplet', 'all-triplets'],
+      ['triplet', 'hard'],
+      ['triplet', 'semi-hard'],
+      ['triplet', 'easy'],
+      ['triplet', 'batch-hard'],
+      ['hinge'],
+      ['margin'],
+      ['cross-entropy'],
+      ['focal'],
+      ['binary-cross-entropy'],
+      ['logistic'],
+      ['nt-xent'],
+      ['siamese-concat'],
+      ['siamese-difference'],
+      ['siamese-cosine'],
+    ] as const) {
+      const objective = createObjective(app, { loss: name, miner }, { embeddingDim: 3, numClasses: 3 });
+      const batch = (): ObjectiveBatch => {
+        const e = unit();
+        const [a, b] = [e.slice([0, 0], [2, 3]) as tf.Tensor2D, e.slice([2, 0], [2, 3]) as tf.Tensor2D];
+        if (objective.batch === 'views') return { kind: 'views', a, b };
+        if (objective.batch === 'pairs') return { kind: 'pairs', a, b, targets: tf.tensor1d([1, 0]) };
+        return { kind: 'labels', embeddings: e, labels: y };
+      };
+      expectNoLeak(() => optimizer.minimize(() => objective.loss(batch()), false, [variable, ...objective.variables()]), `${name} ${miner ?? ''}`);
       objective.dispose();
     }
     tf.dispose([variable, y]);

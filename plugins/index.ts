@@ -28,4 +28,4 @@ export { PAIR_MARGIN_DEFAULTS, pairMargin, type PairMarginOptions } from './mine
 export { allTriplets, batchHard, easyTriplets, hardTriplets, semiHardTriplets } from './miners/triplet-miners.js';
 
 export { allPairs, allPairsSampler, balancedPairs, balancedPairsSampler } from './samplers/pairs.js';
-export { pk, pkEpoch, type PkOptions } from './samplers/pk.js';
+export { PK_DEFAULTS, pk, pkEpoch, type PkOptions } from './samplers/pk.js';

@@ -5,7 +5,6 @@ import { Simkit } from '../../core/di/container.js';
 import { initEngine } from '../../core/engine/backend.js';
 import { createObjective } from '../../core/losses/objective.js';
 import { Random } from '../../core/random.js';
-import { allPairs, balancedPairs } from '../../plugins/samplers/pairs.js';
 import { checkGradient, expectNoLeak, unitRows } from './helpers.js';
 
 // Five unit vectors, classes [0, 0, 1, 1, 2].
@@ -389,19 +388,5 @@ describe('losses recomputed with float64 loops', () => {
     }
     tf.dispose([variable, y]);
     optimizer.dispose();
-  });
-});
-
-describe('pair generation', () => {
-  it('streams all N·(N−1)/2 pairs lazily and balanced pairs per item', () => {
-    const labels = ['a', 'a', 'b', 'c', 'b'];
-    const generator = allPairs(labels);
-    expect(generator.next().value).toEqual({ a: 0, b: 1, target: 1 });
-    expect([...allPairs(labels)].length).toBe(10);
-    expect([...allPairs(labels)].filter((p) => p.target === 1).length).toBe(2);
-    const balanced = [...balancedPairs(labels, new Random(2))];
-    expect(balanced.filter((p) => p.target === 1).length).toBe(4); // c has no partner
-    expect(balanced.filter((p) => p.target === 0).length).toBe(5);
-    for (const p of balanced) expect(labels[p.a] === labels[p.b]).toBe(p.target === 1);
   });
 });

@@ -1,12 +1,12 @@
 import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
 import { registrations } from '../../core/di/container.js';
-import { HERBARIUM_CONFIG, herbarium } from './herbarium.js';
+import { HERBARIUM_CONFIG, HERBARIUM_SLUGS, herbarium } from './herbarium.js';
 
 const registration: CompetitionRegistration = {
   name: 'herbarium',
-  description: 'Herbarium 2020-2022 (COCO metadata; 2020 read as latin-1): one species per specimen, macro F1',
+  description: 'Herbarium 2019-2022 (2019 category folders; COCO metadata, 2020 read as latin-1): one species per specimen, macro F1 (2019: top-1 error)',
   defaults: HERBARIUM_CONFIG,
-  slugs: { 'herbarium-2020-fgvc7': { year: 2020 }, 'herbarium-2021-fgvc8': { year: 2021 }, 'herbarium-2022-fgvc9': { year: 2022 } },
+  slugs: Object.fromEntries(Object.entries(HERBARIUM_SLUGS).map(([year, slug]) => [slug, { year: Number(year) }])),
   create: (options?: Partial<CompetitionConfig>) => herbarium(options),
 };
 

@@ -1,9 +1,13 @@
 /**
  * Forward + backward time of every loss at batch 256, dimension 512 (ArcFace also with 11,014
- * classes, Shopee's size), on the chosen backend (default wasm). Prints a table; no targets.
+ * classes, Shopee's size), on the chosen backend (default wasm), next to the same losses in
+ * PyTorch on one CPU thread (bench/losses_reference.py, where python3-torch is installed).
  */
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
 import { createObjective } from '../core/losses/objective.js';
@@ -13,29 +17,43 @@ const BATCH = 256;
 const DIM = 512;
 const REPEATS = 5;
 
+/** ms per step of each reference case in PyTorch; undefined where torch is not installed. */
+function pytorchMsPerStep(names: string[]): Map<string, number> | undefined {
+  const candidates = [new URL('./losses_reference.py', import.meta.url), new URL('../../bench/losses_reference.py', import.meta.url)].map((u) => fileURLToPath(u));
+  const script = candidates.find((path) => existsSync(path));
+  if (!script) return undefined;
+  const run = spawnSync(process.env.PYTHON ?? '/usr/bin/python3', [script, ...names], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  if (run.status !== 0) return undefined;
+  return new Map(run.stdout.trim().split('\n').map((line) => {
+    const [name, ms] = line.split(' ');
+    return [name!, Number(ms)];
+  }));
+}
+
 async function main(): Promise<void> {
   const backend = await initEngine(process.env.SIMKIT_BACKEND ?? 'wasm');
   const app = await Simkit.create();
-  const rows: [string, number, number][] = [];
-  const cases: { name: string; classes: number; config: Parameters<typeof createObjective>[1] }[] = [
-    { name: 'arcface + cross-entropy', classes: 64, config: { head: 'arcface' } },
-    { name: 'arcface + cross-entropy (11,014 classes)', classes: 11_014, config: { head: 'arcface' } },
-    { name: 'cosface + cross-entropy', classes: 64, config: { head: 'cosface' } },
-    { name: 'sphereface + cross-entropy', classes: 64, config: { head: 'sphereface' } },
-    { name: 'dense + focal', classes: 64, config: { loss: 'focal' } },
-    { name: 'dense + binary-cross-entropy', classes: 64, config: { loss: 'binary-cross-entropy' } },
-    { name: 'contrastive', classes: 64, config: { loss: 'contrastive' } },
-    { name: 'triplet (all)', classes: 64, config: { loss: 'triplet' } },
-    { name: 'triplet + semi-hard', classes: 64, config: { loss: 'triplet', miner: 'semi-hard' } },
-    { name: 'triplet + batch-hard', classes: 64, config: { loss: 'triplet', miner: 'batch-hard' } },
-    { name: 'margin', classes: 64, config: { loss: 'margin' } },
-    { name: 'hinge', classes: 64, config: { loss: 'hinge' } },
-    { name: 'nt-xent', classes: 64, config: { loss: 'nt-xent' } },
-    { name: 'siamese-concat', classes: 64, config: { loss: 'siamese-concat' } },
-    { name: 'siamese-difference', classes: 64, config: { loss: 'siamese-difference' } },
-    { name: 'siamese-cosine', classes: 64, config: { loss: 'siamese-cosine' } },
+  const rows: [string, number, number, number | undefined][] = [];
+  const cases: { name: string; reference: string; classes: number; config: Parameters<typeof createObjective>[1] }[] = [
+    { name: 'arcface + cross-entropy', reference: 'arcface-64', classes: 64, config: { head: 'arcface' } },
+    { name: 'arcface + cross-entropy (11,014 classes)', reference: 'arcface-11014', classes: 11_014, config: { head: 'arcface' } },
+    { name: 'cosface + cross-entropy', reference: 'cosface', classes: 64, config: { head: 'cosface' } },
+    { name: 'sphereface + cross-entropy', reference: 'sphereface', classes: 64, config: { head: 'sphereface' } },
+    { name: 'dense + focal', reference: 'focal', classes: 64, config: { loss: 'focal' } },
+    { name: 'dense + binary-cross-entropy', reference: 'bce', classes: 64, config: { loss: 'binary-cross-entropy' } },
+    { name: 'contrastive', reference: 'contrastive', classes: 64, config: { loss: 'contrastive' } },
+    { name: 'triplet (all)', reference: 'triplet', classes: 64, config: { loss: 'triplet' } },
+    { name: 'triplet + semi-hard', reference: 'triplet-semi-hard', classes: 64, config: { loss: 'triplet', miner: 'semi-hard' } },
+    { name: 'triplet + batch-hard', reference: 'triplet-batch-hard', classes: 64, config: { loss: 'triplet', miner: 'batch-hard' } },
+    { name: 'margin', reference: 'margin', classes: 64, config: { loss: 'margin' } },
+    { name: 'hinge', reference: 'hinge', classes: 64, config: { loss: 'hinge' } },
+    { name: 'nt-xent', reference: 'nt-xent', classes: 64, config: { loss: 'nt-xent' } },
+    { name: 'siamese-concat', reference: 'siamese-concat', classes: 64, config: { loss: 'siamese-concat' } },
+    { name: 'siamese-difference', reference: 'siamese-difference', classes: 64, config: { loss: 'siamese-difference' } },
+    { name: 'siamese-cosine', reference: 'siamese-cosine', classes: 64, config: { loss: 'siamese-cosine' } },
   ];
-  for (const { name, classes, config } of cases) {
+  const reference = pytorchMsPerStep(cases.map((c) => c.reference));
+  for (const { name, reference: referenceCase, classes, config } of cases) {
     const objective = createObjective(app, config, { embeddingDim: DIM, numClasses: classes });
     const x = tf.variable(tf.randomNormal([BATCH, DIM], 0, 1, 'float32', 1));
     const labels = tf.tensor1d(Array.from({ length: BATCH }, (_, i) => i % classes), 'int32');
@@ -56,13 +74,17 @@ async function main(): Promise<void> {
     const started = performance.now();
     for (let i = 0; i < REPEATS; i++) step();
     const ms = (performance.now() - started) / REPEATS;
-    rows.push([name, classes, ms]);
+    rows.push([name, classes, ms, reference?.get(referenceCase)]);
     objective.dispose();
     tf.dispose([x, labels]);
   }
-  console.log(`losses: forward + backward, batch ${BATCH}, dim ${DIM}, backend ${backend.name} (mean of ${REPEATS})`);
-  console.log(`${'loss'.padEnd(42)} ${'classes'.padStart(8)} ${'ms/step'.padStart(9)}`);
-  for (const [name, classes, ms] of rows) console.log(`${name.padEnd(42)} ${String(classes).padStart(8)} ${ms.toFixed(1).padStart(9)}`);
+  console.log(`losses: forward + backward, batch ${BATCH}, dim ${DIM}, backend ${backend.name} (mean of ${REPEATS}); reference: PyTorch CPU, one thread`);
+  console.log(`${'loss'.padEnd(42)} ${'classes'.padStart(8)} ${'ms/step'.padStart(9)} ${'pytorch'.padStart(9)} ${'ratio'.padStart(7)}`);
+  for (const [name, classes, ms, ref] of rows) {
+    const refCells = ref === undefined ? `${'n/a'.padStart(9)} ${''.padStart(7)}` : `${ref.toFixed(1).padStart(9)} ${`${(ms / ref).toFixed(1)}×`.padStart(7)}`;
+    console.log(`${name.padEnd(42)} ${String(classes).padStart(8)} ${ms.toFixed(1).padStart(9)} ${refCells}`);
+  }
+  if (!reference) console.log('(no PyTorch reference: /usr/bin/python3 with torch, i.e. Debian python3-torch, is not installed)');
 }
 
 await main();

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Competition, Item, Prediction, Table } from '../contracts/competition.js';
 import type { Usage } from '../contracts/metric.js';
@@ -16,7 +17,9 @@ export type CompetitionSpec = Omit<Competition, 'submissionTable' | 'solutionTab
  */
 export async function readCsv(path: string, required: readonly string[], encoding: BufferEncoding = 'utf8'): Promise<{ line: number; record: Record<string, string> }[]> {
   const rows: { line: number; record: Record<string, string> }[] = [];
-  const parser = createReadStream(path, { encoding }).pipe(parse({ bom: true, columns: true, skip_empty_lines: true, info: true }));
+  const parser = parse({ bom: true, columns: true, skip_empty_lines: true, info: true });
+  // pipeline (unlike pipe) forwards a read error such as a missing file to the parser.
+  pipeline(createReadStream(path, { encoding }), parser, () => {});
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       if (rows.length === 0) {

@@ -258,6 +258,9 @@ describe('losses recomputed with float64 loops', () => {
       ['triplet', { margin: 2.5 }, undefined],
       ['triplet', { margin: 2.5, distance: 'l2' }, 'all-triplets'],
       ['triplet', { softMargin: true }, 'all-triplets'],
+      // Several chunks of anchors: the gradient is accumulated chunk by chunk.
+      ['triplet', { margin: 2.5, chunkEntries: 2 * B * B }, undefined],
+      ['triplet', { softMargin: true, distance: 'l2', chunkEntries: B * B }, 'all-triplets'],
       ['hinge', { margin: 3 }, undefined],
       // A cutoff at the top of the clipping range makes every negative weight 1, so finite
       // differences see the same function tf differentiates (the weights are outside the gradient).
@@ -388,5 +391,23 @@ describe('losses recomputed with float64 loops', () => {
     }
     tf.dispose([variable, y]);
     optimizer.dispose();
+  });
+
+  it('triplet loss keeps O(B²) memory for backpropagation, not the B³ triplets', () => {
+    const size = 128;
+    const l = loss<EmbeddingLoss>('triplet', { margin: 0.2, distance: 'l2' }, 'semi-hard');
+    const x = tf.variable(tf.randomNormal([size, 3], 0, 1, 'float32', 3));
+    const y = tf.tensor1d(Array.from({ length: size }, (_, i) => i % 8), 'int32');
+    const before = tf.memory().numBytes;
+    let heldByForward = 0;
+    const { value: total, grads } = tf.variableGrads(() => {
+      const result = l.compute(unitRows(x), y);
+      heldByForward = tf.memory().numBytes - before;
+      return result;
+    }, [x]);
+    expect(Number.isFinite(total.arraySync() as number)).toBe(true);
+    // All triplets of the batch would need size³·4 bytes (8.4 MB); a few B×B matrices are ~65 kB each.
+    expect(heldByForward).toBeLessThan(32 * size * size * 4);
+    tf.dispose([total, x, y, ...Object.values(grads)]);
   });
 });

@@ -4,11 +4,13 @@ import { SAMPLE_SOLUTION_FILE } from '../../core/contracts/competition.js';
 import { hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic, writeFileAtomic } from '../../core/samples/files.js';
-import { motif, renderMotif } from '../../core/samples/render.js';
+import { jitterPose, motif, randomPose, renderMotif } from '../../core/samples/render.js';
 
 const BRANDS = ['Sariayu', 'Wardah', 'Indomie', 'Philips', 'Xiaomi', 'Uniqlo', 'Tupperware', 'Oxone'];
 const THINGS = ['botol minum', 'kaos polos', 'casing hp', 'lampu LED', 'tas ransel', 'sepatu', 'masker', 'panci'];
 const EXTRAS = ['ORIGINAL', 'murah', 'COD', 'promo', 'best seller', 'ready stock', '100% asli', 'free ongkir', '"grosir"'];
+
+const IMAGE_SIZE = 64;
 
 function phashOf(random: Random): string {
   return Array.from({ length: 16 }, () => '0123456789abcdef'[random.int(16)]).join('');
@@ -16,7 +18,7 @@ function phashOf(random: Random): string {
 
 /**
  * Shopee-layout sample: products (label groups) of 2-6 postings; each posting has its own photo
- * of the product and its own title. Some postings of a group share one image file (same phash);
+ * of the product (the product's setting, varied) and its own title. Some postings of a group share one image file (same phash);
  * a few groups reuse another group's image (phash equality is not proof of a match).
  */
 export async function generateShopeeSample(dir: string, seed: number): Promise<void> {
@@ -35,6 +37,8 @@ export async function generateShopeeSample(dir: string, seed: number): Promise<v
     const size = 2 + random.int(5);
     const name = `${BRANDS[random.int(BRANDS.length)]} ${THINGS[random.int(THINGS.length)]}`;
     const model = String(random.int(900) + 100);
+    // Sellers of one product photograph it alike: one setting per product, a variation per posting.
+    const pose = randomPose(random, IMAGE_SIZE);
     let previous: { file: string; phash: string } | undefined;
     for (let i = 0; i < size; i++) {
       let image: { file: string; phash: string };
@@ -42,7 +46,7 @@ export async function generateShopeeSample(dir: string, seed: number): Promise<v
       else if (images[folder]!.length > 0 && random.next() < 0.03) image = images[folder]![random.int(images[folder]!.length)]!;
       else {
         const file = `${(posting * 2654435761 >>> 0).toString(16).padStart(8, '0')}${p.toString(16)}.jpg`;
-        await writeFileAtomic(join(dir, folder, file), await renderMotif(motif(motifs[p]!), random, 64));
+        await writeFileAtomic(join(dir, folder, file), await renderMotif(motif(motifs[p]!), random, IMAGE_SIZE, { pose: jitterPose(pose, random, IMAGE_SIZE) }));
         image = { file, phash: phashOf(random) };
         images[folder]!.push(image);
       }

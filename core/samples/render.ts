@@ -40,19 +40,46 @@ function inside(shape: Motif['shape'], u: number, v: number): boolean {
   }
 }
 
+/** Where and how an object sits in a photograph: background colour, tilt, scale and centre (pixels). */
+export interface Pose {
+  readonly background: readonly number[];
+  readonly angle: number;
+  readonly scale: number;
+  readonly cx: number;
+  readonly cy: number;
+}
+
+export function randomPose(random: Random, size: number): Pose {
+  const grey = random.uniform(60, 200);
+  return {
+    background: [0, 1, 2].map(() => Math.round(grey + random.uniform(-25, 25))),
+    angle: random.uniform(-0.35, 0.35),
+    scale: random.uniform(0.32, 0.45) * size,
+    cx: size / 2 + random.uniform(-0.15, 0.15) * size,
+    cy: size / 2 + random.uniform(-0.15, 0.15) * size,
+  };
+}
+
+/** Another shot of the same setting: slightly tilted, rescaled, moved, on a re-tinted background. */
+export function jitterPose(pose: Pose, random: Random, size: number): Pose {
+  return {
+    background: pose.background.map((c) => Math.round(c + random.uniform(-30, 30))),
+    angle: pose.angle + random.uniform(-0.12, 0.12),
+    scale: pose.scale * random.uniform(0.88, 1.12),
+    cx: pose.cx + random.uniform(-0.06, 0.06) * size,
+    cy: pose.cy + random.uniform(-0.06, 0.06) * size,
+  };
+}
+
 /**
  * One photograph of a motif: the object at a random position, scale and rotation on a random
- * background, with pixel noise and, with probability `clutter`, a distracting second shape —
- * so that the same class never gives the same pixels twice, and colour alone is not enough.
+ * background (or at the given `pose`), with pixel noise and, with probability `clutter`, a
+ * distracting second shape — so that the same class never gives the same pixels twice, and
+ * colour alone is not enough.
  */
-export function renderMotif(m: Motif, random: Random, size: number, options: { clutter?: number; jpeg?: boolean } = {}): Promise<Buffer> {
+export function renderMotif(m: Motif, random: Random, size: number, options: { clutter?: number; jpeg?: boolean; pose?: Pose } = {}): Promise<Buffer> {
   const pixels = Buffer.alloc(size * size * 3);
-  const grey = random.uniform(60, 200);
-  const background = [0, 1, 2].map(() => Math.round(grey + random.uniform(-25, 25)));
-  const angle = random.uniform(-0.35, 0.35);
-  const scale = random.uniform(0.32, 0.45) * size;
-  const cx = size / 2 + random.uniform(-0.15, 0.15) * size;
-  const cy = size / 2 + random.uniform(-0.15, 0.15) * size;
+  const { background, angle, scale, cx, cy } = options.pose ?? randomPose(random, size);
   const shade = random.uniform(0.75, 1.15);
   const clutter = random.next() < (options.clutter ?? 0.1) ? motif(random.int(288)) : undefined;
   const clutterX = random.uniform(0.1, 0.9) * size;

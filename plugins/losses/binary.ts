@@ -52,7 +52,9 @@ export const focal: Registration<LossFactory, FocalOptions> = {
           const p = tf.sigmoid(logits);
           const pt = targets.mul(p).add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p)));
           const alphaT = targets.mul(alpha).add(tf.scalar(1).sub(targets).mul(1 - alpha));
-          return alphaT.mul(tf.pow(tf.scalar(1).sub(pt), gamma)).mul(sigmoidCrossEntropy(logits, targets)).mean() as tf.Scalar;
+          // 1 − p_t reaches 0 when σ saturates; floored so that γ < 1 keeps a finite gradient.
+          const modulation = tf.pow(tf.scalar(1).sub(pt).maximum(1e-7), gamma);
+          return alphaT.mul(modulation).mul(sigmoidCrossEntropy(logits, targets)).mean() as tf.Scalar;
         }),
     });
   },

@@ -15,7 +15,11 @@ export function* allPairs(labels: readonly (string | number)[]): Generator<Index
  */
 export function* balancedPairs(labels: readonly (string | number)[], random: Random): Generator<IndexPair> {
   const byLabel = new Map<string | number, number[]>();
-  labels.forEach((label, index) => byLabel.set(label, [...(byLabel.get(label) ?? []), index]));
+  labels.forEach((label, index) => {
+    const members = byLabel.get(label);
+    if (members) members.push(index);
+    else byLabel.set(label, [index]);
+  });
   for (const a of random.shuffle([...labels.keys()])) {
     const same = byLabel.get(labels[a]!)!;
     if (same.length > 1) {

@@ -340,6 +340,11 @@ describe('losses recomputed with float64 loops', () => {
       tf.dispose([g, gz, x]);
       l.dispose();
     }
+    // Focal loss with γ < 1 on saturated logits (σ = 1 exactly in float32, 1 − p_t = 0).
+    const saturatedFocal = loss<LogitLoss>('focal', { gamma: 0.5 });
+    const gFocal = tf.grad((t: tf.Tensor) => saturatedFocal.compute(t as tf.Tensor2D, tf.tensor1d([0, 1], 'int32')))(tf.tensor2d([[40, -40], [-40, 40]]));
+    expect(gFocal.dataSync().every(Number.isFinite)).toBe(true);
+    gFocal.dispose();
     // Views and pairs: zero vectors and identical rows (cos = 1).
     const views = loss<ViewLoss>('nt-xent');
     for (const [a, b] of [[zeros, zeros], [tf.tensor2d(E.slice(0, 3)), tf.tensor2d(E.slice(0, 3))]] as const) {

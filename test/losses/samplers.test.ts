@@ -77,5 +77,9 @@ describe('pair generation', () => {
       expect(labels[p.a] === labels[p.b]).toBe(p.target === 1);
     }
     expect([...balancedPairs(labels, new Random(2))]).toEqual(balanced);
+    // Grouping by label is linear: the first pairs of 300,000 items in three classes come at once.
+    const big = balancedPairs(Array.from({ length: 300_000 }, (_, i) => i % 3), new Random(3));
+    const first = big.next().value!;
+    expect(first.a % 3 === first.b % 3).toBe(first.target === 1);
   });
 });

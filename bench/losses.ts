@@ -48,7 +48,7 @@ async function main(): Promise<void> {
     { name: 'margin', reference: 'margin', classes: 64, config: { loss: 'margin' } },
     { name: 'hinge', reference: 'hinge', classes: 64, config: { loss: 'hinge' } },
     { name: 'nt-xent', reference: 'nt-xent', classes: 64, config: { loss: 'nt-xent' } },
-    { name: 'siamese-concat', reference: 'siamese-concat', classes: 64, config: { loss: 'siamese-concat' } },
+    { name: 'siamese-concat (hidden 64)', reference: 'siamese-concat', classes: 64, config: { loss: 'siamese-concat' } },
     { name: 'siamese-difference', reference: 'siamese-difference', classes: 64, config: { loss: 'siamese-difference' } },
     { name: 'siamese-cosine', reference: 'siamese-cosine', classes: 64, config: { loss: 'siamese-cosine' } },
   ];

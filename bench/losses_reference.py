@@ -92,13 +92,20 @@ def nt_xent(x, y, tau=0.5):
     twins = (torch.arange(2 * n) + n) % (2 * n)
     return F.cross_entropy(logits, twins)
 
-def siamese(features, size):
+def siamese(features, size, hidden=0):
+    if hidden:
+        w1 = torch.randn(size, hidden).div(math.sqrt(size)).requires_grad_(); b1 = torch.zeros(hidden, requires_grad=True)
+        first = [w1, b1]
+        lift = lambda v: F.relu(v @ w1 + b1)
+        size = hidden
+    else:
+        first, lift = [], lambda v: v
     w = torch.randn(size, 1).div(math.sqrt(size)).requires_grad_(); b = torch.zeros(1, requires_grad=True)
     def f(x, y):
         e = unit(x); a, bb = e[:B // 2], e[B // 2:]
         t = (torch.arange(B // 2) % 2).float()[:, None]
-        return F.binary_cross_entropy_with_logits(features(a, bb) @ w + b, t)
-    return f, [w, b]
+        return F.binary_cross_entropy_with_logits(lift(features(a, bb)) @ w + b, t)
+    return f, [*first, w, b]
 
 def siamese_cosine(x, y):
     e = unit(x); a, b = e[:B // 2], e[B // 2:]
@@ -118,7 +125,7 @@ CASES = {
     'margin': lambda: margin_loss(64),
     'hinge': lambda: (hinge, []),
     'nt-xent': lambda: (nt_xent, []),
-    'siamese-concat': lambda: siamese(lambda a, b: torch.cat([a, b], 1), 2 * D),
+    'siamese-concat': lambda: siamese(lambda a, b: torch.cat([a, b], 1), 2 * D, 64),
     'siamese-difference': lambda: siamese(lambda a, b: (a - b).abs(), D),
     'siamese-cosine': lambda: (siamese_cosine, []),
 }

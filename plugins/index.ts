@@ -21,7 +21,7 @@ export { crossEntropy, softmaxCrossEntropy, type CrossEntropyOptions } from './l
 export { hinge, type HingeOptions } from './losses/hinge.js';
 export { marginLoss, type MarginLossOptions } from './losses/margin.js';
 export { ntXent, type NtXentOptions } from './losses/nt-xent.js';
-export { siameseConcat, siameseCosine, siameseDifference, type ConcatOptions } from './losses/siamese.js';
+export { siameseConcat, siameseCosine, siameseDifference, SIAMESE_CONCAT_DEFAULTS, type ConcatOptions, type DifferenceOptions } from './losses/siamese.js';
 export { anchorsPerChunk, triplet, type TripletOptions } from './losses/triplet.js';
 
 export { PAIR_MARGIN_DEFAULTS, pairMargin, type PairMarginOptions } from './miners/pair-margin.js';

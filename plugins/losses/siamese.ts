@@ -5,23 +5,44 @@ import { UserError } from '../../core/errors.js';
 import { PARAMETER_FREE } from '../../core/losses/pairwise.js';
 import { sigmoidCrossEntropy } from './binary.js';
 
-/** A one-unit dense classifier over pair features, trained with binary cross-entropy on 0/1 targets. */
-function pairClassifier(featureSize: number, features: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D, symmetric: boolean, seed: number): PairLoss {
-  const weight = tf.variable(tf.randomNormal([featureSize, 1], 0, 1 / Math.sqrt(featureSize), 'float32', seed));
-  const bias = tf.variable(tf.zeros([1]));
-  const logit = (a: tf.Tensor2D, b: tf.Tensor2D) => tf.matMul(features(a, b), weight as tf.Tensor2D).add(bias) as tf.Tensor2D;
+/** Variables of a dense layer: `{prefix}weight` (in × out) and `{prefix}bias` (out). */
+function denseLayer(prefix: string, inputs: number, outputs: number, seed: number): Record<string, tf.Variable> {
+  return {
+    [`${prefix}weight`]: tf.variable(tf.randomNormal([inputs, outputs], 0, 1 / Math.sqrt(inputs), 'float32', seed)),
+    [`${prefix}bias`]: tf.variable(tf.zeros([outputs])),
+  };
+}
+
+/**
+ * A binary classifier over pair features, trained with binary cross-entropy on 0/1 targets: one
+ * logit z = features·w + b, or with `hidden` > 0 units z = relu(features·W₁ + b₁)·w + b. A linear
+ * classifier on [a ; b] scores u·a + v·b, a sum of separate terms that cannot tell whether a and b
+ * match; the hidden layer lets it compare them.
+ */
+function pairClassifier(
+  featureSize: number,
+  features: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D,
+  { symmetric, hidden }: { symmetric: boolean; hidden: number },
+  seed: number,
+): PairLoss {
+  const variables = hidden > 0 ? { ...denseLayer('hidden', featureSize, hidden, seed + 100), ...denseLayer('', hidden, 1, seed) } : denseLayer('', featureSize, 1, seed);
+  const layer = (x: tf.Tensor2D, prefix: string) => tf.matMul(x, variables[`${prefix}weight`] as tf.Tensor2D).add(variables[`${prefix}bias`]!) as tf.Tensor2D;
+  const logit = (a: tf.Tensor2D, b: tf.Tensor2D) => {
+    const x = features(a, b);
+    return layer(hidden > 0 ? (tf.relu(layer(x, 'hidden')) as tf.Tensor2D) : x, '');
+  };
   return {
     input: 'pairs',
-    variables: () => [weight, bias],
-    getWeights: () => ({ weight, bias }),
+    variables: () => Object.values(variables),
+    getWeights: () => ({ ...variables }),
     setWeights: (weights) => {
-      for (const [name, variable] of Object.entries({ weight, bias })) {
+      for (const [name, variable] of Object.entries(variables)) {
         const value = weights[name];
         if (!value || value.shape.join() !== variable.shape.join()) throw new UserError(`pair classifier: expected ${name} of shape ${variable.shape}`);
         variable.assign(value);
       }
     },
-    dispose: () => tf.dispose([weight, bias]),
+    dispose: () => tf.dispose(Object.values(variables)),
     compute: (a, b, targets) =>
       tf.tidy(() => {
         const z = symmetric ? logit(a, b).add(logit(b, a)).div(2) : logit(a, b);
@@ -30,29 +51,49 @@ function pairClassifier(featureSize: number, features: (a: tf.Tensor2D, b: tf.Te
   };
 }
 
+function checkedHidden(name: string, hidden: number): number {
+  if (!Number.isInteger(hidden) || hidden < 0) throw new UserError(`${name}: option "hidden" must be a whole number ≥ 0, got ${hidden}`);
+  return hidden;
+}
+
 export interface ConcatOptions {
   /** Average the logits of (A, B) and (B, A), making the score symmetric. */
   readonly symmetric: boolean;
+  /** ReLU units between the pair features and the logit; 0 = logistic regression on [a ; b]. */
+  readonly hidden: number;
 }
 
+export const SIAMESE_CONCAT_DEFAULTS: ConcatOptions = { symmetric: false, hidden: 64 };
+
 /**
- * Siamese head on [a ; b] → dense → sigmoid. NOT symmetric: f(A, B) ≠ f(B, A) in general, since
- * the two halves of the weight vector differ; `symmetric: true` averages both orders.
+ * Siamese head on [a ; b] → dense ReLU → logit → sigmoid. NOT symmetric: f(A, B) ≠ f(B, A) in
+ * general, since the weights of the two halves differ; `symmetric: true` averages both orders.
  */
 export const siameseConcat: Registration<LossFactory, ConcatOptions> = {
   name: 'siamese-concat',
   description: 'siamese pairs: concatenate embeddings → binary classifier (asymmetric unless symmetric: true)',
-  defaults: { symmetric: false },
-  create: (options) => ({ embeddingDim }) =>
-    pairClassifier(2 * embeddingDim, (a, b) => tf.concat([a, b], 1) as tf.Tensor2D, options?.symmetric ?? false, 21),
+  defaults: SIAMESE_CONCAT_DEFAULTS,
+  create: (options) => {
+    const o = { ...SIAMESE_CONCAT_DEFAULTS, ...options };
+    checkedHidden('siamese-concat', o.hidden);
+    return ({ embeddingDim }) => pairClassifier(2 * embeddingDim, (a, b) => tf.concat([a, b], 1) as tf.Tensor2D, o, 21);
+  },
 };
 
+export interface DifferenceOptions {
+  /** ReLU units between |a − b| and the logit; 0 = a weighted L1 distance (Koch et al. 2015). */
+  readonly hidden: number;
+}
+
 /** Siamese head on |a − b| → dense → sigmoid (symmetric by construction). */
-export const siameseDifference: Registration<LossFactory, Record<string, never>> = {
+export const siameseDifference: Registration<LossFactory, DifferenceOptions> = {
   name: 'siamese-difference',
   description: 'siamese pairs: |a − b| → binary classifier',
-  defaults: {},
-  create: () => ({ embeddingDim }) => pairClassifier(embeddingDim, (a, b) => a.sub(b).abs() as tf.Tensor2D, false, 22),
+  defaults: { hidden: 0 },
+  create: (options) => {
+    const hidden = checkedHidden('siamese-difference', options?.hidden ?? 0);
+    return ({ embeddingDim }) => pairClassifier(embeddingDim, (a, b) => a.sub(b).abs() as tf.Tensor2D, { symmetric: false, hidden }, 22);
+  },
 };
 
 /** Siamese regression: cosine similarity of the pair fitted to a real target by mean squared error. */

@@ -1,14 +1,17 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '../../core/errors.js';
 import { herbarium } from '../../competitions/herbarium/herbarium.js';
 import { competition } from './helpers.js';
 
+const root = mkdtempSync(join(tmpdir(), 'simkit-bad-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
 /** A data directory holding the given files (relative path → content). */
 function dataDir(files: Record<string, string | Buffer>): string {
-  const dir = mkdtempSync(join(tmpdir(), 'simkit-bad-'));
+  const dir = mkdtempSync(join(root, 'data-'));
   for (const [path, content] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true });
     writeFileSync(join(dir, path), content);

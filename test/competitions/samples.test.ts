@@ -1,8 +1,8 @@
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative, sep } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SAMPLE_SOLUTION_FILE, type Competition, type Item, type TestSet } from '../../core/contracts/competition.js';
 import { competition, readCsvFile, treeHash, VARIANTS } from './helpers.js';
 
@@ -25,6 +25,7 @@ beforeAll(async () => {
     samples.set(variant, { competition: adapter, dir, train: await adapter.readTrain(dir), test: await adapter.readTest(dir) });
   }
 });
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 const sample = (variant: string): Generated => samples.get(variant)!;
 const pathsOf = (item: Item): readonly string[] => item.channelPaths ?? (item.imagePath ? [item.imagePath] : []);

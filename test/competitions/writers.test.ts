@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,7 @@ describe.each(VARIANTS)('%s submission', (variant) => {
       }
     });
     await validateSubmissionFile(spec, path, predictions.map((p) => p.id));
+    rmSync(dir, { recursive: true, force: true });
   });
 });
 

@@ -1,3 +1,5 @@
+import type { AugmentOptions } from '../data/augment.js';
+
 /**
  * A competition adapter: how one Kaggle competition's files are read, how a small sample in the
  * same layout is generated, and how predictions become Kaggle's exact submission file. Adapters
@@ -83,6 +85,27 @@ export interface ComponentChoice {
 }
 
 /** Defaults of a competition's pipeline; every field is plain JSON so a config file can override it. */
+/** The training loop's settings (core/training); a competition lists only those it changes. */
+export interface TrainingConfig {
+  readonly optimizer: 'adam' | 'adamw' | 'sgd';
+  /** Momentum of `sgd`. */
+  readonly momentum: number;
+  /** Decoupled weight decay of `adamw` and `sgd` (kernels only). */
+  readonly weightDecay: number;
+  /** Linear warm-up, then cosine decay (capped at epochs − 1). */
+  readonly warmupEpochs: number;
+  /** Learning rate of the head's class matrix relative to the backbone's. */
+  readonly headLearningRateFactor: number;
+  /** Global gradient-norm clipping (0: off). */
+  readonly clipNorm: number;
+  /** Random augmentations of training images (crop, flip, rotate, colorJitter, cutout; see core/data/augment.ts). */
+  readonly augment: AugmentOptions;
+  /** Stop after `patience` epochs without a better validation `metric` and keep the best epoch (patience 0: off). */
+  readonly earlyStopping: { readonly patience: number; readonly metric: string; readonly minDelta: number };
+  /** Per-epoch checkpoints kept besides the best one. */
+  readonly keepCheckpoints: number;
+}
+
 export interface CompetitionConfig {
   /** Competition edition, where the adapter serves several years (Herbarium, landmarks). */
   readonly year?: number;
@@ -108,6 +131,8 @@ export interface CompetitionConfig {
   readonly postProcessors: readonly ComponentChoice[];
   /** Values tried on the validation split, keyed `<postProcessor>.<option>`. */
   readonly tune: { readonly [option: string]: readonly number[] };
+  /** Training-loop settings that differ from the defaults (the effective config lists all). */
+  readonly training?: Partial<TrainingConfig>;
 }
 
 export interface Competition {

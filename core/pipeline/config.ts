@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import type { CompetitionConfig, Json } from '../contracts/competition.js';
+import type { CompetitionConfig, Json, TrainingConfig } from '../contracts/competition.js';
 import { InputError, UserError } from '../errors.js';
 
-type JsonObject = { readonly [key: string]: Json };
+export type JsonObject = { readonly [key: string]: Json };
 
 function isObject(value: unknown): value is JsonObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -37,7 +37,7 @@ export async function loadConfigFile(path: string): Promise<JsonObject> {
 export function mergeConfig<T>(base: T, override: JsonObject, source: string, path = ''): T {
   if (!isObject(base)) throw new UserError(`${source}: ${path || 'config'} cannot be overridden with a mapping`);
   const result: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  const open = path.endsWith('options') || path === 'tune';
+  const open = path.endsWith('options') || path === 'tune' || path.endsWith('augment');
   for (const [key, value] of Object.entries(override)) {
     const here = path ? `${path}.${key}` : key;
     if (!(key in result)) {
@@ -61,12 +61,36 @@ export function mergeConfig<T>(base: T, override: JsonObject, source: string, pa
   return result as T;
 }
 
-/** The effective config: the adapter's defaults, then the Kaggle slug's options, then a config file. */
+/** The training loop's defaults; a competition's `training` overrides some of them. */
+export const DEFAULT_TRAINING: TrainingConfig = {
+  optimizer: 'adam',
+  momentum: 0.9,
+  weightDecay: 0.01,
+  warmupEpochs: 1,
+  headLearningRateFactor: 10,
+  clipNorm: 5,
+  augment: { flip: true },
+  earlyStopping: { patience: 0, metric: 'MAP@R', minDelta: 0 },
+  keepCheckpoints: 2,
+};
+
+/** The training settings of a config, every default filled in. */
+export function trainingConfig(config: CompetitionConfig): TrainingConfig {
+  return { ...DEFAULT_TRAINING, ...config.training };
+}
+
+/**
+ * The effective config: the adapter's defaults, then the Kaggle slug's options, then a config file
+ * (`overrides`, already read, when the caller took its own keys out of the file first).
+ */
 export async function resolveConfig(
   defaults: CompetitionConfig,
   slugOptions: Partial<CompetitionConfig>,
   configFile?: string,
+  overrides?: JsonObject,
 ): Promise<CompetitionConfig> {
   const withSlug = { ...defaults, ...slugOptions } as CompetitionConfig;
-  return configFile ? mergeConfig(withSlug, await loadConfigFile(configFile), configFile) : withSlug;
+  const complete: CompetitionConfig = { ...withSlug, training: trainingConfig(withSlug) };
+  if (!configFile) return complete;
+  return mergeConfig(complete, overrides ?? (await loadConfigFile(configFile)), configFile);
 }

@@ -10,7 +10,9 @@ import { l2Normalize } from '../losses/class-matrix.js';
 import { createObjective } from '../losses/objective.js';
 import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
+import { imageStreamData } from '../training/data.js';
 import { trainEmbedding } from '../training/trainer.js';
+import { trainingConfig } from './config.js';
 
 /** A trained image embedder: L2-normalised vectors for any items of the competition's modality. */
 export interface EmbeddingModel {
@@ -74,11 +76,10 @@ export async function trainEmbeddingModel(
   config: CompetitionConfig,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number },
+  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean },
 ): Promise<EmbeddingModel> {
   const size = config.imageSize;
   const channels = channelsOf(competition);
-  const imageOptions = { size, channels };
   const classIds = [...new Set(train.map((item) => item.labels[0] ?? ''))].sort();
   const classIndex = new Map(classIds.map((label, index) => [label, index]));
   const labels = Int32Array.from(train, (item) => classIndex.get(item.labels[0] ?? '')!);
@@ -106,20 +107,24 @@ export async function trainEmbeddingModel(
     return out;
   };
 
-  const { data } = await loadImages(train, imageOptions);
+  const training = trainingConfig(config);
+  const data = imageStreamData(train, labels, { size, channels, augment: training.augment, seed: options.seed, strict: options.strict });
   const validationLabels = validation.map((item) => item.labels.join(' '));
   try {
-    await trainEmbedding(model, objective, { data, shape: [size, size, channels], labels }, {
+    await trainEmbedding(model, objective, data, {
       epochs: config.epochs,
       batchSize: config.batchSize,
       learningRate: config.learningRate,
-      headLearningRateFactor: 10,
-      warmupEpochs: Math.min(1, config.epochs - 1),
-      clipNorm: 5,
+      optimizer: { name: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay },
+      headLearningRateFactor: training.headLearningRateFactor,
+      warmupEpochs: Math.min(training.warmupEpochs, config.epochs - 1),
+      clipNorm: training.clipNorm,
       seed: options.seed,
-      flip: true,
       sampler,
       runDir: options.runDir,
+      resume: options.resume,
+      keepCheckpoints: training.keepCheckpoints,
+      earlyStopping: training.earlyStopping.patience > 0 ? training.earlyStopping : undefined,
       validate:
         validation.length > 1
           ? async () => {

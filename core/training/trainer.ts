@@ -2,16 +2,25 @@ import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BatchSampler, Objective } from '../contracts/loss.js';
+import { UserError } from '../errors.js';
 import { l2Normalize } from '../losses/class-matrix.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
+import { Checkpoints, type CheckpointState, type TensorGroups } from './checkpoint.js';
+import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js';
+import { createOptimizer, type OptimizerOptions, type ScheduledOptimizer } from './optimizer.js';
+import { epochProgress } from './progress.js';
 import { warmupCosine } from './schedule.js';
 
-/** Inputs held in memory: `count` rows of `shape` (HWC) floats, and an integer class per row. */
-export interface InMemoryDataset {
-  readonly data: Float32Array;
-  readonly shape: readonly [number, number, number];
-  readonly labels: Int32Array;
+export type { InMemoryDataset } from './data.js';
+
+export interface EarlyStopping {
+  /** Epochs without improvement of `metric` before training stops. */
+  readonly patience: number;
+  /** A validation metric (higher is better); default: the first one `validate` returns. */
+  readonly metric?: string;
+  /** Smallest increase that counts as an improvement. */
+  readonly minDelta?: number;
 }
 
 export interface TrainerOptions {
@@ -24,14 +33,24 @@ export interface TrainerOptions {
   /** Gradients are scaled down when their global norm exceeds this (0: no clipping). */
   readonly clipNorm: number;
   readonly seed: number;
-  /** Mirror images left-right at random (half of each batch on average). */
-  readonly flip: boolean;
+  /** Default: Adam without weight decay. */
+  readonly optimizer?: OptimizerOptions;
+  /** Mirror in-memory images left-right at random (half of each batch on average). */
+  readonly flip?: boolean;
   /** Batches of one epoch (e.g. P×K); shuffled fixed-size batches without one. */
   readonly sampler?: BatchSampler;
-  /** Where `log.jsonl` goes; nothing is written without it. */
+  /** Where `log.jsonl` and the per-epoch checkpoints go; nothing is written without it. */
   readonly runDir?: string;
-  /** Validation metrics after each epoch (higher is better for the first one). */
+  /** Checkpoints kept besides the best epoch's. Default 2. */
+  readonly keepCheckpoints?: number;
+  /** Continue from the latest checkpoint in `runDir` (a fresh start when there is none). */
+  readonly resume?: boolean;
+  /** Validation metrics after each epoch (higher is better). */
   readonly validate?: () => Promise<Record<string, number>>;
+  /** Stop when validation stops improving, and restore the best epoch's weights. */
+  readonly earlyStopping?: EarlyStopping;
+  /** A progress bar per epoch; default: when stderr is a terminal. */
+  readonly progress?: boolean;
 }
 
 export interface EpochRecord {
@@ -41,7 +60,19 @@ export interface EpochRecord {
   readonly seconds: number;
   readonly samplesPerSecond: number;
   readonly validation?: Record<string, number>;
+  /** Samples that could not be read this epoch. */
+  readonly skipped?: number;
 }
+
+export interface TrainingResult {
+  readonly history: EpochRecord[];
+  /** Epoch whose weights the model holds at the end (the best one after early stopping). */
+  readonly epoch: number;
+  readonly stoppedEarly: boolean;
+  readonly resumedFrom: number | null;
+}
+
+const ADAM: OptimizerOptions = { name: 'adam', momentum: 0.9, weightDecay: 0 };
 
 function shuffledBatches(count: number, batchSize: number, random: Random): number[][] {
   const order = random.shuffle([...Array(count).keys()]);
@@ -52,82 +83,193 @@ function shuffledBatches(count: number, batchSize: number, random: Random): numb
   return batches;
 }
 
-function gather(dataset: InMemoryDataset, indices: readonly number[]): { x: tf.Tensor4D; labels: tf.Tensor1D } {
-  const [h, w, c] = dataset.shape;
-  const row = h * w * c;
-  const data = new Float32Array(indices.length * row);
-  indices.forEach((index, i) => data.set(dataset.data.subarray(index * row, (index + 1) * row), i * row));
-  return {
-    x: tf.tensor4d(data, [indices.length, h, w, c]),
-    labels: tf.tensor1d(Int32Array.from(indices, (index) => dataset.labels[index]!), 'int32'),
-  };
+function fingerprint(model: tf.LayersModel, objective: Objective): string {
+  const shapes = (tensors: readonly { shape: readonly (number | null)[] }[]) => tensors.map((t) => t.shape.join('×')).join(',');
+  return `model[${shapes(model.weights)}] head[${shapes(objective.variables())}]`;
 }
 
-function flipHalf(x: tf.Tensor4D, random: Random): tf.Tensor4D {
-  return tf.tidy(() => {
-    const mask = tf.tensor1d(Array.from({ length: x.shape[0] }, () => (random.next() < 0.5 ? 1 : 0)), 'bool').reshape([-1, 1, 1, 1]);
-    return tf.where(mask.broadcastTo(x.shape), x.reverse(2), x) as tf.Tensor4D;
-  });
+function isInMemory(data: InMemoryDataset | TrainingData): data is InMemoryDataset {
+  return 'data' in data && data.data instanceof Float32Array;
 }
 
 /**
- * Trains `model` (inputs → raw embeddings) with `objective` on L2-normalised embeddings: Adam with
- * linear warm-up and cosine decay, a separate learning rate for the objective's variables, and
- * global-norm clipping. Logs one line per epoch (and to `<runDir>/log.jsonl`).
+ * Trains `model` (inputs → raw embeddings) with `objective` on L2-normalised embeddings: Adam, AdamW
+ * or SGD with momentum, linear warm-up and cosine decay, a separate learning rate for the
+ * objective's variables, global-norm clipping, validation and early stopping. With a run directory
+ * it logs each epoch to `log.jsonl` and checkpoints model, objective, optimisers, epoch and random
+ * state after each epoch, so that `resume` continues exactly where a stopped run left off.
  */
-export async function trainEmbedding(model: tf.LayersModel, objective: Objective, dataset: InMemoryDataset, options: TrainerOptions): Promise<EpochRecord[]> {
+export async function trainEmbedding(
+  model: tf.LayersModel,
+  objective: Objective,
+  dataset: InMemoryDataset | TrainingData,
+  options: TrainerOptions,
+): Promise<TrainingResult> {
+  const data = isInMemory(dataset) ? inMemoryData(dataset, { flip: options.flip }) : dataset;
   const random = new Random(options.seed);
-  const count = dataset.labels.length;
-  const stepsPerEpoch = options.sampler ? options.sampler.epoch(Array.from(dataset.labels), new Random(options.seed)).length : Math.max(1, Math.floor(count / options.batchSize));
+  const labels = Array.from(data.labels);
+  const count = labels.length;
+  const planEpoch = (r: Random) => (options.sampler ? options.sampler.epoch(labels, r).map((b) => b.indices) : shuffledBatches(count, options.batchSize, r));
+  const stepsPerEpoch = planEpoch(new Random(options.seed)).length;
   const totalSteps = stepsPerEpoch * options.epochs;
-  const modelOptimizer = tf.train.adam(options.learningRate);
-  const headOptimizer = tf.train.adam(options.learningRate * options.headLearningRateFactor);
+  const optimizerOptions = options.optimizer ?? ADAM;
+  const modelOptimizer = createOptimizer(optimizerOptions, options.learningRate);
+  const headOptimizer = createOptimizer({ ...optimizerOptions, weightDecay: 0 }, options.learningRate * options.headLearningRateFactor);
   const modelVariables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const headVariables = objective.variables();
+  const checkpoints = options.runDir ? new Checkpoints(options.runDir, options.keepCheckpoints) : undefined;
   const logFile = options.runDir ? join(options.runDir, 'log.jsonl') : undefined;
+  const modelFingerprint = fingerprint(model, objective);
+
+  let state: CheckpointState<EpochRecord> = { epoch: 0, step: 0, randomState: random.getState(), history: [], best: null, epochsWithoutImprovement: 0, fingerprint: modelFingerprint };
+  let resumedFrom: number | null = null;
   if (options.runDir) await mkdir(options.runDir, { recursive: true });
-  if (logFile) await writeFile(logFile, '');
-  const history: EpochRecord[] = [];
-  let step = 0;
+  if (checkpoints && options.resume && checkpoints.exists()) {
+    state = await restore(checkpoints, model, objective, modelOptimizer, headOptimizer, modelFingerprint);
+    random.setState(state.randomState);
+    resumedFrom = state.epoch;
+    log.info(`resuming after epoch ${state.epoch} from ${checkpoints.dir}`);
+  } else {
+    if (checkpoints?.exists()) {
+      log.warn(`replacing the checkpoints in ${checkpoints.dir} (pass --resume to continue them instead)`);
+      await checkpoints.clear();
+    } else if (options.resume) {
+      log.info(`no checkpoint in ${options.runDir}: starting from epoch 1`);
+    }
+    if (logFile) await writeFile(logFile, '');
+  }
+
+  const history = [...state.history];
+  let bestWeights: tf.Tensor[] | null = null;
+  let step = state.step;
+  let stoppedEarly = false;
   try {
-    for (let epoch = 0; epoch < options.epochs; epoch++) {
+    for (let epoch = state.epoch; epoch < options.epochs && !stoppedEarly; epoch++) {
       const started = Date.now();
-      const batches = options.sampler ? options.sampler.epoch(Array.from(dataset.labels), random).map((b) => b.indices) : shuffledBatches(count, options.batchSize, random);
+      const plan = planEpoch(random);
+      const progress = epochProgress(epoch + 1, options.epochs, plan.length, options.progress);
       let lossSum = 0;
       let samples = 0;
       let learningRate = 0;
-      for (const indices of batches) {
+      for await (const batch of data.batches(plan, epoch, random)) {
         learningRate = warmupCosine(step, totalSteps, options.warmupEpochs * stepsPerEpoch, options.learningRate, 0.05);
-        (modelOptimizer as unknown as { learningRate: number }).learningRate = learningRate;
-        (headOptimizer as unknown as { learningRate: number }).learningRate = learningRate * options.headLearningRateFactor;
+        modelOptimizer.setLearningRate(learningRate);
+        headOptimizer.setLearningRate(learningRate * options.headLearningRateFactor);
         objective.onStep({ epoch, step, epochs: options.epochs, stepsPerEpoch });
-        const { x, labels } = gather(dataset, indices);
-        const input = options.flip ? flipHalf(x, random) : x;
         const { value, grads } = tf.variableGrads(() => {
-          const embeddings = l2Normalize(model.apply(input, { training: true }) as tf.Tensor2D);
-          return objective.loss({ kind: 'labels', embeddings, labels });
+          const embeddings = l2Normalize(model.apply(batch.x, { training: true }) as tf.Tensor2D);
+          return objective.loss({ kind: 'labels', embeddings, labels: batch.labels });
         }, [...modelVariables, ...headVariables]);
         const clipped = clipByGlobalNorm(grads, options.clipNorm);
-        modelOptimizer.applyGradients(modelVariables.map((v) => ({ name: v.name, tensor: clipped[v.name]! })));
-        if (headVariables.length > 0) headOptimizer.applyGradients(headVariables.map((v) => ({ name: v.name, tensor: clipped[v.name]! })));
-        lossSum += (await value.data())[0]! * indices.length;
-        samples += indices.length;
-        tf.dispose([value, grads, clipped, x, labels, input]);
+        modelOptimizer.apply(modelVariables, clipped);
+        headOptimizer.apply(headVariables, clipped);
+        const loss = (await value.data())[0]!;
+        tf.dispose([value, grads, clipped, batch.x, batch.labels]);
+        if (!Number.isFinite(loss)) throw new UserError(`the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}`, 'lower the learning rate or enable gradient clipping (clipNorm)');
+        lossSum += loss * batch.size;
+        samples += batch.size;
+        progress.step(loss, batch.size);
         step += 1;
       }
+      progress.stop();
       const seconds = (Date.now() - started) / 1000;
       const validation = options.validate ? await options.validate() : undefined;
-      const record: EpochRecord = { epoch: epoch + 1, loss: lossSum / Math.max(1, samples), learningRate, seconds, samplesPerSecond: samples / seconds, validation };
+      const record: EpochRecord = {
+        epoch: epoch + 1,
+        loss: lossSum / Math.max(1, samples),
+        learningRate,
+        seconds,
+        samplesPerSecond: samples / seconds,
+        validation,
+        ...(data.skipped ? { skipped: data.skipped } : {}),
+      };
       history.push(record);
+
+      let { best, epochsWithoutImprovement } = state;
+      if (options.earlyStopping && validation) {
+        const metric = options.earlyStopping.metric ?? Object.keys(validation)[0]!;
+        const value = validation[metric];
+        if (value === undefined) throw new UserError(`early stopping watches "${metric}", but validation reports ${Object.keys(validation).join(', ')}`);
+        if (best === null || value > best.value + (options.earlyStopping.minDelta ?? 0)) {
+          best = { metric, value, epoch: epoch + 1 };
+          epochsWithoutImprovement = 0;
+          tf.dispose(bestWeights ?? []);
+          bestWeights = model.getWeights().map((w) => w.clone());
+        } else {
+          epochsWithoutImprovement += 1;
+          stoppedEarly = epochsWithoutImprovement >= options.earlyStopping.patience;
+        }
+      }
+      state = { epoch: epoch + 1, step, randomState: random.getState(), history, best, epochsWithoutImprovement, fingerprint: modelFingerprint };
+
       const metrics = validation ? Object.entries(validation).map(([k, v]) => ` ${k} ${v.toFixed(4)}`).join('') : '';
       log.info(`epoch ${record.epoch}/${options.epochs}  loss ${record.loss.toFixed(4)}  lr ${learningRate.toExponential(2)}  ${record.samplesPerSecond.toFixed(0)} samples/s${metrics}`);
       if (logFile) await appendFile(logFile, `${JSON.stringify({ type: 'epoch', ...record })}\n`);
+      if (checkpoints) {
+        const groups = await tensorGroups(model, objective, modelOptimizer, headOptimizer);
+        try {
+          await checkpoints.write(state, groups, { protect: best?.epoch });
+        } finally {
+          // Optimisers hand out their step count as a new tensor; everything else is a live variable.
+          tf.dispose(Object.values(groups).flatMap((group) => group.filter((t) => !(t.tensor instanceof tf.Variable)).map((t) => t.tensor)));
+        }
+      }
+      if (stoppedEarly) log.info(`early stopping: ${best!.metric} has not improved for ${epochsWithoutImprovement} epochs (best ${best!.value.toFixed(4)} at epoch ${best!.epoch})`);
     }
+    // A resumed run that already stopped early has no best weights in memory; it keeps the latest.
+    const best = state.best;
+    if (best && bestWeights && best.epoch !== state.epoch) {
+      model.setWeights(bestWeights);
+      log.info(`restored the weights of epoch ${best.epoch} (${best.metric} ${best.value.toFixed(4)})`);
+    }
+    return { history, epoch: best && bestWeights ? best.epoch : state.epoch, stoppedEarly, resumedFrom };
   } finally {
+    tf.dispose(bestWeights ?? []);
     modelOptimizer.dispose();
     headOptimizer.dispose();
+    await data.close?.();
   }
-  return history;
+}
+
+async function tensorGroups(
+  model: tf.LayersModel,
+  objective: Objective,
+  modelOptimizer: ScheduledOptimizer,
+  headOptimizer: ScheduledOptimizer,
+): Promise<TensorGroups> {
+  return {
+    model: model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() })),
+    head: objective.variables().map((variable) => ({ name: variable.name, tensor: variable })),
+    modelOptimizer: await modelOptimizer.getWeights(),
+    headOptimizer: await headOptimizer.getWeights(),
+  };
+}
+
+async function restore(
+  checkpoints: Checkpoints,
+  model: tf.LayersModel,
+  objective: Objective,
+  modelOptimizer: ScheduledOptimizer,
+  headOptimizer: ScheduledOptimizer,
+  expectedFingerprint: string,
+): Promise<CheckpointState<EpochRecord>> {
+  const loaded = (await checkpoints.readLatest<EpochRecord>())!;
+  try {
+    if (loaded.state.fingerprint !== expectedFingerprint) {
+      throw new UserError(
+        `the checkpoint in ${loaded.dir} was written for another model or objective (${loaded.state.fingerprint}; this run has ${expectedFingerprint})`,
+        'resume with the config the run started with, or start afresh without --resume',
+      );
+    }
+    model.setWeights(loaded.groups.model!.map((t) => t.tensor));
+    objective.variables().forEach((variable, i) => variable.assign(loaded.groups.head![i]!.tensor));
+    // The optimisers' slot variables share the data of these tensors (reference-counted).
+    await modelOptimizer.setWeights(loaded.groups.modelOptimizer!);
+    await headOptimizer.setWeights(loaded.groups.headOptimizer!);
+    return loaded.state;
+  } finally {
+    tf.dispose(Object.values(loaded.groups).flatMap((group) => group.map((t) => t.tensor)));
+  }
 }
 
 /** Scales every gradient by min(1, maxNorm / ‖g‖) where ‖g‖ is the norm of all gradients together. */

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -10,6 +10,7 @@ import { initEngine } from '../../core/engine/backend.js';
 import { createObjective } from '../../core/losses/objective.js';
 import { Random } from '../../core/random.js';
 import { warmupCosine } from '../../core/training/schedule.js';
+import { imageStreamData } from '../../core/training/data.js';
 import { clipByGlobalNorm, trainEmbedding } from '../../core/training/trainer.js';
 import { mlp } from '../../plugins/backbones/mlp.js';
 import { pkEpoch } from '../../plugins/samplers/pk.js';
@@ -59,7 +60,7 @@ describe('training', () => {
       const model = mlp({ hidden: [16] })({ height: 1, width: 1, channels: 8 }, 4, 5);
       const objective = createObjective(app, { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } }, { embeddingDim: 4, numClasses: 4 });
       const before = tf.memory().numTensors;
-      const history = await trainEmbedding(model, objective, { data, shape: [1, 1, 8], labels }, {
+      const { history } = await trainEmbedding(model, objective, { data, shape: [1, 1, 8], labels }, {
         epochs: 3, batchSize: 16, learningRate: 0.01, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 9, flip: false,
         runDir: mkdtempSync(join(tmpdir(), 'simkit-train-')),
       });
@@ -98,5 +99,29 @@ describe('training', () => {
     expect(data[19]).toBeGreaterThan(0.9);
     expect(Array.from(data.subarray(32)).every((v) => v === 0)).toBe(true);
     await expect(loadImages([{ id: 'missing', imagePath: join(dir, 'missing.jpg') }], { size: 2, channels: 1, strict: true })).rejects.toThrow(/missing\.jpg.*cannot decode/);
+  });
+
+  it('streams images through the decoder pool: unreadable files are skipped and counted, or fatal under strict', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'simkit-stream-'));
+    const items = [];
+    for (let i = 0; i < 12; i++) {
+      const file = join(dir, `${i}.png`);
+      const shade = (i % 2) * 200 + 20;
+      await sharp(Buffer.alloc(8 * 8 * 3, shade), { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(file);
+      items.push({ id: String(i), imagePath: file });
+    }
+    writeFileSync(items[5]!.imagePath, 'not a png');
+    const labels = Int32Array.from(items, (_, i) => i % 2);
+    const model = mlp({ hidden: [8] })({ height: 4, width: 4, channels: 3 }, 4, 1);
+    const objective = createObjective(app, { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } }, { embeddingDim: 4, numClasses: 2 });
+    const options = { epochs: 2, batchSize: 4, learningRate: 0.01, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 1, progress: false };
+    const stream = (strict: boolean) => imageStreamData(items, labels, { size: 4, channels: 3, augment: { flip: true }, seed: 1, strict, workers: 2 });
+    const before = tf.memory().numTensors;
+    const { history } = await trainEmbedding(model, objective, stream(false), options);
+    expect(history.map((record) => record.skipped)).toEqual([1, 1]);
+    expect(tf.memory().numTensors).toBe(before);
+    await expect(trainEmbedding(model, objective, stream(true), options)).rejects.toThrow(/5\.png.*cannot decode/);
+    objective.dispose();
+    model.dispose();
   });
 });

@@ -1,0 +1,120 @@
+import * as tf from '@tensorflow/tfjs';
+import type { AugmentOptions } from '../data/augment.js';
+import { DecoderPool, imageBatches, sampleSeed, type ImageSource } from '../data/images.js';
+import { UserError } from '../errors.js';
+import type { Random } from '../random.js';
+
+/** One training batch; the trainer disposes the tensors. */
+export interface TrainingBatch {
+  readonly x: tf.Tensor;
+  readonly labels: tf.Tensor1D;
+  readonly size: number;
+}
+
+/**
+ * Where the trainer's batches come from. The trainer plans each epoch (positions of samples per
+ * batch, from its seeded Random) and the source turns a plan into tensors, so that an epoch is the
+ * same whether it runs straight through or after a resume.
+ */
+export interface TrainingData {
+  /** Class of each sample. */
+  readonly labels: Int32Array;
+  batches(plan: readonly (readonly number[])[], epoch: number, random: Random): AsyncIterable<TrainingBatch>;
+  /** Samples left out of the last epoch because they could not be read. */
+  readonly skipped?: number;
+  close?(): Promise<void>;
+}
+
+/** Inputs held in memory: `count` rows of `shape` (HWC) floats, and an integer class per row. */
+export interface InMemoryDataset {
+  readonly data: Float32Array;
+  readonly shape: readonly [number, number, number];
+  readonly labels: Int32Array;
+}
+
+function flipHalf(x: tf.Tensor4D, random: Random): tf.Tensor4D {
+  return tf.tidy(() => {
+    const mask = tf.tensor1d(Array.from({ length: x.shape[0] }, () => (random.next() < 0.5 ? 1 : 0)), 'bool').reshape([-1, 1, 1, 1]);
+    return tf.where(mask.broadcastTo(x.shape), x.reverse(2), x) as tf.Tensor4D;
+  });
+}
+
+/** Batches gathered from arrays in memory (features, small image sets); `flip` mirrors half of each batch. */
+export function inMemoryData(dataset: InMemoryDataset, options: { flip?: boolean } = {}): TrainingData {
+  const [h, w, c] = dataset.shape;
+  const row = h * w * c;
+  if (dataset.data.length !== dataset.labels.length * row) {
+    throw new UserError(`dataset holds ${dataset.data.length} values, expected ${dataset.labels.length} rows of ${h}×${w}×${c}`);
+  }
+  return {
+    labels: dataset.labels,
+    async *batches(plan, _epoch, random) {
+      for (const indices of plan) {
+        const data = new Float32Array(indices.length * row);
+        indices.forEach((index, i) => data.set(dataset.data.subarray(index * row, (index + 1) * row), i * row));
+        let x = tf.tensor4d(data, [indices.length, h, w, c]);
+        if (options.flip) {
+          const flipped = flipHalf(x, random);
+          x.dispose();
+          x = flipped;
+        }
+        yield { x, labels: tf.tensor1d(Int32Array.from(indices, (index) => dataset.labels[index]!), 'int32'), size: indices.length };
+      }
+    },
+  };
+}
+
+export interface ImageStreamOptions {
+  readonly size: number;
+  readonly channels: number;
+  readonly augment?: AugmentOptions;
+  /** Seeds the augmentations together with the epoch, so that each epoch draws new ones. */
+  readonly seed: number;
+  /** Unreadable images fail the run instead of being skipped and counted. */
+  readonly strict?: boolean;
+  readonly workers?: number;
+  readonly prefetch?: number;
+}
+
+/**
+ * Images decoded and augmented by a pool of worker threads while the previous batches train; only
+ * the batches being prefetched are in memory, never the whole set.
+ */
+export function imageStreamData(items: readonly ImageSource[], labels: Int32Array, options: ImageStreamOptions): TrainingData {
+  if (items.length !== labels.length) throw new UserError(`${items.length} images for ${labels.length} labels`);
+  let pool: DecoderPool | undefined;
+  let skipped = 0;
+  return {
+    labels,
+    get skipped() {
+      return skipped;
+    },
+    async *batches(plan, epoch) {
+      if (plan.length === 0) return;
+      const batchSize = plan[0]!.length;
+      if (plan.some((batch, i) => batch.length !== batchSize && i !== plan.length - 1)) {
+        throw new UserError('image streams need batches of one size (the last may be smaller)');
+      }
+      pool ??= new DecoderPool(options.workers);
+      const ordered = plan.flat().map((index) => ({ ...items[index]!, label: labels[index]! }));
+      const stream = imageBatches(ordered, {
+        batchSize,
+        size: options.size,
+        channels: options.channels,
+        augment: options.augment,
+        seed: sampleSeed(options.seed, epoch),
+        strict: options.strict,
+        prefetch: options.prefetch,
+        pool,
+      });
+      for await (const batch of stream) {
+        yield { x: tf.tensor4d(batch.data, batch.shape), labels: tf.tensor1d(batch.labels, 'int32'), size: batch.labels.length };
+      }
+      skipped = stream.summary.skipped;
+    },
+    async close() {
+      await pool?.close();
+      pool = undefined;
+    },
+  };
+}

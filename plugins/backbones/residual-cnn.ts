@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { seededInitializers, type BackboneBuilder, type InputShape } from '../../core/contracts/backbone.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { embeddingNeck, globalPool, type Pooling } from '../../core/models/layers.js';
 
 export interface ResidualCnnOptions {
   /** Channels of each stage; every stage after the first halves the resolution. */
@@ -8,9 +9,16 @@ export interface ResidualCnnOptions {
   /** Residual blocks per stage. */
   readonly blocks: number;
   readonly dropout: number;
+  /** Global pooling of the last stage: 'average' (default) or 'gem' (generalised mean, learnable p). */
+  readonly pooling?: Pooling;
+  /**
+   * The embedding layer: 'dense' (default, one dense layer), 'bn' (dense → batch-norm) or
+   * 'bn-prelu' (dense → batch-norm → PReLU), the neck of core/models/layers.ts.
+   */
+  readonly neck?: 'dense' | 'bn' | 'bn-prelu';
 }
 
-export const RESIDUAL_CNN_DEFAULTS: ResidualCnnOptions = { widths: [32, 64], blocks: 1, dropout: 0 };
+export const RESIDUAL_CNN_DEFAULTS: ResidualCnnOptions = { widths: [32, 64], blocks: 1, dropout: 0, pooling: 'average', neck: 'dense' };
 
 function convBn(x: tf.SymbolicTensor, filters: number, strides: number, activate: boolean, init: ReturnType<typeof seededInitializers>): tf.SymbolicTensor {
   let y = tf.layers.conv2d({ filters, kernelSize: 3, strides, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(x) as tf.SymbolicTensor;
@@ -18,7 +26,7 @@ function convBn(x: tf.SymbolicTensor, filters: number, strides: number, activate
   return activate ? (tf.layers.reLU().apply(y) as tf.SymbolicTensor) : y;
 }
 
-/** A small residual CNN: per stage a strided conv then residual 3×3 blocks; global average pooling; dense embedding. */
+/** A small residual CNN: per stage a strided conv then residual 3×3 blocks; global average (or GeM) pooling; dense embedding (or the batch-norm neck). */
 export function residualCnn(options: ResidualCnnOptions): BackboneBuilder {
   return (input: InputShape, embeddingDim: number, seed: number) => {
     const init = seededInitializers(seed);
@@ -31,7 +39,12 @@ export function residualCnn(options: ResidualCnnOptions): BackboneBuilder {
         x = tf.layers.reLU().apply(tf.layers.add().apply([x, branch]) as tf.SymbolicTensor) as tf.SymbolicTensor;
       }
     });
-    let features = tf.layers.globalAveragePooling2d({}).apply(x) as tf.SymbolicTensor;
+    const neck = options.neck ?? 'dense';
+    let features = globalPool(x, options.pooling ?? 'average');
+    if (neck !== 'dense') {
+      const embedding = embeddingNeck(features, { embeddingDim, prelu: neck === 'bn-prelu', dropout: options.dropout, seed: seed + 10_000 });
+      return tf.model({ inputs, outputs: embedding });
+    }
     if (options.dropout > 0) features = tf.layers.dropout({ rate: options.dropout, seed }).apply(features) as tf.SymbolicTensor;
     const embedding = tf.layers.dense({ units: embeddingDim, kernelInitializer: init.glorot() }).apply(features) as tf.SymbolicTensor;
     return tf.model({ inputs, outputs: embedding });
@@ -40,7 +53,7 @@ export function residualCnn(options: ResidualCnnOptions): BackboneBuilder {
 
 export const residualCnnBackbone: Registration<BackboneBuilder, ResidualCnnOptions> = {
   name: 'residual-cnn',
-  description: 'small residual CNN (strided stages of 3×3 residual blocks, global average pooling, dense embedding)',
+  description: 'small residual CNN (strided stages of 3×3 residual blocks, global average or GeM pooling, dense or batch-norm embedding neck)',
   defaults: RESIDUAL_CNN_DEFAULTS,
   create: (options) => residualCnn({ ...RESIDUAL_CNN_DEFAULTS, ...options }),
 };

@@ -9,7 +9,7 @@ export interface FactorySpec {
   readonly factory: string;
   /** Fewest training vectors faiss accepts (k-means needs at least as many points as centroids). */
   readonly minTrainingVectors: number;
-  /** The main component is a flat (uncompressed) store: exact, compacting removeIds, fast file-based add. */
+  /** The main component is a flat (uncompressed) store: exact, with a compacting removeIds. */
   readonly exact: boolean;
   /** faiss implements removeIds without renumbering hazards only for flat stores. */
   readonly supportsRemove: boolean;

@@ -1,13 +1,10 @@
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { UserError, InputError } from '../errors.js';
 import { Random } from '../random.js';
 import { parseFactory, type FactorySpec } from './factory.js';
-import { writeFlatIndexFile } from './flat-file.js';
 import { assertReadable, assertWritable, tempPathFor } from './files.js';
-import { CONVERSION_CHUNK_ELEMENTS, faiss, METRIC_INNER_PRODUCT, toPlainArray, type NativeIndex } from './native.js';
+import { faiss, METRIC_INNER_PRODUCT, type NativeIndex } from './native.js';
 
 /** Ranked neighbours of `count` queries, `k` per query, row-major; index -1 = no neighbour found. */
 export interface SearchResult {
@@ -24,6 +21,13 @@ export interface TrainOptions {
 }
 
 const META_FORMAT = 'simkit-index/1';
+
+/**
+ * Queries per faiss call by default: four of the 4096-query blocks faiss's exact (BLAS) search
+ * works in. 1024-query batches cost exact search about 40% more CPU time (bench/knn.ts, docs/knn.md);
+ * per batch, faiss's result buffers take 12 bytes × k per query.
+ */
+const SEARCH_BATCH = 16_384;
 
 interface IndexMeta {
   readonly format: typeof META_FORMAT;
@@ -66,7 +70,6 @@ export class VectorIndex {
   /** An empty index; `factory` is a faiss factory string ("Flat" = exact search, the default). */
   static create(dim: number, factory = 'Flat'): VectorIndex {
     const spec = parseFactory(factory, dim);
-    if (spec.exact) return new VectorIndex(withTempDir((dir) => readFlatChunk(dir, dim, new Float32Array(0))), spec, [], null);
     let native: NativeIndex;
     try {
       native = faiss().Index.fromFactory(dim, spec.factory, METRIC_INNER_PRODUCT);
@@ -128,7 +131,7 @@ export class VectorIndex {
     }
     assertFinite(vectors, 'training vectors');
     const sample = sampleRows(vectors, this.dim, sampleSize, options.seed ?? 0);
-    this.native.train(toPlainArray(sample));
+    this.native.train(sample);
     this.trainingId = randomBytes(8).toString('hex');
   }
 
@@ -142,26 +145,11 @@ export class VectorIndex {
       batch.add(id);
     }
     assertFinite(vectors, 'vectors');
-    const chunkRows = Math.max(1, Math.floor(CONVERSION_CHUNK_ELEMENTS / this.dim));
-    if (this.spec.exact) this.addFlat(vectors, rows, chunkRows * 16);
-    else for (let start = 0; start < rows; start += chunkRows) this.native.add(toPlainArray(vectors.subarray(start * this.dim, Math.min(rows, start + chunkRows) * this.dim)));
+    this.native.add(vectors);
     for (const id of ids) {
       this.idList.push(id);
       this.idSet.add(id);
     }
-  }
-
-  /**
-   * Flat stores take vectors through faiss's own file reader, chunk by chunk, then merge them in:
-   * far faster than faiss-node's element-by-element array conversion (see bench/knn.ts).
-   */
-  private addFlat(vectors: Float32Array, rows: number, chunkRows: number): void {
-    withTempDir((dir) => {
-      for (let start = 0; start < rows; start += chunkRows) {
-        const end = Math.min(rows, start + chunkRows);
-        this.native.mergeFrom(readFlatChunk(dir, this.dim, vectors.subarray(start * this.dim, end * this.dim)));
-      }
-    });
   }
 
   /**
@@ -175,16 +163,16 @@ export class VectorIndex {
     const count = this.rowsOf(queries, 'queries');
     assertFinite(queries, 'queries');
     const kUsed = Math.min(k, this.size);
-    const batchSize = options.batchSize ?? 1024;
+    const batchSize = options.batchSize ?? SEARCH_BATCH;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
     const indices = new Int32Array(count * kUsed);
     const similarities = new Float32Array(count * kUsed);
     for (let start = 0; start < count; start += batchSize) {
       const end = Math.min(count, start + batchSize);
-      const { labels, distances } = this.native.search(toPlainArray(queries.subarray(start * this.dim, end * this.dim)), kUsed);
+      const { labels, distances } = this.native.search(queries.subarray(start * this.dim, end * this.dim), kUsed);
       const offset = start * kUsed;
       for (let i = 0; i < labels.length; i++) {
-        const label = labels[i]!;
+        const label = Number(labels[i]!);
         indices[offset + i] = label;
         similarities[offset + i] = label < 0 ? -Infinity : distances[i]!;
       }
@@ -254,24 +242,6 @@ export class VectorIndex {
     if (vectors.length % this.dim !== 0) throw new UserError(`${what}: length ${vectors.length} is not a multiple of the index dimension ${this.dim}`);
     return vectors.length / this.dim;
   }
-}
-
-function withTempDir<T>(body: (dir: string) => T): T {
-  const dir = mkdtempSync(join(tmpdir(), 'simkit-flat-'));
-  try {
-    return body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** A faiss flat index holding `vectors`, loaded from a file written in faiss's own format. */
-function readFlatChunk(dir: string, dim: number, vectors: Float32Array): NativeIndex {
-  const file = join(dir, 'chunk.index');
-  writeFlatIndexFile(file, dim, vectors.length / dim, [vectors]);
-  const native = faiss().Index.read(file);
-  rmSync(file);
-  return native;
 }
 
 /** `size` distinct rows of `vectors`, chosen with a seeded partial Fisher-Yates shuffle. */

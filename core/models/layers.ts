@@ -116,8 +116,9 @@ export class EmbeddingBag extends tf.layers.Layer {
     return tf.tidy(() => {
       const x = one(inputs);
       const flat = x.rank === 2 ? x : x.reshape([x.shape[0]!, -1]);
-      const ids = tf.minimum(tf.maximum(flat.dtype === 'int32' ? flat : tf.cast(flat, 'int32'), 0), this.inputDim - 1);
-      const mask = tf.cast(tf.greater(ids, 0), 'float32');
+      const zero = tf.scalar(0, 'int32');
+      const ids = tf.minimum(tf.maximum(flat.dtype === 'int32' ? flat : tf.cast(flat, 'int32'), zero), tf.scalar(this.inputDim - 1, 'int32'));
+      const mask = tf.cast(tf.greater(ids, zero), 'float32');
       const vectors = tf.gather(this.embeddings!.read(), ids);
       const sum = tf.sum(tf.mul(vectors, tf.expandDims(mask, 2)), 1);
       return tf.div(sum, tf.maximum(tf.sum(mask, 1, true), 1));

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
 import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
@@ -6,13 +7,24 @@ import { writeCsvAtomic } from '../../core/samples/files.js';
 import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
 import { glrPath, readGlrTrain, readGlrTree } from './glr.js';
 
+/** Known non-landmark images (any depth below it), when the data directory has them. */
+export const DISTRACTOR_FOLDER = 'distractors';
+
 export const LANDMARK_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
-  postProcessors: [{ name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } }],
-  tune: { 'knn-vote.k': [1, 3, 5, 10], 'knn-vote.power': [1, 3, 8] },
+  postProcessors: [
+    { name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } },
+    { name: 'non-target-penalty', options: { k: 5, weight: 1 } },
+  ],
+  // Weight 0 is the chain without the penalty, so the tuning curve shows what it adds.
+  tune: { 'knn-vote.k': [1, 3, 5, 10], 'knn-vote.power': [1, 3, 8], 'non-target-penalty.weight': [0, 0.5, 1] },
 };
 
-/** Landmarks with a few train images each; a test set where most images show no landmark. */
+/**
+ * Landmarks with a few train images each; a test set where most images show no landmark; and a
+ * `distractors/` tree of other non-landmark pictures of the same kinds (rendered last, from the
+ * same random stream, so the train and test files do not depend on it).
+ */
 async function generateSample(dir: string, seed: number): Promise<void> {
   const random = new Random(seed);
   const landmarks = 30;
@@ -36,6 +48,8 @@ async function generateSample(dir: string, seed: number): Promise<void> {
     test.push({ id, truth: '' });
   }
   await renderPictures(dir, pictures, random);
+  const distractors = Array.from({ length: 2 * landmarks }, (_, n) => ({ path: glrPath(DISTRACTOR_FOLDER, hexId(random)), motifIndex: 270 + (n % 18) }));
+  await renderPictures(dir, distractors, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'landmark_id'], train);
   await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['id', 'landmarks'], test.map((t) => [t.id, '']));
   await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['id', 'landmarks', 'Usage'], test.map((t) => [t.id, t.truth, hashedUsage({ id: t.id, labels: [], extra: {} })]));
@@ -53,7 +67,10 @@ export function landmarkRecognition(config: Partial<CompetitionConfig> = {}): Co
     config: { ...LANDMARK_CONFIG, ...config },
     submission: { idColumn: 'id', labelColumn: 'landmarks', maxLabels: 1, withConfidence: true },
     readTrain: readGlrTrain,
-    readTest: async (dataDir) => ({ queries: await readGlrTree(join(dataDir, 'test')) }),
+    readTest: async (dataDir) => {
+      const distractors = join(dataDir, DISTRACTOR_FOLDER);
+      return { queries: await readGlrTree(join(dataDir, 'test')), ...(existsSync(distractors) ? { distractors: await readGlrTree(distractors) } : {}) };
+    },
     generateSample,
   });
 }

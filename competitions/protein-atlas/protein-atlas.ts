@@ -14,7 +14,8 @@ export const PROTEIN_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
   postProcessors: [
     { name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } },
-    { name: 'label-threshold', options: { threshold: 0.5 } },
+    // The tuned threshold is the fallback; classes with ≥ 3 validation positives get their own.
+    { name: 'label-threshold', options: { threshold: 0.5, minPositives: 3 } },
   ],
   tune: { 'knn-vote.k': [3, 5, 10], 'label-threshold.threshold': [0.3, 0.5, 0.7, 0.9, 1.01] },
 };

@@ -51,6 +51,11 @@ export interface TestSet {
   readonly queries: readonly Item[];
   /** The set searched for retrieval competitions; absent otherwise. */
   readonly index?: readonly Item[];
+  /**
+   * Known non-targets (e.g. images of no landmark), unlabelled, when the data has them: the
+   * non-target penalty compares queries with them, and half of them join the validation queries.
+   */
+  readonly distractors?: readonly Item[];
 }
 
 export interface Prediction {

@@ -6,6 +6,8 @@
  * (voting, distinct top-k, unknown label, non-target penalty).
  */
 
+import type { Json } from './competition.js';
+
 /** One query's neighbours, best first: positions in the gallery and their inner-product similarities. */
 export interface NeighbourRow {
   readonly indices: readonly number[];
@@ -44,4 +46,10 @@ export interface PostProcessContext {
 export interface PostProcessor {
   readonly name: string;
   apply(state: KnnState, context: PostProcessContext): KnnState;
+  /**
+   * Options learned from the validation queries' true labels (`truth[q]` for query q), given the
+   * state this post-processor receives; the pipeline calls it once, after tuning, and runs the test
+   * set with them (e.g. per-class thresholds).
+   */
+  fit?(state: KnnState, truth: readonly (readonly string[])[]): { readonly [option: string]: Json };
 }

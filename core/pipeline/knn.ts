@@ -72,6 +72,37 @@ export function postProcess(
   return predictionsOf(task, current);
 }
 
+/**
+ * The chain as the test set runs it: tuned overrides written into the options, plus what the
+ * post-processors that learn from truth (`fit`) learn on the validation state. `fitted` lists the
+ * learned options as `<postProcessor>.<option>`.
+ */
+export function fitChain(
+  app: Simkit,
+  chain: readonly ComponentChoice[],
+  state: KnnState,
+  context: PostProcessContext,
+  overrides: Overrides,
+  truth: readonly (readonly string[])[],
+): { chain: ComponentChoice[]; fitted: Record<string, Json> } {
+  const registry = app.registry<PostProcessor>('PostProcessor');
+  const fitted: Record<string, Json> = {};
+  let current = state;
+  const fittedChain = chain.map((choice) => {
+    let options = chainOptions(choice, overrides);
+    let processor = registry.create(choice.name, options);
+    if (processor.fit) {
+      const learned = processor.fit(current, truth);
+      for (const [option, value] of Object.entries(learned)) fitted[`${choice.name}.${option}`] = value;
+      options = { ...options, ...learned };
+      processor = registry.create(choice.name, options);
+    }
+    current = processor.apply(current, context);
+    return { name: choice.name, options };
+  });
+  return { chain: fittedChain, fitted };
+}
+
 /** Every combination of the tuned values (a small grid: a few options with a few values each). */
 export function grid(tune: Readonly<Record<string, readonly number[]>>): Overrides[] {
   let combos: Record<string, number>[] = [{}];

@@ -16,7 +16,7 @@ import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
 import { baselines } from './baselines.js';
 import { resolveConfig } from './config.js';
-import { grid, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
+import { fitChain, grid, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
 import { trainEmbeddingModel, type EmbeddingModel } from './model.js';
 import { NO_EXTRA_MATCHES, extraMatches } from './match-sources.js';
 import { splitForValidation } from './split.js';
@@ -109,19 +109,29 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const train = unknown ? split.train.filter((item) => !item.labels.includes(unknown)) : split.train;
   const validation = unknown ? [...split.validation, ...split.train.filter((item) => item.labels.includes(unknown))] : split.validation;
   const labelled = unknown ? trainItems.filter((item) => !item.labels.includes(unknown)) : trainItems;
-  log.info(`[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries`);
+  log.info(
+    `[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +
+      (test.distractors ? `; ${test.distractors.length} known non-targets` : ''),
+  );
 
   const runDir = join(out, 'run');
   const model = await trainEmbeddingModel(app, competition, config, train, validation, { runDir, seed });
+  // Half the known non-targets join the validation queries (with empty truth, like the test set's
+  // non-targets); the other half is what the non-target penalty compares the validation queries with.
+  const distractors = test.distractors ?? [];
+  const validationDistractors = distractors.filter((_, i) => i % 2 === 0);
+  const referenceDistractors = distractors.filter((_, i) => i % 2 === 1);
   try {
     const embed = async (items: readonly Item[]): Promise<EmbeddedSet> => ({ items, vectors: await model.embed(items) });
+    const distractorVectors = async (items: readonly Item[]) => (items.length > 0 ? (await embed(items)).vectors : undefined);
     const context = exactSearchContext(model.dim);
 
     // Validation: tune the post-processing on held-out items.
-    const validationSets = await validationSetsFor(competition, train, validation, embed);
+    const validationSets = await validationSetsFor(competition, train, [...validation, ...validationDistractors], embed);
     const solution = competition.solutionTable(validationSets.truth, { index: validationSets.index?.items });
     const validationState = initialState(app, config.indexer, model.dim, validationSets.queries, validationSets.gallery, config.neighbours, {
       excludeSelf: competition.task === 'retrieve',
+      distractors: await distractorVectors(referenceDistractors),
     });
     const extra = await extraMatches(competition, config, validationSets.queries.items);
     let best: { overrides: Overrides; score: number | null } = { overrides: {}, score: null };
@@ -133,6 +143,12 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       if (better(spec, score, best.score) || curve.length === 1) best = { overrides, score };
     }
     printCurve(curve, spec);
+    const fit = fitChain(app, config.postProcessors, validationState, context, best.overrides, validationSets.truth.map((item) => item.labels));
+    if (Object.keys(fit.fitted).length > 0) {
+      const fittedScore = await scoreTables(spec, solution, competition, extra.merge(postProcess(app, competition.task, fit.chain, validationState, context), best.overrides));
+      for (const [key, value] of Object.entries(fit.fitted)) log.info(`learned on validation: ${key} = ${JSON.stringify(value)}`);
+      log.info(`  validation with them ${fittedScore === null ? '—' : fittedScore.toFixed(4)} (learned on these same rows, so optimistic)`);
+    }
     const baselineScores: Record<string, number | null> = {};
     for (const [name, predictions] of Object.entries(baselines(competition, validationSets.queries.items, validationSets.gallery.items))) {
       baselineScores[name] = await scoreTables(spec, solution, competition, predictions);
@@ -147,16 +163,19 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     const testQueries = await embed(test.queries);
     const testGallery =
       competition.task === 'match' ? testQueries : competition.task === 'retrieve' ? await embed(test.index ?? []) : await embed(labelled);
-    const testState = initialState(app, config.indexer, model.dim, testQueries, testGallery, config.neighbours, { excludeSelf: false });
+    const testState = initialState(app, config.indexer, model.dim, testQueries, testGallery, config.neighbours, {
+      excludeSelf: false,
+      distractors: await distractorVectors(distractors),
+    });
     const testExtra = await extraMatches(competition, config, test.queries);
-    const predictions = testExtra.merge(postProcess(app, competition.task, config.postProcessors, testState, context, best.overrides), best.overrides);
+    const predictions = testExtra.merge(postProcess(app, competition.task, fit.chain, testState, context), best.overrides);
     const submission = join(out, 'submission.csv');
     await competition.writeSubmission(predictions, submission);
     await validateSubmissionFile(spec, submission, test.queries.map((item) => item.id));
 
     const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
     const testReport = !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
-    const effective = { ...config, tuned: best.overrides };
+    const effective = { ...config, tuned: best.overrides, ...(Object.keys(fit.fitted).length > 0 ? { fitted: fit.fitted } : {}) };
     const seconds = (Date.now() - started) / 1000;
     await writeReportData(runDir, {
       format: REPORT_DATA_FORMAT,

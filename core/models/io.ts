@@ -2,8 +2,8 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
-// Registers simkit's custom layers (GeM pooling, embedding bag, frozen batch norm) so saved models load back.
-import './layers.js';
+// Registers simkit's custom layers (GeM pooling, embedding bag, frozen batch norm, graph features) so saved models load back.
+import './pretrained.js';
 
 /**
  * Saves a LayersModel as `model.json` + `weights.bin` in `dir` without tfjs-node: both files are

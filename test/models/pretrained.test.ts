@@ -128,6 +128,20 @@ describe('pretrained backbone', () => {
     model.dispose();
   });
 
+  it('a Sequential network with a flat output works too (no pooling, the neck only)', async () => {
+    const seq = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [6, 6, 2] }), tf.layers.dense({ units: 7, activation: 'relu' })] });
+    const dir = join(root.dir, 'sequential');
+    await saveModel(seq, dir);
+    const expected = tf.tidy(() => (seq.predict(x) as tf.Tensor).dataSync());
+    seq.dispose();
+    const model = pretrained({ ...PRETRAINED_DEFAULTS, path: dir })(INPUT, 4, 1);
+    expect(model.layers.some((l) => l instanceof GeMPooling2D)).toBe(false);
+    const base = tf.model({ inputs: model.inputs, outputs: model.layers[2]!.output as tf.SymbolicTensor });
+    expect(Array.from(tf.tidy(() => (base.predict(x) as tf.Tensor).dataSync()))).toEqual(Array.from(expected));
+    expect(model.outputs[0]!.shape).toEqual([null, 4]);
+    model.dispose();
+  });
+
   it('a GraphModel is a frozen feature extractor: matches the conv it holds, trains the neck only, saves and loads back', async () => {
     const dir = join(root.dir, 'My_Graph Model'); // upper case, underscore, space: TF.js re-cases string configs
     const kernel = floats(3 * 3 * 2 * 3, 8);

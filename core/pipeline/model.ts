@@ -11,12 +11,14 @@ import { createObjective } from '../losses/objective.js';
 import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
 import { imageStreamData } from '../training/data.js';
-import { trainEmbedding } from '../training/trainer.js';
+import { trainEmbedding, type TrainingResult } from '../training/trainer.js';
 import { trainingConfig } from './config.js';
 
 /** A trained image embedder: L2-normalised vectors for any items of the competition's modality. */
 export interface EmbeddingModel {
   readonly dim: number;
+  /** How training went: epochs, validation per epoch, early stopping, resume. */
+  readonly training: TrainingResult;
   embed(items: readonly Item[]): Promise<Float32Array>;
   dispose(): void;
 }
@@ -107,24 +109,25 @@ export async function trainEmbeddingModel(
     return out;
   };
 
-  const training = trainingConfig(config);
-  const data = imageStreamData(train, labels, { size, channels, augment: training.augment, seed: options.seed, strict: options.strict });
+  const settings = trainingConfig(config);
+  const data = imageStreamData(train, labels, { size, channels, augment: settings.augment, seed: options.seed, strict: options.strict });
   const validationLabels = validation.map((item) => item.labels.join(' '));
+  let training: TrainingResult;
   try {
-    await trainEmbedding(model, objective, data, {
+    training = await trainEmbedding(model, objective, data, {
       epochs: config.epochs,
       batchSize: config.batchSize,
       learningRate: config.learningRate,
-      optimizer: { name: training.optimizer, momentum: training.momentum, weightDecay: training.weightDecay },
-      headLearningRateFactor: training.headLearningRateFactor,
-      warmupEpochs: Math.min(training.warmupEpochs, config.epochs - 1),
-      clipNorm: training.clipNorm,
+      optimizer: { name: settings.optimizer, momentum: settings.momentum, weightDecay: settings.weightDecay },
+      headLearningRateFactor: settings.headLearningRateFactor,
+      warmupEpochs: Math.min(settings.warmupEpochs, config.epochs - 1),
+      clipNorm: settings.clipNorm,
       seed: options.seed,
       sampler,
       runDir: options.runDir,
       resume: options.resume,
-      keepCheckpoints: training.keepCheckpoints,
-      earlyStopping: training.earlyStopping.patience > 0 ? training.earlyStopping : undefined,
+      keepCheckpoints: settings.keepCheckpoints,
+      earlyStopping: settings.earlyStopping.patience > 0 ? settings.earlyStopping : undefined,
       validate:
         validation.length > 1
           ? async () => {
@@ -137,5 +140,5 @@ export async function trainEmbeddingModel(
     objective.dispose();
   }
   await saveModel(model, join(options.runDir, 'model'));
-  return { dim: config.embeddingSize, embed, dispose: () => model.dispose() };
+  return { dim: config.embeddingSize, training, embed, dispose: () => model.dispose() };
 }

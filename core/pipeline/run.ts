@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Competition, CompetitionConfig, CompetitionRegistration, Item, Prediction, Table } from '../contracts/competition.js';
+import type { Competition, CompetitionConfig, CompetitionRegistration, Item, Prediction, Table, TestSet } from '../contracts/competition.js';
 import { SAMPLE_SOLUTION_FILE } from '../contracts/competition.js';
 import type { ScoreReport, ScoringSpec } from '../contracts/metric.js';
 import type { Simkit } from '../di/container.js';
@@ -15,7 +15,7 @@ import { REPORT_DATA_FORMAT, embeddingSample, neighbourGallery, writeReportData 
 import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
 import { baselines } from './baselines.js';
-import { resolveConfig } from './config.js';
+import { resolveConfig, type JsonObject } from './config.js';
 import { fitChain, grid, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
 import { trainEmbeddingModel, type EmbeddingModel } from './model.js';
 import { NO_EXTRA_MATCHES, extraMatches } from './match-sources.js';
@@ -28,7 +28,11 @@ export interface RunOptions {
   readonly data?: string;
   readonly out?: string;
   readonly config?: string;
+  /** The config file's contents when the caller already read it (and took its own keys out). */
+  readonly configOverrides?: JsonObject;
   readonly seed?: number;
+  /** Continue training from the run's latest checkpoint. */
+  readonly resume?: boolean;
   /** Overrides for quick runs (tests): fewer epochs, say. */
   readonly overrides?: Partial<CompetitionConfig>;
   readonly leaderboard?: string;
@@ -68,7 +72,7 @@ export function findCompetition(app: Simkit, name: string): { competition: Compe
 /** The effective config of a run, as `--print-config` shows it. */
 export async function effectiveConfig(app: Simkit, options: RunOptions): Promise<CompetitionConfig> {
   const { competition, slugOptions } = findCompetition(app, options.competition);
-  const config = await resolveConfig(competition.config, slugOptions, options.config);
+  const config = await resolveConfig(competition.config, slugOptions, options.config, options.configOverrides);
   return { ...config, ...options.overrides };
 }
 
@@ -82,17 +86,31 @@ function better(spec: ScoringSpec, a: number | null, b: number | null): boolean 
   return spec.metric.higherIsBetter ? a > b : a < b;
 }
 
-/** split → train → embed → search → post-process (tuned on validation) → submission → validate → score → leaderboard. */
-export async function runCompetition(app: Simkit, options: RunOptions): Promise<RunSummary> {
-  const started = Date.now();
+/** What training and the rest of a run start from: the competition, its config and the split data. */
+export interface PreparedRun {
+  readonly competition: Competition;
+  readonly slug: string;
+  readonly config: CompetitionConfig;
+  readonly seed: number;
+  readonly out: string;
+  readonly dataDir: string;
+  readonly runDir: string;
+  /** Labelled train items (without the unknown label). */
+  readonly labelled: readonly Item[];
+  readonly train: readonly Item[];
+  readonly validation: readonly Item[];
+  readonly test: TestSet;
+}
+
+/** Generates the embedded sample (without `data`), reads the train and test sets, and splits train for validation. */
+export async function prepareRun(app: Simkit, options: RunOptions): Promise<PreparedRun> {
   const { competition, slug } = findCompetition(app, options.competition);
   const config = await effectiveConfig(app, options);
-  const spec = resolveScoringSpec(app, competition.metric);
   const seed = options.seed ?? 42;
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });
 
-  let dataDir = options.data ? resolve(options.data) : join(out, 'sample');
+  const dataDir = options.data ? resolve(options.data) : join(out, 'sample');
   if (!options.data) {
     log.info(`[${slug}] generating the embedded sample in ${dataDir}`);
     await competition.generateSample(dataDir, seed);
@@ -113,9 +131,15 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     `[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +
       (test.distractors ? `; ${test.distractors.length} known non-targets` : ''),
   );
+  return { competition, slug, config, seed, out, dataDir, runDir: join(out, 'run'), labelled, train, validation, test };
+}
 
-  const runDir = join(out, 'run');
-  const model = await trainEmbeddingModel(app, competition, config, train, validation, { runDir, seed });
+/** split → train → embed → search → post-process (tuned on validation) → submission → validate → score → leaderboard. */
+export async function runCompetition(app: Simkit, options: RunOptions): Promise<RunSummary> {
+  const started = Date.now();
+  const { competition, config, seed, out, dataDir, runDir, labelled, train, validation, test } = await prepareRun(app, options);
+  const spec = resolveScoringSpec(app, competition.metric);
+  const model = await trainEmbeddingModel(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
   // Half the known non-targets join the validation queries (with empty truth, like the test set's
   // non-targets); the other half is what the non-target penalty compares the validation queries with.
   const distractors = test.distractors ?? [];

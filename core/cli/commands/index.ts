@@ -8,6 +8,7 @@ import { registerScore } from './score.js';
 import { registerLeaderboard } from './leaderboard.js';
 import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
+import { registerTrain } from './train.js';
 
 /** Every subcommand; each file adds its commands to the program. */
-export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerRun, registerNew, registerKnn, registerScore, registerLeaderboard, registerDoctor, registerReport];
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerRun, registerTrain, registerNew, registerKnn, registerScore, registerLeaderboard, registerDoctor, registerReport];

@@ -30,8 +30,9 @@ export function registerRun(program: Command, context: CliContext): void {
     .option('--config <file>', 'JSON or YAML overriding the defaults (see --print-config)')
     .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10))
     .option('--epochs <n>', 'override the number of training epochs', (value) => Number.parseInt(value, 10))
+    .option('--resume', "continue training from the run's latest checkpoint (<out>/run/checkpoints)")
     .option('--print-config', 'print the effective config and exit')
-    .action(async (competition: string, options: { data?: string; out?: string; config?: string; seed?: number; epochs?: number; printConfig?: boolean }) => {
+    .action(async (competition: string, options: { data?: string; out?: string; config?: string; seed?: number; epochs?: number; resume?: boolean; printConfig?: boolean }) => {
       const app = await context.simkit();
       const run = {
         competition,
@@ -39,6 +40,7 @@ export function registerRun(program: Command, context: CliContext): void {
         out: options.out,
         config: options.config,
         seed: options.seed,
+        resume: options.resume,
         overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
       };
       if (options.printConfig) {

@@ -1,0 +1,53 @@
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { initEngine } from '../../engine/backend.js';
+import { UserError } from '../../errors.js';
+import { effectiveConfig } from '../../pipeline/run.js';
+import { readTrainFile, trainOnly, type TrainSummary } from '../../pipeline/train.js';
+
+export function formatTrainSummary(summary: TrainSummary): string {
+  const lines = [`${summary.competition}: trained ${summary.history.length} epoch(s)${summary.resumedFrom === null ? '' : ` (resumed after epoch ${summary.resumedFrom})`}`];
+  for (const record of summary.history) {
+    const metrics = Object.entries(record.validation ?? {}).map(([name, value]) => `  ${name} ${value.toFixed(4)}`).join('');
+    lines.push(`  epoch ${String(record.epoch).padStart(3)}  loss ${record.loss.toFixed(4)}${metrics}`);
+  }
+  if (summary.stoppedEarly) lines.push(`  stopped early; kept epoch ${summary.epoch}`);
+  lines.push(`  model ${summary.model}`, `  checkpoints ${summary.checkpoints} (continue with --resume)`, `  report ${summary.report}`, `  time ${summary.seconds.toFixed(1)} s`);
+  return lines.join('\n');
+}
+
+export function registerTrain(program: Command, context: CliContext): void {
+  program
+    .command('train')
+    .description('train and validate an embedding model with per-epoch checkpoints (no search or submission)')
+    .argument('[competition]', 'Kaggle slug or short name (or `competition:` in the config file)')
+    .option('--config <file>', 'JSON or YAML: competition, data, out, seed, and overrides of the config (see --print-config)')
+    .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)")
+    .option('--out <dir>', 'where the run goes (default: output/<slug>)')
+    .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10))
+    .option('--epochs <n>', 'override the number of epochs', (value) => Number.parseInt(value, 10))
+    .option('--resume', 'continue from the latest checkpoint in <out>/run/checkpoints')
+    .option('--print-config', 'print the effective config and exit')
+    .action(async (name: string | undefined, options: { config?: string; data?: string; out?: string; seed?: number; epochs?: number; resume?: boolean; printConfig?: boolean }) => {
+      const file = options.config ? await readTrainFile(options.config) : undefined;
+      const competition = name ?? file?.competition;
+      if (!competition) throw new UserError('no competition given', 'pass one (simkit train fashion-mnist) or set `competition:` in the config file');
+      const app = await context.simkit();
+      const run = {
+        competition,
+        data: options.data ?? file?.data,
+        out: options.out ?? file?.out,
+        seed: options.seed ?? file?.seed,
+        config: options.config,
+        configOverrides: file?.overrides,
+        resume: options.resume,
+        overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
+      };
+      if (options.printConfig) {
+        process.stdout.write(`${JSON.stringify({ competition, ...(await effectiveConfig(app, run)) }, null, 2)}\n`);
+        return;
+      }
+      await initEngine();
+      process.stdout.write(`${formatTrainSummary(await trainOnly(app, run))}\n`);
+    });
+}

@@ -6,7 +6,7 @@
 // HTML report. Every model is the same small CNN (plugins/backbones/plain-cnn.ts); each row notes its
 // training time, wall clock and CPU (the engine runs on one thread, so on a shared machine the CPU
 // seconds are what an idle machine would take). Settings: DATA (IDX directory), OUT, FM_EPOCHS,
-// FM_SOFTMAX_EPOCHS, FM_ZERO_SHOT_EPOCHS, FM_LR, FM_FLIP (1/0), FM_ZERO_SHOT_MARGIN.
+// FM_SOFTMAX_EPOCHS, FM_ZERO_SHOT_EPOCHS, FM_LR, FM_FLIP (1/0), FM_ZERO_SHOT_LR.
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder } from '../core/contracts/backbone.js';
@@ -32,12 +32,19 @@ const OUT = resolve(process.env.OUT ?? join('output', 'fashion-mnist-bench'));
 const RUN_DIR = join(OUT, 'run');
 const EPOCHS = Number(process.env.FM_EPOCHS ?? 5);
 const SOFTMAX_EPOCHS = Number(process.env.FM_SOFTMAX_EPOCHS ?? 2);
-const ZERO_SHOT_EPOCHS = Number(process.env.FM_ZERO_SHOT_EPOCHS ?? 2);
+const ZERO_SHOT_EPOCHS = Number(process.env.FM_ZERO_SHOT_EPOCHS ?? 1);
 const LEARNING_RATE = Number(process.env.FM_LR ?? 0.003);
 const FLIP = (process.env.FM_FLIP ?? '1') !== '0';
-/** ArcFace margin (radians) of the 10-class model, and a smaller one for the zero-shot model (5 classes, less over-fitting to them). */
+/** ArcFace margin (radians) and scale of the 10-class model. */
 const MARGIN = 0.3;
-const ZERO_SHOT_MARGIN = Number(process.env.FM_ZERO_SHOT_MARGIN ?? 0.1);
+const SCALE = 30;
+/**
+ * The zero-shot model trains gently (one epoch, no margin, scale 10, lr 0.001): on the held-out
+ * training images of classes 5–9, every step of training on classes 0–4 lowered MAP@R (seeded
+ * random weights 0.47; 1 epoch at lr 0.003, margin 0.1, scale 30: 0.30; 2 epochs: 0.28; these
+ * settings: 0.40).
+ */
+const ZERO_SHOT = { margin: 0, scale: 10, learningRate: Number(process.env.FM_ZERO_SHOT_LR ?? 0.001) };
 /** conv 16 → pool → conv 32 → pool → dense 128 → 64: about 0.2 s per step of 128 on the wasm engine. */
 const BACKBONE = { name: 'plain-cnn', options: { stages: [[16], [32]], hidden: 128 } } as const;
 const BACKBONE_LABEL = 'CNN 16-32-128-64';
@@ -71,22 +78,32 @@ function withLabels(split: Split, keep: (label: number) => boolean): Split {
 }
 
 /** Trains the CNN backbone with the named head + cross-entropy on one split (1 channel, [0, 1] pixels). */
-async function train(app: Simkit, split: Split, head: 'dense' | 'arcface', epochs: number, options: { margin?: number; runDir?: string } = {}): Promise<Trained> {
+function buildBackbone(app: Simkit): tf.LayersModel {
+  const build = app.registry<BackboneBuilder>('Backbone').create(BACKBONE.name, BACKBONE.options);
+  return build({ height: 28, width: 28, channels: 1 }, EMBEDDING_DIM, 1);
+}
+
+async function train(
+  app: Simkit,
+  split: Split,
+  head: 'dense' | 'arcface',
+  epochs: number,
+  options: { margin?: number; scale?: number; learningRate?: number; runDir?: string } = {},
+): Promise<Trained> {
   const started = Date.now();
   const cpu = process.cpuUsage();
   const classes = [...new Set(split.labels)].sort((a, b) => a - b);
   const index = new Map(classes.map((label, i) => [label, i]));
-  const build = app.registry<BackboneBuilder>('Backbone').create(BACKBONE.name, BACKBONE.options);
-  const model = build({ height: 28, width: 28, channels: 1 }, EMBEDDING_DIM, 1);
+  const model = buildBackbone(app);
   const objective = createObjective(
     app,
-    { head, headOptions: head === 'arcface' ? { margin: options.margin ?? MARGIN, scale: 30 } : {}, loss: 'cross-entropy' },
+    { head, headOptions: head === 'arcface' ? { margin: options.margin ?? MARGIN, scale: options.scale ?? SCALE } : {}, loss: 'cross-entropy' },
     { embeddingDim: EMBEDDING_DIM, numClasses: classes.length },
   );
   await trainEmbedding(model, objective, { data: pixelVectors(split), shape: [28, 28, 1], labels: Int32Array.from(split.labels, (l) => index.get(l)!) }, {
     epochs,
     batchSize: BATCH,
-    learningRate: LEARNING_RATE,
+    learningRate: options.learningRate ?? LEARNING_RATE,
     headLearningRateFactor: 10,
     warmupEpochs: 1,
     clipNorm: 5,
@@ -180,11 +197,18 @@ async function main(): Promise<void> {
   rows.push(arcfaceRow);
 
   // Zero-shot: train on classes 0–4, retrieve among the test images of classes 5–9.
-  const zeroShot = await train(app, withLabels(fit, (label) => label < 5), 'arcface', ZERO_SHOT_EPOCHS, { margin: ZERO_SHOT_MARGIN });
+  const zeroShot = await train(app, withLabels(fit, (label) => label < 5), 'arcface', ZERO_SHOT_EPOCHS, ZERO_SHOT);
   const unseen = withLabels(testSplit, (label) => label >= 5);
-  const unseenVectors = await embed(zeroShot.model, unseen);
-  const unseenRows = cosineNeighbours(unseenVectors, unseenVectors, unseen.count / 5, true);
-  const zeroShotMetrics = retrievalMetrics(Array.from(unseen.labels), unseenRows.map((row) => row.indices.map((g) => unseen.labels[g]!)));
+  const unseenMapAtR = async (model: tf.LayersModel) => {
+    const vectors = await embed(model, unseen);
+    const neighbours = cosineNeighbours(vectors, vectors, unseen.count / 5, true);
+    return retrievalMetrics(Array.from(unseen.labels), neighbours.map((row) => row.indices.map((g) => unseen.labels[g]!)));
+  };
+  const zeroShotMetrics = await unseenMapAtR(zeroShot.model);
+  // The same CNN with its seeded random weights, never trained: what training on classes 0–4 adds or takes away.
+  const untrained = buildBackbone(app);
+  const untrainedMetrics = await unseenMapAtR(untrained);
+  untrained.dispose();
   const unseenPixels = pixelVectors(unseen);
   const pixelUnseenRows = euclideanNeighbours(unseenPixels, unseenPixels, 784, unseen.count / 5 + 1).map((row, q) => ({
     indices: row.indices.filter((g) => g !== q),
@@ -192,7 +216,8 @@ async function main(): Promise<void> {
   }));
   const pixelZeroShot = retrievalMetrics(Array.from(unseen.labels), pixelUnseenRows.map((row) => row.indices.map((g) => unseen.labels[g]!)));
   rows.push({ name: 'zero-shot: raw pixels, classes 5–9', value: pixelZeroShot.mapAtR, metric: 'MAP@R', source: 'measured' });
-  rows.push({ name: 'zero-shot: ArcFace trained on classes 0–4', value: zeroShotMetrics.mapAtR, metric: 'MAP@R', source: 'measured', note: `margin ${ZERO_SHOT_MARGIN}, ${trainedNote(ZERO_SHOT_EPOCHS, zeroShot)}` });
+  rows.push({ name: `zero-shot: ${BACKBONE_LABEL} untrained (seeded)`, value: untrainedMetrics.mapAtR, metric: 'MAP@R', source: 'measured', note: 'random weights, no training' });
+  rows.push({ name: 'zero-shot: ArcFace trained on classes 0–4', value: zeroShotMetrics.mapAtR, metric: 'MAP@R', source: 'measured', note: `margin ${ZERO_SHOT.margin}, scale ${ZERO_SHOT.scale}, lr ${ZERO_SHOT.learningRate}, ${trainedNote(ZERO_SHOT_EPOCHS, zeroShot)}` });
   zeroShot.dispose();
 
   console.log('\nmethod                                              metric     value   source     note');

@@ -36,8 +36,9 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 deps: system node_modules/.package-lock.json $(FAISS_ADDON)
 
-$(FAISS_ADDON): | node_modules/.package-lock.json
-	$(NODE) scripts/build-faiss.mjs
+# Rebuilt when the typed-array patch or the build script changes, so a checkout never keeps a stale addon.
+$(FAISS_ADDON): native/faiss-node-typed-arrays.patch scripts/build-faiss.mjs | node_modules/.package-lock.json
+	$(NODE) scripts/build-faiss.mjs --force
 
 dist/.built: $(SOURCES) tsconfig.json | deps
 	npx tsc -p tsconfig.json

@@ -48,7 +48,10 @@ export function mergeConfig<T>(base: T, override: JsonObject, source: string, pa
       throw new InputError(source, undefined, here, `unknown config key; known keys here: ${Object.keys(result).join(', ')}`);
     }
     const current = result[key];
-    if (isObject(current) && isObject(value)) {
+    if (isObject(current) && isObject(value) && typeof current.name === 'string' && typeof value.name === 'string' && value.name !== current.name) {
+      // Another component: its options start from its own defaults, not the replaced one's.
+      result[key] = { options: {}, ...value };
+    } else if (isObject(current) && isObject(value)) {
       result[key] = mergeConfig(current, value, source, here);
     } else if (current !== undefined && current !== null && value !== null && Array.isArray(current) !== Array.isArray(value)) {
       throw new InputError(source, undefined, here, `expected ${Array.isArray(current) ? 'a list' : typeof current}`);

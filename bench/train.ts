@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   process.stdout.write(`training throughput, batch ${BATCH}, 28×28×1, dense softmax head on L2-normalised 128-d embeddings, Adam, clip 5\n`);
   process.stdout.write(`simkit: ${engine.name} backend; PyTorch ${single?.torch ?? '—'} on this machine (${cores} cores)\n\n`);
   const columns = ['model', 'simkit samples/s', 'PyTorch 1 thread', `PyTorch ${cores} threads`, 'ratio (vs all cores)', 'target'];
-  process.stdout.write(`${columns[0]!.padEnd(34)}${columns.slice(1).map((c) => c.padStart(20)).join('')}\n`);
+  process.stdout.write(`${columns[0]!.padEnd(34)}${columns.slice(1).map((c) => c.padStart(22)).join('')}\n`);
   for (const [key, label] of [['mlp', 'MLP 784→512→128'], ['cnn', 'CNN conv32-pool-conv64-pool-dense128']] as const) {
     const reference = all?.[key];
     const ratio = reference ? simkit[key] / reference : undefined;
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
       ratio === undefined ? '—' : `${ratio.toFixed(2)}×`,
       `≥ ${TARGETS[key]}× ${ratio === undefined ? '' : ratio >= TARGETS[key] ? 'met' : 'NOT met'}`,
     ];
-    process.stdout.write(`${label.padEnd(34)}${cells.map((c) => c.padStart(20)).join('')}\n`);
+    process.stdout.write(`${label.padEnd(34)}${cells.map((c) => c.padStart(22)).join('')}\n`);
   }
 }
 

@@ -20,19 +20,35 @@ export function formatSummary(summary: RunSummary): string {
   return lines.join('\n');
 }
 
-export function registerRun(program: Command, context: CliContext): void {
-  program
-    .command('run')
-    .description('train, search, post-process and write a validated submission for a competition')
-    .argument('<competition>', 'Kaggle slug or short name (shopee, landmarks, landmark-retrieval, hotels, herbarium, whales, protein)')
+/** The flags `simkit run` and `simkit train` share. */
+export interface RunFlags {
+  readonly data?: string;
+  readonly out?: string;
+  readonly config?: string;
+  readonly seed?: number;
+  readonly epochs?: number;
+  readonly resume?: boolean;
+  readonly printConfig?: boolean;
+}
+
+export function withRunFlags(command: Command, help: { out: string; config: string }): Command {
+  return command
+    .option('--config <file>', help.config)
     .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)")
-    .option('--out <dir>', 'where the submission, run and sample go (default: output/<slug>)')
-    .option('--config <file>', 'JSON or YAML overriding the defaults (see --print-config)')
+    .option('--out <dir>', help.out)
     .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10))
     .option('--epochs <n>', 'override the number of training epochs', (value) => Number.parseInt(value, 10))
     .option('--resume', "continue training from the run's latest checkpoint (<out>/run/checkpoints)")
-    .option('--print-config', 'print the effective config and exit')
-    .action(async (competition: string, options: { data?: string; out?: string; config?: string; seed?: number; epochs?: number; resume?: boolean; printConfig?: boolean }) => {
+    .option('--print-config', 'print the effective config and exit');
+}
+
+export function registerRun(program: Command, context: CliContext): void {
+  const command = program
+    .command('run')
+    .description('train, search, post-process and write a validated submission for a competition')
+    .argument('<competition>', 'Kaggle slug or short name (shopee, landmarks, landmark-retrieval, hotels, herbarium, whales, protein)');
+  withRunFlags(command, { out: 'where the submission, run and sample go (default: output/<slug>)', config: 'JSON or YAML overriding the defaults (see --print-config)' })
+    .action(async (competition: string, options: RunFlags) => {
       const app = await context.simkit();
       const run = {
         competition,

@@ -4,6 +4,7 @@ import { initEngine } from '../../engine/backend.js';
 import { UserError } from '../../errors.js';
 import { effectiveConfig } from '../../pipeline/run.js';
 import { readTrainFile, trainOnly, type TrainSummary } from '../../pipeline/train.js';
+import { withRunFlags, type RunFlags } from './run.js';
 
 export function formatTrainSummary(summary: TrainSummary): string {
   const lines = [`${summary.competition}: trained ${summary.history.length} epoch(s)${summary.resumedFrom === null ? '' : ` (resumed after epoch ${summary.resumedFrom})`}`];
@@ -17,18 +18,12 @@ export function formatTrainSummary(summary: TrainSummary): string {
 }
 
 export function registerTrain(program: Command, context: CliContext): void {
-  program
+  const command = program
     .command('train')
     .description('train and validate an embedding model with per-epoch checkpoints (no search or submission)')
-    .argument('[competition]', 'Kaggle slug or short name (or `competition:` in the config file)')
-    .option('--config <file>', 'JSON or YAML: competition, data, out, seed, and overrides of the config (see --print-config)')
-    .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)")
-    .option('--out <dir>', 'where the run goes (default: output/<slug>)')
-    .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10))
-    .option('--epochs <n>', 'override the number of epochs', (value) => Number.parseInt(value, 10))
-    .option('--resume', 'continue from the latest checkpoint in <out>/run/checkpoints')
-    .option('--print-config', 'print the effective config and exit')
-    .action(async (name: string | undefined, options: { config?: string; data?: string; out?: string; seed?: number; epochs?: number; resume?: boolean; printConfig?: boolean }) => {
+    .argument('[competition]', 'Kaggle slug or short name (or `competition:` in the config file)');
+  withRunFlags(command, { out: 'where the run goes (default: output/<slug>)', config: 'JSON or YAML: competition, data, out, seed, and overrides of the config (see --print-config)' })
+    .action(async (name: string | undefined, options: RunFlags) => {
       const file = options.config ? await readTrainFile(options.config) : undefined;
       const competition = name ?? file?.competition;
       if (!competition) throw new UserError('no competition given', 'pass one (simkit train fashion-mnist) or set `competition:` in the config file');

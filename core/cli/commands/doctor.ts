@@ -6,7 +6,7 @@ import type { CliContext } from '../context.js';
 import { initEngine, probeBackends, wasmHasSimd, type BackendChoice } from '../../engine/backend.js';
 import { registerWasmTrainingKernels } from '../../engine/kernels/index.js';
 import { isUserError, UserError } from '../../errors.js';
-import { faiss } from '../../index/native.js';
+import { METRIC_INNER_PRODUCT, faiss } from '../../index/native.js';
 
 export interface Check {
   readonly name: string;
@@ -69,10 +69,10 @@ async function checkWasmKernels(choice: BackendChoice | undefined): Promise<Chec
   ];
 }
 
-/** How the faiss-node addon was built: against the system libfaiss (this project's build) or prebuilt. */
+/** What the faiss-node addon was compiled against, from its CMake cache (scripts/build-faiss.mjs builds against the system libfaiss). */
 function faissBuild(packageDir: string): string {
   const cache = join(packageDir, 'build', 'CMakeCache.txt');
-  if (!existsSync(cache)) return 'prebuilt binary';
+  if (!existsSync(cache)) return 'build details unknown (no build/CMakeCache.txt)';
   const faissDir = /^faiss_DIR:PATH=(.*)$/m.exec(readFileSync(cache, 'utf8'))?.[1];
   return faissDir ? `built against the system libfaiss (${faissDir})` : 'built from faiss-node\'s vendored faiss';
 }
@@ -83,9 +83,9 @@ function checkFaiss(): Check {
     const packageDir = dirname(packageJson);
     const { version } = JSON.parse(readFileSync(packageJson, 'utf8')) as { version: string };
     const addon = join(packageDir, 'build', 'Release', 'faiss-node.node');
-    const index = new (faiss().IndexFlatIP)(2);
-    index.add([1, 0, 0, 1]);
-    if (index.search([0, 1], 1).labels[0] !== 1) throw new Error('a test search returned the wrong neighbour');
+    const index = faiss().Index.fromFactory(2, 'Flat', METRIC_INNER_PRODUCT);
+    index.add(Float32Array.of(1, 0, 0, 1));
+    if (index.search(Float32Array.of(0, 1), 1).labels[0] !== 1n) throw new Error('a test search returned the wrong neighbour');
     return {
       name: 'faiss-node',
       ok: true,

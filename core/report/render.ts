@@ -1,4 +1,4 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
@@ -72,9 +72,13 @@ function trainingSection(log: TrainingLog): string {
   return parts.join('');
 }
 
+/** Series for more lines than this are drawn as one sweep per option through the kept setting. */
+const MAX_TUNING_LINES = 8;
+
 /**
- * Score against the first tuned option; one line per combination of the other options. A grid of
- * one point (nothing tuned) is shown as a sentence.
+ * Score against the first tuned option, one line per combination of the other options; when that
+ * makes too many lines (a large grid, coordinate ascent), one chart per option of the settings
+ * that differ from the kept one in that option only. One point (nothing tuned) is a sentence.
  */
 function tuningSection(tuning: TuningCurve | undefined, metric: string): string {
   if (!tuning || tuning.points.length === 0) return NOT_RECORDED;
@@ -82,16 +86,27 @@ function tuningSection(tuning: TuningCurve | undefined, metric: string): string 
   const best = tuning.best ? Object.entries(tuning.best).map(([key, value]) => `${key} = ${value}`).join(', ') : '';
   const kept = best ? `<p>kept: ${escapeHtml(best)}</p>` : '';
   if (options.length === 0) return `<p>one setting, nothing tuned: ${metric} ${formatValue(tuning.points[0]!.score)}</p>${kept}`;
+  const scored = tuning.points.filter((point) => point.score !== null);
+  const lineOf = (points: readonly [number, number][]) => [...points].sort((a, b) => a[0] - b[0]);
   const [xOption, ...rest] = options as [string, ...string[]];
   const lines = new Map<string, [number, number][]>();
-  for (const point of tuning.points) {
-    if (point.score === null || point.overrides[xOption] === undefined) continue;
+  for (const point of scored) {
+    if (point.overrides[xOption] === undefined) continue;
     const name = rest.map((option) => `${option}=${point.overrides[option]}`).join(' ') || metric;
-    lines.set(name, [...(lines.get(name) ?? []), [point.overrides[xOption]!, point.score]]);
+    lines.set(name, [...(lines.get(name) ?? []), [point.overrides[xOption]!, point.score!]]);
   }
-  const series = [...lines].map(([name, points]) => ({ name, points: points.sort((a, b) => a[0] - b[0]) }));
-  if (series.length === 0) return `<p class="missing">no scored setting</p>${kept}`;
-  return `<div class="charts">${lineChart(`Validation ${metric} vs ${xOption}`, xOption, metric, series)}</div>${kept}`;
+  if (lines.size === 0) return `<p class="missing">no scored setting</p>${kept}`;
+  if (lines.size <= MAX_TUNING_LINES || !tuning.best) {
+    const series = [...lines].map(([name, points]) => ({ name, points: lineOf(points) }));
+    return `<div class="charts">${lineChart(`Validation ${metric} vs ${xOption}`, xOption, metric, series)}</div>${kept}`;
+  }
+  const keptSetting = tuning.best;
+  const charts = options.map((option) => {
+    const sweep = scored.filter((point) => options.every((other) => other === option || point.overrides[other] === keptSetting[other]));
+    const points = lineOf(sweep.map((point) => [point.overrides[option]!, point.score!]));
+    return lineChart(`Validation ${metric} vs ${option}`, option, metric, [{ name: 'others as kept', points }]);
+  });
+  return `<p>${tuning.points.length} settings tried; each chart varies one option, the others as kept.</p><div class="charts">${charts.join('')}</div>${kept}`;
 }
 
 function embeddingSection(data: ReportData | null): string {
@@ -136,7 +151,14 @@ async function gallerySection(data: ReportData | null): Promise<string> {
 export async function renderReportHtml(runDir: string): Promise<{ html: string; problems: string[] }> {
   const { data, problem } = await readReportData(runDir);
   const log = await readTrainingLog(runDir);
-  const problems = [...(problem ? [problem] : []), ...log.problems.map((p) => `${TRAINING_LOG_FILE} ${p}`)];
+  // A run that trains more than one model (Shopee's text model) keeps each further log in a subdirectory.
+  const subdirectories = (existsSync(runDir) ? readdirSync(runDir, { withFileTypes: true }) : []).filter((entry) => entry.isDirectory() && existsSync(join(runDir, entry.name, TRAINING_LOG_FILE)));
+  const otherLogs = await Promise.all(subdirectories.map(async (entry) => ({ name: entry.name, log: await readTrainingLog(join(runDir, entry.name)) })));
+  const problems = [
+    ...(problem ? [problem] : []),
+    ...log.problems.map((p) => `${TRAINING_LOG_FILE} ${p}`),
+    ...otherLogs.flatMap((other) => other.log.problems.map((p) => `${other.name}/${TRAINING_LOG_FILE} ${p}`)),
+  ];
   const metric = data?.metric?.name ?? 'score';
   const title = data?.title ?? data?.competition ?? runDir;
   const meta = [
@@ -151,6 +173,7 @@ export async function renderReportHtml(runDir: string): Promise<{ html: string; 
     `<h2>Summary</h2>${data?.summary ? keyValueTable(Object.entries(data.summary)) : NOT_RECORDED}`,
     `<h2>Comparison</h2>${comparisonSection(data)}`,
     `<h2>Training</h2>${trainingSection(log)}`,
+    ...otherLogs.map((other) => `<h2>Training: ${escapeHtml(other.name)}</h2>${trainingSection(other.log)}`),
     `<h2>Threshold tuning</h2>${tuningSection(data?.tuning, metric)}`,
     `<h2>Embeddings</h2>${embeddingSection(data)}`,
     `<h2>Nearest neighbours</h2>${await gallerySection(data)}`,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPORT_DATA_FILE, readReportData, neighbourGallery, worstFirst } from '../../core/report/report-data.js';
+import { REPORT_DATA_FILE, REPORT_DATA_FORMAT, readReportData, neighbourGallery, worstFirst, writeReportData } from '../../core/report/report-data.js';
 import { renderReportHtml, writeReport } from '../../core/report/render.js';
 import { readTrainingLog, curveKind } from '../../core/report/training-log.js';
 import { niceTicks } from '../../core/report/svg.js';
@@ -97,6 +97,36 @@ describe('run report page', () => {
     expect(html.match(/<figure class="match correct">/g)).toHaveLength(4);
     expect(html.match(/<figure class="match wrong">/g)).toHaveLength(2);
     expect(html.match(/<div class="no-image"/g)).toHaveLength(1);
+  });
+
+  it('draws a many-option tuning as one sweep per option through the kept setting; a second model\'s log gets its own section', async () => {
+    const tuned = join(dir, 'tuned');
+    await import('node:fs/promises').then((fs) => fs.mkdir(tuned));
+    const values = [0.5, 0.7, 0.9];
+    const points = values.flatMap((a) => values.flatMap((b) => values.map((c) => ({ overrides: { a, b, c }, score: a + b - c }))));
+    await writeReportData(tuned, {
+      format: REPORT_DATA_FORMAT,
+      competition: 'x',
+      title: 'x',
+      createdAt: '2026-01-01T00:00:00.000Z',
+      metric: { name: 'F1', higherIsBetter: true },
+      tuning: { points, best: { a: 0.9, b: 0.9, c: 0.5 } },
+    });
+    const { html } = await renderReportHtml(tuned);
+    expect(html).toContain('27 settings tried; each chart varies one option');
+    for (const option of ['a', 'b', 'c']) expect(html).toContain(`Validation F1 vs ${option}`);
+    // Each sweep holds the three settings that differ from the kept one in its option only.
+    expect(html.match(/<svg class="chart line-chart"/g)).toHaveLength(3);
+    expect(html.match(/<polyline/g)).toHaveLength(3);
+
+    // A second model's log in a subdirectory gets its own training section; its bad lines are named.
+    await import('node:fs/promises').then((fs) => fs.mkdir(join(tuned, 'text-model')));
+    const epoch = (n: number) => JSON.stringify({ type: 'epoch', epoch: n, loss: 2 / n, learningRate: 0.01, validation: { 'MAP@R': n / 4 } });
+    writeFileSync(join(tuned, 'text-model', 'log.jsonl'), `${epoch(1)}\n${epoch(2)}\n{oops\n`);
+    const withText = await renderReportHtml(tuned);
+    expect(withText.html).toContain('<h2>Training: text-model</h2>');
+    expect(withText.html.match(/<svg class="chart line-chart"/g)).toHaveLength(6);
+    expect(withText.problems).toEqual(['text-model/log.jsonl line 3: not valid JSON']);
   });
 
   it('shows "not recorded" for every missing piece of an empty run directory', async () => {

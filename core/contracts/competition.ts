@@ -111,6 +111,21 @@ export interface TrainingConfig {
   readonly keepCheckpoints: number;
 }
 
+/** What one embedding model is built and trained from: the image model's fields of a config, or its `textModel`. */
+export type ModelSpec = Pick<CompetitionConfig, 'backbone' | 'head' | 'loss' | 'sampler' | 'embeddingSize' | 'epochs' | 'batchSize' | 'learningRate' | 'training'>;
+
+/**
+ * A second, text embedding model trained on the items' texts (Shopee titles): a token backbone
+ * (text-encoder, whose `buckets` option sets the hash range) with its own head and loss. Texts
+ * become hashed n-gram ids (core/data/text.ts hashedTokenIds).
+ */
+export interface TextModelConfig extends ModelSpec {
+  /** Ids per text: longer texts are truncated, shorter ones padded. */
+  readonly maxTokens: number;
+  /** Word n-grams and char_wb n-grams hashed into tokens (null leaves a kind out). */
+  readonly ngrams: { readonly words: readonly [number, number] | null; readonly chars: readonly [number, number] | null };
+}
+
 export interface CompetitionConfig {
   /** Competition edition, where the adapter serves several years (Herbarium, landmarks). */
   readonly year?: number;
@@ -138,6 +153,8 @@ export interface CompetitionConfig {
   readonly tune: { readonly [option: string]: readonly number[] };
   /** Training-loop settings that differ from the defaults (the effective config lists all). */
   readonly training?: Partial<TrainingConfig>;
+  /** A text model trained beside the image model (text+image competitions); its neighbours are tuned as `text-model.threshold`. */
+  readonly textModel?: TextModelConfig;
 }
 
 export interface Competition {

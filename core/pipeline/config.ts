@@ -78,7 +78,7 @@ export const DEFAULT_TRAINING: TrainingConfig = {
 };
 
 /** The training settings of a config, every default filled in. */
-export function trainingConfig(config: CompetitionConfig): TrainingConfig {
+export function trainingConfig(config: { readonly training?: Partial<TrainingConfig> }): TrainingConfig {
   return { ...DEFAULT_TRAINING, ...config.training };
 }
 
@@ -93,7 +93,11 @@ export async function resolveConfig(
   overrides?: JsonObject,
 ): Promise<CompetitionConfig> {
   const withSlug = { ...defaults, ...slugOptions } as CompetitionConfig;
-  const complete: CompetitionConfig = { ...withSlug, training: trainingConfig(withSlug) };
+  const complete: CompetitionConfig = {
+    ...withSlug,
+    training: trainingConfig(withSlug),
+    ...(withSlug.textModel ? { textModel: { ...withSlug.textModel, training: trainingConfig(withSlug.textModel) } } : {}),
+  };
   if (!configFile) return complete;
   return mergeConfig(complete, overrides ?? (await loadConfigFile(configFile)), configFile);
 }

@@ -102,13 +102,3 @@ export function fitChain(
   });
   return { chain: fittedChain, fitted };
 }
-
-/** Every combination of the tuned values (a small grid: a few options with a few values each). */
-export function grid(tune: Readonly<Record<string, readonly number[]>>): Overrides[] {
-  let combos: Record<string, number>[] = [{}];
-  for (const [key, values] of Object.entries(tune)) {
-    if (values.length === 0) continue;
-    combos = combos.flatMap((combo) => values.map((value) => ({ ...combo, [key]: value })));
-  }
-  return combos;
-}

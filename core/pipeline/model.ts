@@ -1,20 +1,23 @@
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BackboneBuilder } from '../contracts/backbone.js';
-import type { Competition, CompetitionConfig, Item } from '../contracts/competition.js';
+import type { BackboneBuilder, InputShape } from '../contracts/backbone.js';
+import type { Competition, CompetitionConfig, Item, ModelSpec, TextModelConfig } from '../contracts/competition.js';
 import type { BatchSampler, Sampler } from '../contracts/loss.js';
 import type { Simkit } from '../di/container.js';
+import type { AugmentOptions } from '../data/augment.js';
 import { loadImages } from '../data/images.js';
+import { hashedTokenBatch } from '../data/text.js';
 import { UserError } from '../errors.js';
 import { l2Normalize } from '../losses/class-matrix.js';
 import { createObjective } from '../losses/objective.js';
 import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
-import { imageStreamData } from '../training/data.js';
+import { log } from '../log.js';
+import { imageStreamData, inMemoryData, type TrainingData } from '../training/data.js';
 import { trainEmbedding, type TrainingResult } from '../training/trainer.js';
 import { trainingConfig } from './config.js';
 
-/** A trained image embedder: L2-normalised vectors for any items of the competition's modality. */
+/** A trained embedder: L2-normalised vectors for any items of its input kind (images or texts). */
 export interface EmbeddingModel {
   readonly dim: number;
   /** How training went: epochs, validation per epoch, early stopping, resume. */
@@ -23,29 +26,65 @@ export interface EmbeddingModel {
   dispose(): void;
 }
 
+/** How a model's inputs are made from items: the backbone's input shape, training batches, and input tensors to embed. */
+export interface ModelInputs {
+  readonly kind: string;
+  readonly shape: InputShape;
+  trainingData(items: readonly Item[], labels: Int32Array, options: { augment: AugmentOptions; seed: number; strict?: boolean }): TrainingData;
+  /** The input tensor of a chunk of items (the caller disposes it). */
+  tensor(items: readonly Item[]): Promise<tf.Tensor>;
+}
+
 const EMBED_CHUNK = 256;
 
-function channelsOf(competition: Competition): number {
-  return competition.modality === 'image4' ? 4 : 3;
+/** Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training. */
+export function imageInputs(competition: Competition, config: Pick<CompetitionConfig, 'imageSize'>): ModelInputs {
+  const size = config.imageSize;
+  const channels = competition.modality === 'image4' ? 4 : 3;
+  return {
+    kind: 'image',
+    shape: { height: size, width: size, channels },
+    trainingData: (items, labels, options) => imageStreamData(items, labels, { size, channels, ...options }),
+    tensor: async (items) => tf.tensor4d((await loadImages(items, { size, channels })).data, [items.length, size, size, channels]),
+  };
+}
+
+/** Item texts as hashed n-gram ids for a token backbone; `buckets` is the backbone's hash range. */
+export function textInputs(config: TextModelConfig, buckets: number): ModelInputs {
+  const tokens = { buckets, maxTokens: config.maxTokens, ngrams: config.ngrams };
+  const ids = (items: readonly Item[]) => hashedTokenBatch(items.map((item) => item.text ?? ''), tokens);
+  return {
+    kind: 'text',
+    shape: { height: 1, width: config.maxTokens, channels: 1 },
+    trainingData: (items, labels) => inMemoryData({ data: ids(items), shape: [config.maxTokens], labels }),
+    tensor: async (items) => tf.tensor2d(ids(items), [items.length, config.maxTokens], 'int32'),
+  };
+}
+
+/** The text model's inputs, with the hash range read from its backbone's effective `buckets` option. */
+export function textInputsFor(app: Simkit, config: TextModelConfig): ModelInputs {
+  const registered = app.registry<BackboneBuilder>('Backbone').get(config.backbone.name);
+  const buckets = { ...(registered.defaults as Record<string, unknown>), ...config.backbone.options }.buckets;
+  if (typeof buckets !== 'number') {
+    throw new UserError(`textModel.backbone "${config.backbone.name}" has no \`buckets\` option: the text model needs a token backbone`, 'use the text-encoder backbone');
+  }
+  return textInputs(config, buckets);
 }
 
 /**
- * Runs `model` over `items` in chunks (images decoded per chunk, so memory stays bounded) and
- * hands each chunk's L2-normalised vectors to `sink` with the chunk's first position.
+ * Runs `model` over `items` in chunks (inputs made per chunk, so memory stays bounded) and hands
+ * each chunk's L2-normalised vectors to `sink` with the chunk's first position.
  */
 export async function embedInChunks(
   model: tf.LayersModel,
   items: readonly Item[],
-  competition: Competition,
-  config: CompetitionConfig,
+  inputs: ModelInputs,
   sink: (start: number, vectors: Float32Array) => void | Promise<void>,
 ): Promise<void> {
-  const size = config.imageSize;
-  const channels = channelsOf(competition);
   for (let start = 0; start < items.length; start += EMBED_CHUNK) {
-    const chunk = items.slice(start, start + EMBED_CHUNK);
-    const { data } = await loadImages(chunk, { size, channels });
-    const vectors = tf.tidy(() => l2Normalize(model.predict(tf.tensor4d(data, [chunk.length, size, size, channels])) as tf.Tensor2D));
+    const x = await inputs.tensor(items.slice(start, start + EMBED_CHUNK));
+    const vectors = tf.tidy(() => l2Normalize(model.predict(x) as tf.Tensor2D));
+    x.dispose();
     const values = (await vectors.data()) as Float32Array;
     vectors.dispose();
     await sink(start, values);
@@ -68,59 +107,58 @@ function neighbourLabels(vectors: Float32Array, dim: number, labels: readonly st
 }
 
 /**
- * Trains the configured backbone + objective on the training items' images and returns an
+ * Trains `spec`'s backbone + objective on the training items (through `inputs`) and returns an
  * embedder. Validation retrieval metrics (precision@1, MAP@R among the validation items) are
- * logged each epoch; the model is saved to `<runDir>/model`.
+ * logged each epoch; checkpoints go to `<runDir>/checkpoints` and the model to `<runDir>/model`.
  */
 export async function trainEmbeddingModel(
   app: Simkit,
-  competition: Competition,
-  config: CompetitionConfig,
+  spec: ModelSpec,
+  inputs: ModelInputs,
   train: readonly Item[],
   validation: readonly Item[],
   options: { runDir: string; seed: number; resume?: boolean; strict?: boolean },
 ): Promise<EmbeddingModel> {
-  const size = config.imageSize;
-  const channels = channelsOf(competition);
   const classIds = [...new Set(train.map((item) => item.labels[0] ?? ''))].sort();
   const classIndex = new Map(classIds.map((label, index) => [label, index]));
   const labels = Int32Array.from(train, (item) => classIndex.get(item.labels[0] ?? '')!);
   const classCounts = classIds.map(() => 0);
   for (const label of labels) classCounts[label]! += 1;
 
-  const build = app.registry<BackboneBuilder>('Backbone').create(config.backbone.name, componentOptions(config.backbone.options));
-  const model = build({ height: size, width: size, channels }, config.embeddingSize, options.seed);
+  const build = app.registry<BackboneBuilder>('Backbone').create(spec.backbone.name, componentOptions(spec.backbone.options));
+  const model = build(inputs.shape, spec.embeddingSize, options.seed);
   const objective = createObjective(
     app,
-    { head: config.head.name, headOptions: componentOptions(config.head.options), loss: config.loss.name, lossOptions: componentOptions(config.loss.options) },
-    { embeddingDim: config.embeddingSize, numClasses: classIds.length, classCounts },
+    { head: spec.head.name, headOptions: componentOptions(spec.head.options), loss: spec.loss.name, lossOptions: componentOptions(spec.loss.options) },
+    { embeddingDim: spec.embeddingSize, numClasses: classIds.length, classCounts },
   );
   const samplers = app.registry<Sampler>('Sampler');
   let sampler: BatchSampler | undefined;
-  if (samplers.has(config.sampler.name)) {
-    const created = samplers.create(config.sampler.name, componentOptions(config.sampler.options));
-    if (created.kind !== 'batches') throw new UserError(`sampler "${config.sampler.name}" yields pairs; the pipeline trains on labelled batches`);
+  if (samplers.has(spec.sampler.name)) {
+    const created = samplers.create(spec.sampler.name, componentOptions(spec.sampler.options));
+    if (created.kind !== 'batches') throw new UserError(`sampler "${spec.sampler.name}" yields pairs; the pipeline trains on labelled batches`);
     sampler = created;
   }
 
   const embed = async (items: readonly Item[]): Promise<Float32Array> => {
-    const out = new Float32Array(items.length * config.embeddingSize);
-    await embedInChunks(model, items, competition, config, (start, vectors) => out.set(vectors, start * config.embeddingSize));
+    const out = new Float32Array(items.length * spec.embeddingSize);
+    await embedInChunks(model, items, inputs, (start, vectors) => out.set(vectors, start * spec.embeddingSize));
     return out;
   };
 
-  const settings = trainingConfig(config);
-  const data = imageStreamData(train, labels, { size, channels, augment: settings.augment, seed: options.seed, strict: options.strict });
+  const settings = trainingConfig(spec);
+  const data = inputs.trainingData(train, labels, { augment: settings.augment, seed: options.seed, strict: options.strict });
   const validationLabels = validation.map((item) => item.labels.join(' '));
+  log.info(`training the ${inputs.kind} model (${spec.backbone.name}, ${spec.head.name}) on ${train.length} items of ${classIds.length} classes`);
   let training: TrainingResult;
   try {
     training = await trainEmbedding(model, objective, data, {
-      epochs: config.epochs,
-      batchSize: config.batchSize,
-      learningRate: config.learningRate,
+      epochs: spec.epochs,
+      batchSize: spec.batchSize,
+      learningRate: spec.learningRate,
       optimizer: { name: settings.optimizer, momentum: settings.momentum, weightDecay: settings.weightDecay },
       headLearningRateFactor: settings.headLearningRateFactor,
-      warmupEpochs: Math.min(settings.warmupEpochs, config.epochs - 1),
+      warmupEpochs: Math.min(settings.warmupEpochs, spec.epochs - 1),
       clipNorm: settings.clipNorm,
       seed: options.seed,
       sampler,
@@ -131,7 +169,7 @@ export async function trainEmbeddingModel(
       validate:
         validation.length > 1
           ? async () => {
-              const metrics = retrievalMetrics(validationLabels, neighbourLabels(await embed(validation), config.embeddingSize, validationLabels, 10));
+              const metrics = retrievalMetrics(validationLabels, neighbourLabels(await embed(validation), spec.embeddingSize, validationLabels, 10));
               return { 'precision@1': metrics.precisionAt1, 'MAP@R': metrics.mapAtR };
             }
           : undefined,
@@ -140,5 +178,38 @@ export async function trainEmbeddingModel(
     objective.dispose();
   }
   await saveModel(model, join(options.runDir, 'model'));
-  return { dim: config.embeddingSize, training, embed, dispose: () => model.dispose() };
+  return { dim: spec.embeddingSize, training, embed, dispose: () => model.dispose() };
+}
+
+/** A competition's trained models: the image model, and a text model where the config has one and the items carry text. */
+export interface CompetitionModels {
+  readonly image: EmbeddingModel;
+  readonly text?: EmbeddingModel;
+  dispose(): void;
+}
+
+/** The directory of the text model's checkpoints and saved model inside a run directory. */
+export const TEXT_MODEL_DIR = 'text-model';
+
+/** Trains the image model in `runDir` and, for text+image competitions with a `textModel`, the text model in `runDir/text-model`. */
+export async function trainCompetitionModels(
+  app: Simkit,
+  competition: Competition,
+  config: CompetitionConfig,
+  train: readonly Item[],
+  validation: readonly Item[],
+  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean },
+): Promise<CompetitionModels> {
+  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config), train, validation, options);
+  if (!config.textModel || competition.modality !== 'text+image') return { image, dispose: () => image.dispose() };
+  try {
+    const text = await trainEmbeddingModel(app, config.textModel, textInputsFor(app, config.textModel), train, validation, {
+      ...options,
+      runDir: join(options.runDir, TEXT_MODEL_DIR),
+    });
+    return { image, text, dispose: () => [image, text].forEach((model) => model.dispose()) };
+  } catch (error) {
+    image.dispose();
+    throw error;
+  }
 }

@@ -16,9 +16,10 @@ import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
 import { baselines } from './baselines.js';
 import { resolveConfig, type JsonObject } from './config.js';
-import { fitChain, grid, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
-import { trainEmbeddingModel, type EmbeddingModel } from './model.js';
-import { NO_EXTRA_MATCHES, extraMatches } from './match-sources.js';
+import { fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
+import { trainCompetitionModels, type EmbeddingModel } from './model.js';
+import { extraMatches, thresholdKey, type ExtraMatches, type QueryEmbeddings } from './match-sources.js';
+import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
 import { splitForValidation } from './split.js';
 
 export interface RunOptions {
@@ -80,12 +81,6 @@ function scoreTables(spec: ScoringSpec, solution: Table, competition: Competitio
   return scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
 }
 
-function better(spec: ScoringSpec, a: number | null, b: number | null): boolean {
-  if (a === null) return false;
-  if (b === null) return true;
-  return spec.metric.higherIsBetter ? a > b : a < b;
-}
-
 /** What training and the rest of a run start from: the competition, its config and the split data. */
 export interface PreparedRun {
   readonly competition: Competition;
@@ -139,7 +134,8 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const started = Date.now();
   const { competition, config, seed, out, dataDir, runDir, labelled, train, validation, test } = await prepareRun(app, options);
   const spec = resolveScoringSpec(app, competition.metric);
-  const model = await trainEmbeddingModel(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
+  const models = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
+  const model = models.image;
   // Half the known non-targets join the validation queries (with empty truth, like the test set's
   // non-targets); the other half is what the non-target penalty compares the validation queries with.
   const distractors = test.distractors ?? [];
@@ -157,16 +153,17 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       excludeSelf: competition.task === 'retrieve',
       distractors: await distractorVectors(referenceDistractors),
     });
-    const extra = await extraMatches(competition, config, validationSets.queries.items);
-    let best: { overrides: Overrides; score: number | null } = { overrides: {}, score: null };
-    const curve: { overrides: Overrides; score: number | null }[] = [];
-    for (const overrides of grid(config.tune)) {
-      const predictions = extra.merge(postProcess(app, competition.task, config.postProcessors, validationState, context, overrides), overrides);
-      const score = await scoreTables(spec, solution, competition, predictions);
-      curve.push({ overrides, score });
-      if (better(spec, score, best.score) || curve.length === 1) best = { overrides, score };
-    }
-    printCurve(curve, spec);
+    const queryEmbeddings = async (set: EmbeddedSet): Promise<QueryEmbeddings> => ({
+      image: { vectors: set.vectors, dim: model.dim },
+      ...(models.text ? { text: { vectors: await models.text.embed(set.items), dim: models.text.dim } } : {}),
+    });
+    const extra = extraMatches(competition, config, validationSets.queries.items, await queryEmbeddings(validationSets.queries));
+    const imageMatches = (overrides: Overrides) => postProcess(app, competition.task, config.postProcessors, validationState, context, overrides);
+    const tuneOn = (tune: CompetitionConfig['tune'], matches: ExtraMatches, predictions: (overrides: Overrides) => Prediction[]) =>
+      tuneSettings(tune, (overrides) => scoreTables(spec, solution, competition, matches.merge(predictions(overrides), overrides)), spec.metric.higherIsBetter);
+    const tuning = await tuneOn(config.tune, extra, imageMatches);
+    const { best } = tuning;
+    printCurve(tuning, spec);
     const fit = fitChain(app, config.postProcessors, validationState, context, best.overrides, validationSets.truth.map((item) => item.labels));
     if (Object.keys(fit.fitted).length > 0) {
       const fittedScore = await scoreTables(spec, solution, competition, extra.merge(postProcess(app, competition.task, fit.chain, validationState, context), best.overrides));
@@ -177,10 +174,16 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     for (const [name, predictions] of Object.entries(baselines(competition, validationSets.queries.items, validationSets.gallery.items))) {
       baselineScores[name] = await scoreTables(spec, solution, competition, predictions);
     }
-    if (extra !== NO_EXTRA_MATCHES) {
-      // What the trained model adds: the same tuned matching without its neighbours.
+    if (extra.sources.length > 0) {
+      // What the trained models add: phash and TF-IDF matching alone, and (with a text model) the
+      // image model with them, each tuned on validation like the full pipeline.
+      const untrained = extraMatches(competition, config, validationSets.queries.items);
+      const untrainedKeys = new Set(untrained.sources.map(thresholdKey));
+      const textKeys = new Set(extra.sources.filter((source) => !untrained.sources.includes(source)).map(thresholdKey));
+      const pick = (keep: (key: string) => boolean) => Object.fromEntries(Object.entries(config.tune).filter(([key]) => keep(key)));
       const selfOnly = validationSets.queries.items.map((item) => ({ id: item.id, labels: [item.id] }));
-      baselineScores['without the model'] = await scoreTables(spec, solution, competition, extra.merge(selfOnly, best.overrides));
+      baselineScores['without trained models'] = (await tuneOn(pick((key) => untrainedKeys.has(key)), untrained, () => selfOnly)).best.score;
+      if (models.text) baselineScores['without the text model'] = (await tuneOn(pick((key) => !textKeys.has(key)), untrained, imageMatches)).best.score;
     }
 
     // Test: the gallery is every labelled item (or the retrieval index, or the test set itself).
@@ -191,7 +194,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       excludeSelf: false,
       distractors: await distractorVectors(distractors),
     });
-    const testExtra = await extraMatches(competition, config, test.queries);
+    const testExtra = extraMatches(competition, config, test.queries, await queryEmbeddings(testQueries));
     const predictions = testExtra.merge(postProcess(app, competition.task, fit.chain, testState, context), best.overrides);
     const submission = join(out, 'submission.csv');
     await competition.writeSubmission(predictions, submission);
@@ -212,7 +215,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
         { name: 'trained + tuned', value: best.score, metric: spec.metric.name, source: 'measured' },
         ...Object.entries(baselineScores).map(([name, value]) => ({ name: `baseline: ${name}`, value, metric: spec.metric.name, source: 'measured' as const })),
       ],
-      tuning: { points: curve, best: best.overrides },
+      tuning: { points: tuning.points, best: best.overrides },
       embeddings: embeddingSample(validationSets.queries.items, validationSets.queries.vectors),
       gallery: neighbourGallery(validationSets.queries.items, validationSets.gallery.items, validationState.neighbours),
     });
@@ -250,7 +253,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       report,
     };
   } finally {
-    model.dispose();
+    models.dispose();
   }
 }
 
@@ -294,10 +297,16 @@ async function validationSetsFor(
   return { queries: await embed(validation), gallery: await embed(train), truth: validation };
 }
 
-function printCurve(curve: readonly { overrides: Overrides; score: number | null }[], spec: ScoringSpec): void {
-  if (curve.length <= 1) return;
-  log.info(`tuning on validation (${spec.metric.name}, ${spec.metric.higherIsBetter ? 'higher' : 'lower'} is better):`);
-  for (const point of curve) {
+/** The tuning run: every setting when there are few, else the best ten. */
+function printCurve({ points, strategy }: TuningResult, spec: ScoringSpec): void {
+  if (points.length <= 1) return;
+  const byScore = (a: TuningPoint, b: TuningPoint) => (spec.metric.higherIsBetter ? b.score! - a.score! : a.score! - b.score!);
+  const shown = points.length <= 25 ? points : points.filter((point) => point.score !== null).sort(byScore).slice(0, 10);
+  log.info(
+    `tuning on validation (${spec.metric.name}, ${spec.metric.higherIsBetter ? 'higher' : 'lower'} is better): ${points.length} settings by ${strategy}` +
+      (shown.length < points.length ? `; the best ${shown.length}:` : ':'),
+  );
+  for (const point of shown) {
     const settings = Object.entries(point.overrides).map(([key, value]) => `${key}=${value}`).join(' ');
     log.info(`  ${settings.padEnd(48)} ${point.score === null ? '—' : point.score.toFixed(4)}`);
   }

@@ -6,7 +6,7 @@ import { writeReport } from '../report/render.js';
 import { REPORT_DATA_FORMAT, writeReportData } from '../report/report-data.js';
 import type { EpochRecord } from '../training/trainer.js';
 import { loadConfigFile, type JsonObject } from './config.js';
-import { trainEmbeddingModel } from './model.js';
+import { TEXT_MODEL_DIR, trainCompetitionModels, type EmbeddingModel } from './model.js';
 import { prepareRun, type RunOptions } from './run.js';
 
 export interface TrainFile {
@@ -27,8 +27,10 @@ export async function readTrainFile(path: string): Promise<TrainFile> {
   return { competition: competition as string | undefined, data: data as string | undefined, out: out as string | undefined, seed: seed as number | undefined, overrides };
 }
 
-export interface TrainSummary {
-  readonly competition: string;
+/** How one of the run's models trained. */
+export interface TrainedModelSummary {
+  /** `image` or `text`. */
+  readonly kind: string;
   readonly history: readonly EpochRecord[];
   /** Epoch whose weights were saved (the best one under early stopping). */
   readonly epoch: number;
@@ -36,40 +38,49 @@ export interface TrainSummary {
   readonly resumedFrom: number | null;
   readonly model: string;
   readonly checkpoints: string;
+}
+
+export interface TrainSummary {
+  readonly competition: string;
+  /** The image model first, then the text model where the competition has one. */
+  readonly models: readonly TrainedModelSummary[];
   readonly report: string;
   readonly seconds: number;
 }
 
+function modelSummary(kind: string, model: EmbeddingModel, dir: string): TrainedModelSummary {
+  const { history, epoch, stoppedEarly, resumedFrom } = model.training;
+  return { kind, history, epoch, stoppedEarly, resumedFrom, model: join(dir, 'model'), checkpoints: join(dir, 'checkpoints') };
+}
+
 /**
- * Trains a competition's embedding model and stops there: split, train with validation, per-epoch
- * checkpoints (resumable), the saved model, the effective config and an HTML report of the curves.
+ * Trains a competition's embedding models and stops there: split, train with validation, per-epoch
+ * checkpoints (resumable), the saved models, the effective config and an HTML report of the curves.
  */
 export async function trainOnly(app: Simkit, options: RunOptions): Promise<TrainSummary> {
   const started = Date.now();
   const { competition, config, seed, out, runDir, train, validation } = await prepareRun(app, options);
-  const model = await trainEmbeddingModel(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
-  model.dispose();
+  const trained = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
+  trained.dispose();
+  const models = [
+    modelSummary('image', trained.image, runDir),
+    ...(trained.text ? [modelSummary('text', trained.text, join(runDir, TEXT_MODEL_DIR))] : []),
+  ];
   const seconds = (Date.now() - started) / 1000;
-  const history = model.training.history;
-  const last = history.at(-1)?.validation ?? {};
   await writeFile(join(out, 'config.json'), `${JSON.stringify({ competition: competition.alias, seed, ...config }, null, 2)}\n`);
+  const summary: Record<string, string | number> = {};
+  for (const model of models) {
+    const prefix = models.length > 1 ? `${model.kind} model: ` : '';
+    Object.assign(summary, { [`${prefix}epochs`]: model.history.length, [`${prefix}kept epoch`]: model.epoch, [`${prefix}stopped early`]: model.stoppedEarly ? 'yes' : 'no' });
+    for (const [name, value] of Object.entries(model.history.at(-1)?.validation ?? {})) summary[`${prefix}${name}`] = value;
+  }
   await writeReportData(runDir, {
     format: REPORT_DATA_FORMAT,
     competition: competition.slug,
     title: `${competition.title}: training`,
     createdAt: new Date().toISOString(),
-    summary: { epochs: history.length, 'kept epoch': model.training.epoch, 'stopped early': model.training.stoppedEarly ? 'yes' : 'no', ...last, seconds: Math.round(seconds) },
+    summary: { ...summary, seconds: Math.round(seconds) },
   });
   const report = (await writeReport(runDir)).path;
-  return {
-    competition: competition.slug,
-    history,
-    epoch: model.training.epoch,
-    stoppedEarly: model.training.stoppedEarly,
-    resumedFrom: model.training.resumedFrom,
-    model: join(runDir, 'model'),
-    checkpoints: join(runDir, 'checkpoints'),
-    report,
-    seconds,
-  };
+  return { competition: competition.slug, models, report, seconds };
 }

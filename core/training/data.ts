@@ -25,10 +25,13 @@ export interface TrainingData {
   close?(): Promise<void>;
 }
 
-/** Inputs held in memory: `count` rows of `shape` (HWC) floats, and an integer class per row. */
+/**
+ * Inputs held in memory: one row of `shape` per label (HWC floats for images, `[maxTokens]` int32
+ * token ids for text), rows one after another.
+ */
 export interface InMemoryDataset {
-  readonly data: Float32Array;
-  readonly shape: readonly [number, number, number];
+  readonly data: Float32Array | Int32Array;
+  readonly shape: readonly number[];
   readonly labels: Int32Array;
 }
 
@@ -39,22 +42,23 @@ function flipHalf(x: tf.Tensor4D, random: Random): tf.Tensor4D {
   });
 }
 
-/** Batches gathered from arrays in memory (features, small image sets); `flip` mirrors half of each batch. */
+/** Batches gathered from arrays in memory (features, token ids, small image sets); `flip` mirrors half of each image batch. */
 export function inMemoryData(dataset: InMemoryDataset, options: { flip?: boolean } = {}): TrainingData {
-  const [h, w, c] = dataset.shape;
-  const row = h * w * c;
+  const row = dataset.shape.reduce((a, b) => a * b, 1);
   if (dataset.data.length !== dataset.labels.length * row) {
-    throw new UserError(`dataset holds ${dataset.data.length} values, expected ${dataset.labels.length} rows of ${h}×${w}×${c}`);
+    throw new UserError(`dataset holds ${dataset.data.length} values, expected ${dataset.labels.length} rows of ${dataset.shape.join('×')}`);
   }
+  if (options.flip && dataset.shape.length !== 3) throw new UserError(`flip mirrors images (height × width × channels rows), not rows of ${dataset.shape.join('×')}`);
+  const dtype = dataset.data instanceof Int32Array ? 'int32' : 'float32';
   return {
     labels: dataset.labels,
     async *batches(plan, _epoch, random) {
       for (const indices of plan) {
-        const data = new Float32Array(indices.length * row);
+        const data = dataset.data instanceof Int32Array ? new Int32Array(indices.length * row) : new Float32Array(indices.length * row);
         indices.forEach((index, i) => data.set(dataset.data.subarray(index * row, (index + 1) * row), i * row));
-        let x = tf.tensor4d(data, [indices.length, h, w, c]);
+        let x = tf.tensor(data, [indices.length, ...dataset.shape], dtype);
         if (options.flip) {
-          const flipped = flipHalf(x, random);
+          const flipped = flipHalf(x as tf.Tensor4D, random);
           x.dispose();
           x = flipped;
         }

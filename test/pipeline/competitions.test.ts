@@ -33,6 +33,12 @@ describe('simkit run on every embedded sample (small settings)', () => {
     expect(summary.test?.score).not.toBeNull();
     expect(Object.keys(summary.baselines).length).toBeGreaterThan(0);
     expect(existsSync(join(summary.runDir, 'model', 'model.json'))).toBe(true);
+    if (name === 'shopee') {
+      // The title model is trained beside the image model and its matches are tuned with the rest.
+      expect(existsSync(join(summary.runDir, 'text-model', 'model', 'model.json'))).toBe(true);
+      expect(Object.keys(summary.tuned)).toEqual(expect.arrayContaining(['tfidf.threshold', 'text-model.threshold', 'combined.threshold']));
+      expect(Object.keys(summary.baselines)).toEqual(expect.arrayContaining(['without trained models', 'without the text model']));
+    }
     const board = Leaderboard.open(leaderboard);
     try {
       expect(board.list({ competition: summary.competition }).map((r) => r.runId)).toContain(summary.runId);
@@ -44,6 +50,7 @@ describe('simkit run on every embedded sample (small settings)', () => {
   it('shows the effective config and refuses unknown config keys', async () => {
     const config = await effectiveConfig(app, { competition: 'shopee-product-matching' });
     expect(config.head.name).toBe('arcface');
+    expect(config.textModel).toMatchObject({ backbone: { name: 'text-encoder' }, head: { name: 'arcface' }, training: { optimizer: 'adam', augment: {} } });
     const bad = join(root, 'bad.json');
     (await import('node:fs')).writeFileSync(bad, JSON.stringify({ epochz: 3 }));
     await expect(effectiveConfig(app, { competition: 'shopee', config: bad })).rejects.toThrow(/epochz.*unknown config key/);

@@ -10,7 +10,7 @@ import { searchNeighbours } from '../../index/neighbours.js';
 import { VectorIndex } from '../../index/vector-index.js';
 import { log } from '../../log.js';
 import { loadModel } from '../../models/io.js';
-import { embedInChunks } from '../../pipeline/model.js';
+import { embedInChunks, imageInputs } from '../../pipeline/model.js';
 import { findCompetition } from '../../pipeline/run.js';
 import { writeCsvAtomic } from '../../samples/files.js';
 
@@ -19,7 +19,7 @@ const SETS = ['train', 'test', 'index'] as const;
 export function registerKnn(program: Command, context: CliContext): void {
   program
     .command('embed')
-    .description("embed a competition's items with a trained run's model into an embeddings file")
+    .description("embed a competition's items with a trained run's image model into an embeddings file")
     .argument('<competition>', 'slug or short name')
     .requiredOption('--run <dir>', 'output directory of `simkit run` (holds config.json and run/model)')
     .option('--data <dir>', "the competition's data (default: <run>/sample)")
@@ -45,7 +45,7 @@ export function registerKnn(program: Command, context: CliContext): void {
       const model = await loadModel(join(runOut, 'run', 'model'));
       const writer = EmbeddingsWriter.open(options.out, config.embeddingSize, { run: runOut, shard });
       try {
-        await embedInChunks(model, selected, competition, config, (start, vectors) => {
+        await embedInChunks(model, selected, imageInputs(competition, config), (start, vectors) => {
           writer.append(selected.slice(start, start + vectors.length / config.embeddingSize).map((item) => item.id), vectors);
         });
         const header = writer.close();

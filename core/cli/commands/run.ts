@@ -8,12 +8,15 @@ function formatScore(value: number | null | undefined): string {
 }
 
 export function formatSummary(summary: RunSummary): string {
-  const lines = [
-    `${summary.competition}: ${summary.metric} (${summary.higherIsBetter ? 'higher' : 'lower'} is better)`,
-    `  validation (trained + tuned)  ${formatScore(summary.validation)}`,
-    ...Object.entries(summary.baselines).map(([name, score]) => `  baseline: ${name.padEnd(19)} ${formatScore(score)}`),
+  const rows: [string, string][] = [
+    ['validation (trained + tuned)', formatScore(summary.validation)],
+    ...Object.entries(summary.baselines).map(([name, score]): [string, string] => [`baseline: ${name}`, formatScore(score)]),
   ];
-  if (summary.test) lines.push(`  sample test set (hidden truth) ${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`);
+  if (summary.test) {
+    rows.push(['sample test set (hidden truth)', `${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`]);
+  }
+  const width = Math.max(...rows.map(([name]) => name.length));
+  const lines = [`${summary.competition}: ${summary.metric} (${summary.higherIsBetter ? 'higher' : 'lower'} is better)`, ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)];
   const tuned = Object.entries(summary.tuned).map(([key, value]) => `${key}=${value}`).join(' ');
   if (tuned) lines.push(`  tuned: ${tuned}`);
   lines.push(`  submission ${summary.submission}`, `  report ${summary.report}`, `  run ${summary.runDir} (leaderboard id ${summary.runId})`, `  time ${summary.seconds.toFixed(1)} s`);

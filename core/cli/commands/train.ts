@@ -7,13 +7,18 @@ import { readTrainFile, trainOnly, type TrainSummary } from '../../pipeline/trai
 import { withRunFlags, type RunFlags } from './run.js';
 
 export function formatTrainSummary(summary: TrainSummary): string {
-  const lines = [`${summary.competition}: trained ${summary.history.length} epoch(s)${summary.resumedFrom === null ? '' : ` (resumed after epoch ${summary.resumedFrom})`}`];
-  for (const record of summary.history) {
-    const metrics = Object.entries(record.validation ?? {}).map(([name, value]) => `  ${name} ${value.toFixed(4)}`).join('');
-    lines.push(`  epoch ${String(record.epoch).padStart(3)}  loss ${record.loss.toFixed(4)}${metrics}`);
+  const lines: string[] = [];
+  for (const model of summary.models) {
+    const what = summary.models.length > 1 ? ` the ${model.kind} model for` : '';
+    lines.push(`${summary.competition}: trained${what} ${model.history.length} epoch(s)${model.resumedFrom === null ? '' : ` (resumed after epoch ${model.resumedFrom})`}`);
+    for (const record of model.history) {
+      const metrics = Object.entries(record.validation ?? {}).map(([name, value]) => `  ${name} ${value.toFixed(4)}`).join('');
+      lines.push(`  epoch ${String(record.epoch).padStart(3)}  loss ${record.loss.toFixed(4)}${metrics}`);
+    }
+    if (model.stoppedEarly) lines.push(`  stopped early; kept epoch ${model.epoch}`);
+    lines.push(`  model ${model.model}`, `  checkpoints ${model.checkpoints} (continue with --resume)`);
   }
-  if (summary.stoppedEarly) lines.push(`  stopped early; kept epoch ${summary.epoch}`);
-  lines.push(`  model ${summary.model}`, `  checkpoints ${summary.checkpoints} (continue with --resume)`, `  report ${summary.report}`, `  time ${summary.seconds.toFixed(1)} s`);
+  lines.push(`  report ${summary.report}`, `  time ${summary.seconds.toFixed(1)} s`);
   return lines.join('\n');
 }
 

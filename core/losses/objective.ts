@@ -24,6 +24,9 @@ function unprefixed(prefix: string, weights: tf.NamedTensorMap): tf.NamedTensorM
   return Object.fromEntries(Object.entries(weights).filter(([name]) => name.startsWith(start)).map(([name, value]) => [name.slice(start.length), value]));
 }
 
+/** The head name of losses that take embeddings, pairs or views directly. */
+export const NO_HEAD = 'none';
+
 /**
  * Builds what the training loop optimises from registry names: a loss, plus a class head for
  * logit losses (default head `dense`; a head without a loss gets `cross-entropy`).
@@ -35,9 +38,15 @@ export function createObjective(app: Pick<Simkit, 'registry'>, config: Objective
   if (config.miner && loss.input !== 'embeddings') {
     throw new UserError(`loss "${lossName}" works on ${loss.input}, so miner "${config.miner}" has nothing to select`, 'drop the miner, or pick contrastive, hinge (pair miners) or triplet (triplet miners)');
   }
-  const headName = config.head ?? (loss.input === 'logits' ? 'dense' : undefined);
+  const headName = config.head === NO_HEAD ? undefined : config.head ?? (loss.input === 'logits' ? 'dense' : undefined);
   if (headName && loss.input !== 'logits') {
-    throw new UserError(`loss "${lossName}" works on ${loss.input}, not on a head's logits`, `drop head "${headName}" or pick a logit loss such as cross-entropy`);
+    throw new UserError(
+      `loss "${lossName}" works on ${loss.input}, not on a head's logits`,
+      `set the head to "${NO_HEAD}" (in a config file: head: { name: ${NO_HEAD} }) or pick a logit loss such as cross-entropy`,
+    );
+  }
+  if (!headName && loss.input === 'logits') {
+    throw new UserError(`loss "${lossName}" works on a head's logits, but the head is "${NO_HEAD}"`, 'name a head (dense, arcface, cosface, …): `simkit list heads`');
   }
   const head = headName ? app.registry<HeadFactory>('Head').create(headName, config.headOptions)(dims) : undefined;
   return new ComposedObjective(lossName, headName, loss, head);

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../contracts/backbone.js';
 import type { Competition, CompetitionConfig, Item, ModelSpec, TextModelConfig } from '../contracts/competition.js';
-import type { BatchSampler, Sampler } from '../contracts/loss.js';
+import type { Sampler } from '../contracts/loss.js';
 import type { Simkit } from '../di/container.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { loadImages } from '../data/images.js';
@@ -36,6 +36,9 @@ export interface ModelInputs {
 }
 
 const EMBED_CHUNK = 256;
+
+/** The sampler name for shuffled fixed-size batches (no sampler). */
+export const NO_SAMPLER = 'none';
 
 /** Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training. */
 export function imageInputs(competition: Competition, config: Pick<CompetitionConfig, 'imageSize'>): ModelInputs {
@@ -132,13 +135,7 @@ export async function trainEmbeddingModel(
     { head: spec.head.name, headOptions: componentOptions(spec.head.options), loss: spec.loss.name, lossOptions: componentOptions(spec.loss.options) },
     { embeddingDim: spec.embeddingSize, numClasses: classIds.length, classCounts },
   );
-  const samplers = app.registry<Sampler>('Sampler');
-  let sampler: BatchSampler | undefined;
-  if (samplers.has(spec.sampler.name)) {
-    const created = samplers.create(spec.sampler.name, componentOptions(spec.sampler.options));
-    if (created.kind !== 'batches') throw new UserError(`sampler "${spec.sampler.name}" yields pairs; the pipeline trains on labelled batches`);
-    sampler = created;
-  }
+  const sampler = spec.sampler.name === NO_SAMPLER ? undefined : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
 
   const embed = async (items: readonly Item[]): Promise<Float32Array> => {
     const out = new Float32Array(items.length * spec.embeddingSize);

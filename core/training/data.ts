@@ -9,6 +9,8 @@ export interface TrainingBatch {
   readonly x: tf.Tensor;
   readonly labels: tf.Tensor1D;
   readonly size: number;
+  /** Which batch of the epoch's plan this is; `size` is smaller than planned when samples could not be read. */
+  readonly plan: number;
 }
 
 /**
@@ -53,7 +55,7 @@ export function inMemoryData(dataset: InMemoryDataset, options: { flip?: boolean
   return {
     labels: dataset.labels,
     async *batches(plan, _epoch, random) {
-      for (const indices of plan) {
+      for (const [position, indices] of plan.entries()) {
         const data = dataset.data instanceof Int32Array ? new Int32Array(indices.length * row) : new Float32Array(indices.length * row);
         indices.forEach((index, i) => data.set(dataset.data.subarray(index * row, (index + 1) * row), i * row));
         let x = tf.tensor(data, [indices.length, ...dataset.shape], dtype);
@@ -62,7 +64,7 @@ export function inMemoryData(dataset: InMemoryDataset, options: { flip?: boolean
           x.dispose();
           x = flipped;
         }
-        yield { x, labels: tf.tensor1d(Int32Array.from(indices, (index) => dataset.labels[index]!), 'int32'), size: indices.length };
+        yield { x, labels: tf.tensor1d(Int32Array.from(indices, (index) => dataset.labels[index]!), 'int32'), size: indices.length, plan: position };
       }
     },
   };
@@ -112,7 +114,8 @@ export function imageStreamData(items: readonly ImageSource[], labels: Int32Arra
         pool,
       });
       for await (const batch of stream) {
-        yield { x: tf.tensor4d(batch.data, batch.shape), labels: tf.tensor1d(batch.labels, 'int32'), size: batch.labels.length };
+        const position = Math.floor(batch.indices[0]! / batchSize);
+        yield { x: tf.tensor4d(batch.data, batch.shape), labels: tf.tensor1d(batch.labels, 'int32'), size: batch.labels.length, plan: position };
       }
       skipped = stream.summary.skipped;
     },

@@ -1,7 +1,7 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import type { BatchSampler, Objective } from '../contracts/loss.js';
+import type { BatchKind, Objective, ObjectiveBatch, Sampler } from '../contracts/loss.js';
 import { UserError } from '../errors.js';
 import { l2Normalize } from '../losses/class-matrix.js';
 import { log } from '../log.js';
@@ -37,8 +37,11 @@ export interface TrainerOptions {
   readonly optimizer?: OptimizerOptions;
   /** Mirror in-memory images left-right at random (half of each batch on average). */
   readonly flip?: boolean;
-  /** Batches of one epoch (e.g. P×K); shuffled fixed-size batches without one. */
-  readonly sampler?: BatchSampler;
+  /**
+   * Batches of one epoch (e.g. P×K; shuffled fixed-size batches without one), or, for an
+   * objective on pairs, a pair sampler whose pairs are taken `batchSize` at a time.
+   */
+  readonly sampler?: Sampler;
   /** Where `log.jsonl` and the per-epoch checkpoints go; nothing is written without it. */
   readonly runDir?: string;
   /** Checkpoints kept besides the best epoch's. Default 2. */
@@ -89,7 +92,55 @@ function fingerprint(model: tf.LayersModel, objective: Objective): string {
 }
 
 function isInMemory(data: InMemoryDataset | TrainingData): data is InMemoryDataset {
-  return 'data' in data && data.data instanceof Float32Array;
+  return 'data' in data && 'shape' in data;
+}
+
+/** One epoch's batches as dataset positions; pair batches carry a target per pair. */
+interface EpochPlan {
+  readonly batches: number[][];
+  readonly targets?: number[][];
+}
+
+/**
+ * How an epoch is drawn for the objective's batch kind. Labels: the sampler's batches, or shuffled
+ * ones. Views: each shuffled (or sampled) batch of B items twice over, [x₁…x_B, x₁…x_B], so that
+ * the data source augments every position differently (two views). Pairs: the pair sampler's pairs,
+ * B at a time, as [a₁…a_B, b₁…b_B].
+ */
+function epochPlanner(kind: BatchKind, labels: readonly number[], options: TrainerOptions): (random: Random) => EpochPlan {
+  const { sampler, batchSize } = options;
+  if (kind === 'pairs') {
+    if (sampler?.kind !== 'pairs') {
+      throw new UserError('this objective trains on pairs, which a batch sampler does not make', 'choose a pair sampler: balanced-pairs or all-pairs (`simkit list samplers`)');
+    }
+    return (random) => {
+      const batches: number[][] = [];
+      const targets: number[][] = [];
+      let chunk: { a: number; b: number; target: number }[] = [];
+      const flush = () => {
+        batches.push([...chunk.map((pair) => pair.a), ...chunk.map((pair) => pair.b)]);
+        targets.push(chunk.map((pair) => pair.target));
+        chunk = [];
+      };
+      for (const pair of sampler.pairs(labels, random)) {
+        chunk.push(pair);
+        if (chunk.length === batchSize) flush();
+      }
+      if (chunk.length > 0) flush();
+      return { batches, targets };
+    };
+  }
+  if (sampler?.kind === 'pairs') throw new UserError(`sampler yields pairs, but this objective trains on ${kind === 'views' ? 'two views per item' : 'labelled batches'}`, 'choose a batch sampler (pk) or none');
+  const items = (random: Random) => (sampler ? sampler.epoch(labels, random).map((batch) => batch.indices) : shuffledBatches(labels.length, batchSize, random));
+  if (kind === 'views') return (random) => ({ batches: items(random).map((batch) => [...batch, ...batch]) });
+  return (random) => ({ batches: items(random) });
+}
+
+/** The loss's input from one forward pass over the batch: pair and view batches are split in halves. */
+function objectiveBatch(kind: BatchKind, embeddings: tf.Tensor2D, labels: tf.Tensor1D, targets: tf.Tensor1D | undefined): ObjectiveBatch {
+  if (kind === 'labels') return { kind, embeddings, labels };
+  const [a, b] = tf.split(embeddings, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
+  return kind === 'views' ? { kind, a, b } : { kind, a, b, targets: targets! };
 }
 
 /**
@@ -108,9 +159,8 @@ export async function trainEmbedding(
   const data = isInMemory(dataset) ? inMemoryData(dataset, { flip: options.flip }) : dataset;
   const random = new Random(options.seed);
   const labels = Array.from(data.labels);
-  const count = labels.length;
-  const planEpoch = (r: Random) => (options.sampler ? options.sampler.epoch(labels, r).map((b) => b.indices) : shuffledBatches(count, options.batchSize, r));
-  const stepsPerEpoch = planEpoch(new Random(options.seed)).length;
+  const planEpoch = epochPlanner(objective.batch, labels, options);
+  const stepsPerEpoch = planEpoch(new Random(options.seed)).batches.length;
   const totalSteps = stepsPerEpoch * options.epochs;
   const optimizerOptions = options.optimizer ?? ADAM;
   const modelOptimizer = createOptimizer(optimizerOptions, options.learningRate);
@@ -147,24 +197,32 @@ export async function trainEmbedding(
     for (let epoch = state.epoch; epoch < options.epochs && !stoppedEarly; epoch++) {
       const started = Date.now();
       const plan = planEpoch(random);
-      const progress = epochProgress(epoch + 1, options.epochs, plan.length, options.progress);
+      const progress = epochProgress(epoch + 1, options.epochs, plan.batches.length, options.progress);
       let lossSum = 0;
       let samples = 0;
       let learningRate = 0;
-      for await (const batch of data.batches(plan, epoch, random)) {
+      let incomplete = 0;
+      for await (const batch of data.batches(plan.batches, epoch, random)) {
+        if (objective.batch !== 'labels' && batch.size !== plan.batches[batch.plan]!.length) {
+          // A pair or a view lost a sample it cannot be trained without; the batch is left out.
+          incomplete += 1;
+          tf.dispose([batch.x, batch.labels]);
+          continue;
+        }
         learningRate = warmupCosine(step, totalSteps, options.warmupEpochs * stepsPerEpoch, options.learningRate, 0.05);
         modelOptimizer.setLearningRate(learningRate);
         headOptimizer.setLearningRate(learningRate * options.headLearningRateFactor);
         objective.onStep({ epoch, step, epochs: options.epochs, stepsPerEpoch });
+        const targets = plan.targets ? tf.tensor1d(plan.targets[batch.plan]!) : undefined;
         const { value, grads } = tf.variableGrads(() => {
           const embeddings = l2Normalize(model.apply(batch.x, { training: true }) as tf.Tensor2D);
-          return objective.loss({ kind: 'labels', embeddings, labels: batch.labels });
+          return objective.loss(objectiveBatch(objective.batch, embeddings, batch.labels, targets));
         }, [...modelVariables, ...headVariables]);
         const clipped = clipByGlobalNorm(grads, options.clipNorm);
         modelOptimizer.apply(modelVariables, clipped);
         headOptimizer.apply(headVariables, clipped);
         const loss = (await value.data())[0]!;
-        tf.dispose([value, grads, clipped, batch.x, batch.labels]);
+        tf.dispose([value, grads, clipped, batch.x, batch.labels, ...(targets ? [targets] : [])]);
         if (!Number.isFinite(loss)) throw new UserError(`the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}`, 'lower the learning rate or enable gradient clipping (clipNorm)');
         lossSum += loss * batch.size;
         samples += batch.size;
@@ -172,6 +230,7 @@ export async function trainEmbedding(
         step += 1;
       }
       progress.stop();
+      if (incomplete > 0) log.warn(`epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`);
       const seconds = (Date.now() - started) / 1000;
       const validation = options.validate ? await options.validate() : undefined;
       const record: EpochRecord = {

@@ -47,6 +47,17 @@ describe('simkit run on every embedded sample (small settings)', () => {
     }
   });
 
+  it.each([
+    ['siamese pairs', { loss: { name: 'siamese-difference', options: {} }, head: { name: 'none', options: {} }, sampler: { name: 'balanced-pairs', options: {} } }],
+    ['SimCLR views (labels unused)', { loss: { name: 'nt-xent', options: {} }, head: { name: 'none', options: {} }, sampler: { name: 'none', options: {} } }],
+  ])('hotels trains on %s through the same pipeline', async (_, objective) => {
+    const summary = await runCompetition(app, { competition: 'hotels', out: join(root, `hotels-${objective.loss.name}`), leaderboard, overrides: { epochs: 1, ...objective } });
+    expect(summary.validation).not.toBeNull();
+    const log = readFileSync(join(summary.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(log).toHaveLength(1);
+    expect(Number.isFinite(log[0].loss)).toBe(true);
+  });
+
   it('shows the effective config and refuses unknown config keys', async () => {
     const config = await effectiveConfig(app, { competition: 'shopee-product-matching' });
     expect(config.head.name).toBe('arcface');

@@ -12,12 +12,15 @@ const CLASSES = 28;
 
 export const PROTEIN_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
+  // Sample, validation macro F1: 0.048 after 10 epochs with the former grid (k ≤ 10, threshold ≥ 0.3), 0.101 after 20 with this one.
+  epochs: 20,
   postProcessors: [
     { name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } },
     // The tuned threshold is the fallback; classes with ≥ 3 validation positives get their own.
     { name: 'label-threshold', options: { threshold: 0.5, minPositives: 3 } },
   ],
-  tune: { 'knn-vote.k': [3, 5, 10], 'label-threshold.threshold': [0.3, 0.5, 0.7, 0.9, 1.01] },
+  // Rare classes reward low thresholds (more labels per row) under macro F1.
+  tune: { 'knn-vote.k': [3, 5, 10, 20, 40], 'label-threshold.threshold': [0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.01] },
 };
 
 function channelPaths(folder: string, id: string): [string, string, string, string] {

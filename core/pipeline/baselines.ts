@@ -22,7 +22,8 @@ function labelsByFrequency(gallery: readonly Item[]): [string, number][] {
 /**
  * Trivial predictions that a trained pipeline must beat, scored on the same validation split:
  * match — every item matches only itself, and (where the data has one) items sharing a perceptual
- * hash; retrieval — the index in file order; label tasks — the most frequent training labels.
+ * hash; retrieval — the index in file order; label tasks — the most frequent training labels (ranked
+ * where the submission ranks labels); multi-label — the most frequent label, and every label.
  */
 export function baselines(competition: Competition, queries: readonly Item[], gallery: readonly Item[]): Record<string, Prediction[]> {
   switch (competition.task) {
@@ -37,6 +38,15 @@ export function baselines(competition: Competition, queries: readonly Item[], ga
     case 'retrieve': {
       const ranked = gallery.map((item) => item.id);
       return { 'index order': queries.map((item) => ({ id: item.id, labels: ranked, scores: ranked.map(() => 1) })) };
+    }
+    case 'multilabel': {
+      // Every row gets the labels themselves, not a ranking, so "most frequent" is one label; every
+      // label on every row is the other trivial answer (it scores above zero on every class present).
+      const labels = labelsByFrequency(gallery).map(([label]) => label);
+      return {
+        'most frequent class': queries.map((item) => ({ id: item.id, labels: labels.slice(0, 1) })),
+        'every class': queries.map((item) => ({ id: item.id, labels })),
+      };
     }
     default: {
       const frequent = labelsByFrequency(gallery);

@@ -12,7 +12,9 @@ import { l2Normalize } from '../losses/class-matrix.js';
 import { createObjective } from '../losses/objective.js';
 import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
+import { exactSearch } from '../index/neighbours.js';
 import { log } from '../log.js';
+import { Random } from '../random.js';
 import { imageStreamData, inMemoryData, type TrainingData } from '../training/data.js';
 import { trainEmbedding, type TrainingResult } from '../training/trainer.js';
 import { trainingConfig } from './config.js';
@@ -94,19 +96,39 @@ export async function embedInChunks(
   }
 }
 
+/** An item's label set as one string: what validation compares. */
+function labelKey(item: Item): string {
+  return item.labels.join(' ');
+}
+
 function componentOptions(options: object): Record<string, unknown> {
   return options as Record<string, unknown>;
 }
 
-/** Top-k labels of each row's nearest other rows, by inner product (validation sizes only). */
-function neighbourLabels(vectors: Float32Array, dim: number, labels: readonly string[], k: number): string[][] {
-  return tf.tidy(() => {
-    const matrix = tf.tensor2d(vectors, [labels.length, dim]);
-    const similarity = tf.matMul(matrix, matrix, false, true).sub(tf.eye(labels.length).mul(10));
-    const { indices } = tf.topk(similarity, Math.min(k, labels.length - 1));
-    const rows = indices.arraySync() as number[][];
-    return rows.map((row) => row.map((index) => labels[index]!));
-  });
+/** How many training items at most the validation queries of an item split search each epoch. */
+export const VALIDATION_GALLERY_LIMIT = 2000;
+
+/**
+ * Retrieval metrics of the validation queries after an epoch. With a gallery (items of the classes
+ * the queries belong to: an item split's training items), each query searches the gallery and R
+ * counts the gallery items of its label; without one, the queries search each other (a label split
+ * holds out whole classes), the query itself left out.
+ */
+export function validationMetrics(
+  queries: Float32Array,
+  queryLabels: readonly string[],
+  dim: number,
+  gallery?: { readonly vectors: Float32Array; readonly labels: readonly string[] },
+): Record<string, number> {
+  const searched = gallery ?? { vectors: queries, labels: queryLabels };
+  const counts = new Map<string, number>();
+  for (const label of searched.labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+  const relevantCounts = queryLabels.map((label) => (counts.get(label) ?? 0) - (gallery ? 0 : 1));
+  const k = Math.min(searched.labels.length, Math.max(10, ...relevantCounts) + (gallery ? 0 : 1));
+  const rows = exactSearch(queries, searched.vectors, dim, k);
+  const neighbours = rows.map((row, q) => row.indices.filter((index) => gallery || index !== q).map((index) => searched.labels[index]!));
+  const metrics = retrievalMetrics(queryLabels, neighbours, { relevantCounts });
+  return { 'precision@1': metrics.precisionAt1, 'MAP@R': metrics.mapAtR };
 }
 
 /**
@@ -120,7 +142,7 @@ export async function trainEmbeddingModel(
   inputs: ModelInputs,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean },
+  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; validationGallery?: readonly Item[] },
 ): Promise<EmbeddingModel> {
   const classIds = [...new Set(train.map((item) => item.labels[0] ?? ''))].sort();
   const classIndex = new Map(classIds.map((label, index) => [label, index]));
@@ -145,7 +167,7 @@ export async function trainEmbeddingModel(
 
   const settings = trainingConfig(spec);
   const data = inputs.trainingData(train, labels, { augment: settings.augment, seed: options.seed, strict: options.strict });
-  const validationLabels = validation.map((item) => item.labels.join(' '));
+  const validationLabels = validation.map(labelKey);
   log.info(`training the ${inputs.kind} model (${spec.backbone.name}, ${spec.head.name}) on ${train.length} items of ${classIds.length} classes`);
   let training: TrainingResult;
   try {
@@ -166,8 +188,9 @@ export async function trainEmbeddingModel(
       validate:
         validation.length > 1
           ? async () => {
-              const metrics = retrievalMetrics(validationLabels, neighbourLabels(await embed(validation), spec.embeddingSize, validationLabels, 10));
-              return { 'precision@1': metrics.precisionAt1, 'MAP@R': metrics.mapAtR };
+              const gallery = options.validationGallery;
+              const galleryVectors = gallery ? { vectors: await embed(gallery), labels: gallery.map(labelKey) } : undefined;
+              return validationMetrics(await embed(validation), validationLabels, spec.embeddingSize, galleryVectors);
             }
           : undefined,
     });
@@ -197,11 +220,14 @@ export async function trainCompetitionModels(
   validation: readonly Item[],
   options: { runDir: string; seed: number; resume?: boolean; strict?: boolean },
 ): Promise<CompetitionModels> {
-  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config), train, validation, options);
+  // An item split validates known classes: its queries search (a sample of) the training items.
+  const validationGallery = config.validation.by === 'item' ? new Random(options.seed).shuffle([...train]).slice(0, VALIDATION_GALLERY_LIMIT) : undefined;
+  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config), train, validation, { ...options, validationGallery });
   if (!config.textModel || competition.modality !== 'text+image') return { image, dispose: () => image.dispose() };
   try {
     const text = await trainEmbeddingModel(app, config.textModel, textInputsFor(app, config.textModel), train, validation, {
       ...options,
+      validationGallery,
       runDir: join(options.runDir, TEXT_MODEL_DIR),
     });
     return { image, text, dispose: () => [image, text].forEach((model) => model.dispose()) };

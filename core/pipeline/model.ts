@@ -14,6 +14,7 @@ import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
 import { exactSearch } from '../index/neighbours.js';
 import { log } from '../log.js';
+import { itemProgress } from '../progress.js';
 import { Random } from '../random.js';
 import { imageStreamData, inMemoryData, type TrainingData } from '../training/data.js';
 import { trainEmbedding, type TrainingResult } from '../training/trainer.js';
@@ -86,13 +87,20 @@ export async function embedInChunks(
   inputs: ModelInputs,
   sink: (start: number, vectors: Float32Array) => void | Promise<void>,
 ): Promise<void> {
-  for (let start = 0; start < items.length; start += EMBED_CHUNK) {
-    const x = await inputs.tensor(items.slice(start, start + EMBED_CHUNK));
-    const vectors = tf.tidy(() => l2Normalize(model.predict(x) as tf.Tensor2D));
-    x.dispose();
-    const values = (await vectors.data()) as Float32Array;
-    vectors.dispose();
-    await sink(start, values);
+  const progress = itemProgress(`embedding ${inputs.kind}s`, items.length);
+  try {
+    for (let start = 0; start < items.length; start += EMBED_CHUNK) {
+      const chunk = items.slice(start, start + EMBED_CHUNK);
+      const x = await inputs.tensor(chunk);
+      const vectors = tf.tidy(() => l2Normalize(model.predict(x) as tf.Tensor2D));
+      x.dispose();
+      const values = (await vectors.data()) as Float32Array;
+      vectors.dispose();
+      await sink(start, values);
+      progress.advance(chunk.length);
+    }
+  } finally {
+    progress.stop();
   }
 }
 

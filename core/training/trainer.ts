@@ -9,7 +9,7 @@ import { Random } from '../random.js';
 import { Checkpoints, type CheckpointState, type TensorGroups } from './checkpoint.js';
 import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js';
 import { createOptimizer, type OptimizerOptions, type ScheduledOptimizer } from './optimizer.js';
-import { epochProgress } from './progress.js';
+import { epochProgress } from '../progress.js';
 import { warmupCosine } from './schedule.js';
 
 export type { InMemoryDataset } from './data.js';

@@ -35,3 +35,31 @@ export function epochProgress(epoch: number, epochs: number, steps: number, enab
     stop: () => bar.stop(),
   };
 }
+
+/** Progress of long work over items (embedding a test set, say): a bar on a terminal, nothing otherwise. */
+export interface ItemProgress {
+  advance(items: number): void;
+  stop(): void;
+}
+
+/** Below this many items the work is too short for a bar. */
+const ITEM_PROGRESS_MINIMUM = 1000;
+
+export function itemProgress(label: string, total: number, enabled = process.stderr.isTTY === true): ItemProgress {
+  if (!enabled || total < ITEM_PROGRESS_MINIMUM) return { advance: () => {}, stop: () => {} };
+  const bar = new cliProgress.SingleBar(
+    { stream: process.stderr, format: `${label} {bar} {value}/{total}  {rate}/s  ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  let done = 0;
+  bar.start(total, 0, { rate: '—' });
+  return {
+    advance(items) {
+      done += items;
+      const seconds = (Date.now() - started) / 1000;
+      bar.update(done, { rate: seconds > 0 ? (done / seconds).toFixed(0) : '—' });
+    },
+    stop: () => bar.stop(),
+  };
+}

@@ -9,9 +9,14 @@ export interface ExtraMatches {
   /** The similarity sources in use, by tune key prefix (`tfidf`, `text-model`, `combined`). */
   readonly sources: readonly string[];
   merge(predictions: readonly Prediction[], overrides: Overrides): Prediction[];
+  /** The same matches without the sources that come from trained models (phash and TF-IDF only). */
+  withoutTrainedModels(): ExtraMatches;
 }
 
-export const NO_EXTRA_MATCHES: ExtraMatches = { sources: [], merge: (predictions) => [...predictions] };
+export const NO_EXTRA_MATCHES: ExtraMatches = { sources: [], merge: (predictions) => [...predictions], withoutTrainedModels: () => NO_EXTRA_MATCHES };
+
+/** Sources that need no trained model. */
+const UNTRAINED_SOURCES: ReadonlySet<string> = new Set(['tfidf']);
 
 /** L2-normalised vectors, one row of `dim` per query, in the queries' order. */
 export interface QueryVectors {
@@ -90,10 +95,10 @@ export function extraMatches(competition: Competition, config: CompetitionConfig
     sources.set('combined', exactSearch(combined.vectors, combined.vectors, combined.dim, k));
   }
   const position = new Map(queries.map((item, i) => [item.id, i]));
-  return {
-    sources: [...sources.keys()],
+  const matchesFrom = (used: ReadonlyMap<string, readonly NeighbourRow[]>): ExtraMatches => ({
+    sources: [...used.keys()],
     merge: (predictions, overrides) => {
-      const thresholds = new Map([...sources.keys()].map((source) => {
+      const thresholds = new Map([...used.keys()].map((source) => {
         const key = thresholdKey(source);
         return [source, overrides[key] ?? config.tune[key]?.[0] ?? DEFAULT_THRESHOLD];
       }));
@@ -101,7 +106,7 @@ export function extraMatches(competition: Competition, config: CompetitionConfig
         const q = position.get(prediction.id) ?? -1;
         const phash = phashOf.get(prediction.id);
         let labels = union(prediction.labels, phash ? groups.get(phash) ?? [] : []);
-        for (const [source, rows] of sources) {
+        for (const [source, rows] of used) {
           const row = rows[q];
           if (!row) continue;
           const threshold = thresholds.get(source)!;
@@ -110,5 +115,7 @@ export function extraMatches(competition: Competition, config: CompetitionConfig
         return { id: prediction.id, labels };
       });
     },
-  };
+    withoutTrainedModels: () => matchesFrom(new Map([...used].filter(([source]) => UNTRAINED_SOURCES.has(source)))),
+  });
+  return matchesFrom(sources);
 }

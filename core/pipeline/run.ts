@@ -177,7 +177,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     if (extra.sources.length > 0) {
       // What the trained models add: phash and TF-IDF matching alone, and (with a text model) the
       // image model with them, each tuned on validation like the full pipeline.
-      const untrained = extraMatches(competition, config, validationSets.queries.items);
+      const untrained = extra.withoutTrainedModels();
       const untrainedKeys = new Set(untrained.sources.map(thresholdKey));
       const textKeys = new Set(extra.sources.filter((source) => !untrained.sources.includes(source)).map(thresholdKey));
       const pick = (keep: (key: string) => boolean) => Object.fromEntries(Object.entries(config.tune).filter(([key]) => keep(key)));

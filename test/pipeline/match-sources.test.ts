@@ -56,6 +56,10 @@ describe('match sources (Shopee)', () => {
     const { shopee, config } = await shopeeConfig();
     const extra = extraMatches(shopee, config, ITEMS, EMBEDDINGS);
     expect(extra.sources).toEqual(['tfidf', 'text-model', 'combined']);
+    // Without the trained models: what extraMatches builds without embeddings.
+    const untrained = extra.withoutTrainedModels();
+    expect(untrained.sources).toEqual(['tfidf']);
+    expect(untrained.merge(self, { 'tfidf.threshold': 0.99 })).toEqual(extraMatches(shopee, config, ITEMS).merge(self, { 'tfidf.threshold': 0.99 }));
     const off = { 'tfidf.threshold': 1.01, 'text-model.threshold': 1.01, 'combined.threshold': 1.01 };
     for (const threshold of [0.5, 0.8, 0.95, 0.99]) {
       for (const source of ['text-model', 'combined'] as const) {

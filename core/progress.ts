@@ -6,21 +6,17 @@ export interface EpochProgress {
   stop(): void;
 }
 
+/** A bar on stderr that clears itself when done; `format` is cli-progress's. */
+function stderrBar(format: string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+}
+
 const SILENT: EpochProgress = { step: () => {}, stop: () => {} };
 
 /** A bar on stderr when it is a terminal (and `enabled` is not false); silent under CI and pipes. */
 export function epochProgress(epoch: number, epochs: number, steps: number, enabled = process.stderr.isTTY === true): EpochProgress {
   if (!enabled || steps === 0) return SILENT;
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `epoch ${epoch}/${epochs} {bar} {value}/{total} steps  loss {loss}  {rate} samples/s  ETA {eta_formatted}`,
-      hideCursor: true,
-      clearOnComplete: true,
-      etaBuffer: 20,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = stderrBar(`epoch ${epoch}/${epochs} {bar} {value}/{total} steps  loss {loss}  {rate} samples/s  ETA {eta_formatted}`);
   const started = Date.now();
   let samples = 0;
   let lossSum = 0;
@@ -47,10 +43,7 @@ const ITEM_PROGRESS_MINIMUM = 1000;
 
 export function itemProgress(label: string, total: number, enabled = process.stderr.isTTY === true): ItemProgress {
   if (!enabled || total < ITEM_PROGRESS_MINIMUM) return { advance: () => {}, stop: () => {} };
-  const bar = new cliProgress.SingleBar(
-    { stream: process.stderr, format: `${label} {bar} {value}/{total}  {rate}/s  ETA {eta_formatted}`, hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = stderrBar(`${label} {bar} {value}/{total}  {rate}/s  ETA {eta_formatted}`);
   const started = Date.now();
   let done = 0;
   bar.start(total, 0, { rate: '—' });

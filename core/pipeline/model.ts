@@ -141,8 +141,9 @@ export function validationMetrics(
 
 /**
  * Trains `spec`'s backbone + objective on the training items (through `inputs`) and returns an
- * embedder. Validation retrieval metrics (precision@1, MAP@R among the validation items) are
- * logged each epoch; checkpoints go to `<runDir>/checkpoints` and the model to `<runDir>/model`.
+ * embedder. Validation retrieval metrics (precision@1, MAP@R: validationMetrics, against
+ * `validationGallery` when given) are logged each epoch; checkpoints go to `<runDir>/checkpoints`
+ * and the model to `<runDir>/model`.
  */
 export async function trainEmbeddingModel(
   app: Simkit,
@@ -176,6 +177,7 @@ export async function trainEmbeddingModel(
   const settings = trainingConfig(spec);
   const data = inputs.trainingData(train, labels, { augment: settings.augment, seed: options.seed, strict: options.strict });
   const validationLabels = validation.map(labelKey);
+  const galleryLabels = options.validationGallery?.map(labelKey);
   log.info(`training the ${inputs.kind} model (${spec.backbone.name}, ${spec.head.name}) on ${train.length} items of ${classIds.length} classes`);
   let training: TrainingResult;
   try {
@@ -196,9 +198,8 @@ export async function trainEmbeddingModel(
       validate:
         validation.length > 1
           ? async () => {
-              const gallery = options.validationGallery;
-              const galleryVectors = gallery ? { vectors: await embed(gallery), labels: gallery.map(labelKey) } : undefined;
-              return validationMetrics(await embed(validation), validationLabels, spec.embeddingSize, galleryVectors);
+              const gallery = options.validationGallery && galleryLabels ? { vectors: await embed(options.validationGallery), labels: galleryLabels } : undefined;
+              return validationMetrics(await embed(validation), validationLabels, spec.embeddingSize, gallery);
             }
           : undefined,
     });

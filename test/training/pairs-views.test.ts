@@ -119,7 +119,7 @@ describe('pair and view batches in the training loop', () => {
 
     const viewModel = mlp({ hidden: [16] })({ height: 1, width: 1, channels: FEATURES }, 4, 6);
     const viewObjective = createObjective(app, { loss: 'nt-xent', head: 'none' }, { embeddingDim: 4, numClasses: 1 });
-    const views = await trainEmbedding(viewModel, viewObjective, { ...set, data: set.data }, { ...training, flip: false });
+    const views = await trainEmbedding(viewModel, viewObjective, set, { ...training, flip: false });
     expect(views.history.at(-1)!.loss).toBeLessThan(views.history[0]!.loss);
     viewObjective.dispose();
     viewModel.dispose();
@@ -168,7 +168,6 @@ describe('pair and view batches in the training loop', () => {
     await expect(trainEmbedding(model, labelled, set, { ...OPTIONS, sampler })).rejects.toThrow(/sampler yields pairs/);
     expect(() => createObjective(app, { loss: 'triplet', head: 'arcface' }, { embeddingDim: 4, numClasses: 4 })).toThrow(/works on embeddings/);
     expect(() => createObjective(app, { loss: 'cross-entropy', head: 'none' }, { embeddingDim: 4, numClasses: 4 })).toThrow(/head is "none"/);
-    tf.dispose([]);
     pairObjective.dispose();
     labelled.dispose();
     model.dispose();

@@ -1,6 +1,6 @@
 # simkit: `make shopee` runs the Shopee pipeline on the embedded sample; `make test` runs every test.
 # Both install what is missing first (Debian packages when run as root, npm packages, the native
-# faiss-node build, the TypeScript build).
+# faiss-node build, the native engine addon, the TypeScript build).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -12,6 +12,8 @@ CONFIG ?=
 RUN_ARGS = $(if $(DATA),--data "$(DATA)") $(if $(OUT),--out "$(OUT)") $(if $(CONFIG),--config "$(CONFIG)")
 SOURCES := $(shell find core plugins competitions bench -name '*.ts' -not -path '*/test/*' 2>/dev/null)
 FAISS_ADDON := node_modules/faiss-node/build/Release/faiss-node.node
+NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
+NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 COMPETITIONS := shopee landmarks landmark-retrieval hotels herbarium whales protein
 
 .PHONY: help setup system deps build test typecheck gpu webgpu doctor clean \
@@ -34,11 +36,14 @@ node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-deps: system node_modules/.package-lock.json $(FAISS_ADDON)
+deps: system node_modules/.package-lock.json $(FAISS_ADDON) $(NATIVE_ENGINE)
 
 # Rebuilt when the typed-array patch or the build script changes, so a checkout never keeps a stale addon.
 $(FAISS_ADDON): native/faiss-node-typed-arrays.patch scripts/build-faiss.mjs | node_modules/.package-lock.json
 	$(NODE) scripts/build-faiss.mjs --force
+
+$(NATIVE_ENGINE): $(NATIVE_ENGINE_SOURCES) | node_modules/.package-lock.json
+	$(NODE) scripts/build-native-engine.mjs --force
 
 dist/.built: $(SOURCES) tsconfig.json | deps
 	npx tsc -p tsconfig.json

@@ -2,7 +2,7 @@
 # Installs the Debian packages simkit needs when they are missing. As root it installs them;
 # otherwise it prints the command to run and fails. Usage: setup-system.sh [extra packages...]
 set -euo pipefail
-required=(libfaiss-dev libopenblas-dev cmake g++ patchelf)
+required=(libfaiss-dev libopenblas-dev libdnnl-dev cmake g++ patchelf)
 wanted=("${required[@]}" "$@")
 missing=()
 for pkg in "${wanted[@]}"; do

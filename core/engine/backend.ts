@@ -1,8 +1,11 @@
+import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import { log } from '../log.js';
+import { loadNativeAddon } from './native/addon.js';
+import { NATIVE_BACKEND, registerNativeBackend } from './native/backend.js';
 
-export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'] as const;
+export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKENDS)[number];
 export type BackendName = Exclude<BackendRequest, 'auto'>;
 
@@ -21,6 +24,7 @@ export interface BackendProbe {
 
 const GPU_FIX =
   'run `make gpu` (needs CUDA 11.2 + cuDNN 8.1 and a reachable libtensorflow mirror: TFJS_NODE_CDN_STORAGE)';
+const NATIVE_FIX = 'run `make build` (as root it installs libdnnl-dev, then builds native/engine)';
 const WEBGPU_FIX = 'install the optional `webgpu` and `@tensorflow/tfjs-backend-webgpu` packages (`make webgpu`) on a machine with a Vulkan GPU driver';
 
 /** The backend set up so far, and the queue that serialises set-up requests. */
@@ -80,6 +84,26 @@ async function probeWebgpu(): Promise<BackendProbe> {
   }
 }
 
+/** Threads for the native engine: SIMKIT_THREADS (set by --threads), else every core. */
+export function engineThreads(value: string | undefined = process.env.SIMKIT_THREADS): number {
+  if (value === undefined || value.trim() === '') return availableParallelism();
+  const threads = Number(value);
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
+    throw new UserError(`threads must be a whole number from 1 to 1024, got "${value}"`, 'pass --threads N or SIMKIT_THREADS=N, or leave it unset for every core');
+  }
+  return threads;
+}
+
+/** The oneDNN addon over wasm's heap (core/engine/native): multi-threaded matmul, convolutions and pooling. */
+async function probeNative(): Promise<BackendProbe> {
+  const wasm = await probeWasm();
+  if (!wasm.available) return { ...wasm, name: 'native' };
+  const load = loadNativeAddon();
+  if (!load.addon) return { name: 'native', available: false, detail: `native engine addon: ${load.reason}`, fix: NATIVE_FIX };
+  const info = load.addon.info();
+  return { name: 'native', available: true, detail: `oneDNN ${info.onednn} (${info.isa}, ${info.cpuRuntime}) kernels over the wasm heap, ${engineThreads()} threads` };
+}
+
 async function probeWasm(): Promise<BackendProbe> {
   if (!(await importOptional('@tensorflow/tfjs-backend-wasm'))) {
     return { name: 'wasm', available: false, detail: '@tensorflow/tfjs-backend-wasm not installed', fix: 'npm ci' };
@@ -93,9 +117,13 @@ export async function wasmHasSimd(): Promise<boolean> {
   return Boolean(await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT'));
 }
 
+/** Backends in order of preference: `auto` takes the first available. */
+const PREFERENCE = ['tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
+
 const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
   tensorflow: probeTensorflow,
   webgpu: probeWebgpu,
+  native: probeNative,
   wasm: probeWasm,
   cpu: async () => ({ name: 'cpu', available: true, detail: 'pure JavaScript backend (slow)' }),
 };
@@ -103,11 +131,16 @@ const PROBES: Record<BackendName, () => Promise<BackendProbe>> = {
 /** Probes every route in order of preference, without switching the active backend. */
 export async function probeBackends(): Promise<BackendProbe[]> {
   const probes: BackendProbe[] = [];
-  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) probes.push(await PROBES[name]());
+  for (const name of PREFERENCE) probes.push(await PROBES[name]());
   return probes;
 }
 
 async function activate(name: BackendName): Promise<void> {
+  if (name === NATIVE_BACKEND) {
+    const { addon } = loadNativeAddon();
+    addon!.setThreads(engineThreads());
+    registerNativeBackend(addon!);
+  }
   if (!(await tf.setBackend(name))) throw new UserError(`the ${name} backend failed to initialise`, 'try --backend cpu');
   await tf.ready();
   if (name === 'wasm') {
@@ -127,7 +160,7 @@ async function choose(request: BackendRequest): Promise<BackendChoice> {
     return { name: request, reason: `requested; ${probe.detail}` };
   }
   const skipped: string[] = [];
-  for (const name of ['tensorflow', 'webgpu', 'wasm', 'cpu'] as const) {
+  for (const name of PREFERENCE) {
     const probe = await PROBES[name]();
     if (probe.available) {
       await activate(name);
@@ -141,7 +174,7 @@ async function choose(request: BackendRequest): Promise<BackendChoice> {
 
 /**
  * Sets up TensorFlow.js. `request` defaults to SIMKIT_BACKEND, then `auto`:
- * tensorflow (tfjs-node-gpu / tfjs-node) > webgpu > wasm > cpu. Once a backend is active, `auto`
+ * tensorflow (tfjs-node-gpu / tfjs-node) > webgpu > native (oneDNN over wasm) > wasm > cpu. Once a backend is active, `auto`
  * and a request for that same backend return it; a request for another backend switches to it.
  * Rejects with a UserError (what is wrong, and the fix) for an unknown or unavailable backend.
  */

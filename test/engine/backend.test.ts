@@ -34,16 +34,16 @@ const withoutGpuRoutes = !['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node',
 
 // One process, one engine: the order of these tests is the order a session would switch in.
 describe.runIf(withoutGpuRoutes)('backend selection without the optional GPU packages', () => {
-  it('auto picks wasm on this machine, says why the faster routes were skipped, and logs it', async () => {
+  it('auto picks the native engine on this machine, says why the faster routes were skipped, and logs it', async () => {
     delete process.env.SIMKIT_BACKEND;
     const stderr = captureStderr();
     const choice = await initEngine();
-    expect(choice.name).toBe('wasm');
-    expect(tf.getBackend()).toBe('wasm');
-    expect(choice.reason).toMatch(/^auto: WebAssembly backend \(SIMD (on|off)/);
+    expect(choice.name).toBe('native');
+    expect(tf.getBackend()).toBe('native');
+    expect(choice.reason).toMatch(/^auto: oneDNN 2\.\d+\.\d+ \(\w+, openmp\) kernels over the wasm heap, \d+ threads/);
     expect(choice.reason).toContain('tensorflow: @tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node not installed');
     expect(choice.reason).toContain('webgpu: npm package `webgpu` not installed');
-    expect(stderr.join('')).toContain(`backend: wasm (${choice.reason})`);
+    expect(stderr.join('')).toContain(`backend: native (${choice.reason})`);
   });
 
   it('honours SIMKIT_BACKEND, keeps the active backend for auto, and switches on a new request', async () => {
@@ -76,7 +76,7 @@ describe.runIf(withoutGpuRoutes)('backend selection without the optional GPU pac
     const error = await initEngine('gpu').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).message).toBe('unknown backend "gpu"');
-    expect((error as UserError).hint).toBe('choose one of: auto, tensorflow, webgpu, wasm, cpu');
+    expect((error as UserError).hint).toBe('choose one of: auto, tensorflow, webgpu, native, wasm, cpu');
   });
 
   it('probes every route with a reason and a fix for the missing GPU ones', async () => {
@@ -84,6 +84,7 @@ describe.runIf(withoutGpuRoutes)('backend selection without the optional GPU pac
     expect(probes.map((probe) => [probe.name, probe.available])).toEqual([
       ['tensorflow', false],
       ['webgpu', false],
+      ['native', true],
       ['wasm', true],
       ['cpu', true],
     ]);

@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * The native engine addon (native/engine, built by scripts/build-native-engine.mjs): oneDNN
+ * matmul and convolutions and OpenMP pooling, working in place on TensorFlow.js's wasm heap.
+ * Every kernel takes the heap ArrayBuffer first, then byte offsets of its tensors and its geometry.
+ */
+export interface NativeEngineAddon {
+  info(): { onednn: string; isa: string; threads: number; cpuRuntime: string };
+  setThreads(threads: number): void;
+  matmul(heap: ArrayBuffer, a: number, b: number, bias: number, out: number, batchA: number, batchB: number, m: number, n: number, k: number, transposeA: number, transposeB: number, activation: number, alpha: number): void;
+  conv2d(heap: ArrayBuffer, x: number, filter: number, bias: number, out: number, ...geometryActivationAlpha: number[]): void;
+  conv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
+  conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
+  maxPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
+  maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: number[]): void;
+  avgPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
+  avgPoolGrad(heap: ArrayBuffer, dy: number, dx: number, ...geometry: number[]): void;
+}
+
+const ROOT = [resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')].find((dir) =>
+  existsSync(join(dir, 'native', 'engine', 'CMakeLists.txt')),
+);
+
+/** Where the built addon lives (beside its sources, in the package). */
+export const NATIVE_ADDON_PATH = join(ROOT ?? '.', 'native', 'engine', 'build', 'Release', 'simkit_engine.node');
+
+export type AddonLoad = { readonly addon: NativeEngineAddon; readonly path: string } | { readonly addon?: undefined; readonly reason: string };
+
+let loaded: AddonLoad | undefined;
+
+/** Loads the addon once; the reason says why it is absent (not built, or libdnnl missing). */
+export function loadNativeAddon(): AddonLoad {
+  if (loaded) return loaded;
+  if (process.env.SIMKIT_NO_NATIVE === '1') return (loaded = { reason: 'disabled by SIMKIT_NO_NATIVE=1' });
+  if (!existsSync(NATIVE_ADDON_PATH)) return (loaded = { reason: `${NATIVE_ADDON_PATH} not built` });
+  try {
+    const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeEngineAddon;
+    return (loaded = { addon, path: NATIVE_ADDON_PATH });
+  } catch (error) {
+    return (loaded = { reason: `${NATIVE_ADDON_PATH} does not load: ${(error as Error).message.split('\n')[0]}` });
+  }
+}

@@ -1,0 +1,214 @@
+import * as tf from '@tensorflow/tfjs';
+import { log } from '../../log.js';
+import type { NativeEngineAddon } from './addon.js';
+
+/** The parts of tfjs-backend-wasm's BackendWasm a native kernel uses: tensors are byte offsets into one heap. */
+export interface WasmHeapBackend {
+  readonly wasm: { readonly HEAPU8: Uint8Array };
+  readonly dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } };
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: tf.DataId): boolean;
+}
+
+type Inputs = Readonly<Record<string, tf.TensorInfo | undefined>>;
+
+/** What a native kernel will do for these inputs: the output's shape and the addon call that fills it. */
+interface NativePlan {
+  readonly shape: number[];
+  run(addon: NativeEngineAddon, heap: ArrayBuffer, out: number): void;
+}
+
+/** Plans the native call, or returns undefined when the native path does not cover the inputs (the wasm kernel runs). */
+type Planner = (inputs: Inputs, attrs: tf.NamedAttrMap, offsetOf: (tensor: tf.TensorInfo) => number) => NativePlan | undefined;
+
+/** Activation codes of native/engine/src/common.h. */
+const ACTIVATIONS: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+
+const calls = { native: new Map<string, number>(), fallback: new Map<string, number>() };
+
+/** How often each kernel ran natively and how often it fell back to wasm, since the process started. */
+export function nativeKernelCalls(): { native: Record<string, number>; fallback: Record<string, number> } {
+  return { native: Object.fromEntries(calls.native), fallback: Object.fromEntries(calls.fallback) };
+}
+
+function count(map: Map<string, number>, name: string): void {
+  map.set(name, (map.get(name) ?? 0) + 1);
+}
+
+const size = (shape: readonly number[]): number => shape.reduce((product, dim) => product * dim, 1);
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((dim, i) => dim === b[i]);
+const allFloat32 = (...tensors: (tf.TensorInfo | undefined)[]): boolean => tensors.every((t) => t === undefined || t.dtype === 'float32');
+
+function activationOf(attrs: tf.NamedAttrMap, prelu: tf.TensorInfo | undefined): { code: number; alpha: number } | undefined {
+  const code = ACTIVATIONS[String(attrs.activation ?? 'linear')];
+  if (code === undefined || prelu) return undefined;
+  return { code, alpha: code === ACTIVATIONS.leakyrelu ? Number(attrs.leakyreluAlpha ?? 0.2) : 0 };
+}
+
+/** BatchMatMul and _FusedMatMul: any rank ≥ 2, equal batch dims or a batch of one broadcast, a bias of N values. */
+function matmulPlanner(fused: boolean): Planner {
+  return ({ a, b, bias, preluActivationWeights }, attrs, offsetOf) => {
+    const activation = fused ? activationOf(attrs, preluActivationWeights) : { code: 0, alpha: 0 };
+    if (!a || !b || !activation || !allFloat32(a, b, bias) || a.shape.length < 2 || b.shape.length < 2) return undefined;
+    const [transposeA, transposeB] = [Boolean(attrs.transposeA), Boolean(attrs.transposeB)];
+    const [ra, rb] = [a.shape.length, b.shape.length];
+    const m = a.shape[transposeA ? ra - 1 : ra - 2]!;
+    const k = a.shape[transposeA ? ra - 2 : ra - 1]!;
+    const kb = b.shape[transposeB ? rb - 1 : rb - 2]!;
+    const n = b.shape[transposeB ? rb - 2 : rb - 1]!;
+    if (k !== kb || m * n * k === 0) return undefined;
+    const [outerA, outerB] = [a.shape.slice(0, -2), b.shape.slice(0, -2)];
+    const [batchA, batchB] = [size(outerA), size(outerB)];
+    let outer: number[];
+    if (sameShape(outerA, outerB) || (batchB === 1 && outerB.length <= outerA.length)) outer = outerA;
+    else if (batchA === 1 && outerA.length <= outerB.length) outer = outerB;
+    else return undefined;
+    if (bias && (size(bias.shape) !== n || bias.shape.at(-1) !== n)) return undefined;
+    const [aAt, bAt, biasAt] = [offsetOf(a), offsetOf(b), bias ? offsetOf(bias) : -1];
+    return {
+      shape: [...outer, m, n],
+      run: (addon, heap, out) =>
+        addon.matmul(heap, aAt, bAt, biasAt, out, batchA, batchB, m, n, k, Number(transposeA), Number(transposeB), activation.code, activation.alpha),
+    };
+  };
+}
+
+/** The 17 geometry numbers of native/engine's convolutions, when oneDNN's output-size rule agrees with tfjs's. */
+function convGeometry(info: tf.backend_util.Conv2DInfo): number[] | undefined {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo, dataFormat } = info;
+  if (dataFormat !== 'channelsLast' || batchSize * inHeight * inWidth * inChannels * outHeight * outWidth * outChannels === 0) return undefined;
+  const { top, left, bottom, right } = padInfo;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  const extentH = (filterHeight - 1) * dilationHeight + 1;
+  const extentW = (filterWidth - 1) * dilationWidth + 1;
+  if (Math.floor((inHeight + top + bottom - extentH) / strideHeight) + 1 !== outHeight) return undefined;
+  if (Math.floor((inWidth + left + right - extentW) / strideWidth) + 1 !== outWidth) return undefined;
+  return [batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, top, left, bottom, right];
+}
+
+type ConvAttrs = { strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: 'NHWC' | 'NCHW' };
+
+function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
+  const a = attrs as unknown as ConvAttrs;
+  const format = tf.backend_util.convertConv2DDataFormat(a.dataFormat ?? 'NHWC');
+  return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, format);
+}
+
+/** Conv2D and FusedConv2D (bias of outChannels values, fused activation). */
+function conv2dPlanner(fused: boolean): Planner {
+  return ({ x, filter, bias, preluActivationWeights }, attrs, offsetOf) => {
+    const activation = fused ? activationOf(attrs, preluActivationWeights) : { code: 0, alpha: 0 };
+    if (!x || !filter || !activation || !allFloat32(x, filter, bias) || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
+    const info = convInfo(x.shape, filter.shape, attrs);
+    const geometry = convGeometry(info);
+    if (!geometry || (bias && size(bias.shape) !== info.outChannels)) return undefined;
+    const [xAt, filterAt, biasAt] = [offsetOf(x), offsetOf(filter), bias ? offsetOf(bias) : -1];
+    return { shape: info.outShape, run: (addon, heap, out) => addon.conv2d(heap, xAt, filterAt, biasAt, out, ...geometry, activation.code, activation.alpha) };
+  };
+}
+
+const conv2dBackpropInputPlanner: Planner = ({ dy, filter }, attrs, offsetOf) => {
+  const inputShape = attrs.inputShape as number[];
+  if (!dy || !filter || !allFloat32(dy, filter) || inputShape.length !== 4) return undefined;
+  const geometry = convGeometry(convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 }));
+  if (!geometry) return undefined;
+  const [dyAt, filterAt] = [offsetOf(dy), offsetOf(filter)];
+  return { shape: [...inputShape], run: (addon, heap, out) => addon.conv2dBackpropInput(heap, dyAt, filterAt, out, ...geometry) };
+};
+
+const conv2dBackpropFilterPlanner: Planner = ({ x, dy }, attrs, offsetOf) => {
+  const filterShape = attrs.filterShape as number[];
+  if (!x || !dy || !allFloat32(x, dy) || x.shape.length !== 4 || filterShape.length !== 4) return undefined;
+  const geometry = convGeometry(convInfo(x.shape, filterShape, { ...attrs, dilations: 1 }));
+  if (!geometry) return undefined;
+  const [xAt, dyAt] = [offsetOf(x), offsetOf(dy)];
+  return { shape: [...filterShape], run: (addon, heap, out) => addon.conv2dBackpropFilter(heap, xAt, dyAt, out, ...geometry) };
+};
+
+/** The 12 geometry numbers of native/engine's pooling kernels (NHWC, no dilation). */
+function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): { geometry: number[]; outShape: number[] } | undefined {
+  if (xShape.length !== 4 || size(xShape) === 0) return undefined;
+  const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: ConvAttrs['pad']; dimRoundingMode?: ConvAttrs['dimRoundingMode'] };
+  const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  if (outHeight <= 0 || outWidth <= 0 || padInfo.top < 0 || padInfo.left < 0) return undefined;
+  return { geometry: [batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left], outShape: info.outShape };
+}
+
+function poolPlanner(kind: 'maxPool' | 'avgPool'): Planner {
+  return ({ x }, attrs, offsetOf) => {
+    const pool = x && allFloat32(x) ? poolGeometry(x.shape, attrs) : undefined;
+    if (!x || !pool) return undefined;
+    const xAt = offsetOf(x);
+    return { shape: pool.outShape, run: (addon, heap, out) => addon[kind](heap, xAt, out, ...pool.geometry) };
+  };
+}
+
+const maxPoolGradPlanner: Planner = ({ dy, input }, attrs, offsetOf) => {
+  const pool = dy && input && allFloat32(dy, input) ? poolGeometry(input.shape, attrs) : undefined;
+  if (!dy || !input || !pool || !sameShape(pool.outShape, dy.shape)) return undefined;
+  const [dyAt, inputAt] = [offsetOf(dy), offsetOf(input)];
+  return { shape: [...input.shape], run: (addon, heap, out) => addon.maxPoolGrad(heap, dyAt, inputAt, out, ...pool.geometry) };
+};
+
+const avgPoolGradPlanner: Planner = ({ dy, input }, attrs, offsetOf) => {
+  const pool = dy && input && allFloat32(dy) ? poolGeometry(input.shape, attrs) : undefined;
+  if (!dy || !input || !pool || !sameShape(pool.outShape, dy.shape)) return undefined;
+  const dyAt = offsetOf(dy);
+  return { shape: [...input.shape], run: (addon, heap, out) => addon.avgPoolGrad(heap, dyAt, out, ...pool.geometry) };
+};
+
+/** Kernels the native engine runs, by TensorFlow.js kernel name. */
+export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
+  BatchMatMul: matmulPlanner(false),
+  _FusedMatMul: matmulPlanner(true),
+  Conv2D: conv2dPlanner(false),
+  FusedConv2D: conv2dPlanner(true),
+  Conv2DBackpropInput: conv2dBackpropInputPlanner,
+  Conv2DBackpropFilter: conv2dBackpropFilterPlanner,
+  MaxPool: poolPlanner('maxPool'),
+  MaxPoolGrad: maxPoolGradPlanner,
+  AvgPool: poolPlanner('avgPool'),
+  AvgPoolGrad: avgPoolGradPlanner,
+};
+
+const warned = new Set<string>();
+
+/**
+ * A kernel of the `native` backend: the native path when its planner covers the inputs, else the
+ * wasm kernel it replaces. oneDNN refusing a configuration falls back too, with one warning per
+ * kernel; any other native failure is an error that names the kernel. The output of a failed call
+ * is released, so nothing leaks.
+ */
+export function nativeKernel(kernelName: string, planner: Planner, addon: NativeEngineAddon, fallback: tf.KernelConfig | undefined): tf.KernelConfig {
+  const runFallback = (args: Parameters<tf.KernelFunc>[0]) => {
+    if (!fallback) throw new Error(`the native ${kernelName} kernel does not cover inputs of shapes ${Object.values(args.inputs).map((t) => `[${t?.shape}]`).join(', ')}, and wasm has no ${kernelName}`);
+    count(calls.fallback, kernelName);
+    return fallback.kernelFunc(args);
+  };
+  return {
+    kernelName,
+    backendName: 'native',
+    ...(fallback?.setupFunc ? { setupFunc: fallback.setupFunc } : {}),
+    kernelFunc: (args) => {
+      const backend = args.backend as unknown as WasmHeapBackend;
+      const plan = planner(args.inputs as Inputs, args.attrs ?? {}, (tensor) => backend.dataIdMap.get(tensor.dataId).memoryOffset);
+      if (!plan) return runFallback(args);
+      const out = backend.makeOutput(plan.shape, 'float32');
+      try {
+        // Read the heap after makeOutput: an allocation may have grown (and replaced) it.
+        plan.run(addon, backend.wasm.HEAPU8.buffer as ArrayBuffer, backend.dataIdMap.get(out.dataId).memoryOffset);
+      } catch (error) {
+        backend.disposeData(out.dataId);
+        const message = (error as Error).message;
+        if (!message.includes('oneDNN') || !fallback) throw new Error(`native ${kernelName} kernel failed: ${message}`);
+        if (!warned.has(kernelName)) log.warn(`native ${kernelName}: ${message}; using the wasm kernel for this configuration`);
+        warned.add(kernelName);
+        return runFallback(args);
+      }
+      count(calls.native, kernelName);
+      return out;
+    },
+  };
+}

@@ -1,0 +1,226 @@
+// Matmul and convolution (forward, backward data, backward weights) through oneDNN, in the
+// layouts TensorFlow.js keeps: row-major matrices, NHWC activations and HWIO filters, so no
+// tensor is reordered. Primitives are created once per shape and cached.
+#include <unordered_map>
+#include "common.h"
+
+namespace simkit {
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+dnnl::engine& cpuEngine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+dnnl::stream& cpuStream() {
+  static dnnl::stream stream(cpuEngine());
+  return stream;
+}
+
+dnnl::primitive_attr activationAttr(int64_t code, float alpha) {
+  dnnl::primitive_attr attr;
+  dnnl::post_ops ops;
+  switch (static_cast<Activation>(code)) {
+    case Activation::Linear: break;
+    case Activation::Relu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, 0.f, 0.f); break;
+    case Activation::Relu6: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f); break;
+    case Activation::LeakyRelu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_relu, alpha, 0.f); break;
+    case Activation::Sigmoid: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_logistic, 0.f, 0.f); break;
+    case Activation::Elu: ops.append_eltwise(1.f, dnnl::algorithm::eltwise_elu, 1.f, 0.f); break;
+    default: throw std::invalid_argument("unknown activation code " + std::to_string(code));
+  }
+  attr.set_post_ops(ops);
+  return attr;
+}
+
+namespace {
+
+struct KeyHash {
+  size_t operator()(const std::vector<int64_t>& key) const {
+    size_t h = 1469598103934665603ull;
+    for (int64_t v : key) h = (h ^ static_cast<size_t>(v)) * 1099511628211ull;
+    return h;
+  }
+};
+
+/** Primitives by shape key. A run sees few shapes; the bound only guards against unbounded growth. */
+template <typename Entry>
+class PrimitiveCache {
+ public:
+  template <typename Make>
+  Entry& get(const std::vector<int64_t>& key, Make make) {
+    auto found = entries_.find(key);
+    if (found != entries_.end()) return found->second;
+    if (entries_.size() >= 512) entries_.clear();
+    return entries_.emplace(key, make()).first->second;
+  }
+
+ private:
+  std::unordered_map<std::vector<int64_t>, Entry, KeyHash> entries_;
+};
+
+memory bind(const memory::desc& desc, float* data) { return memory(desc, cpuEngine(), data); }
+
+// ---- matmul ---------------------------------------------------------------------------------
+// matmul(heap, a, b, bias|-1, out, batchA, batchB, m, n, k, transA, transB, activation, alpha)
+// C[batch] = act(op(A[batch]) · op(B[batch]) + bias); a batch of 1 broadcasts.
+
+struct MatmulEntry {
+  dnnl::matmul primitive;
+  memory::desc a, b, bias, c;
+};
+
+Napi::Value Matmul(const Napi::CallbackInfo& info) {
+  return guarded(info, "matmul", [&] {
+    Heap heap(info[0]);
+    const int64_t aOff = integer(info, 1), bOff = integer(info, 2), biasOff = integer(info, 3), cOff = integer(info, 4);
+    const int64_t batchA = integer(info, 5), batchB = integer(info, 6), m = integer(info, 7), n = integer(info, 8), k = integer(info, 9);
+    const int64_t transA = integer(info, 10), transB = integer(info, 11), act = integer(info, 12);
+    const float alpha = real(info, 13);
+    const int64_t batch = std::max(batchA, batchB);
+    const bool hasBias = biasOff >= 0;
+    std::vector<int64_t> key{batchA, batchB, m, n, k, transA, transB, hasBias, act, static_cast<int64_t>(alpha * 1e6)};
+    static PrimitiveCache<MatmulEntry> cache;
+    MatmulEntry& entry = cache.get(key, [&] {
+      memory::desc a({batchA, m, k}, dt::f32, transA ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
+      memory::desc b({batchB, k, n}, dt::f32, transB ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
+      memory::desc c({batch, m, n}, dt::f32, tag::abc);
+      memory::desc bias = hasBias ? memory::desc({1, 1, n}, dt::f32, tag::abc) : memory::desc();
+      dnnl::matmul::desc desc = hasBias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
+      dnnl::matmul::primitive_desc pd(desc, activationAttr(act, alpha), cpuEngine());
+      return MatmulEntry{dnnl::matmul(pd), a, b, bias, c};
+    });
+    Napi::Env env = info.Env();
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, bind(entry.a, heap.floats(env, aOff, batchA * m * k, "matmul input a"))},
+        {DNNL_ARG_WEIGHTS, bind(entry.b, heap.floats(env, bOff, batchB * k * n, "matmul input b"))},
+        {DNNL_ARG_DST, bind(entry.c, heap.floats(env, cOff, batch * m * n, "matmul output"))},
+    };
+    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(entry.bias, heap.floats(env, biasOff, n, "matmul bias")));
+    entry.primitive.execute(cpuStream(), args);
+    cpuStream().wait();
+  });
+}
+
+// ---- convolution ----------------------------------------------------------------------------
+// Geometry, in order: n, h, w, c, outH, outW, outC, kH, kW, strideH, strideW, dilationH,
+// dilationW, padTop, padLeft, padBottom, padRight (TensorFlow's dilation: 1 = dense).
+
+struct ConvGeometry {
+  int64_t n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+
+  static ConvGeometry read(const Napi::CallbackInfo& info, size_t first) {
+    int64_t v[17];
+    for (size_t i = 0; i < 17; i++) v[i] = integer(info, first + i);
+    return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
+  }
+  std::vector<int64_t> key() const { return {n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr}; }
+  memory::desc src() const { return memory::desc({n, c, h, w}, dt::f32, tag::nhwc); }
+  memory::desc weights() const { return memory::desc({oc, c, kh, kw}, dt::f32, tag::hwio); }
+  memory::desc dst() const { return memory::desc({n, oc, oh, ow}, dt::f32, tag::nhwc); }
+  memory::dims strides() const { return {sh, sw}; }
+  memory::dims dilations() const { return {dh - 1, dw - 1}; }
+  memory::dims padBefore() const { return {pt, pl}; }
+  memory::dims padAfter() const { return {pb, pr}; }
+  int64_t srcSize() const { return n * h * w * c; }
+  int64_t weightsSize() const { return kh * kw * c * oc; }
+  int64_t dstSize() const { return n * oh * ow * oc; }
+
+  dnnl::convolution_forward::desc forward(bool withBias) const {
+    const auto prop = dnnl::prop_kind::forward_training;
+    const auto algo = dnnl::algorithm::convolution_direct;
+    if (withBias) {
+      return {prop, algo, src(), weights(), memory::desc({oc}, dt::f32, tag::a), dst(), strides(), dilations(), padBefore(), padAfter()};
+    }
+    return {prop, algo, src(), weights(), dst(), strides(), dilations(), padBefore(), padAfter()};
+  }
+};
+
+struct ConvEntry {
+  dnnl::primitive primitive;
+};
+
+// conv2d(heap, x, filter, bias|-1, out, ...geometry, activation, alpha)
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  return guarded(info, "conv2d", [&] {
+    Heap heap(info[0]);
+    const int64_t xOff = integer(info, 1), wOff = integer(info, 2), biasOff = integer(info, 3), yOff = integer(info, 4);
+    const ConvGeometry g = ConvGeometry::read(info, 5);
+    const int64_t act = integer(info, 22);
+    const float alpha = real(info, 23);
+    const bool hasBias = biasOff >= 0;
+    std::vector<int64_t> key = g.key();
+    key.insert(key.end(), {hasBias, act, static_cast<int64_t>(alpha * 1e6)});
+    static PrimitiveCache<ConvEntry> cache;
+    ConvEntry& entry = cache.get(key, [&] {
+      dnnl::convolution_forward::primitive_desc pd(g.forward(hasBias), activationAttr(act, alpha), cpuEngine());
+      return ConvEntry{dnnl::convolution_forward(pd)};
+    });
+    Napi::Env env = info.Env();
+    std::unordered_map<int, memory> args{
+        {DNNL_ARG_SRC, bind(g.src(), heap.floats(env, xOff, g.srcSize(), "conv2d input"))},
+        {DNNL_ARG_WEIGHTS, bind(g.weights(), heap.floats(env, wOff, g.weightsSize(), "conv2d filter"))},
+        {DNNL_ARG_DST, bind(g.dst(), heap.floats(env, yOff, g.dstSize(), "conv2d output"))},
+    };
+    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(memory::desc({g.oc}, dt::f32, tag::a), heap.floats(env, biasOff, g.oc, "conv2d bias")));
+    entry.primitive.execute(cpuStream(), args);
+    cpuStream().wait();
+  });
+}
+
+// conv2dBackpropInput(heap, dy, filter, dx, ...geometry)
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  return guarded(info, "conv2dBackpropInput", [&] {
+    Heap heap(info[0]);
+    const int64_t dyOff = integer(info, 1), wOff = integer(info, 2), dxOff = integer(info, 3);
+    const ConvGeometry g = ConvGeometry::read(info, 4);
+    static PrimitiveCache<ConvEntry> cache;
+    ConvEntry& entry = cache.get(g.key(), [&] {
+      dnnl::convolution_forward::primitive_desc hint(g.forward(false), cpuEngine());
+      dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, g.src(), g.weights(), g.dst(), g.strides(), g.dilations(), g.padBefore(), g.padAfter());
+      return ConvEntry{dnnl::convolution_backward_data(dnnl::convolution_backward_data::primitive_desc(desc, cpuEngine(), hint))};
+    });
+    Napi::Env env = info.Env();
+    entry.primitive.execute(cpuStream(), {
+        {DNNL_ARG_DIFF_DST, bind(g.dst(), heap.floats(env, dyOff, g.dstSize(), "conv2dBackpropInput dy"))},
+        {DNNL_ARG_WEIGHTS, bind(g.weights(), heap.floats(env, wOff, g.weightsSize(), "conv2dBackpropInput filter"))},
+        {DNNL_ARG_DIFF_SRC, bind(g.src(), heap.floats(env, dxOff, g.srcSize(), "conv2dBackpropInput dx"))},
+    });
+    cpuStream().wait();
+  });
+}
+
+// conv2dBackpropFilter(heap, x, dy, dw, ...geometry)
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  return guarded(info, "conv2dBackpropFilter", [&] {
+    Heap heap(info[0]);
+    const int64_t xOff = integer(info, 1), dyOff = integer(info, 2), dwOff = integer(info, 3);
+    const ConvGeometry g = ConvGeometry::read(info, 4);
+    static PrimitiveCache<ConvEntry> cache;
+    ConvEntry& entry = cache.get(g.key(), [&] {
+      dnnl::convolution_forward::primitive_desc hint(g.forward(false), cpuEngine());
+      dnnl::convolution_backward_weights::desc desc(dnnl::algorithm::convolution_direct, g.src(), g.weights(), g.dst(), g.strides(), g.dilations(), g.padBefore(), g.padAfter());
+      return ConvEntry{dnnl::convolution_backward_weights(dnnl::convolution_backward_weights::primitive_desc(desc, cpuEngine(), hint))};
+    });
+    Napi::Env env = info.Env();
+    entry.primitive.execute(cpuStream(), {
+        {DNNL_ARG_SRC, bind(g.src(), heap.floats(env, xOff, g.srcSize(), "conv2dBackpropFilter x"))},
+        {DNNL_ARG_DIFF_DST, bind(g.dst(), heap.floats(env, dyOff, g.dstSize(), "conv2dBackpropFilter dy"))},
+        {DNNL_ARG_DIFF_WEIGHTS, bind(g.weights(), heap.floats(env, dwOff, g.weightsSize(), "conv2dBackpropFilter dw"))},
+    });
+    cpuStream().wait();
+  });
+}
+
+}  // namespace
+
+void registerDnnlKernels(Napi::Env env, Napi::Object exports) {
+  exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+}
+
+}  // namespace simkit

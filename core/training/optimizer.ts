@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { FusedAdamOptimizer } from '../engine/adam.js';
 import { UserError } from '../errors.js';
 import type { NamedTensor } from './checkpoint.js';
 
@@ -37,7 +38,7 @@ function isDecayed(variable: tf.Variable): boolean {
 export function createOptimizer(options: OptimizerOptions, initialRate: number): ScheduledOptimizer {
   if (!OPTIMIZER_NAMES.includes(options.name)) throw new UserError(`unknown optimizer "${options.name}"`, `use one of ${OPTIMIZER_NAMES.join(', ')}`);
   const sgd = options.name === 'sgd' ? tf.train.momentum(initialRate, options.momentum) : undefined;
-  const optimizer: tf.Optimizer = sgd ?? tf.train.adam(initialRate);
+  const optimizer: tf.Optimizer = sgd ?? new FusedAdamOptimizer(initialRate, 0.9, 0.999);
   const decay = options.name === 'adam' ? 0 : options.weightDecay;
   const adam = sgd ? undefined : (optimizer as unknown as Record<AdamPower, tf.Variable>);
   let rate = initialRate;

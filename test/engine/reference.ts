@@ -112,6 +112,87 @@ export function depthwiseInputGradient(g: Geometry, dy: ArrayLike<number>, filte
   return dx;
 }
 
+/** y[n,p,q,o] = Σ x[n, p·s+i·d−top, q·s+j·d−left, c] · W[i,j,c,o] (+ bias[o]) for a conv2d. */
+export function conv2dForward(g: Geometry, x: ArrayLike<number>, filter: ArrayLike<number>, outChannels: number, bias?: ArrayLike<number>): Float64Array {
+  const y = new Float64Array(g.batch * g.outHeight * g.outWidth * outChannels);
+  forEachTap(g, (n, xBase, p, q, i, j) => {
+    const yBase = ((n * g.outHeight + p) * g.outWidth + q) * outChannels;
+    for (let c = 0; c < g.channels; c++)
+      for (let o = 0; o < outChannels; o++) y[yBase + o]! += x[xBase + c]! * filter[((i * g.filterWidth + j) * g.channels + c) * outChannels + o]!;
+  });
+  if (bias) y.forEach((value, k) => (y[k] = value + bias[k % outChannels]!));
+  return y;
+}
+
+/** C[b] = op(A[b]) · op(B[b]) with op a transpose when asked; a batch of one is broadcast. */
+export function batchMatMul(
+  a: ArrayLike<number>, b: ArrayLike<number>,
+  { batchA, batchB, m, n, k, transposeA, transposeB }: { batchA: number; batchB: number; m: number; n: number; k: number; transposeA: boolean; transposeB: boolean },
+): Float64Array {
+  const batch = Math.max(batchA, batchB);
+  const c = new Float64Array(batch * m * n);
+  for (let t = 0; t < batch; t++) {
+    const aBase = (batchA === 1 ? 0 : t) * m * k;
+    const bBase = (batchB === 1 ? 0 : t) * k * n;
+    for (let i = 0; i < m; i++)
+      for (let j = 0; j < n; j++) {
+        let sum = 0;
+        for (let l = 0; l < k; l++) sum += a[aBase + (transposeA ? l * m + i : i * k + l)]! * b[bBase + (transposeB ? j * k + l : l * n + j)]!;
+        c[(t * m + i) * n + j] = sum;
+      }
+  }
+  return c;
+}
+
+/**
+ * Visits every output position of a pooling window (dilation 1) with the flat NHWC offsets (channel
+ * 0) of the output and of each input pixel inside the image.
+ */
+function forEachWindow(g: Geometry, visit: (outBase: number, inputs: number[]) => void): void {
+  for (let n = 0; n < g.batch; n++)
+    for (let p = 0; p < g.outHeight; p++)
+      for (let q = 0; q < g.outWidth; q++) {
+        const inputs: number[] = [];
+        for (let i = 0; i < g.filterHeight; i++)
+          for (let j = 0; j < g.filterWidth; j++) {
+            const h = p * g.stride + i - g.top;
+            const w = q * g.stride + j - g.left;
+            if (h >= 0 && h < g.height && w >= 0 && w < g.width) inputs.push(((n * g.height + h) * g.width + w) * g.channels);
+          }
+        visit(((n * g.outHeight + p) * g.outWidth + q) * g.channels, inputs);
+      }
+}
+
+/** Max pooling over the pixels inside the image, and its gradient to the first largest pixel of each window. */
+export function maxPool(g: Geometry, x: ArrayLike<number>, dy?: ArrayLike<number>): { y: Float64Array; dx: Float64Array } {
+  const y = new Float64Array(g.batch * g.outHeight * g.outWidth * g.channels);
+  const dx = new Float64Array(x.length);
+  forEachWindow(g, (outBase, inputs) => {
+    for (let c = 0; c < g.channels; c++) {
+      let best = -Infinity;
+      let at = -1;
+      for (const base of inputs) if (x[base + c]! > best) [best, at] = [x[base + c]!, base + c];
+      y[outBase + c] = best;
+      if (dy && at >= 0) dx[at]! += dy[outBase + c]!;
+    }
+  });
+  return { y, dx };
+}
+
+/** Average pooling over the pixels inside the image; tfjs's gradient spreads dy / (window area) over the window's pixels. */
+export function avgPool(g: Geometry, x: ArrayLike<number>, dy?: ArrayLike<number>): { y: Float64Array; dx: Float64Array } {
+  const y = new Float64Array(g.batch * g.outHeight * g.outWidth * g.channels);
+  const dx = new Float64Array(x.length);
+  const area = g.filterHeight * g.filterWidth;
+  forEachWindow(g, (outBase, inputs) => {
+    for (let c = 0; c < g.channels; c++) {
+      for (const base of inputs) y[outBase + c]! += x[base + c]! / inputs.length;
+      if (dy) for (const base of inputs) dx[base + c]! += dy[outBase + c]! / area;
+    }
+  });
+  return { y, dx };
+}
+
 /** out[s, k] = Σ_{r: ids[r] = s} x[r, k]; ids outside [0, numSegments) are dropped. */
 export function segmentSum(x: ArrayLike<number>, ids: number[], numSegments: number): Float64Array {
   const rowSize = x.length / ids.length;

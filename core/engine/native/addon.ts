@@ -19,6 +19,7 @@ export interface NativeEngineAddon {
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: number[]): void;
   avgPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
   avgPoolGrad(heap: ArrayBuffer, dy: number, dx: number, ...geometry: number[]): void;
+  adam(heap: ArrayBuffer, value: number, gradient: number, first: number, second: number, newValue: number, newFirst: number, newSecond: number, count: number, ...constants: number[]): void;
 }
 
 const ROOT = [resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')].find((dir) =>

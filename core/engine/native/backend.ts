@@ -1,14 +1,15 @@
 import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../kernels/index.js';
 import type { NativeEngineAddon } from './addon.js';
-import { NATIVE_PLANNERS, nativeKernel } from './kernels.js';
+import { fusedAdamKernel } from './adam-kernel.js';
+import { NATIVE_BACKEND, NATIVE_PLANNERS, nativeKernel } from './kernels.js';
 
-export const NATIVE_BACKEND = 'native';
+export { NATIVE_BACKEND } from './kernels.js';
 
 /**
  * Registers the `native` backend: a wasm backend instance of its own (tensors stay in its heap, and
  * wasm keeps running the small ops) whose heavy kernels — matmul, convolutions and their gradients,
- * pooling and its gradients — run in the native addon. Every other kernel is wasm's (with simkit's
+ * pooling and its gradients, Adam's update — run in the native addon. Every other kernel is wasm's (with simkit's
  * wasm training kernels). Idempotent. Needs @tensorflow/tfjs-backend-wasm imported first.
  */
 export function registerNativeBackend(addon: NativeEngineAddon): void {
@@ -22,5 +23,6 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   for (const [name, planner] of Object.entries(NATIVE_PLANNERS)) {
     tf.registerKernel(nativeKernel(name, planner, addon, tf.getKernel(name, 'wasm')));
   }
+  tf.registerKernel(fusedAdamKernel(addon));
   tf.registerBackend(NATIVE_BACKEND, () => wasmFactory() as Promise<tf.KernelBackend>, 2);
 }

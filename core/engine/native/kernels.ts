@@ -2,6 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { log } from '../../log.js';
 import type { NativeEngineAddon } from './addon.js';
 
+export const NATIVE_BACKEND = 'native';
+
 /** The parts of tfjs-backend-wasm's BackendWasm a native kernel uses: tensors are byte offsets into one heap. */
 export interface WasmHeapBackend {
   readonly wasm: { readonly HEAPU8: Uint8Array };
@@ -33,6 +35,11 @@ export function nativeKernelCalls(): { native: Record<string, number>; fallback:
 
 function count(map: Map<string, number>, name: string): void {
   map.set(name, (map.get(name) ?? 0) + 1);
+}
+
+/** Counts one native execution of a kernel defined outside this module. */
+export function countNativeCall(kernelName: string): void {
+  count(calls.native, kernelName);
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((product, dim) => product * dim, 1);
@@ -189,7 +196,7 @@ export function nativeKernel(kernelName: string, planner: Planner, addon: Native
   };
   return {
     kernelName,
-    backendName: 'native',
+    backendName: NATIVE_BACKEND,
     ...(fallback?.setupFunc ? { setupFunc: fallback.setupFunc } : {}),
     kernelFunc: (args) => {
       const backend = args.backend as unknown as WasmHeapBackend;

@@ -1,8 +1,24 @@
 // Module entry: the kernels, the thread count, and what the engine runs on (for `simkit doctor`).
 #include <omp.h>
+#include <algorithm>
 #include "common.h"
 
 namespace simkit {
+
+namespace {
+int configuredThreads = omp_get_max_threads();
+}
+
+int engineThreads() { return configuredThreads; }
+
+int threadsFor(double work, double perThread) {
+  if (configuredThreads <= 1 || work < perThread) return 1;
+  return static_cast<int>(std::min<double>(configuredThreads, work / perThread));
+}
+
+ThreadScope::ThreadScope(int threads) : saved_(omp_get_max_threads()) { omp_set_num_threads(threads); }
+ThreadScope::~ThreadScope() { omp_set_num_threads(saved_); }
+
 namespace {
 
 const char* isaName(dnnl::cpu_isa isa) {
@@ -25,7 +41,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(env);
   out.Set("onednn", std::to_string(version->major) + "." + std::to_string(version->minor) + "." + std::to_string(version->patch));
   out.Set("isa", isaName(dnnl::get_effective_cpu_isa()));
-  out.Set("threads", omp_get_max_threads());
+  out.Set("threads", engineThreads());
   out.Set("cpuRuntime", version->cpu_runtime == DNNL_RUNTIME_OMP ? "openmp" : "other");
   return out;
 }
@@ -33,7 +49,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   const int64_t threads = integer(info, 0);
   if (threads < 1 || threads > 1024) throw Napi::RangeError::New(info.Env(), "simkit engine: threads must be between 1 and 1024");
-  omp_set_num_threads(static_cast<int>(threads));
+  configuredThreads = static_cast<int>(threads);
+  omp_set_num_threads(configuredThreads);
   return info.Env().Undefined();
 }
 
@@ -42,6 +59,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   registerDnnlKernels(env, exports);
   registerPoolKernels(env, exports);
+  registerOptimizerKernels(env, exports);
   return exports;
 }
 

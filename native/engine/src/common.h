@@ -3,6 +3,7 @@
 #pragma once
 #include <napi.h>
 #include <oneapi/dnnl/dnnl.hpp>
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -44,6 +45,28 @@ inline float real(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Number>().FloatValue();
 }
 
+/** Threads the engine may use (setThreads); every call uses either these or one. */
+int engineThreads();
+
+/**
+ * Threads for `work` (floating-point operations or elements touched): small work runs on one
+ * thread, because waking a team costs more than it saves and, on a busy machine, a team waits for
+ * its slowest member's time slice.
+ */
+int threadsFor(double work, double perThread);
+
+/** Sets OpenMP's thread count for a scope (primitive creation and execution alike), then restores it. */
+class ThreadScope {
+ public:
+  explicit ThreadScope(int threads);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
+
 dnnl::engine& cpuEngine();
 dnnl::stream& cpuStream();
 
@@ -68,5 +91,6 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* kernel, Body bod
 
 void registerDnnlKernels(Napi::Env env, Napi::Object exports);
 void registerPoolKernels(Napi::Env env, Napi::Object exports);
+void registerOptimizerKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace simkit

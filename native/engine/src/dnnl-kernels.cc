@@ -1,6 +1,7 @@
 // Matmul and convolution (forward, backward data, backward weights) through oneDNN, in the
 // layouts TensorFlow.js keeps: row-major matrices, NHWC activations and HWIO filters, so no
 // tensor is reordered. Primitives are created once per shape and cached.
+#include <omp.h>
 #include <unordered_map>
 #include "common.h"
 
@@ -36,6 +37,9 @@ dnnl::primitive_attr activationAttr(int64_t code, float alpha) {
 }
 
 namespace {
+
+/** Below about this much work per thread, one thread is faster than a team (see threadsFor). */
+constexpr double kFlopsPerThread = 4e6;
 
 struct KeyHash {
   size_t operator()(const std::vector<int64_t>& key) const {
@@ -81,7 +85,8 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     const float alpha = real(info, 13);
     const int64_t batch = std::max(batchA, batchB);
     const bool hasBias = biasOff >= 0;
-    std::vector<int64_t> key{batchA, batchB, m, n, k, transA, transB, hasBias, act, static_cast<int64_t>(alpha * 1e6)};
+    ThreadScope threads(threadsFor(2.0 * batch * m * n * k, kFlopsPerThread));
+    std::vector<int64_t> key{batchA, batchB, m, n, k, transA, transB, hasBias, act, static_cast<int64_t>(alpha * 1e6), omp_get_max_threads()};
     static PrimitiveCache<MatmulEntry> cache;
     MatmulEntry& entry = cache.get(key, [&] {
       memory::desc a({batchA, m, k}, dt::f32, transA ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
@@ -116,7 +121,8 @@ struct ConvGeometry {
     for (size_t i = 0; i < 17; i++) v[i] = integer(info, first + i);
     return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
   }
-  std::vector<int64_t> key() const { return {n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr}; }
+  std::vector<int64_t> key() const { return {n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, omp_get_max_threads()}; }
+  double flops() const { return 2.0 * n * oh * ow * oc * kh * kw * c; }
   memory::desc src() const { return memory::desc({n, c, h, w}, dt::f32, tag::nhwc); }
   memory::desc weights() const { return memory::desc({oc, c, kh, kw}, dt::f32, tag::hwio); }
   memory::desc dst() const { return memory::desc({n, oc, oh, ow}, dt::f32, tag::nhwc); }
@@ -148,6 +154,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
     Heap heap(info[0]);
     const int64_t xOff = integer(info, 1), wOff = integer(info, 2), biasOff = integer(info, 3), yOff = integer(info, 4);
     const ConvGeometry g = ConvGeometry::read(info, 5);
+    ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     const int64_t act = integer(info, 22);
     const float alpha = real(info, 23);
     const bool hasBias = biasOff >= 0;
@@ -176,6 +183,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     Heap heap(info[0]);
     const int64_t dyOff = integer(info, 1), wOff = integer(info, 2), dxOff = integer(info, 3);
     const ConvGeometry g = ConvGeometry::read(info, 4);
+    ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     static PrimitiveCache<ConvEntry> cache;
     ConvEntry& entry = cache.get(g.key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(g.forward(false), cpuEngine());
@@ -198,6 +206,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     Heap heap(info[0]);
     const int64_t xOff = integer(info, 1), dyOff = integer(info, 2), dwOff = integer(info, 3);
     const ConvGeometry g = ConvGeometry::read(info, 4);
+    ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     static PrimitiveCache<ConvEntry> cache;
     ConvEntry& entry = cache.get(g.key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(g.forward(false), cpuEngine());

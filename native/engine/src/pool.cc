@@ -10,6 +10,9 @@
 namespace simkit {
 namespace {
 
+/** Elements a thread should touch at least before pooling splits across threads (see threadsFor). */
+constexpr double kElementsPerThread = 65536;
+
 // Geometry, in order: n, h, w, c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft.
 struct PoolGeometry {
   int64_t n, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl;
@@ -42,7 +45,7 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
     const PoolGeometry g = PoolGeometry::read(info, 3);
     const float* x = heap.floats(info.Env(), integer(info, 1), g.inSize(), "maxPool input");
     float* y = heap.floats(info.Env(), integer(info, 2), g.outSize(), "maxPool output");
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threadsFor(g.inSize(), kElementsPerThread))
     for (int64_t b = 0; b < g.n; b++) {
       for (int64_t oy = 0; oy < g.oh; oy++) {
         int64_t y0, y1;
@@ -72,7 +75,7 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
     const float* dy = heap.floats(info.Env(), integer(info, 1), g.outSize(), "maxPoolGrad dy");
     const float* x = heap.floats(info.Env(), integer(info, 2), g.inSize(), "maxPoolGrad input");
     float* dx = heap.floats(info.Env(), integer(info, 3), g.inSize(), "maxPoolGrad dx");
-#pragma omp parallel
+#pragma omp parallel num_threads(threadsFor(g.inSize(), kElementsPerThread))
     {
       std::vector<float> best(g.c);
       std::vector<int64_t> where(g.c);
@@ -117,7 +120,7 @@ Napi::Value AvgPool(const Napi::CallbackInfo& info) {
     const PoolGeometry g = PoolGeometry::read(info, 3);
     const float* x = heap.floats(info.Env(), integer(info, 1), g.inSize(), "avgPool input");
     float* y = heap.floats(info.Env(), integer(info, 2), g.outSize(), "avgPool output");
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(threadsFor(g.inSize(), kElementsPerThread))
     for (int64_t b = 0; b < g.n; b++) {
       for (int64_t oy = 0; oy < g.oh; oy++) {
         int64_t y0, y1;
@@ -149,7 +152,7 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
     const float* dy = heap.floats(info.Env(), integer(info, 1), g.outSize(), "avgPoolGrad dy");
     float* dx = heap.floats(info.Env(), integer(info, 2), g.inSize(), "avgPoolGrad dx");
     const float scale = 1.f / static_cast<float>(g.kh * g.kw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(threadsFor(g.inSize(), kElementsPerThread))
     for (int64_t b = 0; b < g.n; b++) {
       float* image = dx + b * g.h * g.w * g.c;
       std::fill(image, image + g.h * g.w * g.c, 0.f);

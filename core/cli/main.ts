@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Command, CommanderError, Option } from 'commander';
-import { BACKENDS } from '../engine/backend.js';
+import { BACKENDS, engineThreads } from '../engine/backend.js';
 import { isUserError } from '../errors.js';
 import { configureLogging, isVerbose } from '../log.js';
 import { COMMANDS } from './commands/index.js';
@@ -10,14 +10,16 @@ export function buildProgram(context = new CliContext()): Command {
   const program = new Command('simkit')
     .description('metric learning for Kaggle competitions: train, embed, search, submit, score')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (also SIMKIT_BACKEND)').choices(BACKENDS))
+    .option('--threads <n>', 'threads of the native engine (also SIMKIT_THREADS; default: every core)')
     .option('--verbose', 'more detail, and stack traces on errors')
     .option('--quiet', 'only warnings and errors on stderr')
     .showHelpAfterError('(run `simkit --help` for usage)')
     .exitOverride()
     .hook('preAction', (command) => {
-      const options = command.optsWithGlobals() as { backend?: string; verbose?: boolean; quiet?: boolean };
+      const options = command.optsWithGlobals() as { backend?: string; threads?: string; verbose?: boolean; quiet?: boolean };
       configureLogging({ verbose: options.verbose, quiet: options.quiet });
       if (options.backend) process.env.SIMKIT_BACKEND = options.backend;
+      if (options.threads !== undefined) process.env.SIMKIT_THREADS = String(engineThreads(options.threads));
     });
   for (const register of COMMANDS) register(program, context);
   return program;

@@ -4,7 +4,10 @@ import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { initEngine, probeBackends, wasmHasSimd, type BackendChoice } from '../../engine/backend.js';
+import { FUSED_ADAM } from '../../engine/adam.js';
 import { registerWasmTrainingKernels } from '../../engine/kernels/index.js';
+import { loadNativeAddon } from '../../engine/native/addon.js';
+import { NATIVE_PLANNERS } from '../../engine/native/kernels.js';
 import { isUserError, UserError } from '../../errors.js';
 import { METRIC_INNER_PRODUCT, faiss } from '../../index/native.js';
 
@@ -49,8 +52,21 @@ async function checkBackend(): Promise<{ check: Check; choice?: BackendChoice; e
   }
 }
 
+/** The native engine: what it runs on and which kernels it takes over, or why it is absent. */
+function checkNativeEngine(): Check {
+  const load = loadNativeAddon();
+  if (!load.addon) return { name: 'native engine', ok: false, required: false, detail: load.reason, fix: `${SETUP_FIX} (as root it installs libdnnl-dev and builds native/engine)` };
+  const info = load.addon.info();
+  return {
+    name: 'native engine',
+    ok: true,
+    required: false,
+    detail: `oneDNN ${info.onednn}, instruction set ${info.isa}, ${info.cpuRuntime} with ${info.threads} thread(s) (--threads / SIMKIT_THREADS), ${load.path}; kernels: ${[...Object.keys(NATIVE_PLANNERS), FUSED_ADAM].join(', ')}`,
+  };
+}
+
 async function checkWasmKernels(choice: BackendChoice | undefined): Promise<Check[]> {
-  if (choice?.name !== 'wasm') return [];
+  if (choice?.name !== 'wasm' && choice?.name !== 'native') return [];
   const simd = await wasmHasSimd();
   return [
     {
@@ -150,6 +166,7 @@ export async function diagnose(): Promise<Diagnosis> {
   const checks = [
     checkNode(),
     backend.check,
+    checkNativeEngine(),
     ...(await checkWasmKernels(backend.choice)),
     checkFaiss(),
     checkSharp(),
@@ -173,7 +190,7 @@ function formatText(checks: Check[]): string {
 export function registerDoctor(program: Command, _context: CliContext): void {
   program
     .command('doctor')
-    .description('check the installation: backend, faiss-node, sharp, better-sqlite3, GPU routes')
+    .description('check the installation: backend, native engine, faiss-node, sharp, better-sqlite3, GPU routes')
     .option('--json', 'machine-readable output on stdout')
     .action(async (options: { json?: boolean }) => {
       const { checks, backendError } = await diagnose();

@@ -10,7 +10,7 @@ const TOLERANCE = 1e-4;
 type Backend = 'native' | 'wasm' | 'cpu';
 
 /** Values of what `build` makes on `backend`, and how often each native kernel ran meanwhile. */
-async function run(backend: Backend, build: () => tf.Tensor): Promise<{ values: Float32Array; native: Record<string, number>; fallback: Record<string, number> }> {
+async function run(backend: Backend, build: () => tf.Tensor): Promise<{ values: Float32Array; native: Record<string, number>; wasm: Record<string, number> }> {
   await tf.setBackend(backend);
   const before = nativeKernelCalls();
   try {
@@ -19,7 +19,7 @@ async function run(backend: Backend, build: () => tf.Tensor): Promise<{ values: 
     result.dispose();
     const after = nativeKernelCalls();
     const delta = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => v !== 0));
-    return { values, native: delta(after.native, before.native), fallback: delta(after.fallback, before.fallback) };
+    return { values, native: delta(after.native, before.native), wasm: delta(after.wasm, before.wasm) };
   } finally {
     await tf.setBackend('native');
   }
@@ -29,7 +29,7 @@ async function run(backend: Backend, build: () => tf.Tensor): Promise<{ values: 
 async function expectNative(kernel: string, build: () => tf.Tensor, expected: ArrayLike<number>): Promise<void> {
   const native = await run('native', build);
   expect(native.native[kernel], `${kernel} ran natively`).toBeGreaterThan(0);
-  expect(native.fallback[kernel]).toBeUndefined();
+  expect(native.wasm[kernel]).toBeUndefined();
   expect(relativeError(native.values, expected)).toBeLessThanOrEqual(TOLERANCE);
   const cpu = await run('cpu', build);
   expect(relativeError(native.values, cpu.values)).toBeLessThanOrEqual(TOLERANCE);
@@ -149,13 +149,62 @@ describe('native pooling', () => {
   }
 });
 
+describe('native reductions and arithmetic (large float32 tensors)', () => {
+  const shape = [4, 10, 10, 170];
+  const count = shape.reduce((a, b) => a * b, 1);
+  const x = randomArray(count, 1);
+
+  it.each([
+    ['Sum', [0, 1, 2], false],
+    ['Mean', [0, 1, 2], true],
+    ['Sum', [0, 1, 2, 3], false],
+    ['Mean', [0], true],
+  ] as const)('%s over axes %j, keeping dims', async (kernel, axes, mean) => {
+    const rows = shape.slice(0, axes.length).reduce((a, b) => a * b, 1);
+    const cols = count / rows;
+    const expected = new Float64Array(cols);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expected[c]! += x[r * cols + c]! / (mean ? rows : 1);
+    const build = () => (mean ? tf.mean : tf.sum)(tf.tensor(x, shape), [...axes], true);
+    await expectNative(kernel, build, expected);
+    const native = await run('native', build);
+    expect(native.values.length).toBe(cols);
+  });
+
+  it('leaves reductions over other axes, and small ones, to wasm', async () => {
+    const inner = await run('native', () => tf.sum(tf.tensor(x, shape), [1, 3]));
+    expect(inner.wasm.Sum).toBe(1);
+    const small = await run('native', () => tf.sum(tf.tensor(x.slice(0, 1000), [10, 100]), 0));
+    expect(small.wasm.Sum).toBe(1);
+    expect(small.native.Sum).toBeUndefined();
+  });
+
+  const ops = {
+    Add: (a: number, b: number) => a + b,
+    Sub: (a: number, b: number) => a - b,
+    Multiply: (a: number, b: number) => a * b,
+    RealDiv: (a: number, b: number) => a / b,
+    SquaredDifference: (a: number, b: number) => (a - b) ** 2,
+  } as const;
+  const apply = { Add: tf.add, Sub: tf.sub, Multiply: tf.mul, RealDiv: tf.div, SquaredDifference: tf.squaredDifference } as const;
+  for (const [kernel, f] of Object.entries(ops) as [keyof typeof ops, (a: number, b: number) => number][]) {
+    it(`${kernel}: same shapes, a per-channel vector on either side, and a scalar`, async () => {
+      const y = randomArray(count, 2).map((v) => v + 2);
+      const channel = randomArray(170, 3).map((v) => v + 2);
+      await expectNative(kernel, () => apply[kernel](tf.tensor(x, shape), tf.tensor(y, shape)), x.map((v, i) => f(v, y[i]!)));
+      await expectNative(kernel, () => apply[kernel](tf.tensor(x, shape), tf.tensor(channel, [1, 1, 1, 170])), x.map((v, i) => f(v, channel[i % 170]!)));
+      await expectNative(kernel, () => apply[kernel](tf.tensor(channel, [170]), tf.tensor(y, shape)), y.map((v, i) => f(channel[i % 170]!, v)));
+      await expectNative(kernel, () => apply[kernel](tf.scalar(3), tf.tensor(y, shape)), y.map((v) => f(3, v)));
+    });
+  }
+});
+
 describe('what the native path does not cover', () => {
   it.each([
     ['_FusedMatMul', () => tf.fused.matMul({ a: tensor([4, 6], 1) as tf.Tensor2D, b: tensor([6, 3], 2) as tf.Tensor2D, activation: 'prelu', preluActivationWeights: tensor([3], 3) })],
     ['FusedConv2D', () => tf.fused.conv2d({ x: tensor([2, 5, 5, 3], 1) as tf.Tensor4D, filter: tensor([3, 3, 3, 4], 2) as tf.Tensor4D, strides: 1, pad: 'same', activation: 'prelu', preluActivationWeights: tensor([4], 3) })],
   ] as const)('falls back to the wasm %s kernel for a PReLU activation, with the cpu backend\'s result', async (kernel, build) => {
     const native = await run('native', build);
-    expect(native.fallback[kernel]).toBe(1);
+    expect(native.wasm[kernel]).toBe(1);
     expect(native.native[kernel]).toBeUndefined();
     expect(relativeError(native.values, (await run('cpu', build)).values)).toBeLessThanOrEqual(TOLERANCE);
   });

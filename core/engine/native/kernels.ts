@@ -26,11 +26,11 @@ type Planner = (inputs: Inputs, attrs: tf.NamedAttrMap, offsetOf: (tensor: tf.Te
 /** Activation codes of native/engine/src/common.h. */
 const ACTIVATIONS: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
 
-const calls = { native: new Map<string, number>(), fallback: new Map<string, number>() };
+const calls = { native: new Map<string, number>(), wasm: new Map<string, number>() };
 
-/** How often each kernel ran natively and how often it fell back to wasm, since the process started. */
-export function nativeKernelCalls(): { native: Record<string, number>; fallback: Record<string, number> } {
-  return { native: Object.fromEntries(calls.native), fallback: Object.fromEntries(calls.fallback) };
+/** How often each kernel of the native backend ran natively, and how often on wasm (inputs it does not cover, or too small to pay), since the process started. */
+export function nativeKernelCalls(): { native: Record<string, number>; wasm: Record<string, number> } {
+  return { native: Object.fromEntries(calls.native), wasm: Object.fromEntries(calls.wasm) };
 }
 
 function count(map: Map<string, number>, name: string): void {
@@ -166,6 +166,51 @@ const avgPoolGradPlanner: Planner = ({ dy, input }, attrs, offsetOf) => {
   return { shape: [...input.shape], run: (addon, heap, out) => addon.avgPoolGrad(heap, dyAt, out, ...pool.geometry) };
 };
 
+/**
+ * Below this many elements a memory-bound kernel stays on wasm: the call into the addon and a
+ * thread team cost more than wasm's single pass.
+ */
+const MEMORY_BOUND_MINIMUM = 65536;
+
+/** Sum and Mean over leading axes (bias and batch-norm gradients, batch moments), all axes included. */
+function reducePlanner(mean: boolean): Planner {
+  return ({ x }, attrs, offsetOf) => {
+    if (!x || !allFloat32(x) || size(x.shape) < MEMORY_BOUND_MINIMUM) return undefined;
+    const rank = x.shape.length;
+    const axes = [...new Set([attrs.axis as number | number[]].flat().map((axis) => (axis < 0 ? axis + rank : axis)))].sort((a, b) => a - b);
+    if (axes.length === 0 || axes.some((axis, i) => axis !== i)) return undefined;
+    const [rows, cols] = [size(x.shape.slice(0, axes.length)), size(x.shape.slice(axes.length))];
+    const shape = attrs.keepDims ? x.shape.map((dim, i) => (i < axes.length ? 1 : dim)) : x.shape.slice(axes.length);
+    const xAt = offsetOf(x);
+    return { shape, run: (addon, heap, out) => addon.reduceLeading(heap, xAt, out, rows, cols, Number(mean)) };
+  };
+}
+
+/** Binary operation codes of native/engine/src/elementwise.cc. */
+const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference: 4 } as const;
+
+/** `small` repeats along the leading axes of `full`: its shape, less leading ones, ends `full`'s. */
+const repeatsIn = (small: readonly number[], full: readonly number[]): boolean => {
+  const trimmed = small.slice(small.findIndex((dim) => dim !== 1) < 0 ? small.length : small.findIndex((dim) => dim !== 1));
+  return small.length <= full.length && trimmed.every((dim, i) => dim === full[full.length - trimmed.length + i]);
+};
+
+/** Large float32 arithmetic where the operands have one shape, or one of them is a scalar or a trailing block (a per-channel vector). */
+function binaryPlanner(op: keyof typeof BINARY_OPS): Planner {
+  return ({ a, b }, _attrs, offsetOf) => {
+    if (!a || !b || !allFloat32(a, b)) return undefined;
+    const shape = tf.backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const count = size(shape);
+    if (count < MEMORY_BOUND_MINIMUM) return undefined;
+    let plan: { full: tf.TensorInfo; other: tf.TensorInfo; otherFirst: boolean } | undefined;
+    if (sameShape(a.shape, shape) && repeatsIn(b.shape, shape)) plan = { full: a, other: b, otherFirst: false };
+    else if (sameShape(b.shape, shape) && repeatsIn(a.shape, shape)) plan = { full: b, other: a, otherFirst: true };
+    if (!plan) return undefined;
+    const [fullAt, otherAt, period, otherFirst] = [offsetOf(plan.full), offsetOf(plan.other), size(plan.other.shape), Number(plan.otherFirst)];
+    return { shape, run: (addon, heap, out) => addon.binary(heap, fullAt, otherAt, out, BINARY_OPS[op], count, period, otherFirst) };
+  };
+}
+
 /** Kernels the native engine runs, by TensorFlow.js kernel name. */
 export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
   BatchMatMul: matmulPlanner(false),
@@ -178,6 +223,9 @@ export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
   MaxPoolGrad: maxPoolGradPlanner,
   AvgPool: poolPlanner('avgPool'),
   AvgPoolGrad: avgPoolGradPlanner,
+  Sum: reducePlanner(false),
+  Mean: reducePlanner(true),
+  ...Object.fromEntries(Object.keys(BINARY_OPS).map((op) => [op, binaryPlanner(op as keyof typeof BINARY_OPS)])),
 };
 
 const warned = new Set<string>();
@@ -191,7 +239,7 @@ const warned = new Set<string>();
 export function nativeKernel(kernelName: string, planner: Planner, addon: NativeEngineAddon, fallback: tf.KernelConfig | undefined): tf.KernelConfig {
   const runFallback = (args: Parameters<tf.KernelFunc>[0]) => {
     if (!fallback) throw new Error(`the native ${kernelName} kernel does not cover inputs of shapes ${Object.values(args.inputs).map((t) => `[${t?.shape}]`).join(', ')}, and wasm has no ${kernelName}`);
-    count(calls.fallback, kernelName);
+    count(calls.wasm, kernelName);
     return fallback.kernelFunc(args);
   };
   return {

@@ -60,6 +60,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerDnnlKernels(env, exports);
   registerPoolKernels(env, exports);
   registerOptimizerKernels(env, exports);
+  registerElementwiseKernels(env, exports);
   return exports;
 }
 

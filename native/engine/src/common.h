@@ -92,5 +92,6 @@ Napi::Value guarded(const Napi::CallbackInfo& info, const char* kernel, Body bod
 void registerDnnlKernels(Napi::Env env, Napi::Object exports);
 void registerPoolKernels(Napi::Env env, Napi::Object exports);
 void registerOptimizerKernels(Napi::Env env, Napi::Object exports);
+void registerElementwiseKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace simkit

@@ -6,11 +6,23 @@ import { NATIVE_BACKEND, NATIVE_PLANNERS, nativeKernel } from './kernels.js';
 
 export { NATIVE_BACKEND } from './kernels.js';
 
+/** wasm's Identity copies its input; tensors are immutable, so the output can share it, as the cpu backend's does. */
+const sharedIdentityKernel: tf.KernelConfig = {
+  kernelName: 'Identity',
+  backendName: NATIVE_BACKEND,
+  kernelFunc: ({ inputs, backend }) => {
+    const { x } = inputs as { x: tf.TensorInfo };
+    (backend as unknown as { incRef(dataId: tf.DataId): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  },
+};
+
 /**
  * Registers the `native` backend: a wasm backend instance of its own (tensors stay in its heap, and
  * wasm keeps running the small ops) whose heavy kernels — matmul, convolutions and their gradients,
- * pooling and its gradients, Adam's update — run in the native addon. Every other kernel is wasm's (with simkit's
- * wasm training kernels). Idempotent. Needs @tensorflow/tfjs-backend-wasm imported first.
+ * pooling and its gradients, large reductions and arithmetic, Adam's update — run in the native
+ * addon, and whose Identity shares its input. Every other kernel is wasm's (with simkit's wasm
+ * training kernels). Idempotent. Needs @tensorflow/tfjs-backend-wasm imported first.
  */
 export function registerNativeBackend(addon: NativeEngineAddon): void {
   if (tf.findBackendFactory(NATIVE_BACKEND)) return;
@@ -18,11 +30,12 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   if (!wasmFactory) throw new Error('the wasm backend is not registered: import @tensorflow/tfjs-backend-wasm first');
   registerWasmTrainingKernels();
   for (const config of tf.getKernelsForBackend('wasm')) {
-    if (!(config.kernelName in NATIVE_PLANNERS)) tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
+    if (!(config.kernelName in NATIVE_PLANNERS) && config.kernelName !== 'Identity') tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
   }
   for (const [name, planner] of Object.entries(NATIVE_PLANNERS)) {
     tf.registerKernel(nativeKernel(name, planner, addon, tf.getKernel(name, 'wasm')));
   }
   tf.registerKernel(fusedAdamKernel(addon));
+  tf.registerKernel(sharedIdentityKernel);
   tf.registerBackend(NATIVE_BACKEND, () => wasmFactory() as Promise<tf.KernelBackend>, 2);
 }

@@ -1,4 +1,4 @@
-// Matmul and convolution (forward, backward data, backward weights) through oneDNN, in the
+// Matmul, convolution (forward, backward data, backward weights) and max pooling through oneDNN, in the
 // layouts TensorFlow.js keeps: row-major matrices, NHWC activations and HWIO filters, so no
 // tensor is reordered. Primitives are created once per shape and cached.
 #include <omp.h>
@@ -223,6 +223,94 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   });
 }
 
+// ---- max pooling ----------------------------------------------------------------------------
+// Geometry, in order: n, h, w, c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft (as in
+// pool.cc). The padding after is what makes oneDNN's output size tfjs's. Padded positions never win.
+
+struct PoolEntry {
+  dnnl::primitive forward;
+  dnnl::primitive backward;
+  memory::desc src, dst, workspace;
+  std::vector<float> scratchDst;
+  std::vector<uint8_t> scratchWorkspace;
+};
+
+struct MaxPoolGeometry {
+  int64_t n, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl;
+
+  static MaxPoolGeometry read(const Napi::CallbackInfo& info, size_t first) {
+    int64_t v[12];
+    for (size_t i = 0; i < 12; i++) v[i] = integer(info, first + i);
+    return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11]};
+  }
+  std::vector<int64_t> key() const { return {n, h, w, c, oh, ow, kh, kw, sh, sw, pt, pl, omp_get_max_threads()}; }
+  memory::desc src() const { return memory::desc({n, c, h, w}, dt::f32, tag::nhwc); }
+  memory::desc dst() const { return memory::desc({n, c, oh, ow}, dt::f32, tag::nhwc); }
+  memory::dims padAfter() const { return {std::max<int64_t>((oh - 1) * sh + kh - h - pt, 0), std::max<int64_t>((ow - 1) * sw + kw - w - pl, 0)}; }
+  dnnl::pooling_forward::desc forward(dnnl::prop_kind prop) const {
+    return {prop, dnnl::algorithm::pooling_max, src(), dst(), {sh, sw}, {kh, kw}, {pt, pl}, padAfter()};
+  }
+  int64_t srcSize() const { return n * h * w * c; }
+  int64_t dstSize() const { return n * oh * ow * c; }
+};
+
+PoolEntry& maxPoolEntry(const MaxPoolGeometry& g) {
+  static PrimitiveCache<PoolEntry> cache;
+  return cache.get(g.key(), [&] {
+    dnnl::pooling_forward::primitive_desc training(g.forward(dnnl::prop_kind::forward_training), cpuEngine());
+    dnnl::pooling_backward::desc backwardDesc(dnnl::algorithm::pooling_max, g.src(), g.dst(), {g.sh, g.sw}, {g.kh, g.kw}, {g.pt, g.pl}, g.padAfter());
+    dnnl::pooling_backward::primitive_desc backward(backwardDesc, cpuEngine(), training);
+    PoolEntry entry{dnnl::pooling_forward(training), dnnl::pooling_backward(backward), g.src(), g.dst(), training.workspace_desc(), {}, {}};
+    entry.scratchDst.resize(g.dstSize());
+    entry.scratchWorkspace.resize(training.workspace_desc().get_size());
+    return entry;
+  });
+}
+
+int poolThreads(const MaxPoolGeometry& g) { return threadsFor(static_cast<double>(g.srcSize()), 65536); }
+
+// maxPool(heap, x, y, ...geometry)
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  return guarded(info, "maxPool", [&] {
+    Heap heap(info[0]);
+    const MaxPoolGeometry g = MaxPoolGeometry::read(info, 3);
+    ThreadScope threads(poolThreads(g));
+    static PrimitiveCache<ConvEntry> cache;
+    ConvEntry& entry = cache.get(g.key(), [&] {
+      return ConvEntry{dnnl::pooling_forward(dnnl::pooling_forward::primitive_desc(g.forward(dnnl::prop_kind::forward_inference), cpuEngine()))};
+    });
+    Napi::Env env = info.Env();
+    entry.primitive.execute(cpuStream(), {
+        {DNNL_ARG_SRC, bind(g.src(), heap.floats(env, integer(info, 1), g.srcSize(), "maxPool input"))},
+        {DNNL_ARG_DST, bind(g.dst(), heap.floats(env, integer(info, 2), g.dstSize(), "maxPool output"))},
+    });
+    cpuStream().wait();
+  });
+}
+
+// maxPoolGrad(heap, dy, x, dx, ...geometry): the forward pass is run again to record where each maximum is.
+Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, "maxPoolGrad", [&] {
+    Heap heap(info[0]);
+    const MaxPoolGeometry g = MaxPoolGeometry::read(info, 4);
+    ThreadScope threads(poolThreads(g));
+    PoolEntry& entry = maxPoolEntry(g);
+    Napi::Env env = info.Env();
+    memory workspace(entry.workspace, cpuEngine(), entry.scratchWorkspace.data());
+    entry.forward.execute(cpuStream(), {
+        {DNNL_ARG_SRC, bind(entry.src, heap.floats(env, integer(info, 2), g.srcSize(), "maxPoolGrad input"))},
+        {DNNL_ARG_DST, bind(entry.dst, entry.scratchDst.data())},
+        {DNNL_ARG_WORKSPACE, workspace},
+    });
+    entry.backward.execute(cpuStream(), {
+        {DNNL_ARG_DIFF_DST, bind(entry.dst, heap.floats(env, integer(info, 1), g.dstSize(), "maxPoolGrad dy"))},
+        {DNNL_ARG_WORKSPACE, workspace},
+        {DNNL_ARG_DIFF_SRC, bind(entry.src, heap.floats(env, integer(info, 3), g.srcSize(), "maxPoolGrad dx"))},
+    });
+    cpuStream().wait();
+  });
+}
+
 }  // namespace
 
 void registerDnnlKernels(Napi::Env env, Napi::Object exports) {
@@ -230,6 +318,8 @@ void registerDnnlKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2d", Napi::Function::New(env, Conv2d));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
 }
 
 }  // namespace simkit

@@ -1,7 +1,6 @@
-// Max and average pooling and their gradients over NHWC tensors, with TensorFlow.js's semantics:
-// padded positions never win a max and are left out of an average; a max's gradient goes to the
-// first largest input of its window; an average's gradient is dy / (window area), as tfjs's
-// AvgPoolGrad computes it. Images are split across OpenMP threads (their outputs are disjoint).
+// Average pooling and its gradient over NHWC tensors, with TensorFlow.js's semantics: padded
+// positions are left out of an average, and the gradient is dy / (window area), as tfjs's
+// AvgPoolGrad computes it (oneDNN has no such mixed mode). Images are split across OpenMP threads.
 #include <omp.h>
 #include <algorithm>
 #include <limits>
@@ -38,81 +37,6 @@ struct PoolGeometry {
     x1 = std::min<int64_t>(ox * sw - pl + kw, w);
   }
 };
-
-Napi::Value MaxPool(const Napi::CallbackInfo& info) {
-  return guarded(info, "maxPool", [&] {
-    Heap heap(info[0]);
-    const PoolGeometry g = PoolGeometry::read(info, 3);
-    const float* x = heap.floats(info.Env(), integer(info, 1), g.inSize(), "maxPool input");
-    float* y = heap.floats(info.Env(), integer(info, 2), g.outSize(), "maxPool output");
-#pragma omp parallel for collapse(2) schedule(static) num_threads(threadsFor(g.inSize(), kElementsPerThread))
-    for (int64_t b = 0; b < g.n; b++) {
-      for (int64_t oy = 0; oy < g.oh; oy++) {
-        int64_t y0, y1;
-        g.rows(oy, y0, y1);
-        for (int64_t ox = 0; ox < g.ow; ox++) {
-          int64_t x0, x1;
-          g.cols(ox, x0, x1);
-          float* out = y + ((b * g.oh + oy) * g.ow + ox) * g.c;
-          std::fill(out, out + g.c, -std::numeric_limits<float>::infinity());
-          for (int64_t iy = y0; iy < y1; iy++) {
-            for (int64_t ix = x0; ix < x1; ix++) {
-              const float* in = x + ((b * g.h + iy) * g.w + ix) * g.c;
-              for (int64_t d = 0; d < g.c; d++) out[d] = in[d] > out[d] ? in[d] : out[d];
-            }
-          }
-        }
-      }
-    }
-  });
-}
-
-// maxPoolGrad(heap, dy, x, dx, ...geometry)
-Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
-  return guarded(info, "maxPoolGrad", [&] {
-    Heap heap(info[0]);
-    const PoolGeometry g = PoolGeometry::read(info, 4);
-    const float* dy = heap.floats(info.Env(), integer(info, 1), g.outSize(), "maxPoolGrad dy");
-    const float* x = heap.floats(info.Env(), integer(info, 2), g.inSize(), "maxPoolGrad input");
-    float* dx = heap.floats(info.Env(), integer(info, 3), g.inSize(), "maxPoolGrad dx");
-#pragma omp parallel num_threads(threadsFor(g.inSize(), kElementsPerThread))
-    {
-      std::vector<float> best(g.c);
-      std::vector<int64_t> where(g.c);
-#pragma omp for schedule(static)
-      for (int64_t b = 0; b < g.n; b++) {
-        float* image = dx + b * g.h * g.w * g.c;
-        std::fill(image, image + g.h * g.w * g.c, 0.f);
-        for (int64_t oy = 0; oy < g.oh; oy++) {
-          int64_t y0, y1;
-          g.rows(oy, y0, y1);
-          for (int64_t ox = 0; ox < g.ow; ox++) {
-            int64_t x0, x1;
-            g.cols(ox, x0, x1);
-            std::fill(best.begin(), best.end(), -std::numeric_limits<float>::infinity());
-            std::fill(where.begin(), where.end(), -1);
-            for (int64_t iy = y0; iy < y1; iy++) {
-              for (int64_t ix = x0; ix < x1; ix++) {
-                const int64_t at = (iy * g.w + ix) * g.c;
-                const float* in = x + b * g.h * g.w * g.c + at;
-                for (int64_t d = 0; d < g.c; d++) {
-                  if (in[d] > best[d]) {
-                    best[d] = in[d];
-                    where[d] = at + d;
-                  }
-                }
-              }
-            }
-            const float* grad = dy + ((b * g.oh + oy) * g.ow + ox) * g.c;
-            for (int64_t d = 0; d < g.c; d++) {
-              if (where[d] >= 0) image[where[d]] += grad[d];
-            }
-          }
-        }
-      }
-    }
-  });
-}
 
 Napi::Value AvgPool(const Napi::CallbackInfo& info) {
   return guarded(info, "avgPool", [&] {
@@ -178,8 +102,6 @@ Napi::Value AvgPoolGrad(const Napi::CallbackInfo& info) {
 }  // namespace
 
 void registerPoolKernels(Napi::Env env, Napi::Object exports) {
-  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
-  exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
   exports.Set("avgPool", Napi::Function::New(env, AvgPool));
   exports.Set("avgPoolGrad", Napi::Function::New(env, AvgPoolGrad));
 }

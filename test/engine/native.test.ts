@@ -170,6 +170,28 @@ describe('native reductions and arithmetic (large float32 tensors)', () => {
     expect(native.values.length).toBe(cols);
   });
 
+  it.each([
+    [[1, 1, 1, 170], [4, 10, 10, 1]],
+    [[1, 170, 10], [40, 1, 1]],
+    [[1, 68000], [3, 1]],
+  ])('Tile of %j by %j repeats the block along leading axes', async (inputShape, reps) => {
+    const block = x.slice(0, inputShape.reduce((a, b) => a * b, 1));
+    const copies = reps.reduce((a, b) => a * b, 1);
+    const expected = Float64Array.from({ length: block.length * copies }, (_, i) => block[i % block.length]!);
+    await expectNative('Tile', () => tf.tile(tf.tensor(block, inputShape), reps), expected);
+  });
+
+  it.each([true, false])('FusedBatchNorm normalises each channel (scale and offset: %s)', async (affine) => {
+    const [mean, variance, offset, scale] = [randomArray(170, 5), randomArray(170, 6).map((v) => v + 1.5), randomArray(170, 7), randomArray(170, 8)];
+    const expected = x.map((v, i) => {
+      const c = i % 170;
+      return ((v - mean[c]!) * (affine ? scale[c]! : 1)) / Math.sqrt(variance[c]! + 0.001) + (affine ? offset[c]! : 0);
+    });
+    const vector = (values: Float32Array) => tf.tensor1d(values);
+    const build = () => tf.batchNorm(tf.tensor(x, shape), vector(mean), vector(variance), affine ? vector(offset) : undefined, affine ? vector(scale) : undefined, 0.001);
+    await expectNative('FusedBatchNorm', build, expected);
+  });
+
   it('leaves reductions over other axes, and small ones, to wasm', async () => {
     const inner = await run('native', () => tf.sum(tf.tensor(x, shape), [1, 3]));
     expect(inner.wasm.Sum).toBe(1);

@@ -19,6 +19,8 @@ export interface NativeEngineAddon {
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: number[]): void;
   avgPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
   avgPoolGrad(heap: ArrayBuffer, dy: number, dx: number, ...geometry: number[]): void;
+  batchNorm(heap: ArrayBuffer, x: number, mean: number, variance: number, offset: number, scale: number, out: number, count: number, channels: number, epsilon: number): void;
+  repeatBlock(heap: ArrayBuffer, x: number, out: number, blockSize: number, copies: number): void;
   reduceLeading(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, mean: number): void;
   binary(heap: ArrayBuffer, full: number, other: number, out: number, op: number, count: number, period: number, otherFirst: number): void;
   adam(heap: ArrayBuffer, value: number, gradient: number, first: number, second: number, newValue: number, newFirst: number, newSecond: number, count: number, ...constants: number[]): void;

@@ -211,6 +211,29 @@ function binaryPlanner(op: keyof typeof BINARY_OPS): Planner {
   };
 }
 
+/** Tile that repeats the whole input along leading axes (input dims of 1 there, reps of 1 after): tfjs's batch-norm gradient. */
+const tilePlanner: Planner = ({ x }, attrs, offsetOf) => {
+  const reps = attrs.reps as number[];
+  if (!x || !allFloat32(x) || reps.length !== x.shape.length) return undefined;
+  const shape = x.shape.map((dim, i) => dim * reps[i]!);
+  const firstKept = x.shape.findIndex((dim) => dim !== 1);
+  const lead = firstKept < 0 ? x.shape.length : firstKept;
+  if (size(shape) < MEMORY_BOUND_MINIMUM || reps.slice(lead).some((rep) => rep !== 1)) return undefined;
+  const [xAt, block, copies] = [offsetOf(x), size(x.shape), size(reps)];
+  return { shape, run: (addon, heap, out) => addon.repeatBlock(heap, xAt, out, block, copies) };
+};
+
+/** FusedBatchNorm (inference and training forward): per-channel vectors over the last axis. */
+const batchNormPlanner: Planner = ({ x, mean, variance, offset, scale }, attrs, offsetOf) => {
+  if (!x || !mean || !variance || !allFloat32(x, mean, variance, offset, scale) || size(x.shape) < MEMORY_BOUND_MINIMUM) return undefined;
+  const channels = x.shape.at(-1)!;
+  if ([mean, variance, offset, scale].some((t) => t && (size(t.shape) !== channels || !repeatsIn(t.shape, x.shape)))) return undefined;
+  const at = [x, mean, variance].map(offsetOf) as [number, number, number];
+  const [offsetAt, scaleAt] = [offset ? offsetOf(offset) : -1, scale ? offsetOf(scale) : -1];
+  const epsilon = Number(attrs.varianceEpsilon ?? 0.001);
+  return { shape: [...x.shape], run: (addon, heap, out) => addon.batchNorm(heap, ...at, offsetAt, scaleAt, out, size(x.shape), channels, epsilon) };
+};
+
 /** Kernels the native engine runs, by TensorFlow.js kernel name. */
 export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
   BatchMatMul: matmulPlanner(false),
@@ -223,6 +246,8 @@ export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
   MaxPoolGrad: maxPoolGradPlanner,
   AvgPool: poolPlanner('avgPool'),
   AvgPoolGrad: avgPoolGradPlanner,
+  Tile: tilePlanner,
+  FusedBatchNorm: batchNormPlanner,
   Sum: reducePlanner(false),
   Mean: reducePlanner(true),
   ...Object.fromEntries(Object.keys(BINARY_OPS).map((op) => [op, binaryPlanner(op as keyof typeof BINARY_OPS)])),

@@ -1,6 +1,7 @@
 // Memory-bound kernels that dominate a batch-norm network's step once convolutions are native:
-// sums and means over leading axes (bias and batch-norm gradients, batch moments) and binary
-// arithmetic where one operand repeats along leading axes (a per-channel vector or a scalar).
+// sums and means over leading axes (bias and batch-norm gradients, batch moments), binary
+// arithmetic where one operand repeats along leading axes (a per-channel vector or a scalar),
+// tiling a block along leading axes, and batch normalisation's forward pass.
 // Work is split into contiguous, fixed ranges per thread, so results depend only on the thread count.
 #include <omp.h>
 #include <algorithm>
@@ -97,9 +98,56 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   });
 }
 
+// repeatBlock(heap, x, out, blockSize, copies): out = x, x, …, x (copies times). tfjs's batch-norm
+// gradient tiles a per-channel vector over N·H·W this way, which wasm's Tile does element by element.
+Napi::Value RepeatBlock(const Napi::CallbackInfo& info) {
+  return guarded(info, "repeatBlock", [&] {
+    Heap heap(info[0]);
+    const int64_t blockSize = integer(info, 3), copies = integer(info, 4);
+    if (blockSize <= 0 || copies <= 0) throw Napi::RangeError::New(info.Env(), "simkit engine: repeatBlock needs a block and copies");
+    const float* x = heap.floats(info.Env(), integer(info, 1), blockSize, "repeatBlock input");
+    float* out = heap.floats(info.Env(), integer(info, 2), blockSize * copies, "repeatBlock output");
+#pragma omp parallel for schedule(static) num_threads(threadsFor(static_cast<double>(blockSize) * copies, kElementsPerThread))
+    for (int64_t copy = 0; copy < copies; copy++) std::copy(x, x + blockSize, out + copy * blockSize);
+  });
+}
+
+// batchNorm(heap, x, mean, variance, offset|-1, scale|-1, out, count, channels, epsilon):
+// out = (x − mean[c]) · scale[c] / sqrt(variance[c] + ε) + offset[c] over NHWC rows of `channels`.
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  return guarded(info, "batchNorm", [&] {
+    Heap heap(info[0]);
+    Napi::Env env = info.Env();
+    const int64_t count = integer(info, 7), channels = integer(info, 8);
+    const float epsilon = real(info, 9);
+    if (count <= 0 || channels <= 0 || count % channels != 0) throw Napi::RangeError::New(env, "simkit engine: batchNorm needs whole rows of channels");
+    const float* x = heap.floats(env, integer(info, 1), count, "batchNorm input");
+    const float* mean = heap.floats(env, integer(info, 2), channels, "batchNorm mean");
+    const float* variance = heap.floats(env, integer(info, 3), channels, "batchNorm variance");
+    const int64_t offsetAt = integer(info, 4), scaleAt = integer(info, 5);
+    const float* offset = offsetAt >= 0 ? heap.floats(env, offsetAt, channels, "batchNorm offset") : nullptr;
+    const float* scale = scaleAt >= 0 ? heap.floats(env, scaleAt, channels, "batchNorm scale") : nullptr;
+    float* out = heap.floats(env, integer(info, 6), count, "batchNorm output");
+    std::vector<float> multiplier(channels), shift(channels);
+    for (int64_t c = 0; c < channels; c++) {
+      multiplier[c] = (scale ? scale[c] : 1.f) / std::sqrt(variance[c] + epsilon);
+      shift[c] = offset ? offset[c] : 0.f;
+    }
+    const int64_t rows = count / channels;
+#pragma omp parallel for schedule(static) num_threads(threadsFor(count, kElementsPerThread))
+    for (int64_t r = 0; r < rows; r++) {
+      const float* in = x + r * channels;
+      float* y = out + r * channels;
+      for (int64_t c = 0; c < channels; c++) y[c] = (in[c] - mean[c]) * multiplier[c] + shift[c];
+    }
+  });
+}
+
 }  // namespace
 
 void registerElementwiseKernels(Napi::Env env, Napi::Object exports) {
+  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
+  exports.Set("repeatBlock", Napi::Function::New(env, RepeatBlock));
   exports.Set("reduceLeading", Napi::Function::New(env, ReduceLeading));
   exports.Set("binary", Napi::Function::New(env, Binary));
 }

@@ -14,7 +14,7 @@ describe('simkit embed → index → search', () => {
   const out = join(root, 'hotels');
 
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     await runCompetition(await Simkit.create(), { competition: 'hotels', out, leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
   });
 

@@ -24,7 +24,7 @@ describe('GeM pooling', () => {
   const values = floats(2 * 3 * 4 * 5, 11).map((v) => (v < -0.8 ? v : Math.abs(v) * 2));
   const weights = floats(2 * 5, 12);
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
   });
 
   function pooled(p: number): { layer: GeMPooling2D; y: tf.Tensor } {
@@ -101,7 +101,7 @@ describe('residual-cnn pooling', () => {
   const x = () => tf.tensor4d(floats(4 * 8 * 8 * 1, 9), [4, 8, 8, 1]);
   let input: tf.Tensor4D;
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     input = x();
   });
   afterAll(() => input.dispose());

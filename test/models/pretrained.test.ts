@@ -54,7 +54,7 @@ describe('pretrained backbone', () => {
   let netDir: string;
   let x: tf.Tensor4D;
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     root = tempDir('simkit-pretrained-');
     netDir = join(root.dir, 'net');
     const net = smallNet();

@@ -46,7 +46,7 @@ describe('hashedTokenIds', () => {
 
 describe('embedding bag and text-encoder backbone', () => {
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
   });
   const table = floats(6 * 3, 21); // 6 rows (row 0 = padding) × 3
   const ids = [

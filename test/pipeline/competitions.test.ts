@@ -17,7 +17,7 @@ describe('simkit run on every embedded sample (small settings)', () => {
   const leaderboard = join(root, 'leaderboard.sqlite');
 
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     app = await Simkit.create();
   });
 

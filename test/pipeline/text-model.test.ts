@@ -48,7 +48,7 @@ function precisionAt1(vectors: Float32Array, dim: number, items: readonly Item[]
 describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
   let app: Simkit;
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     app = await Simkit.create();
   });
 

@@ -39,7 +39,7 @@ describe('adding a competition', () => {
     const root = projectCopy();
     const files = await scaffoldCompetition({ root, slug: 'toy-shop', task: 'classify', metric: 'map@5' });
     expect(files).toContain(join('competitions', 'toy-shop', 'di.config.ts'));
-    await initEngine('wasm');
+    await initEngine('native');
     const app = await Simkit.create({
       sources: [...(await builtinModules()), fileModule(join(root, 'competitions', 'toy-shop', 'di.config.ts'), { source: root, module: 'competitions/toy-shop' })],
     });
@@ -63,7 +63,7 @@ describe('adding a competition', () => {
     const root = projectCopy();
     const slug = `toy-${task}`;
     await scaffoldCompetition({ root, slug, task });
-    await initEngine('wasm');
+    await initEngine('native');
     const app = await Simkit.create({ sources: [...(await builtinModules()), fileModule(join(root, 'competitions', slug, 'di.config.ts'), { source: root, module: slug })] });
     const summary = await runCompetition(app, { competition: slug, out: join(root, 'out'), leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
     expect(summary.test?.score).not.toBeNull();

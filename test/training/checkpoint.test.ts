@@ -27,7 +27,7 @@ function latestEpoch(dir: string): number {
 describe('checkpoints and resume', () => {
   let app: Simkit;
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     app = await Simkit.create();
   });
 

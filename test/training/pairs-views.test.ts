@@ -41,7 +41,7 @@ const OPTIONS: TrainerOptions = { epochs: 1, batchSize: 1000, learningRate: 1e-9
 describe('pair and view batches in the training loop', () => {
   let app: Simkit;
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     app = await Simkit.create();
   });
 

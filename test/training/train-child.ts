@@ -4,5 +4,5 @@ import { initEngine } from '../../core/engine/backend.js';
 import { trainTiny } from './tiny-problem.js';
 
 const [runDir, count, epochs] = process.argv.slice(2);
-await initEngine('wasm');
+await initEngine('native');
 await trainTiny(await Simkit.create(), Number(count), { epochs: Number(epochs), runDir, resume: true });

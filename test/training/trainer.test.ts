@@ -18,7 +18,7 @@ import { pkEpoch } from '../../plugins/samplers/pk.js';
 describe('training', () => {
   let app: Simkit;
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     app = await Simkit.create();
   });
 

@@ -4,6 +4,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isUserError } from '../core/errors.js';
@@ -50,12 +51,24 @@ export function pytorch<T>(mode: 'train' | 'embed' | 'sgemm', threads: number, s
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Reference<T>;
 }
 
+/** PyTorch's thread counts: one, and every core. */
+export function referenceThreads(): number[] {
+  const cores = cpus().length;
+  return cores > 1 ? [1, cores] : [1];
+}
+
 /** Prints a table: the first column left-aligned, the others right-aligned, each as wide as its widest cell. */
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: readonly string[]) =>
     cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
   process.stdout.write(`${line(header)}\n${line(widths.map((width) => '-'.repeat(width)))}\n${rows.map(line).join('\n')}\n`);
+}
+
+/** The run's date and the machine's cores and load, so that a pasted table says when and how busy. */
+export function machineLine(): string {
+  const [one, five] = loadavg();
+  return `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores, load average ${one!.toFixed(1)} (1 min), ${five!.toFixed(1)} (5 min)`;
 }
 
 /** `measured / reference` as "0.42×", or "—" without a reference. */

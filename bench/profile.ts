@@ -10,7 +10,6 @@
  * Kernel times are wall times of each kernel call, meaningful where kernels run synchronously (wasm).
  */
 import 'reflect-metadata';
-import { cpus } from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { Simkit } from '../core/di/container.js';
 import { initEngine, type BackendChoice } from '../core/engine/backend.js';
@@ -18,7 +17,7 @@ import { isUserError } from '../core/errors.js';
 import { createObjective } from '../core/losses/objective.js';
 import { Random } from '../core/random.js';
 import { trainEmbedding } from '../core/training/trainer.js';
-import { argument, printTable, pytorch, runBenchmark } from './harness.js';
+import { argument, machineLine, printTable, pytorch, referenceThreads, runBenchmark } from './harness.js';
 import { EMBEDDING_DIM, NUM_CLASSES, randomInputs, selectedNetworks, type BenchNetwork } from './networks.js';
 
 const TOP = 10;
@@ -168,10 +167,9 @@ function backendsRequested(): string[] {
 async function main(): Promise<void> {
   const networks = selectedNetworks();
   const app = await Simkit.create();
-  const cores = cpus().length;
   const profiles = new Map<BenchNetwork, [string, StepProfile][]>();
   const gflops = new Map<string, number[]>();
-  process.stdout.write('per-kernel profile of one training step (the second of two; a kernel built from other kernels counts theirs)\n');
+  process.stdout.write(`per-kernel profile of one training step (the second of two; a kernel built from other kernels counts theirs)\n${machineLine()}\n`);
   for (const name of backendsRequested()) {
     let choice: BackendChoice;
     try {
@@ -197,7 +195,7 @@ async function main(): Promise<void> {
   }
 
   const specs = SGEMM_SHAPES.map(([m, k, n]) => `${m}:${k}:${n}`);
-  const threads = cores > 1 ? [1, cores] : [1];
+  const threads = referenceThreads();
   const references = threads.map((count) => [count, pytorch<Record<string, number>>('sgemm', count, specs)] as const);
   process.stdout.write(`\nsgemm, float32, GFLOP/s (2·m·k·n / time): tf.matMul on each backend, torch.mm ${references[0]![1]?.torch ?? ''} on this machine\n`);
   const rows = SGEMM_SHAPES.map(([m, k, n, what], row) => [

@@ -21,7 +21,7 @@ import { createObjective } from '../core/losses/objective.js';
 import { embedInChunks, type ModelInputs } from '../core/pipeline/model.js';
 import { Random } from '../core/random.js';
 import { trainEmbedding } from '../core/training/trainer.js';
-import { backendRequest, printTable, pytorch, ratio, runBenchmark } from './harness.js';
+import { backendRequest, machineLine, printTable, pytorch, referenceThreads, ratio, runBenchmark } from './harness.js';
 import { EMBED_BATCH, EMBEDDING_DIM, NUM_CLASSES, randomInputs, selectedNetworks, trainableParameters, type BenchNetwork, type NetworkKey } from './networks.js';
 
 interface Measured {
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const app = await Simkit.create();
   const cores = cpus().length;
   process.stdout.write(`simkit backend: ${engine.name} (${engine.reason})\n`);
-  process.stdout.write(`${cores} cores; training: dense softmax head on L2-normalised ${EMBEDDING_DIM}-d embeddings, cross-entropy, Adam, clip 5\n`);
+  process.stdout.write(`${machineLine()}\ntraining: dense softmax head on L2-normalised ${EMBEDDING_DIM}-d embeddings, cross-entropy, Adam, clip 5\n`);
 
   const training = new Map<NetworkKey, Measured>();
   const embedding = new Map<NetworkKey, Measured>();
@@ -126,7 +126,7 @@ async function main(): Promise<void> {
     embedding.set(network.key, await embeddingThroughput(network));
     (globalThis as { gc?: () => void }).gc?.();
   }
-  const threads = cores > 1 ? [1, cores] : [1];
+  const threads = referenceThreads();
   const trainSpecs = networks.map((n) => `${n.key}:${n.batch}:${n.trainSteps}`);
   const embedSpecs = networks.map((n) => `${n.key}:${EMBED_BATCH}:${n.embedBatches}`);
   const [trainSingle, trainAll = trainSingle] = threads.map((t) => pytorch<ReferenceResults>('train', t, trainSpecs));

@@ -17,6 +17,7 @@ import { isUserError } from '../core/errors.js';
 import { createObjective } from '../core/losses/objective.js';
 import { Random } from '../core/random.js';
 import { trainEmbedding } from '../core/training/trainer.js';
+import { startKernelProfile, type KernelProfile, type KernelProfiling, type KernelTotal } from './kernel-profile.js';
 import { argument, machineLine, printTable, pytorch, referenceThreads, runBenchmark } from './harness.js';
 import { EMBEDDING_DIM, NUM_CLASSES, randomInputs, selectedNetworks, type BenchNetwork } from './networks.js';
 
@@ -32,25 +33,14 @@ const SGEMM_SHAPES: readonly (readonly [number, number, number, string])[] = [
   [512, 128, 128, 'MLP layer 2 weight gradient'],
 ];
 
-interface KernelTotal {
-  readonly name: string;
-  calls: number;
-  ms: number;
-}
-
-interface StepProfile {
+interface StepProfile extends KernelProfile {
   /** Wall time of the profiled step, profiler included. */
   readonly wallMs: number;
-  /** Per kernel name, slowest first; only kernels called by the step itself (not inside other kernels). */
-  readonly kernels: readonly KernelTotal[];
-  readonly untimed: number;
 }
 
 /**
  * Profiles one training step: the trainer runs two epochs of one step each, and `validate`, which it
- * calls after each epoch, starts tf.profile after the first and ends it after the second. tf.profile
- * also lists kernels that run inside other kernels (simkit's wasm training kernels are built from
- * ops); those are left out, so that the times add up: a kernel's time includes the kernels inside it.
+ * calls after each epoch, starts the kernel profile after the first and stops it after the second.
  */
 async function profileStep(app: Simkit, network: BenchNetwork): Promise<StepProfile> {
   const random = new Random(1);
@@ -58,26 +48,17 @@ async function profileStep(app: Simkit, network: BenchNetwork): Promise<StepProf
   const { height, width, channels } = network.input;
   const model = network.build(1);
   const objective = createObjective(app, { head: 'dense', loss: 'cross-entropy' }, { embeddingDim: EMBEDDING_DIM, numClasses: NUM_CLASSES });
-  const engine = tf.engine();
-  const nested = new WeakSet<object>();
-  let profiling: ReturnType<typeof tf.profile> | undefined;
-  let endStep: (() => void) | undefined;
+  let profiling: KernelProfiling | undefined;
+  let profile: KernelProfile | undefined;
   let started = 0;
   let wallMs = 0;
   const validate = async () => {
     if (!profiling) {
-      profiling = tf.profile(() => new Promise<void>((resolve) => (endStep = resolve)));
-      // tf.profile has just made its kernel list; mark the kernels pushed while inside another kernel.
-      const kernels = engine.state.activeProfile.kernels;
-      const push = kernels.push.bind(kernels);
-      kernels.push = (...infos) => {
-        if (engine.state.kernelDepth > 0) infos.forEach((info) => nested.add(info));
-        return push(...infos);
-      };
+      profiling = startKernelProfile();
       started = performance.now();
-    } else {
+    } else if (!profile) {
       wallMs = performance.now() - started;
-      endStep!();
+      profile = await profiling.stop();
     }
     return {};
   };
@@ -89,22 +70,7 @@ async function profileStep(app: Simkit, network: BenchNetwork): Promise<StepProf
     objective.dispose();
     model.dispose();
   }
-  const info = await profiling!;
-  const totals = new Map<string, KernelTotal>();
-  let untimed = 0;
-  for (const kernel of info.kernels) {
-    if (nested.has(kernel)) continue;
-    const ms = kernel.kernelTimeMs;
-    if (typeof ms !== 'number') {
-      untimed += 1;
-      continue;
-    }
-    const total = totals.get(kernel.name) ?? { name: kernel.name, calls: 0, ms: 0 };
-    total.calls += 1;
-    total.ms += ms;
-    totals.set(kernel.name, total);
-  }
-  return { wallMs, kernels: [...totals.values()].sort((a, b) => b.ms - a.ms), untimed };
+  return { ...profile!, wallMs };
 }
 
 const sum = (kernels: readonly KernelTotal[]) => kernels.reduce((total, kernel) => total + kernel.ms, 0);
@@ -132,7 +98,7 @@ function printProfile(network: BenchNetwork, backend: string, profile: StepProfi
 function printBeforeAfter(network: BenchNetwork, profiles: readonly (readonly [string, StepProfile])[]): void {
   const [first, ...others] = profiles;
   const time = (profile: StepProfile, name: string) => profile.kernels.find((kernel) => kernel.name === name)?.ms;
-  const cell = (ms: number | undefined, base: number) => (ms === undefined ? '— (not called)' : `${ms.toFixed(2)} (${(base / ms).toFixed(1)}×)`);
+  const cell = (ms: number | undefined, base: number) => (ms === undefined ? '— (not called)' : `${ms.toFixed(2)} (${(base / ms).toFixed(base / ms < 1 ? 2 : 1)}×)`);
   const rows = first![1].kernels.slice(0, TOP).map((kernel) => [kernel.name, kernel.ms.toFixed(2), ...others.map(([, profile]) => cell(time(profile, kernel.name), kernel.ms))]);
   const firstTotal = sum(first![1].kernels);
   rows.push(['all kernels', firstTotal.toFixed(2), ...others.map(([, profile]) => cell(sum(profile.kernels), firstTotal))]);

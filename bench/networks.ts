@@ -7,8 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { InputShape } from '../core/contracts/backbone.js';
+import type { Simkit } from '../core/di/container.js';
 import { UserError } from '../core/errors.js';
+import { createObjective } from '../core/losses/objective.js';
 import { Random } from '../core/random.js';
+import { trainEmbedding, type EpochRecord, type TrainerOptions } from '../core/training/trainer.js';
 import { mlp } from '../plugins/backbones/mlp.js';
 import { plainCnn } from '../plugins/backbones/plain-cnn.js';
 import { residualCnn, RESNET18_DEFAULTS } from '../plugins/backbones/residual-cnn.js';
@@ -102,4 +105,27 @@ export function randomInputs(network: BenchNetwork, count: number, seed = 1): Fl
   const { height, width, channels } = network.input;
   const random = new Random(seed);
   return Float32Array.from({ length: count * height * width * channels }, () => random.next());
+}
+
+/**
+ * Trains a fresh `network` (seed 1) on random inputs and labels through trainEmbedding, the step
+ * PyTorch repeats: dense softmax head, cross-entropy, Adam at 1e-3, clip-norm 5, no warm-up. Two
+ * epochs of `steps` batches; `validate` runs after each epoch. Returns the epochs' records.
+ */
+export async function trainNetwork(app: Pick<Simkit, 'registry'>, network: BenchNetwork, steps: number, validate?: TrainerOptions['validate']): Promise<EpochRecord[]> {
+  const count = steps * network.batch;
+  const random = new Random(1);
+  const labels = Int32Array.from({ length: count }, () => random.int(NUM_CLASSES));
+  const { height, width, channels } = network.input;
+  const model = network.build(1);
+  const objective = createObjective(app, { head: 'dense', loss: 'cross-entropy' }, { embeddingDim: EMBEDDING_DIM, numClasses: NUM_CLASSES });
+  try {
+    const { history } = await trainEmbedding(model, objective, { data: randomInputs(network, count), shape: [height, width, channels], labels }, {
+      epochs: 2, batchSize: network.batch, learningRate: 1e-3, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 1, flip: false, progress: false, validate,
+    });
+    return history;
+  } finally {
+    objective.dispose();
+    model.dispose();
+  }
 }

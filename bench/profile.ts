@@ -14,12 +14,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Simkit } from '../core/di/container.js';
 import { initEngine, type BackendChoice } from '../core/engine/backend.js';
 import { isUserError } from '../core/errors.js';
-import { createObjective } from '../core/losses/objective.js';
-import { Random } from '../core/random.js';
-import { trainEmbedding } from '../core/training/trainer.js';
 import { startKernelProfile, type KernelProfile, type KernelProfiling, type KernelTotal } from './kernel-profile.js';
 import { argument, machineLine, printTable, pytorch, referenceThreads, runBenchmark } from './harness.js';
-import { EMBEDDING_DIM, NUM_CLASSES, randomInputs, selectedNetworks, type BenchNetwork } from './networks.js';
+import { selectedNetworks, trainNetwork, type BenchNetwork } from './networks.js';
 
 const TOP = 10;
 const SGEMM_SECONDS = 0.5;
@@ -43,16 +40,11 @@ interface StepProfile extends KernelProfile {
  * calls after each epoch, starts the kernel profile after the first and stops it after the second.
  */
 async function profileStep(app: Simkit, network: BenchNetwork): Promise<StepProfile> {
-  const random = new Random(1);
-  const labels = Int32Array.from({ length: network.batch }, () => random.int(NUM_CLASSES));
-  const { height, width, channels } = network.input;
-  const model = network.build(1);
-  const objective = createObjective(app, { head: 'dense', loss: 'cross-entropy' }, { embeddingDim: EMBEDDING_DIM, numClasses: NUM_CLASSES });
   let profiling: KernelProfiling | undefined;
   let profile: KernelProfile | undefined;
   let started = 0;
   let wallMs = 0;
-  const validate = async () => {
+  await trainNetwork(app, network, 1, async () => {
     if (!profiling) {
       profiling = startKernelProfile();
       started = performance.now();
@@ -61,15 +53,7 @@ async function profileStep(app: Simkit, network: BenchNetwork): Promise<StepProf
       profile = await profiling.stop();
     }
     return {};
-  };
-  try {
-    await trainEmbedding(model, objective, { data: randomInputs(network, network.batch), shape: [height, width, channels], labels }, {
-      epochs: 2, batchSize: network.batch, learningRate: 1e-3, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 1, flip: false, progress: false, validate,
-    });
-  } finally {
-    objective.dispose();
-    model.dispose();
-  }
+  });
   return { ...profile!, wallMs };
 }
 

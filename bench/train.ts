@@ -17,12 +17,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { Item } from '../core/contracts/competition.js';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
-import { createObjective } from '../core/losses/objective.js';
 import { embedInChunks, type ModelInputs } from '../core/pipeline/model.js';
-import { Random } from '../core/random.js';
-import { trainEmbedding } from '../core/training/trainer.js';
 import { backendRequest, machineLine, printTable, pytorch, referenceThreads, ratio, runBenchmark } from './harness.js';
-import { EMBED_BATCH, EMBEDDING_DIM, NUM_CLASSES, randomInputs, selectedNetworks, trainableParameters, type BenchNetwork, type NetworkKey } from './networks.js';
+import { EMBED_BATCH, EMBEDDING_DIM, randomInputs, selectedNetworks, trainableParameters, trainNetwork, type BenchNetwork, type NetworkKey } from './networks.js';
 
 interface Measured {
   readonly samplesPerSecond: number;
@@ -31,23 +28,13 @@ interface Measured {
 
 type ReferenceResults = Partial<Record<NetworkKey, { samples_per_second: number; parameters: number }>>;
 
+/** Samples/s of the second of two epochs of `trainSteps` batches (the first builds kernels and optimiser slots). */
 async function trainingThroughput(app: Simkit, network: BenchNetwork): Promise<Measured> {
-  const count = network.trainSteps * network.batch;
-  const random = new Random(1);
-  const labels = Int32Array.from({ length: count }, () => random.int(NUM_CLASSES));
-  const { height, width, channels } = network.input;
   const model = network.build(1);
   const parameters = trainableParameters(model);
-  const objective = createObjective(app, { head: 'dense', loss: 'cross-entropy' }, { embeddingDim: EMBEDDING_DIM, numClasses: NUM_CLASSES });
-  try {
-    const { history } = await trainEmbedding(model, objective, { data: randomInputs(network, count), shape: [height, width, channels], labels }, {
-      epochs: 2, batchSize: network.batch, learningRate: 1e-3, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 1, flip: false, progress: false,
-    });
-    return { samplesPerSecond: history[1]!.samplesPerSecond, parameters };
-  } finally {
-    objective.dispose();
-    model.dispose();
-  }
+  model.dispose();
+  const history = await trainNetwork(app, network, network.trainSteps);
+  return { samplesPerSecond: history[1]!.samplesPerSecond, parameters };
 }
 
 /** Samples/s of the pipeline's embedding route over `embedBatches` chunks, after one untimed chunk. */

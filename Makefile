@@ -17,13 +17,15 @@ NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeList
 COMPETITIONS := shopee landmarks landmark-retrieval hotels herbarium whales protein
 
 .PHONY: help setup system deps build test typecheck gpu webgpu doctor clean \
-	$(COMPETITIONS) fashion-mnist bench bench-engine bench-losses bench-train bench-knn bench-score
+	$(COMPETITIONS) fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
 	@echo "make <competition>   $(COMPETITIONS) fashion-mnist"
 	@echo "make test            install what is missing and run every test"
-	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-knn bench-score)"
+	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score)"
+	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
+	@echo "make bench-profile   top kernels of one training step and sgemm GFLOP/s (BACKENDS=wasm,native)"
 	@echo "make gpu             install the optional CUDA backend (@tensorflow/tfjs-node-gpu)"
 	@echo "make doctor          check the installation"
 
@@ -81,9 +83,9 @@ webgpu: deps
 	npm install --no-save webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0
 	$(SIMKIT) --backend webgpu doctor
 
-bench: bench-engine bench-losses bench-train bench-knn bench-score
+bench: bench-engine bench-losses bench-train bench-profile bench-knn bench-score
 
-bench-engine bench-losses bench-train bench-knn bench-score: build
+bench-engine bench-losses bench-train bench-profile bench-knn bench-score: build
 	$(NODE) --expose-gc dist/bench/$(@:bench-%=%).js
 
 clean:

@@ -1,104 +1,135 @@
 /**
- * Training throughput of the project's loop (core/training: trainEmbedding with L2-normalised
- * embeddings, a dense softmax head, cross-entropy, Adam, gradient clipping) on two models — an MLP
- * 784→512→128 and a small CNN (conv3×3·32 → pool → conv3×3·64 → pool → dense 128), 28×28×1 input,
- * batch 128 — next to the identical models and step in PyTorch (python3-torch) on this machine, with
- * one thread and with every core. Prints samples/s and ratios (targets: MLP ≥ 0.5×, CNN ≥ 0.3×).
+ * Training and embedding throughput of simkit's own routes on the networks of bench/networks.ts
+ * (MLP, small CNN, ResNet-18 layout at 64×64), next to the identical networks and steps in PyTorch
+ * (bench/train_reference.py) on this machine, with one thread and with every core; the ratios are
+ * against every core.
+ * - Training: core/training's trainEmbedding (L2-normalised embeddings, dense softmax head,
+ *   cross-entropy, Adam, clip-norm 5); samples/s of its second epoch (the first builds kernels and
+ *   optimiser slots). Targets: MLP ≥ 1.0×, CNN ≥ 0.8×, ResNet ≥ 0.7×.
+ * - Embedding: core/pipeline's embedInChunks (inference, L2-normalised, chunks of 256) against
+ *   PyTorch in eval mode under torch.no_grad(). Target ≥ 1.0× for each.
+ * The backend comes from `--backend` or SIMKIT_BACKEND (default auto). NETWORKS=mlp,cnn,resnet picks
+ * networks; TRAIN_<NET>_STEPS and EMBED_<NET>_BATCHES set the counts.
  */
 import 'reflect-metadata';
-import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers } from '../core/contracts/backbone.js';
+import type { Item } from '../core/contracts/competition.js';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
-import { createObjective } from '../core/losses/objective.js';
-import { Random } from '../core/random.js';
-import { trainEmbedding } from '../core/training/trainer.js';
-import { mlp } from '../plugins/backbones/mlp.js';
+import { embedInChunks, type ModelInputs } from '../core/pipeline/model.js';
+import { backendRequest, machineLine, printTable, pytorch, referenceThreads, ratio, runBenchmark } from './harness.js';
+import { EMBED_BATCH, EMBEDDING_DIM, randomInputs, selectedNetworks, trainableParameters, trainNetwork, type BenchNetwork, type NetworkKey } from './networks.js';
 
-const BATCH = 128;
-const MLP_STEPS = Number(process.env.TRAIN_MLP_STEPS ?? 60);
-const CNN_STEPS = Number(process.env.TRAIN_CNN_STEPS ?? 20);
-const TARGETS = { mlp: 0.5, cnn: 0.3 } as const;
-const HERE = dirname(fileURLToPath(import.meta.url));
-// Beside this file when run from source; two levels up (dist/bench → bench) when compiled.
-const REFERENCE = [join(HERE, 'train_reference.py'), resolve(HERE, '..', '..', 'bench', 'train_reference.py')].find(existsSync)!;
-
-function smallCnn(seed: number): tf.LayersModel {
-  const init = seededInitializers(seed);
-  return tf.sequential({
-    layers: [
-      tf.layers.conv2d({ inputShape: [28, 28, 1], filters: 32, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init.he() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.conv2d({ filters: 64, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init.he() }),
-      tf.layers.maxPooling2d({ poolSize: 2 }),
-      tf.layers.flatten(),
-      tf.layers.dense({ units: 128, kernelInitializer: init.glorot() }),
-    ],
-  });
+interface Measured {
+  readonly samplesPerSecond: number;
+  readonly parameters: number;
 }
 
-/** Samples/s of the second of two epochs of `steps` batches (the first builds kernels and optimiser slots). */
-async function samplesPerSecond(app: Simkit, model: tf.LayersModel, steps: number): Promise<number> {
-  const random = new Random(1);
-  const count = steps * BATCH;
-  const data = Float32Array.from({ length: count * 784 }, () => random.next());
-  const labels = Int32Array.from({ length: count }, () => random.int(10));
-  const objective = createObjective(app, { head: 'dense', loss: 'cross-entropy' }, { embeddingDim: 128, numClasses: 10 });
+type ReferenceResults = Partial<Record<NetworkKey, { samples_per_second: number; parameters: number }>>;
+
+/** Samples/s of the second of two epochs of `trainSteps` batches (the first builds kernels and optimiser slots). */
+async function trainingThroughput(app: Simkit, network: BenchNetwork): Promise<Measured> {
+  const model = network.build(1);
+  const parameters = trainableParameters(model);
+  model.dispose();
+  const history = await trainNetwork(app, network, network.trainSteps);
+  return { samplesPerSecond: history[1]!.samplesPerSecond, parameters };
+}
+
+/** Samples/s of the pipeline's embedding route over `embedBatches` chunks, after one untimed chunk. */
+async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
+  const { height, width, channels } = network.input;
+  const data = randomInputs(network, EMBED_BATCH, 2);
+  const inputs: ModelInputs = {
+    kind: 'input',
+    shape: network.input,
+    trainingData: () => {
+      throw new Error('the embedding benchmark does not train');
+    },
+    // A fresh tensor per chunk, as decoded images become one in the pipeline.
+    tensor: async (chunk) => tf.tensor4d(data.subarray(0, chunk.length * height * width * channels), [chunk.length, height, width, channels]),
+  };
+  const items = (n: number): Item[] => Array.from({ length: n }, (_, i) => ({ id: String(i), labels: [], extra: {} }));
+  const model = network.build(1);
   try {
-    const { history } = await trainEmbedding(model, objective, { data, shape: [28, 28, 1], labels }, {
-      epochs: 2, batchSize: BATCH, learningRate: 1e-3, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 1, flip: false, progress: false,
-    });
-    return history[1]!.samplesPerSecond;
+    const ignore = () => {};
+    await embedInChunks(model, items(EMBED_BATCH), inputs, ignore);
+    const started = performance.now();
+    await embedInChunks(model, items(network.embedBatches * EMBED_BATCH), inputs, ignore);
+    return { samplesPerSecond: (network.embedBatches * EMBED_BATCH) / ((performance.now() - started) / 1000), parameters: trainableParameters(model) };
   } finally {
-    objective.dispose();
     model.dispose();
   }
 }
 
-function pytorch(threads: number): { torch: string; mlp: number; cnn: number } | undefined {
-  const run = spawnSync('/usr/bin/python3', [REFERENCE, String(threads), String(MLP_STEPS), String(CNN_STEPS), String(BATCH)], {
-    encoding: 'utf8',
-    timeout: 300_000,
-    env: { ...process.env, OMP_NUM_THREADS: String(threads) },
+function parametersCell(measured: Measured, reference: { parameters: number } | undefined): string {
+  const own = measured.parameters.toLocaleString('en-US');
+  if (!reference) return own;
+  return reference.parameters === measured.parameters ? `${own} (same)` : `${own} (PyTorch ${reference.parameters.toLocaleString('en-US')}: NOT the same network)`;
+}
+
+interface ComparisonRow {
+  readonly network: BenchNetwork;
+  readonly batch: number;
+  readonly target: number;
+  readonly own: Measured;
+  readonly single?: { samples_per_second: number; parameters: number };
+  readonly all?: { samples_per_second: number; parameters: number };
+}
+
+function printComparison(title: string, cores: number, rows: readonly ComparisonRow[]): void {
+  process.stdout.write(`\n${title}\n`);
+  const cells = rows.map(({ network, batch, target, own, single, all }) => {
+    const one = single?.samples_per_second;
+    const every = all?.samples_per_second;
+    const verdict = every === undefined ? '' : own.samplesPerSecond / every >= target ? ' met' : ' NOT met';
+    return [
+      network.label,
+      String(batch),
+      own.samplesPerSecond.toFixed(0),
+      one === undefined ? '—' : `${one.toFixed(0)} (${ratio(own.samplesPerSecond, one)})`,
+      every === undefined ? '—' : every.toFixed(0),
+      ratio(own.samplesPerSecond, every),
+      `≥ ${target.toFixed(1)}×${verdict}`,
+      parametersCell(own, all ?? single),
+    ];
   });
-  if (run.status !== 0) {
-    process.stdout.write(`PyTorch reference not run: ${(run.stderr || run.error?.message || 'failed').trim().split('\n').at(-1)} (install Debian's python3-torch)\n`);
-    return undefined;
-  }
-  return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+  printTable(['network', 'batch', 'simkit samples/s', 'PyTorch 1 thread', `PyTorch ${cores} threads`, `ratio (vs ${cores})`, 'target', 'parameters'], cells);
 }
 
 async function main(): Promise<void> {
-  const engine = await initEngine('wasm');
+  const networks = selectedNetworks();
+  const engine = await initEngine(backendRequest());
   const app = await Simkit.create();
-  const simkit = {
-    mlp: await samplesPerSecond(app, mlp({ hidden: [512] })({ height: 28, width: 28, channels: 1 }, 128, 1), MLP_STEPS),
-    cnn: await samplesPerSecond(app, smallCnn(1), CNN_STEPS),
-  };
   const cores = cpus().length;
-  const single = pytorch(1);
-  const all = cores > 1 ? pytorch(cores) : single;
-  process.stdout.write(`training throughput, batch ${BATCH}, 28×28×1, dense softmax head on L2-normalised 128-d embeddings, Adam, clip 5\n`);
-  process.stdout.write(`simkit: ${engine.name} backend; PyTorch ${single?.torch ?? '—'} on this machine (${cores} cores)\n\n`);
-  const columns = ['model', 'simkit samples/s', 'PyTorch 1 thread', `PyTorch ${cores} threads`, 'ratio (vs all cores)', 'target'];
-  process.stdout.write(`${columns[0]!.padEnd(34)}${columns.slice(1).map((c) => c.padStart(22)).join('')}\n`);
-  for (const [key, label] of [['mlp', 'MLP 784→512→128'], ['cnn', 'CNN conv32-pool-conv64-pool-dense128']] as const) {
-    const reference = all?.[key];
-    const ratio = reference ? simkit[key] / reference : undefined;
-    const cells = [
-      simkit[key].toFixed(0),
-      single ? `${single[key].toFixed(0)} (${(simkit[key] / single[key]).toFixed(2)}×)` : '—',
-      reference ? reference.toFixed(0) : '—',
-      ratio === undefined ? '—' : `${ratio.toFixed(2)}×`,
-      `≥ ${TARGETS[key]}× ${ratio === undefined ? '' : ratio >= TARGETS[key] ? 'met' : 'NOT met'}`,
-    ];
-    process.stdout.write(`${label.padEnd(34)}${cells.map((c) => c.padStart(22)).join('')}\n`);
+  process.stdout.write(`simkit backend: ${engine.name} (${engine.reason})\n`);
+  process.stdout.write(`${machineLine()}\ntraining: dense softmax head on L2-normalised ${EMBEDDING_DIM}-d embeddings, cross-entropy, Adam, clip 5\n`);
+
+  const training = new Map<NetworkKey, Measured>();
+  const embedding = new Map<NetworkKey, Measured>();
+  for (const network of networks) {
+    training.set(network.key, await trainingThroughput(app, network));
+    embedding.set(network.key, await embeddingThroughput(network));
+    (globalThis as { gc?: () => void }).gc?.();
   }
+  const threads = referenceThreads();
+  const trainSpecs = networks.map((n) => `${n.key}:${n.batch}:${n.trainSteps}`);
+  const embedSpecs = networks.map((n) => `${n.key}:${EMBED_BATCH}:${n.embedBatches}`);
+  const [trainSingle, trainAll = trainSingle] = threads.map((t) => pytorch<ReferenceResults>('train', t, trainSpecs));
+  const [embedSingle, embedAll = embedSingle] = threads.map((t) => pytorch<ReferenceResults>('embed', t, embedSpecs));
+  process.stdout.write(`PyTorch ${trainSingle?.torch ?? trainAll?.torch ?? '—'} on the same machine\n`);
+
+  printComparison('training throughput (samples/s of training steps)', cores, networks.map((network) => ({
+    network, batch: network.batch, target: network.targets.train, own: training.get(network.key)!,
+    single: trainSingle?.results[network.key], all: trainAll?.results[network.key],
+  })));
+  printComparison(`embedding throughput (inference, batches of ${EMBED_BATCH}; PyTorch in eval mode under torch.no_grad())`, cores, networks.map((network) => ({
+    network, batch: EMBED_BATCH, target: network.targets.embed, own: embedding.get(network.key)!,
+    single: embedSingle?.results[network.key], all: embedAll?.results[network.key],
+  })));
+  const counts = networks.map((n) => `${n.key} ${n.trainSteps}/${n.embedBatches}`).join(', ');
+  process.stdout.write(`\ntimed training steps/embedding batches: ${counts} (TRAIN_<NET>_STEPS, EMBED_<NET>_BATCHES)\n`);
 }
 
-await main();
+await runBenchmark(main);

@@ -1,39 +1,92 @@
-"""The models and training step of bench/train.ts in PyTorch, on the same machine: samples/s.
-Usage: train_reference.py <threads> <mlp-steps> <cnn-steps> <batch>
-Prints one JSON line: {"torch": version, "mlp": samples/s, "cnn": samples/s}."""
+"""The networks and steps of bench/train.ts and bench/profile.ts in PyTorch, on the same machine.
+
+Usage:
+  train_reference.py --threads N train NETWORK:BATCH:STEPS ...   training samples/s
+  train_reference.py --threads N embed NETWORK:BATCH:BATCHES ... embedding samples/s (eval, torch.no_grad)
+  train_reference.py --threads N sgemm M:K:N ...                 torch.mm float32 GFLOP/s
+NETWORK is mlp, cnn or resnet (bench/networks.ts builds the same ones in TensorFlow.js).
+Prints one JSON line: {"torch": version, "threads": N, "results": {...}}; for train and embed each
+network's entry also carries its trainable parameter count, which bench/train.ts compares with its own.
+"""
+import argparse
 import json
-import sys
 import time
 
 import torch
 import torch.nn.functional as F
 
-threads, mlp_steps, cnn_steps, batch = (int(value) for value in sys.argv[1:5])
-torch.set_num_threads(threads)
-torch.manual_seed(0)
+EMBEDDING_DIM = 128
+NUM_CLASSES = 10
+# The ResNet's stage widths: ResNet-18 at half its published widths (bench/networks.ts RESNET_WIDTHS).
+RESNET_WIDTHS = (32, 64, 128, 256)
+# Keras' batch-normalisation defaults (momentum 0.9 of the running mean is PyTorch's 0.1; epsilon 1e-3).
+BN = {"eps": 1e-3, "momentum": 0.1}
 
 
 def mlp():
-    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, 128))
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 512), torch.nn.ReLU(), torch.nn.Linear(512, EMBEDDING_DIM))
 
 
 def cnn():
     return torch.nn.Sequential(
         torch.nn.Conv2d(1, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
         torch.nn.Conv2d(32, 64, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, 128))
+        torch.nn.Flatten(), torch.nn.Linear(64 * 7 * 7, EMBEDDING_DIM))
 
 
-def samples_per_second(backbone, steps):
-    head = torch.nn.Linear(128, 10)
-    optimizer = torch.optim.Adam([*backbone.parameters(), *head.parameters()], 1e-3)
-    x, y = torch.rand(batch, 1, 28, 28), torch.randint(0, 10, (batch,))
+def conv_bn(inputs, outputs, kernel, stride):
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(inputs, outputs, kernel, stride=stride, padding=kernel // 2, bias=False),
+        torch.nn.BatchNorm2d(outputs, **BN))
+
+
+class BasicBlock(torch.nn.Module):
+    """Two 3×3 conv-BNs added to the input (a 1×1 conv-BN projection where stride or width change), then ReLU."""
+
+    def __init__(self, inputs, width, stride):
+        super().__init__()
+        self.first = conv_bn(inputs, width, 3, stride)
+        self.second = conv_bn(width, width, 3, 1)
+        self.shortcut = conv_bn(inputs, width, 1, stride) if stride != 1 or inputs != width else torch.nn.Identity()
+
+    def forward(self, x):
+        return F.relu(self.shortcut(x) + self.second(F.relu(self.first(x))))
+
+
+def resnet():
+    """ResNet-18's layout (residual-cnn style 'resnet', blocks [2, 2, 2, 2]) at RESNET_WIDTHS, 64×64×3 input."""
+    layers = [conv_bn(3, RESNET_WIDTHS[0], 7, 2), torch.nn.ReLU(), torch.nn.MaxPool2d(3, 2, padding=1)]
+    inputs = RESNET_WIDTHS[0]
+    for stage, width in enumerate(RESNET_WIDTHS):
+        for block in range(2):
+            layers.append(BasicBlock(inputs, width, 2 if stage > 0 and block == 0 else 1))
+            inputs = width
+    layers += [torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(), torch.nn.Linear(inputs, EMBEDDING_DIM)]
+    return torch.nn.Sequential(*layers)
+
+
+NETWORKS = {"mlp": (mlp, (1, 28, 28)), "cnn": (cnn, (1, 28, 28)), "resnet": (resnet, (3, 64, 64))}
+
+
+def parameters(model):
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def train(network, batch, steps):
+    """Samples/s of `steps` training steps after one untimed step: the step of simkit's loop
+    (L2-normalised embedding, dense softmax head, cross-entropy, Adam, global-norm clipping at 5)."""
+    build, shape = NETWORKS[network]
+    backbone = build()
+    head = torch.nn.Linear(EMBEDDING_DIM, NUM_CLASSES)
+    variables = [*backbone.parameters(), *head.parameters()]
+    optimizer = torch.optim.Adam(variables, 1e-3)
+    x, y = torch.rand(batch, *shape), torch.randint(0, NUM_CLASSES, (batch,))
 
     def step():
         optimizer.zero_grad()
         loss = F.cross_entropy(head(F.normalize(backbone(x), dim=1)), y)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([*backbone.parameters(), *head.parameters()], 5.0)
+        torch.nn.utils.clip_grad_norm_(variables, 5.0)
         optimizer.step()
         return loss.item()
 
@@ -41,7 +94,60 @@ def samples_per_second(backbone, steps):
     started = time.perf_counter()
     for _ in range(steps):
         step()
-    return steps * batch / (time.perf_counter() - started)
+    return {"samples_per_second": steps * batch / (time.perf_counter() - started), "parameters": parameters(backbone)}
 
 
-print(json.dumps({"torch": torch.__version__, "mlp": samples_per_second(mlp(), mlp_steps), "cnn": samples_per_second(cnn(), cnn_steps)}))
+def embed(network, batch, batches):
+    """Samples/s of L2-normalised embeddings in eval mode under torch.no_grad(), after one untimed batch."""
+    build, shape = NETWORKS[network]
+    model = build().eval()
+    x = torch.rand(batch, *shape)
+    with torch.no_grad():
+        F.normalize(model(x), dim=1)
+        started = time.perf_counter()
+        for _ in range(batches):
+            F.normalize(model(x), dim=1)
+        seconds = time.perf_counter() - started
+    return {"samples_per_second": batches * batch / seconds, "parameters": parameters(model)}
+
+
+def sgemm(m, k, n, budget_seconds=0.5):
+    """GFLOP/s of torch.mm on float32 m×k · k×n, repeated for about `budget_seconds` after one untimed call."""
+    a, b, c = torch.rand(m, k), torch.rand(k, n), torch.empty(m, n)
+    torch.mm(a, b, out=c)
+    repeats, started = 0, time.perf_counter()
+    while repeats < 3 or time.perf_counter() - started < budget_seconds:
+        torch.mm(a, b, out=c)
+        repeats += 1
+    return 2 * m * k * n * repeats / (time.perf_counter() - started) / 1e9
+
+
+def spec(text, fields):
+    parts = text.split(":")
+    if len(parts) != len(fields):
+        raise SystemExit(f"train_reference.py: {text!r}: expected {':'.join(fields)}")
+    return parts
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("mode", choices=["train", "embed", "sgemm"])
+    parser.add_argument("specs", nargs="+")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    results = {}
+    for text in args.specs:
+        if args.mode == "sgemm":
+            m, k, n = (int(v) for v in spec(text, ["M", "K", "N"]))
+            results[text] = sgemm(m, k, n)
+            continue
+        network, batch, count = spec(text, ["NETWORK", "BATCH", "STEPS" if args.mode == "train" else "BATCHES"])
+        if network not in NETWORKS:
+            raise SystemExit(f"train_reference.py: unknown network {network!r}: choose {', '.join(NETWORKS)}")
+        results[network] = (train if args.mode == "train" else embed)(network, int(batch), int(count))
+    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "results": results}))
+
+
+main()

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../core/engine/backend.js';
 import { embeddingNeck, GeMPooling2D } from '../../core/models/layers.js';
-import { residualCnn, RESIDUAL_CNN_DEFAULTS } from '../../plugins/backbones/residual-cnn.js';
+import { UserError } from '../../core/errors.js';
+import { residualCnn, RESIDUAL_CNN_DEFAULTS, RESNET18_DEFAULTS } from '../../plugins/backbones/residual-cnn.js';
 import { floats, roundTrip, trainSteps } from './helpers.js';
 
 /** GeM in float64: y[b][c] = (mean_hw max(x, eps)^p)^(1/p). */
@@ -124,5 +125,51 @@ describe('residual-cnn pooling', () => {
     expect(Array.from(after)).toEqual(Array.from(before));
     model.dispose();
     loaded.dispose();
+  });
+});
+
+describe("residual-cnn style 'resnet' (the resnet-18 backbone)", () => {
+  beforeAll(async () => {
+    await initEngine('wasm');
+  });
+
+  const trainableParams = (model: tf.LayersModel) => model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b!, 1)!, 0);
+
+  it("at ResNet-18's widths has its published parameter count (torchvision: 11,689,512 with the 1000-class fc layer)", () => {
+    const embeddingDim = 8;
+    const model = residualCnn(RESNET18_DEFAULTS)({ height: 32, width: 32, channels: 3 }, embeddingDim, 1);
+    const fc = 512 * 1000 + 1000;
+    const embeddingLayer = 512 * embeddingDim + embeddingDim;
+    expect(trainableParams(model) - embeddingLayer).toBe(11_689_512 - fc);
+    model.dispose();
+  });
+
+  it('at 64×64: 20 convolutions (three of them 1×1 projections), a 2×2 last stage, memory steady over training steps', () => {
+    const model = residualCnn({ ...RESNET18_DEFAULTS, widths: [4, 8, 8, 16] })({ height: 64, width: 64, channels: 3 }, 6, 1);
+    const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D');
+    expect(convs.length).toBe(20);
+    expect(convs.filter((l) => (l.getConfig().kernelSize as number[])[0] === 1).length).toBe(3);
+    const pool = model.layers.find((l) => l.getClassName() === 'GlobalAveragePooling2D')!;
+    expect((pool.input as tf.SymbolicTensor).shape).toEqual([null, 2, 2, 16]);
+    const input = tf.tensor4d(floats(2 * 64 * 64 * 3, 4), [2, 64, 64, 3]);
+    const counts = trainSteps(model, input, 5);
+    expect(new Set(counts.slice(1)).size).toBe(1);
+    input.dispose();
+    model.dispose();
+  });
+
+  it('one block count for every stage builds the same weights as the count per stage', () => {
+    const shape = { height: 8, width: 8, channels: 1 };
+    const a = residualCnn({ ...RESIDUAL_CNN_DEFAULTS, widths: [4, 8], blocks: 1 })(shape, 6, 1);
+    const b = residualCnn({ ...RESIDUAL_CNN_DEFAULTS, widths: [4, 8], blocks: [1, 1] })(shape, 6, 1);
+    const values = (m: tf.LayersModel) => m.getWeights().map((w) => Array.from(w.dataSync()));
+    expect(values(b)).toEqual(values(a));
+    a.dispose();
+    b.dispose();
+  });
+
+  it('refuses block counts that do not match the widths', () => {
+    expect(() => residualCnn({ ...RESNET18_DEFAULTS, blocks: [2, 2] })).toThrow(UserError);
+    expect(() => residualCnn({ ...RESNET18_DEFAULTS, blocks: [2, 2] })).toThrow(/blocks \[2, 2\] gives 2 stage\(s\), widths \[64, 128, 256, 512\] 4/);
   });
 });

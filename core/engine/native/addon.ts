@@ -26,6 +26,15 @@ export interface NativeEngineAddon {
   adam(heap: ArrayBuffer, value: number, gradient: number, first: number, second: number, newValue: number, newFirst: number, newSecond: number, count: number, ...constants: number[]): void;
 }
 
+/**
+ * OpenMP threads that wait for work spin for about 300,000 iterations by default (libgomp), which on
+ * a machine shared with other work steals the time slices the busy threads need: a CNN step took
+ * 3× longer on two threads than on one under load, and as long as on one thread with a short spin.
+ * libgomp reads this once, when the first library using it loads (this addon or faiss-node's), so
+ * it is set when this module is imported; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
+ */
+if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '10000';
+
 const ROOT = [resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')].find((dir) =>
   existsSync(join(dir, 'native', 'engine', 'CMakeLists.txt')),
 );

@@ -88,6 +88,17 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
     const int64_t batch = std::max(batchA, batchB);
     const bool hasBias = biasOff >= 0;
     ThreadScope threads(threadsFor(2.0 * batch * m * n * k, kFlopsPerThread));
+    Napi::Env env = info.Env();
+    if (batch == 1 && !hasBias && act == static_cast<int64_t>(Activation::Linear)) {
+      // oneDNN's BLAS-style sgemm needs no cached primitive and measured 2-15% faster than the matmul
+      // primitive on a dense layer's forward and gradient shapes (CPU time, one thread).
+      const float* a = heap.floats(env, aOff, m * k, "matmul input a");
+      const float* b = heap.floats(env, bOff, k * n, "matmul input b");
+      float* c = heap.floats(env, cOff, m * n, "matmul output");
+      const dnnl_status_t status = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, 1.f, a, transA ? m : k, b, transB ? k : n, 0.f, c, n);
+      if (status != dnnl_success) throw dnnl::error(status, "sgemm");
+      return;
+    }
     std::vector<int64_t> key{batchA, batchB, m, n, k, transA, transB, hasBias, act, static_cast<int64_t>(alpha * 1e6), omp_get_max_threads()};
     static PrimitiveCache<MatmulEntry> cache;
     MatmulEntry& entry = cache.get(key, [&] {
@@ -99,7 +110,6 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
       dnnl::matmul::primitive_desc pd(desc, activationAttr(act, alpha), cpuEngine());
       return MatmulEntry{dnnl::matmul(pd), a, b, bias, c};
     });
-    Napi::Env env = info.Env();
     std::unordered_map<int, memory> args{
         {DNNL_ARG_SRC, bind(entry.a, heap.floats(env, aOff, batchA * m * k, "matmul input a"))},
         {DNNL_ARG_WEIGHTS, bind(entry.b, heap.floats(env, bOff, batchB * k * n, "matmul input b"))},

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FUSED_ADAM, FusedAdamOptimizer } from '../../core/engine/adam.js';
 import { initEngine } from '../../core/engine/backend.js';
 import { loadNativeAddon } from '../../core/engine/native/addon.js';
+import { BATCH_NORM_GRAD } from '../../core/engine/native/batch-norm-gradient.js';
 import { nativeKernelCalls } from '../../core/engine/native/kernels.js';
 import { avgPool, batchMatMul, conv2dFilterGradient, conv2dForward, conv2dInputGradient, geometry, maxPool, randomArray, relativeError } from './reference.js';
 
@@ -190,6 +191,31 @@ describe('native reductions and arithmetic (large float32 tensors)', () => {
     const vector = (values: Float32Array) => tf.tensor1d(values);
     const build = () => tf.batchNorm(tf.tensor(x, shape), vector(mean), vector(variance), affine ? vector(offset) : undefined, affine ? vector(scale) : undefined, 0.001);
     await expectNative('FusedBatchNorm', build, expected);
+  });
+
+  // With scale and offset: tfjs cannot differentiate batchNorm without a scale on any backend.
+  it("FusedBatchNorm's gradients in one native kernel, as tfjs's composite gradient on the cpu backend", async () => {
+    const vectors = { mean: randomArray(170, 5), variance: randomArray(170, 6).map((v) => v + 1.5), offset: randomArray(170, 7), scale: randomArray(170, 8) };
+    const dy = randomArray(count, 9);
+    const gradients = async (backend: Backend) => {
+      await tf.setBackend(backend);
+      const before = nativeKernelCalls().native[BATCH_NORM_GRAD] ?? 0;
+      const names = ['mean', 'variance', 'offset', 'scale'] as const;
+      const values = tf.tidy(() => {
+        const inputs = [tf.tensor(x, shape), ...names.map((name) => tf.tensor1d(vectors[name]))];
+        const f = (input: tf.Tensor, mean: tf.Tensor, variance: tf.Tensor, offset?: tf.Tensor, scale?: tf.Tensor) =>
+          tf.batchNorm(input, mean as tf.Tensor1D, variance as tf.Tensor1D, offset as tf.Tensor1D | undefined, scale as tf.Tensor1D | undefined, 0.001).mul(tf.tensor(dy, shape)).sum();
+        return tf.grads(f as (...args: tf.Tensor[]) => tf.Tensor)(inputs).map((g) => g.dataSync().slice());
+      });
+      const ran = (nativeKernelCalls().native[BATCH_NORM_GRAD] ?? 0) - before;
+      await tf.setBackend('native');
+      return { values, ran };
+    };
+    const native = await gradients('native');
+    expect(native.ran).toBe(1);
+    const cpu = await gradients('cpu');
+    expect(cpu.ran).toBe(0);
+    native.values.forEach((g, i) => expect(relativeError(g, cpu.values[i]!), `gradient ${i}`).toBeLessThanOrEqual(TOLERANCE));
   });
 
   it('leaves reductions over other axes, and small ones, to wasm', async () => {

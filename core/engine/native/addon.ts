@@ -19,6 +19,7 @@ export interface NativeEngineAddon {
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: number[]): void;
   avgPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
   avgPoolGrad(heap: ArrayBuffer, dy: number, dx: number, ...geometry: number[]): void;
+  batchNormGrad(heap: ArrayBuffer, dy: number, x: number, mean: number, variance: number, scale: number, dx: number, dMean: number, dVariance: number, dScale: number, dOffset: number, count: number, channels: number, epsilon: number): void;
   batchNorm(heap: ArrayBuffer, x: number, mean: number, variance: number, offset: number, scale: number, out: number, count: number, channels: number, epsilon: number): void;
   repeatBlock(heap: ArrayBuffer, x: number, out: number, blockSize: number, copies: number): void;
   reduceLeading(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, mean: number): void;

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../kernels/index.js';
 import type { NativeEngineAddon } from './addon.js';
 import { fusedAdamKernel } from './adam-kernel.js';
+import { batchNormGradKernel, registerBatchNormGradient } from './batch-norm-gradient.js';
 import { NATIVE_BACKEND, NATIVE_PLANNERS, nativeKernel } from './kernels.js';
 
 export { NATIVE_BACKEND } from './kernels.js';
@@ -20,8 +21,8 @@ const sharedIdentityKernel: tf.KernelConfig = {
 /**
  * Registers the `native` backend: a wasm backend instance of its own (tensors stay in its heap, and
  * wasm keeps running the small ops) whose heavy kernels — matmul, convolutions and their gradients,
- * pooling and its gradients, large reductions and arithmetic, Adam's update — run in the native
- * addon, and whose Identity shares its input. Every other kernel is wasm's (with simkit's wasm
+ * pooling and its gradients, batch norm and its gradient, large reductions and arithmetic, Adam's
+ * update — run in the native addon, and whose Identity shares its input. Every other kernel is wasm's (with simkit's wasm
  * training kernels). Idempotent. Needs @tensorflow/tfjs-backend-wasm imported first.
  */
 export function registerNativeBackend(addon: NativeEngineAddon): void {
@@ -37,5 +38,7 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   }
   tf.registerKernel(fusedAdamKernel(addon));
   tf.registerKernel(sharedIdentityKernel);
+  tf.registerKernel(batchNormGradKernel(addon));
+  registerBatchNormGradient();
   tf.registerBackend(NATIVE_BACKEND, () => wasmFactory() as Promise<tf.KernelBackend>, 2);
 }

@@ -1,7 +1,7 @@
 // Memory-bound kernels that dominate a batch-norm network's step once convolutions are native:
 // sums and means over leading axes (bias and batch-norm gradients, batch moments), binary
 // arithmetic where one operand repeats along leading axes (a per-channel vector or a scalar),
-// tiling a block along leading axes, and batch normalisation's forward pass.
+// tiling a block along leading axes, and batch normalisation's forward pass and gradient.
 // Work is split into contiguous, fixed ranges per thread, so results depend only on the thread count.
 #include <omp.h>
 #include <algorithm>
@@ -143,9 +143,71 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
   });
 }
 
+// batchNormGrad(heap, dy, x, mean, variance, scale|-1, dx, dMean, dVariance, dScale, dOffset, count,
+// channels, epsilon): the gradients tfjs's FusedBatchNorm gradient composes from about fifteen ops,
+// in one pass. With r = 1/sqrt(variance + ε) and s the scale (1 without one), per channel:
+//   dx = dy·r·s;  dOffset = Σdy;  dScale = r·Σdy(x−mean);  dMean = −r·s·Σdy;  dVariance = −½·r³·s·Σdy(x−mean).
+Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
+  return guarded(info, "batchNormGrad", [&] {
+    Heap heap(info[0]);
+    Napi::Env env = info.Env();
+    const int64_t count = integer(info, 11), channels = integer(info, 12);
+    const float epsilon = real(info, 13);
+    if (count <= 0 || channels <= 0 || count % channels != 0) throw Napi::RangeError::New(env, "simkit engine: batchNormGrad needs whole rows of channels");
+    const float* dy = heap.floats(env, integer(info, 1), count, "batchNormGrad dy");
+    const float* x = heap.floats(env, integer(info, 2), count, "batchNormGrad input");
+    const float* mean = heap.floats(env, integer(info, 3), channels, "batchNormGrad mean");
+    const float* variance = heap.floats(env, integer(info, 4), channels, "batchNormGrad variance");
+    const int64_t scaleAt = integer(info, 5);
+    const float* scale = scaleAt >= 0 ? heap.floats(env, scaleAt, channels, "batchNormGrad scale") : nullptr;
+    float* dx = heap.floats(env, integer(info, 6), count, "batchNormGrad dx");
+    float* dMean = heap.floats(env, integer(info, 7), channels, "batchNormGrad dMean");
+    float* dVariance = heap.floats(env, integer(info, 8), channels, "batchNormGrad dVariance");
+    float* dScale = heap.floats(env, integer(info, 9), channels, "batchNormGrad dScale");
+    float* dOffset = heap.floats(env, integer(info, 10), channels, "batchNormGrad dOffset");
+    std::vector<float> rsqrt(channels), factor(channels);
+    for (int64_t c = 0; c < channels; c++) {
+      rsqrt[c] = 1.f / std::sqrt(variance[c] + epsilon);
+      factor[c] = rsqrt[c] * (scale ? scale[c] : 1.f);
+    }
+    const int64_t rows = count / channels;
+    const int threads = std::max<int64_t>(1, std::min<int64_t>(threadsFor(count, kElementsPerThread), rows));
+    std::vector<float> sums(static_cast<size_t>(threads) * channels * 2, 0.f);
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), team = omp_get_num_threads();
+      const int64_t begin = rows * t / team, end = rows * (t + 1) / team;
+      float* sumDy = sums.data() + static_cast<size_t>(t) * channels * 2;
+      float* sumDyCentred = sumDy + channels;
+      for (int64_t r = begin; r < end; r++) {
+        const float* g = dy + r * channels;
+        const float* in = x + r * channels;
+        float* out = dx + r * channels;
+        for (int64_t c = 0; c < channels; c++) {
+          sumDy[c] += g[c];
+          sumDyCentred[c] += g[c] * (in[c] - mean[c]);
+          out[c] = g[c] * factor[c];
+        }
+      }
+    }
+    for (int64_t c = 0; c < channels; c++) {
+      float sumDy = 0.f, sumDyCentred = 0.f;
+      for (int t = 0; t < threads; t++) {
+        sumDy += sums[static_cast<size_t>(t) * channels * 2 + c];
+        sumDyCentred += sums[static_cast<size_t>(t) * channels * 2 + channels + c];
+      }
+      dOffset[c] = sumDy;
+      dScale[c] = rsqrt[c] * sumDyCentred;
+      dMean[c] = -factor[c] * sumDy;
+      dVariance[c] = -0.5f * rsqrt[c] * rsqrt[c] * factor[c] * sumDyCentred;
+    }
+  });
+}
+
 }  // namespace
 
 void registerElementwiseKernels(Napi::Env env, Napi::Object exports) {
+  exports.Set("batchNormGrad", Napi::Function::New(env, BatchNormGrad));
   exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("repeatBlock", Napi::Function::New(env, RepeatBlock));
   exports.Set("reduceLeading", Napi::Function::New(env, ReduceLeading));

@@ -22,5 +22,5 @@ export const mlpBackbone: Registration<BackboneBuilder, MlpOptions> = {
   name: 'mlp',
   description: 'multi-layer perceptron on flattened inputs (dense ReLU layers, dense embedding)',
   defaults: { hidden: [512] },
-  create: (options) => mlp({ hidden: [512], ...options }),
+  create: mlp,
 };

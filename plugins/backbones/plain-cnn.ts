@@ -38,5 +38,5 @@ export const plainCnnBackbone: Registration<BackboneBuilder, PlainCnnOptions> = 
   name: 'plain-cnn',
   description: 'plain CNN for small images (3×3 ReLU convolutions and 2×2 max-pools per stage, flatten, dense ReLU, dense embedding)',
   defaults: PLAIN_CNN_DEFAULTS,
-  create: (options) => plainCnn({ ...PLAIN_CNN_DEFAULTS, ...options }),
+  create: plainCnn,
 };

@@ -55,5 +55,5 @@ export const residualCnnBackbone: Registration<BackboneBuilder, ResidualCnnOptio
   name: 'residual-cnn',
   description: 'small residual CNN (strided stages of 3×3 residual blocks, global average or GeM pooling, dense or batch-norm embedding neck)',
   defaults: RESIDUAL_CNN_DEFAULTS,
-  create: (options) => residualCnn({ ...RESIDUAL_CNN_DEFAULTS, ...options }),
+  create: residualCnn,
 };

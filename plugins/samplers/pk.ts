@@ -85,8 +85,5 @@ export const pk: Registration<BatchSampler, PkOptions> = {
   name: 'pk',
   description: 'P classes × K samples per batch; every sample each epoch; small classes repeated (flagged for augmentation), not dropped',
   defaults: PK_DEFAULTS,
-  create: (options) => {
-    const resolved = { ...PK_DEFAULTS, ...options };
-    return { kind: 'batches', epoch: (labels, random) => pkEpoch(labels, resolved, random) };
-  },
+  create: (options: PkOptions) => ({ kind: 'batches', epoch: (labels, random) => pkEpoch(labels, options, random) }),
 };

@@ -76,7 +76,7 @@ export class Simkit {
 
   private async loadModule(source: ModuleSource): Promise<void> {
     const kinds = Object.keys(TOKENS) as ComponentKind[];
-    const before = new Map(kinds.map((kind) => [kind, this.names(kind).length]));
+    const before = new Map(kinds.map((kind) => [kind, this.bound(kind).length]));
     try {
       await this.container.loadAsync(await source.load());
     } catch (error) {
@@ -86,27 +86,37 @@ export class Simkit {
     for (const kind of kinds) {
       const origins = this.origins.get(kind) ?? new Map<string, Origin[]>();
       this.origins.set(kind, origins);
-      for (const name of this.names(kind).slice(before.get(kind))) origins.set(name, [...(origins.get(name) ?? []), source.origin]);
+      for (const value of this.bound(kind).slice(before.get(kind))) {
+        if (typeof value === 'string') origins.set(value, [...(origins.get(value) ?? []), source.origin]);
+        else value.origin ??= source.origin;
+      }
     }
   }
 
-  /** The names registered under a kind, in registration order (a name registered twice appears twice). */
-  private names(kind: ComponentKind): string[] {
+  /**
+   * What is bound under a kind's token, in registration order: the names `registrations()` binds
+   * (each component under its own token), or registrations a plugin bound there directly.
+   */
+  private bound(kind: ComponentKind): (string | Registered<unknown>)[] {
     const token = TOKENS[kind];
-    return this.container.isBound(token) ? this.container.getAll<string>(token) : [];
+    return this.container.isBound(token) ? this.container.getAll<string | Registered<unknown>>(token) : [];
   }
 
   /**
-   * The registrations of a kind, each resolved by its own token, so that what a plugin rebound or
-   * decorated there is what the registry holds. Resolved once every module has loaded.
+   * The registrations of a kind. A named one is resolved by its own token, so that what a plugin
+   * rebound or decorated there is what the registry holds; resolved once every module has loaded.
    */
   private all<T>(kind: ComponentKind): Registered<T>[] {
-    return [...new Set(this.names(kind))].flatMap((name) =>
-      this.container.getAll<Registered<T>>(componentToken(kind, name)).map((entry, i) => {
-        entry.origin ??= this.origins.get(kind)?.get(name)?.[i];
+    const names = new Set<string>();
+    return this.bound(kind).flatMap((value) => {
+      if (typeof value !== 'string') return [value as Registered<T>];
+      if (names.has(value)) return [];
+      names.add(value);
+      return this.container.getAll<Registered<T>>(componentToken(kind, value)).map((entry, i) => {
+        entry.origin ??= this.origins.get(kind)?.get(value)?.[i];
         return entry;
-      }),
-    );
+      });
+    });
   }
 
   registry<T>(kind: ComponentKind): Registry<T> {

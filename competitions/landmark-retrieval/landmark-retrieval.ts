@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
 import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic } from '../../core/samples/files.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
 import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
 import { glrPath, readGlrTrain, readGlrTree } from '../landmark-recognition/glr.js';
 

@@ -4,7 +4,7 @@ import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '
 import { defineCompetition, hashedUsage, readCsv, requireField } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic } from '../../core/samples/files.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
 import { IMAGE_CLASSIFICATION_CONFIG, renderPictures } from '../../core/samples/labelled.js';
 
 export const CHANNELS = ['red', 'green', 'blue', 'yellow'] as const;

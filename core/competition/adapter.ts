@@ -6,7 +6,7 @@ import { parse } from 'csv-parse';
 import type { Competition, Item, Prediction, Table } from '../contracts/competition.js';
 import type { Usage } from '../contracts/metric.js';
 import { InputError } from '../errors.js';
-import { writeCsvAtomic } from '../samples/files.js';
+import { writeCsvAtomic } from '../data/csv.js';
 import { taskStrategy } from '../tasks/index.js';
 
 /** What an adapter writes itself; `defineCompetition` adds the submission and solution tables. */

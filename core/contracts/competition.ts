@@ -1,4 +1,4 @@
-import type { AugmentOptions } from '../data/augment.js';
+import type { AugmentOptions } from './augment.js';
 
 /**
  * A competition adapter: how one Kaggle competition's files are read, how a small sample in the

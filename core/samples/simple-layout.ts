@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type TaskKind } from '../contracts/competition.js';
 import { hashedUsage } from '../competition/adapter.js';
 import { Random } from '../random.js';
-import { writeCsvAtomic } from './files.js';
+import { writeCsvAtomic } from '../data/csv.js';
 import { classSizes, hexId, renderPictures } from './labelled.js';
 
 /**

@@ -4,6 +4,7 @@ import { defineCompetition, hashedUsage, readCsv, readImageFolder, requireField 
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { meanAveragePrecisionMetric } from '../../core/metrics/average-precision.js';
 
 export const NEW_WHALE = 'new_whale';
 
@@ -55,6 +56,7 @@ export function humpbackWhale(config: Partial<CompetitionConfig> = {}): Competit
     alias: 'whales',
     title: 'Humpback Whale Identification',
     metric: 'humpback-whale-identification',
+    scoring: meanAveragePrecisionMetric({ name: 'MAP@5', k: 5, overflow: 'ignore', emptyTruth: 'invalid' }),
     task: 'classify',
     modality: 'image',
     unknownLabel: NEW_WHALE,

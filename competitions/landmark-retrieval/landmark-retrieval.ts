@@ -5,6 +5,7 @@ import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
 import { glrPath, readGlrTrain, readGlrTree } from '../landmark-recognition/glr.js';
+import { meanAveragePrecisionMetric } from '../../core/metrics/average-precision.js';
 
 export const RETRIEVAL_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
@@ -53,6 +54,7 @@ export function landmarkRetrieval(config: Partial<CompetitionConfig> = {}): Comp
     alias: 'landmark-retrieval',
     title: 'Google Landmark Retrieval',
     metric: 'landmark-retrieval-2021',
+    scoring: meanAveragePrecisionMetric({ name: 'mAP@100', k: 100, overflow: 'error', emptyTruth: 'ignore' }),
     task: 'retrieve',
     modality: 'image',
     config: { ...RETRIEVAL_CONFIG, ...config },

@@ -6,6 +6,7 @@ import { InputError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { IMAGE_CLASSIFICATION_CONFIG, renderPictures } from '../../core/samples/labelled.js';
+import { multiLabelMacroF1Metric } from '../../core/metrics/macro-f1.js';
 
 export const CHANNELS = ['red', 'green', 'blue', 'yellow'] as const;
 const CLASSES = 28;
@@ -75,6 +76,7 @@ export function proteinAtlas(config: Partial<CompetitionConfig> = {}): Competiti
     alias: 'protein',
     title: 'Human Protein Atlas Image Classification',
     metric: 'human-protein-atlas-image-classification',
+    scoring: multiLabelMacroF1Metric(28),
     task: 'multilabel',
     modality: 'image4',
     config: { ...PROTEIN_CONFIG, ...config },

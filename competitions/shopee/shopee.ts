@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
 import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { meanF1Metric } from '../../core/metrics/f1.js';
 import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/samples/labelled.js';
 import { generateShopeeSample } from './sample.js';
 
@@ -63,6 +64,7 @@ export function shopee(config: Partial<CompetitionConfig> = {}): Competition {
     alias: 'shopee',
     title: 'Shopee - Price Match Guarantee',
     metric: 'shopee-product-matching',
+    scoring: meanF1Metric({ maxMatches: 50 }),
     task: 'match',
     modality: 'text+image',
     config: { ...SHOPEE_CONFIG, ...config },

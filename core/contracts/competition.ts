@@ -12,7 +12,7 @@ import type { AugmentOptions } from './augment.js';
  * with (a `TOKENS.Metric` ScoringSpec named by Kaggle slug, contracts/metric.ts), and the default
  * configuration.
  */
-import type { Usage } from './metric.js';
+import type { MetricDefinition, Usage } from './metric.js';
 import type { Registration } from './registration.js';
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
@@ -165,6 +165,11 @@ export interface Competition {
   readonly title: string;
   /** Name of the `TOKENS.Metric` registration that scores this competition (its Kaggle slug). */
   readonly metric: string;
+  /**
+   * How Kaggle scores this edition. Its scoring spec (`simkit score`, the leaderboard) is derived
+   * from it and the submission format by `competitionModule` (core/competition/module.ts).
+   */
+  readonly scoring: MetricDefinition;
   readonly task: TaskKind;
   readonly modality: Modality;
   readonly config: CompetitionConfig;

@@ -57,14 +57,16 @@ function adapterSource(slug: string, task: TaskKind, metric: (typeof METRICS)[Sc
   const RETRIEVE_DOC = task === 'retrieve' ? ', and the searched set index.csv (id) with index_images/<id>.jpg' : '';
   const RETRIEVE_INDEX = task === 'retrieve' ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
   return `import { join } from 'node:path';
-import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
+import type { Competition, CompetitionConfig, Item, SubmissionFormat } from '../../core/contracts/competition.js';
 import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { ${metric.symbol} } from '../../core/metrics/${metric.module}.js';
 import { generateSimpleLayoutSample } from '../../core/samples/simple-layout.js';
 
 /** Every default of the pipeline for ${slug}; a config file passed with --config overrides any key. */
 export const CONFIG: CompetitionConfig = ${JSON.stringify(configFor(task), null, 2)};
 
-export const SUBMISSION_COLUMNS = ['id', '${metric.column}'] as const;
+/** Kaggle's submission columns; the scoring spec's header is derived from them. */
+export const SUBMISSION: SubmissionFormat = { idColumn: 'id', labelColumn: '${metric.column}', maxLabels: ${metric.maxLabels}, withConfidence: ${metric.withConfidence} };
 
 /**
  * Reads the simple layout: train.csv (id,label) with train_images/<id>.jpg, test.csv (id) with
@@ -84,41 +86,24 @@ export function ${name}(config: Partial<CompetitionConfig> = {}): Competition {
     alias: '${slug}',
     title: '${slug}',
     metric: '${slug}',
+    // How it is scored (\`simkit score --competition ${slug}\`): swap in your own MetricDefinition.
+    scoring: ${metric.factory},
     task: '${task}',
     modality: 'image',
     config: { ...CONFIG, ...config },
-    submission: { idColumn: 'id', labelColumn: '${metric.column}', maxLabels: ${metric.maxLabels}, withConfidence: ${metric.withConfidence} },
+    submission: SUBMISSION,
     readTrain: (dataDir) => readItems(dataDir, 'train.csv', 'train_images', true),
     readTest: async (dataDir) => ({ queries: await readItems(dataDir, 'test.csv', 'test_images', false)${RETRIEVE_INDEX} }),
-    generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', SUBMISSION_COLUMNS),
+    generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', [SUBMISSION.idColumn, SUBMISSION.labelColumn]),
   });
 }
-`;
-}
-
-function metricSource(slug: string, metric: (typeof METRICS)[ScaffoldMetric]): string {
-  return `import type { ScoringSpec } from '../../core/contracts/metric.js';
-import { ${metric.symbol} } from '../../core/metrics/${metric.module}.js';
-import { SUBMISSION_COLUMNS } from './${slug}.js';
-
-/** How ${slug} is scored (\`simkit score --competition ${slug}\`); swap in your own MetricDefinition. */
-export const SCORING: ScoringSpec<any, any> = {
-  competition: '${slug}',
-  aliases: [],
-  header: SUBMISSION_COLUMNS,
-  idColumn: SUBMISSION_COLUMNS[0],
-  predictionColumn: SUBMISSION_COLUMNS[1],
-  metric: ${metric.factory},
-};
 `;
 }
 
 function moduleSource(slug: string): string {
   const name = camel(slug);
   return `import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
-import { combineModules, registrations } from '../../core/di/container.js';
-import { scoringRegistration } from '../../core/scoring/registration.js';
-import { SCORING } from './metric.js';
+import { competitionModule } from '../../core/competition/module.js';
 import { CONFIG, ${name} } from './${slug}.js';
 
 const competition: CompetitionRegistration = {
@@ -129,7 +114,8 @@ const competition: CompetitionRegistration = {
   create: (options?: Partial<CompetitionConfig>) => ${name}(options),
 };
 
-export default combineModules(registrations('Competition', [competition]), registrations('Metric', [scoringRegistration(SCORING)]));
+// Registers the adapter and its scoring spec (columns from the submission format, the adapter's metric).
+export default competitionModule(competition);
 `;
 }
 
@@ -158,7 +144,7 @@ describe('${slug}', () => {
 }
 
 /**
- * Writes competitions/<slug>/ (adapter, scoring spec, DI module, test). Refuses an invalid or
+ * Writes competitions/<slug>/ (adapter with its metric, DI module, test). Refuses an invalid or
  * existing slug and never overwrites: the folder is written under a temporary name and renamed.
  */
 export async function scaffoldCompetition(options: ScaffoldOptions): Promise<string[]> {
@@ -180,7 +166,6 @@ export async function scaffoldCompetition(options: ScaffoldOptions): Promise<str
   if (existsSync(target)) throw new UserError(`competitions/${slug} already exists`, 'pick another name; nothing was changed');
   const files: Record<string, string> = {
     [`${slug}.ts`]: adapterSource(slug, task, metric),
-    'metric.ts': metricSource(slug, metric),
     'di.config.ts': moduleSource(slug),
     [join('test', `${slug}.test.ts`)]: testSource(slug),
   };

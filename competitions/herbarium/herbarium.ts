@@ -3,7 +3,7 @@ import { defineCompetition } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
 import { singleLabelMacroF1Metric } from '../../core/metrics/macro-f1.js';
 import { meanTop1ErrorMetric } from '../../core/metrics/top1-error.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { read2019Test, read2019Train, readCoco, type HerbariumYear } from './layouts.js';
 import { generateHerbariumSample } from './sample.js';
 

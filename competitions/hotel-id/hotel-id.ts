@@ -3,7 +3,8 @@ import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '
 import { defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
-import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { meanAveragePrecisionMetric } from '../../core/metrics/average-precision.js';
 
 export const HOTEL_CONFIG: CompetitionConfig = { ...IMAGE_CLASSIFICATION_CONFIG };

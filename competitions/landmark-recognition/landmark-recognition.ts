@@ -4,7 +4,8 @@ import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '
 import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
-import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { glrPath, readGlrTrain, readGlrTree } from './glr.js';
 import { gapMetric } from '../../core/metrics/gap.js';
 

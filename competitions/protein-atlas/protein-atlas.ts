@@ -5,7 +5,8 @@ import { defineCompetition, hashedUsage, readCsv, requireField } from '../../cor
 import { InputError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
-import { IMAGE_CLASSIFICATION_CONFIG, renderPictures } from '../../core/samples/labelled.js';
+import { renderPictures } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { multiLabelMacroF1Metric } from '../../core/metrics/macro-f1.js';
 
 export const CHANNELS = ['red', 'green', 'blue', 'yellow'] as const;

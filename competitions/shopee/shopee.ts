@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
 import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
 import { meanF1Metric } from '../../core/metrics/f1.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { generateShopeeSample } from './sample.js';
 
 export const SHOPEE_CONFIG: CompetitionConfig = {

@@ -3,7 +3,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompetitionConfig, TaskKind } from '../contracts/competition.js';
 import { UserError } from '../errors.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../pipeline/defaults.js';
 
 /** The metrics a scaffold can wire, with the submission shape each one scores. */
 const METRICS = {

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type TaskKind } from '../contracts/competition.js';
 import { hashedUsage } from '../competition/adapter.js';
 import { Random } from '../random.js';
+import { taskStrategy } from '../tasks/index.js';
 import { writeCsvAtomic } from '../data/csv.js';
 import { classSizes, hexId, renderPictures } from './labelled.js';
 
@@ -41,11 +42,13 @@ export async function generateSimpleLayoutSample(dir: string, seed: number, task
   await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'label'], train);
   await writeCsvAtomic(join(dir, 'test.csv'), ['id'], test.map((t) => [t.id]));
   if (task === 'retrieve') await writeCsvAtomic(join(dir, 'index.csv'), ['id'], index.map((t) => [t.id]));
-  const truth = (t: { id: string; label: string }) =>
-    task === 'match'
-      ? test.filter((o) => o.label === t.label).map((o) => o.id).join(' ')
-      : task === 'retrieve'
-        ? index.filter((o) => o.label === t.label).map((o) => o.id).join(' ')
-        : t.label;
-  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), [...columns, 'Usage'], test.map((t) => [t.id, truth(t), hashedUsage({ id: t.id, labels: [], extra: {} })]));
+  // The hidden truth is what the task's strategy writes for a validation split.
+  const asItem = (t: { id: string; label: string }) => ({ id: t.id, labels: [t.label], extra: {} });
+  const sets = { truth: test.map(asItem), index: index.map(asItem) };
+  const strategy = taskStrategy(task);
+  const rows = sets.truth.map((item) => {
+    const { cell, usage } = strategy.solutionCell(item, sets);
+    return [item.id, cell, usage ?? hashedUsage(item)];
+  });
+  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), [...columns, 'Usage'], rows);
 }

@@ -12,7 +12,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers } from '../core/contracts/backbone.js';
+import { seededInitializers } from '../core/tensors.js';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
 import { createObjective } from '../core/losses/objective.js';

@@ -16,7 +16,6 @@ export type * from './contracts/random.js';
 export type * from './contracts/registration.js';
 export type * from './contracts/task.js';
 export { SAMPLE_SOLUTION_FILE } from './contracts/competition.js';
-export { seededInitializers } from './contracts/backbone.js';
 export { TOKENS, type ComponentKind } from './tokens.js';
 export { InputError, UserError } from './errors.js';
 
@@ -24,7 +23,7 @@ export { BACKENDS, initEngine, type BackendChoice, type BackendRequest } from '.
 export { Simkit, builtinModules, combineModules, componentToken, decorateComponent, fileModule, registrations, type ModuleSource } from './di/container.js';
 export { Registry } from './di/registry.js';
 export { Random } from './random.js';
-export { l2Normalize } from './tensors.js';
+export { l2Normalize, seededInitializers } from './tensors.js';
 
 export { createObjective } from './losses/objective.js';
 export { inMemoryData } from './training/data.js';

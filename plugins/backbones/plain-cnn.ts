@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers, type BackboneBuilder, type InputShape } from '../../core/contracts/backbone.js';
+import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
+import { seededInitializers } from '../../core/tensors.js';
 import type { Registration } from '../../core/contracts/registration.js';
 
 export interface PlainCnnOptions {

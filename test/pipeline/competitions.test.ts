@@ -39,7 +39,7 @@ describe('simkit run on every embedded sample (small settings)', () => {
       // The title model is trained beside the image model and its matches are tuned with the rest.
       expect(existsSync(join(summary.runDir, 'text-model', 'model', 'model.json'))).toBe(true);
       expect(Object.keys(summary.tuned)).toEqual(expect.arrayContaining(['tfidf.threshold', 'text-model.threshold', 'combined.threshold']));
-      expect(Object.keys(summary.baselines)).toEqual(expect.arrayContaining(['without trained models', 'without the text model']));
+      expect(Object.keys(summary.baselines)).toEqual(expect.arrayContaining(['without trained models', 'without the image model', 'without the text model']));
     }
     const board = Leaderboard.open(leaderboard);
     try {

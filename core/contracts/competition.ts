@@ -153,7 +153,7 @@ export interface CompetitionConfig {
   readonly tune: { readonly [option: string]: readonly number[] };
   /** Training-loop settings that differ from the defaults (the effective config lists all). */
   readonly training?: Partial<TrainingConfig>;
-  /** A text model trained beside the image model (text+image competitions); its neighbours are tuned as `text-model.threshold`. */
+  /** A text model trained beside the image model (text+image competitions); the `text-model` and `combined` post-processors match by its vectors. */
   readonly textModel?: TextModelConfig;
 }
 

@@ -14,14 +14,13 @@ SOURCES := $(shell find core plugins competitions bench -name '*.ts' -not -path 
 FAISS_ADDON := node_modules/faiss-node/build/Release/faiss-node.node
 NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
-COMPETITIONS := shopee landmarks landmark-retrieval hotels herbarium whales protein
 
 .PHONY: help setup system deps build test typecheck gpu webgpu doctor clean \
-	$(COMPETITIONS) fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
+	fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
-	@echo "make <competition>   $(COMPETITIONS) fashion-mnist"
+	@echo "make <competition>   any registered competition, a scaffolded one included (npx simkit list competitions)"
 	@echo "make test            install what is missing and run every test"
 	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score)"
 	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
@@ -47,7 +46,9 @@ $(FAISS_ADDON): native/faiss-node-typed-arrays.patch scripts/build-faiss.mjs | n
 $(NATIVE_ENGINE): $(NATIVE_ENGINE_SOURCES) | node_modules/.package-lock.json
 	$(NODE) scripts/build-native-engine.mjs --force
 
+# From scratch, so that a module deleted from the sources leaves no compiled di.config behind to be discovered.
 dist/.built: $(SOURCES) tsconfig.json | deps
+	rm -rf dist
 	npx tsc -p tsconfig.json
 	@touch $@
 
@@ -62,7 +63,10 @@ test: build
 doctor: build
 	$(SIMKIT) doctor
 
-$(COMPETITIONS): build
+# Any other target is a competition's alias or Kaggle slug, looked up in the registry by
+# `simkit run` (which names the known ones when there is no such competition).
+.DEFAULT:
+	@$(MAKE) --no-print-directory build
 	$(SIMKIT) run $@ $(RUN_ARGS)
 
 # The real-data benchmark: Debian's Fashion-MNIST (or DATA=<IDX dir>), side-by-side table and report.

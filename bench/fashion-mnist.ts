@@ -16,7 +16,7 @@ import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
 import { searchNeighbours } from '../core/index/neighbours.js';
 import { VectorIndex } from '../core/index/vector-index.js';
-import { l2Normalize } from '../core/losses/class-matrix.js';
+import { l2Normalize } from '../core/tensors.js';
 import { createObjective } from '../core/losses/objective.js';
 import { retrievalMetrics } from '../core/metrics/retrieval.js';
 import { embeddingSample, neighbourGallery, REPORT_DATA_FORMAT, writeReportData, type ComparisonRow } from '../core/report/report-data.js';

@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { Random } from '../core/random.js';
 import { scoreFiles } from '../core/scoring/score.js';
-import { BUILTIN_SCORING_SPECS } from '../plugins/metrics/specs.js';
+import { Simkit } from '../core/di/container.js';
+import { resolveScoringSpec } from '../core/scoring/registration.js';
 
 const ROWS = Number(process.env.SCORE_BENCH_ROWS ?? 1_000_000);
 const DATA_DIR = join(tmpdir(), `simkit-bench-score-${ROWS}`);
@@ -97,7 +98,7 @@ function runChild(command: string, args: string[]): Measured {
 
 /** In the child: score with simkit and print what the Python reference prints. */
 async function scoreInThisProcess(competition: string, solution: string, submission: string): Promise<void> {
-  const spec = BUILTIN_SCORING_SPECS.find((s) => s.competition === competition)!;
+  const spec = resolveScoringSpec(await Simkit.create(), competition);
   const start = performance.now();
   const report = await scoreFiles(spec, solution, submission);
   const seconds = (performance.now() - start) / 1000;

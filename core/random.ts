@@ -1,8 +1,10 @@
+import type { RandomSource } from './contracts/random.js';
+
 /**
  * Seeded, serialisable pseudo-random numbers (SplitMix32-style mixing over a 32-bit counter), so that
  * shuffles, splits and augmentations repeat exactly for a seed and resume exactly from a checkpoint.
  */
-export class Random {
+export class Random implements RandomSource {
   private state: number;
 
   constructor(seed: number) {

@@ -7,7 +7,8 @@ export type * from '../core/contracts/loss.js';
 export type { Registration } from '../core/contracts/registration.js';
 export { registrations } from '../core/di/container.js';
 export { createObjective } from '../core/losses/objective.js';
-export { ClassMatrixHead, l2Normalize, scheduleFraction, type MarginSchedule } from '../core/losses/class-matrix.js';
+export { ClassMatrixHead, scheduleFraction, type MarginSchedule } from '../core/losses/class-matrix.js';
+export { l2Normalize } from '../core/tensors.js';
 export { PARAMETER_FREE, detached, distanceMatrix, labelMasks, maskedMean, meanOfPositive, type Distance } from '../core/losses/pairwise.js';
 
 export { ArcFaceHead, ARCFACE_DEFAULTS, arcface, dynamicArcface, dynamicMargins, subcenterArcface, type ArcFaceOptions, type DynamicMargins } from './heads/arcface.js';

@@ -5,6 +5,7 @@ import type { Competition, CompetitionConfig, CompetitionRegistration, Item, Pre
 import { SAMPLE_SOLUTION_FILE } from '../../core/contracts/competition.js';
 import type { Usage } from '../../core/contracts/metric.js';
 import { Random } from '../../core/random.js';
+import { accuracyMetric } from './accuracy.js';
 import { pngCache, readSplit, writeSplit, type SplitName } from './dataset.js';
 import { EMBEDDED_SAMPLE_DIR } from './sample.js';
 
@@ -68,6 +69,7 @@ export class FashionMnist implements Competition {
   readonly alias = FASHION_MNIST_SLUG;
   readonly title = 'Fashion-MNIST (Zalando article images, 10 classes)';
   readonly metric = FASHION_MNIST_SLUG;
+  readonly scoring = accuracyMetric();
   readonly task = 'classify' as const;
   readonly modality = 'image' as const;
   readonly submission = { idColumn: SUBMISSION_HEADER[0], labelColumn: SUBMISSION_HEADER[1], maxLabels: 1, withConfidence: false };

@@ -1,5 +1,4 @@
-import type { Competition } from '../../core/contracts/competition.js';
-import { registrations } from '../../core/di/container.js';
+import { competitionModule } from '../../core/competition/module.js';
 import { fashionMnistRegistration } from './competition.js';
 
-export default registrations<Competition>('Competition', [fashionMnistRegistration]);
+export default competitionModule(fashionMnistRegistration);

@@ -1,7 +1,9 @@
 import type { Competition, CompetitionConfig, SubmissionFormat } from '../../core/contracts/competition.js';
 import { defineCompetition } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/samples/labelled.js';
+import { singleLabelMacroF1Metric } from '../../core/metrics/macro-f1.js';
+import { meanTop1ErrorMetric } from '../../core/metrics/top1-error.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { read2019Test, read2019Train, readCoco, type HerbariumYear } from './layouts.js';
 import { generateHerbariumSample } from './sample.js';
 
@@ -27,6 +29,7 @@ export function herbarium(config: Partial<CompetitionConfig> = {}): Competition 
     alias: 'herbarium',
     title: `Herbarium ${year}`,
     metric: slug,
+    scoring: year === 2019 ? meanTop1ErrorMetric() : singleLabelMacroF1Metric(),
     task: 'classify',
     modality: 'image',
     config: resolved,

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type SubmissionFormat } from '../../core/contracts/competition.js';
 import { hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic, writeFileAtomic } from '../../core/samples/files.js';
+import { writeFileAtomic } from '../../core/samples/files.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, renderPictures, type SamplePicture } from '../../core/samples/labelled.js';
 import { cocoLayout, type HerbariumYear } from './layouts.js';
 

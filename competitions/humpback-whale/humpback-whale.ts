@@ -2,8 +2,10 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
 import { defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic } from '../../core/samples/files.js';
-import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
+import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
+import { meanAveragePrecisionMetric } from '../../core/metrics/average-precision.js';
 
 export const NEW_WHALE = 'new_whale';
 
@@ -55,6 +57,7 @@ export function humpbackWhale(config: Partial<CompetitionConfig> = {}): Competit
     alias: 'whales',
     title: 'Humpback Whale Identification',
     metric: 'humpback-whale-identification',
+    scoring: meanAveragePrecisionMetric({ name: 'MAP@5', k: 5, overflow: 'ignore', emptyTruth: 'invalid' }),
     task: 'classify',
     modality: 'image',
     unknownLabel: NEW_WHALE,

@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
 import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic } from '../../core/samples/files.js';
-import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
+import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { glrPath, readGlrTrain, readGlrTree } from './glr.js';
+import { gapMetric } from '../../core/metrics/gap.js';
 
 /** Known non-landmark images (any depth below it), when the data directory has them. */
 export const DISTRACTOR_FOLDER = 'distractors';
@@ -62,6 +64,7 @@ export function landmarkRecognition(config: Partial<CompetitionConfig> = {}): Co
     alias: 'landmarks',
     title: 'Google Landmark Recognition',
     metric: 'landmark-recognition-2021',
+    scoring: gapMetric(),
     task: 'recognize',
     modality: 'image',
     config: { ...LANDMARK_CONFIG, ...config },

@@ -1,5 +1,5 @@
 import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
-import { registrations } from '../../core/di/container.js';
+import { competitionModule } from '../../core/competition/module.js';
 import { RETRIEVAL_CONFIG, landmarkRetrieval } from './landmark-retrieval.js';
 
 const registration: CompetitionRegistration = {
@@ -10,4 +10,4 @@ const registration: CompetitionRegistration = {
   create: (options?: Partial<CompetitionConfig>) => landmarkRetrieval(options),
 };
 
-export default registrations('Competition', [registration]);
+export default competitionModule(registration);

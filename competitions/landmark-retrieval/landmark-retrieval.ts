@@ -2,9 +2,11 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
 import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic } from '../../core/samples/files.js';
-import { IMAGE_CLASSIFICATION_CONFIG, classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
+import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { glrPath, readGlrTrain, readGlrTree } from '../landmark-recognition/glr.js';
+import { meanAveragePrecisionMetric } from '../../core/metrics/average-precision.js';
 
 export const RETRIEVAL_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
@@ -53,6 +55,7 @@ export function landmarkRetrieval(config: Partial<CompetitionConfig> = {}): Comp
     alias: 'landmark-retrieval',
     title: 'Google Landmark Retrieval',
     metric: 'landmark-retrieval-2021',
+    scoring: meanAveragePrecisionMetric({ name: 'mAP@100', k: 100, overflow: 'error', emptyTruth: 'ignore' }),
     task: 'retrieve',
     modality: 'image',
     config: { ...RETRIEVAL_CONFIG, ...config },

@@ -1,5 +1,5 @@
 import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
-import { registrations } from '../../core/di/container.js';
+import { competitionModule } from '../../core/competition/module.js';
 import { PROTEIN_CONFIG, proteinAtlas } from './protein-atlas.js';
 
 const registration: CompetitionRegistration = {
@@ -10,4 +10,4 @@ const registration: CompetitionRegistration = {
   create: (options?: Partial<CompetitionConfig>) => proteinAtlas(options),
 };
 
-export default registrations('Competition', [registration]);
+export default competitionModule(registration);

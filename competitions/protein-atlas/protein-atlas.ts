@@ -4,8 +4,10 @@ import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '
 import { defineCompetition, hashedUsage, readCsv, requireField } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic } from '../../core/samples/files.js';
-import { IMAGE_CLASSIFICATION_CONFIG, renderPictures } from '../../core/samples/labelled.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
+import { renderPictures } from '../../core/samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
+import { multiLabelMacroF1Metric } from '../../core/metrics/macro-f1.js';
 
 export const CHANNELS = ['red', 'green', 'blue', 'yellow'] as const;
 const CLASSES = 28;
@@ -75,6 +77,7 @@ export function proteinAtlas(config: Partial<CompetitionConfig> = {}): Competiti
     alias: 'protein',
     title: 'Human Protein Atlas Image Classification',
     metric: 'human-protein-atlas-image-classification',
+    scoring: multiLabelMacroF1Metric(28),
     task: 'multilabel',
     modality: 'image4',
     config: { ...PROTEIN_CONFIG, ...config },

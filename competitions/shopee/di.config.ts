@@ -1,5 +1,5 @@
 import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
-import { registrations } from '../../core/di/container.js';
+import { competitionModule } from '../../core/competition/module.js';
 import { SHOPEE_CONFIG, shopee } from './shopee.js';
 
 const registration: CompetitionRegistration = {
@@ -10,4 +10,4 @@ const registration: CompetitionRegistration = {
   create: (options?: Partial<CompetitionConfig>) => shopee(options),
 };
 
-export default registrations('Competition', [registration]);
+export default competitionModule(registration);

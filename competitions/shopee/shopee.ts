@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
 import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/samples/labelled.js';
+import { meanF1Metric } from '../../core/metrics/f1.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { generateShopeeSample } from './sample.js';
 
 export const SHOPEE_CONFIG: CompetitionConfig = {
@@ -9,8 +10,16 @@ export const SHOPEE_CONFIG: CompetitionConfig = {
   epochs: 12,
   validation: { fraction: 0.3, by: 'label' },
   neighbours: 50,
-  postProcessors: [{ name: 'min2', options: { threshold: 0.6, floor: 0.3 } }],
-  // Each source's first value is its default; more settings than a full grid allows are searched by coordinate ascent.
+  // The image model's neighbours (min2), then the match sources united with them: equal perceptual
+  // hashes, TF-IDF title neighbours, the text model's neighbours and those by image and text together.
+  postProcessors: [
+    { name: 'min2', options: { threshold: 0.6, floor: 0.3 } },
+    { name: 'phash', options: {} },
+    { name: 'tfidf', options: { threshold: 0.6, neighbours: 50 } },
+    { name: 'text-model', options: { threshold: 0.8, neighbours: 50 } },
+    { name: 'combined', options: { threshold: 0.8, neighbours: 50 } },
+  ],
+  // More settings than a full grid allows are searched by coordinate ascent, from each key's first value.
   tune: {
     'min2.threshold': [0.6, 0.7, 0.8, 0.9, 1.01],
     'min2.floor': [0.5, 0.7, 0.9, 1.01],
@@ -55,6 +64,7 @@ export function shopee(config: Partial<CompetitionConfig> = {}): Competition {
     alias: 'shopee',
     title: 'Shopee - Price Match Guarantee',
     metric: 'shopee-product-matching',
+    scoring: meanF1Metric({ maxMatches: 50 }),
     task: 'match',
     modality: 'text+image',
     config: { ...SHOPEE_CONFIG, ...config },

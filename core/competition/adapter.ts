@@ -6,7 +6,8 @@ import { parse } from 'csv-parse';
 import type { Competition, Item, Prediction, Table } from '../contracts/competition.js';
 import type { Usage } from '../contracts/metric.js';
 import { InputError } from '../errors.js';
-import { writeCsvAtomic } from '../samples/files.js';
+import { writeCsvAtomic } from '../data/csv.js';
+import { taskStrategy } from '../tasks/index.js';
 
 /** What an adapter writes itself; `defineCompetition` adds the submission and solution tables. */
 export type CompetitionSpec = Omit<Competition, 'submissionTable' | 'solutionTable' | 'writeSubmission'>;
@@ -44,34 +45,19 @@ export function requireField(path: string, line: number, record: Record<string, 
   return value;
 }
 
-function sameLabel(a: Item, b: Item): boolean {
-  return a.labels.some((label) => b.labels.includes(label));
-}
-
-/** Completes an adapter with Kaggle's submission table, solution table and an atomic writer. */
+/** Completes an adapter with Kaggle's submission and solution tables (written by its task's strategy) and an atomic writer. */
 export function defineCompetition(spec: CompetitionSpec): Competition {
-  const { idColumn, labelColumn, maxLabels, withConfidence } = spec.submission;
+  const { idColumn, labelColumn } = spec.submission;
+  const strategy = taskStrategy(spec.task);
   const submissionTable = (predictions: readonly Prediction[]): Table => ({
     columns: [idColumn, labelColumn],
-    rows: predictions.map((prediction) => {
-      const labels = maxLabels === null ? prediction.labels : prediction.labels.slice(0, maxLabels);
-      if (!withConfidence) return [prediction.id, labels.join(' ')];
-      const [label] = labels;
-      return [prediction.id, label === undefined ? '' : `${label} ${(prediction.scores?.[0] ?? 0).toFixed(6)}`];
-    }),
+    rows: predictions.map((prediction) => [prediction.id, strategy.submissionCell(prediction, spec.submission)]),
   });
   const solutionTable: Competition['solutionTable'] = (truth, options = {}) => {
     const usage = options.usage ?? (() => 'Public' as Usage);
     const rows = truth.map((item) => {
-      let cell: string;
-      let use = usage(item);
-      if (spec.task === 'match') cell = truth.filter((other) => sameLabel(item, other)).map((other) => other.id).join(' ');
-      else if (spec.task === 'retrieve') {
-        const relevant = (options.index ?? []).filter((other) => sameLabel(item, other)).map((other) => other.id);
-        if (relevant.length === 0) use = 'Ignored';
-        cell = relevant.join(' ');
-      } else cell = item.labels.join(' ');
-      return [item.id, cell, use];
+      const { cell, usage: fixed } = strategy.solutionCell(item, { truth, index: options.index });
+      return [item.id, cell, fixed ?? usage(item)];
     });
     return { columns: [idColumn, labelColumn, 'Usage'], rows };
   };

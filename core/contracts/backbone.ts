@@ -1,5 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
-
+import type * as tf from '@tensorflow/tfjs';
 
 /** Height, width and channels of the images (or a flat feature length as [1, 1, n]) a backbone takes. */
 export interface InputShape {
@@ -14,14 +13,3 @@ export interface InputShape {
  * embedder L2-normalise its output.
  */
 export type BackboneBuilder = (input: InputShape, embeddingDim: number, seed: number) => tf.LayersModel;
-
-/** Initialisers drawn from consecutive seeds, so that a model built twice with one seed is identical. */
-type Initializer = ReturnType<typeof tf.initializers.heNormal>;
-
-export function seededInitializers(seed: number): { he(): Initializer; glorot(): Initializer } {
-  let next = seed;
-  return {
-    he: () => tf.initializers.heNormal({ seed: next++ }),
-    glorot: () => tf.initializers.glorotUniform({ seed: next++ }),
-  };
-}

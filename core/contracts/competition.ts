@@ -1,4 +1,4 @@
-import type { AugmentOptions } from '../data/augment.js';
+import type { AugmentOptions } from './augment.js';
 
 /**
  * A competition adapter: how one Kaggle competition's files are read, how a small sample in the
@@ -12,7 +12,7 @@ import type { AugmentOptions } from '../data/augment.js';
  * with (a `TOKENS.Metric` ScoringSpec named by Kaggle slug, contracts/metric.ts), and the default
  * configuration.
  */
-import type { Usage } from './metric.js';
+import type { MetricDefinition, Usage } from './metric.js';
 import type { Registration } from './registration.js';
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
@@ -153,7 +153,7 @@ export interface CompetitionConfig {
   readonly tune: { readonly [option: string]: readonly number[] };
   /** Training-loop settings that differ from the defaults (the effective config lists all). */
   readonly training?: Partial<TrainingConfig>;
-  /** A text model trained beside the image model (text+image competitions); its neighbours are tuned as `text-model.threshold`. */
+  /** A text model trained beside the image model (text+image competitions); the `text-model` and `combined` post-processors match by its vectors. */
   readonly textModel?: TextModelConfig;
 }
 
@@ -165,6 +165,11 @@ export interface Competition {
   readonly title: string;
   /** Name of the `TOKENS.Metric` registration that scores this competition (its Kaggle slug). */
   readonly metric: string;
+  /**
+   * How Kaggle scores this edition. Its scoring spec (`simkit score`, the leaderboard) is derived
+   * from it and the submission format by `competitionModule` (core/competition/module.ts).
+   */
+  readonly scoring: MetricDefinition;
   readonly task: TaskKind;
   readonly modality: Modality;
   readonly config: CompetitionConfig;

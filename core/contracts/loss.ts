@@ -1,5 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
-import type { Random } from '../random.js';
+import type { RandomSource } from './random.js';
 
 /**
  * Metric-learning contracts: what the training loop consumes (`Objective`) and what plugins
@@ -183,13 +183,13 @@ export interface IndexPair {
 export interface BatchSampler {
   readonly kind: 'batches';
   /** Batches of one epoch over `labels` (one label per dataset row). */
-  epoch(labels: readonly (string | number)[], random: Random): IndexBatch[];
+  epoch(labels: readonly (string | number)[], random: RandomSource): IndexBatch[];
 }
 
 export interface PairSampler {
   readonly kind: 'pairs';
   /** Pairs of one epoch, produced lazily. */
-  pairs(labels: readonly (string | number)[], random: Random): Iterable<IndexPair>;
+  pairs(labels: readonly (string | number)[], random: RandomSource): Iterable<IndexPair>;
 }
 
 export type Sampler = BatchSampler | PairSampler;

@@ -6,7 +6,17 @@
  * (voting, distinct top-k, unknown label, non-target penalty).
  */
 
-import type { Json } from './competition.js';
+import type { Item, Json } from './competition.js';
+
+/** A trained model whose output a post-processor reads: the image model's neighbours and vectors, or the text model's vectors. */
+export type TrainedModel = 'image' | 'text';
+
+/** Another model's L2-normalised vectors of the same queries and gallery, row-major. */
+export interface ModelVectors {
+  readonly dim: number;
+  readonly queryVectors: Float32Array;
+  readonly galleryVectors: Float32Array;
+}
 
 /** One query's neighbours, best first: positions in the gallery and their inner-product similarities. */
 export interface NeighbourRow {
@@ -36,6 +46,11 @@ export interface KnnState {
   readonly classProbabilities?: readonly ReadonlyMap<string, number>[];
   /** Vectors of known non-targets (e.g. non-landmark images), row-major, for the non-target penalty. */
   readonly distractorVectors?: Float32Array;
+  /** The queries and the gallery as read (titles, perceptual hashes), for match sources that read item data. */
+  readonly queryItems?: readonly Item[];
+  readonly galleryItems?: readonly Item[];
+  /** The text model's vectors, where the run trains one (text+image competitions). */
+  readonly text?: ModelVectors;
 }
 
 export interface PostProcessContext {
@@ -45,6 +60,12 @@ export interface PostProcessContext {
 
 export interface PostProcessor {
   readonly name: string;
+  /**
+   * The trained models it reads; [] for one that reads item data only (perceptual hashes, TF-IDF
+   * of titles). Absent means ['image']: the image model's neighbours. Baselines leave out the
+   * post-processors of a model to measure what that model adds.
+   */
+  readonly models?: readonly TrainedModel[];
   apply(state: KnnState, context: PostProcessContext): KnnState;
   /**
    * Options learned from the validation queries' true labels (`truth[q]` for query q), given the

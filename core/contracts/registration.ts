@@ -2,6 +2,10 @@
  * What a plugin registers for one named component: a description for `simkit list`, the
  * documented defaults of its options, and a factory. `origin` is filled in by the container
  * (the module that registered it), so users can see where each component comes from.
+ *
+ * `defaults` names every option: `Registry.create` rejects any other and hands `create` the
+ * defaults merged with the options given, so a factory need not repeat its defaults; it may type
+ * its parameter as the complete options (`create: (options: MyOptions) => …`).
  */
 export interface Registration<T, Options extends object = Record<string, unknown>> {
   readonly name: string;

@@ -62,6 +62,8 @@ export function fileModule(file: string, origin: Origin): ModuleSource {
 export class Simkit {
   readonly failures: PluginFailure[] = [];
   private readonly registries = new Map<ComponentKind, Registry<unknown>>();
+  /** The modules that registered each component name, in load order, by kind. */
+  private readonly origins = new Map<ComponentKind, Map<string, Origin[]>>();
 
   private constructor(readonly container: Container) {}
 
@@ -73,31 +75,48 @@ export class Simkit {
   }
 
   private async loadModule(source: ModuleSource): Promise<void> {
-    const before = this.snapshot();
+    const kinds = Object.keys(TOKENS) as ComponentKind[];
+    const before = new Map(kinds.map((kind) => [kind, this.bound(kind).length]));
     try {
       await this.container.loadAsync(await source.load());
     } catch (error) {
       this.failures.push({ origin: source.origin, error: error instanceof Error ? error : new Error(String(error)) });
       return;
     }
-    for (const [kind, entries] of this.snapshotEntries()) {
-      for (const entry of entries) {
-        if (!before.get(kind)?.has(entry)) entry.origin ??= source.origin;
+    for (const kind of kinds) {
+      const origins = this.origins.get(kind) ?? new Map<string, Origin[]>();
+      this.origins.set(kind, origins);
+      for (const value of this.bound(kind).slice(before.get(kind))) {
+        if (typeof value === 'string') origins.set(value, [...(origins.get(value) ?? []), source.origin]);
+        else value.origin ??= source.origin;
       }
     }
   }
 
-  private snapshotEntries(): [ComponentKind, Registered<unknown>[]][] {
-    return (Object.keys(TOKENS) as ComponentKind[]).map((kind) => [kind, this.all(kind)]);
-  }
-
-  private snapshot(): Map<ComponentKind, Set<Registered<unknown>>> {
-    return new Map(this.snapshotEntries().map(([kind, entries]) => [kind, new Set(entries)]));
-  }
-
-  private all<T>(kind: ComponentKind): Registered<T>[] {
+  /**
+   * What is bound under a kind's token, in registration order: the names `registrations()` binds
+   * (each component under its own token), or registrations a plugin bound there directly.
+   */
+  private bound(kind: ComponentKind): (string | Registered<unknown>)[] {
     const token = TOKENS[kind];
-    return this.container.isBound(token) ? this.container.getAll<Registered<T>>(token) : [];
+    return this.container.isBound(token) ? this.container.getAll<string | Registered<unknown>>(token) : [];
+  }
+
+  /**
+   * The registrations of a kind. A named one is resolved by its own token, so that what a plugin
+   * rebound or decorated there is what the registry holds; resolved once every module has loaded.
+   */
+  private all<T>(kind: ComponentKind): Registered<T>[] {
+    const names = new Set<string>();
+    return this.bound(kind).flatMap((value) => {
+      if (typeof value !== 'string') return [value as Registered<T>];
+      if (names.has(value)) return [];
+      names.add(value);
+      return this.container.getAll<Registered<T>>(componentToken(kind, value)).map((entry, i) => {
+        entry.origin ??= this.origins.get(kind)?.get(value)?.[i];
+        return entry;
+      });
+    });
   }
 
   registry<T>(kind: ComponentKind): Registry<T> {
@@ -110,10 +129,29 @@ export class Simkit {
   }
 }
 
-/** Binds registrations of one kind; the usual body of a feature's di.config. */
+/**
+ * The service identifier of one registered component. A plugin module replaces a built-in with
+ * `rebind(componentToken(kind, name)).toConstantValue(…)` or wraps it with
+ * `onActivation(componentToken(kind, name), (_, builtin) => …)` (see `decorateComponent`).
+ */
+export function componentToken(kind: ComponentKind, name: string): symbol {
+  return Symbol.for(`simkit.${kind}.${name}`);
+}
+
+/** Binds registrations of one kind; the usual body of a feature's di.config. `TOKENS[kind]` lists the names. */
 export function registrations<T>(kind: ComponentKind, entries: readonly Registered<T>[]): ContainerModule {
   return new ContainerModule(({ bind }) => {
-    for (const entry of entries) bind(TOKENS[kind]).toConstantValue(entry);
+    for (const entry of entries) {
+      bind(TOKENS[kind]).toConstantValue(entry.name);
+      bind(componentToken(kind, entry.name)).toConstantValue(entry);
+    }
+  });
+}
+
+/** A module that wraps the component registered as `name`, whichever module registered it (a competition's reader, an indexer). */
+export function decorateComponent<T>(kind: ComponentKind, name: string, decorate: (builtin: Registered<T>) => Registered<T>): ContainerModule {
+  return new ContainerModule(({ onActivation }) => {
+    onActivation<Registered<T>>(componentToken(kind, name), (_context, builtin) => decorate(builtin));
   });
 }
 

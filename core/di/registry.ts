@@ -36,8 +36,21 @@ export class Registry<T> {
     return entry;
   }
 
-  create<O extends object>(name: string, options?: Partial<O>): T {
-    return this.get(name).create(options);
+  /**
+   * The component built from its defaults merged with `options`. An option its defaults do not
+   * name is an error that lists the options it has.
+   */
+  create(name: string, options: object = {}): T {
+    const entry = this.get(name);
+    const known = Object.keys(entry.defaults as object);
+    const unknown = Object.keys(options).filter((key) => !known.includes(key));
+    if (unknown.length > 0) {
+      throw new UserError(
+        `${this.kind} "${name}" has no option ${unknown.map((key) => `"${key}"`).join(', ')}; its options: ${known.join(', ') || '(none)'}`,
+        'fix the option names in the config (`--print-config` shows every default)',
+      );
+    }
+    return entry.create({ ...(entry.defaults as object), ...options });
   }
 
   names(): string[] {

@@ -1,4 +1,5 @@
 import type { KnnState, NeighbourRow, PostProcessContext } from '../contracts/postprocessor.js';
+import type { SearchIndex } from '../contracts/indexer.js';
 import { UserError } from '../errors.js';
 import { VectorIndex, type SearchResult } from './vector-index.js';
 
@@ -26,7 +27,7 @@ export interface NeighbourSearchOptions {
 }
 
 /** The k nearest gallery items of each query, as rows into `index.ids`. */
-export function searchNeighbours(index: VectorIndex, queryIds: readonly string[], queries: Float32Array, options: NeighbourSearchOptions): NeighbourRow[] {
+export function searchNeighbours(index: SearchIndex, queryIds: readonly string[], queries: Float32Array, options: NeighbourSearchOptions): NeighbourRow[] {
   if (queries.length !== queryIds.length * index.dim) throw new UserError(`${queryIds.length} query ids for ${queries.length / index.dim} query vectors`);
   const wanted = options.excludeSelf ? options.k + 1 : options.k;
   const rows = rowsOf(index.search(queries, wanted, { batchSize: options.batchSize }));

@@ -6,13 +6,9 @@ import { parseFactory, type FactorySpec } from './factory.js';
 import { assertReadable, assertWritable, tempPathFor } from './files.js';
 import { faiss, METRIC_INNER_PRODUCT, type NativeIndex } from './native.js';
 
-/** Ranked neighbours of `count` queries, `k` per query, row-major; index -1 = no neighbour found. */
-export interface SearchResult {
-  readonly k: number;
-  readonly count: number;
-  readonly indices: Int32Array;
-  readonly similarities: Float32Array;
-}
+import type { SearchIndex, SearchResult } from '../contracts/indexer.js';
+
+export type { SearchResult };
 
 export interface TrainOptions {
   /** Vectors drawn (without replacement) from those given; all when fewer. */
@@ -54,7 +50,7 @@ function assertFinite(values: Float32Array, what: string): void {
  * faiss-node turns C++ exceptions from add/train/search/write/removeIds into a process abort.
  * `k` larger than the number of indexed vectors is clamped (the result says the k used).
  */
-export class VectorIndex {
+export class VectorIndex implements SearchIndex {
   private readonly idSet: Set<string>;
 
   private constructor(

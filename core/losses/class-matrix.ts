@@ -1,13 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClassHead, ObjectiveDims, TrainingProgress } from '../contracts/loss.js';
 import { UserError } from '../errors.js';
+import { l2Normalize } from '../tensors.js';
 
 let nextId = 0;
 
-/** Rows scaled to unit length; an all-zero row stays zero (no NaN, finite gradient). */
-export function l2Normalize(x: tf.Tensor2D, epsilon = 1e-12): tf.Tensor2D {
-  return tf.tidy(() => x.div(x.square().sum(1, true).add(epsilon).sqrt()) as tf.Tensor2D);
-}
+// Re-exported for the losses that import it from here.
+export { l2Normalize };
 
 /**
  * A trainable class matrix W (C × D, or C·k × D with k sub-centres per class) whose rows are class

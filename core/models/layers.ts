@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers } from '../contracts/backbone.js';
+import { seededInitializers } from '../tensors.js';
 
 /**
  * Custom layers of simkit's backbones and the embedding neck they share. Every layer here is

@@ -1,10 +1,10 @@
-import type { ComponentChoice, Item, Json, Prediction, TaskKind } from '../contracts/competition.js';
-import type { KnnState, PostProcessContext, PostProcessor } from '../contracts/postprocessor.js';
-import type { Simkit } from '../di/container.js';
-import { searchNeighbours } from '../index/neighbours.js';
-import type { VectorIndex } from '../index/vector-index.js';
+import type { ComponentChoice, CompetitionConfig, Item, Json, Prediction } from '../contracts/competition.js';
 import type { Indexer } from '../contracts/indexer.js';
-import { predictionsOf } from './predictions.js';
+import type { KnnState, ModelVectors, PostProcessContext, PostProcessor } from '../contracts/postprocessor.js';
+import type { ChainStep, TaskStrategy } from '../contracts/task.js';
+import type { Simkit } from '../di/container.js';
+import { UserError } from '../errors.js';
+import { searchNeighbours } from '../index/neighbours.js';
 
 export interface EmbeddedSet {
   readonly items: readonly Item[];
@@ -25,11 +25,10 @@ export function initialState(
   queries: EmbeddedSet,
   gallery: EmbeddedSet,
   k: number,
-  options: { excludeSelf: boolean; distractors?: Float32Array },
+  options: { excludeSelf: boolean; distractors?: Float32Array; text?: ModelVectors },
 ): KnnState {
-  const index: VectorIndex = app.registry<Indexer>('Indexer').create(indexer.name, indexer.options as Record<string, unknown>).create(dim);
+  const index = app.registry<Indexer>('Indexer').create(indexer.name, indexer.options).build(dim, gallery.vectors);
   const galleryIds = gallery.items.map((item) => item.id);
-  index.train(gallery.vectors);
   index.add(galleryIds, gallery.vectors);
   const queryIds = queries.items.map((item) => item.id);
   const neighbours = searchNeighbours(index, queryIds, queries.vectors, { k, excludeSelf: options.excludeSelf });
@@ -42,7 +41,15 @@ export function initialState(
     galleryLabels: gallery.items.map(galleryLabel),
     neighbours,
     distractorVectors: options.distractors,
+    queryItems: queries.items,
+    galleryItems: gallery.items,
+    ...(options.text ? { text: options.text } : {}),
   };
+}
+
+/** The same state with every neighbour row empty: what is left of a chain runs without the image model's neighbours. */
+export function withoutNeighbours(state: KnnState): KnnState {
+  return { ...state, neighbours: state.neighbours.map(() => ({ indices: [], similarities: [] })) };
 }
 
 /** Overrides of post-processor options, keyed `<postProcessor>.<option>` as in the config's `tune`. */
@@ -57,10 +64,39 @@ function chainOptions(choice: ComponentChoice, overrides: Overrides): Record<str
   return options;
 }
 
-/** Applies the configured post-processors in order, with tuned overrides, and reads off predictions. */
+/**
+ * Checks, before any expensive work, that every tuned key `<postProcessor>.<option>` names a
+ * post-processor of the chain and one of its options.
+ */
+export function checkTuneKeys(app: Simkit, config: Pick<CompetitionConfig, 'postProcessors' | 'tune'>): void {
+  const registry = app.registry<PostProcessor>('PostProcessor');
+  const chain = new Set(config.postProcessors.map((choice) => choice.name));
+  for (const key of Object.keys(config.tune)) {
+    const [name = '', option = ''] = key.split('.');
+    if (!chain.has(name)) {
+      throw new UserError(`tune key "${key}" names no post-processor of the chain`, `postProcessors: ${[...chain].join(', ') || '(none)'}; keys are <postProcessor>.<option>`);
+    }
+    const options = Object.keys(registry.get(name).defaults);
+    if (!options.includes(option)) throw new UserError(`tune key "${key}": ${name} has no option "${option}"`, `its options: ${options.join(', ') || '(none)'}`);
+  }
+}
+
+/** The tune keys of the post-processors of `chain`. */
+export function tuneOf(chain: readonly ComponentChoice[], tune: CompetitionConfig['tune']): CompetitionConfig['tune'] {
+  const names = new Set(chain.map((choice) => choice.name));
+  return Object.fromEntries(Object.entries(tune).filter(([key]) => names.has(key.split('.')[0]!)));
+}
+
+/** Each configured post-processor with the trained models it reads (the image model's neighbours unless it says otherwise). */
+export function chainSteps(app: Simkit, chain: readonly ComponentChoice[]): ChainStep[] {
+  const registry = app.registry<PostProcessor>('PostProcessor');
+  return chain.map((choice) => ({ choice, models: registry.create(choice.name, choice.options).models ?? ['image'] }));
+}
+
+/** Applies the configured post-processors in order, with tuned overrides, and reads off the strategy's predictions. */
 export function postProcess(
   app: Simkit,
-  task: TaskKind,
+  strategy: TaskStrategy,
   chain: readonly ComponentChoice[],
   state: KnnState,
   context: PostProcessContext,
@@ -69,7 +105,7 @@ export function postProcess(
   const registry = app.registry<PostProcessor>('PostProcessor');
   let current = state;
   for (const choice of chain) current = registry.create(choice.name, chainOptions(choice, overrides)).apply(current, context);
-  return predictionsOf(task, current);
+  return strategy.predictions(current);
 }
 
 /**

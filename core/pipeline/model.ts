@@ -8,7 +8,7 @@ import type { AugmentOptions } from '../data/augment.js';
 import { loadImages } from '../data/images.js';
 import { hashedTokenBatch } from '../data/text.js';
 import { UserError } from '../errors.js';
-import { l2Normalize } from '../losses/class-matrix.js';
+import { l2Normalize } from '../tensors.js';
 import { createObjective } from '../losses/objective.js';
 import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Competition, CompetitionConfig, CompetitionRegistration, Item, Prediction, Table, TestSet } from '../contracts/competition.js';
+import type { Competition, CompetitionConfig, CompetitionRegistration, ComponentChoice, Item, Json, Prediction, TestSet } from '../contracts/competition.js';
 import { SAMPLE_SOLUTION_FILE } from '../contracts/competition.js';
 import type { ScoreReport, ScoringSpec } from '../contracts/metric.js';
+import type { KnnState, ModelVectors } from '../contracts/postprocessor.js';
+import type { TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
 import { exactSearchContext } from '../index/neighbours.js';
@@ -14,11 +16,10 @@ import { writeReport } from '../report/render.js';
 import { REPORT_DATA_FORMAT, embeddingSample, neighbourGallery, writeReportData } from '../report/report-data.js';
 import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
-import { baselines } from './baselines.js';
+import { taskStrategy } from '../tasks/index.js';
 import { resolveConfig, type JsonObject } from './config.js';
-import { fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
-import { trainCompetitionModels, type EmbeddingModel } from './model.js';
-import { extraMatches, thresholdKey, type ExtraMatches, type QueryEmbeddings } from './match-sources.js';
+import { chainSteps, checkTuneKeys, fitChain, initialState, postProcess, tuneOf, withoutNeighbours, type EmbeddedSet, type Overrides } from './knn.js';
+import { trainCompetitionModels, type CompetitionModels, type EmbeddingModel } from './model.js';
 import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
 import { splitForValidation } from './split.js';
 
@@ -77,10 +78,6 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   return { ...config, ...options.overrides };
 }
 
-function scoreTables(spec: ScoringSpec, solution: Table, competition: Competition, predictions: readonly Prediction[]): Promise<number | null> {
-  return scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
-}
-
 /** What training and the rest of a run start from: the competition, its config and the split data. */
 export interface PreparedRun {
   readonly competition: Competition;
@@ -129,80 +126,128 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
   return { competition, slug, config, seed, out, dataDir, runDir: join(out, 'run'), labelled, train, validation, test };
 }
 
+/** The run's trained models as the kNN stage uses them: image vectors for the search, the text model's vectors for match sources. */
+interface Embedder {
+  readonly dim: number;
+  embed(items: readonly Item[]): Promise<EmbeddedSet>;
+  textVectors(queries: readonly Item[], gallery: readonly Item[]): Promise<ModelVectors | undefined>;
+}
+
+function embedderOf(models: CompetitionModels): Embedder {
+  // An item set is embedded once (a match set is its own gallery).
+  const embedded = new Map<readonly Item[], Promise<EmbeddedSet>>();
+  const embed = (items: readonly Item[]) => {
+    let set = embedded.get(items);
+    if (!set) embedded.set(items, (set = models.image.embed(items).then((vectors) => ({ items, vectors }))));
+    return set;
+  };
+  return {
+    dim: models.image.dim,
+    embed,
+    textVectors: async (queries, gallery) => {
+      if (!models.text) return undefined;
+      const queryVectors = await models.text.embed(queries);
+      return { dim: models.text.dim, queryVectors, galleryVectors: gallery === queries ? queryVectors : await models.text.embed(gallery) };
+    },
+  };
+}
+
+/** What the validation split gives: the tuned settings, the chain the test set runs, and the baselines. */
+interface ValidationOutcome {
+  readonly tuning: TuningResult;
+  readonly chain: ComponentChoice[];
+  readonly fitted: Record<string, Json>;
+  readonly baselines: Record<string, number | null>;
+  readonly queries: EmbeddedSet;
+  readonly gallery: EmbeddedSet;
+  readonly state: KnnState;
+}
+
+/**
+ * Tunes the post-processing on held-out items, learns what the chain fits from truth, and scores
+ * the strategy's baselines: fixed predictions, or a part of the chain tuned the same way.
+ */
+async function validate(
+  app: Simkit,
+  run: PreparedRun,
+  strategy: TaskStrategy,
+  spec: ScoringSpec,
+  embedder: Embedder,
+  distractors: { readonly queries: readonly Item[]; readonly reference: readonly Item[] },
+): Promise<ValidationOutcome> {
+  const { competition, config } = run;
+  const sets = strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
+  const queries = await embedder.embed(sets.queries);
+  const gallery = await embedder.embed(sets.gallery);
+  const solution = competition.solutionTable(sets.truth, { index: sets.index });
+  const context = exactSearchContext(embedder.dim);
+  const state = initialState(app, config.indexer, embedder.dim, queries, gallery, config.neighbours, {
+    excludeSelf: strategy.excludeSelf,
+    distractors: distractors.reference.length > 0 ? (await embedder.embed(distractors.reference)).vectors : undefined,
+    text: await embedder.textVectors(sets.queries, sets.gallery),
+  });
+  const score = (predictions: readonly Prediction[]) => scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
+  const tune = (chain: readonly ComponentChoice[], from: KnnState) =>
+    tuneSettings(tuneOf(chain, config.tune), (overrides) => score(postProcess(app, strategy, chain, from, context, overrides)), spec.metric.higherIsBetter);
+
+  const tuning = await tune(config.postProcessors, state);
+  printCurve(tuning, spec);
+  const fit = fitChain(app, config.postProcessors, state, context, tuning.best.overrides, sets.truth.map((item) => item.labels));
+  if (Object.keys(fit.fitted).length > 0) {
+    const fittedScore = await score(postProcess(app, strategy, fit.chain, state, context));
+    for (const [key, value] of Object.entries(fit.fitted)) log.info(`learned on validation: ${key} = ${JSON.stringify(value)}`);
+    log.info(`  validation with them ${fittedScore === null ? '—' : fittedScore.toFixed(4)} (learned on these same rows, so optimistic)`);
+  }
+  const baselines: Record<string, number | null> = {};
+  for (const baseline of strategy.baselines(sets, chainSteps(app, config.postProcessors))) {
+    baselines[baseline.name] =
+      'predictions' in baseline
+        ? await score(baseline.predictions)
+        : (await tune(baseline.chain, baseline.withoutImageNeighbours ? withoutNeighbours(state) : state)).best.score;
+  }
+  return { tuning, chain: fit.chain, fitted: fit.fitted, baselines, queries, gallery, state };
+}
+
+/** Runs the fitted chain on the test queries against the strategy's test gallery. */
+async function predictTest(app: Simkit, run: PreparedRun, strategy: TaskStrategy, embedder: Embedder, chain: readonly ComponentChoice[], distractors: readonly Item[]): Promise<Prediction[]> {
+  const { config, test } = run;
+  const queries = await embedder.embed(test.queries);
+  const gallery = await embedder.embed(strategy.testGallery(test, run.labelled));
+  const state = initialState(app, config.indexer, embedder.dim, queries, gallery, config.neighbours, {
+    excludeSelf: false,
+    distractors: distractors.length > 0 ? (await embedder.embed(distractors)).vectors : undefined,
+    text: await embedder.textVectors(queries.items, gallery.items),
+  });
+  return postProcess(app, strategy, chain, state, exactSearchContext(embedder.dim));
+}
+
 /** split → train → embed → search → post-process (tuned on validation) → submission → validate → score → leaderboard. */
 export async function runCompetition(app: Simkit, options: RunOptions): Promise<RunSummary> {
   const started = Date.now();
-  const { competition, config, seed, out, dataDir, runDir, labelled, train, validation, test } = await prepareRun(app, options);
+  const run = await prepareRun(app, options);
+  const { competition, config, seed, out, dataDir, runDir, train, validation, test } = run;
+  const strategy = taskStrategy(competition.task);
   const spec = resolveScoringSpec(app, competition.metric);
+  checkTuneKeys(app, config);
   const models = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
-  const model = models.image;
   // Half the known non-targets join the validation queries (with empty truth, like the test set's
   // non-targets); the other half is what the non-target penalty compares the validation queries with.
   const distractors = test.distractors ?? [];
-  const validationDistractors = distractors.filter((_, i) => i % 2 === 0);
-  const referenceDistractors = distractors.filter((_, i) => i % 2 === 1);
   try {
-    const embed = async (items: readonly Item[]): Promise<EmbeddedSet> => ({ items, vectors: await model.embed(items) });
-    const distractorVectors = async (items: readonly Item[]) => (items.length > 0 ? (await embed(items)).vectors : undefined);
-    const context = exactSearchContext(model.dim);
-
-    // Validation: tune the post-processing on held-out items.
-    const validationSets = await validationSetsFor(competition, train, [...validation, ...validationDistractors], embed);
-    const solution = competition.solutionTable(validationSets.truth, { index: validationSets.index?.items });
-    const validationState = initialState(app, config.indexer, model.dim, validationSets.queries, validationSets.gallery, config.neighbours, {
-      excludeSelf: competition.task === 'retrieve',
-      distractors: await distractorVectors(referenceDistractors),
+    const embedder = embedderOf(models);
+    const outcome = await validate(app, run, strategy, spec, embedder, {
+      queries: distractors.filter((_, i) => i % 2 === 0),
+      reference: distractors.filter((_, i) => i % 2 === 1),
     });
-    const queryEmbeddings = async (set: EmbeddedSet): Promise<QueryEmbeddings> => ({
-      image: { vectors: set.vectors, dim: model.dim },
-      ...(models.text ? { text: { vectors: await models.text.embed(set.items), dim: models.text.dim } } : {}),
-    });
-    const extra = extraMatches(competition, config, validationSets.queries.items, await queryEmbeddings(validationSets.queries));
-    const imageMatches = (overrides: Overrides) => postProcess(app, competition.task, config.postProcessors, validationState, context, overrides);
-    const tuneOn = (tune: CompetitionConfig['tune'], matches: ExtraMatches, predictions: (overrides: Overrides) => Prediction[]) =>
-      tuneSettings(tune, (overrides) => scoreTables(spec, solution, competition, matches.merge(predictions(overrides), overrides)), spec.metric.higherIsBetter);
-    const tuning = await tuneOn(config.tune, extra, imageMatches);
-    const { best } = tuning;
-    printCurve(tuning, spec);
-    const fit = fitChain(app, config.postProcessors, validationState, context, best.overrides, validationSets.truth.map((item) => item.labels));
-    if (Object.keys(fit.fitted).length > 0) {
-      const fittedScore = await scoreTables(spec, solution, competition, extra.merge(postProcess(app, competition.task, fit.chain, validationState, context), best.overrides));
-      for (const [key, value] of Object.entries(fit.fitted)) log.info(`learned on validation: ${key} = ${JSON.stringify(value)}`);
-      log.info(`  validation with them ${fittedScore === null ? '—' : fittedScore.toFixed(4)} (learned on these same rows, so optimistic)`);
-    }
-    const baselineScores: Record<string, number | null> = {};
-    for (const [name, predictions] of Object.entries(baselines(competition, validationSets.queries.items, validationSets.gallery.items))) {
-      baselineScores[name] = await scoreTables(spec, solution, competition, predictions);
-    }
-    if (extra.sources.length > 0) {
-      // What the trained models add: phash and TF-IDF matching alone, and (with a text model) the
-      // image model with them, each tuned on validation like the full pipeline.
-      const untrained = extra.withoutTrainedModels();
-      const untrainedKeys = new Set(untrained.sources.map(thresholdKey));
-      const textKeys = new Set(extra.sources.filter((source) => !untrained.sources.includes(source)).map(thresholdKey));
-      const pick = (keep: (key: string) => boolean) => Object.fromEntries(Object.entries(config.tune).filter(([key]) => keep(key)));
-      const selfOnly = validationSets.queries.items.map((item) => ({ id: item.id, labels: [item.id] }));
-      baselineScores['without trained models'] = (await tuneOn(pick((key) => untrainedKeys.has(key)), untrained, () => selfOnly)).best.score;
-      if (models.text) baselineScores['without the text model'] = (await tuneOn(pick((key) => !textKeys.has(key)), untrained, imageMatches)).best.score;
-    }
-
-    // Test: the gallery is every labelled item (or the retrieval index, or the test set itself).
-    const testQueries = await embed(test.queries);
-    const testGallery =
-      competition.task === 'match' ? testQueries : competition.task === 'retrieve' ? await embed(test.index ?? []) : await embed(labelled);
-    const testState = initialState(app, config.indexer, model.dim, testQueries, testGallery, config.neighbours, {
-      excludeSelf: false,
-      distractors: await distractorVectors(distractors),
-    });
-    const testExtra = extraMatches(competition, config, test.queries, await queryEmbeddings(testQueries));
-    const predictions = testExtra.merge(postProcess(app, competition.task, fit.chain, testState, context), best.overrides);
+    const { best } = outcome.tuning;
+    const predictions = await predictTest(app, run, strategy, embedder, outcome.chain, distractors);
     const submission = join(out, 'submission.csv');
     await competition.writeSubmission(predictions, submission);
     await validateSubmissionFile(spec, submission, test.queries.map((item) => item.id));
 
     const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
     const testReport = !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
-    const effective = { ...config, tuned: best.overrides, ...(Object.keys(fit.fitted).length > 0 ? { fitted: fit.fitted } : {}) };
+    const effective = { ...config, tuned: best.overrides, ...(Object.keys(outcome.fitted).length > 0 ? { fitted: outcome.fitted } : {}) };
     const seconds = (Date.now() - started) / 1000;
     await writeReportData(runDir, {
       format: REPORT_DATA_FORMAT,
@@ -213,11 +258,11 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       summary: { 'validation (trained + tuned)': best.score, 'sample test set': testReport?.score ?? null, seconds: Math.round(seconds) },
       comparison: [
         { name: 'trained + tuned', value: best.score, metric: spec.metric.name, source: 'measured' },
-        ...Object.entries(baselineScores).map(([name, value]) => ({ name: `baseline: ${name}`, value, metric: spec.metric.name, source: 'measured' as const })),
+        ...Object.entries(outcome.baselines).map(([name, value]) => ({ name: `baseline: ${name}`, value, metric: spec.metric.name, source: 'measured' as const })),
       ],
-      tuning: { points: tuning.points, best: best.overrides },
-      embeddings: embeddingSample(validationSets.queries.items, validationSets.queries.vectors),
-      gallery: neighbourGallery(validationSets.queries.items, validationSets.gallery.items, validationState.neighbours),
+      tuning: { points: outcome.tuning.points, best: best.overrides },
+      embeddings: embeddingSample(outcome.queries.items, outcome.queries.vectors),
+      gallery: neighbourGallery(outcome.queries.items, outcome.gallery.items, outcome.state.neighbours),
     });
     const report = (await writeReport(runDir)).path;
     await writeFile(join(out, 'config.json'), `${JSON.stringify(effective, null, 2)}\n`);
@@ -244,7 +289,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       higherIsBetter: spec.metric.higherIsBetter,
       validation: best.score,
       tuned: best.overrides,
-      baselines: baselineScores,
+      baselines: outcome.baselines,
       test: testReport,
       submission,
       runDir,
@@ -255,46 +300,6 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   } finally {
     models.dispose();
   }
-}
-
-interface ValidationSets {
-  readonly queries: EmbeddedSet;
-  readonly gallery: EmbeddedSet;
-  readonly truth: readonly Item[];
-  readonly index?: EmbeddedSet;
-}
-
-/**
- * What validation searches. match: the validation items among themselves (as the test set is
- * matched); retrieve: one query per class against the other validation items; label tasks: the
- * validation items against the training items.
- */
-async function validationSetsFor(
-  competition: Competition,
-  train: readonly Item[],
-  validation: readonly Item[],
-  embed: (items: readonly Item[]) => Promise<EmbeddedSet>,
-): Promise<ValidationSets> {
-  if (competition.task === 'match') {
-    const set = await embed(validation);
-    return { queries: set, gallery: set, truth: validation };
-  }
-  if (competition.task === 'retrieve') {
-    const seen = new Set<string>();
-    const queries: Item[] = [];
-    const index: Item[] = [];
-    for (const item of validation) {
-      const label = item.labels[0] ?? '';
-      if (seen.has(label)) index.push(item);
-      else {
-        seen.add(label);
-        queries.push(item);
-      }
-    }
-    const indexSet = await embed(index);
-    return { queries: await embed(queries), gallery: indexSet, truth: queries, index: indexSet };
-  }
-  return { queries: await embed(validation), gallery: await embed(train), truth: validation };
 }
 
 /** The tuning run: every setting when there are few, else the best ten. */

@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import type { CompetitionConfig } from '../contracts/competition.js';
 import type { Random } from '../random.js';
 import { writeFileAtomic } from './files.js';
 import { motif, renderMotif } from './render.js';
@@ -26,22 +25,3 @@ export function hexId(random: Random, length = 16): string {
 export function classSizes(random: Random, classes: number, min: number, max: number): number[] {
   return Array.from({ length: classes }, () => min + random.int(max - min + 1));
 }
-
-/** The pipeline defaults shared by the image classification adapters (kNN voting over train images). */
-export const IMAGE_CLASSIFICATION_CONFIG: CompetitionConfig = {
-  imageSize: 32,
-  backbone: { name: 'residual-cnn', options: { widths: [16, 32], blocks: 1, dropout: 0 } },
-  head: { name: 'arcface', options: { margin: 0.2, scale: 16, centres: 1 } },
-  loss: { name: 'cross-entropy', options: { labelSmoothing: 0 } },
-  sampler: { name: 'pk', options: { classesPerBatch: 16, samplesPerClass: 4 } },
-  embeddingSize: 64,
-  epochs: 10,
-  batchSize: 64,
-  learningRate: 0.003,
-  validation: { fraction: 0.25, by: 'item' },
-  indexer: { name: 'flat', options: {} },
-  neighbours: 20,
-  postProcessors: [{ name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } }],
-  tune: { 'knn-vote.k': [1, 3, 5, 10] },
-};
-

@@ -2,8 +2,22 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type TaskKind } from '../contracts/competition.js';
 import { hashedUsage } from '../competition/adapter.js';
 import { Random } from '../random.js';
-import { writeCsvAtomic } from './files.js';
+import { taskStrategy } from '../tasks/index.js';
+import { writeCsvAtomic } from '../data/csv.js';
 import { classSizes, hexId, renderPictures } from './labelled.js';
+
+const firstHeldOut = (_heldOutClass: boolean, first: boolean) => (first ? 'test' : 'train');
+/**
+ * The set each task's sample puts an item in, given whether its class is held out (a quarter of the
+ * classes) and whether it is its class's first item.
+ */
+const SAMPLE_SET: Readonly<Record<TaskKind, (heldOutClass: boolean, first: boolean) => 'train' | 'test' | 'index'>> = {
+  match: (heldOutClass) => (heldOutClass ? 'test' : 'train'),
+  retrieve: (heldOutClass, first) => (!heldOutClass ? 'train' : first ? 'test' : 'index'),
+  classify: firstHeldOut,
+  recognize: firstHeldOut,
+  multilabel: firstHeldOut,
+};
 
 /**
  * The scaffold's simple layout: `train.csv` (`id,label`) with `train_images/<id>.jpg`, and
@@ -24,28 +38,23 @@ export async function generateSimpleLayoutSample(dir: string, seed: number, task
     const label = `class_${c}`;
     for (let i = 0; i < sizes[c]!; i++) {
       const id = hexId(random, 12);
-      const heldOutClass = c % 4 === 3;
-      if (task === 'retrieve' && heldOutClass) {
-        const folder = i === 0 ? 'test_images' : 'index_images';
-        pictures.push({ path: join(folder, `${id}.jpg`), motifIndex: c * 11 });
-        (i === 0 ? test : index).push({ id, label });
-        continue;
-      }
-      const isTest = task === 'match' ? heldOutClass : task !== 'retrieve' && i === 0;
-      pictures.push({ path: join(isTest ? 'test_images' : 'train_images', `${id}.jpg`), motifIndex: c * 11 });
-      if (isTest) test.push({ id, label });
-      else train.push([id, label]);
+      const set = SAMPLE_SET[task](c % 4 === 3, i === 0);
+      pictures.push({ path: join(`${set}_images`, `${id}.jpg`), motifIndex: c * 11 });
+      if (set === 'train') train.push([id, label]);
+      else (set === 'test' ? test : index).push({ id, label });
     }
   }
   await renderPictures(dir, pictures, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'label'], train);
   await writeCsvAtomic(join(dir, 'test.csv'), ['id'], test.map((t) => [t.id]));
-  if (task === 'retrieve') await writeCsvAtomic(join(dir, 'index.csv'), ['id'], index.map((t) => [t.id]));
-  const truth = (t: { id: string; label: string }) =>
-    task === 'match'
-      ? test.filter((o) => o.label === t.label).map((o) => o.id).join(' ')
-      : task === 'retrieve'
-        ? index.filter((o) => o.label === t.label).map((o) => o.id).join(' ')
-        : t.label;
-  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), [...columns, 'Usage'], test.map((t) => [t.id, truth(t), hashedUsage({ id: t.id, labels: [], extra: {} })]));
+  if (index.length > 0) await writeCsvAtomic(join(dir, 'index.csv'), ['id'], index.map((t) => [t.id]));
+  // The hidden truth is what the task's strategy writes for a validation split.
+  const asItem = (t: { id: string; label: string }) => ({ id: t.id, labels: [t.label], extra: {} });
+  const sets = { truth: test.map(asItem), index: index.map(asItem) };
+  const strategy = taskStrategy(task);
+  const rows = sets.truth.map((item) => {
+    const { cell, usage } = strategy.solutionCell(item, sets);
+    return [item.id, cell, usage ?? hashedUsage(item)];
+  });
+  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), [...columns, 'Usage'], rows);
 }

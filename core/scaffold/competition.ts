@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CompetitionConfig, TaskKind } from '../contracts/competition.js';
+import type { CompetitionConfig } from '../contracts/competition.js';
 import { UserError } from '../errors.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../samples/labelled.js';
+import { IMAGE_CLASSIFICATION_CONFIG } from '../pipeline/defaults.js';
 
 /** The metrics a scaffold can wire, with the submission shape each one scores. */
 const METRICS = {
@@ -17,7 +17,7 @@ const METRICS = {
 
 export type ScaffoldMetric = keyof typeof METRICS;
 export const SCAFFOLD_TASKS = ['classify', 'recognize', 'match', 'retrieve'] as const;
-const DEFAULT_METRIC: Record<(typeof SCAFFOLD_TASKS)[number], ScaffoldMetric> = { classify: 'map@5', recognize: 'gap', match: 'mean-f1', retrieve: 'map@100' };
+const DEFAULT_METRIC: Record<ScaffoldTask, ScaffoldMetric> = { classify: 'map@5', recognize: 'gap', match: 'mean-f1', retrieve: 'map@100' };
 
 export interface ScaffoldOptions {
   /** The project root holding `competitions/`. */
@@ -31,40 +31,49 @@ function camel(slug: string): string {
   return slug.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-function configFor(task: TaskKind): CompetitionConfig {
-  if (task === 'retrieve') {
-    return {
+type ScaffoldTask = (typeof SCAFFOLD_TASKS)[number];
+
+/** What the adapter a scaffold writes differs in by task: its default config and whether it reads a searched set. */
+const TASK_TEMPLATES: Readonly<Record<ScaffoldTask, { config: CompetitionConfig; searchedSet: boolean }>> = {
+  classify: { config: IMAGE_CLASSIFICATION_CONFIG, searchedSet: false },
+  recognize: { config: IMAGE_CLASSIFICATION_CONFIG, searchedSet: false },
+  match: {
+    config: {
+      ...IMAGE_CLASSIFICATION_CONFIG,
+      validation: { fraction: 0.3, by: 'label' },
+      postProcessors: [{ name: 'min2', options: { threshold: 0.7, floor: 0.5 } }],
+      tune: { 'min2.threshold': [0.5, 0.6, 0.7, 0.8, 0.9, 1.01] },
+    },
+    searchedSet: false,
+  },
+  retrieve: {
+    config: {
       ...IMAGE_CLASSIFICATION_CONFIG,
       validation: { fraction: 0.3, by: 'label' },
       neighbours: 100,
       postProcessors: [{ name: 'query-expansion', options: { neighbours: 1, power: 3, minSimilarity: 0, k: 100 } }],
       tune: { 'query-expansion.neighbours': [0, 1, 2] },
-    };
-  }
-  if (task === 'match') {
-    return {
-      ...IMAGE_CLASSIFICATION_CONFIG,
-      validation: { fraction: 0.3, by: 'label' },
-      postProcessors: [{ name: 'min2', options: { threshold: 0.7, floor: 0.5 } }],
-      tune: { 'min2.threshold': [0.5, 0.6, 0.7, 0.8, 0.9, 1.01] },
-    };
-  }
-  return IMAGE_CLASSIFICATION_CONFIG;
-}
+    },
+    searchedSet: true,
+  },
+};
 
-function adapterSource(slug: string, task: TaskKind, metric: (typeof METRICS)[ScaffoldMetric]): string {
+function adapterSource(slug: string, task: ScaffoldTask, metric: (typeof METRICS)[ScaffoldMetric]): string {
   const name = camel(slug);
-  const RETRIEVE_DOC = task === 'retrieve' ? ', and the searched set index.csv (id) with index_images/<id>.jpg' : '';
-  const RETRIEVE_INDEX = task === 'retrieve' ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
+  const { config, searchedSet } = TASK_TEMPLATES[task];
+  const RETRIEVE_DOC = searchedSet ? ', and the searched set index.csv (id) with index_images/<id>.jpg' : '';
+  const RETRIEVE_INDEX = searchedSet ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
   return `import { join } from 'node:path';
-import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
+import type { Competition, CompetitionConfig, Item, SubmissionFormat } from '../../core/contracts/competition.js';
 import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { ${metric.symbol} } from '../../core/metrics/${metric.module}.js';
 import { generateSimpleLayoutSample } from '../../core/samples/simple-layout.js';
 
 /** Every default of the pipeline for ${slug}; a config file passed with --config overrides any key. */
-export const CONFIG: CompetitionConfig = ${JSON.stringify(configFor(task), null, 2)};
+export const CONFIG: CompetitionConfig = ${JSON.stringify(config, null, 2)};
 
-export const SUBMISSION_COLUMNS = ['id', '${metric.column}'] as const;
+/** Kaggle's submission columns; the scoring spec's header is derived from them. */
+export const SUBMISSION: SubmissionFormat = { idColumn: 'id', labelColumn: '${metric.column}', maxLabels: ${metric.maxLabels}, withConfidence: ${metric.withConfidence} };
 
 /**
  * Reads the simple layout: train.csv (id,label) with train_images/<id>.jpg, test.csv (id) with
@@ -84,41 +93,24 @@ export function ${name}(config: Partial<CompetitionConfig> = {}): Competition {
     alias: '${slug}',
     title: '${slug}',
     metric: '${slug}',
+    // How it is scored (\`simkit score --competition ${slug}\`): swap in your own MetricDefinition.
+    scoring: ${metric.factory},
     task: '${task}',
     modality: 'image',
     config: { ...CONFIG, ...config },
-    submission: { idColumn: 'id', labelColumn: '${metric.column}', maxLabels: ${metric.maxLabels}, withConfidence: ${metric.withConfidence} },
+    submission: SUBMISSION,
     readTrain: (dataDir) => readItems(dataDir, 'train.csv', 'train_images', true),
     readTest: async (dataDir) => ({ queries: await readItems(dataDir, 'test.csv', 'test_images', false)${RETRIEVE_INDEX} }),
-    generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', SUBMISSION_COLUMNS),
+    generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', [SUBMISSION.idColumn, SUBMISSION.labelColumn]),
   });
 }
-`;
-}
-
-function metricSource(slug: string, metric: (typeof METRICS)[ScaffoldMetric]): string {
-  return `import type { ScoringSpec } from '../../core/contracts/metric.js';
-import { ${metric.symbol} } from '../../core/metrics/${metric.module}.js';
-import { SUBMISSION_COLUMNS } from './${slug}.js';
-
-/** How ${slug} is scored (\`simkit score --competition ${slug}\`); swap in your own MetricDefinition. */
-export const SCORING: ScoringSpec<any, any> = {
-  competition: '${slug}',
-  aliases: [],
-  header: SUBMISSION_COLUMNS,
-  idColumn: SUBMISSION_COLUMNS[0],
-  predictionColumn: SUBMISSION_COLUMNS[1],
-  metric: ${metric.factory},
-};
 `;
 }
 
 function moduleSource(slug: string): string {
   const name = camel(slug);
   return `import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
-import { combineModules, registrations } from '../../core/di/container.js';
-import { scoringRegistration } from '../../core/scoring/registration.js';
-import { SCORING } from './metric.js';
+import { competitionModule } from '../../core/competition/module.js';
 import { CONFIG, ${name} } from './${slug}.js';
 
 const competition: CompetitionRegistration = {
@@ -129,7 +121,8 @@ const competition: CompetitionRegistration = {
   create: (options?: Partial<CompetitionConfig>) => ${name}(options),
 };
 
-export default combineModules(registrations('Competition', [competition]), registrations('Metric', [scoringRegistration(SCORING)]));
+// Registers the adapter and its scoring spec (columns from the submission format, the adapter's metric).
+export default competitionModule(competition);
 `;
 }
 
@@ -158,7 +151,7 @@ describe('${slug}', () => {
 }
 
 /**
- * Writes competitions/<slug>/ (adapter, scoring spec, DI module, test). Refuses an invalid or
+ * Writes competitions/<slug>/ (adapter with its metric, DI module, test). Refuses an invalid or
  * existing slug and never overwrites: the folder is written under a temporary name and renamed.
  */
 export async function scaffoldCompetition(options: ScaffoldOptions): Promise<string[]> {
@@ -166,7 +159,7 @@ export async function scaffoldCompetition(options: ScaffoldOptions): Promise<str
   if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(slug)) {
     throw new UserError(`"${slug}" is not a valid competition name`, 'use kebab-case: lower-case letters and digits separated by single hyphens, starting with a letter');
   }
-  const task = (options.task ?? 'classify') as (typeof SCAFFOLD_TASKS)[number];
+  const task = (options.task ?? 'classify') as ScaffoldTask;
   if (!(SCAFFOLD_TASKS as readonly string[]).includes(task)) {
     throw new UserError(`the scaffold does not support --task ${options.task}`, `choose one of: ${SCAFFOLD_TASKS.join(', ')}`);
   }
@@ -180,7 +173,6 @@ export async function scaffoldCompetition(options: ScaffoldOptions): Promise<str
   if (existsSync(target)) throw new UserError(`competitions/${slug} already exists`, 'pick another name; nothing was changed');
   const files: Record<string, string> = {
     [`${slug}.ts`]: adapterSource(slug, task, metric),
-    'metric.ts': metricSource(slug, metric),
     'di.config.ts': moduleSource(slug),
     [join('test', `${slug}.test.ts`)]: testSource(slug),
   };

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BatchKind, Objective, ObjectiveBatch, Sampler } from '../contracts/loss.js';
 import { UserError } from '../errors.js';
-import { l2Normalize } from '../losses/class-matrix.js';
+import { l2Normalize } from '../tensors.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
 import { Checkpoints, type CheckpointState, type TensorGroups } from './checkpoint.js';

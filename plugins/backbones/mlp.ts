@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers, type BackboneBuilder, type InputShape } from '../../core/contracts/backbone.js';
+import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
+import { seededInitializers } from '../../core/tensors.js';
 import type { Registration } from '../../core/contracts/registration.js';
 
 export interface MlpOptions {
@@ -22,5 +23,5 @@ export const mlpBackbone: Registration<BackboneBuilder, MlpOptions> = {
   name: 'mlp',
   description: 'multi-layer perceptron on flattened inputs (dense ReLU layers, dense embedding)',
   defaults: { hidden: [512] },
-  create: (options) => mlp({ hidden: [512], ...options }),
+  create: mlp,
 };

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers, type BackboneBuilder, type InputShape } from '../../core/contracts/backbone.js';
+import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
+import { seededInitializers } from '../../core/tensors.js';
 import type { Registration } from '../../core/contracts/registration.js';
 
 export interface PlainCnnOptions {
@@ -38,5 +39,5 @@ export const plainCnnBackbone: Registration<BackboneBuilder, PlainCnnOptions> = 
   name: 'plain-cnn',
   description: 'plain CNN for small images (3×3 ReLU convolutions and 2×2 max-pools per stage, flatten, dense ReLU, dense embedding)',
   defaults: PLAIN_CNN_DEFAULTS,
-  create: (options) => plainCnn({ ...PLAIN_CNN_DEFAULTS, ...options }),
+  create: plainCnn,
 };

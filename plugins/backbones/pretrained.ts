@@ -10,8 +10,8 @@ export interface PretrainedOptions {
   readonly path: string;
   /** Fine-tune the pretrained layers (true) or keep them frozen (false, default). GraphModels are always frozen. */
   readonly trainable: boolean;
-  /** Image side the network expects; checked against the model's input and the pipeline's image size. */
-  readonly inputSize?: number;
+  /** Image side the network expects (null: not checked); checked against the model's input and the pipeline's image size. */
+  readonly inputSize: number | null;
   /** Pooling of a B×H×W×C feature map (a B×C output is used as it is). */
   readonly pooling: Pooling;
   /** Widths of dense → batch-norm → ReLU layers of the neck before the embedding layer. */
@@ -20,23 +20,23 @@ export interface PretrainedOptions {
   readonly dropout: number;
 }
 
-export const PRETRAINED_DEFAULTS: PretrainedOptions = { path: '', trainable: false, pooling: 'gem', hidden: [], prelu: false, dropout: 0 };
+export const PRETRAINED_DEFAULTS: PretrainedOptions = { path: '', trainable: false, inputSize: null, pooling: 'gem', hidden: [], prelu: false, dropout: 0 };
 
 /** The pipeline's input shape, after checking it against the network's (null: any size) and inputSize. */
-function checkInput(path: string, expected: readonly (number | null | undefined)[], input: InputShape, inputSize: number | undefined): number[] {
+function checkInput(path: string, expected: readonly (number | null | undefined)[], input: InputShape, inputSize: number | null): number[] {
   const [h, w, c] = expected;
   const dims = `${h ?? '?'}×${w ?? '?'}×${c ?? '?'}`;
-  if (inputSize !== undefined && ((h != null && h !== inputSize) || (w != null && w !== inputSize))) {
+  if (inputSize !== null && ((h != null && h !== inputSize) || (w != null && w !== inputSize))) {
     throw new UserError(`pretrained model ${path} takes ${dims} inputs, but inputSize is ${inputSize}`, `set inputSize to ${h ?? w} or leave it out`);
   }
   const mismatch =
     (h != null && h !== input.height) ||
     (w != null && w !== input.width) ||
     (c != null && c !== input.channels) ||
-    (inputSize !== undefined && (input.height !== inputSize || input.width !== inputSize));
+    (inputSize !== null && (input.height !== inputSize || input.width !== inputSize));
   if (mismatch) {
     throw new UserError(
-      `pretrained model ${path} takes ${dims} inputs${inputSize === undefined ? '' : ` (inputSize ${inputSize})`}, but the pipeline feeds ${input.height}×${input.width}×${input.channels}`,
+      `pretrained model ${path} takes ${dims} inputs${inputSize === null ? '' : ` (inputSize ${inputSize})`}, but the pipeline feeds ${input.height}×${input.width}×${input.channels}`,
       `set imageSize to ${h ?? inputSize ?? input.height}${c != null && c !== input.channels ? ` and use ${c}-channel images` : ''}`,
     );
   }
@@ -95,5 +95,5 @@ export const pretrainedBackbone: Registration<BackboneBuilder, PretrainedOptions
   name: 'pretrained',
   description: 'a local TF.js LayersModel (frozen or fine-tuned) or GraphModel (frozen) + GeM/average pooling + batch-norm embedding neck',
   defaults: PRETRAINED_DEFAULTS,
-  create: (options) => pretrained({ ...PRETRAINED_DEFAULTS, ...options }),
+  create: pretrained,
 };

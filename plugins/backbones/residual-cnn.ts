@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers, type BackboneBuilder, type InputShape } from '../../core/contracts/backbone.js';
+import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
+import { seededInitializers } from '../../core/tensors.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingNeck, globalPool, type Pooling } from '../../core/models/layers.js';
@@ -102,7 +103,7 @@ export const residualCnnBackbone: Registration<BackboneBuilder, ResidualCnnOptio
   name: 'residual-cnn',
   description: 'residual CNN (strided stages of 3×3 residual blocks, style stage-conv or resnet, global average or GeM pooling, dense or batch-norm embedding neck)',
   defaults: RESIDUAL_CNN_DEFAULTS,
-  create: (options) => residualCnn({ ...RESIDUAL_CNN_DEFAULTS, ...options }),
+  create: residualCnn,
 };
 
 export const resnet18Backbone: Registration<BackboneBuilder, ResidualCnnOptions> = {

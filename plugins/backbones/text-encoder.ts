@@ -44,5 +44,5 @@ export const textEncoderBackbone: Registration<BackboneBuilder, TextEncoderOptio
   name: 'text-encoder',
   description: 'bag of hashed word/char n-grams (int32 ids 1..buckets, 0 = padding): mean embedding → dense + batch-norm embedding',
   defaults: TEXT_ENCODER_DEFAULTS,
-  create: (options) => textEncoder({ ...TEXT_ENCODER_DEFAULTS, ...options }),
+  create: textEncoder,
 };

@@ -80,7 +80,7 @@ export class ArcFaceHead extends ClassMatrixHead {
 }
 
 function arcfaceVariant(name: string, description: string, defaults: ArcFaceOptions): Registration<HeadFactory, ArcFaceOptions> {
-  return { name, description, defaults, create: (options) => (dims) => new ArcFaceHead(dims, { ...defaults, ...options }) };
+  return { name, description, defaults, create: (options: ArcFaceOptions) => (dims) => new ArcFaceHead(dims, options) };
 }
 
 export const arcface = arcfaceVariant(

@@ -29,5 +29,5 @@ export const cosface: Registration<HeadFactory, CosFaceOptions> = {
   name: 'cosface',
   description: 'CosFace: s·(cos θ − m) for the true class',
   defaults: COSFACE_DEFAULTS,
-  create: (options) => (dims) => new CosFaceHead(dims, { ...COSFACE_DEFAULTS, ...options }),
+  create: (options: CosFaceOptions) => (dims) => new CosFaceHead(dims, options),
 };

@@ -47,5 +47,5 @@ export const dense: Registration<HeadFactory, DenseHeadOptions> = {
   name: 'dense',
   description: 'linear classifier x·Wᵀ + b for softmax, logistic or focal losses',
   defaults: { initialWeights: null },
-  create: (options) => (dims) => new DenseHead(dims, { initialWeights: null, ...options }),
+  create: (options: DenseHeadOptions) => (dims) => new DenseHead(dims, options),
 };

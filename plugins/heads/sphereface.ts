@@ -37,5 +37,5 @@ export const sphereface: Registration<HeadFactory, SphereFaceOptions> = {
   name: 'sphereface',
   description: 'SphereFace: s·cos(m·θ) for the true class (multiplicative angular margin), kept monotone past π',
   defaults: SPHEREFACE_DEFAULTS,
-  create: (options) => (dims) => new SphereFaceHead(dims, { ...SPHEREFACE_DEFAULTS, ...options }),
+  create: (options: SphereFaceOptions) => (dims) => new SphereFaceHead(dims, options),
 };

@@ -10,22 +10,30 @@ interface FactoryOptions {
   readonly trainingSample: number;
 }
 
-function indexer(factory: string, trainingSample: number): Indexer {
-  return { factory, trainingSample, create: (dim) => VectorIndex.create(dim, factory) };
+export function faissIndexer(factory: string, trainingSample: number): Indexer {
+  return {
+    factory,
+    trainingSample,
+    build: (dim, training) => {
+      const index = VectorIndex.create(dim, factory);
+      index.train(training, { sampleSize: trainingSample });
+      return index;
+    },
+  };
 }
 
 const flat: Registration<Indexer, Record<string, never>> = {
   name: 'flat',
   description: 'exact inner-product search (faiss IndexFlatIP); the default',
   defaults: {},
-  create: () => indexer('Flat', 0),
+  create: () => faissIndexer('Flat', 0),
 };
 
 const factory: Registration<Indexer, FactoryOptions> = {
   name: 'faiss',
-  description: 'any faiss factory string (HNSW32, IVF4096,Flat, IVF…,PQ…) with training on a sample',
+  description: 'any faiss factory string (HNSW32, IVF4096,Flat, IVF…,PQ…) trained on a random sample of the gallery',
   defaults: { factory: 'HNSW32', trainingSample: 100_000 },
-  create: (options) => indexer(options?.factory ?? 'HNSW32', options?.trainingSample ?? 100_000),
+  create: ({ factory, trainingSample }: FactoryOptions) => faissIndexer(factory, trainingSample),
 };
 
 export default registrations('Indexer', [flat, factory]);

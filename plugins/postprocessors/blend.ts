@@ -18,8 +18,7 @@ export const queryExpansion: Registration<PostProcessor, RequeryOptions> = {
   name: 'query-expansion',
   description: 'αQE: re-query with the normalised similarity^α-weighted sum of the query and its top neighbours',
   defaults: { neighbours: 2, power: 3, minSimilarity: 0, k: 100 },
-  create: (options) => {
-    const o = { neighbours: 2, power: 3, minSimilarity: 0, k: 100, ...options };
+  create: (o: RequeryOptions) => {
     return {
       name: 'query-expansion',
       apply: (state, context) => requery(state, context, blendVectors(state.queryVectors, state.galleryVectors, state.neighbours, state.dim, o), state.galleryVectors, o.k),
@@ -35,8 +34,7 @@ export const databaseAugmentation: Registration<PostProcessor, RequeryOptions> =
   name: 'dba',
   description: 'database-side augmentation: replace gallery vectors by weighted sums of their gallery neighbours, re-search',
   defaults: { neighbours: 2, power: 3, minSimilarity: 0, k: 100 },
-  create: (options) => {
-    const o = { neighbours: 2, power: 3, minSimilarity: 0, k: 100, ...options };
+  create: (o: RequeryOptions) => {
     return {
       name: 'dba',
       apply: (state, context) => {
@@ -62,8 +60,7 @@ export const neighbourhoodBlending: Registration<PostProcessor, RequeryOptions &
   name: 'neighbourhood-blending',
   description: 'iteratively replace embeddings by similarity-weighted sums of their neighbours above a threshold, re-search',
   defaults: { neighbours: 10, power: 1, minSimilarity: 0.5, k: 50, iterations: 2 },
-  create: (options) => {
-    const o = { neighbours: 10, power: 1, minSimilarity: 0.5, k: 50, iterations: 2, ...options };
+  create: (o: RequeryOptions & { iterations: number }) => {
     return {
       name: 'neighbourhood-blending',
       apply: (state, context) => {

@@ -1,11 +1,31 @@
 import { registrations } from '../../core/di/container.js';
 import { databaseAugmentation, neighbourhoodBlending, queryExpansion } from './blend.js';
+import { combined } from './combined.js';
 import { knnVote } from './knn-vote.js';
 import { labelThreshold } from './label-threshold.js';
 import { min2 } from './min2.js';
 import { nonTargetPenalty } from './non-target.js';
+import { phash } from './phash.js';
 import { reciprocal } from './reciprocal.js';
+import { textModel } from './text-model.js';
+import { tfidf } from './tfidf.js';
 import { threshold } from './threshold.js';
 import { unknownLabel } from './unknown-label.js';
 
-export default registrations('PostProcessor', [threshold, min2, knnVote, labelThreshold, unknownLabel, queryExpansion, databaseAugmentation, neighbourhoodBlending, nonTargetPenalty, reciprocal]);
+export default registrations('PostProcessor', [
+  threshold,
+  min2,
+  knnVote,
+  labelThreshold,
+  unknownLabel,
+  queryExpansion,
+  databaseAugmentation,
+  neighbourhoodBlending,
+  nonTargetPenalty,
+  reciprocal,
+  // Match sources: matches besides the image model's neighbours.
+  phash,
+  tfidf,
+  textModel,
+  combined,
+]);

@@ -19,8 +19,7 @@ export const knnVote: Registration<PostProcessor, KnnVoteOptions> = {
   name: 'knn-vote',
   description: 'rank labels by Σ similarity^p over the top-k neighbours (optionally fused with head probabilities)',
   defaults: { k: 10, power: 3, headWeight: 0 },
-  create: (options) => {
-    const { k, power, headWeight } = { k: 10, power: 3, headWeight: 0, ...options };
+  create: ({ k, power, headWeight }: KnnVoteOptions) => {
     return {
       name: 'knn-vote',
       apply: (state) => {

@@ -55,8 +55,7 @@ export const labelThreshold: Registration<PostProcessor, LabelThresholdOptions> 
   name: 'label-threshold',
   description: 'multi-label: keep ranked labels scoring at least a (per-class, learned on validation) fraction of the best one; never none',
   defaults: DEFAULTS,
-  create: (options) => {
-    const { threshold, perClass, minPositives } = { ...DEFAULTS, ...options };
+  create: ({ threshold, perClass, minPositives }: LabelThresholdOptions) => {
     const thresholdOf = (label: string): number => perClass[label] ?? threshold;
     return {
       name: 'label-threshold',

@@ -16,8 +16,7 @@ export const min2: Registration<PostProcessor, Min2Options> = {
   name: 'min2',
   description: 'threshold, but always keep the best non-self neighbour unless it is below a floor',
   defaults: { threshold: 0.5, floor: 0.2 },
-  create: (options) => {
-    const { threshold, floor } = { threshold: 0.5, floor: 0.2, ...options };
+  create: ({ threshold, floor }: Min2Options) => {
     return {
       name: 'min2',
       apply: (state) => {

@@ -17,8 +17,7 @@ export const nonTargetPenalty: Registration<PostProcessor, NonTargetOptions> = {
   name: 'non-target-penalty',
   description: 'subtract the mean similarity to the k nearest distractors (e.g. non-landmark images) from label scores',
   defaults: { k: 5, weight: 1 },
-  create: (options) => {
-    const { k, weight } = { k: 5, weight: 1, ...options };
+  create: ({ k, weight }: NonTargetOptions) => {
     return {
       name: 'non-target-penalty',
       apply: (state, context) => {

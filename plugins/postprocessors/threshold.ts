@@ -11,8 +11,7 @@ export const threshold: Registration<PostProcessor, ThresholdOptions> = {
   name: 'threshold',
   description: 'keep the neighbours whose similarity is at least a threshold',
   defaults: { threshold: 0.5 },
-  create: (options) => {
-    const limit = options?.threshold ?? 0.5;
+  create: ({ threshold: limit }: ThresholdOptions) => {
     return {
       name: 'threshold',
       apply: (state) => ({ ...state, neighbours: filterNeighbours(state.neighbours, (q, r) => state.neighbours[q]!.similarities[r]! >= limit) }),

@@ -14,8 +14,7 @@ export const unknownLabel: Registration<PostProcessor, UnknownLabelOptions> = {
   name: 'unknown-label',
   description: 'insert an unknown label (e.g. new_whale) where the label scores drop below a threshold',
   defaults: { label: 'new_whale', threshold: 0.5 },
-  create: (options) => {
-    const { label, threshold } = { label: 'new_whale', threshold: 0.5, ...options };
+  create: ({ label, threshold }: UnknownLabelOptions) => {
     return {
       name: 'unknown-label',
       apply: (state) => {

@@ -1,7 +1,7 @@
 import type { BatchSampler, IndexBatch } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import type { Random } from '../../core/random.js';
+import type { RandomSource } from '../../core/contracts/random.js';
 
 export interface PkOptions {
   /** P: classes per batch. */
@@ -20,7 +20,7 @@ interface Visit {
 }
 
 /** A class's samples in a shuffled order, K per visit; the last visit is filled up with repeats. */
-function classVisits(label: string | number, members: number[], k: number, random: Random): Visit[] {
+function classVisits(label: string | number, members: number[], k: number, random: RandomSource): Visit[] {
   const order = random.shuffle([...members]);
   const visits: Visit[] = [];
   for (let start = 0; start < order.length; start += k) {
@@ -43,7 +43,7 @@ function classVisits(label: string | number, members: number[], k: number, rando
  * a batch takes the next P visits of distinct classes; it holds a class twice only when too few
  * classes are left at the end of the epoch.
  */
-export function pkEpoch(labels: readonly (string | number)[], options: PkOptions, random: Random): IndexBatch[] {
+export function pkEpoch(labels: readonly (string | number)[], options: PkOptions, random: RandomSource): IndexBatch[] {
   const { classesPerBatch: p, samplesPerClass: k } = options;
   if (!Number.isInteger(p) || p < 1 || !Number.isInteger(k) || k < 1) {
     throw new UserError(`P×K sampler: classesPerBatch and samplesPerClass must be whole numbers ≥ 1, got ${p} and ${k}`);
@@ -85,8 +85,5 @@ export const pk: Registration<BatchSampler, PkOptions> = {
   name: 'pk',
   description: 'P classes × K samples per batch; every sample each epoch; small classes repeated (flagged for augmentation), not dropped',
   defaults: PK_DEFAULTS,
-  create: (options) => {
-    const resolved = { ...PK_DEFAULTS, ...options };
-    return { kind: 'batches', epoch: (labels, random) => pkEpoch(labels, resolved, random) };
-  },
+  create: (options: PkOptions) => ({ kind: 'batches', epoch: (labels, random) => pkEpoch(labels, options, random) }),
 };

@@ -2,25 +2,31 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import type { Competition } from '../../core/contracts/competition.js';
+import { FASHION_MNIST_SLUG } from '../../competitions/fashion-mnist/competition.js';
+import type { Competition, CompetitionRegistration } from '../../core/contracts/competition.js';
 import { Simkit } from '../../core/di/container.js';
 import { findCompetition } from '../../core/pipeline/run.js';
 
-/** Every adapter variant: the aliases, plus the Herbarium editions other than the default. */
-export const VARIANTS = [
-  'shopee',
-  'landmarks',
-  'landmark-retrieval',
-  'hotels',
-  'herbarium-2019-fgvc6',
-  'herbarium-2020-fgvc7',
-  'herbarium-2021-fgvc8',
-  'herbarium',
-  'whales',
-  'protein',
-] as const;
-
 let app: Promise<Simkit> | undefined;
+
+/**
+ * Every adapter variant the registry holds: each competition's name, plus each Kaggle slug that
+ * selects another adapter (the Herbarium editions other than the default). Fashion-MNIST's
+ * real-data sample is not in a Kaggle layout; test/fashion-mnist covers it.
+ */
+async function registeredVariants(): Promise<string[]> {
+  app ??= Simkit.create();
+  const entries = (await app).registry<Competition>('Competition').list() as CompetitionRegistration[];
+  return entries
+    .filter((entry) => entry.name !== FASHION_MNIST_SLUG)
+    .flatMap((entry) => {
+      const main = entry.create({}).slug;
+      const editions = Object.entries(entry.slugs).filter(([, options]) => entry.create(options).slug !== main);
+      return [entry.name, ...editions.map(([slug]) => slug)];
+    });
+}
+
+export const VARIANTS: readonly string[] = await registeredVariants();
 
 /** The adapter registered under an alias or serving a Kaggle slug, found through the container. */
 export async function competition(name: string): Promise<Competition> {

@@ -11,6 +11,7 @@ import { resolveScoringSpec } from '../../core/scoring/registration.js';
 import { scoreRows } from '../../core/scoring/score.js';
 import { LANDMARK_CONFIG } from '../../competitions/landmark-recognition/landmark-recognition.js';
 import { findCompetition } from '../../core/pipeline/run.js';
+import { taskStrategy } from '../../core/tasks/index.js';
 import { readCsvFile } from './helpers.js';
 
 const SIDE = 16;
@@ -71,7 +72,7 @@ describe('landmarks: known non-landmark images (distractors/)', () => {
     const distractors = (await pixels(test.distractors!)).vectors;
     const state = initialState(app, LANDMARK_CONFIG.indexer, DIM, queries, gallery, LANDMARK_CONFIG.neighbours, { excludeSelf: false, distractors });
     const gap = async (weight: number): Promise<number> => {
-      const predictions = postProcess(app, adapter.task, LANDMARK_CONFIG.postProcessors, state, exactSearchContext(DIM), { 'non-target-penalty.weight': weight });
+      const predictions = postProcess(app, taskStrategy(adapter.task), LANDMARK_CONFIG.postProcessors, state, exactSearchContext(DIM), { 'non-target-penalty.weight': weight });
       return (await scoreRows(spec, { columns: solution.header, rows: solution.rows }, adapter.submissionTable(predictions))).score!;
     };
     const without = await gap(0);

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { Overrides } from '../../core/pipeline/knn.js';
+import { SHOPEE_CONFIG } from '../../competitions/shopee/shopee.js';
+import { Simkit } from '../../core/di/container.js';
+import { checkTuneKeys, tuneOf, type Overrides } from '../../core/pipeline/knn.js';
 import { grid, tuneSettings } from '../../core/pipeline/tune.js';
 
 // A separable score with its maximum at a=3, b=20, c=0.5: coordinate ascent must reach it.
@@ -55,5 +57,20 @@ describe('tuneSettings', () => {
     const result = await tuneSettings({ b: [1, 2, 3], a: [1, 2, 3] }, score, true, 1);
     expect(result.best).toEqual({ overrides: { b: 3, a: 2 }, score: 5 });
     expect(calls.length).toBeLessThan(9);
+  });
+});
+
+describe('tune keys', () => {
+  it('every key names a post-processor of the chain and one of its options, or the run stops before training', async () => {
+    const app = await Simkit.create();
+    expect(() => checkTuneKeys(app, SHOPEE_CONFIG)).not.toThrow();
+    const chain = [{ name: 'min2', options: {} }];
+    expect(() => checkTuneKeys(app, { postProcessors: chain, tune: { 'tfidf.threshold': [0.5] } })).toThrow('tune key "tfidf.threshold" names no post-processor of the chain');
+    expect(() => checkTuneKeys(app, { postProcessors: chain, tune: { 'min2.limit': [0.5] } })).toThrow('tune key "min2.limit": min2 has no option "limit"');
+  });
+
+  it("a part of the chain is tuned on its own post-processors' keys, in the config's order", () => {
+    const chain = SHOPEE_CONFIG.postProcessors.filter((choice) => choice.name !== 'text-model' && choice.name !== 'combined');
+    expect(Object.keys(tuneOf(chain, SHOPEE_CONFIG.tune))).toEqual(['min2.threshold', 'min2.floor', 'tfidf.threshold']);
   });
 });

@@ -1,6 +1,8 @@
-import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, existsSync, type Dirent } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../core/cli/main.js';
@@ -8,14 +10,34 @@ import { SAMPLE_SOLUTION_FILE } from '../../core/contracts/competition.js';
 import { Simkit, builtinModules, fileModule } from '../../core/di/container.js';
 import { initEngine } from '../../core/engine/backend.js';
 import { UserError } from '../../core/errors.js';
-import { Leaderboard } from '../../core/leaderboard/leaderboard.js';
 import { runCompetition } from '../../core/pipeline/run.js';
 import { externalModules } from '../../core/plugins/external.js';
 import { scaffoldCompetition } from '../../core/scaffold/competition.js';
-import { resolveScoringSpec } from '../../core/scoring/registration.js';
-import { scoreFiles } from '../../core/scoring/score.js';
 
 const REPO = resolve(import.meta.dirname, '..', '..');
+
+/** A project that builds on its own (sources, Makefile, bin/ copied with their times), node_modules linked, no competitions. */
+function buildableProjectCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'simkit-build-'));
+  for (const name of ['core', 'plugins', 'bin', 'scripts', 'native', 'Makefile', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    cpSync(join(REPO, name), join(root, name), { recursive: true, preserveTimestamps: true });
+  }
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  mkdirSync(join(root, 'competitions'));
+  return root;
+}
+
+/** SHA-256 over the files under `root` (node_modules and `except` left out): paths and bytes. */
+function treeHash(root: string, except: string): string {
+  const hash = createHash('sha256');
+  const files = (readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .filter((file) => !file.startsWith('node_modules') && !file.startsWith(except))
+    .sort();
+  for (const file of files) hash.update(file).update('\0').update(readFileSync(join(root, file))).update('\0');
+  return hash.digest('hex');
+}
 
 /** A project root whose core/ and node_modules/ are the repository's, with its own empty competitions/. */
 function projectCopy(): string {
@@ -35,29 +57,30 @@ function pluginFile(dir: string, name: string, body: string): string {
 }
 
 describe('adding a competition', () => {
-  it('scaffolds a competition that runs end to end, scores and lands on the leaderboard', async () => {
-    const root = projectCopy();
+  it('scaffold, `make <slug>`, score and leaderboard, touching nothing but competitions/<slug>/', async () => {
+    const root = buildableProjectCopy();
+    const before = treeHash(root, 'competitions');
     const files = await scaffoldCompetition({ root, slug: 'toy-shop', task: 'classify', metric: 'map@5' });
-    expect(files).toContain(join('competitions', 'toy-shop', 'di.config.ts'));
-    await initEngine('native');
-    const app = await Simkit.create({
-      sources: [...(await builtinModules()), fileModule(join(root, 'competitions', 'toy-shop', 'di.config.ts'), { source: root, module: 'competitions/toy-shop' })],
-    });
-    expect(app.failures).toEqual([]);
-    expect(app.registry('Competition').get('toy-shop').origin?.module).toBe('competitions/toy-shop');
-    const leaderboard = join(root, 'lb.sqlite');
-    const out = join(root, 'out');
-    const summary = await runCompetition(app, { competition: 'toy-shop', out, leaderboard, overrides: { epochs: 1 } });
-    const report = await scoreFiles(resolveScoringSpec(app, 'toy-shop'), join(out, 'sample', SAMPLE_SOLUTION_FILE), summary.submission);
+    expect(files.every((file) => file.startsWith(join('competitions', 'toy-shop') + sep))).toBe(true);
+    expect(treeHash(root, 'competitions')).toBe(before);
+
+    // The make target is found through the registry; one epoch keeps it short.
+    writeFileSync(join(root, 'quick.json'), JSON.stringify({ epochs: 1 }));
+    const env = { ...process.env, SIMKIT_LEADERBOARD: join(root, 'lb.sqlite'), SIMKIT_BACKEND: 'wasm' };
+    const made = spawnSync('make', ['--no-print-directory', 'toy-shop', 'OUT=out', 'CONFIG=quick.json'], { cwd: root, env, encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/toy-shop: MAP@5 \(higher is better\)/);
+
+    const simkit = (...args: string[]) => spawnSync(process.execPath, ['bin/simkit.js', ...args], { cwd: root, env, encoding: 'utf8' });
+    const scored = simkit('score', '--competition', 'toy-shop', '--solution', join('out', 'sample', SAMPLE_SOLUTION_FILE), '--submission', join('out', 'submission.csv'), '--json');
+    expect(scored.status, scored.stderr).toBe(0);
+    const report = JSON.parse(scored.stdout) as { metric: string; score: number };
     expect(report.metric).toBe('MAP@5');
-    expect(report.score).toBe(summary.test?.score);
-    const board = Leaderboard.open(leaderboard);
-    try {
-      expect(board.list({ competition: 'toy-shop' }).map((r) => r.runId)).toEqual([summary.runId]);
-    } finally {
-      board.close();
-    }
-  });
+    const board = simkit('leaderboard', '--competition', 'toy-shop', '--format', 'json');
+    expect(board.status, board.stderr).toBe(0);
+    const runs = JSON.parse(board.stdout) as { competition: string; score: number | null }[];
+    expect(runs.map((run) => [run.competition, run.score])).toEqual([['toy-shop', report.score]]);
+  }, 600_000);
 
   it.each(['match', 'recognize', 'retrieve'])('scaffolds a %s competition that runs and validates', async (task) => {
     const root = projectCopy();

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { KnnState, RankedLabels } from '../../core/contracts/postprocessor.js';
 import { Simkit } from '../../core/di/container.js';
+import { create } from './helpers.js';
 import { exactSearchContext } from '../../core/index/neighbours.js';
 import { fitChain, postProcess } from '../../core/pipeline/knn.js';
-import { predictionsOf } from '../../core/pipeline/predictions.js';
+import { taskStrategy } from '../../core/tasks/index.js';
 import { labelThreshold } from '../../plugins/postprocessors/label-threshold.js';
 
 /**
@@ -32,7 +33,7 @@ const state: KnnState = {
 const context = exactSearchContext(1);
 
 function labelsOf(options: Parameters<typeof labelThreshold.create>[0]): string[][] {
-  return predictionsOf('multilabel', labelThreshold.create(options).apply(state, context)).map((p) => [...p.labels]);
+  return taskStrategy('multilabel').predictions(create(labelThreshold, options).apply(state, context)).map((p) => [...p.labels]);
 }
 
 /** Macro F1 over the three classes. */
@@ -52,7 +53,7 @@ function macroF1(predicted: readonly (readonly string[])[]): number {
 
 describe('label-threshold: per-class thresholds learned on validation', () => {
   it('learns a low threshold for class 1 and a high one for class 2, keeps the global one for class 0', () => {
-    const learned = labelThreshold.create({ threshold: 0.5, minPositives: 2 }).fit!(state, truth);
+    const learned = create(labelThreshold, { threshold: 0.5, minPositives: 2 }).fit!(state, truth);
     // Class 1: F1 1 once both 0.4 and 0.5 pass, midway between 0.4 and 0 → 0.2.
     // Class 2: F1 1 for thresholds in (0.7, 0.9], midway → 0.8. Class 0: the global 0.5 is already perfect.
     expect(learned).toEqual({ perClass: { '1': 0.2, '2': 0.8 } });
@@ -67,7 +68,7 @@ describe('label-threshold: per-class thresholds learned on validation', () => {
   });
 
   it('classes with fewer validation positives than minPositives keep the global threshold', () => {
-    expect(labelThreshold.create({ threshold: 0.5, minPositives: 3 }).fit!(state, truth)).toEqual({ perClass: {} });
+    expect(create(labelThreshold, { threshold: 0.5, minPositives: 3 }).fit!(state, truth)).toEqual({ perClass: {} });
   });
 
   it('keeps the best label when no label passes its threshold (at least one per row)', () => {
@@ -86,6 +87,6 @@ describe('fitChain: what the test set runs with', () => {
     const fit = fitChain(app, chain, state, context, { 'label-threshold.threshold': 0.5 }, truth);
     expect(fit.fitted).toEqual({ 'label-threshold.perClass': { '1': 0.2, '2': 0.8 } });
     expect(fit.chain).toEqual([{ name: 'label-threshold', options: { threshold: 0.5, minPositives: 2, perClass: { '1': 0.2, '2': 0.8 } } }]);
-    expect(macroF1(postProcess(app, 'multilabel', fit.chain, state, context).map((p) => p.labels))).toBe(1);
+    expect(macroF1(postProcess(app, taskStrategy('multilabel'), fit.chain, state, context).map((p) => p.labels))).toBe(1);
   });
 });

@@ -9,7 +9,6 @@ import { meanOfRows } from '../../core/metrics/accumulate.js';
 import { parsed } from '../../core/metrics/tokens.js';
 import { resolveScoringSpec, scoringRegistration } from '../../core/scoring/registration.js';
 import { InvalidFileError, scoreFiles, scoreRows, validateSubmissionFile } from '../../core/scoring/score.js';
-import { BUILTIN_SCORING_SPECS } from '../../plugins/metrics/specs.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'simkit-score-'));
 let fileCount = 0;
@@ -19,8 +18,9 @@ function csv(text: string): string {
   return path;
 }
 
+const app = await Simkit.create();
 function spec(slug: string): ScoringSpec<any, any> {
-  return BUILTIN_SCORING_SPECS.find((s) => s.competition === slug)!;
+  return resolveScoringSpec(app, slug);
 }
 
 const landmarks = spec('landmark-recognition-2021');
@@ -153,9 +153,33 @@ describe('validation', () => {
 });
 
 describe('scoring specs in the container', () => {
-  it('registers every competition slug and resolves aliases', async () => {
-    const app = await Simkit.create({ sources: (await builtinModules()).filter((s) => s.origin.module === 'plugins/metrics') });
-    expect(app.registry('Metric').names()).toEqual([...BUILTIN_SCORING_SPECS.map((s) => s.competition)].sort());
+  it("registers every slug a competition serves, its header derived from the adapter's submission format", async () => {
+    const competitions = (await builtinModules()).filter((s) => s.origin.module.startsWith('competitions/'));
+    const app = await Simkit.create({ sources: competitions });
+    // Kaggle's submission headers, as each competition's page gives them.
+    const headers: Record<string, [string, string, string]> = {
+      'shopee-product-matching': ['posting_id', 'matches', 'mean F1'],
+      'landmark-recognition-2018': ['id', 'landmarks', 'GAP'],
+      'landmark-recognition-2019': ['id', 'landmarks', 'GAP'],
+      'landmark-recognition-2020': ['id', 'landmarks', 'GAP'],
+      'landmark-recognition-2021': ['id', 'landmarks', 'GAP'],
+      'landmark-retrieval-2019': ['id', 'images', 'mAP@100'],
+      'landmark-retrieval-2021': ['id', 'images', 'mAP@100'],
+      'hotel-id-2021-fgvc8': ['image', 'hotel_id', 'MAP@5'],
+      'hotel-id-2022-fgvc9': ['image', 'hotel_id', 'MAP@5'],
+      'herbarium-2019-fgvc6': ['Id', 'Category', 'top-1 error'],
+      'herbarium-2020-fgvc7': ['Id', 'Predicted', 'macro F1'],
+      'herbarium-2021-fgvc8': ['Id', 'Predicted', 'macro F1'],
+      'herbarium-2022-fgvc9': ['Id', 'Predicted', 'macro F1'],
+      'humpback-whale-identification': ['Image', 'Id', 'MAP@5'],
+      'human-protein-atlas-image-classification': ['Id', 'Predicted', 'macro F1'],
+      'fashion-mnist': ['id', 'label', 'accuracy'],
+    };
+    expect(app.registry('Metric').names()).toEqual(Object.keys(headers).sort());
+    for (const [slug, [id, prediction, metric]] of Object.entries(headers)) {
+      const found = resolveScoringSpec(app, slug);
+      expect([found.header, found.idColumn, found.predictionColumn, found.metric.name], slug).toEqual([[id, prediction], id, prediction, metric]);
+    }
     const aliases = { shopee: 'shopee-product-matching', landmarks: 'landmark-recognition-2021', 'landmark-retrieval': 'landmark-retrieval-2021', hotels: 'hotel-id-2021-fgvc8', herbarium: 'herbarium-2022-fgvc9', whales: 'humpback-whale-identification', protein: 'human-protein-atlas-image-classification' };
     for (const [alias, slug] of Object.entries(aliases)) expect(resolveScoringSpec(app, alias).competition).toBe(slug);
     expect(resolveScoringSpec(app, 'herbarium-2019-fgvc6').metric.higherIsBetter).toBe(false);

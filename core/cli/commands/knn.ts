@@ -12,7 +12,7 @@ import { log } from '../../log.js';
 import { loadModel } from '../../models/io.js';
 import { embedInChunks, imageInputs } from '../../pipeline/model.js';
 import { findCompetition } from '../../pipeline/run.js';
-import { writeCsvAtomic } from '../../samples/files.js';
+import { writeCsvAtomic } from '../../data/csv.js';
 
 const SETS = ['train', 'test', 'index'] as const;
 

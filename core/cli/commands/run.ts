@@ -49,7 +49,7 @@ export function registerRun(program: Command, context: CliContext): void {
   const command = program
     .command('run')
     .description('train, search, post-process and write a validated submission for a competition')
-    .argument('<competition>', 'Kaggle slug or short name (shopee, landmarks, landmark-retrieval, hotels, herbarium, whales, protein)');
+    .argument('<competition>', 'Kaggle slug or short name of a registered competition (simkit list competitions)');
   withRunFlags(command, { out: 'where the submission, run and sample go (default: output/<slug>)', config: 'JSON or YAML overriding the defaults (see --print-config)' })
     .action(async (competition: string, options: RunFlags) => {
       const app = await context.simkit();

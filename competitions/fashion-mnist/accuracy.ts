@@ -1,4 +1,4 @@
-import type { MetricDefinition, ScoringSpec } from '../../core/contracts/metric.js';
+import type { MetricDefinition } from '../../core/contracts/metric.js';
 import { meanOfRows } from '../../core/metrics/accumulate.js';
 import { top1Error } from '../../core/metrics/top1-error.js';
 import { tokenList } from '../../core/metrics/tokens.js';
@@ -17,8 +17,3 @@ export function accuracyMetric(): MetricDefinition<string, string[]> {
     createAccumulator: meanOfRows((truth: string, predicted: string[]) => 1 - top1Error(truth, predicted)),
   };
 }
-
-/** Local competitions (not on Kaggle) scored like the Kaggle ones. */
-export const LOCAL_SCORING_SPECS: readonly ScoringSpec<any, any>[] = [
-  { competition: 'fashion-mnist', aliases: [], header: ['id', 'label'], idColumn: 'id', predictionColumn: 'label', metric: accuracyMetric() },
-];

@@ -1,0 +1,24 @@
+import type { ContainerModule } from 'inversify';
+import type { Competition, CompetitionRegistration } from '../contracts/competition.js';
+import type { ScoringSpec } from '../contracts/metric.js';
+import { combineModules, registrations } from '../di/container.js';
+import { scoringRegistration } from '../scoring/registration.js';
+
+/** A competition's scoring spec for one Kaggle slug: the submission's columns and the competition's metric. */
+export function scoringSpecOf(competition: Competition, slug = competition.slug, aliases: readonly string[] = []): ScoringSpec {
+  const { idColumn, labelColumn } = competition.submission;
+  return { competition: slug, aliases, header: [idColumn, labelColumn], idColumn, predictionColumn: labelColumn, metric: competition.scoring };
+}
+
+/**
+ * The DI module of a competition folder: its registration under TOKENS.Competition and, under
+ * TOKENS.Metric, a scoring spec for its own slug and every slug it serves, each derived from the
+ * adapter that slug selects. The default edition's spec takes the registration's name as alias.
+ */
+export function competitionModule(registration: CompetitionRegistration): ContainerModule {
+  const main = registration.create({});
+  const editions = new Map<string, Competition>([[main.slug, main]]);
+  for (const [slug, options] of Object.entries(registration.slugs)) if (!editions.has(slug)) editions.set(slug, registration.create(options));
+  const specs = [...editions].map(([slug, competition]) => scoringSpecOf(competition, slug, slug === main.slug && registration.name !== slug ? [registration.name] : []));
+  return combineModules(registrations('Competition', [registration]), registrations<ScoringSpec>('Metric', specs.map(scoringRegistration)));
+}

@@ -1,0 +1,43 @@
+/**
+ * simkit's public API (`import … from 'simkit'`): the engine, the container and its registries,
+ * training, the vector index, the kNN stage, scoring, the leaderboard, the pipeline and the
+ * contracts. Plugin authors find the metric-learning building blocks in `simkit/plugins`.
+ */
+import 'reflect-metadata';
+
+export type * from './contracts/augment.js';
+export type * from './contracts/backbone.js';
+export type * from './contracts/competition.js';
+export type * from './contracts/indexer.js';
+export type * from './contracts/loss.js';
+export type * from './contracts/metric.js';
+export type * from './contracts/postprocessor.js';
+export type * from './contracts/random.js';
+export type * from './contracts/registration.js';
+export type * from './contracts/task.js';
+export { SAMPLE_SOLUTION_FILE } from './contracts/competition.js';
+export { TOKENS, type ComponentKind } from './tokens.js';
+export { InputError, UserError } from './errors.js';
+
+export { BACKENDS, initEngine, type BackendChoice, type BackendRequest } from './engine/backend.js';
+export { Simkit, builtinModules, combineModules, componentToken, decorateComponent, fileModule, registrations, type ModuleSource } from './di/container.js';
+export { Registry } from './di/registry.js';
+export { Random } from './random.js';
+export { l2Normalize, seededInitializers } from './tensors.js';
+
+export { createObjective } from './losses/objective.js';
+export { inMemoryData } from './training/data.js';
+export { trainEmbedding, type InMemoryDataset, type TrainerOptions, type TrainingResult } from './training/trainer.js';
+
+export { VectorIndex } from './index/vector-index.js';
+export { exactSearch, exactSearchContext, searchNeighbours } from './index/neighbours.js';
+export { EmbeddingsFile, EmbeddingsWriter, readEmbeddings } from './index/embeddings-file.js';
+export { chainSteps, fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './pipeline/knn.js';
+export { taskStrategy } from './tasks/index.js';
+
+export { resolveScoringSpec, scoringRegistration } from './scoring/registration.js';
+export { InvalidFileError, scoreFiles, scoreRows, validateSubmissionFile } from './scoring/score.js';
+export { Leaderboard, defaultLeaderboardPath, type LeaderboardRecord } from './leaderboard/leaderboard.js';
+
+export { defineCompetition, readCsv, requireField } from './competition/adapter.js';
+export { effectiveConfig, findCompetition, runCompetition, type RunOptions, type RunSummary } from './pipeline/run.js';

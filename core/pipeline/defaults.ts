@@ -1,0 +1,22 @@
+import type { CompetitionConfig } from '../contracts/competition.js';
+
+/**
+ * The pipeline defaults an image adapter starts from (kNN voting over the train images); each
+ * competition's adapter spreads them and sets what differs, so its config is in its own folder.
+ */
+export const IMAGE_CLASSIFICATION_CONFIG: CompetitionConfig = {
+  imageSize: 32,
+  backbone: { name: 'residual-cnn', options: { widths: [16, 32], blocks: 1, dropout: 0 } },
+  head: { name: 'arcface', options: { margin: 0.2, scale: 16, centres: 1 } },
+  loss: { name: 'cross-entropy', options: { labelSmoothing: 0 } },
+  sampler: { name: 'pk', options: { classesPerBatch: 16, samplesPerClass: 4 } },
+  embeddingSize: 64,
+  epochs: 10,
+  batchSize: 64,
+  learningRate: 0.003,
+  validation: { fraction: 0.25, by: 'item' },
+  indexer: { name: 'flat', options: {} },
+  neighbours: 20,
+  postProcessors: [{ name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } }],
+  tune: { 'knn-vote.k': [1, 3, 5, 10] },
+};

@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { FUSED_ADAM } from '../adam.js';
 import type { NativeEngineAddon } from './addon.js';
-import { NATIVE_BACKEND, countNativeCall, type WasmHeapBackend } from './kernels.js';
+import { NATIVE_BACKEND, runMultiOutput, type WasmHeapBackend } from './kernels.js';
 
 /** FUSED_ADAM on the native backend: new value and moments in one multi-threaded pass. */
 export function fusedAdamKernel(addon: NativeEngineAddon): tf.KernelConfig {
@@ -18,16 +18,10 @@ export function fusedAdamKernel(addon: NativeEngineAddon): tf.KernelConfig {
       if (tensors.some((t) => !t || t.dtype !== 'float32' || t.shape.reduce((n, d) => n * d, 1) !== count)) {
         throw new Error(`${FUSED_ADAM}: value, gradient and moments must be float32 tensors of one size (shapes ${tensors.map((t) => `[${t?.shape}]`).join(', ')})`);
       }
-      const outputs = [value!, first!, second!].map((t) => backend.makeOutput([...t.shape], 'float32'));
-      const at = [...tensors, ...outputs].map((t) => offset(t!)) as [number, number, number, number, number, number, number];
-      try {
-        addon.adam(backend.wasm.HEAPU8.buffer as ArrayBuffer, ...at, count, a.negativeRate!, a.beta1!, a.keep1!, a.beta2!, a.keep2!, a.epsilon!, a.correction1!, a.correction2!);
-      } catch (error) {
-        for (const output of outputs) backend.disposeData(output.dataId);
-        throw new Error(`native ${FUSED_ADAM} kernel failed: ${(error as Error).message}`);
-      }
-      countNativeCall(FUSED_ADAM);
-      return outputs;
+      const at = tensors.map((t) => offset(t!)) as [number, number, number, number];
+      return runMultiOutput(FUSED_ADAM, backend, [value!.shape, first!.shape, second!.shape], (heap, [newValue, newFirst, newSecond]) =>
+        addon.adam(heap, ...at, newValue!, newFirst!, newSecond!, count, a.negativeRate!, a.beta1!, a.keep1!, a.beta2!, a.keep2!, a.epsilon!, a.correction1!, a.correction2!),
+      );
     },
   };
 }

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeEngineAddon } from './addon.js';
-import { NATIVE_BACKEND, countNativeCall, type WasmHeapBackend } from './kernels.js';
+import { NATIVE_BACKEND, runMultiOutput, type WasmHeapBackend } from './kernels.js';
 
 /** The native kernel computing every gradient of FusedBatchNorm in one pass. */
 export const BATCH_NORM_GRAD = 'SimkitBatchNormGrad';
@@ -17,20 +17,12 @@ export function batchNormGradKernel(addon: NativeEngineAddon): tf.KernelConfig {
       const { dy, x, mean, variance, scale } = inputs as Record<string, tf.TensorInfo | undefined>;
       const channels = mean!.shape[0]!;
       const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
-      const outputs = [x!.shape, ...Array.from({ length: 4 }, () => [channels])].map((shape) => backend.makeOutput([...shape], 'float32'));
-      try {
-        addon.batchNormGrad(
-          backend.wasm.HEAPU8.buffer as ArrayBuffer,
-          offset(dy!), offset(x!), offset(mean!), offset(variance!), scale ? offset(scale) : -1,
-          ...(outputs.map(offset) as [number, number, number, number, number]),
-          size(x!.shape), channels, Number((attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001),
-        );
-      } catch (error) {
-        for (const output of outputs) backend.disposeData(output.dataId);
-        throw new Error(`native ${BATCH_NORM_GRAD} kernel failed: ${(error as Error).message}`);
-      }
-      countNativeCall(BATCH_NORM_GRAD);
-      return outputs;
+      const at = [dy!, x!, mean!, variance!].map(offset) as [number, number, number, number];
+      const scaleAt = scale ? offset(scale) : -1;
+      const epsilon = Number((attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001);
+      return runMultiOutput(BATCH_NORM_GRAD, backend, [x!.shape, [channels], [channels], [channels], [channels]], (heap, outputs) =>
+        addon.batchNormGrad(heap, ...at, scaleAt, ...(outputs as [number, number, number, number, number]), size(x!.shape), channels, epsilon),
+      );
     },
   };
 }

@@ -37,9 +37,26 @@ function count(map: Map<string, number>, name: string): void {
   map.set(name, (map.get(name) ?? 0) + 1);
 }
 
-/** Counts one native execution of a kernel defined outside this module. */
-export function countNativeCall(kernelName: string): void {
+/**
+ * Runs a native kernel with several outputs (defined outside the planner table): allocates the
+ * outputs, calls `run` with the heap and the outputs' offsets, counts the call, and releases the
+ * outputs if the call fails, with an error naming the kernel.
+ */
+export function runMultiOutput(
+  kernelName: string,
+  backend: WasmHeapBackend,
+  shapes: readonly (readonly number[])[],
+  run: (heap: ArrayBuffer, outputs: number[]) => void,
+): tf.TensorInfo[] {
+  const outputs = shapes.map((shape) => backend.makeOutput([...shape], 'float32'));
+  try {
+    run(backend.wasm.HEAPU8.buffer as ArrayBuffer, outputs.map((out) => backend.dataIdMap.get(out.dataId).memoryOffset));
+  } catch (error) {
+    for (const output of outputs) backend.disposeData(output.dataId);
+    throw new Error(`native ${kernelName} kernel failed: ${(error as Error).message}`);
+  }
   count(calls.native, kernelName);
+  return outputs;
 }
 
 const size = (shape: readonly number[]): number => shape.reduce((product, dim) => product * dim, 1);

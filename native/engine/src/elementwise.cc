@@ -13,6 +13,17 @@ namespace {
 
 constexpr double kElementsPerThread = 65536;
 
+/** Rows of a tensor viewed as rows of `channels` values; `count` must be whole rows. */
+int64_t rowsOf(Napi::Env env, int64_t count, int64_t channels, const char* kernel) {
+  if (count <= 0 || channels <= 0 || count % channels != 0) throw Napi::RangeError::New(env, std::string("simkit engine: ") + kernel + " needs whole rows of channels");
+  return count / channels;
+}
+
+/** A per-channel vector that may be absent (offset −1). */
+const float* optionalChannels(const Heap& heap, Napi::Env env, int64_t offset, int64_t channels, const char* what) {
+  return offset >= 0 ? heap.floats(env, offset, channels, what) : nullptr;
+}
+
 // reduceLeading(heap, x, out, rows, cols, mean): out[c] = Σ_r x[r·cols + c] (÷ rows when mean).
 Napi::Value ReduceLeading(const Napi::CallbackInfo& info) {
   return guarded(info, "reduceLeading", [&] {
@@ -119,21 +130,19 @@ Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
     Heap heap(info[0]);
     Napi::Env env = info.Env();
     const int64_t count = integer(info, 7), channels = integer(info, 8);
+    const int64_t rows = rowsOf(env, count, channels, "batchNorm");
     const float epsilon = real(info, 9);
-    if (count <= 0 || channels <= 0 || count % channels != 0) throw Napi::RangeError::New(env, "simkit engine: batchNorm needs whole rows of channels");
     const float* x = heap.floats(env, integer(info, 1), count, "batchNorm input");
     const float* mean = heap.floats(env, integer(info, 2), channels, "batchNorm mean");
     const float* variance = heap.floats(env, integer(info, 3), channels, "batchNorm variance");
-    const int64_t offsetAt = integer(info, 4), scaleAt = integer(info, 5);
-    const float* offset = offsetAt >= 0 ? heap.floats(env, offsetAt, channels, "batchNorm offset") : nullptr;
-    const float* scale = scaleAt >= 0 ? heap.floats(env, scaleAt, channels, "batchNorm scale") : nullptr;
+    const float* offset = optionalChannels(heap, env, integer(info, 4), channels, "batchNorm offset");
+    const float* scale = optionalChannels(heap, env, integer(info, 5), channels, "batchNorm scale");
     float* out = heap.floats(env, integer(info, 6), count, "batchNorm output");
     std::vector<float> multiplier(channels), shift(channels);
     for (int64_t c = 0; c < channels; c++) {
       multiplier[c] = (scale ? scale[c] : 1.f) / std::sqrt(variance[c] + epsilon);
       shift[c] = offset ? offset[c] : 0.f;
     }
-    const int64_t rows = count / channels;
 #pragma omp parallel for schedule(static) num_threads(threadsFor(count, kElementsPerThread))
     for (int64_t r = 0; r < rows; r++) {
       const float* in = x + r * channels;
@@ -152,14 +161,13 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
     Heap heap(info[0]);
     Napi::Env env = info.Env();
     const int64_t count = integer(info, 11), channels = integer(info, 12);
+    const int64_t rows = rowsOf(env, count, channels, "batchNormGrad");
     const float epsilon = real(info, 13);
-    if (count <= 0 || channels <= 0 || count % channels != 0) throw Napi::RangeError::New(env, "simkit engine: batchNormGrad needs whole rows of channels");
     const float* dy = heap.floats(env, integer(info, 1), count, "batchNormGrad dy");
     const float* x = heap.floats(env, integer(info, 2), count, "batchNormGrad input");
     const float* mean = heap.floats(env, integer(info, 3), channels, "batchNormGrad mean");
     const float* variance = heap.floats(env, integer(info, 4), channels, "batchNormGrad variance");
-    const int64_t scaleAt = integer(info, 5);
-    const float* scale = scaleAt >= 0 ? heap.floats(env, scaleAt, channels, "batchNormGrad scale") : nullptr;
+    const float* scale = optionalChannels(heap, env, integer(info, 5), channels, "batchNormGrad scale");
     float* dx = heap.floats(env, integer(info, 6), count, "batchNormGrad dx");
     float* dMean = heap.floats(env, integer(info, 7), channels, "batchNormGrad dMean");
     float* dVariance = heap.floats(env, integer(info, 8), channels, "batchNormGrad dVariance");
@@ -170,7 +178,6 @@ Napi::Value BatchNormGrad(const Napi::CallbackInfo& info) {
       rsqrt[c] = 1.f / std::sqrt(variance[c] + epsilon);
       factor[c] = rsqrt[c] * (scale ? scale[c] : 1.f);
     }
-    const int64_t rows = count / channels;
     const int threads = std::max<int64_t>(1, std::min<int64_t>(threadsFor(count, kElementsPerThread), rows));
     std::vector<float> sums(static_cast<size_t>(threads) * channels * 2, 0.f);
 #pragma omp parallel num_threads(threads)

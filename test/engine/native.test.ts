@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { FUSED_ADAM, FusedAdamOptimizer } from '../../core/engine/adam.js';
 import { initEngine } from '../../core/engine/backend.js';
 import { loadNativeAddon } from '../../core/engine/native/addon.js';
-import { BATCH_NORM_GRAD } from '../../core/engine/native/batch-norm-gradient.js';
+import { BATCH_NORM_GRAD } from '../../core/engine/native/gradients.js';
 import { nativeKernelCalls } from '../../core/engine/native/kernels.js';
 import { avgPool, batchMatMul, conv2dFilterGradient, conv2dForward, conv2dInputGradient, geometry, maxPool, randomArray, relativeError } from './reference.js';
 
@@ -216,6 +216,16 @@ describe('native reductions and arithmetic (large float32 tensors)', () => {
     const cpu = await gradients('cpu');
     expect(cpu.ran).toBe(0);
     native.values.forEach((g, i) => expect(relativeError(g, cpu.values[i]!), `gradient ${i}`).toBeLessThanOrEqual(TOLERANCE));
+  });
+
+  it.each([[[0, 1, 2]], [[0]], [[1, 3]]])("Mean's gradient over axes %j is dy / n spread over them, as on the cpu backend", async (axes) => {
+    const dy = randomArray(count, 9);
+    const build = () => tf.grad((input: tf.Tensor) => tf.mean(input, axes, true).mul(tf.tensor(dy.slice(0, count / axes.reduce((n, a) => n * shape[a]!, 1)), shape.map((d, i) => (axes.includes(i) ? 1 : d)))).sum())(tf.tensor(x, shape));
+    const native = await run('native', build);
+    const cpu = await run('cpu', build);
+    expect(relativeError(native.values, cpu.values)).toBeLessThanOrEqual(TOLERANCE);
+    // Leading axes take the one-pass route (a native Tile); others keep tfjs's gradient.
+    expect(native.native.Tile ?? 0).toBe(axes.includes(0) && axes.every((_, i) => axes.includes(i)) ? 1 : 0);
   });
 
   it('leaves reductions over other axes, and small ones, to wasm', async () => {

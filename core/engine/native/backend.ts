@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerWasmTrainingKernels } from '../kernels/index.js';
 import type { NativeEngineAddon } from './addon.js';
 import { fusedAdamKernel } from './adam-kernel.js';
-import { batchNormGradKernel, registerBatchNormGradient } from './batch-norm-gradient.js';
+import { batchNormGradKernel, registerNativeGradients } from './gradients.js';
 import { NATIVE_BACKEND, NATIVE_PLANNERS, nativeKernel } from './kernels.js';
 
 export { NATIVE_BACKEND } from './kernels.js';
@@ -39,6 +39,6 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   tf.registerKernel(fusedAdamKernel(addon));
   tf.registerKernel(sharedIdentityKernel);
   tf.registerKernel(batchNormGradKernel(addon));
-  registerBatchNormGradient();
+  registerNativeGradients();
   tf.registerBackend(NATIVE_BACKEND, () => wasmFactory() as Promise<tf.KernelBackend>, 2);
 }

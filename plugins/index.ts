@@ -8,7 +8,11 @@ export type { Registration } from '../core/contracts/registration.js';
 export { registrations } from '../core/di/container.js';
 export { createObjective } from '../core/losses/objective.js';
 export { ClassMatrixHead, l2Normalize, scheduleFraction, type MarginSchedule } from '../core/losses/class-matrix.js';
-export { PARAMETER_FREE, detached, distanceMatrix, labelMasks, maskedMean, meanOfPositive, type Distance } from '../core/losses/pairwise.js';
+export { PARAMETER_FREE, detached, labelMasks, minerOfKind, pairMasks } from '../core/losses/pairwise.js';
+export { DISTANCE_NAMES, createDistance, type Distance, type DistanceName, type DistanceOption, type DistanceSpec } from '../core/losses/distances.js';
+export { REDUCER_NAMES, createReducer, reduce, type Reducer, type ReducerName, type ReducerOption, type ReducerSpec } from '../core/losses/reducers.js';
+export { REGULARIZER_NAMES, createRegularizer, type Regularizer, type RegularizerName, type RegularizerOption, type RegularizerSpec } from '../core/losses/regularizers.js';
+export { checkOptionNames, embeddingLoss, lossParts, regularized, type LossPartOptions, type LossParts } from '../core/losses/embedding-loss.js';
 
 export { ArcFaceHead, ARCFACE_DEFAULTS, arcface, dynamicArcface, dynamicMargins, subcenterArcface, type ArcFaceOptions, type DynamicMargins } from './heads/arcface.js';
 export { CosFaceHead, COSFACE_DEFAULTS, cosface, type CosFaceOptions } from './heads/cosface.js';
@@ -16,13 +20,13 @@ export { DenseHead, dense, type DenseHeadOptions } from './heads/dense.js';
 export { SphereFaceHead, SPHEREFACE_DEFAULTS, sphereface, type SphereFaceOptions } from './heads/sphereface.js';
 
 export { binaryCrossEntropy, focal, logistic, sigmoidCrossEntropy, type FocalOptions } from './losses/binary.js';
-export { contrastive, type ContrastiveOptions } from './losses/contrastive.js';
+export { CONTRASTIVE_DEFAULTS, contrastive, type ContrastiveOptions } from './losses/contrastive.js';
 export { crossEntropy, softmaxCrossEntropy, type CrossEntropyOptions } from './losses/cross-entropy.js';
-export { hinge, type HingeOptions } from './losses/hinge.js';
-export { marginLoss, type MarginLossOptions } from './losses/margin.js';
-export { ntXent, type NtXentOptions } from './losses/nt-xent.js';
+export { HINGE_DEFAULTS, hinge, type HingeOptions } from './losses/hinge.js';
+export { MARGIN_DEFAULTS, marginLoss, type MarginLossOptions } from './losses/margin.js';
+export { NT_XENT_DEFAULTS, ntXent, type NtXentOptions } from './losses/nt-xent.js';
 export { siameseConcat, siameseCosine, siameseDifference, SIAMESE_CONCAT_DEFAULTS, type ConcatOptions, type DifferenceOptions } from './losses/siamese.js';
-export { anchorsPerChunk, triplet, type TripletOptions } from './losses/triplet.js';
+export { TRIPLET_DEFAULTS, anchorsPerChunk, triplet, tripletLoss, type TripletOptions, type TripletTerms } from './losses/triplet.js';
 
 export { PAIR_MARGIN_DEFAULTS, pairMargin, type PairMarginOptions } from './miners/pair-margin.js';
 export { allTriplets, batchHard, easyTriplets, hardTriplets, semiHardTriplets } from './miners/triplet-miners.js';

@@ -2,20 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { Miner, PairMiner } from '../contracts/loss.js';
 import { UserError } from '../errors.js';
 
-export type Distance = 'cosine' | 'l2';
-
-/**
- * B×B distances of L2-normalised rows: cosine distance 1 − cos, or Euclidean distance computed
- * as sqrt(max(2 − 2·cos, 0) + ε) so that its gradient stays finite when two rows coincide.
- */
-export function distanceMatrix(embeddings: tf.Tensor2D, distance: Distance): tf.Tensor2D {
-  return tf.tidy(() => {
-    const cos = tf.matMul(embeddings, embeddings, false, true);
-    if (distance === 'cosine') return tf.scalar(1).sub(cos) as tf.Tensor2D;
-    return tf.relu(tf.scalar(2).sub(cos.mul(2))).add(1e-12).sqrt() as tf.Tensor2D;
-  });
-}
-
 /** Float masks from integer labels: positive[i,j] = same label and i ≠ j; negative[i,j] = different label. */
 export function labelMasks(labels: tf.Tensor1D): { positive: tf.Tensor2D; negative: tf.Tensor2D } {
   return tf.tidy(() => {
@@ -38,19 +24,6 @@ export function pairMasks(distances: tf.Tensor2D, labels: tf.Tensor1D, miner: Pa
   return tf.tidy(() => {
     const masks = labelMasks(labels);
     return miner ? miner.select(detached(distances), masks.positive, masks.negative) : masks;
-  });
-}
-
-/** Mean of `values` over the entries where `mask` is 1; 0 (still connected to the graph) when the mask is empty. */
-export function maskedMean(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => values.mul(mask).sum().div(mask.sum().maximum(1)) as tf.Scalar);
-}
-
-/** Mean over the entries that are positive (pytorch-metric-learning's "average non-zero" reduction). */
-export function meanOfPositive(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    const active = tf.step(values.mul(mask).sub(1e-12)).mul(mask);
-    return values.mul(active).sum().div(active.sum().maximum(1)) as tf.Scalar;
   });
 }
 

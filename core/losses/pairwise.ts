@@ -12,11 +12,28 @@ export function labelMasks(labels: tf.Tensor1D): { positive: tf.Tensor2D; negati
   });
 }
 
+/** A loss given a miner of the kind it cannot use; `createObjective` names the registered miners of the `wanted` kind. */
+export class MinerKindError extends UserError {
+  constructor(
+    readonly loss: string,
+    readonly wanted: Miner['kind'] | 'none',
+    readonly given: Miner['kind'],
+  ) {
+    super(wanted === 'none' ? `the ${loss} loss takes no miner (a ${given} miner was given)` : `the ${loss} loss takes a ${wanted} miner, not a ${given} miner`, 'drop the miner');
+    this.name = 'MinerKindError';
+  }
+}
+
 /** The configured miner when it is of the kind this loss uses; a miner of the other kind is an error. */
 export function minerOfKind<K extends Miner['kind']>(miner: Miner | undefined, kind: K, loss: string): Extract<Miner, { kind: K }> | undefined {
   if (!miner) return undefined;
-  if (miner.kind !== kind) throw new UserError(`the ${loss} loss takes a ${kind} miner, not a ${miner.kind} miner`, kind === 'pair' ? 'use pair-margin' : 'use all-triplets, hard, semi-hard, easy or batch-hard');
+  if (miner.kind !== kind) throw new MinerKindError(loss, kind, miner.kind);
   return miner as Extract<Miner, { kind: K }>;
+}
+
+/** Refuses any miner for a loss that selects its own terms. */
+export function noMiner(miner: Miner | undefined, loss: string): void {
+  if (miner) throw new MinerKindError(loss, 'none', miner.kind);
 }
 
 /** Label masks of the batch, narrowed by a pair miner when one is given (it sees the distances outside the gradient). */

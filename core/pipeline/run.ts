@@ -17,7 +17,7 @@ import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.
 import { baselines } from './baselines.js';
 import { resolveConfig, type JsonObject } from './config.js';
 import { fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
-import { trainCompetitionModels, type EmbeddingModel } from './model.js';
+import { checkObjectives, trainCompetitionModels, type EmbeddingModel } from './model.js';
 import { extraMatches, thresholdKey, type ExtraMatches, type QueryEmbeddings } from './match-sources.js';
 import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
 import { splitForValidation } from './split.js';
@@ -101,6 +101,7 @@ export interface PreparedRun {
 export async function prepareRun(app: Simkit, options: RunOptions): Promise<PreparedRun> {
   const { competition, slug } = findCompetition(app, options.competition);
   const config = await effectiveConfig(app, options);
+  checkObjectives(app, config);
   const seed = options.seed ?? 42;
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });

@@ -3,7 +3,7 @@ import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
-import { detached, labelMasks } from '../../core/losses/pairwise.js';
+import { detached, labelMasks, noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 
 export interface MarginLossOptions extends LossPartOptions {
@@ -43,7 +43,7 @@ export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
     const parts = lossParts('margin', o, MARGIN_DEFAULTS);
     return ({ numClasses, embeddingDim, miner }) => {
       if (numClasses < 1) throw new UserError('the margin loss needs the number of classes');
-      if (miner) throw new UserError('the margin loss weights its negatives by distance itself', 'drop the miner');
+      noMiner(miner, 'margin');
       const beta = tf.variable(tf.fill([numClasses], o.initialBeta));
       const trainable = {
         variables: () => [beta],

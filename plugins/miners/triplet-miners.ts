@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { TripletChunk, TripletMiner } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { checkOptionNames } from '../../core/losses/embedding-loss.js';
 
 /** The valid triplets where `condition` (a 0/1 tensor from the detached distances) holds. */
 function where(chunk: TripletChunk, condition: (ap: tf.Tensor3D, an: tf.Tensor3D) => tf.Tensor): tf.Tensor3D {
@@ -8,7 +9,15 @@ function where(chunk: TripletChunk, condition: (ap: tf.Tensor3D, an: tf.Tensor3D
 }
 
 function miner(name: string, description: string, select: (chunk: TripletChunk) => tf.Tensor3D): Registration<TripletMiner, Record<string, never>> {
-  return { name, description, defaults: {}, create: () => ({ kind: 'triplet', select }) };
+  return {
+    name,
+    description,
+    defaults: {},
+    create: (options) => {
+      checkOptionNames(`miner ${name}`, { ...options }, {});
+      return { kind: 'triplet', select };
+    },
+  };
 }
 
 export const allTriplets = miner('all-triplets', 'every valid triplet', (chunk) => chunk.valid.clone());

@@ -7,6 +7,7 @@ import { marginLoss } from './margin.js';
 import { ntXent } from './nt-xent.js';
 import { siameseConcat, siameseCosine, siameseDifference } from './siamese.js';
 import { triplet } from './triplet.js';
+import { multiSimilarity } from './multi-similarity.js';
 
 export default registrations('Loss', [
   crossEntropy,
@@ -21,4 +22,5 @@ export default registrations('Loss', [
   siameseConcat,
   siameseDifference,
   siameseCosine,
+  multiSimilarity,
 ]);

@@ -8,6 +8,17 @@ import { ntXent } from './nt-xent.js';
 import { siameseConcat, siameseCosine, siameseDifference } from './siamese.js';
 import { triplet } from './triplet.js';
 import { multiSimilarity } from './multi-similarity.js';
+import { supCon } from './supcon.js';
+import { labelledNtXentLoss } from './nt-xent-labels.js';
+import { circle } from './circle.js';
+import { liftedStructure, generalizedLiftedStructure } from './lifted-structure.js';
+import { tupletMargin } from './tuplet-margin.js';
+import { angular } from './angular.js';
+import { nca } from './nca.js';
+import { nPairs } from './n-pairs.js';
+import { fastAp } from './fast-ap.js';
+import { centroidTriplet } from './centroid-triplet.js';
+import { instance } from './instance.js';
 
 export default registrations('Loss', [
   crossEntropy,
@@ -23,4 +34,16 @@ export default registrations('Loss', [
   siameseDifference,
   siameseCosine,
   multiSimilarity,
+  supCon,
+  labelledNtXentLoss,
+  circle,
+  liftedStructure,
+  generalizedLiftedStructure,
+  tupletMargin,
+  angular,
+  nca,
+  nPairs,
+  fastAp,
+  centroidTriplet,
+  instance,
 ]);

@@ -61,9 +61,9 @@ export function expectNoLeakOver100Steps(app: Simkit, { name, options = {}, mine
 
 /**
  * Forward and backward at B = 512, D = 128 (8 samples per class): finite, and what the forward
- * pass keeps for backpropagation stays a few dozen B×B matrices (B³ floats would be 537 MB).
+ * pass keeps for backpropagation stays under `matrices` B×B matrices (B³ floats would be 537 MB).
  */
-export function expectLargeBatch(app: Simkit, lossCase: LossCase): void {
+export function expectLargeBatch(app: Simkit, lossCase: LossCase, matrices = 64): void {
   const [size, dim] = [512, 128];
   const loss = createLoss(app, { ...lossCase, numClasses: Math.max(lossCase.numClasses, size / 8) }, dim);
   const x = tf.variable(tf.randomNormal([size, dim], 0, 1, 'float32', 11));
@@ -77,11 +77,41 @@ export function expectLargeBatch(app: Simkit, lossCase: LossCase): void {
   }, [x]);
   expect(Number.isFinite(value.arraySync() as number), `${lossCase.name}: finite at B = 512`).toBe(true);
   expect(grads[x.name]!.dataSync().every(Number.isFinite), `${lossCase.name}: finite gradient at B = 512`).toBe(true);
-  expect(heldByForward, `${lossCase.name}: bytes held by the forward pass`).toBeLessThan(64 * size * size * 4);
+  expect(heldByForward, `${lossCase.name}: bytes held by the forward pass`).toBeLessThan(matrices * size * size * 4);
   tf.dispose([value, x, y, ...Object.values(grads)]);
   loss.dispose();
 }
 
 export function expectUnknownOptionRefused(app: Simkit, lossCase: LossCase): void {
   expect(() => createLoss(app, { ...lossCase, options: { ...lossCase.options, noSuchOption: 1 } }, 4)).toThrow(/unknown option "noSuchOption"/);
+}
+
+/** A one-class batch and all-zero rows: finite values and gradients (no NaN from empty sums or 0/0). */
+export function expectFiniteOnDegenerateBatches(app: Simkit, lossCase: LossCase): void {
+  const loss = createLoss(app, lossCase, 3);
+  const rows = [
+    [0.6, 0.8, 0],
+    [1, 0, 0],
+    [0.2, 0.3, 0.9],
+  ];
+  for (const [x, labels] of [
+    [tf.tensor2d(rows), [2, 2, 2]],
+    [tf.zeros([3, 3]), [0, 1, 1]],
+    [tf.tensor2d([rows[0]!, rows[0]!, rows[1]!]), [0, 0, 1]],
+  ] as const) {
+    const y = tf.tensor1d([...labels], 'int32');
+    const { value, grads } = loss.variables().length ? tf.variableGrads(() => loss.compute(x as tf.Tensor2D, y), loss.variables()) : { value: loss.compute(x as tf.Tensor2D, y), grads: {} };
+    const g = tf.grad((t: tf.Tensor) => loss.compute(t as tf.Tensor2D, y))(x);
+    expect(Number.isFinite(value.arraySync() as number), `${lossCase.name}: value on ${labels}`).toBe(true);
+    expect(g.dataSync().every(Number.isFinite), `${lossCase.name}: gradient on ${labels}`).toBe(true);
+    expect(Object.values(grads).every((t) => t.dataSync().every(Number.isFinite)), `${lossCase.name}: variable gradients on ${labels}`).toBe(true);
+    tf.dispose([x, y, g, value, ...Object.values(grads)]);
+  }
+  loss.dispose();
+}
+
+/** |actual − expected| within `relative` of |expected| (at least an absolute 1e-5). */
+export function expectRelativelyClose(actual: number, expected: number, label: string, relative = 1e-4): void {
+  expect(Number.isFinite(expected), `${label}: the reference is finite`).toBe(true);
+  expect(Math.abs(actual - expected), `${label}: ${actual} vs ${expected}`).toBeLessThan(Math.max(1e-5, relative * Math.abs(expected)));
 }

@@ -19,6 +19,11 @@ import { nPairs } from './n-pairs.js';
 import { fastAp } from './fast-ap.js';
 import { centroidTriplet } from './centroid-triplet.js';
 import { instance } from './instance.js';
+import { proxyAnchor } from './proxy-anchor.js';
+import { proxyNca } from './proxy-nca.js';
+import { normalizedSoftmax } from './normalized-softmax.js';
+import { softTriple } from './soft-triple.js';
+import { largeMarginSoftmax } from './large-margin-softmax.js';
 
 export default registrations('Loss', [
   crossEntropy,
@@ -46,4 +51,9 @@ export default registrations('Loss', [
   fastAp,
   centroidTriplet,
   instance,
+  proxyAnchor,
+  proxyNca,
+  normalizedSoftmax,
+  softTriple,
+  largeMarginSoftmax,
 ]);

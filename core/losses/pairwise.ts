@@ -32,8 +32,9 @@ export function minerOfKind<K extends Miner['kind']>(miner: Miner | undefined, k
 }
 
 /** Refuses any miner for a loss that selects its own terms. */
-export function noMiner(miner: Miner | undefined, loss: string): void {
+export function noMiner(miner: Miner | undefined, loss: string): undefined {
   if (miner) throw new MinerKindError(loss, 'none', miner.kind);
+  return undefined;
 }
 
 /** Label masks of the batch, narrowed by a pair miner when one is given (it sees the distances outside the gradient). */
@@ -51,6 +52,19 @@ export const PARAMETER_FREE = {
   setWeights: (): void => {},
   dispose: (): void => {},
 };
+
+/**
+ * `compute(input)` run outside the gradient tape (as the forward pass of a tf.customGrad, whose
+ * ops are not recorded), with a zero gradient: selections and counts that would otherwise keep
+ * every intermediate tensor alive until backpropagation (c×B×B per chunk of triplets).
+ */
+export function outsideTape<T extends tf.Tensor>(input: tf.Tensor, compute: (x: tf.Tensor) => T): T {
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    return { value: compute(x), gradFunc: () => tf.zerosLike(x) };
+  });
+  return run(input) as T;
+}
 
 /** A copy outside the gradient tape: mining and sampling weights select, they are not differentiated. */
 export function detached<T extends tf.Tensor>(x: T): T {

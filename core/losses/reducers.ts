@@ -10,6 +10,7 @@ import { UserError } from '../errors.js';
  *   loss = Σ values·weights / divisor(Σ weights)
  *
  * which adds up over chunks of anchors, so a chunked loss (triplets) reduces exactly like a whole one.
+ * A mask entry may be a multiplicity rather than 0/1 (a pair counted once per triplet it is in).
  *
  *   mean            weights = mask                         divisor = max(Σ, 1)      PML MeanReducer
  *   mean-non-zero   weights = mask where value > 0         divisor = max(Σ, 1)      PML AvgNonZeroReducer

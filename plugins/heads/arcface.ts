@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { HeadFactory, ObjectiveDims, TrainingProgress } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
+import { checkOptionNames } from '../../core/losses/embedding-loss.js';
 import { ClassMatrixHead, scheduleFraction, type MarginSchedule } from '../../core/losses/class-matrix.js';
 
 /** Per-class margins m_c = a·n_c^(−λ) + b from the training count n_c of class c (rare classes get larger margins). */
@@ -14,6 +15,8 @@ export interface DynamicMargins {
 export interface ArcFaceOptions {
   /** Additive angular margin, in radians. */
   readonly margin: number;
+  /** The same margin given in degrees (pytorch-metric-learning's unit: its 28.6 is 0.4992 rad); replaces `margin`. */
+  readonly marginDegrees: number | null;
   readonly scale: number;
   /** Sub-centres per class (sub-center ArcFace): the cosine to a class is the max over its centres. */
   readonly centres: number;
@@ -24,7 +27,15 @@ export interface ArcFaceOptions {
   readonly initialWeights: tf.Tensor2D | null;
 }
 
-export const ARCFACE_DEFAULTS: ArcFaceOptions = { margin: 0.5, scale: 30, centres: 1, dynamic: null, schedule: null, initialWeights: null };
+export const ARCFACE_DEFAULTS: ArcFaceOptions = { margin: 0.5, marginDegrees: null, scale: 30, centres: 1, dynamic: null, schedule: null, initialWeights: null };
+
+/**
+ * The options with `marginDegrees`, when set, turned into `margin` (radians), which it replaces (a
+ * config file naming `marginDegrees` overrides the adapter's `margin`).
+ */
+export function inRadians(options: ArcFaceOptions): ArcFaceOptions {
+  return options.marginDegrees === null ? options : { ...options, margin: (options.marginDegrees * Math.PI) / 180, marginDegrees: null };
+}
 
 export function dynamicMargins(counts: readonly number[], { a, lambda, b }: DynamicMargins): number[] {
   return counts.map((n) => a * Math.max(n, 1) ** -lambda + b);
@@ -80,12 +91,22 @@ export class ArcFaceHead extends ClassMatrixHead {
 }
 
 function arcfaceVariant(name: string, description: string, defaults: ArcFaceOptions): Registration<HeadFactory, ArcFaceOptions> {
-  return { name, description, defaults, create: (options) => (dims) => new ArcFaceHead(dims, { ...defaults, ...options }) };
+  return {
+    name,
+    description,
+    defaults,
+    create: (options) => {
+      const merged = { ...defaults, ...options };
+      checkOptionNames(name, merged, defaults);
+      const o = inRadians(merged);
+      return (dims) => new ArcFaceHead(dims, o);
+    },
+  };
 }
 
 export const arcface = arcfaceVariant(
   'arcface',
-  'ArcFace: s·cos(θ+m) for the true class (margin in radians); options for sub-centres, per-class margins, a rising margin',
+  'ArcFace: s·cos(θ+m) for the true class (margin in radians, or marginDegrees); options for sub-centres, per-class margins, a rising margin',
   ARCFACE_DEFAULTS,
 );
 

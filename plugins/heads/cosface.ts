@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HeadFactory, ObjectiveDims } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { checkOptionNames } from '../../core/losses/embedding-loss.js';
 import { ClassMatrixHead } from '../../core/losses/class-matrix.js';
 
 export interface CosFaceOptions {
@@ -29,5 +30,9 @@ export const cosface: Registration<HeadFactory, CosFaceOptions> = {
   name: 'cosface',
   description: 'CosFace: s·(cos θ − m) for the true class',
   defaults: COSFACE_DEFAULTS,
-  create: (options) => (dims) => new CosFaceHead(dims, { ...COSFACE_DEFAULTS, ...options }),
+  create: (options) => {
+    const o = { ...COSFACE_DEFAULTS, ...options };
+    checkOptionNames('cosface', o, COSFACE_DEFAULTS);
+    return (dims) => new CosFaceHead(dims, o);
+  },
 };

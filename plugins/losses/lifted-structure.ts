@@ -38,9 +38,9 @@ export const liftedStructure: Registration<LossFactory, LiftedStructureOptions> 
         const [ofI, ofJ] = [rowTerm.reshape([-1, 1]), rowTerm.reshape([1, -1])];
         const larger = detached(tf.maximum(ofI, ofJ)); // a constant shift: its gradient cancels
         const both = larger.add(tf.exp(ofI.sub(larger)).add(tf.exp(ofJ.sub(larger))).log());
+        // A pair whose rows both lack negatives has J ≈ −1e30: a hinge of 0 that still counts in |P|, as documented.
         const j = both.add(d).sub(o.positiveMargin);
-        const neither = tf.scalar(1).sub(hasNegatives.reshape([-1, 1])).mul(tf.scalar(1).sub(hasNegatives.reshape([1, -1])));
-        return reduce(parts.reducer, tf.relu(j).square().div(2), positive.mul(tf.scalar(1).sub(neither)));
+        return reduce(parts.reducer, tf.relu(j).square().div(2), positive);
       });
   },
 };

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { indicator, labelRanks, refuseMiner } from './class-weights.js';
+import { indicator, labelRanks } from './class-weights.js';
 
 export interface CentroidTripletOptions extends LossPartOptions {
   readonly margin: number;
@@ -27,7 +28,7 @@ export const centroidTriplet: Registration<LossFactory, CentroidTripletOptions> 
     const o = { ...CENTROID_TRIPLET_DEFAULTS, ...options };
     const parts = lossParts('centroid-triplet', o, CENTROID_TRIPLET_DEFAULTS);
     return ({ miner }) => {
-      refuseMiner(miner, 'centroid-triplet', 'it compares each row with class centroids');
+      noMiner(miner, 'centroid-triplet');
       return embeddingLoss(parts, (embeddings, labels) =>
         tf.tidy(() => {
           const { ranks, distinct } = labelRanks(labels.dataSync());

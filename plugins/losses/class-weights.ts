@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Miner, Trainable } from '../../core/contracts/loss.js';
+import type { Trainable } from '../../core/contracts/loss.js';
 import { UserError } from '../../core/errors.js';
 
 /**
  * Pieces shared by the losses of the catalogue that own a class matrix (proxies, class centres,
- * classifier weights) or that choose their pairs themselves.
+ * classifier weights) or compute class logits.
  */
 
 /** A trainable rows × D matrix under a stable checkpoint name (`proxies`, `weight`, …). */
@@ -43,9 +43,4 @@ export function labelRanks(labels: ArrayLike<number>): { ranks: number[]; distin
   const distinct = [...new Set(Array.from(labels))].sort((a, b) => a - b);
   const rank = new Map(distinct.map((label, r) => [label, r]));
   return { ranks: Array.from(labels, (label) => rank.get(label)!), distinct: distinct.length };
-}
-
-/** A loss that forms its own pairs or compares with class weights has nothing for a miner to select. */
-export function refuseMiner(miner: Miner | undefined, loss: string, why: string): void {
-  if (miner) throw new UserError(`the ${loss} loss takes no miner: ${why}`, 'drop the miner');
 }

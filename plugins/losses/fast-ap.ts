@@ -4,9 +4,8 @@ import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
 import { rowHasAny } from '../../core/losses/log-sum-exp.js';
-import { labelMasks } from '../../core/losses/pairwise.js';
+import { labelMasks, noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { refuseMiner } from './class-weights.js';
 
 export interface FastApOptions extends LossPartOptions {
   /** Soft histogram bins over the range of the distance. */
@@ -81,7 +80,7 @@ export const fastAp: Registration<LossFactory, FastApOptions> = {
     if (!Number.isInteger(o.numBins) || o.numBins < 1) throw new UserError(`fast-ap: numBins must be a whole number ≥ 1, got ${o.numBins}`);
     const width = range / o.numBins;
     return ({ miner }) => {
-      refuseMiner(miner, 'fast-ap', 'it ranks every other row of the batch');
+      noMiner(miner, 'fast-ap');
       return embeddingLoss(parts, (embeddings, labels) =>
         tf.tidy(() => {
           const d = parts.distance.distances(embeddings);

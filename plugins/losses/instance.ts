@@ -3,8 +3,9 @@ import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { crossEntropyPerRow, labelRanks, refuseMiner } from './class-weights.js';
+import { crossEntropyPerRow, labelRanks } from './class-weights.js';
 
 export interface InstanceOptions extends LossPartOptions {
   /** The scale γ of the cosines. */
@@ -28,7 +29,7 @@ export const instance: Registration<LossFactory, InstanceOptions> = {
     const parts = lossParts('instance', o, INSTANCE_DEFAULTS);
     if (parts.distance.name !== 'cosine') throw new UserError(`instance: works on cosines, not the ${parts.distance.name} distance`, 'drop the distance option');
     return ({ miner }) => {
-      refuseMiner(miner, 'instance', 'every row of the batch is a logit');
+      noMiner(miner, 'instance');
       return embeddingLoss(parts, (embeddings, labels) =>
         tf.tidy(() => {
           const { ranks } = labelRanks(labels.dataSync());

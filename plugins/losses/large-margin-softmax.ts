@@ -3,9 +3,9 @@ import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
-import { detached } from '../../core/losses/pairwise.js';
+import { detached, noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { classMatrix, crossEntropyPerRow, indicator, refuseMiner } from './class-weights.js';
+import { classMatrix, crossEntropyPerRow, indicator } from './class-weights.js';
 
 export interface LargeMarginSoftmaxOptions extends LossPartOptions {
   /** The integer angular multiplier m. */
@@ -54,7 +54,7 @@ export const largeMarginSoftmax: Registration<LossFactory, LargeMarginSoftmaxOpt
     if (!Number.isInteger(o.margin) || o.margin < 1) throw new UserError(`large-margin-softmax: margin must be a whole number ≥ 1 (the angle multiplier), got ${o.margin}`);
     if (parts.distance.name !== 'cosine') throw new UserError(`large-margin-softmax: works on angles, so on the cosine distance, not ${parts.distance.name}`, 'drop the distance option');
     return ({ numClasses, embeddingDim, miner }) => {
-      refuseMiner(miner, 'large-margin-softmax', 'it compares rows with a class matrix');
+      noMiner(miner, 'large-margin-softmax');
       const { matrix: weight, trainable } = classMatrix('large-margin-softmax', 'weight', [numClasses, embeddingDim], 35);
       return embeddingLoss(
         parts,

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { crossEntropyPerRow, refuseMiner } from './class-weights.js';
+import { crossEntropyPerRow } from './class-weights.js';
 
 export type NPairsOptions = LossPartOptions;
 
@@ -38,7 +39,7 @@ export const nPairs: Registration<LossFactory, NPairsOptions> = {
     const o = { ...N_PAIRS_DEFAULTS, ...options };
     const parts = lossParts('n-pairs', o, N_PAIRS_DEFAULTS);
     return ({ miner }) => {
-      refuseMiner(miner, 'n-pairs', 'it takes one pair per label itself');
+      noMiner(miner, 'n-pairs');
       return embeddingLoss(parts, (embeddings, labels) =>
         tf.tidy(() => {
           const { anchors, positives } = firstPairs(labels.dataSync());

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { classMatrix, crossEntropyPerRow, refuseMiner } from './class-weights.js';
+import { classMatrix, crossEntropyPerRow } from './class-weights.js';
 
 export interface NormalizedSoftmaxOptions extends LossPartOptions {
   readonly temperature: number;
@@ -24,7 +25,7 @@ export const normalizedSoftmax: Registration<LossFactory, NormalizedSoftmaxOptio
     const o = { ...NORMALIZED_SOFTMAX_DEFAULTS, ...options };
     const parts = lossParts('normalized-softmax', o, NORMALIZED_SOFTMAX_DEFAULTS);
     return ({ numClasses, embeddingDim, miner }) => {
-      refuseMiner(miner, 'normalized-softmax', 'it compares rows with a class matrix');
+      noMiner(miner, 'normalized-softmax');
       const { matrix: weight, trainable } = classMatrix('normalized-softmax', 'weight', [numClasses, embeddingDim], 33);
       return embeddingLoss(
         parts,

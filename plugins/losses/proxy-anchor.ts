@@ -3,8 +3,9 @@ import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
+import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { classMatrix, indicator, refuseMiner } from './class-weights.js';
+import { classMatrix, indicator } from './class-weights.js';
 
 export interface ProxyAnchorOptions extends LossPartOptions {
   /** δ. */
@@ -30,7 +31,7 @@ export const proxyAnchor: Registration<LossFactory, ProxyAnchorOptions> = {
     const o = { ...PROXY_ANCHOR_DEFAULTS, ...options };
     const parts = lossParts('proxy-anchor', o, PROXY_ANCHOR_DEFAULTS);
     return ({ numClasses, embeddingDim, miner }) => {
-      refuseMiner(miner, 'proxy-anchor', 'it compares rows with class proxies');
+      noMiner(miner, 'proxy-anchor');
       const { matrix: proxies, trainable } = classMatrix('proxy-anchor', 'proxies', [numClasses, embeddingDim], 31);
       return embeddingLoss(
         parts,

@@ -2,8 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { classMatrix, crossEntropyPerRow, refuseMiner } from './class-weights.js';
+import { classMatrix, crossEntropyPerRow } from './class-weights.js';
 
 export interface ProxyNcaOptions extends LossPartOptions {
   /** The scale s in e^(−s·d). */
@@ -27,7 +28,7 @@ export const proxyNca: Registration<LossFactory, ProxyNcaOptions> = {
     const o = { ...PROXY_NCA_DEFAULTS, ...options };
     const parts = lossParts('proxy-nca', o, PROXY_NCA_DEFAULTS);
     return ({ numClasses, embeddingDim, miner }) => {
-      refuseMiner(miner, 'proxy-nca', 'it compares rows with class proxies');
+      noMiner(miner, 'proxy-nca');
       const { matrix: proxies, trainable } = classMatrix('proxy-nca', 'proxies', [numClasses, embeddingDim], 32);
       return embeddingLoss(
         parts,

@@ -3,8 +3,9 @@ import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
-import { classMatrix, crossEntropyPerRow, indicator, refuseMiner } from './class-weights.js';
+import { classMatrix, crossEntropyPerRow, indicator } from './class-weights.js';
 
 export interface SoftTripleOptions extends LossPartOptions {
   /** K centres per class. */
@@ -35,7 +36,7 @@ export const softTriple: Registration<LossFactory, SoftTripleOptions> = {
     const parts = lossParts('soft-triple', o, SOFT_TRIPLE_DEFAULTS);
     if (!Number.isInteger(o.centres) || o.centres < 1) throw new UserError(`soft-triple: centres must be a whole number ≥ 1, got ${o.centres}`);
     return ({ numClasses, embeddingDim, miner }) => {
-      refuseMiner(miner, 'soft-triple', 'it compares rows with class centres');
+      noMiner(miner, 'soft-triple');
       const { matrix: centres, trainable } = classMatrix('soft-triple', 'centres', [numClasses * o.centres, embeddingDim], 34);
       return embeddingLoss(
         parts,

@@ -5,6 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Simkit } from '../../core/di/container.js';
 import { initEngine } from '../../core/engine/backend.js';
 import { UserError } from '../../core/errors.js';
+import { createObjective } from '../../core/losses/objective.js';
 import { checkObjectives } from '../../core/pipeline/model.js';
 import { effectiveConfig } from '../../core/pipeline/run.js';
 
@@ -44,6 +45,18 @@ describe('the loss catalogue from a competition config (loss: { name, options })
     const config = await effectiveConfig(app, { competition: 'hotels', config: file });
     expect(config.loss).toEqual({ name, options });
     expect(() => checkObjectives(app, config)).not.toThrow();
+  });
+
+  // The losses whose terms are pairs take a pair miner; the others select their own terms.
+  const PAIR_LOSSES = ['supcon', 'nt-xent-labels', 'multi-similarity', 'circle', 'nca', 'lifted-structure', 'generalized-lifted-structure', 'tuplet-margin', 'angular'];
+  it.each(CATALOGUE)('%s: takes a pair miner if its terms are pairs, and refuses any other miner naming the ones it takes', (name) => {
+    const build = (miner: string) => createObjective(app, { loss: name, miner }, { embeddingDim: 4, numClasses: 3 });
+    if (PAIR_LOSSES.includes(name)) {
+      build('pair-margin').dispose();
+      expect(() => build('semi-hard')).toThrow(/takes a pair miner/);
+    } else {
+      expect(() => build('pair-margin')).toThrow(/takes no miner/);
+    }
   });
 
   it.each(CATALOGUE)('%s: an unknown option is one clear error naming the known ones', async (name, options) => {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { beforeAll, describe, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { Simkit } from '../../core/di/container.js';
 import { initEngine } from '../../core/engine/backend.js';
 import {
@@ -38,8 +38,10 @@ const X = randomBatch(8, 4, 7);
 const LABELS = [0, 0, 0, 1, 1, 2, 2, 3];
 const N = X.length;
 const S = (i: number, j: number) => cosine(X[i]!, X[j]!);
-const P = (i: number) => positivesOf(LABELS, i);
-const Q = (i: number) => negativesOf(LABELS, i);
+/** The pairs a miner keeps (all without one). */
+let kept: (i: number, j: number) => boolean = () => true;
+const P = (i: number) => positivesOf(LABELS, i).filter((j) => kept(i, j));
+const Q = (i: number) => negativesOf(LABELS, i).filter((j) => kept(i, j));
 /** Ordered positive pairs (a, p). */
 const positivePairs = () => range(N).flatMap((a) => P(a).map((p) => [a, p] as const));
 const anchorsWithBoth = () => range(N).filter((i) => P(i).length && Q(i).length);
@@ -51,7 +53,7 @@ const references: Record<string, (o: Record<string, number>) => number> = {
       range(N)
         .filter((i) => P(i).length)
         .map((i) => {
-          const denominator = logSumExp(range(N).filter((a) => a !== i).map((a) => S(i, a) / t));
+          const denominator = logSumExp([...P(i), ...Q(i)].map((a) => S(i, a) / t));
           return -mean(P(i).map((p) => S(i, p) / t - denominator));
         }),
     ),
@@ -96,7 +98,7 @@ const references: Record<string, (o: Record<string, number>) => number> = {
         .filter((i) => P(i).length)
         .map((i) => {
           const weight = (j: number) => Math.exp(-s * squaredL2(X[i]!, X[j]!));
-          return -Math.log(sum(P(i).map(weight)) / sum(range(N).filter((j) => j !== i).map(weight)));
+          return -Math.log(sum(P(i).map(weight)) / sum([...P(i), ...Q(i)].map(weight)));
         }),
     ),
   'n-pairs': () => {
@@ -187,6 +189,31 @@ describe('pair and batch losses of the catalogue', () => {
       }),
     );
     labels.dispose();
+  });
+
+  it('with the pair-margin miner: the same formulas over the pairs it keeps (d > 0.2 for positives, d < 0.8 for negatives)', () => {
+    const distances: Record<string, (i: number, j: number) => number> = {
+      supcon: (i, j) => 1 - S(i, j),
+      'nt-xent-labels': (i, j) => 1 - S(i, j),
+      circle: (i, j) => 1 - S(i, j),
+      'tuplet-margin': (i, j) => 1 - S(i, j),
+      angular: (i, j) => 1 - S(i, j),
+      nca: (i, j) => squaredL2(X[i]!, X[j]!),
+      'lifted-structure': (i, j) => l2(X[i]!, X[j]!),
+      'generalized-lifted-structure': (i, j) => l2(X[i]!, X[j]!),
+    };
+    for (const [name, d] of Object.entries(distances)) {
+      const options = CASES.find(([n]) => n === name)![1][1]!;
+      kept = (i, j) => (LABELS[i] === LABELS[j] ? d(i, j) > 0.2 : d(i, j) < 0.8);
+      const dropped = range(N).some((i) => P(i).length < positivesOf(LABELS, i).length) || range(N).some((i) => Q(i).length < negativesOf(LABELS, i).length);
+      try {
+        expectRelativelyClose(lossValue(app, { name, numClasses: 4, options, miner: 'pair-margin' }, X, LABELS), references[name]!(options), `${name} mined`);
+      } finally {
+        kept = () => true;
+      }
+      // The miner really drops pairs here, so the check is not the unmined one again.
+      expect(dropped, `${name}: the miner drops pairs`).toBe(true);
+    }
   });
 
   for (const [name, valueOptions, smooth] of CASES) {

@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import type { LossFactory, ViewLoss } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { lossParts, regularized, type LossPartOptions } from '../../core/losses/embedding-loss.js';
-import { reduce } from '../../core/losses/reducers.js';
+import { labelMasks } from '../../core/losses/pairwise.js';
+import { labelledNtXent } from './nt-xent-labels.js';
 
 export interface NtXentOptions extends LossPartOptions {
   readonly temperature: number;
@@ -15,7 +16,7 @@ export const NT_XENT_DEFAULTS: NtXentOptions = { temperature: 0.5, distance: 'co
  * Over the 2B views, each view's positive is its twin and the other 2B − 2 views are negatives:
  * the loss of a view is −log softmax(s/τ)[twin] with s the distance's similarity (cosine by
  * default; an L2 distance d enters as −d), the view itself excluded; the 2B view losses are
- * reduced (by default their mean).
+ * reduced (by default their mean). This is `nt-xent-labels` with the twins as the only same-label pair.
  */
 export const ntXent: Registration<LossFactory, NtXentOptions> = {
   name: 'nt-xent',
@@ -30,11 +31,10 @@ export const ntXent: Registration<LossFactory, NtXentOptions> = {
         tf.tidy(() => {
           const n = a.shape[0];
           const views = tf.concat([a, b], 0) as tf.Tensor2D;
-          const logits = parts.distance.similarities(views).div(o.temperature).sub(tf.eye(2 * n).mul(1e9));
-          const twins = tf.tensor1d([...Array(2 * n).keys()].map((i) => (i + n) % (2 * n)), 'int32');
-          const targets = tf.oneHot(twins, 2 * n).toFloat();
-          const perView = tf.logSoftmax(logits).mul(targets).sum(1).neg();
-          return regularized(parts, reduce(parts.reducer, perView, tf.onesLike(perView)), views);
+          // The twins share a label; NT-Xent with labels then gives each view its twin as the one positive.
+          const { positive, negative } = labelMasks(tf.tensor1d([...Array(2 * n).keys()].map((i) => i % n), 'int32'));
+          const logits = parts.distance.similarities(views).div(o.temperature) as tf.Tensor2D;
+          return regularized(parts, labelledNtXent(logits, positive, negative, parts.reducer), views);
         }),
     });
   },

@@ -18,7 +18,8 @@ export const INSTANCE_DEFAULTS: InstanceOptions = { gamma: 64, distance: 'cosine
  * Instance loss (Zheng et al. 2020) as pytorch-metric-learning 2.x computes it: the B×B cosines
  * of the batch scaled by γ are the logits of each row, and row i's target column is the rank of
  * its label among the batch's distinct labels (sorted). With labels 0 … B − 1 in batch order
- * (every row its own instance) that is each row's own column: instance discrimination.
+ * (every row its own instance) that is each row's own column: instance discrimination. With
+ * repeated labels (P×K batches) the target column is another row, as in PML: use one row per label.
  */
 export const instance: Registration<LossFactory, InstanceOptions> = {
   name: 'instance',

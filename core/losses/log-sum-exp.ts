@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { detached } from './pairwise.js';
+import { outsideTape } from './pairwise.js';
 
 /** 1 for each row of `mask` with at least one entry, else 0 (a B vector). */
 export function rowHasAny(mask: tf.Tensor2D): tf.Tensor1D {
@@ -16,7 +16,7 @@ export function maskedLogSumExp(z: tf.Tensor2D, mask: tf.Tensor2D, addOne = fals
   return tf.tidy(() => {
     const keep = mask.greater(0);
     const lowest = tf.fill(z.shape, -Infinity);
-    const rowMax = detached(tf.where(keep, z, lowest).max(1, true));
+    const rowMax = outsideTape(z, (values) => tf.where(keep, values, lowest).max(1, true));
     const any = rowHasAny(mask).reshape([-1, 1]);
     let shift = tf.where(any.greater(0), rowMax, tf.zerosLike(rowMax));
     if (addOne) shift = shift.maximum(0);

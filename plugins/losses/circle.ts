@@ -4,7 +4,7 @@ import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
-import { detached } from '../../core/losses/pairwise.js';
+import { outsideTape } from '../../core/losses/pairwise.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
 
@@ -34,7 +34,7 @@ export const circle: Registration<LossFactory, CircleOptions> = {
     return ({ miner }) =>
       pairLoss('circle', parts, miner, ({ matrix, positive, negative }) => {
         const s = matrix();
-        const constant = detached(s);
+        const constant = outsideTape(s, (values) => values.clone());
         const positiveLogits = tf.relu(tf.scalar(1 + o.margin).sub(constant)).mul(s.sub(1 - o.margin)).mul(-o.gamma) as tf.Tensor2D;
         const negativeLogits = tf.relu(constant.add(o.margin)).mul(s.sub(o.margin)).mul(o.gamma) as tf.Tensor2D;
         const perAnchor = tf.softplus(maskedLogSumExp(negativeLogits, negative).add(maskedLogSumExp(positiveLogits, positive)));

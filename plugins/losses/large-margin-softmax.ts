@@ -3,7 +3,7 @@ import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
-import { detached, noMiner } from '../../core/losses/pairwise.js';
+import { noMiner, outsideTape } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 import { classMatrix, crossEntropyPerRow, indicator } from './class-weights.js';
 
@@ -32,7 +32,7 @@ export function largeMarginCosine(cos: tf.Tensor, m: number): tf.Tensor {
     const sine2 = tf.scalar(1).sub(c.square());
     let multiple: tf.Tensor = tf.zerosLike(c);
     for (let n = 0; 2 * n <= m; n++) multiple = multiple.add(c.pow(m - 2 * n).mul(sine2.pow(n)).mul((-1) ** n * binomial(m, 2 * n)));
-    const k = detached(tf.floor(tf.acos(c).mul(m / Math.PI)).minimum(m - 1));
+    const k = outsideTape(c, (values) => tf.floor(tf.acos(values).mul(m / Math.PI)).minimum(m - 1));
     const sign = tf.scalar(1).sub(k.mod(2).mul(2));
     return sign.mul(multiple).sub(k.mul(2));
   });

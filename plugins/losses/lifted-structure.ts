@@ -4,7 +4,7 @@ import type { Registration } from '../../core/contracts/registration.js';
 import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
-import { detached } from '../../core/losses/pairwise.js';
+import { outsideTape } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 
 export interface LiftedStructureOptions extends LossPartOptions {
@@ -36,7 +36,7 @@ export const liftedStructure: Registration<LossFactory, LiftedStructureOptions> 
         // log Σ_k e^(α − D_ik) per row; −1e30 stands for the empty sum of a row without negatives.
         const rowTerm = maskedLogSumExp(tf.scalar(o.negativeMargin).sub(d) as tf.Tensor2D, negative).mul(hasNegatives).sub(tf.scalar(1).sub(hasNegatives).mul(1e30));
         const [ofI, ofJ] = [rowTerm.reshape([-1, 1]), rowTerm.reshape([1, -1])];
-        const larger = detached(tf.maximum(ofI, ofJ)); // a constant shift: its gradient cancels
+        const larger = outsideTape(ofI, (rows) => tf.maximum(rows, ofJ)); // a constant shift: its gradient cancels
         const both = larger.add(tf.exp(ofI.sub(larger)).add(tf.exp(ofJ.sub(larger))).log());
         // A pair whose rows both lack negatives has J ≈ −1e30: a hinge of 0 that still counts in |P|, as documented.
         const j = both.add(d).sub(o.positiveMargin);

@@ -4,6 +4,7 @@ import { Simkit } from '../../core/di/container.js';
 import { initEngine } from '../../core/engine/backend.js';
 import { createObjective } from '../../core/losses/objective.js';
 
+// `instance` is left out: with repeated labels its target column is another row (PML's convention, see docs/losses.md).
 const CATALOGUE = [
   'supcon',
   'nt-xent-labels',

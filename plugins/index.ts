@@ -8,7 +8,7 @@ export type { Registration } from '../core/contracts/registration.js';
 export { registrations } from '../core/di/container.js';
 export { createObjective } from '../core/losses/objective.js';
 export { ClassMatrixHead, l2Normalize, scheduleFraction, type MarginSchedule } from '../core/losses/class-matrix.js';
-export { PARAMETER_FREE, detached, labelMasks, minerOfKind, pairMasks } from '../core/losses/pairwise.js';
+export { PARAMETER_FREE, MinerKindError, detached, labelMasks, minerOfKind, noMiner, outsideTape, pairMasks } from '../core/losses/pairwise.js';
 export { DISTANCE_NAMES, createDistance, type Distance, type DistanceName, type DistanceOption, type DistanceSpec } from '../core/losses/distances.js';
 export { REDUCER_NAMES, createReducer, reduce, type Reducer, type ReducerName, type ReducerOption, type ReducerSpec } from '../core/losses/reducers.js';
 export { REGULARIZER_NAMES, createRegularizer, type Regularizer, type RegularizerName, type RegularizerOption, type RegularizerSpec } from '../core/losses/regularizers.js';
@@ -28,7 +28,7 @@ export { HINGE_DEFAULTS, hinge, type HingeOptions } from './losses/hinge.js';
 export { MARGIN_DEFAULTS, marginLoss, type MarginLossOptions } from './losses/margin.js';
 export { NT_XENT_DEFAULTS, ntXent, type NtXentOptions } from './losses/nt-xent.js';
 export { siameseConcat, siameseCosine, siameseDifference, SIAMESE_CONCAT_DEFAULTS, type ConcatOptions, type DifferenceOptions } from './losses/siamese.js';
-export { TRIPLET_DEFAULTS, anchorsPerChunk, triplet, tripletLoss, type TripletOptions, type TripletTerms } from './losses/triplet.js';
+export { TRIPLET_DEFAULTS, anchorsPerChunk, forEachTripletChunk, triplet, tripletLoss, type SelectedTriplets, type TripletOptions, type TripletTerms } from './losses/triplet.js';
 export { ANGULAR_DEFAULTS, angular, type AngularOptions } from './losses/angular.js';
 export { CENTROID_TRIPLET_DEFAULTS, centroidTriplet, type CentroidTripletOptions } from './losses/centroid-triplet.js';
 export { CIRCLE_DEFAULTS, circle, type CircleOptions } from './losses/circle.js';
@@ -49,7 +49,9 @@ export { SUPCON_DEFAULTS, supCon, type SupConOptions } from './losses/supcon.js'
 export { TUPLET_MARGIN_DEFAULTS, tupletMargin, type TupletMarginOptions } from './losses/tuplet-margin.js';
 
 export { PAIR_MARGIN_DEFAULTS, pairMargin, type PairMarginOptions } from './miners/pair-margin.js';
-export { allTriplets, batchHard, easyTriplets, hardTriplets, semiHardTriplets } from './miners/triplet-miners.js';
+export { allTriplets, angularMiner, batchEasyHard, batchHard, distanceWeighted, easyTriplets, hardTriplets, semiHardTriplets, tripletMargin } from './miners/triplet-miners.js';
+export { hdc, multiSimilarityMiner, uniformHistogram } from './miners/pair-miners.js';
+export { CROSS_BATCH_MEMORY_DEFAULTS, crossBatchMemory, type CrossBatchMemoryOptions } from './losses/cross-batch-memory.js';
 
 export { allPairs, allPairsSampler, balancedPairs, balancedPairsSampler } from './samplers/pairs.js';
 export { PK_DEFAULTS, pk, pkEpoch, type PkOptions } from './samplers/pk.js';

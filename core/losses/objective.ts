@@ -41,7 +41,7 @@ function minerNames(app: Pick<Simkit, 'registry'>, kind: Miner['kind']): string[
 function createLoss(app: Pick<Simkit, 'registry'>, lossName: string, config: ObjectiveConfig, dims: ObjectiveDims, miner: Miner | undefined): Loss {
   const factory = app.registry<LossFactory>('Loss').create(lossName, config.lossOptions);
   try {
-    return factory({ ...dims, miner });
+    return factory({ ...dims, miner, lossNamed: (name, options) => app.registry<LossFactory>('Loss').create(name, options) });
   } catch (error) {
     if (!(error instanceof MinerKindError)) throw error;
     const hint = error.wanted === 'none' ? `drop the miner (miner: { name: ${NO_MINER} })` : `${error.wanted} miners: ${minerNames(app, error.wanted).join(', ')}`;

@@ -1,6 +1,7 @@
 import { registrations } from '../../core/di/container.js';
 import { binaryCrossEntropy, focal, logistic } from './binary.js';
 import { contrastive } from './contrastive.js';
+import { crossBatchMemory } from './cross-batch-memory.js';
 import { crossEntropy } from './cross-entropy.js';
 import { hinge } from './hinge.js';
 import { marginLoss } from './margin.js';
@@ -56,4 +57,5 @@ export default registrations('Loss', [
   normalizedSoftmax,
   softTriple,
   largeMarginSoftmax,
+  crossBatchMemory,
 ]);

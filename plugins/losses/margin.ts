@@ -91,7 +91,7 @@ export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
             if (o.form === 'triplets') {
               // How many selected triplets each positive pair (i, j) and each negative pair (i, k) is in.
               const multiplicity = outsideTape(d, (distances) => {
-                const counts = forEachTripletChunk(distances as tf.Tensor2D, positive, negative, { margin: o.alpha, chunkEntries: o.chunkEntries }, tripletMiner, ({ selected }) =>
+                const counts = forEachTripletChunk(distances as tf.Tensor2D, positive, negative, { margin: o.alpha, chunkEntries: o.chunkEntries, dim: embeddingDim }, tripletMiner, ({ selected }) =>
                   tf.concat([selected.sum(2), selected.sum(1)], 1),
                 );
                 return tf.concat(counts, 0);

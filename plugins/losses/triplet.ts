@@ -51,7 +51,7 @@ export function forEachTripletChunk<T extends tf.TensorContainer>(
   distances: tf.Tensor2D,
   positive: tf.Tensor2D,
   negative: tf.Tensor2D,
-  { margin, chunkEntries }: { margin: number; chunkEntries: number },
+  { margin, chunkEntries, dim }: { margin: number; chunkEntries: number; dim: number },
   miner: TripletMiner | undefined,
   each: (chunk: SelectedTriplets) => T,
 ): T[] {
@@ -66,7 +66,7 @@ export function forEachTripletChunk<T extends tf.TensorContainer>(
         const ap = rows.reshape([c, b, 1]) as tf.Tensor3D;
         const an = rows.reshape([c, 1, b]) as tf.Tensor3D;
         const valid = positive.slice([start, 0], [c, b]).reshape([c, b, 1]).mul(negative.slice([start, 0], [c, b]).reshape([c, 1, b])) as tf.Tensor3D;
-        return each({ start, ap, an, selected: miner ? miner.select({ ap, an, valid, margin }) : valid });
+        return each({ start, ap, an, selected: miner ? miner.select({ ap, an, valid, margin, distances, start, dim }) : valid });
       }),
     );
   }
@@ -81,7 +81,7 @@ export function forEachTripletChunk<T extends tf.TensorContainer>(
  * (∂L/∂d(i,j) = Σ_k w_ijk·h'(z) for positives j, −Σ_j w_ijk·h'(z) for negatives k, over the divisor)
  * and handed to autodiff through tf.customGrad: the tape keeps one B×B matrix, never B³ values.
  */
-export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negative: tf.Tensor2D, o: TripletTerms, reducer: Reducer, miner?: TripletMiner): tf.Scalar {
+export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negative: tf.Tensor2D, o: TripletTerms & { dim: number }, reducer: Reducer, miner?: TripletMiner): tf.Scalar {
   const smooth = o.softMargin || o.smoothLoss;
   const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [d, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
@@ -117,7 +117,7 @@ export const triplet: Registration<LossFactory, TripletOptions> = {
       return embeddingLoss(parts, (embeddings, labels) =>
         tf.tidy(() => {
           const { positive, negative } = labelMasks(labels);
-          return tripletLoss(parts.distance.distances(embeddings), positive, negative, o, parts.reducer, miner);
+          return tripletLoss(parts.distance.distances(embeddings), positive, negative, { ...o, dim: embeddings.shape[1] }, parts.reducer, miner);
         }),
       );
     };

@@ -2,23 +2,13 @@ import * as tf from '@tensorflow/tfjs';
 import type { PairMiner } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { checkOptionNames } from '../../core/losses/embedding-loss.js';
 import { Random } from '../../core/random.js';
+import { minerRegistration } from './registration.js';
 
 type Select = PairMiner['select'];
 
-/** A pair miner registration whose options are checked against its defaults. */
 function pairMiner<O extends object>(name: string, description: string, defaults: O, build: (options: O) => Select): Registration<PairMiner, O> {
-  return {
-    name,
-    description,
-    defaults,
-    create: (options) => {
-      const o = { ...defaults, ...options };
-      checkOptionNames(`miner ${name}`, o, defaults);
-      return { kind: 'pair', select: build(o) };
-    },
-  };
+  return minerRegistration<PairMiner, O>('pair', name, description, defaults, build);
 }
 
 export interface MultiSimilarityMinerOptions {

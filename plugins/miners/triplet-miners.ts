@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { TripletChunk, TripletMiner } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { checkOptionNames } from '../../core/losses/embedding-loss.js';
+import { minerRegistration } from './registration.js';
 
 /**
  * Triplet miners select c×B×B masks (a subset of `chunk.valid`) from the detached distances of a
@@ -14,18 +14,8 @@ function where(chunk: TripletChunk, condition: (ap: tf.Tensor3D, an: tf.Tensor3D
   return tf.tidy(() => chunk.valid.mul(condition(chunk.ap, chunk.an)) as tf.Tensor3D);
 }
 
-/** A miner registration whose options are checked against its defaults. */
 function tripletMiner<O extends object>(name: string, description: string, defaults: O, build: (options: O) => (chunk: TripletChunk) => tf.Tensor3D): Registration<TripletMiner, O> {
-  return {
-    name,
-    description,
-    defaults,
-    create: (options) => {
-      const o = { ...defaults, ...options };
-      checkOptionNames(`miner ${name}`, o, defaults);
-      return { kind: 'triplet', select: build(o) };
-    },
-  };
+  return minerRegistration<TripletMiner, O>('triplet', name, description, defaults, build);
 }
 
 function oneOf<T extends string>(miner: string, option: string, value: T, known: readonly T[]): T {

@@ -36,6 +36,18 @@ describe('a miner in the competition config', () => {
     expect(Number.isFinite(log[0].loss)).toBe(true);
   });
 
+  it('hotels trained with the multi-similarity loss and the multi-similarity miner, end to end', async () => {
+    const file = join(root, 'multi-similarity.json');
+    writeFileSync(file, JSON.stringify({ head: { name: 'none' }, loss: { name: 'multi-similarity' }, miner: { name: 'multi-similarity', options: { epsilon: 0.1 } } }));
+    const summary = await runCompetition(app, { competition: 'hotels', config: file, out: join(root, 'hotels-ms'), overrides: { epochs: 1 } });
+    expect(summary.validation).not.toBeNull();
+    expect(summary.test?.score).not.toBeNull();
+    const log = readFileSync(join(summary.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(log).toHaveLength(1);
+    expect(log[0].loss).toBeGreaterThan(0);
+    expect(Number.isFinite(log[0].loss)).toBe(true);
+  });
+
   const refused: [string, object, RegExp][] = [
     ['a pair miner on the triplet loss', { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'pair-margin' } }, /triplet miners: .*semi-hard/],
     ['a triplet miner on the contrastive loss', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'semi-hard' } }, /pair miners: pair-margin/],

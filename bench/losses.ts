@@ -1,5 +1,5 @@
 /**
- * Forward + backward time of every loss at batch 256, dimension 512 (ArcFace also with 11,014
+ * Forward + backward time of every registered loss (and the margin heads) at batch 256, dimension 512 (ArcFace also with 11,014
  * classes, Shopee's size), on the chosen backend (default wasm), next to the same losses in
  * PyTorch on one CPU thread (bench/losses_reference.py, where python3-torch is installed).
  */
@@ -34,25 +34,24 @@ async function main(): Promise<void> {
   const backend = await initEngine(process.env.SIMKIT_BACKEND ?? 'wasm');
   const app = await Simkit.create();
   const rows: [string, number, number, number | undefined][] = [];
-  const cases: { name: string; reference: string; classes: number; config: Parameters<typeof createObjective>[1] }[] = [
+  type Case = { name: string; reference?: string; classes: number; config: Parameters<typeof createObjective>[1] };
+  const heads: Case[] = [
     { name: 'arcface + cross-entropy', reference: 'arcface-64', classes: 64, config: { head: 'arcface' } },
     { name: 'arcface + cross-entropy (11,014 classes)', reference: 'arcface-11014', classes: 11_014, config: { head: 'arcface' } },
     { name: 'cosface + cross-entropy', reference: 'cosface', classes: 64, config: { head: 'cosface' } },
     { name: 'sphereface + cross-entropy', reference: 'sphereface', classes: 64, config: { head: 'sphereface' } },
-    { name: 'dense + focal', reference: 'focal', classes: 64, config: { loss: 'focal' } },
-    { name: 'dense + binary-cross-entropy', reference: 'bce', classes: 64, config: { loss: 'binary-cross-entropy' } },
-    { name: 'contrastive', reference: 'contrastive', classes: 64, config: { loss: 'contrastive' } },
-    { name: 'triplet (all)', reference: 'triplet', classes: 64, config: { loss: 'triplet' } },
+  ];
+  // Every registered loss with its defaults (logit losses on a dense head), then losses with miners.
+  const renamed: Record<string, string> = { 'binary-cross-entropy': 'bce', logistic: 'bce' };
+  // Named by the objective: a logit loss reads "dense + <loss>".
+  const losses: Case[] = app.registry('Loss').names().map((loss) => ({ name: '', reference: renamed[loss] ?? loss, classes: 64, config: { loss } }));
+  const mined: Case[] = [
     { name: 'triplet + semi-hard', reference: 'triplet-semi-hard', classes: 64, config: { loss: 'triplet', miner: 'semi-hard' } },
     { name: 'triplet + batch-hard', reference: 'triplet-batch-hard', classes: 64, config: { loss: 'triplet', miner: 'batch-hard' } },
-    { name: 'margin', reference: 'margin', classes: 64, config: { loss: 'margin' } },
-    { name: 'hinge', reference: 'hinge', classes: 64, config: { loss: 'hinge' } },
-    { name: 'nt-xent', reference: 'nt-xent', classes: 64, config: { loss: 'nt-xent' } },
-    { name: 'siamese-concat (hidden 64)', reference: 'siamese-concat', classes: 64, config: { loss: 'siamese-concat' } },
-    { name: 'siamese-difference', reference: 'siamese-difference', classes: 64, config: { loss: 'siamese-difference' } },
-    { name: 'siamese-cosine', reference: 'siamese-cosine', classes: 64, config: { loss: 'siamese-cosine' } },
+    { name: 'multi-similarity + its miner', classes: 64, config: { loss: 'multi-similarity', miner: 'multi-similarity' } },
   ];
-  const reference = pytorchMsPerStep(cases.map((c) => c.reference));
+  const cases = [...heads, ...losses, ...mined];
+  const reference = pytorchMsPerStep(cases.flatMap((c) => (c.reference ? [c.reference] : [])));
   for (const { name, reference: referenceCase, classes, config } of cases) {
     const objective = createObjective(app, config, { embeddingDim: DIM, numClasses: classes });
     const x = tf.variable(tf.randomNormal([BATCH, DIM], 0, 1, 'float32', 1));
@@ -74,7 +73,7 @@ async function main(): Promise<void> {
     const started = performance.now();
     for (let i = 0; i < REPEATS; i++) step();
     const ms = (performance.now() - started) / REPEATS;
-    rows.push([name, classes, ms, reference?.get(referenceCase)]);
+    rows.push([name || objective.description, classes, ms, referenceCase ? reference?.get(referenceCase) : undefined]);
     objective.dispose();
     tf.dispose([x, labels]);
   }

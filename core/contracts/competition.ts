@@ -112,7 +112,7 @@ export interface TrainingConfig {
 }
 
 /** What one embedding model is built and trained from: the image model's fields of a config, or its `textModel`. */
-export type ModelSpec = Pick<CompetitionConfig, 'backbone' | 'head' | 'loss' | 'sampler' | 'embeddingSize' | 'epochs' | 'batchSize' | 'learningRate' | 'training'>;
+export type ModelSpec = Pick<CompetitionConfig, 'backbone' | 'head' | 'loss' | 'miner' | 'sampler' | 'embeddingSize' | 'epochs' | 'batchSize' | 'learningRate' | 'training'>;
 
 /**
  * A second, text embedding model trained on the items' texts (Shopee titles): a token backbone
@@ -134,6 +134,12 @@ export interface CompetitionConfig {
   readonly backbone: ComponentChoice;
   readonly head: ComponentChoice;
   readonly loss: ComponentChoice;
+  /**
+   * A TOKENS.Miner for the loss (`none`: every pair or triplet). A pair miner goes with a pair
+   * loss (contrastive, hinge), a triplet miner with a triplet loss; the effective config always
+   * lists one (default `none`).
+   */
+  readonly miner?: ComponentChoice;
   readonly sampler: ComponentChoice;
   readonly embeddingSize: number;
   readonly epochs: number;

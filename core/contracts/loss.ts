@@ -88,6 +88,8 @@ export interface ObjectiveConfig {
 
 export interface LossContext extends ObjectiveDims {
   readonly miner?: Miner;
+  /** Another registered loss by name, for losses that wrap one (cross-batch memory). */
+  readonly lossNamed?: (name: string, options?: Record<string, unknown>) => LossFactory;
 }
 
 export type LossFactory = (context: LossContext) => Loss;
@@ -144,6 +146,12 @@ export interface TripletChunk {
   readonly valid: tf.Tensor3D;
   /** The loss's margin, in the same distance units as ap/an. */
   readonly margin: number;
+  /** The whole B×B distance matrix (d(j, k) between a positive and a negative: the angular miner). */
+  readonly distances: tf.Tensor2D;
+  /** Index of the chunk's first anchor in the batch. */
+  readonly start: number;
+  /** Embedding dimension (the density of distances on the unit sphere: distance-weighted sampling). */
+  readonly dim: number;
 }
 
 export interface TripletMiner {

@@ -14,6 +14,7 @@ import type {
 } from '../contracts/loss.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
+import { MinerKindError } from './pairwise.js';
 
 function prefixed(prefix: string, weights: tf.NamedTensorMap): tf.NamedTensorMap {
   return Object.fromEntries(Object.entries(weights).map(([name, value]) => [`${prefix}/${name}`, value]));
@@ -27,16 +28,39 @@ function unprefixed(prefix: string, weights: tf.NamedTensorMap): tf.NamedTensorM
 /** The head name of losses that take embeddings, pairs or views directly. */
 export const NO_HEAD = 'none';
 
+/** The miner name of a config without a miner. */
+export const NO_MINER = 'none';
+
+/** Names of the registered miners of one kind, for the hint when a loss is given a miner of another. */
+function minerNames(app: Pick<Simkit, 'registry'>, kind: Miner['kind']): string[] {
+  const registry = app.registry<Miner>('Miner');
+  return registry.names().filter((name) => registry.create(name).kind === kind);
+}
+
+/** The loss built for the dims with the configured miner; a miner it cannot use is refused naming the ones it can. */
+function createLoss(app: Pick<Simkit, 'registry'>, lossName: string, config: ObjectiveConfig, dims: ObjectiveDims, miner: Miner | undefined): Loss {
+  const factory = app.registry<LossFactory>('Loss').create(lossName, config.lossOptions);
+  try {
+    return factory({ ...dims, miner, lossNamed: (name, options) => app.registry<LossFactory>('Loss').create(name, options) });
+  } catch (error) {
+    if (!(error instanceof MinerKindError)) throw error;
+    const hint = error.wanted === 'none' ? `drop the miner (miner: { name: ${NO_MINER} })` : `${error.wanted} miners: ${minerNames(app, error.wanted).join(', ')}`;
+    throw new UserError(`loss "${lossName}" cannot use miner "${config.miner}": ${error.message}`, hint);
+  }
+}
+
 /**
  * Builds what the training loop optimises from registry names: a loss, plus a class head for
  * logit losses (default head `dense`; a head without a loss gets `cross-entropy`).
  */
 export function createObjective(app: Pick<Simkit, 'registry'>, config: ObjectiveConfig, dims: ObjectiveDims): Objective {
-  const miner = config.miner ? app.registry<Miner>('Miner').create(config.miner, config.minerOptions) : undefined;
+  const minerName = config.miner === NO_MINER ? undefined : config.miner;
+  const miner = minerName ? app.registry<Miner>('Miner').create(minerName, config.minerOptions) : undefined;
   const lossName = config.loss ?? 'cross-entropy';
-  const loss = app.registry<LossFactory>('Loss').create(lossName, config.lossOptions)({ ...dims, miner });
-  if (config.miner && loss.input !== 'embeddings') {
-    throw new UserError(`loss "${lossName}" works on ${loss.input}, so miner "${config.miner}" has nothing to select`, 'drop the miner, or pick contrastive, hinge (pair miners) or triplet (triplet miners)');
+  const loss = createLoss(app, lossName, config, dims, miner);
+  if (minerName && loss.input !== 'embeddings') {
+    if ('variables' in loss) loss.dispose();
+    throw new UserError(`loss "${lossName}" works on ${loss.input}, so miner "${minerName}" has nothing to select`, 'drop the miner (miner: { name: none }), or pick an embedding loss: contrastive or hinge (pair miners), triplet (triplet miners)');
   }
   const headName = config.head === NO_HEAD ? undefined : config.head ?? (loss.input === 'logits' ? 'dense' : undefined);
   if (headName && loss.input !== 'logits') {
@@ -49,7 +73,15 @@ export function createObjective(app: Pick<Simkit, 'registry'>, config: Objective
     throw new UserError(`loss "${lossName}" works on a head's logits, but the head is "${NO_HEAD}"`, 'name a head (dense, arcface, cosface, …): `simkit list heads`');
   }
   const head = headName ? app.registry<HeadFactory>('Head').create(headName, config.headOptions)(dims) : undefined;
-  return new ComposedObjective(lossName, headName, loss, head);
+  return new ComposedObjective(minerName ? `${lossName} (${minerName})` : lossName, headName, loss, head);
+}
+
+/**
+ * Builds and disposes the objective of `config` on two made-up classes, so that unknown names or
+ * options and a loss/head/miner mismatch are refused before any data is read or trained on.
+ */
+export function checkObjective(app: Pick<Simkit, 'registry'>, config: ObjectiveConfig, embeddingDim: number): void {
+  createObjective(app, config, { embeddingDim, numClasses: 2, classCounts: [1, 1] }).dispose();
 }
 
 class ComposedObjective implements Objective {

@@ -2,20 +2,6 @@ import * as tf from '@tensorflow/tfjs';
 import type { Miner, PairMiner } from '../contracts/loss.js';
 import { UserError } from '../errors.js';
 
-export type Distance = 'cosine' | 'l2';
-
-/**
- * B×B distances of L2-normalised rows: cosine distance 1 − cos, or Euclidean distance computed
- * as sqrt(max(2 − 2·cos, 0) + ε) so that its gradient stays finite when two rows coincide.
- */
-export function distanceMatrix(embeddings: tf.Tensor2D, distance: Distance): tf.Tensor2D {
-  return tf.tidy(() => {
-    const cos = tf.matMul(embeddings, embeddings, false, true);
-    if (distance === 'cosine') return tf.scalar(1).sub(cos) as tf.Tensor2D;
-    return tf.relu(tf.scalar(2).sub(cos.mul(2))).add(1e-12).sqrt() as tf.Tensor2D;
-  });
-}
-
 /** Float masks from integer labels: positive[i,j] = same label and i ≠ j; negative[i,j] = different label. */
 export function labelMasks(labels: tf.Tensor1D): { positive: tf.Tensor2D; negative: tf.Tensor2D } {
   return tf.tidy(() => {
@@ -26,11 +12,29 @@ export function labelMasks(labels: tf.Tensor1D): { positive: tf.Tensor2D; negati
   });
 }
 
+/** A loss given a miner of the kind it cannot use; `createObjective` names the registered miners of the `wanted` kind. */
+export class MinerKindError extends UserError {
+  constructor(
+    readonly loss: string,
+    readonly wanted: Miner['kind'] | 'none',
+    readonly given: Miner['kind'],
+  ) {
+    super(wanted === 'none' ? `the ${loss} loss takes no miner (a ${given} miner was given)` : `the ${loss} loss takes a ${wanted} miner, not a ${given} miner`, 'drop the miner');
+    this.name = 'MinerKindError';
+  }
+}
+
 /** The configured miner when it is of the kind this loss uses; a miner of the other kind is an error. */
 export function minerOfKind<K extends Miner['kind']>(miner: Miner | undefined, kind: K, loss: string): Extract<Miner, { kind: K }> | undefined {
   if (!miner) return undefined;
-  if (miner.kind !== kind) throw new UserError(`the ${loss} loss takes a ${kind} miner, not a ${miner.kind} miner`, kind === 'pair' ? 'use pair-margin' : 'use all-triplets, hard, semi-hard, easy or batch-hard');
+  if (miner.kind !== kind) throw new MinerKindError(loss, kind, miner.kind);
   return miner as Extract<Miner, { kind: K }>;
+}
+
+/** Refuses any miner for a loss that selects its own terms. */
+export function noMiner(miner: Miner | undefined, loss: string): undefined {
+  if (miner) throw new MinerKindError(loss, 'none', miner.kind);
+  return undefined;
 }
 
 /** Label masks of the batch, narrowed by a pair miner when one is given (it sees the distances outside the gradient). */
@@ -41,19 +45,6 @@ export function pairMasks(distances: tf.Tensor2D, labels: tf.Tensor1D, miner: Pa
   });
 }
 
-/** Mean of `values` over the entries where `mask` is 1; 0 (still connected to the graph) when the mask is empty. */
-export function maskedMean(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => values.mul(mask).sum().div(mask.sum().maximum(1)) as tf.Scalar);
-}
-
-/** Mean over the entries that are positive (pytorch-metric-learning's "average non-zero" reduction). */
-export function meanOfPositive(values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
-  return tf.tidy(() => {
-    const active = tf.step(values.mul(mask).sub(1e-12)).mul(mask);
-    return values.mul(active).sum().div(active.sum().maximum(1)) as tf.Scalar;
-  });
-}
-
 /** The Trainable part of a loss without variables. */
 export const PARAMETER_FREE = {
   variables: (): tf.Variable[] => [],
@@ -61,6 +52,19 @@ export const PARAMETER_FREE = {
   setWeights: (): void => {},
   dispose: (): void => {},
 };
+
+/**
+ * `compute(input)` run outside the gradient tape (as the forward pass of a tf.customGrad, whose
+ * ops are not recorded), with a zero gradient: selections and counts that would otherwise keep
+ * every intermediate tensor alive until backpropagation (c×B×B per chunk of triplets).
+ */
+export function outsideTape<T extends tf.Tensor>(input: tf.Tensor, compute: (x: tf.Tensor) => T): T {
+  const run = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const x = args[0] as tf.Tensor;
+    return { value: compute(x), gradFunc: () => tf.zerosLike(x) };
+  });
+  return run(input) as T;
+}
 
 /** A copy outside the gradient tape: mining and sampling weights select, they are not differentiated. */
 export function detached<T extends tf.Tensor>(x: T): T {

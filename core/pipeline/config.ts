@@ -77,6 +77,9 @@ export const DEFAULT_TRAINING: TrainingConfig = {
   keepCheckpoints: 2,
 };
 
+/** The miner of a config without one: every pair or triplet of the batch. */
+export const NO_MINER_CHOICE = { name: 'none', options: {} } as const;
+
 /** The training settings of a config, every default filled in. */
 export function trainingConfig(config: { readonly training?: Partial<TrainingConfig> }): TrainingConfig {
   return { ...DEFAULT_TRAINING, ...config.training };
@@ -95,8 +98,9 @@ export async function resolveConfig(
   const withSlug = { ...defaults, ...slugOptions } as CompetitionConfig;
   const complete: CompetitionConfig = {
     ...withSlug,
+    miner: withSlug.miner ?? NO_MINER_CHOICE,
     training: trainingConfig(withSlug),
-    ...(withSlug.textModel ? { textModel: { ...withSlug.textModel, training: trainingConfig(withSlug.textModel) } } : {}),
+    ...(withSlug.textModel ? { textModel: { ...withSlug.textModel, miner: withSlug.textModel.miner ?? NO_MINER_CHOICE, training: trainingConfig(withSlug.textModel) } } : {}),
   };
   if (!configFile) return complete;
   return mergeConfig(complete, overrides ?? (await loadConfigFile(configFile)), configFile);

@@ -2,14 +2,14 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../contracts/backbone.js';
 import type { Competition, CompetitionConfig, Item, ModelSpec, TextModelConfig } from '../contracts/competition.js';
-import type { Sampler } from '../contracts/loss.js';
+import type { ObjectiveConfig, Sampler } from '../contracts/loss.js';
 import type { Simkit } from '../di/container.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { loadImages } from '../data/images.js';
 import { hashedTokenBatch } from '../data/text.js';
 import { UserError } from '../errors.js';
 import { l2Normalize } from '../tensors.js';
-import { createObjective } from '../losses/objective.js';
+import { NO_MINER, checkObjective, createObjective } from '../losses/objective.js';
 import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
 import { exactSearch } from '../index/neighbours.js';
@@ -113,6 +113,22 @@ function componentOptions(options: object): Record<string, unknown> {
   return options as Record<string, unknown>;
 }
 
+/** The loss, head and miner of a model spec, as createObjective takes them. */
+export function objectiveConfig(spec: Pick<ModelSpec, 'head' | 'loss' | 'miner'>): ObjectiveConfig {
+  return {
+    head: spec.head.name,
+    headOptions: componentOptions(spec.head.options),
+    loss: spec.loss.name,
+    lossOptions: componentOptions(spec.loss.options),
+    ...(spec.miner && spec.miner.name !== NO_MINER ? { miner: spec.miner.name, minerOptions: componentOptions(spec.miner.options) } : {}),
+  };
+}
+
+/** Refuses a config whose loss, head or miner (of the image model and the text model) cannot be built, before any data is read. */
+export function checkObjectives(app: Simkit, config: CompetitionConfig): void {
+  for (const spec of [config, ...(config.textModel ? [config.textModel] : [])]) checkObjective(app, objectiveConfig(spec), spec.embeddingSize);
+}
+
 /** How many training items at most the validation queries of an item split search each epoch. */
 export const VALIDATION_GALLERY_LIMIT = 2000;
 
@@ -161,11 +177,7 @@ export async function trainEmbeddingModel(
 
   const build = app.registry<BackboneBuilder>('Backbone').create(spec.backbone.name, componentOptions(spec.backbone.options));
   const model = build(inputs.shape, spec.embeddingSize, options.seed);
-  const objective = createObjective(
-    app,
-    { head: spec.head.name, headOptions: componentOptions(spec.head.options), loss: spec.loss.name, lossOptions: componentOptions(spec.loss.options) },
-    { embeddingDim: spec.embeddingSize, numClasses: classIds.length, classCounts },
-  );
+  const objective = createObjective(app, objectiveConfig(spec), { embeddingDim: spec.embeddingSize, numClasses: classIds.length, classCounts });
   const sampler = spec.sampler.name === NO_SAMPLER ? undefined : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
 
   const embed = async (items: readonly Item[]): Promise<Float32Array> => {
@@ -178,7 +190,7 @@ export async function trainEmbeddingModel(
   const data = inputs.trainingData(train, labels, { augment: settings.augment, seed: options.seed, strict: options.strict });
   const validationLabels = validation.map(labelKey);
   const galleryLabels = options.validationGallery?.map(labelKey);
-  log.info(`training the ${inputs.kind} model (${spec.backbone.name}, ${spec.head.name}) on ${train.length} items of ${classIds.length} classes`);
+  log.info(`training the ${inputs.kind} model (${spec.backbone.name}, ${objective.description}) on ${train.length} items of ${classIds.length} classes`);
   let training: TrainingResult;
   try {
     training = await trainEmbedding(model, objective, data, {

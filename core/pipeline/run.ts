@@ -19,7 +19,7 @@ import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.
 import { taskStrategy } from '../tasks/index.js';
 import { resolveConfig, type JsonObject } from './config.js';
 import { chainSteps, checkTuneKeys, fitChain, initialState, postProcess, tuneOf, withoutNeighbours, type EmbeddedSet, type Overrides } from './knn.js';
-import { trainCompetitionModels, type CompetitionModels, type EmbeddingModel } from './model.js';
+import { checkObjectives, trainCompetitionModels, type CompetitionModels, type EmbeddingModel } from './model.js';
 import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
 import { splitForValidation } from './split.js';
 
@@ -98,6 +98,7 @@ export interface PreparedRun {
 export async function prepareRun(app: Simkit, options: RunOptions): Promise<PreparedRun> {
   const { competition, slug } = findCompetition(app, options.competition);
   const config = await effectiveConfig(app, options);
+  checkObjectives(app, config);
   const seed = options.seed ?? 42;
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });

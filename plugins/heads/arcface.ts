@@ -14,6 +14,8 @@ export interface DynamicMargins {
 export interface ArcFaceOptions {
   /** Additive angular margin, in radians. */
   readonly margin: number;
+  /** The same margin given in degrees (pytorch-metric-learning's unit: its 28.6 is 0.4992 rad); replaces `margin`. */
+  readonly marginDegrees: number | null;
   readonly scale: number;
   /** Sub-centres per class (sub-center ArcFace): the cosine to a class is the max over its centres. */
   readonly centres: number;
@@ -24,7 +26,15 @@ export interface ArcFaceOptions {
   readonly initialWeights: tf.Tensor2D | null;
 }
 
-export const ARCFACE_DEFAULTS: ArcFaceOptions = { margin: 0.5, scale: 30, centres: 1, dynamic: null, schedule: null, initialWeights: null };
+export const ARCFACE_DEFAULTS: ArcFaceOptions = { margin: 0.5, marginDegrees: null, scale: 30, centres: 1, dynamic: null, schedule: null, initialWeights: null };
+
+/**
+ * The options with `marginDegrees`, when set, turned into `margin` (radians), which it replaces (a
+ * config file naming `marginDegrees` overrides the adapter's `margin`).
+ */
+export function inRadians(options: ArcFaceOptions): ArcFaceOptions {
+  return options.marginDegrees === null ? options : { ...options, margin: (options.marginDegrees * Math.PI) / 180, marginDegrees: null };
+}
 
 export function dynamicMargins(counts: readonly number[], { a, lambda, b }: DynamicMargins): number[] {
   return counts.map((n) => a * Math.max(n, 1) ** -lambda + b);
@@ -80,12 +90,20 @@ export class ArcFaceHead extends ClassMatrixHead {
 }
 
 function arcfaceVariant(name: string, description: string, defaults: ArcFaceOptions): Registration<HeadFactory, ArcFaceOptions> {
-  return { name, description, defaults, create: (options: ArcFaceOptions) => (dims) => new ArcFaceHead(dims, options) };
+  return {
+    name,
+    description,
+    defaults,
+    create: (options: ArcFaceOptions) => {
+      const o = inRadians(options);
+      return (dims) => new ArcFaceHead(dims, o);
+    },
+  };
 }
 
 export const arcface = arcfaceVariant(
   'arcface',
-  'ArcFace: s·cos(θ+m) for the true class (margin in radians); options for sub-centres, per-class margins, a rising margin',
+  'ArcFace: s·cos(θ+m) for the true class (margin in radians, or marginDegrees); options for sub-centres, per-class margins, a rising margin',
   ARCFACE_DEFAULTS,
 );
 

@@ -1,32 +1,45 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HeadFactory, ObjectiveDims } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { UserError } from '../../core/errors.js';
 import { ClassMatrixHead } from '../../core/losses/class-matrix.js';
 
 export interface SphereFaceOptions {
   /** Multiplicative angular margin m (θ becomes m·θ). */
   readonly margin: number;
   readonly scale: number;
+  /**
+   * How ψ continues past m·θ = π, where cos(m·θ) would rise again: `linear`, ψ = cos(min(m·θ, π)) −
+   * (2/π)·max(m·θ − π, 0); `piecewise`, the SphereFace paper's and pytorch-metric-learning's
+   * ψ = (−1)^k·cos(m·θ) − 2k with k = ⌊m·θ/π⌋.
+   */
+  readonly psi: 'linear' | 'piecewise';
   readonly initialWeights: tf.Tensor2D | null;
 }
 
-export const SPHEREFACE_DEFAULTS: SphereFaceOptions = { margin: 1.35, scale: 30, initialWeights: null };
+export const SPHEREFACE_DEFAULTS: SphereFaceOptions = { margin: 1.35, scale: 30, psi: 'linear', initialWeights: null };
 
-/**
- * SphereFace: true-class logit s·cos(m·θ). Past m·θ = π the cosine would rise again, so it is
- * continued linearly downwards: ψ(θ) = cos(min(m·θ, π)) − (2/π)·max(m·θ − π, 0).
- */
+const PSI = ['linear', 'piecewise'];
+
+/** SphereFace: true-class logit s·ψ(θ) with ψ = cos(m·θ) up to m·θ = π, continued decreasingly past it (`psi`). */
 export class SphereFaceHead extends ClassMatrixHead {
   protected readonly scale: number;
 
   constructor(dims: ObjectiveDims, private readonly options: SphereFaceOptions) {
     super(dims, 1, options.initialWeights ?? undefined);
+    if (!PSI.includes(options.psi)) throw new UserError(`sphereface: unknown psi "${options.psi}"`, `known: ${PSI.join(', ')}`);
     this.scale = options.scale;
   }
 
   protected marginLogit(cos: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const scaled = tf.acos(cos.clipByValue(-1 + 1e-7, 1 - 1e-7)).mul(this.options.margin);
+      if (this.options.psi === 'piecewise') {
+        // k has zero gradient (floor); (−1)^k = 1 − 2·(k mod 2).
+        const k = tf.floor(scaled.div(Math.PI));
+        const sign = tf.scalar(1).sub(tf.mod(k, 2).mul(2));
+        return sign.mul(tf.cos(scaled)).sub(k.mul(2)).mul(this.scale) as tf.Tensor2D;
+      }
       const psi = tf.cos(scaled.minimum(Math.PI)).sub(scaled.maximum(Math.PI).sub(Math.PI).mul(2 / Math.PI));
       return psi.mul(this.scale) as tf.Tensor2D;
     });
@@ -35,7 +48,7 @@ export class SphereFaceHead extends ClassMatrixHead {
 
 export const sphereface: Registration<HeadFactory, SphereFaceOptions> = {
   name: 'sphereface',
-  description: 'SphereFace: s·cos(m·θ) for the true class (multiplicative angular margin), kept monotone past π',
+  description: 'SphereFace: s·cos(m·θ) for the true class (multiplicative angular margin), kept monotone past π (linear, or the paper\'s piecewise ψ)',
   defaults: SPHEREFACE_DEFAULTS,
   create: (options: SphereFaceOptions) => (dims) => new SphereFaceHead(dims, options),
 };

@@ -1,38 +1,40 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EmbeddingLoss, LossFactory } from '../../core/contracts/loss.js';
+import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { PARAMETER_FREE, distanceMatrix, meanOfPositive, minerOfKind, pairMasks, type Distance } from '../../core/losses/pairwise.js';
+import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { minerOfKind, pairMasks } from '../../core/losses/pairwise.js';
+import { reduce } from '../../core/losses/reducers.js';
 
-export interface ContrastiveOptions {
+export interface ContrastiveOptions extends LossPartOptions {
   readonly positiveMargin: number;
   readonly negativeMargin: number;
-  readonly distance: Distance;
 }
+
+export const CONTRASTIVE_DEFAULTS: ContrastiveOptions = { positiveMargin: 0, negativeMargin: 1, distance: 'l2', reducer: 'mean-non-zero', regularizer: null };
 
 /**
  * Contrastive loss. Label convention: two items with the SAME label form a positive pair and are
  * pulled together (loss relu(d − m_pos)); items with DIFFERENT labels are pushed apart until
- * their distance reaches m_neg (loss relu(m_neg − d)). Each part is averaged over its pairs with
- * non-zero loss; the result is their sum. A pair miner (pair-margin) narrows both sets of pairs.
+ * their distance reaches m_neg (loss relu(m_neg − d)). Each part is reduced on its own (by
+ * default averaged over its pairs with non-zero loss); the result is their sum. With a
+ * similarity (cosine, dot) d is 1 − s. A pair miner (pair-margin) narrows both sets of pairs.
  */
 export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
   name: 'contrastive',
   description: 'contrastive: same label pulled within m_pos, different labels pushed beyond m_neg',
-  defaults: { positiveMargin: 0, negativeMargin: 1, distance: 'l2' },
+  defaults: CONTRASTIVE_DEFAULTS,
   create: (options) => {
-    const o = { positiveMargin: 0, negativeMargin: 1, distance: 'l2' as Distance, ...options };
-    return ({ miner }): EmbeddingLoss => {
+    const o = { ...CONTRASTIVE_DEFAULTS, ...options };
+    const parts = lossParts('contrastive', o, CONTRASTIVE_DEFAULTS);
+    return ({ miner }) => {
       const pairMiner = minerOfKind(miner, 'pair', 'contrastive');
-      return {
-        input: 'embeddings',
-        ...PARAMETER_FREE,
-        compute: (embeddings, labels) =>
-          tf.tidy(() => {
-            const d = distanceMatrix(embeddings, o.distance);
-            const { positive, negative } = pairMasks(d, labels, pairMiner);
-            return meanOfPositive(tf.relu(d.sub(o.positiveMargin)), positive).add(meanOfPositive(tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative)) as tf.Scalar;
-          }),
-      };
+      return embeddingLoss(parts, (embeddings, labels) =>
+        tf.tidy(() => {
+          const d = parts.distance.distances(embeddings);
+          const { positive, negative } = pairMasks(d, labels, pairMiner);
+          return reduce(parts.reducer, tf.relu(d.sub(o.positiveMargin)), positive).add(reduce(parts.reducer, tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative)) as tf.Scalar;
+        }),
+      );
     };
   },
 };

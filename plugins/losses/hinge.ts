@@ -1,39 +1,40 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EmbeddingLoss, LossFactory } from '../../core/contracts/loss.js';
+import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { PARAMETER_FREE, distanceMatrix, maskedMean, minerOfKind, pairMasks, type Distance } from '../../core/losses/pairwise.js';
+import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { minerOfKind, pairMasks } from '../../core/losses/pairwise.js';
+import { reduce } from '../../core/losses/reducers.js';
 
-export interface HingeOptions {
+export interface HingeOptions extends LossPartOptions {
   /** Pairs are judged against this distance. */
   readonly threshold: number;
   readonly margin: number;
-  readonly distance: Distance;
 }
+
+export const HINGE_DEFAULTS: HingeOptions = { threshold: 0.5, margin: 0.1, distance: 'cosine', reducer: 'mean', regularizer: null };
 
 /**
  * Hinge loss on pair distances, y = +1 for a same-label pair and −1 otherwise:
- * max(0, margin − y·(threshold − d)), averaged over every pair (i < j and j < i alike), or over
- * the pairs a pair miner keeps.
+ * max(0, margin − y·(threshold − d)), reduced over every pair (i < j and j < i alike; by default
+ * the mean), or over the pairs a pair miner keeps.
  */
 export const hinge: Registration<LossFactory, HingeOptions> = {
   name: 'hinge',
   description: 'hinge on pair distances: max(0, m − y·(τ − d)), y = ±1',
-  defaults: { threshold: 0.5, margin: 0.1, distance: 'cosine' },
+  defaults: HINGE_DEFAULTS,
   create: (options) => {
-    const o = { threshold: 0.5, margin: 0.1, distance: 'cosine' as Distance, ...options };
-    return ({ miner }): EmbeddingLoss => {
+    const o = { ...HINGE_DEFAULTS, ...options };
+    const parts = lossParts('hinge', o, HINGE_DEFAULTS);
+    return ({ miner }) => {
       const pairMiner = minerOfKind(miner, 'pair', 'hinge');
-      return {
-        input: 'embeddings',
-        ...PARAMETER_FREE,
-        compute: (embeddings, labels) =>
-          tf.tidy(() => {
-            const d = distanceMatrix(embeddings, o.distance);
-            const { positive, negative } = pairMasks(d, labels, pairMiner);
-            const y = positive.sub(negative);
-            return maskedMean(tf.relu(tf.scalar(o.margin).sub(y.mul(tf.scalar(o.threshold).sub(d)))), positive.add(negative));
-          }),
-      };
+      return embeddingLoss(parts, (embeddings, labels) =>
+        tf.tidy(() => {
+          const d = parts.distance.distances(embeddings);
+          const { positive, negative } = pairMasks(d, labels, pairMiner);
+          const y = positive.sub(negative);
+          return reduce(parts.reducer, tf.relu(tf.scalar(o.margin).sub(y.mul(tf.scalar(o.threshold).sub(d)))), positive.add(negative));
+        }),
+      );
     };
   },
 };

@@ -1,33 +1,40 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossFactory, ViewLoss } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { l2Normalize } from '../../core/losses/class-matrix.js';
+import { lossParts, regularized, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { labelMasks } from '../../core/losses/pairwise.js';
+import { labelledNtXent } from './nt-xent-labels.js';
 
-export interface NtXentOptions {
+export interface NtXentOptions extends LossPartOptions {
   readonly temperature: number;
 }
+
+export const NT_XENT_DEFAULTS: NtXentOptions = { temperature: 0.5, distance: 'cosine', reducer: 'mean', regularizer: null };
 
 /**
  * NT-Xent (SimCLR) for unlabelled data: rows i of `a` and `b` are two augmented views of one item.
  * Over the 2B views, each view's positive is its twin and the other 2B − 2 views are negatives:
- * loss = mean over views of −log softmax(sim/τ)[twin], the view itself excluded.
+ * the loss of a view is −log softmax(s/τ)[twin] with s the distance's similarity (cosine by
+ * default; an L2 distance d enters as −d), the view itself excluded; the 2B view losses are
+ * reduced (by default their mean). This is `nt-xent-labels` with the twins as the only same-label pair.
  */
 export const ntXent: Registration<LossFactory, NtXentOptions> = {
   name: 'nt-xent',
   description: 'NT-Xent (SimCLR): two augmented views per item, no labels, temperature τ',
-  defaults: { temperature: 0.5 },
+  defaults: NT_XENT_DEFAULTS,
   create: (options) => {
-    const temperature = options?.temperature ?? 0.5;
+    const o = { ...NT_XENT_DEFAULTS, ...options };
+    const parts = lossParts('nt-xent', o, NT_XENT_DEFAULTS);
     return (): ViewLoss => ({
       input: 'views',
       compute: (a, b) =>
         tf.tidy(() => {
           const n = a.shape[0];
-          const z = l2Normalize(tf.concat([a, b], 0) as tf.Tensor2D);
-          const logits = tf.matMul(z, z, false, true).div(temperature).sub(tf.eye(2 * n).mul(1e9));
-          const twins = tf.tensor1d([...Array(2 * n).keys()].map((i) => (i + n) % (2 * n)), 'int32');
-          const targets = tf.oneHot(twins, 2 * n).toFloat();
-          return tf.logSoftmax(logits).mul(targets).sum(1).mean().neg() as tf.Scalar;
+          const views = tf.concat([a, b], 0) as tf.Tensor2D;
+          // The twins share a label; NT-Xent with labels then gives each view its twin as the one positive.
+          const { positive, negative } = labelMasks(tf.tensor1d([...Array(2 * n).keys()].map((i) => i % n), 'int32'));
+          const logits = parts.distance.similarities(views).div(o.temperature) as tf.Tensor2D;
+          return regularized(parts, labelledNtXent(logits, positive, negative, parts.reducer), views);
         }),
     });
   },

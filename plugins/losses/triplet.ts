@@ -1,64 +1,102 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EmbeddingLoss, LossFactory, TripletMiner } from '../../core/contracts/loss.js';
+import type { LossFactory, TripletMiner } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { PARAMETER_FREE, distanceMatrix, labelMasks, minerOfKind, type Distance } from '../../core/losses/pairwise.js';
+import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { labelMasks, minerOfKind } from '../../core/losses/pairwise.js';
+import type { Reducer } from '../../core/losses/reducers.js';
+import { UserError } from '../../core/errors.js';
 
-export interface TripletOptions {
+/** What the chunked triplet computation needs of a loss's options. */
+export interface TripletTerms {
   readonly margin: number;
-  /** softplus(d_ap − d_an) instead of relu(d_ap − d_an + margin). */
+  /** TF-Similarity's soft margin: softplus(d_ap − d_an), the margin dropped. */
   readonly softMargin: boolean;
-  readonly distance: Distance;
+  /** pytorch-metric-learning's `smooth_loss`: softplus(d_ap − d_an + margin). */
+  readonly smoothLoss: boolean;
   /** Most entries of one chunk's c×B×B tensors: anchors are processed in chunks of this size, never all B³ at once. */
   readonly chunkEntries: number;
 }
 
-export const TRIPLET_DEFAULTS: TripletOptions = { margin: 0.05, softMargin: false, distance: 'cosine', chunkEntries: 2 ** 20 };
+export interface TripletOptions extends TripletTerms, LossPartOptions {}
+
+export const TRIPLET_DEFAULTS: TripletOptions = {
+  margin: 0.05,
+  softMargin: false,
+  smoothLoss: false,
+  distance: 'cosine',
+  reducer: 'mean-non-zero',
+  regularizer: null,
+  chunkEntries: 2 ** 20,
+};
 
 /** Anchors per chunk so that a chunk's c×B×B tensors hold at most `entries` values (at least one anchor). */
 export function anchorsPerChunk(batch: number, entries: number): number {
   return Math.max(1, Math.floor(entries / (batch * batch)));
 }
 
+/** The triplets of anchors start..start+c−1: their distances and the miner's selection (c×B×B, 1 = use). */
+export interface SelectedTriplets {
+  readonly start: number;
+  readonly ap: tf.Tensor3D;
+  readonly an: tf.Tensor3D;
+  readonly selected: tf.Tensor3D;
+}
+
 /**
- * Mean triplet loss over the triplets the miner selects (all valid ones without a miner), from the
- * B×B distance matrix. Anchors are processed in chunks whose c×B×B tensors are freed at once, and
- * the gradient with respect to the distances is accumulated chunk by chunk
- * (∂L/∂d(i,j) = Σ_k w_ijk for positives j, −Σ_j w_ijk for negatives k, w = selected · h'(z) / count)
- * and handed to autodiff through tf.customGrad: the tape keeps one B×B matrix, never B³ values.
- * The hinge is averaged over the triplets with non-zero loss (all selected ones with the soft margin).
+ * Calls `each` on the batch's triplets in chunks of anchors (c×B×B ≤ `chunkEntries`), each chunk in
+ * its own tf.tidy so its c×B×B tensors are freed before the next; returns what `each` returns.
+ * Without a miner every valid triplet (j positive of i, j ≠ i, k negative of i) is selected.
  */
-export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negative: tf.Tensor2D, o: TripletOptions, miner?: TripletMiner): tf.Scalar {
+export function forEachTripletChunk<T extends tf.TensorContainer>(
+  distances: tf.Tensor2D,
+  positive: tf.Tensor2D,
+  negative: tf.Tensor2D,
+  { margin, chunkEntries, dim }: { margin: number; chunkEntries: number; dim: number },
+  miner: TripletMiner | undefined,
+  each: (chunk: SelectedTriplets) => T,
+): T[] {
   const b = distances.shape[0];
-  const step = anchorsPerChunk(b, o.chunkEntries);
+  const step = anchorsPerChunk(b, chunkEntries);
+  const results: T[] = [];
+  for (let start = 0; start < b; start += step) {
+    const c = Math.min(step, b - start);
+    results.push(
+      tf.tidy(() => {
+        const rows = distances.slice([start, 0], [c, b]);
+        const ap = rows.reshape([c, b, 1]) as tf.Tensor3D;
+        const an = rows.reshape([c, 1, b]) as tf.Tensor3D;
+        const valid = positive.slice([start, 0], [c, b]).reshape([c, b, 1]).mul(negative.slice([start, 0], [c, b]).reshape([c, 1, b])) as tf.Tensor3D;
+        return each({ start, ap, an, selected: miner ? miner.select({ ap, an, valid, margin, distances, start, dim }) : valid });
+      }),
+    );
+  }
+  return results;
+}
+
+/**
+ * Triplet loss over the triplets the miner selects (all valid ones without a miner), from the
+ * B×B distance matrix (smaller = closer), reduced by `reducer` (its weights w_ijk are computed per
+ * chunk; its divisor from their total). Anchors are processed in chunks whose c×B×B tensors are
+ * freed at once, and the gradient with respect to the distances is accumulated chunk by chunk
+ * (∂L/∂d(i,j) = Σ_k w_ijk·h'(z) for positives j, −Σ_j w_ijk·h'(z) for negatives k, over the divisor)
+ * and handed to autodiff through tf.customGrad: the tape keeps one B×B matrix, never B³ values.
+ */
+export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negative: tf.Tensor2D, o: TripletTerms & { dim: number }, reducer: Reducer, miner?: TripletMiner): tf.Scalar {
+  const smooth = o.softMargin || o.smoothLoss;
   const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [d, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
-    const chunks: { total: tf.Scalar; count: tf.Scalar; slope: tf.Tensor2D }[] = [];
-    for (let start = 0; start < b; start += step) {
-      const c = Math.min(step, b - start);
-      chunks.push(
-        tf.tidy(() => {
-          const rows = d.slice([start, 0], [c, b]);
-          const ap = rows.reshape([c, b, 1]) as tf.Tensor3D;
-          const an = rows.reshape([c, 1, b]) as tf.Tensor3D;
-          const valid = positive.slice([start, 0], [c, b]).reshape([c, b, 1]).mul(negative.slice([start, 0], [c, b]).reshape([c, 1, b])) as tf.Tensor3D;
-          const selected = miner ? miner.select({ ap, an, valid, margin: o.margin }) : valid;
-          const z = o.softMargin ? ap.sub(an) : ap.sub(an).add(o.margin);
-          const raw = o.softMargin ? tf.softplus(z) : tf.relu(z);
-          const active = o.softMargin ? selected : selected.mul(tf.step(raw.sub(1e-12)));
-          // Derivative of the hinge (step) or of softplus (sigmoid) at each selected triplet.
-          const weight = active.mul(o.softMargin ? tf.sigmoid(z) : tf.step(z));
-          return {
-            total: raw.mul(active).sum() as tf.Scalar,
-            count: active.sum() as tf.Scalar,
-            slope: weight.sum(2).sub(weight.sum(1)) as tf.Tensor2D,
-          };
-        }),
-      );
-    }
-    const count = tf.addN(chunks.map((chunk) => chunk.count)).maximum(1);
-    save([tf.concat(chunks.map((chunk) => chunk.slope), 0).div(count)]);
+    const chunks = forEachTripletChunk(d, positive, negative, o, miner, ({ ap, an, selected }) => {
+      const z = o.softMargin ? ap.sub(an) : ap.sub(an).add(o.margin);
+      const raw = smooth ? tf.softplus(z) : tf.relu(z);
+      const weights = reducer.weights(raw, selected);
+      // Derivative of the hinge (step) or of softplus (sigmoid) at each selected triplet.
+      const slope = weights.mul(smooth ? tf.sigmoid(z) : tf.step(z));
+      return { total: raw.mul(weights).sum() as tf.Scalar, weight: weights.sum() as tf.Scalar, slope: slope.sum(2).sub(slope.sum(1)) as tf.Tensor2D };
+    });
+    const divisor = reducer.divisor(tf.addN(chunks.map((chunk) => chunk.weight)));
+    save([tf.concat(chunks.map((chunk) => chunk.slope), 0).div(divisor)]);
     return {
-      value: tf.addN(chunks.map((chunk) => chunk.total)).div(count) as tf.Scalar,
+      value: tf.addN(chunks.map((chunk) => chunk.total)).div(divisor) as tf.Scalar,
       gradFunc: (dy: tf.Scalar, [gradient]: tf.Tensor[]) => dy.mul(gradient!),
     };
   });
@@ -68,21 +106,20 @@ export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negat
 /** Triplet loss over all (anchor, positive, negative) of the batch, or those a miner selects. */
 export const triplet: Registration<LossFactory, TripletOptions> = {
   name: 'triplet',
-  description: 'triplet loss relu(d_ap − d_an + m) or soft margin, cosine or L2, with an optional miner',
+  description: 'triplet loss relu(d_ap − d_an + m), soft margin or smooth (PML), any distance and reducer, with an optional miner',
   defaults: TRIPLET_DEFAULTS,
   create: (options) => {
     const o = { ...TRIPLET_DEFAULTS, ...options };
-    return ({ miner: configured }): EmbeddingLoss => {
+    const parts = lossParts('triplet', o, TRIPLET_DEFAULTS);
+    if (o.softMargin && o.smoothLoss) throw new UserError('triplet: softMargin drops the margin and smoothLoss keeps it; set one of them', 'softMargin: softplus(d_ap − d_an); smoothLoss: softplus(d_ap − d_an + margin)');
+    return ({ miner: configured }) => {
       const miner = minerOfKind(configured, 'triplet', 'triplet');
-      return {
-        input: 'embeddings',
-        ...PARAMETER_FREE,
-        compute: (embeddings, labels) =>
-          tf.tidy(() => {
-            const { positive, negative } = labelMasks(labels);
-            return tripletLoss(distanceMatrix(embeddings, o.distance), positive, negative, o, miner);
-          }),
-      };
+      return embeddingLoss(parts, (embeddings, labels) =>
+        tf.tidy(() => {
+          const { positive, negative } = labelMasks(labels);
+          return tripletLoss(parts.distance.distances(embeddings), positive, negative, { ...o, dim: embeddings.shape[1] }, parts.reducer, miner);
+        }),
+      );
     };
   },
 };

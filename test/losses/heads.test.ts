@@ -130,7 +130,7 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
   it('CosFace and SphereFace true-class logits', () => {
     const cosface = new CosFaceHead(dims, { margin: 0.35, scale: 10, initialWeights: tf.tensor2d(W) });
     expectClose(headLogits(cosface), logits64(cosines64(E, W), (c) => 10 * (c - 0.35), 10));
-    const sphere = new SphereFaceHead(dims, { margin: 1.35, scale: 10, initialWeights: tf.tensor2d(W) });
+    const sphere = new SphereFaceHead(dims, { psi: 'linear', margin: 1.35, scale: 10, initialWeights: tf.tensor2d(W) });
     const psi = (cos: number) => {
       const mt = 1.35 * clampedAcos(cos);
       return 10 * (Math.cos(Math.min(mt, Math.PI)) - (2 / Math.PI) * Math.max(mt - Math.PI, 0));
@@ -138,6 +138,32 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     expectClose(headLogits(sphere), logits64(cosines64(E, W), psi, 10), 1e-3);
     cosface.dispose();
     sphere.dispose();
+  });
+
+  it("SphereFace psi 'piecewise': (−1)^k·cos(mθ) − 2k with k = ⌊mθ/π⌋ (the paper's and PML's ψ), gradient included", () => {
+    const psi = (m: number, s: number) => (cos: number) => {
+      const mt = m * clampedAcos(cos);
+      const k = Math.floor(mt / Math.PI);
+      return s * ((-1) ** k * Math.cos(mt) - 2 * k);
+    };
+    // θ of the true classes: 0.93 (row 0), π (row 1), π/2 (row 2): with m = 4, k = 1, 3 and 2.
+    for (const m of [4, 1.35]) {
+      const sphere = new SphereFaceHead(dims, { margin: m, scale: 10, psi: 'piecewise', initialWeights: tf.tensor2d(W) });
+      expectClose(headLogits(sphere), logits64(cosines64(E, W), psi(m, 10), 10), 2e-3);
+      checkGradient((e) => softmaxCrossEntropy(sphere.logits(e, labels()), labels(), 0), X);
+      sphere.dispose();
+    }
+    // Continuous in θ at the joins: ψ(kπ/m) from both sides.
+    const at = (theta: number) => psi(4, 1)(Math.cos(theta));
+    for (const k of [1, 2, 3]) expect(at((k * Math.PI) / 4 - 1e-6)).toBeCloseTo(at((k * Math.PI) / 4 + 1e-6), 4);
+    expect(() => app.registry<HeadFactory>('Head').create('sphereface', { psi: 'cubic' } as never)(dims)).toThrow(/unknown psi "cubic"/);
+  });
+
+  it('ArcFace marginDegrees: PML 2.x margin 28.6 degrees is 0.4992 radians, the same logits', () => {
+    const degrees = app.registry<HeadFactory>('Head').create('arcface', { marginDegrees: 28.6, scale: 30, initialWeights: tf.tensor2d(W) })(dims);
+    expectClose(headLogits(degrees), logits64(cosines64(E, W), arcface64((28.6 * Math.PI) / 180, 30), 30), 1e-3);
+    degrees.dispose();
+    expect(() => app.registry<HeadFactory>('Head').create('arcface', { marginDegree: 28.6 } as never)).toThrow(/unknown option "marginDegree"/);
   });
 
   it('cross-entropy with label smoothing matches the formula', () => {

@@ -1,0 +1,122 @@
+// Fashion-MNIST zero-shot retrieval, the field's protocol: train on classes 0–4, retrieve among the
+// test images of classes 5–9 (each image queries the other 4,999; R = 999), MAP@R. Shared by
+// `make fashion-mnist` (bench/fashion-mnist.ts) and the short exploration script
+// (bench/fashion-mnist-zero-shot.ts).
+import * as tf from '@tensorflow/tfjs';
+import type { BackboneBuilder } from '../core/contracts/backbone.js';
+import type { ObjectiveConfig, Sampler } from '../core/contracts/loss.js';
+import type { Simkit } from '../core/di/container.js';
+import { searchNeighbours } from '../core/index/neighbours.js';
+import { VectorIndex } from '../core/index/vector-index.js';
+import { l2Normalize } from '../core/losses/class-matrix.js';
+import { createObjective } from '../core/losses/objective.js';
+import { retrievalMetrics } from '../core/metrics/retrieval.js';
+import type { Random } from '../core/random.js';
+import { trainEmbedding } from '../core/training/trainer.js';
+import type { TrainingData } from '../core/training/data.js';
+import { pixelVectors, subset, type Split } from '../competitions/fashion-mnist/dataset.js';
+import { euclideanNeighbours } from '../competitions/fashion-mnist/pixel-knn.js';
+
+/** What a zero-shot model is trained with. */
+export interface ZeroShotRecipe {
+  readonly label: string;
+  readonly objective: ObjectiveConfig;
+  /** A P×K sampler's options (classesPerBatch × samplesPerClass = the batch), or null for shuffled batches. */
+  readonly sampler: { readonly classesPerBatch: number; readonly samplesPerClass: number } | null;
+  readonly embeddingDim: number;
+  readonly epochs: number;
+  readonly learningRate: number;
+  /** Training images used (the first N of classes 0–4; the rest is left out to bound the time). */
+  readonly trainImages: number;
+  /** Random translation of every training image by up to this many pixels (zero padding), and a random horizontal flip. */
+  readonly shift: number;
+  readonly batchSize: number;
+}
+
+/** conv 16 → pool → conv 32 → pool → dense 128 → embedding: the benchmark's CNN. */
+export const ZERO_SHOT_BACKBONE = { name: 'plain-cnn', options: { stages: [[16], [32]], hidden: 128 } } as const;
+export const SEED = 42;
+
+export function buildCnn(app: Simkit, embeddingDim: number): tf.LayersModel {
+  const build = app.registry<BackboneBuilder>('Backbone').create(ZERO_SHOT_BACKBONE.name, ZERO_SHOT_BACKBONE.options);
+  return build({ height: 28, width: 28, channels: 1 }, embeddingDim, 1);
+}
+
+/** Batches of 28×28 images shifted by up to `shift` pixels (each image its own offset) and flipped half of the time. */
+function shiftedImages(split: Split, labels: Int32Array, shift: number): TrainingData {
+  const pixels = pixelVectors(split);
+  return {
+    labels,
+    async *batches(plan, _epoch, random: Random) {
+      for (const [position, indices] of plan.entries()) {
+        const data = new Float32Array(indices.length * 784);
+        indices.forEach((index, i) => {
+          const [dy, dx] = [random.int(2 * shift + 1) - shift, random.int(2 * shift + 1) - shift];
+          const flip = random.next() < 0.5;
+          for (let y = 0; y < 28; y++) {
+            const sy = y - dy;
+            if (sy < 0 || sy >= 28) continue;
+            for (let x = 0; x < 28; x++) {
+              const sx = (flip ? 27 - x : x) - dx;
+              if (sx >= 0 && sx < 28) data[i * 784 + y * 28 + x] = pixels[index * 784 + sy * 28 + sx]!;
+            }
+          }
+        });
+        yield { x: tf.tensor4d(data, [indices.length, 28, 28, 1]), labels: tf.tensor1d(Int32Array.from(indices, (index) => labels[index]!), 'int32'), size: indices.length, plan: position };
+      }
+    },
+  };
+}
+
+/** Trains the CNN on `split` (classes 0–4) with the recipe; returns the model and the training seconds. */
+export async function trainZeroShot(app: Simkit, split: Split, recipe: ZeroShotRecipe): Promise<{ model: tf.LayersModel; seconds: number }> {
+  const started = Date.now();
+  const train = subset(split, [...Array(Math.min(recipe.trainImages, split.count)).keys()]);
+  const classes = [...new Set(train.labels)].sort((a, b) => a - b);
+  const index = new Map(classes.map((label, i) => [label, i]));
+  const labels = Int32Array.from(train.labels, (l) => index.get(l)!);
+  const model = buildCnn(app, recipe.embeddingDim);
+  const objective = createObjective(app, recipe.objective, { embeddingDim: recipe.embeddingDim, numClasses: classes.length });
+  const sampler = recipe.sampler ? app.registry<Sampler>('Sampler').create('pk', recipe.sampler) : undefined;
+  try {
+    await trainEmbedding(model, objective, shiftedImages(train, labels, recipe.shift), {
+      epochs: recipe.epochs,
+      batchSize: recipe.batchSize,
+      learningRate: recipe.learningRate,
+      headLearningRateFactor: 10,
+      warmupEpochs: 0,
+      clipNorm: 5,
+      seed: SEED,
+      sampler,
+      progress: false,
+    });
+  } finally {
+    objective.dispose();
+  }
+  return { model, seconds: (Date.now() - started) / 1000 };
+}
+
+/** MAP@R among `unseen`: every image queries all others by cosine similarity of its embedding. */
+export async function unseenMapAtR(model: tf.LayersModel, unseen: Split): Promise<number> {
+  const dim = (model.outputs[0]!.shape[1] as number) ?? 0;
+  const pixels = pixelVectors(unseen);
+  const vectors = new Float32Array(unseen.count * dim);
+  for (let start = 0; start < unseen.count; start += 1024) {
+    const end = Math.min(unseen.count, start + 1024);
+    const batch = tf.tidy(() => l2Normalize(model.predict(tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1])) as tf.Tensor2D));
+    vectors.set(await batch.data(), start * dim);
+    batch.dispose();
+  }
+  const index = VectorIndex.create(dim);
+  const ids = Array.from({ length: unseen.count }, (_, i) => String(i));
+  index.add(ids, vectors);
+  const neighbours = searchNeighbours(index, ids, vectors, { k: unseen.count / 5, excludeSelf: true });
+  return retrievalMetrics(Array.from(unseen.labels), neighbours.map((row) => row.indices.map((g) => unseen.labels[g]!))).mapAtR;
+}
+
+/** MAP@R among `unseen` on raw pixels (Euclidean), the query itself left out. */
+export function pixelMapAtR(unseen: Split): number {
+  const pixels = pixelVectors(unseen);
+  const rows = euclideanNeighbours(pixels, pixels, 784, unseen.count / 5 + 1).map((row, q) => row.indices.filter((g) => g !== q));
+  return retrievalMetrics(Array.from(unseen.labels), rows.map((row) => row.map((g) => unseen.labels[g]!))).mapAtR;
+}

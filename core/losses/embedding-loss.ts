@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs';
+import type { EmbeddingLoss, Trainable } from '../contracts/loss.js';
+import { UserError } from '../errors.js';
+import { createDistance, type Distance, type DistanceOption } from './distances.js';
+import { PARAMETER_FREE } from './pairwise.js';
+import { createReducer, type Reducer, type ReducerOption } from './reducers.js';
+import { createRegularizer, type Regularizer, type RegularizerOption } from './regularizers.js';
+
+/**
+ * The three options every embedding loss takes, as in pytorch-metric-learning's BaseMetricLossFunction:
+ * a distance, a reducer and an embedding regulariser, each a registry name or an option object
+ * (`distance: l2`, `distance: { name: l2, normalize: false }`, `reducer: { name: threshold, low: 0.1 }`,
+ * `regularizer: { name: lp, weight: 0.01 }`). A loss lists its own defaults for them.
+ */
+export interface LossPartOptions {
+  readonly distance: DistanceOption;
+  readonly reducer: ReducerOption;
+  readonly regularizer: RegularizerOption;
+}
+
+export interface LossParts {
+  readonly distance: Distance;
+  readonly reducer: Reducer;
+  readonly regularizer: Regularizer | null;
+}
+
+/**
+ * Refuses an option the component does not have, naming the known ones. `options` is the merged
+ * `{ ...defaults, ...given }`, so any key beyond the defaults was given and is unknown.
+ */
+export function checkOptionNames(component: string, options: object, defaults: object): void {
+  const known = Object.keys(defaults);
+  const unknown = Object.keys(options).find((key) => !known.includes(key));
+  if (unknown !== undefined) throw new UserError(`${component}: unknown option "${unknown}"`, `known: ${known.join(', ') || '(none)'}`);
+}
+
+/** The distance, reducer and regulariser of a loss from its merged options; also checks every option name against the defaults. */
+export function lossParts(loss: string, options: LossPartOptions, defaults: object): LossParts {
+  checkOptionNames(loss, options, defaults);
+  return {
+    distance: createDistance(options.distance, loss),
+    reducer: createReducer(options.reducer, loss),
+    regularizer: createRegularizer(options.regularizer, loss),
+  };
+}
+
+/** `value` plus the regulariser's penalty on `embeddings` (`value` itself without a regulariser). */
+export function regularized(parts: LossParts, value: tf.Scalar, embeddings: tf.Tensor2D): tf.Scalar {
+  const { regularizer } = parts;
+  return regularizer ? tf.tidy(() => value.add(regularizer.penalty(embeddings)) as tf.Scalar) : value;
+}
+
+/**
+ * An embedding loss from its label-based term: the value is `compute(embeddings, labels)` plus the
+ * regulariser's penalty on the same embeddings. `trainable` is the loss's own state (learnable
+ * margins, proxies); parameter-free by default.
+ */
+export function embeddingLoss(
+  parts: LossParts,
+  compute: (embeddings: tf.Tensor2D, labels: tf.Tensor1D) => tf.Scalar,
+  trainable: Trainable = PARAMETER_FREE,
+): EmbeddingLoss {
+  return {
+    input: 'embeddings',
+    variables: () => trainable.variables(),
+    getWeights: () => trainable.getWeights(),
+    setWeights: (weights) => trainable.setWeights(weights),
+    ...(trainable.onStep ? { onStep: (progress) => trainable.onStep!(progress) } : {}),
+    dispose: () => trainable.dispose(),
+    compute: (embeddings, labels) => tf.tidy(() => regularized(parts, compute(embeddings, labels), embeddings)),
+  };
+}

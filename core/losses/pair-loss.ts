@@ -1,0 +1,39 @@
+import * as tf from '@tensorflow/tfjs';
+import type { EmbeddingLoss, Miner } from '../contracts/loss.js';
+import { embeddingLoss, type LossParts } from './embedding-loss.js';
+import { labelMasks, minerOfKind, pairMasks } from './pairwise.js';
+
+/** The B×B view of a batch a pair loss works on; each matrix is computed once, when first asked for. */
+export interface PairBatch {
+  /** The distance's own values (similarities or distances). */
+  readonly matrix: () => tf.Tensor2D;
+  /** Smaller means closer (a similarity s as 1 − s). */
+  readonly distances: () => tf.Tensor2D;
+  /** Larger means closer (a distance d as −d). */
+  readonly similarities: () => tf.Tensor2D;
+  /** Same label, i ≠ j (narrowed by the pair miner, when one is given). */
+  readonly positive: tf.Tensor2D;
+  /** Different label (narrowed by the pair miner). */
+  readonly negative: tf.Tensor2D;
+}
+
+function once(compute: () => tf.Tensor2D): () => tf.Tensor2D {
+  let value: tf.Tensor2D | undefined;
+  return () => (value ??= compute());
+}
+
+/**
+ * A loss over all pairs of the batch (pytorch-metric-learning's GenericPairLoss): `terms` gets
+ * the distance matrices and the label masks, narrowed by a pair miner when the configuration
+ * has one (a triplet miner is refused), and returns the reduced loss.
+ */
+export function pairLoss(loss: string, parts: LossParts, miner: Miner | undefined, terms: (batch: PairBatch) => tf.Scalar): EmbeddingLoss {
+  const pairMiner = minerOfKind(miner, 'pair', loss);
+  return embeddingLoss(parts, (embeddings, labels) =>
+    tf.tidy(() => {
+      const distances = once(() => parts.distance.distances(embeddings));
+      const masks = pairMiner ? pairMasks(distances(), labels, pairMiner) : labelMasks(labels);
+      return terms({ matrix: once(() => parts.distance.matrix(embeddings)), distances, similarities: once(() => parts.distance.similarities(embeddings)), ...masks });
+    }),
+  );
+}

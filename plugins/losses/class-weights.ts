@@ -1,0 +1,46 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Trainable } from '../../core/contracts/loss.js';
+import { UserError } from '../../core/errors.js';
+
+/**
+ * Pieces shared by the losses of the catalogue that own a class matrix (proxies, class centres,
+ * classifier weights) or compute class logits.
+ */
+
+/** A trainable rows × D matrix under a stable checkpoint name (`proxies`, `weight`, …). */
+export function classMatrix(loss: string, name: string, shape: [number, number], seed: number): { readonly matrix: tf.Variable<tf.Rank.R2>; readonly trainable: Trainable } {
+  if (!(shape[0] >= 1)) throw new UserError(`${loss}: needs the number of classes (got ${shape[0]} rows)`);
+  const initial = tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed);
+  const matrix = tf.variable(initial, true) as tf.Variable<tf.Rank.R2>;
+  initial.dispose();
+  return {
+    matrix,
+    trainable: {
+      variables: () => [matrix],
+      getWeights: () => ({ [name]: matrix }),
+      setWeights: (weights) => {
+        const value = weights[name];
+        if (!value || value.shape.join() !== matrix.shape.join()) throw new UserError(`${loss}: expected ${name} of shape ${matrix.shape}, got ${value?.shape ?? 'none'}`);
+        matrix.assign(value as tf.Tensor2D);
+      },
+      dispose: () => matrix.dispose(),
+    },
+  };
+}
+
+/** B × depth float rows, 1 at each row's index (any depth ≥ 1, unlike tf.oneHot). */
+export function indicator(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
+  return tf.tidy(() => tf.equal(indices.toInt().reshape([-1, 1]), tf.range(0, depth, 1, 'int32').reshape([1, -1])).toFloat() as tf.Tensor2D);
+}
+
+/** −log softmax(logits)[label] for each row (a B vector, to be reduced). */
+export function crossEntropyPerRow(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => tf.logSoftmax(logits).mul(indicator(labels, logits.shape[1])).sum(1).neg() as tf.Tensor1D);
+}
+
+/** Index of each row's label among the batch's distinct labels, sorted (0 … C′ − 1). */
+export function labelRanks(labels: ArrayLike<number>): { ranks: number[]; distinct: number } {
+  const distinct = [...new Set(Array.from(labels))].sort((a, b) => a - b);
+  const rank = new Map(distinct.map((label, r) => [label, r]));
+  return { ranks: Array.from(labels, (label) => rank.get(label)!), distinct: distinct.length };
+}

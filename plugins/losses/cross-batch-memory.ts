@@ -1,0 +1,78 @@
+import * as tf from '@tensorflow/tfjs';
+import type { EmbeddingLoss, LossFactory } from '../../core/contracts/loss.js';
+import type { Registration } from '../../core/contracts/registration.js';
+import { UserError } from '../../core/errors.js';
+import { checkOptionNames } from '../../core/losses/embedding-loss.js';
+import { detached } from '../../core/losses/pairwise.js';
+
+export interface CrossBatchMemoryOptions {
+  /** The wrapped embedding loss: a name, or `{ name, options }`. */
+  readonly loss: string | { readonly name: string; readonly options?: Record<string, unknown> };
+  /** Past embeddings kept (a queue: the oldest leave first). */
+  readonly memorySize: number;
+}
+
+export const CROSS_BATCH_MEMORY_DEFAULTS: CrossBatchMemoryOptions = { loss: 'contrastive', memorySize: 1024 };
+
+/**
+ * Cross-batch memory (XBM, Wang et al. 2020; pytorch-metric-learning 2.x
+ * CrossBatchMemory(loss, embedding_size, memory_size=1024)): the wrapped embedding loss is computed
+ * on the batch together with up to `memorySize` embeddings of past batches (with their labels),
+ * which enter as constants (outside the gradient). After each step the batch's embeddings are
+ * queued, the oldest dropped. The configured miner is the wrapped loss's.
+ *
+ * Differences from PML: the wrapped loss sees one batch of B + M rows, so memory-to-memory pairs
+ * also enter its reduction (as constants: they move the divisor, not the gradient), where PML takes
+ * anchors from the batch only. The queue is not part of a checkpoint: on resume it starts empty and
+ * refills within M / B steps.
+ */
+export const crossBatchMemory: Registration<LossFactory, CrossBatchMemoryOptions> = {
+  name: 'cross-batch-memory',
+  description: 'XBM: wraps an embedding loss with a queue of past embeddings (memorySize) that join every batch',
+  defaults: CROSS_BATCH_MEMORY_DEFAULTS,
+  create: (options) => {
+    const o = { ...CROSS_BATCH_MEMORY_DEFAULTS, ...options };
+    checkOptionNames('cross-batch-memory', o, CROSS_BATCH_MEMORY_DEFAULTS);
+    if (!Number.isInteger(o.memorySize) || o.memorySize < 1) throw new UserError(`cross-batch-memory: memorySize must be a whole number ≥ 1, got ${o.memorySize}`);
+    const wrapped = typeof o.loss === 'string' ? { name: o.loss } : o.loss;
+    if (wrapped.name === 'cross-batch-memory') throw new UserError('cross-batch-memory cannot wrap itself', 'name an embedding loss: contrastive, triplet, multi-similarity, …');
+    return (context): EmbeddingLoss => {
+      if (!context.lossNamed) throw new UserError('cross-batch-memory needs the loss registry: build it through createObjective');
+      const inner = context.lossNamed(wrapped.name, wrapped.options)(context);
+      if (inner.input !== 'embeddings') {
+        if ('dispose' in inner) inner.dispose();
+        throw new UserError(`cross-batch-memory wraps a loss on embeddings and labels; "${wrapped.name}" works on ${inner.input}`, 'name an embedding loss: contrastive, triplet, multi-similarity, …');
+      }
+      const size = o.memorySize;
+      const dim = context.embeddingDim;
+      const memory = tf.variable(tf.zeros([size, dim]), false);
+      const memoryLabels = tf.variable(tf.zeros([size], 'int32'), false, undefined, 'int32');
+      let filled = 0;
+      return {
+        input: 'embeddings',
+        variables: () => inner.variables(),
+        getWeights: () => inner.getWeights(),
+        setWeights: (weights) => inner.setWeights(weights),
+        ...(inner.onStep ? { onStep: (progress) => inner.onStep!(progress) } : {}),
+        dispose: () => {
+          inner.dispose();
+          tf.dispose([memory, memoryLabels]);
+        },
+        compute: (embeddings, labels) => {
+          const value = tf.tidy(() => {
+            if (filled === 0) return inner.compute(embeddings, labels);
+            const past = memory.slice([0, 0], [filled, dim]);
+            const pastLabels = memoryLabels.slice([0], [filled]);
+            return inner.compute(tf.concat([embeddings, past], 0) as tf.Tensor2D, tf.concat([labels.toInt(), pastLabels], 0) as tf.Tensor1D);
+          });
+          tf.tidy(() => {
+            memory.assign(tf.concat([detached(embeddings), memory], 0).slice([0, 0], [size, dim]));
+            memoryLabels.assign(tf.concat([detached(labels.toInt()), memoryLabels], 0).slice([0], [size]));
+          });
+          filled = Math.min(size, filled + embeddings.shape[0]);
+          return value;
+        },
+      };
+    };
+  },
+};

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE } from '../../core/contracts/competition.js';
 import { hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeCsvAtomic, writeFileAtomic } from '../../core/samples/files.js';
+import { writeFileAtomic } from '../../core/io/atomic-write.js';
+import { writeCsvAtomic } from '../../core/samples/files.js';
 import { jitterPose, motif, randomPose, renderMotif } from '../../core/samples/render.js';
 
 const BRANDS = ['Sariayu', 'Wardah', 'Indomie', 'Philips', 'Xiaomi', 'Uniqlo', 'Tupperware', 'Oxone'];

@@ -1,6 +1,7 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { sha256OfFile } from '../io/checksum.js';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Json } from '../contracts/competition.js';
@@ -202,16 +203,4 @@ export function currentGitCommit(dir = process.cwd()): string | null {
   } catch {
     return null;
   }
-}
-
-export function sha256OfFile(path: string): string {
-  const hash = createHash('sha256');
-  const buffer = Buffer.alloc(1 << 20);
-  const fd = openSync(path, 'r');
-  try {
-    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) hash.update(buffer.subarray(0, read));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
 }

@@ -1,7 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
+import { replaceDirectoryAtomic } from '../io/atomic-write.js';
 // Registers simkit's custom layers (GeM pooling, embedding bag, frozen batch norm, graph features) so saved models load back.
 import './pretrained.js';
 
@@ -11,26 +12,23 @@ import './pretrained.js';
  * half-written model.
  */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
-  const temporary = `${dir}.tmp-${process.pid}`;
-  await rm(temporary, { recursive: true, force: true });
-  await mkdir(temporary, { recursive: true });
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      const weights = artifacts.weightData ? new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData)) : new Uint8Array(0);
-      const manifest = {
-        modelTopology: artifacts.modelTopology,
-        format: artifacts.format,
-        generatedBy: artifacts.generatedBy,
-        convertedBy: artifacts.convertedBy,
-        weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
-      };
-      await writeFile(join(temporary, 'weights.bin'), weights);
-      await writeFile(join(temporary, 'model.json'), JSON.stringify(manifest));
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
-    }),
+  await replaceDirectoryAtomic(dir, (temporary) =>
+    model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        const weights = artifacts.weightData ? new Uint8Array(tf.io.CompositeArrayBuffer.join(artifacts.weightData)) : new Uint8Array(0);
+        const manifest = {
+          modelTopology: artifacts.modelTopology,
+          format: artifacts.format,
+          generatedBy: artifacts.generatedBy,
+          convertedBy: artifacts.convertedBy,
+          weightsManifest: [{ paths: ['weights.bin'], weights: artifacts.weightSpecs ?? [] }],
+        };
+        await writeFile(join(temporary, 'weights.bin'), weights);
+        await writeFile(join(temporary, 'model.json'), JSON.stringify(manifest));
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.byteLength } };
+      }),
+    ).then(() => undefined),
   );
-  await rm(dir, { recursive: true, force: true });
-  await rename(temporary, dir);
 }
 
 /** Loads a model saved by `saveModel` (or any TF.js LayersModel directory with one weights file). */

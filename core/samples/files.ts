@@ -1,20 +1,12 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-
-/** Writes a file through a temporary sibling and a rename, so readers never see a partial file. */
-export async function writeFileAtomic(path: string, content: string | Uint8Array, encoding: BufferEncoding = 'utf8'): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.tmp-${process.pid}`;
-  await writeFile(temporary, content, typeof content === 'string' ? { encoding } : undefined);
-  await rename(temporary, path);
-}
+import { writeFileAtomic } from '../io/atomic-write.js';
 
 /** A CSV with a header row, quoted where needed (titles hold commas and quotes). */
 export function csvText(columns: readonly string[], rows: readonly (readonly string[])[]): string {
   return stringify([columns as string[], ...(rows as string[][])]);
 }
 
+/** Writes a CSV atomically: readers never see a partial file, a failure leaves no temporary behind. */
 export function writeCsvAtomic(path: string, columns: readonly string[], rows: readonly (readonly string[])[]): Promise<void> {
   return writeFileAtomic(path, csvText(columns, rows));
 }

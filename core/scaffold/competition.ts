@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompetitionConfig, TaskKind } from '../contracts/competition.js';
 import { UserError } from '../errors.js';
+import { replaceDirectoryAtomic } from '../io/atomic-write.js';
 import { IMAGE_CLASSIFICATION_CONFIG } from '../samples/labelled.js';
 
 /** The metrics a scaffold can wire, with the submission shape each one scores. */
@@ -184,10 +185,9 @@ export async function scaffoldCompetition(options: ScaffoldOptions): Promise<str
     'di.config.ts': moduleSource(slug),
     [join('test', `${slug}.test.ts`)]: testSource(slug),
   };
-  const temporary = join(root, 'competitions', `.${slug}.tmp-${process.pid}`);
-  await rm(temporary, { recursive: true, force: true });
-  await mkdir(join(temporary, 'test'), { recursive: true });
-  for (const [file, content] of Object.entries(files)) await writeFile(join(temporary, file), content);
-  await rename(temporary, target);
+  await replaceDirectoryAtomic(target, async (temporary) => {
+    await mkdir(join(temporary, 'test'), { recursive: true });
+    for (const [file, content] of Object.entries(files)) await writeFile(join(temporary, file), content);
+  });
   return Object.keys(files).map((file) => join('competitions', slug, file));
 }

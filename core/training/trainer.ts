@@ -1,4 +1,5 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BatchKind, Objective, ObjectiveBatch, Sampler } from '../contracts/loss.js';
@@ -173,12 +174,18 @@ export async function trainEmbedding(
 
   let state: CheckpointState<EpochRecord> = { epoch: 0, step: 0, randomState: random.getState(), history: [], best: null, epochsWithoutImprovement: 0, fingerprint: modelFingerprint };
   let resumedFrom: number | null = null;
+  let bestWeights: tf.Tensor[] | null = null;
   if (options.runDir) await mkdir(options.runDir, { recursive: true });
   if (checkpoints && options.resume && checkpoints.exists()) {
-    state = await restore(checkpoints, model, objective, modelOptimizer, headOptimizer, modelFingerprint);
+    state = await restore(checkpoints, model, objective, modelOptimizer, headOptimizer, modelFingerprint, options.epochs);
     random.setState(state.randomState);
     resumedFrom = state.epoch;
     log.info(`resuming after epoch ${state.epoch} from ${checkpoints.dir}`);
+    // The best epoch's weights were held in memory by the stopped run; its checkpoint is kept for this.
+    if (options.earlyStopping && state.best) bestWeights = await checkpoints.readModelWeights(state.best.epoch);
+    // The log is rewritten from the checkpoint: a run killed after an epoch's log line but before
+    // its checkpoint would otherwise log that epoch twice.
+    if (logFile) await writeFileAtomic(logFile, state.history.map((record) => `${JSON.stringify({ type: 'epoch', ...record })}\n`).join(''));
   } else {
     if (checkpoints?.exists()) {
       log.warn(`replacing the checkpoints in ${checkpoints.dir} (pass --resume to continue them instead)`);
@@ -190,9 +197,9 @@ export async function trainEmbedding(
   }
 
   const history = [...state.history];
-  let bestWeights: tf.Tensor[] | null = null;
   let step = state.step;
-  let stoppedEarly = false;
+  // A run killed after it stopped early (before saving its model) is not trained any further.
+  let stoppedEarly = options.earlyStopping !== undefined && state.best !== null && state.epochsWithoutImprovement >= options.earlyStopping.patience;
   try {
     for (let epoch = state.epoch; epoch < options.epochs && !stoppedEarly; epoch++) {
       const started = Date.now();
@@ -275,7 +282,6 @@ export async function trainEmbedding(
       }
       if (stoppedEarly) log.info(`early stopping: ${best!.metric} has not improved for ${epochsWithoutImprovement} epochs (best ${best!.value.toFixed(4)} at epoch ${best!.epoch})`);
     }
-    // A resumed run that already stopped early has no best weights in memory; it keeps the latest.
     const best = state.best;
     if (best && bestWeights && best.epoch !== state.epoch) {
       model.setWeights(bestWeights);
@@ -311,9 +317,16 @@ async function restore(
   modelOptimizer: ScheduledOptimizer,
   headOptimizer: ScheduledOptimizer,
   expectedFingerprint: string,
+  epochs: number,
 ): Promise<CheckpointState<EpochRecord>> {
   const loaded = (await checkpoints.readLatest<EpochRecord>())!;
   try {
+    if (loaded.state.epoch > epochs) {
+      throw new UserError(
+        `cannot resume ${epochs} epoch(s): the checkpoint in ${loaded.dir} has already trained ${loaded.state.epoch}`,
+        `resume with --epochs ${loaded.state.epoch} or more, or start afresh without --resume`,
+      );
+    }
     if (loaded.state.fingerprint !== expectedFingerprint) {
       throw new UserError(
         `the checkpoint in ${loaded.dir} was written for another model or objective (${loaded.state.fingerprint}; this run has ${expectedFingerprint})`,

@@ -2,6 +2,7 @@ import { existsSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Item } from '../../core/contracts/competition.js';
+import { dataPath } from '../../core/competition/adapter.js';
 import { readJson } from '../../core/data/table.js';
 import { InputError } from '../../core/errors.js';
 
@@ -66,7 +67,7 @@ export async function readCoco(dataDir: string, year: Exclude<HerbariumYear, 201
       id: String(id),
       labels: category === undefined ? [] : [category],
       ...(described?.family === undefined ? {} : { group: described.family }),
-      imagePath: join(dataDir, layout.imageRoot, image.file_name),
+      imagePath: dataPath(dataDir, { file: path, field: `images[${i}].file_name` }, layout.imageRoot, image.file_name),
       extra: name === undefined ? {} : { name: String(name) },
     };
   });

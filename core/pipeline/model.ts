@@ -44,14 +44,14 @@ const EMBED_CHUNK = 256;
 export const NO_SAMPLER = 'none';
 
 /** Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training. */
-export function imageInputs(competition: Competition, config: Pick<CompetitionConfig, 'imageSize'>): ModelInputs {
+export function imageInputs(competition: Competition, config: Pick<CompetitionConfig, 'imageSize'>, strict?: boolean): ModelInputs {
   const size = config.imageSize;
   const channels = competition.modality === 'image4' ? 4 : 3;
   return {
     kind: 'image',
     shape: { height: size, width: size, channels },
     trainingData: (items, labels, options) => imageStreamData(items, labels, { size, channels, ...options }),
-    tensor: async (items) => tf.tensor4d((await loadImages(items, { size, channels })).data, [items.length, size, size, channels]),
+    tensor: async (items) => tf.tensor4d((await loadImages(items, { size, channels, strict })).data, [items.length, size, size, channels]),
   };
 }
 
@@ -231,7 +231,7 @@ export async function trainCompetitionModels(
 ): Promise<CompetitionModels> {
   // An item split validates known classes: its queries search (a sample of) the training items.
   const validationGallery = config.validation.by === 'item' ? new Random(options.seed).shuffle([...train]).slice(0, VALIDATION_GALLERY_LIMIT) : undefined;
-  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config), train, validation, { ...options, validationGallery });
+  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config, options.strict), train, validation, { ...options, validationGallery });
   if (!config.textModel || competition.modality !== 'text+image') return { image, dispose: () => image.dispose() };
   try {
     const text = await trainEmbeddingModel(app, config.textModel, textInputsFor(app, config.textModel), train, validation, {

@@ -59,7 +59,7 @@ function adapterSource(slug: string, task: TaskKind, metric: (typeof METRICS)[Sc
   const RETRIEVE_INDEX = task === 'retrieve' ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
   return `import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
-import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { dataPath, defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
 import { generateSimpleLayoutSample } from '../../core/samples/simple-layout.js';
 
 /** Every default of the pipeline for ${slug}; a config file passed with --config overrides any key. */
@@ -75,7 +75,7 @@ async function readItems(dataDir: string, file: string, folder: string, labelled
   const path = join(dataDir, file);
   return (await readCsv(path, labelled ? ['id', 'label'] : ['id'])).map(({ line, record }) => {
     const id = requireField(path, line, record, 'id');
-    return { id, labels: labelled ? [requireField(path, line, record, 'label')] : [], imagePath: join(dataDir, folder, \`\${id}.jpg\`), extra: record };
+    return { id, labels: labelled ? [requireField(path, line, record, 'label')] : [], imagePath: dataPath(dataDir, { file: path, line, field: 'id' }, folder, \`\${id}.jpg\`), extra: record };
   });
 }
 

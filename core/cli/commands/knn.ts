@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import type { CompetitionConfig, Item } from '../../contracts/competition.js';
+import type { Item } from '../../contracts/competition.js';
 import { initEngine } from '../../engine/backend.js';
 import { UserError } from '../../errors.js';
 import { EmbeddingsWriter, inShard, parseShard, readEmbeddings } from '../../index/embeddings-file.js';
@@ -12,7 +11,10 @@ import { log } from '../../log.js';
 import { loadModel } from '../../models/io.js';
 import { embedInChunks, imageInputs } from '../../pipeline/model.js';
 import { findCompetition } from '../../pipeline/run.js';
+import { readRunConfig, runConfigPath } from '../../pipeline/run-config.js';
 import { writeCsvAtomic } from '../../samples/files.js';
+import { POSITIVE_INTEGER } from '../../pipeline/config-check.js';
+import { numberFlag } from '../flags.js';
 
 const SETS = ['train', 'test', 'index'] as const;
 
@@ -32,12 +34,8 @@ export function registerKnn(program: Command, context: CliContext): void {
       await initEngine();
       const { competition } = findCompetition(await context.simkit(), name);
       const runOut = resolve(options.run);
-      let config: CompetitionConfig;
-      try {
-        config = { ...competition.config, ...(JSON.parse(await readFile(join(runOut, 'config.json'), 'utf8')) as Partial<CompetitionConfig>) };
-      } catch {
-        throw new UserError(`${join(runOut, 'config.json')} is missing or unreadable`, 'pass the --out directory of a finished `simkit run`');
-      }
+      const config = await readRunConfig(runOut);
+      if (config.competition !== competition.alias) throw new UserError(`${runConfigPath(runOut)} is a run of ${config.competition}, not of ${competition.alias}`, `embed with \`simkit embed ${config.competition}\``);
       const dataDir = resolve(options.data ?? join(runOut, 'sample'));
       const items: readonly Item[] =
         options.set === 'train' ? await competition.readTrain(dataDir) : options.set === 'test' ? (await competition.readTest(dataDir)).queries : (await competition.readTest(dataDir)).index ?? [];
@@ -78,11 +76,10 @@ export function registerKnn(program: Command, context: CliContext): void {
     .description('k nearest neighbours of query embeddings in an index, as CSV')
     .requiredOption('--index <file>', 'index file (simkit index)')
     .requiredOption('--queries <file>', 'embeddings file of the queries')
-    .option('--k <n>', 'neighbours per query', (value) => Number.parseInt(value, 10), 10)
+    .option('--k <n>', 'neighbours per query', numberFlag(POSITIVE_INTEGER), 10)
     .option('--exclude-self', 'drop the neighbour whose id equals the query id')
     .requiredOption('--out <file>', 'CSV: query_id, neighbour ids, similarities (space-separated, best first)')
     .action(async (options: { index: string; queries: string; k: number; excludeSelf?: boolean; out: string }) => {
-      if (!Number.isInteger(options.k) || options.k < 1) throw new UserError(`--k must be a positive integer, got ${options.k}`);
       const index = VectorIndex.read(options.index);
       const { header, ids, vectors } = readEmbeddings(options.queries);
       if (header.dim !== index.dim) throw new UserError(`queries have dimension ${header.dim} but the index has ${index.dim}`);

@@ -237,6 +237,7 @@ export async function trainEmbedding(
         step += 1;
       }
       progress.stop();
+      if (data.skipped) log.warn(`epoch ${epoch + 1}: ${data.skipped} unreadable image(s) left out (--verbose names each, --strict makes this an error)`);
       if (incomplete > 0) log.warn(`epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`);
       const seconds = (Date.now() - started) / 1000;
       const validation = options.validate ? await options.validate() : undefined;

@@ -14,13 +14,14 @@ SOURCES := $(shell find core plugins competitions bench -name '*.ts' -not -path 
 FAISS_ADDON := node_modules/faiss-node/build/Release/faiss-node.node
 COMPETITIONS := shopee landmarks landmark-retrieval hotels herbarium whales protein
 
-.PHONY: help setup system deps build test typecheck gpu webgpu doctor clean \
+.PHONY: help setup system deps build test fuzz typecheck gpu webgpu doctor clean \
 	$(COMPETITIONS) fashion-mnist bench bench-engine bench-losses bench-train bench-knn bench-score
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
 	@echo "make <competition>   $(COMPETITIONS) fashion-mnist"
 	@echo "make test            install what is missing and run every test"
+	@echo "make fuzz            fuzz every reader, scorer and the submission writer longer (FUZZ_CASES=20000)"
 	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-knn bench-score)"
 	@echo "make gpu             install the optional CUDA backend (@tensorflow/tfjs-node-gpu)"
 	@echo "make doctor          check the installation"
@@ -51,6 +52,12 @@ typecheck: deps
 
 test: build
 	npx vitest run
+
+# `make test` runs 1,000 fuzz cases; this runs more (FUZZ_CASES, FUZZ_SEED) and nothing else.
+FUZZ_CASES ?= 20000
+FUZZ_SEED ?= 20261201
+fuzz: build
+	SIMKIT_FUZZ_CASES=$(FUZZ_CASES) SIMKIT_FUZZ_SEED=$(FUZZ_SEED) npx vitest run test/reliability/fuzz.test.ts
 
 doctor: build
 	$(SIMKIT) doctor

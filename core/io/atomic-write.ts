@@ -41,19 +41,17 @@ function refuseDirectory(path: string, isDirectory: boolean): void {
   if (isDirectory) throw new UserError(`cannot write ${path}: it is a directory`, 'pass a file path, not a folder', 2);
 }
 
-/** Writes `content` to `path` atomically (its folder is created when missing). */
-export async function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+/**
+ * Moves the file that `produce` writes at the temporary path it is given over `path` (for writers
+ * that stream, or that check what they wrote before it may replace anything); the temporary is
+ * removed on failure and the target left as it was.
+ */
+export async function replaceFile(path: string, produce: (temporary: string) => Promise<void>): Promise<void> {
   const temporary = temporarySibling(path);
   try {
     refuseDirectory(path, (await stat(path).catch(() => undefined))?.isDirectory() ?? false);
     await mkdir(dirname(resolve(path)), { recursive: true });
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(content);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await produce(temporary);
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
@@ -61,23 +59,7 @@ export async function writeFileAtomic(path: string, content: string | Uint8Array
   }
 }
 
-/** writeFileAtomic for synchronous callers. */
-export function writeFileAtomicSync(path: string, content: string | Uint8Array): void {
-  const temporary = temporarySibling(path);
-  try {
-    refuseDirectory(path, existsSync(path) && statSync(path).isDirectory());
-    writeFileSync(temporary, content);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw fileSystemError(path, error);
-  }
-}
-
-/**
- * Moves a file that `produce` wrote at the temporary path it is given over `path` (for writers that
- * stream, or a native library that writes its own file); the temporary is removed on failure.
- */
+/** replaceFile for synchronous producers (a native library writing its own file). */
 export function replaceFileSync(path: string, produce: (temporary: string) => void): void {
   const temporary = temporarySibling(path);
   try {
@@ -88,6 +70,24 @@ export function replaceFileSync(path: string, produce: (temporary: string) => vo
     rmSync(temporary, { force: true });
     throw fileSystemError(path, error);
   }
+}
+
+/** Writes `content` to `path` atomically and durably (flushed before the rename; its folder is created when missing). */
+export function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
+  return replaceFile(path, async (temporary) => {
+    const handle = await open(temporary, 'w');
+    try {
+      await handle.writeFile(content);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** writeFileAtomic for synchronous callers. */
+export function writeFileAtomicSync(path: string, content: string | Uint8Array): void {
+  replaceFileSync(path, (temporary) => writeFileSync(temporary, content));
 }
 
 /**

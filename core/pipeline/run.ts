@@ -6,6 +6,7 @@ import { SAMPLE_SOLUTION_FILE } from '../contracts/competition.js';
 import type { ScoreReport, ScoringSpec } from '../contracts/metric.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
+import { replaceFile } from '../io/atomic-write.js';
 import { exactSearchContext } from '../index/neighbours.js';
 import { Leaderboard, LeaderboardFileError, defaultLeaderboardPath } from '../leaderboard/leaderboard.js';
 import { log } from '../log.js';
@@ -232,8 +233,11 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     const testExtra = extraMatches(competition, config, test.queries, await queryEmbeddings(testQueries));
     const predictions = testExtra.merge(postProcess(app, competition.task, fit.chain, testState, context), best.overrides);
     const submission = join(out, 'submission.csv');
-    await competition.writeSubmission(predictions, submission);
-    await validateSubmissionFile(spec, submission, test.queries.map((item) => item.id));
+    // Validated before it replaces anything: an invalid submission is never left at submission.csv.
+    await replaceFile(submission, async (temporary) => {
+      await competition.writeSubmission(predictions, temporary);
+      await validateSubmissionFile(spec, temporary, test.queries.map((item) => item.id));
+    });
 
     const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
     const testReport = !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;

@@ -151,7 +151,7 @@ export async function trainEmbeddingModel(
   inputs: ModelInputs,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; validationGallery?: readonly Item[] },
+  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; maxBadImages?: number; validationGallery?: readonly Item[] },
 ): Promise<EmbeddingModel> {
   const classIds = [...new Set(train.map((item) => item.labels[0] ?? ''))].sort();
   const classIndex = new Map(classIds.map((label, index) => [label, index]));
@@ -194,6 +194,7 @@ export async function trainEmbeddingModel(
       runDir: options.runDir,
       resume: options.resume,
       keepCheckpoints: settings.keepCheckpoints,
+      maxSkippedShare: options.maxBadImages,
       earlyStopping: settings.earlyStopping.patience > 0 ? settings.earlyStopping : undefined,
       validate:
         validation.length > 1
@@ -227,7 +228,7 @@ export async function trainCompetitionModels(
   config: CompetitionConfig,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean },
+  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; maxBadImages?: number },
 ): Promise<CompetitionModels> {
   // An item split validates known classes: its queries search (a sample of) the training items.
   const validationGallery = config.validation.by === 'item' ? new Random(options.seed).shuffle([...train]).slice(0, VALIDATION_GALLERY_LIMIT) : undefined;

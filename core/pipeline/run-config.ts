@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompetitionConfig, Json } from '../contracts/competition.js';
-import { InputError } from '../errors.js';
+import { InputError, UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkConfig } from './config-check.js';
 
@@ -40,7 +40,8 @@ export async function readRunConfig(out: string): Promise<RunConfig> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(path, undefined, undefined, code === 'ENOENT' ? 'missing: pass the --out directory of a finished `simkit run` or `simkit train`' : `cannot be read (${code})`);
+    if (code === 'ENOENT') throw new UserError(`${path} does not exist`, 'pass the --out directory of a finished `simkit run` or `simkit train`');
+    throw new InputError(path, undefined, undefined, `cannot be read (${code})`);
   }
   let value: unknown;
   try {

@@ -20,7 +20,7 @@ import { resolveConfig, type JsonObject } from './config.js';
 import { SEED, checkConfig, describeRule, satisfies } from './config-check.js';
 import { fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './knn.js';
 import { TEXT_MODEL_DIR, trainCompetitionModels, type EmbeddingModel } from './model.js';
-import { checkRunData } from './data-check.js';
+import { DEFAULT_MAX_BAD_IMAGES, checkRunData } from './data-check.js';
 import { writeRunConfig } from './run-config.js';
 import { Checkpoints } from '../training/checkpoint.js';
 import { extraMatches, thresholdKey, type ExtraMatches, type QueryEmbeddings } from './match-sources.js';
@@ -170,7 +170,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const started = Date.now();
   const { competition, config, seed, out, dataDir, runDir, labelled, train, validation, test } = await prepareRun(app, options);
   const spec = resolveScoringSpec(app, competition.metric);
-  const models = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict });
+  const models = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict, maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES });
   const model = models.image;
   // Half the known non-targets join the validation queries (with empty truth, like the test set's
   // non-targets); the other half is what the non-target penalty compares the validation queries with.

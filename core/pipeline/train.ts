@@ -7,6 +7,7 @@ import type { EpochRecord } from '../training/trainer.js';
 import { loadConfigFile, type JsonObject } from './config.js';
 import { SEED, describeRule, satisfies } from './config-check.js';
 import { TEXT_MODEL_DIR, trainCompetitionModels, type EmbeddingModel } from './model.js';
+import { DEFAULT_MAX_BAD_IMAGES } from './data-check.js';
 import { writeRunConfig } from './run-config.js';
 import { prepareRun, type RunOptions } from './run.js';
 
@@ -62,7 +63,7 @@ function modelSummary(kind: string, model: EmbeddingModel, dir: string): Trained
 export async function trainOnly(app: Simkit, options: RunOptions): Promise<TrainSummary> {
   const started = Date.now();
   const { competition, config, seed, out, runDir, train, validation } = await prepareRun(app, options);
-  const trained = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict });
+  const trained = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict, maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES });
   trained.dispose();
   const models = [
     modelSummary('image', trained.image, runDir),

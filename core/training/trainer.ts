@@ -53,6 +53,8 @@ export interface TrainerOptions {
   readonly validate?: () => Promise<Record<string, number>>;
   /** Stop when validation stops improving, and restore the best epoch's weights. */
   readonly earlyStopping?: EarlyStopping;
+  /** Largest share of the training samples that may be unreadable in an epoch (default: no limit). */
+  readonly maxSkippedShare?: number;
   /** A progress bar per epoch; default: when stderr is a terminal. */
   readonly progress?: boolean;
 }
@@ -237,7 +239,12 @@ export async function trainEmbedding(
         step += 1;
       }
       progress.stop();
-      if (data.skipped) log.warn(`epoch ${epoch + 1}: ${data.skipped} unreadable image(s) left out (--verbose names each, --strict makes this an error)`);
+      if (data.skipped) {
+        if (options.maxSkippedShare !== undefined && data.skipped > options.maxSkippedShare * labels.length) {
+          throw new UserError(`epoch ${epoch + 1}: ${data.skipped} of ${labels.length} training images could not be read, more than ${options.maxSkippedShare * 100} %`, 'check the images (--verbose names each), or allow more with --max-bad-images', 1);
+        }
+        log.warn(`epoch ${epoch + 1}: ${data.skipped} unreadable image(s) left out (--verbose names each, --strict makes this an error)`);
+      }
       if (incomplete > 0) log.warn(`epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`);
       const seconds = (Date.now() - started) / 1000;
       const validation = options.validate ? await options.validate() : undefined;

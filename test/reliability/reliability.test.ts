@@ -12,6 +12,10 @@ import { initEngine } from '../../core/engine/backend.js';
 import { EmbeddingsWriter } from '../../core/index/embeddings-file.js';
 import { VectorIndex } from '../../core/index/vector-index.js';
 import { Leaderboard } from '../../core/leaderboard/leaderboard.js';
+import { Simkit } from '../../core/di/container.js';
+import { saveModel } from '../../core/models/io.js';
+import { effectiveConfig } from '../../core/pipeline/run.js';
+import { writeRunConfig } from '../../core/pipeline/run-config.js';
 import { Checkpoints } from '../../core/training/checkpoint.js';
 import { competition } from '../competitions/helpers.js';
 import { STACK_LINE, simkitInProcess, temporaries } from './cli.js';
@@ -239,6 +243,14 @@ const CASES: Case[] = [
     present: ['out/submission.csv', 'out/config.json', 'out/run/report.html', 'out/run/missing-images.txt'],
   },
 
+  {
+    name: 'leaderboard --repair moves a damaged file aside and keeps the rows that can be read',
+    setup: (dir) => ({ args: ['leaderboard', '--repair', '--db', leaderboardFile(dir, (path) => truncateSync(path, 8192))] }),
+    exit: 0,
+    message: /moved .*board\.sqlite to .*board\.sqlite\.broken-[^;]*; the new leaderboard holds the \d+ row\(s\) that could be read/,
+    present: ['board.sqlite'],
+  },
+
   // 4. Data checked before any training, for every table and folder.
   {
     name: 'a few duplicate posting_ids in train.csv',
@@ -315,6 +327,23 @@ const CASES: Case[] = [
     absent: ['output'],
   },
 
+  {
+    name: 'a third of the training images unreadable',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      const rows = readFileSync(join(data, 'train.csv'), 'utf8').trim().split('\n').slice(1);
+      rows.filter((_, i) => i % 3 === 0).forEach((row) => {
+        const [image, chain] = row.split(',');
+        writeFileSync(join(data, 'train_images', chain!, image!), 'not a JPEG');
+      });
+      writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
+      return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', 'small.yaml'] };
+    },
+    exit: 1,
+    message: /epoch 1: \d+ of \d+ training images could not be read, more than 10 %/,
+    absent: ['out/run/model', 'out/config.json', 'out/run/checkpoints/epoch-0001'],
+  },
+
   // 5. Paths that leave the data directory.
   {
     name: 'an image cell ../../../outside.jpg',
@@ -371,15 +400,6 @@ const CASES: Case[] = [
     },
     exit: 2,
     message: /cannot write neighbours\.csv: it is a directory/,
-  },
-  {
-    name: 'a directory as embed --out',
-    setup: (dir) => {
-      mkdirSync(join(dir, 'vectors.emb'));
-      return { args: ['embed', 'hotels', '--run', 'nowhere', '--out', 'vectors.emb'] };
-    },
-    exit: 1,
-    message: /config\.json: missing/,
   },
   {
     name: 'a 300-character slug for simkit new',
@@ -448,6 +468,23 @@ const CASES: Case[] = [
     exit: 1,
     message: /epoch-0001\/tensors\.bin: checksum mismatch/,
     absent: ['out/run/model', 'out/config.json'],
+  },
+
+  {
+    name: 'a saved model whose weights are NaN',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      const app = await Simkit.create();
+      await writeRunConfig(join(dir, 'out'), { competition: 'hotels', seed: 1, ...(await effectiveConfig(app, { competition: 'hotels' })) });
+      const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+      model.setWeights(model.getWeights().map((w) => tf.fill(w.shape, Number.NaN)));
+      await saveModel(model, join(dir, 'out', 'run', 'model'));
+      model.dispose();
+      return { args: ['embed', 'hotels', '--run', 'out', '--data', data, '--out', 'v.emb'] };
+    },
+    exit: 1,
+    message: /out\/run\/model\/weights\.bin \([^)]*\): holds values that are not finite/,
+    absent: ['v.emb'],
   },
 
   // 9. Plugins from the current folder.

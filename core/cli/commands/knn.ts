@@ -28,7 +28,8 @@ export function registerKnn(program: Command, context: CliContext): void {
     .option('--set <set>', SETS.join('|'), 'test')
     .option('--shard <i/n>', 'embed only items i, i+n, i+2n, … (for splitting work between processes)')
     .requiredOption('--out <file>', 'embeddings file to write')
-    .action(async (name: string, options: { run: string; data?: string; set: string; shard?: string; out: string }) => {
+    .option('--strict', 'an unreadable image fails the command instead of being embedded as a blank one')
+    .action(async (name: string, options: { run: string; data?: string; set: string; shard?: string; out: string; strict?: boolean }) => {
       if (!(SETS as readonly string[]).includes(options.set)) throw new UserError(`unknown set "${options.set}"`, `choose one of: ${SETS.join(', ')}`);
       const shard = options.shard ? parseShard(options.shard) : undefined;
       await initEngine();
@@ -43,7 +44,7 @@ export function registerKnn(program: Command, context: CliContext): void {
       const model = await loadModel(join(runOut, 'run', 'model'));
       const writer = EmbeddingsWriter.open(options.out, config.embeddingSize, { run: runOut, shard });
       try {
-        await embedInChunks(model, selected, imageInputs(competition, config), (start, vectors) => {
+        await embedInChunks(model, selected, imageInputs(competition, config, options.strict), (start, vectors) => {
           writer.append(selected.slice(start, start + vectors.length / config.embeddingSize).map((item) => item.id), vectors);
         });
         const header = writer.close();

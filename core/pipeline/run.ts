@@ -86,9 +86,10 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   const { competition, slugOptions } = findCompetition(app, options.competition);
   const resolved = await resolveConfig(competition.config, slugOptions, options.config, options.configOverrides);
   const config = { ...resolved, ...options.overrides };
-  // An epochs override reaches every model of the run (Shopee's text model too).
-  const effective =
-    options.overrides?.epochs !== undefined && config.textModel ? { ...config, textModel: { ...config.textModel, epochs: options.overrides.epochs } } : config;
+  // An epochs override reaches every model of the run (Shopee's text model too), unless the
+  // overrides set the text model themselves.
+  const { epochs, textModel } = options.overrides ?? {};
+  const effective = epochs !== undefined && config.textModel && textModel === undefined ? { ...config, textModel: { ...config.textModel, epochs } } : config;
   checkConfig(effective, options.config ?? `the defaults of ${competition.alias}`);
   return effective;
 }

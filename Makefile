@@ -15,13 +15,14 @@ FAISS_ADDON := node_modules/faiss-node/build/Release/faiss-node.node
 NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 
-.PHONY: help setup system deps build test typecheck gpu webgpu doctor clean \
+.PHONY: help setup system deps build test fuzz typecheck gpu webgpu doctor clean \
 	fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
 	@echo "make <competition>   any registered competition, a scaffolded one included (npx simkit list competitions)"
 	@echo "make test            install what is missing and run every test"
+	@echo "make fuzz            fuzz every reader, scorer and the submission writer longer (FUZZ_CASES=20000)"
 	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score)"
 	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
 	@echo "make bench-profile   top kernels of one training step and sgemm GFLOP/s (BACKENDS=wasm,native)"
@@ -59,6 +60,12 @@ typecheck: deps
 
 test: build
 	npx vitest run
+
+# `make test` runs 1,000 fuzz cases; this runs more (FUZZ_CASES, FUZZ_SEED) and nothing else.
+FUZZ_CASES ?= 20000
+FUZZ_SEED ?= 20261201
+fuzz: build
+	SIMKIT_FUZZ_CASES=$(FUZZ_CASES) SIMKIT_FUZZ_SEED=$(FUZZ_SEED) npx vitest run test/reliability/fuzz.test.ts
 
 doctor: build
 	$(SIMKIT) doctor

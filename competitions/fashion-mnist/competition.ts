@@ -1,11 +1,11 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stringify } from 'csv-stringify/sync';
 import type { Competition, CompetitionConfig, CompetitionRegistration, Item, Prediction, Table, TestSet } from '../../core/contracts/competition.js';
 import { SAMPLE_SOLUTION_FILE } from '../../core/contracts/competition.js';
 import type { Usage } from '../../core/contracts/metric.js';
 import { Random } from '../../core/random.js';
 import { accuracyMetric } from './accuracy.js';
+import { writeCsvAtomic } from '../../core/data/csv.js';
 import { pngCache, readSplit, writeSplit, type SplitName } from './dataset.js';
 import { EMBEDDED_SAMPLE_DIR } from './sample.js';
 
@@ -49,14 +49,8 @@ async function itemsOf(dataDir: string, split: SplitName, withLabels: boolean): 
   }));
 }
 
-async function writeCsvAtomic(path: string, table: Table): Promise<void> {
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(temp, stringify([table.columns as string[], ...(table.rows as string[][])]));
-    await rename(temp, path);
-  } finally {
-    await rm(temp, { force: true });
-  }
+function writeTable(path: string, table: Table): Promise<void> {
+  return writeCsvAtomic(path, table.columns, table.rows);
 }
 
 /**
@@ -94,7 +88,7 @@ export class FashionMnist implements Competition {
     for (const split of ['train', 'test'] as const) await writeSplit(dir, split, await readSplit(EMBEDDED_SAMPLE_DIR, split));
     const test = await readSplit(dir, 'test');
     const truth = Array.from(test.labels, (label, i): Item => ({ id: itemId('test', i), labels: [String(label)], extra: {} }));
-    await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), this.solutionTable(truth, { usage: () => (random.next() < PUBLIC_SHARE ? 'Public' : 'Private') }));
+    await writeTable(join(dir, SAMPLE_SOLUTION_FILE), this.solutionTable(truth, { usage: () => (random.next() < PUBLIC_SHARE ? 'Public' : 'Private') }));
   }
 
   submissionTable(predictions: readonly Prediction[]): Table {
@@ -107,7 +101,7 @@ export class FashionMnist implements Competition {
   }
 
   writeSubmission(predictions: readonly Prediction[], path: string): Promise<void> {
-    return writeCsvAtomic(path, this.submissionTable(predictions));
+    return writeTable(path, this.submissionTable(predictions));
   }
 }
 

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { InputError, UserError } from '../../core/errors.js';
+import { replaceDirectoryAtomic } from '../../core/io/atomic-write.js';
 import { log } from '../../core/log.js';
 import { readIdx, writeIdxGz } from './idx.js';
 
@@ -100,9 +101,9 @@ export async function pngCache(dataDir: string, split: SplitName, data: Split): 
   const path = (index: number) => join(dir, `${index}.png`);
   if (existsSync(dir)) return { dir, path };
   log.info(`fashion-mnist: writing ${data.count} ${split} images as PNG into ${dir} (once)`);
-  const temp = `${dir}.tmp-${process.pid}`;
-  await mkdir(temp, { recursive: true });
-  try {
+  await mkdir(dirname(dir), { recursive: true });
+  // Another process may complete the same cache first; theirs is as good as ours.
+  await replaceDirectoryAtomic(dir, async (temp) => {
     const size = data.rows * data.cols;
     let next = 0;
     const worker = async () => {
@@ -114,13 +115,6 @@ export async function pngCache(dataDir: string, split: SplitName, data: Split): 
       }
     };
     await Promise.all(Array.from({ length: PNG_WRITE_CONCURRENCY }, worker));
-    await mkdir(dirname(dir), { recursive: true });
-    await rename(temp, dir);
-  } catch (error) {
-    // Another process may have completed the same cache first; theirs is as good as ours.
-    if (!existsSync(dir)) throw error;
-  } finally {
-    await rm(temp, { recursive: true, force: true });
-  }
+  }, { replace: false });
   return { dir, path };
 }

@@ -1,6 +1,7 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InputError } from '../../core/errors.js';
+import { writeFileAtomic } from '../../core/io/atomic-write.js';
 
 /**
  * IDX files (the MNIST layout): two zero bytes, a type byte (0x08 = unsigned byte, the only type
@@ -70,13 +71,7 @@ export function encodeIdx(array: IdxArray): Buffer {
 
 /** Writes a gzip-compressed IDX file atomically (temporary file in the same directory, then rename). */
 export async function writeIdxGz(file: string, array: IdxArray): Promise<void> {
-  const temp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(temp, gzipSync(encodeIdx(array)));
-    await rename(temp, file);
-  } finally {
-    await rm(temp, { force: true });
-  }
+  await writeFileAtomic(file, gzipSync(encodeIdx(array)));
 }
 
 function hex(byte: number): string {

@@ -2,6 +2,7 @@ import { existsSync, type Dirent } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { Item } from '../../core/contracts/competition.js';
+import { dataPath } from '../../core/competition/adapter.js';
 import { readJson } from '../../core/data/table.js';
 import { InputError } from '../../core/errors.js';
 
@@ -53,9 +54,18 @@ export async function readCoco(dataDir: string, year: Exclude<HerbariumYear, 201
   const value = await readJson<CocoMetadata | readonly CocoImage[]>(path, { encoding: year === 2020 ? 'latin1' : 'utf8' });
   const metadata: CocoMetadata = Array.isArray(value) ? { images: value } : (value as CocoMetadata);
   if (!Array.isArray(metadata.images)) throw new InputError(path, undefined, 'images', 'expected a list of images (COCO metadata)');
-  const categoryOf = new Map((metadata.annotations ?? []).map((a) => [String(a.image_id), String(a.category_id)]));
-  const categories = new Map((metadata.categories ?? []).map((c) => [String(c.id ?? c.category_id), c]));
-  return (metadata.images as CocoImage[]).map((image, i): Item => {
+  const records = <T>(key: 'annotations' | 'categories'): T[] => {
+    const list = metadata[key] ?? [];
+    if (!Array.isArray(list)) throw new InputError(path, undefined, key, 'expected a list (COCO metadata)');
+    list.forEach((entry, i) => {
+      if (entry === null || typeof entry !== 'object') throw new InputError(path, undefined, `${key}[${i}]`, `expected an object, got ${JSON.stringify(entry)}`);
+    });
+    return list as T[];
+  };
+  const categoryOf = new Map(records<{ image_id?: Id; category_id?: Id }>('annotations').map((a) => [String(a.image_id), String(a.category_id)]));
+  const categories = new Map(records<CocoCategory>('categories').map((c) => [String(c.id ?? c.category_id), c]));
+  return (metadata.images as (CocoImage | null)[]).map((image, i): Item => {
+    if (image === null || typeof image !== 'object') throw new InputError(path, undefined, `images[${i}]`, `expected an object, got ${JSON.stringify(image)}`);
     const id = image.id ?? image.image_id;
     if (id === undefined || typeof image.file_name !== 'string') throw new InputError(path, undefined, `images[${i}]`, 'expected "id" (or "image_id") and "file_name"');
     const category = categoryOf.get(String(id));
@@ -66,7 +76,7 @@ export async function readCoco(dataDir: string, year: Exclude<HerbariumYear, 201
       id: String(id),
       labels: category === undefined ? [] : [category],
       ...(described?.family === undefined ? {} : { group: described.family }),
-      imagePath: join(dataDir, layout.imageRoot, image.file_name),
+      imagePath: dataPath(dataDir, { file: path, field: `images[${i}].file_name` }, layout.imageRoot, image.file_name),
       extra: name === undefined ? {} : { name: String(name) },
     };
   });

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type SubmissionFormat } from '../../core/contracts/competition.js';
 import { hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeFileAtomic } from '../../core/samples/files.js';
+import { writeFileAtomic } from '../../core/io/atomic-write.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, renderPictures, type SamplePicture } from '../../core/samples/labelled.js';
 import { cocoLayout, type HerbariumYear } from './layouts.js';
@@ -75,8 +75,8 @@ export async function generateHerbariumSample(dir: string, seed: number, year: H
     await renderPictures(dir, pictures, random);
     const categoryRecords = categories.map((c) => (year === 2022 ? { category_id: c.id, scientificName: c.name, family: c.family, genus: c.genus } : c));
     const encoding = year === 2020 ? 'latin1' : 'utf8';
-    await writeFileAtomic(join(dir, cocoLayout(year, 'train').metadata), JSON.stringify({ images: images.train, annotations, categories: categoryRecords }), encoding);
-    await writeFileAtomic(join(dir, cocoLayout(year, 'test').metadata), JSON.stringify(year === 2022 ? images.test : { images: images.test }), encoding);
+    await writeFileAtomic(join(dir, cocoLayout(year, 'train').metadata), Buffer.from(JSON.stringify({ images: images.train, annotations, categories: categoryRecords }), encoding));
+    await writeFileAtomic(join(dir, cocoLayout(year, 'test').metadata), Buffer.from(JSON.stringify(year === 2022 ? images.test : { images: images.test }), encoding));
   }
   solution.sort((a, b) => (a[0]! < b[0]! ? -1 : 1));
   await writeCsvAtomic(join(dir, 'sample_submission.csv'), [submission.idColumn, submission.labelColumn], solution.map(([id]) => [id!, '0']));

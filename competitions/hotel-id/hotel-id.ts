@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
-import { defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
+import { dataPath, defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
@@ -55,7 +55,7 @@ export function hotelId(config: Partial<CompetitionConfig> = {}): Competition {
         id: requireField(path, line, record, 'image'),
         labels: [requireField(path, line, record, 'hotel_id')],
         group: record.chain,
-        imagePath: join(dataDir, 'train_images', requireField(path, line, record, 'chain'), record.image!),
+        imagePath: dataPath(dataDir, { file: path, line, field: 'image' }, 'train_images', requireField(path, line, record, 'chain'), record.image!),
         extra: record,
       }));
     },

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
-import { defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
+import { dataPath, defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
@@ -68,7 +68,7 @@ export function humpbackWhale(config: Partial<CompetitionConfig> = {}): Competit
       return (await readCsv(path, ['Image', 'Id'])).map(({ line, record }) => ({
         id: requireField(path, line, record, 'Image'),
         labels: [requireField(path, line, record, 'Id')],
-        imagePath: join(dataDir, 'train', record.Image!),
+        imagePath: dataPath(dataDir, { file: path, line, field: 'Image' }, 'train', record.Image!),
         extra: record,
       }));
     },

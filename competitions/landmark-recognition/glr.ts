@@ -1,7 +1,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Item } from '../../core/contracts/competition.js';
-import { readCsv, requireField } from '../../core/competition/adapter.js';
+import { dataPath, readCsv, requireField } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
 
 /** Google Landmarks' nested layout: `<folder>/{id[0]}/{id[1]}/{id[2]}/{id}.jpg`. */
@@ -15,7 +15,7 @@ export async function readGlrTrain(dataDir: string): Promise<Item[]> {
   return (await readCsv(path, ['id', 'landmark_id'])).map(({ line, record }) => {
     const id = requireField(path, line, record, 'id');
     if (id.length < 3) throw new InputError(path, line, 'id', `expected a hex image id of at least 3 characters, got "${id}"`);
-    return { id, labels: [requireField(path, line, record, 'landmark_id')], imagePath: glrPath(join(dataDir, 'train'), id), extra: record };
+    return { id, labels: [requireField(path, line, record, 'landmark_id')], imagePath: dataPath(dataDir, { file: path, line, field: 'id' }, glrPath('train', id)), extra: record };
   });
 }
 

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
-import { defineCompetition, hashedUsage, readCsv, requireField } from '../../core/competition/adapter.js';
+import { dataPath, defineCompetition, hashedUsage, readCsv, requireField } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
@@ -86,7 +86,8 @@ export function proteinAtlas(config: Partial<CompetitionConfig> = {}): Competiti
       const path = join(dataDir, 'train.csv');
       return (await readCsv(path, ['Id', 'Target'])).map(({ line, record }) => {
         const id = requireField(path, line, record, 'Id');
-        return { id, labels: validTarget(path, line, requireField(path, line, record, 'Target')), channelPaths: channelPaths(join(dataDir, 'train'), id), extra: record };
+        const paths = channelPaths('train', id).map((file) => dataPath(dataDir, { file: path, line, field: 'Id' }, file)) as [string, string, string, string];
+        return { id, labels: validTarget(path, line, requireField(path, line, record, 'Target')), channelPaths: paths, extra: record };
       });
     },
     readTest: async (dataDir) => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE } from '../../core/contracts/competition.js';
 import { hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
-import { writeFileAtomic } from '../../core/samples/files.js';
+import { writeFileAtomic } from '../../core/io/atomic-write.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { jitterPose, motif, randomPose, renderMotif } from '../../core/samples/render.js';
 

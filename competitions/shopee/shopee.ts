@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
-import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { dataPath, defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
 import { meanF1Metric } from '../../core/metrics/f1.js';
 import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
 import { generateShopeeSample } from './sample.js';
@@ -53,7 +53,7 @@ async function readPostings(dataDir: string, file: string, imageFolder: string, 
   return (await readCsv(path, required)).map(({ line, record }) => ({
     id: requireField(path, line, record, 'posting_id'),
     labels: labelled ? [requireField(path, line, record, 'label_group')] : [],
-    imagePath: join(dataDir, imageFolder, requireField(path, line, record, 'image')),
+    imagePath: dataPath(dataDir, { file: path, line, field: 'image' }, imageFolder, requireField(path, line, record, 'image')),
     text: record.title ?? '',
     phash: record.image_phash || undefined,
     extra: record,

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, engineThreads } from '../engine/backend.js';
 import { isUserError } from '../errors.js';
+import { fileSystemError } from '../io/atomic-write.js';
 import { configureLogging, isVerbose } from '../log.js';
 import { COMMANDS } from './commands/index.js';
 import { CliContext } from './context.js';
@@ -13,11 +14,13 @@ export function buildProgram(context = new CliContext()): Command {
     .option('--threads <n>', 'threads of the native engine (also SIMKIT_THREADS; default: every core)')
     .option('--verbose', 'more detail, and stack traces on errors')
     .option('--quiet', 'only warnings and errors on stderr')
+    .option('--no-plugins', 'load no external plugins (simkit.config.json, node_modules/simkit-plugin-*, SIMKIT_PLUGINS); also SIMKIT_NO_PLUGINS=1')
     .showHelpAfterError('(run `simkit --help` for usage)')
     .exitOverride()
     .hook('preAction', (command) => {
-      const options = command.optsWithGlobals() as { backend?: string; threads?: string; verbose?: boolean; quiet?: boolean };
+      const options = command.optsWithGlobals() as { backend?: string; threads?: string; verbose?: boolean; quiet?: boolean; plugins?: boolean };
       configureLogging({ verbose: options.verbose, quiet: options.quiet });
+      context.noPlugins = options.plugins === false;
       if (options.backend) process.env.SIMKIT_BACKEND = options.backend;
       if (options.threads !== undefined) process.env.SIMKIT_THREADS = String(engineThreads(options.threads));
     });
@@ -25,7 +28,7 @@ export function buildProgram(context = new CliContext()): Command {
   return program;
 }
 
-/** Runs the CLI and returns the process exit code (0 ok, 1 invalid input, 2 usage or setup). */
+/** Runs the CLI and returns the process exit code (0 ok, 1 invalid input, 2 usage or setup, 3 a bug). */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
@@ -35,13 +38,17 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (isUserError(error)) {
-      process.stderr.write(`simkit: ${error.message}\n`);
-      if (error.hint) process.stderr.write(`  fix: ${error.hint}\n`);
-      if (isVerbose() && error.stack) process.stderr.write(`${error.stack}\n`);
-      return error.exitCode;
+    // A file-system error that names its path (a folder where a file goes, a name too long) is the
+    // user's to fix, wherever it was raised.
+    const path = (error as NodeJS.ErrnoException)?.path;
+    const userError = isUserError(error) ? error : path === undefined ? undefined : fileSystemError(path, error, 'use');
+    if (isUserError(userError)) {
+      process.stderr.write(`simkit: ${userError.message}\n`);
+      if (userError.hint) process.stderr.write(`  fix: ${userError.hint}\n`);
+      if (isVerbose() && (error as Error).stack) process.stderr.write(`${(error as Error).stack}\n`);
+      return userError.exitCode;
     }
-    process.stderr.write(`simkit: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(`simkit: internal error (a bug: please report it with this output): ${(error as Error)?.stack ?? String(error)}\n`);
     return 3;
   }
 }

@@ -1,10 +1,10 @@
-import { createReadStream } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { pipeline } from 'node:stream';
+import { join, resolve, sep } from 'node:path';
+import { Readable, pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
 import type { Competition, Item, Prediction, Table } from '../contracts/competition.js';
 import type { Usage } from '../contracts/metric.js';
+import { checkedChunks, type TextEncoding } from '../data/table.js';
 import { InputError } from '../errors.js';
 import { writeCsvAtomic } from '../data/csv.js';
 import { taskStrategy } from '../tasks/index.js';
@@ -12,30 +12,56 @@ import { taskStrategy } from '../tasks/index.js';
 /** What an adapter writes itself; `defineCompetition` adds the submission and solution tables. */
 export type CompetitionSpec = Omit<Competition, 'submissionTable' | 'solutionTable' | 'writeSubmission'>;
 
+/** The file and line each record read by readCsv came from (records are items' `extra`). */
+const ORIGINS = new WeakMap<object, { readonly file: string; readonly line: number }>();
+
+/** Where an item's row was read (its `extra` record), when it came from readCsv. */
+export function rowOrigin(record: object): { readonly file: string; readonly line: number } | undefined {
+  return ORIGINS.get(record);
+}
+
 /**
- * Reads a CSV as records keyed by the header, checking that `required` columns exist. Errors name
- * the file and line. Values stay strings (ids like "0123" or "1e5" are never cast).
+ * Reads a CSV as records keyed by the header, checking that `required` columns exist and that
+ * there is at least one data row. Errors name the file and line; bytes that are not UTF-8 are an
+ * error naming their line (pass 'latin1' for Latin-1 files). Values stay strings (ids like "0123"
+ * or "1e5" are never cast).
  */
-export async function readCsv(path: string, required: readonly string[], encoding: BufferEncoding = 'utf8'): Promise<{ line: number; record: Record<string, string> }[]> {
+export async function readCsv(path: string, required: readonly string[], encoding: TextEncoding = 'utf8'): Promise<{ line: number; record: Record<string, string> }[]> {
   const rows: { line: number; record: Record<string, string> }[] = [];
   const parser = parse({ bom: true, columns: true, skip_empty_lines: true, info: true });
   // pipeline (unlike pipe) forwards a read error such as a missing file to the parser.
-  pipeline(createReadStream(path, { encoding }), parser, () => {});
+  pipeline(Readable.from(checkedChunks(path, encoding)), parser, () => {});
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
       if (rows.length === 0) {
         const missing = required.filter((column) => !(column in record));
         if (missing.length > 0) throw new InputError(path, 1, missing.join(', '), `missing column(s); the header is: ${Object.keys(record).join(',')}`);
       }
+      ORIGINS.set(record, { file: path, line: info.lines });
       rows.push({ line: info.lines, record });
     }
   } catch (error) {
     if (error instanceof InputError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(path, undefined, undefined, 'file not found');
+    if (code === 'EISDIR') throw new InputError(path, undefined, undefined, 'is a directory, expected a CSV file');
     throw new InputError(path, (error as { lines?: number }).lines, undefined, (error as Error).message);
   }
+  if (rows.length === 0) throw new InputError(path, undefined, undefined, `has no data rows (expected a header with ${required.join(', ')} and at least one row)`);
   return rows;
+}
+
+/**
+ * The path of a file named by a data cell (`segments` joined below `folder`), refused when it
+ * resolves outside the data directory (`../../outside.jpg`, an absolute path).
+ */
+export function dataPath(dataDir: string, where: { file: string; line?: number; field: string }, folder: string, ...segments: string[]): string {
+  const path = resolve(dataDir, folder, ...segments);
+  const root = resolve(dataDir);
+  if (path !== root && !path.startsWith(`${root}${sep}`)) {
+    throw new InputError(where.file, where.line, where.field, `the path ${JSON.stringify(join(...segments))} leads outside the data directory ${root}; only files inside it are read`);
+  }
+  return path;
 }
 
 /** A field that must not be empty. */

@@ -1,5 +1,5 @@
 import { stringify } from 'csv-stringify/sync';
-import { writeFileAtomic } from '../samples/files.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 
 /** A CSV with a header row, quoted where needed (titles hold commas and quotes). */
 export function csvText(columns: readonly string[], rows: readonly (readonly string[])[]): string {

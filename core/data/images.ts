@@ -242,7 +242,8 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     if (reply.error === undefined) return true;
     const file = filesOf(item).join(', ') || item.id;
     if (this.options.strict) throw new InputError(file, undefined, undefined, `cannot decode image: ${reply.error}`);
-    log.warn(`skipped ${item.id}: cannot decode ${file}: ${reply.error}`);
+    // One line per epoch sums these up (the trainer); each file only with --verbose.
+    log.debug(`skipped ${item.id}: cannot decode ${file}: ${reply.error}`);
     this.summary.skipped++;
     this.summary.reasons.push({ id: item.id, file, reason: reply.error });
     return false;

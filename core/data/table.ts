@@ -153,7 +153,7 @@ async function lineOfRecord(file: string, options: TableOptions, record: number)
  * The file's bytes in chunks that end at line breaks; in UTF-8 mode each chunk is checked so that
  * an invalid byte is reported with its line instead of silently becoming U+FFFD.
  */
-async function* checkedChunks(file: string, encoding: TextEncoding): AsyncGenerator<Buffer> {
+export async function* checkedChunks(file: string, encoding: TextEncoding): AsyncGenerator<Buffer> {
   if (encoding === 'latin1') {
     yield* createReadStream(file) as AsyncIterable<Buffer>;
     return;

@@ -1,6 +1,8 @@
 import { closeSync, fstatSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { InputError, UserError } from '../errors.js';
-import { assertReadable, assertWritable, bytesOf, tempPathFor, writeFully } from './files.js';
+import { temporarySibling } from '../io/atomic-write.js';
+import { dropChecksum, verifyChecksum, writeChecksum } from '../io/checksum.js';
+import { assertReadable, assertWritable, bytesOf, writeFully } from './files.js';
 
 /**
  * simkit embeddings file (docs/knn.md):
@@ -90,7 +92,7 @@ export class EmbeddingsWriter {
   static open(path: string, dim: number, info: EmbeddingsInfo & { shard?: Shard } = {}): EmbeddingsWriter {
     if (!Number.isInteger(dim) || dim < 1) throw new UserError(`embedding dimension must be a positive integer, got ${dim}`);
     assertWritable(path);
-    const vectorsTemp = tempPathFor(path);
+    const vectorsTemp = temporarySibling(path);
     const idsTemp = `${vectorsTemp}.ids`;
     return new EmbeddingsWriter(path, dim, info, vectorsTemp, idsTemp, openSync(vectorsTemp, 'w'), openSync(idsTemp, 'w'));
   }
@@ -141,7 +143,9 @@ export class EmbeddingsWriter {
       block.write(json, PREFIX_BYTES, 'utf8');
       writeFully(this.vectorsFd, block, 0);
       closeSync(this.vectorsFd);
+      dropChecksum(this.path);
       renameSync(this.vectorsTemp, this.path);
+      writeChecksum(this.path);
       return JSON.parse(json) as EmbeddingsHeader;
     } catch (error) {
       this.removeTemps();
@@ -208,6 +212,7 @@ export class EmbeddingsFile {
 
   static open(path: string): EmbeddingsFile {
     assertReadable(path, 'embeddings file');
+    verifyChecksum(path);
     const fd = openSync(path, 'r');
     try {
       const { header, vectorsOffset } = readHeader(path, fd);

@@ -1,12 +1,6 @@
 import { accessSync, constants, existsSync, statSync, writeSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { dirname, resolve } from 'node:path';
 import { UserError } from '../errors.js';
-
-/** A temp file next to `path`, so that the final rename stays on one file system (atomic). */
-export function tempPathFor(path: string): string {
-  return join(dirname(resolve(path)), `.${basename(path)}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-}
 
 /** Fails with a UserError unless a file can be created at `path` (faiss aborts the process otherwise). */
 export function assertWritable(path: string): void {

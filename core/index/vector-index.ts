@@ -1,9 +1,11 @@
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { UserError, InputError } from '../errors.js';
 import { Random } from '../random.js';
 import { parseFactory, type FactorySpec } from './factory.js';
-import { assertReadable, assertWritable, tempPathFor } from './files.js';
+import { replaceFileSync, writeFileAtomicSync } from '../io/atomic-write.js';
+import { dropChecksum, verifyChecksum, writeChecksum } from '../io/checksum.js';
+import { assertReadable, assertWritable } from './files.js';
 import { faiss, METRIC_INNER_PRODUCT, type NativeIndex } from './native.js';
 
 import type { SearchIndex, SearchResult } from '../contracts/indexer.js';
@@ -89,6 +91,7 @@ export class VectorIndex implements SearchIndex {
       throw new InputError(metaPath, undefined, 'format', `expected a ${META_FORMAT} index description`);
     }
     const spec = parseFactory(meta.factory, meta.dim);
+    verifyChecksum(path);
     let native: NativeIndex;
     try {
       native = faiss().Index.read(path);
@@ -180,17 +183,11 @@ export class VectorIndex implements SearchIndex {
   write(path: string): void {
     assertWritable(path);
     assertWritable(metaPathFor(path));
-    const indexTemp = tempPathFor(path);
-    const metaTemp = tempPathFor(metaPathFor(path));
-    try {
-      this.native.write(indexTemp);
-      const meta: IndexMeta = { format: META_FORMAT, factory: this.spec.factory, dim: this.dim, trainingId: this.trainingId, ids: this.idList };
-      writeFileSync(metaTemp, JSON.stringify(meta));
-      renameSync(metaTemp, metaPathFor(path));
-      renameSync(indexTemp, path);
-    } finally {
-      for (const temp of [indexTemp, metaTemp]) if (existsSync(temp)) rmSync(temp);
-    }
+    const meta: IndexMeta = { format: META_FORMAT, factory: this.spec.factory, dim: this.dim, trainingId: this.trainingId, ids: this.idList };
+    dropChecksum(path);
+    replaceFileSync(path, (temporary) => this.native.write(temporary));
+    writeFileAtomicSync(metaPathFor(path), JSON.stringify(meta));
+    writeChecksum(path);
   }
 
   /**

@@ -1,9 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { sha256OfFile } from '../io/checksum.js';
 import { dirname, join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Json } from '../contracts/competition.js';
+import { UserError } from '../errors.js';
 
 /** `.simkit/leaderboard.sqlite` under `cwd`, unless SIMKIT_LEADERBOARD names another file. */
 export function defaultLeaderboardPath(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): string {
@@ -72,48 +74,146 @@ interface Row {
   submission_sha256: string | null;
 }
 
+const COLUMNS = ['run_id', 'competition', 'metric', 'higher_is_better', 'recorded_at', 'git_commit', 'config', 'cv', 'score', 'public', 'private', 'submission_path', 'submission_sha256'];
+
+/** A leaderboard file that cannot be used; names it and says what to do (exit 1). */
+export class LeaderboardFileError extends UserError {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    const code = (cause as { code?: string })?.code;
+    const reason = cause instanceof UserError ? cause.message : code === 'SQLITE_NOTADB' ? 'it is not an SQLite database' : (cause as Error).message;
+    super(
+      `the leaderboard ${path} cannot be used: ${reason}`,
+      `move it aside (mv '${path}' '${path}.broken') to start a new one, or run \`simkit leaderboard --repair --db '${path}'\` to keep the rows that can still be read`,
+      1,
+    );
+    this.name = 'LeaderboardFileError';
+  }
+}
+
+/** Opens the database and creates (or checks) the `runs` table. */
+function openDatabase(path: string): Database.Database {
+  const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+  try {
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma('journal_mode = WAL');
+    db.transaction(() => {
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) throw new UserError(`its schema version ${version} is newer than this simkit understands (${SCHEMA_VERSION})`);
+      db.exec(`CREATE TABLE IF NOT EXISTS runs (
+        run_id TEXT PRIMARY KEY,
+        competition TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        higher_is_better INTEGER NOT NULL,
+        recorded_at TEXT NOT NULL,
+        git_commit TEXT,
+        config TEXT,
+        cv REAL,
+        score REAL,
+        public REAL,
+        private REAL,
+        submission_path TEXT,
+        submission_sha256 TEXT
+      );
+      CREATE INDEX IF NOT EXISTS runs_by_competition ON runs (competition)`);
+      const columns = (db.pragma('table_info(runs)') as { name: string }[]).map((column) => column.name);
+      if (columns.join(',') !== COLUMNS.join(',')) throw new UserError(`its runs table has the columns ${columns.join(', ')}, not simkit's`);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }).immediate();
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}
+
+/** Every row of a damaged leaderboard that can still be read, one at a time (a bad page loses only its rows). */
+function salvageRows(path: string): { rows: Row[]; unreadable: number } {
+  let db: Database.Database;
+  try {
+    db = new Database(path, { readonly: true, fileMustExist: true });
+  } catch {
+    return { rows: [], unreadable: 0 };
+  }
+  try {
+    let last: number;
+    try {
+      last = (db.prepare('SELECT max(rowid) AS last FROM runs').get() as { last: number | null }).last ?? 0;
+    } catch {
+      return { rows: [], unreadable: 0 };
+    }
+    const select = db.prepare(`SELECT ${COLUMNS.join(', ')} FROM runs WHERE rowid = ?`);
+    const rows: Row[] = [];
+    let unreadable = 0;
+    for (let rowid = 1; rowid <= last; rowid++) {
+      try {
+        const row = select.get(rowid) as Row | undefined;
+        if (row) rows.push(row);
+      } catch {
+        unreadable += 1;
+      }
+    }
+    return { rows, unreadable };
+  } finally {
+    db.close();
+  }
+}
+
 /**
  * The local leaderboard: one SQLite file, safe for several processes writing at once (WAL journal,
  * a busy timeout, and every write in an immediate transaction).
  */
 export class Leaderboard {
-  private constructor(private readonly db: Database.Database) {}
+  private constructor(
+    private readonly db: Database.Database,
+    readonly path: string,
+  ) {}
 
+  /**
+   * Opens (or creates) the leaderboard at `path`. A file that is not a simkit leaderboard (random
+   * bytes, truncated, another program's database, a directory) fails as a LeaderboardFileError
+   * naming it and saying how to move it aside or salvage it.
+   */
   static open(path = defaultLeaderboardPath()): Leaderboard {
-    mkdirSync(dirname(resolve(path)), { recursive: true });
-    const db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     try {
-      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
-      db.pragma('journal_mode = WAL');
-      db.transaction(() => {
-        const version = db.pragma('user_version', { simple: true }) as number;
-        if (version > SCHEMA_VERSION) throw new Error(`${path}: leaderboard schema ${version} is newer than this simkit understands (${SCHEMA_VERSION})`);
-        db.exec(`CREATE TABLE IF NOT EXISTS runs (
-          run_id TEXT PRIMARY KEY,
-          competition TEXT NOT NULL,
-          metric TEXT NOT NULL,
-          higher_is_better INTEGER NOT NULL,
-          recorded_at TEXT NOT NULL,
-          git_commit TEXT,
-          config TEXT,
-          cv REAL,
-          score REAL,
-          public REAL,
-          private REAL,
-          submission_path TEXT,
-          submission_sha256 TEXT
-        );
-        CREATE INDEX IF NOT EXISTS runs_by_competition ON runs (competition)`);
-        db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      }).immediate();
+      mkdirSync(dirname(resolve(path)), { recursive: true });
+      if (existsSync(path) && !statSync(path).isFile()) throw new Error('it is not a file');
+      return new Leaderboard(openDatabase(path), path);
     } catch (error) {
-      db.close();
-      throw error;
+      throw new LeaderboardFileError(path, error);
     }
-    return new Leaderboard(db);
+  }
+
+  /**
+   * Moves a broken leaderboard aside (`<path>.broken-<time>`) and writes a new one holding every
+   * row that could still be read from it; returns how many rows were saved and where the old file went.
+   */
+  static repair(path: string): { salvaged: number; unreadable: number; movedTo: string } {
+    if (!existsSync(path) || !statSync(path).isFile()) throw new UserError(`no leaderboard file at ${path}`, 'pass --db <the leaderboard file>');
+    const { rows, unreadable } = salvageRows(path);
+    const movedTo = `${path}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    renameSync(path, movedTo);
+    for (const suffix of ['-wal', '-shm']) if (existsSync(`${path}${suffix}`)) renameSync(`${path}${suffix}`, `${movedTo}${suffix}`);
+    const leaderboard = Leaderboard.open(path);
+    try {
+      for (const row of rows) leaderboard.record(fromRow(row));
+    } finally {
+      leaderboard.close();
+    }
+    return { salvaged: rows.length, unreadable, movedTo };
   }
 
   record(entry: LeaderboardEntry): LeaderboardRecord {
+    try {
+      return this.insert(entry);
+    } catch (error) {
+      throw new LeaderboardFileError(this.path, error);
+    }
+  }
+
+  private insert(entry: LeaderboardEntry): LeaderboardRecord {
     const submissionPath = entry.submissionPath ? resolve(entry.submissionPath) : null;
     const record: LeaderboardRecord = {
       runId: entry.runId ?? randomUUID(),
@@ -128,7 +228,7 @@ export class Leaderboard {
       public: entry.public ?? null,
       private: entry.private ?? null,
       submissionPath,
-      submissionSha256: entry.submissionSha256 ?? (submissionPath ? sha256OfFile(submissionPath) : null),
+      submissionSha256: entry.submissionSha256 !== undefined ? entry.submissionSha256 : submissionPath ? sha256OfFile(submissionPath) : null,
     };
     const insert = this.db.prepare(`INSERT INTO runs VALUES (@run_id, @competition, @metric, @higher_is_better, @recorded_at, @git_commit,
       @config, @cv, @score, @public, @private, @submission_path, @submission_sha256)`);
@@ -140,10 +240,15 @@ export class Leaderboard {
   list(options: { competition?: string; by?: RankKey } = {}): RankedRecord[] {
     const by = options.by ?? 'score';
     if (!RANK_KEYS.includes(by)) throw new RangeError(`unknown rank key ${by}`);
-    const rows = this.db
-      .prepare(`SELECT * FROM runs ${options.competition === undefined ? '' : 'WHERE competition = ?'}
-        ORDER BY competition, ${by} IS NULL, CASE WHEN higher_is_better THEN -${by} ELSE ${by} END, recorded_at DESC, run_id`)
-      .all(...(options.competition === undefined ? [] : [options.competition])) as Row[];
+    let rows: Row[];
+    try {
+      rows = this.db
+        .prepare(`SELECT * FROM runs ${options.competition === undefined ? '' : 'WHERE competition = ?'}
+          ORDER BY competition, ${by} IS NULL, CASE WHEN higher_is_better THEN -${by} ELSE ${by} END, recorded_at DESC, run_id`)
+        .all(...(options.competition === undefined ? [] : [options.competition])) as Row[];
+    } catch (error) {
+      throw new LeaderboardFileError(this.path, error);
+    }
     const ranked: RankedRecord[] = [];
     let competition = '';
     let rank = 0;
@@ -202,16 +307,4 @@ export function currentGitCommit(dir = process.cwd()): string | null {
   } catch {
     return null;
   }
-}
-
-export function sha256OfFile(path: string): string {
-  const hash = createHash('sha256');
-  const buffer = Buffer.alloc(1 << 20);
-  const fd = openSync(path, 'r');
-  try {
-    for (let read = readSync(fd, buffer); read > 0; read = readSync(fd, buffer)) hash.update(buffer.subarray(0, read));
-  } finally {
-    closeSync(fd);
-  }
-  return hash.digest('hex');
 }

@@ -58,8 +58,10 @@ export function parseLabelConfidence(cell: string) {
   const tokens = splitTokens(cell);
   if (tokens.length === 0) return parsed<LabelConfidence | null>(null);
   if (tokens.length !== 2) return expected<LabelConfidence | null>(PREDICTION_FORMAT);
-  if (!DECIMAL_NUMBER.test(tokens[1]!)) return expected<LabelConfidence | null>(PREDICTION_FORMAT);
-  return parsed<LabelConfidence | null>({ label: tokens[0]!, confidence: Number(tokens[1]) });
+  // `1e309` is a decimal number too, but it overflows to Infinity: only finite values pass.
+  const confidence = Number(tokens[1]);
+  if (!DECIMAL_NUMBER.test(tokens[1]!) || !Number.isFinite(confidence)) return expected<LabelConfidence | null>(PREDICTION_FORMAT);
+  return parsed<LabelConfidence | null>({ label: tokens[0]!, confidence });
 }
 
 export function gapMetric(): MetricDefinition<readonly string[], LabelConfidence | null> {

@@ -44,14 +44,14 @@ const EMBED_CHUNK = 256;
 export const NO_SAMPLER = 'none';
 
 /** Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training. */
-export function imageInputs(competition: Competition, config: Pick<CompetitionConfig, 'imageSize'>): ModelInputs {
+export function imageInputs(competition: Competition, config: Pick<CompetitionConfig, 'imageSize'>, strict?: boolean): ModelInputs {
   const size = config.imageSize;
   const channels = competition.modality === 'image4' ? 4 : 3;
   return {
     kind: 'image',
     shape: { height: size, width: size, channels },
     trainingData: (items, labels, options) => imageStreamData(items, labels, { size, channels, ...options }),
-    tensor: async (items) => tf.tensor4d((await loadImages(items, { size, channels })).data, [items.length, size, size, channels]),
+    tensor: async (items) => tf.tensor4d((await loadImages(items, { size, channels, strict })).data, [items.length, size, size, channels]),
   };
 }
 
@@ -167,7 +167,7 @@ export async function trainEmbeddingModel(
   inputs: ModelInputs,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; validationGallery?: readonly Item[] },
+  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; maxBadImages?: number; validationGallery?: readonly Item[] },
 ): Promise<EmbeddingModel> {
   const classIds = [...new Set(train.map((item) => item.labels[0] ?? ''))].sort();
   const classIndex = new Map(classIds.map((label, index) => [label, index]));
@@ -206,6 +206,7 @@ export async function trainEmbeddingModel(
       runDir: options.runDir,
       resume: options.resume,
       keepCheckpoints: settings.keepCheckpoints,
+      maxSkippedShare: options.maxBadImages,
       earlyStopping: settings.earlyStopping.patience > 0 ? settings.earlyStopping : undefined,
       validate:
         validation.length > 1
@@ -239,11 +240,11 @@ export async function trainCompetitionModels(
   config: CompetitionConfig,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean },
+  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; maxBadImages?: number },
 ): Promise<CompetitionModels> {
   // An item split validates known classes: its queries search (a sample of) the training items.
   const validationGallery = config.validation.by === 'item' ? new Random(options.seed).shuffle([...train]).slice(0, VALIDATION_GALLERY_LIMIT) : undefined;
-  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config), train, validation, { ...options, validationGallery });
+  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config, options.strict), train, validation, { ...options, validationGallery });
   if (!config.textModel || competition.modality !== 'text+image') return { image, dispose: () => image.dispose() };
   try {
     const text = await trainEmbeddingModel(app, config.textModel, textInputsFor(app, config.textModel), train, validation, {

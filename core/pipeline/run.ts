@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Competition, CompetitionConfig, CompetitionRegistration, ComponentChoice, Item, Json, Prediction, TestSet } from '../contracts/competition.js';
 import { SAMPLE_SOLUTION_FILE } from '../contracts/competition.js';
@@ -8,8 +8,9 @@ import type { KnnState, ModelVectors } from '../contracts/postprocessor.js';
 import type { TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
+import { replaceFile } from '../io/atomic-write.js';
 import { exactSearchContext } from '../index/neighbours.js';
-import { Leaderboard, defaultLeaderboardPath } from '../leaderboard/leaderboard.js';
+import { Leaderboard, LeaderboardFileError, defaultLeaderboardPath } from '../leaderboard/leaderboard.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
 import { writeReport } from '../report/render.js';
@@ -18,8 +19,12 @@ import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
 import { taskStrategy } from '../tasks/index.js';
 import { resolveConfig, type JsonObject } from './config.js';
+import { SEED, checkConfig, describeRule, satisfies } from './config-check.js';
 import { chainSteps, checkTuneKeys, fitChain, initialState, postProcess, tuneOf, withoutNeighbours, type EmbeddedSet, type Overrides } from './knn.js';
-import { checkObjectives, trainCompetitionModels, type CompetitionModels, type EmbeddingModel } from './model.js';
+import { TEXT_MODEL_DIR, checkObjectives, trainCompetitionModels, type CompetitionModels, type EmbeddingModel } from './model.js';
+import { DEFAULT_MAX_BAD_IMAGES, checkRunData } from './data-check.js';
+import { writeRunConfig } from './run-config.js';
+import { Checkpoints } from '../training/checkpoint.js';
 import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
 import { splitForValidation } from './split.js';
 
@@ -38,6 +43,10 @@ export interface RunOptions {
   /** Overrides for quick runs (tests): fewer epochs, say. */
   readonly overrides?: Partial<CompetitionConfig>;
   readonly leaderboard?: string;
+  /** An unreadable image fails the run instead of being skipped or replaced by a blank one. */
+  readonly strict?: boolean;
+  /** Largest share of images that may be missing (default DEFAULT_MAX_BAD_IMAGES). */
+  readonly maxBadImages?: number;
 }
 
 export interface RunSummary {
@@ -54,7 +63,9 @@ export interface RunSummary {
   readonly submission: string;
   readonly runDir: string;
   readonly seconds: number;
-  readonly runId: string;
+  /** Null when the leaderboard could not record the run (`leaderboardError` says why). */
+  readonly runId: string | null;
+  readonly leaderboardError?: UserError;
   /** The run's HTML report. */
   readonly report: string;
 }
@@ -74,8 +85,14 @@ export function findCompetition(app: Simkit, name: string): { competition: Compe
 /** The effective config of a run, as `--print-config` shows it. */
 export async function effectiveConfig(app: Simkit, options: RunOptions): Promise<CompetitionConfig> {
   const { competition, slugOptions } = findCompetition(app, options.competition);
-  const config = await resolveConfig(competition.config, slugOptions, options.config, options.configOverrides);
-  return { ...config, ...options.overrides };
+  const resolved = await resolveConfig(competition.config, slugOptions, options.config, options.configOverrides);
+  const config = { ...resolved, ...options.overrides };
+  // An epochs override reaches every model of the run (Shopee's text model too), unless the
+  // overrides set the text model themselves.
+  const { epochs, textModel } = options.overrides ?? {};
+  const effective = epochs !== undefined && config.textModel && textModel === undefined ? { ...config, textModel: { ...config.textModel, epochs } } : config;
+  checkConfig(effective, options.config ?? `the defaults of ${competition.alias}`);
+  return effective;
 }
 
 /** What training and the rest of a run start from: the competition, its config and the split data. */
@@ -100,6 +117,7 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
   const config = await effectiveConfig(app, options);
   checkObjectives(app, config);
   const seed = options.seed ?? 42;
+  if (!satisfies(seed, SEED)) throw new UserError(`the seed must be ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });
 
@@ -111,8 +129,16 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
     throw new UserError(`data directory ${dataDir} does not exist`, `pass DATA=<a directory in ${slug}'s Kaggle layout>`);
   }
 
-  const trainItems = await competition.readTrain(dataDir);
-  const test = await competition.readTest(dataDir);
+  const runDir = join(out, 'run');
+  if (options.resume) refuseShrinkingResume(runDir, config);
+  const { train: trainItems, test } = await checkRunData({
+    dataDir,
+    runDir,
+    idColumn: competition.submission.idColumn,
+    train: await competition.readTrain(dataDir),
+    test: await competition.readTest(dataDir),
+    maxBadImages: options.strict ? 0 : options.maxBadImages,
+  });
   const unknown = competition.unknownLabel;
   const split = splitForValidation(trainItems, config.validation, new Random(seed));
   // Items of the "unknown" label (new_whale) are no class to learn or to vote for; they stay as
@@ -124,7 +150,18 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
     `[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +
       (test.distractors ? `; ${test.distractors.length} known non-targets` : ''),
   );
-  return { competition, slug, config, seed, out, dataDir, runDir: join(out, 'run'), labelled, train, validation, test };
+  return { competition, slug, config, seed, out, dataDir, runDir, labelled, train, validation, test };
+}
+
+/** `--resume` with fewer epochs than a model's checkpoint has trained is refused before any work. */
+function refuseShrinkingResume(runDir: string, config: CompetitionConfig): void {
+  const models: [string, number][] = [[runDir, config.epochs], ...(config.textModel ? [[join(runDir, TEXT_MODEL_DIR), config.textModel.epochs] as [string, number]] : [])];
+  for (const [dir, epochs] of models) {
+    const trained = new Checkpoints(dir).latestEpoch();
+    if (trained > epochs) {
+      throw new UserError(`cannot resume ${epochs} epoch(s): the checkpoint in ${join(dir, 'checkpoints')} has already trained ${trained}`, `resume with --epochs ${trained} or more, or start afresh without --resume`);
+    }
+  }
 }
 
 /** The run's trained models as the kNN stage uses them: image vectors for the search, the text model's vectors for match sources. */
@@ -230,7 +267,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const strategy = taskStrategy(competition.task);
   const spec = resolveScoringSpec(app, competition.metric);
   checkTuneKeys(app, config);
-  const models = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
+  const models = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict, maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES });
   // Half the known non-targets join the validation queries (with empty truth, like the test set's
   // non-targets); the other half is what the non-target penalty compares the validation queries with.
   const distractors = test.distractors ?? [];
@@ -243,8 +280,11 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     const { best } = outcome.tuning;
     const predictions = await predictTest(app, run, strategy, embedder, outcome.chain, distractors);
     const submission = join(out, 'submission.csv');
-    await competition.writeSubmission(predictions, submission);
-    await validateSubmissionFile(spec, submission, test.queries.map((item) => item.id));
+    // Validated before it replaces anything: an invalid submission is never left at submission.csv.
+    await replaceFile(submission, async (temporary) => {
+      await competition.writeSubmission(predictions, temporary);
+      await validateSubmissionFile(spec, temporary, test.queries.map((item) => item.id));
+    });
 
     const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
     const testReport = !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
@@ -266,11 +306,15 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       gallery: neighbourGallery(outcome.queries.items, outcome.gallery.items, outcome.state.neighbours),
     });
     const report = (await writeReport(runDir)).path;
-    await writeFile(join(out, 'config.json'), `${JSON.stringify(effective, null, 2)}\n`);
-    const leaderboard = Leaderboard.open(options.leaderboard ?? defaultLeaderboardPath());
-    let runId: string;
+    await writeRunConfig(out, { competition: competition.alias, seed, ...effective });
+    // The submission, report and config are written: a leaderboard that cannot take the result
+    // loses nothing but the record (the summary says why, the command then fails).
+    let runId: string | null = null;
+    let leaderboardError: UserError | undefined;
     try {
-      runId = leaderboard.record({
+      const leaderboard = Leaderboard.open(options.leaderboard ?? defaultLeaderboardPath());
+      try {
+        runId = leaderboard.record({
         competition: spec.competition,
         metric: spec.metric.name,
         higherIsBetter: spec.metric.higherIsBetter,
@@ -279,10 +323,14 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
         score: testReport?.score ?? null,
         public: testReport?.public ?? null,
         private: testReport?.private ?? null,
-        submissionPath: submission,
-      }).runId;
-    } finally {
-      leaderboard.close();
+          submissionPath: submission,
+        }).runId;
+      } finally {
+        leaderboard.close();
+      }
+    } catch (error) {
+      if (!(error instanceof LeaderboardFileError)) throw error;
+      leaderboardError = error;
     }
     return {
       competition: spec.competition,
@@ -296,6 +344,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       runDir,
       seconds,
       runId,
+      leaderboardError,
       report,
     };
   } finally {

@@ -1,4 +1,3 @@
-import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Simkit } from '../di/container.js';
 import { InputError } from '../errors.js';
@@ -6,7 +5,10 @@ import { writeReport } from '../report/render.js';
 import { REPORT_DATA_FORMAT, writeReportData } from '../report/report-data.js';
 import type { EpochRecord } from '../training/trainer.js';
 import { loadConfigFile, type JsonObject } from './config.js';
+import { SEED, describeRule, satisfies } from './config-check.js';
 import { TEXT_MODEL_DIR, trainCompetitionModels, type EmbeddingModel } from './model.js';
+import { DEFAULT_MAX_BAD_IMAGES } from './data-check.js';
+import { writeRunConfig } from './run-config.js';
 import { prepareRun, type RunOptions } from './run.js';
 
 export interface TrainFile {
@@ -24,6 +26,7 @@ export async function readTrainFile(path: string): Promise<TrainFile> {
   for (const [key, value, type] of [['competition', competition, 'string'], ['data', data, 'string'], ['out', out, 'string'], ['seed', seed, 'number']] as const) {
     if (value !== undefined && typeof value !== type) throw new InputError(path, undefined, key, `expected a ${type}, got ${JSON.stringify(value)}`);
   }
+  if (seed !== undefined && !satisfies(seed, SEED)) throw new InputError(path, undefined, 'seed', `expected ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
   return { competition: competition as string | undefined, data: data as string | undefined, out: out as string | undefined, seed: seed as number | undefined, overrides };
 }
 
@@ -60,14 +63,14 @@ function modelSummary(kind: string, model: EmbeddingModel, dir: string): Trained
 export async function trainOnly(app: Simkit, options: RunOptions): Promise<TrainSummary> {
   const started = Date.now();
   const { competition, config, seed, out, runDir, train, validation } = await prepareRun(app, options);
-  const trained = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume });
+  const trained = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict, maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES });
   trained.dispose();
   const models = [
     modelSummary('image', trained.image, runDir),
     ...(trained.text ? [modelSummary('text', trained.text, join(runDir, TEXT_MODEL_DIR))] : []),
   ];
   const seconds = (Date.now() - started) / 1000;
-  await writeFile(join(out, 'config.json'), `${JSON.stringify({ competition: competition.alias, seed, ...config }, null, 2)}\n`);
+  await writeRunConfig(out, { competition: competition.alias, seed, ...config });
   const summary: Record<string, string | number> = {};
   for (const model of models) {
     const prefix = models.length > 1 ? `${model.kind} model: ` : '';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { pca } from './pca.js';
 import { readReportData, REPORT_DATA_FILE, worstFirst, type ReportData, type TuningCurve } from './report-data.js';
 import { escapeHtml, lineChart, scatterChart, type Series } from './svg.js';
@@ -188,12 +188,6 @@ export async function writeReport(runDir: string, out = join(runDir, REPORT_FILE
     throw new UserError(`run directory ${runDir} does not exist`, `pass the directory holding ${REPORT_DATA_FILE} and ${TRAINING_LOG_FILE} (output/<slug>/run)`);
   }
   const { html, problems } = await renderReportHtml(runDir);
-  const temp = `${out}.tmp-${process.pid}`;
-  try {
-    await writeFile(temp, html);
-    await rename(temp, out);
-  } finally {
-    await rm(temp, { force: true });
-  }
+  await writeFileAtomic(out, html);
   return { path: out, problems };
 }

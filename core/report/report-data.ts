@@ -1,6 +1,7 @@
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Item } from '../contracts/competition.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import type { NeighbourRow } from '../contracts/postprocessor.js';
 
 /**
@@ -70,13 +71,7 @@ export interface NeighbourGallery {
 /** Writes `<dir>/report.json` atomically (temporary file in the same directory, then rename). */
 export async function writeReportData(dir: string, data: ReportData): Promise<string> {
   const path = join(dir, REPORT_DATA_FILE);
-  const temp = `${path}.tmp-${process.pid}`;
-  try {
-    await writeFile(temp, `${JSON.stringify(data)}\n`);
-    await rename(temp, path);
-  } finally {
-    await rm(temp, { force: true });
-  }
+  await writeFileAtomic(path, `${JSON.stringify(data)}\n`);
   return path;
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Random } from '../random.js';
-import { writeFileAtomic } from './files.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { motif, renderMotif } from './render.js';
 
 /** One picture to render: `motifIndex` decides what it shows, `path` where it goes (relative to the sample dir). */

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CompetitionConfig } from '../contracts/competition.js';
 import { UserError } from '../errors.js';
+import { replaceDirectoryAtomic } from '../io/atomic-write.js';
 import { IMAGE_CLASSIFICATION_CONFIG } from '../pipeline/defaults.js';
 
 /** The metrics a scaffold can wire, with the submission shape each one scores. */
@@ -65,7 +66,7 @@ function adapterSource(slug: string, task: ScaffoldTask, metric: (typeof METRICS
   const RETRIEVE_INDEX = searchedSet ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
   return `import { join } from 'node:path';
 import type { Competition, CompetitionConfig, Item, SubmissionFormat } from '../../core/contracts/competition.js';
-import { defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
+import { dataPath, defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
 import { ${metric.symbol} } from '../../core/metrics/${metric.module}.js';
 import { generateSimpleLayoutSample } from '../../core/samples/simple-layout.js';
 
@@ -83,7 +84,7 @@ async function readItems(dataDir: string, file: string, folder: string, labelled
   const path = join(dataDir, file);
   return (await readCsv(path, labelled ? ['id', 'label'] : ['id'])).map(({ line, record }) => {
     const id = requireField(path, line, record, 'id');
-    return { id, labels: labelled ? [requireField(path, line, record, 'label')] : [], imagePath: join(dataDir, folder, \`\${id}.jpg\`), extra: record };
+    return { id, labels: labelled ? [requireField(path, line, record, 'label')] : [], imagePath: dataPath(dataDir, { file: path, line, field: 'id' }, folder, \`\${id}.jpg\`), extra: record };
   });
 }
 
@@ -176,10 +177,9 @@ export async function scaffoldCompetition(options: ScaffoldOptions): Promise<str
     'di.config.ts': moduleSource(slug),
     [join('test', `${slug}.test.ts`)]: testSource(slug),
   };
-  const temporary = join(root, 'competitions', `.${slug}.tmp-${process.pid}`);
-  await rm(temporary, { recursive: true, force: true });
-  await mkdir(join(temporary, 'test'), { recursive: true });
-  for (const [file, content] of Object.entries(files)) await writeFile(join(temporary, file), content);
-  await rename(temporary, target);
+  await replaceDirectoryAtomic(target, async (temporary) => {
+    await mkdir(join(temporary, 'test'), { recursive: true });
+    for (const [file, content] of Object.entries(files)) await writeFile(join(temporary, file), content);
+  });
   return Object.keys(files).map((file) => join('competitions', slug, file));
 }

@@ -1,5 +1,6 @@
 import type { Table } from '../contracts/competition.js';
 import { USAGES, type MetricAccumulator, type ScoreReport, type ScoringSpec, type SubmissionProblem, type Usage } from '../contracts/metric.js';
+import { CsvError } from 'csv-parse';
 import { UserError } from '../errors.js';
 import { csvFileSource, tableSource, type RowSource } from './sources.js';
 
@@ -87,8 +88,9 @@ async function* batchesOf(source: RowSource, problems: Problems, reading: { comp
   try {
     yield* source.batches();
   } catch (error) {
-    const csvError = error as { code?: string; lines?: number; message?: string };
-    if (typeof csvError.code !== 'string' || !csvError.code.startsWith('CSV_')) throw error;
+    // csv-parse's codes do not all start with CSV_ (INVALID_OPENING_QUOTE does not).
+    if (!(error instanceof CsvError)) throw error;
+    const csvError = error as CsvError & { lines?: number };
     problems.add({ line: csvError.lines, problem: `not valid CSV: ${csvError.message}` });
     reading.complete = false;
   }

@@ -27,9 +27,13 @@ export function csvFileSource(path: string): RowSource {
       const last = Math.max(-1, ...recordIndices);
       const found = new Map<number, number>();
       let index = 0;
-      for await (const { info } of createReadStream(path).pipe(parse({ ...CSV_OPTIONS, info: true })) as AsyncIterable<{ info: { lines: number } }>) {
-        if (wanted.has(index)) found.set(index, info.lines);
-        if (++index > last) break;
+      try {
+        for await (const { info } of createReadStream(path).pipe(parse({ ...CSV_OPTIONS, info: true })) as AsyncIterable<{ info: { lines: number } }>) {
+          if (wanted.has(index)) found.set(index, info.lines);
+          if (++index > last) break;
+        }
+      } catch {
+        // The CSV error that ended the file is a problem of its own; records after it have no line.
       }
       return found;
     },

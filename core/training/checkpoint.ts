@@ -1,8 +1,10 @@
-import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
+import { replaceDirectoryAtomic, writeFileAtomic } from '../io/atomic-write.js';
+import { assertDigest, sha256OfBytes } from '../io/checksum.js';
 
 export const CHECKPOINT_FORMAT = 'simkit-checkpoint/1';
 const LATEST = 'latest.json';
@@ -37,6 +39,8 @@ interface StoredState extends CheckpointState {
   readonly format: typeof CHECKPOINT_FORMAT;
   readonly groups: Readonly<Record<string, readonly string[]>>;
   readonly specs: tf.io.WeightsManifestEntry[];
+  /** Of tensors.bin; absent in checkpoints of older versions. */
+  readonly tensorsSha256?: string;
 }
 
 export interface LoadedCheckpoint<History = unknown> {
@@ -44,25 +48,6 @@ export interface LoadedCheckpoint<History = unknown> {
   readonly state: CheckpointState<History>;
   /** Caller disposes the tensors. */
   readonly groups: Record<string, NamedTensor[]>;
-}
-
-async function writeDurably(path: string, data: string | Uint8Array): Promise<void> {
-  const handle = await open(path, 'w');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 function epochDirName(epoch: number): string {
@@ -95,9 +80,6 @@ export class Checkpoints {
   async write(state: CheckpointState, groups: TensorGroups, options: { protect?: number } = {}): Promise<string> {
     await mkdir(this.dir, { recursive: true });
     const name = epochDirName(state.epoch);
-    const temporary = join(this.dir, `.${name}.tmp-${process.pid}`);
-    await rm(temporary, { recursive: true, force: true });
-    await mkdir(temporary);
     const ordered = Object.entries(groups).flatMap(([group, tensors]) => tensors.map((t, i) => ({ name: `${group}/${i}`, tensor: t.tensor, original: t.name })));
     const { data, specs } = await tf.io.encodeWeights(ordered.map(({ name, tensor }) => ({ name, tensor })));
     const stored: StoredState = {
@@ -105,17 +87,14 @@ export class Checkpoints {
       ...state,
       groups: Object.fromEntries(Object.entries(groups).map(([group, tensors]) => [group, tensors.map((t) => t.name)])),
       specs,
+      tensorsSha256: sha256OfBytes(new Uint8Array(data)),
     };
-    await writeDurably(join(temporary, TENSORS), new Uint8Array(data));
-    await writeDurably(join(temporary, STATE), JSON.stringify(stored));
-    await syncDirectory(temporary);
     const final = join(this.dir, name);
-    await rm(final, { recursive: true, force: true });
-    await rename(temporary, final);
-    const pointer = join(this.dir, `.${LATEST}.tmp-${process.pid}`);
-    await writeDurably(pointer, JSON.stringify({ format: CHECKPOINT_FORMAT, checkpoint: name, epoch: state.epoch }));
-    await rename(pointer, join(this.dir, LATEST));
-    await syncDirectory(this.dir);
+    await replaceDirectoryAtomic(final, async (temporary) => {
+      await writeFileAtomic(join(temporary, TENSORS), new Uint8Array(data));
+      await writeFileAtomic(join(temporary, STATE), JSON.stringify(stored));
+    });
+    await writeFileAtomic(join(this.dir, LATEST), JSON.stringify({ format: CHECKPOINT_FORMAT, checkpoint: name, epoch: state.epoch }));
     await this.prune(name, options.protect === undefined ? undefined : epochDirName(options.protect));
     return final;
   }
@@ -136,15 +115,41 @@ export class Checkpoints {
     if (!existsSync(stateFile)) throw new InputError(stateFile, undefined, undefined, 'checkpoint state is missing');
     const stored = parseJson(stateFile, await readFile(stateFile, 'utf8')) as StoredState;
     if (stored.format !== CHECKPOINT_FORMAT) throw new InputError(stateFile, undefined, 'format', `expected ${CHECKPOINT_FORMAT}, got ${JSON.stringify(stored.format)}`);
-    const bytes = await readFile(join(dir, TENSORS));
+    const tensorsFile = join(dir, TENSORS);
+    const bytes = await readFile(tensorsFile);
     const expected = stored.specs.reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * (spec.dtype === 'bool' ? 1 : 4), 0);
-    if (bytes.byteLength !== expected) throw new InputError(join(dir, TENSORS), undefined, undefined, `${bytes.byteLength} bytes, the state describes ${expected}`);
+    if (bytes.byteLength !== expected) throw new InputError(tensorsFile, undefined, undefined, `${bytes.byteLength} bytes, the state describes ${expected}`);
+    if (stored.tensorsSha256 !== undefined) assertDigest(tensorsFile, stored.tensorsSha256, sha256OfBytes(bytes));
     const decoded = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, stored.specs);
+    const notFinite = Object.entries(decoded).find(([, tensor]) => tensor.dtype === 'float32' && !(tensor.dataSync() as Float32Array).every(Number.isFinite));
+    if (notFinite) {
+      tf.dispose(Object.values(decoded));
+      throw new InputError(tensorsFile, undefined, notFinite[0], 'holds values that are not finite (NaN or ±Infinity): the training that wrote it diverged; resume from an earlier checkpoint or start afresh');
+    }
     const groups = Object.fromEntries(
       Object.entries(stored.groups).map(([group, names]) => [group, names.map((name, i) => ({ name, tensor: decoded[`${group}/${i}`]! }))]),
     );
-    const { format: _format, groups: _groups, specs: _specs, ...state } = stored;
+    const { format: _format, groups: _groups, specs: _specs, tensorsSha256: _sha, ...state } = stored;
     return { dir, state: state as CheckpointState<History>, groups };
+  }
+
+  /** The model weights of the checkpoint of `epoch` (the caller disposes them); fails naming it when it is gone. */
+  async readModelWeights(epoch: number): Promise<tf.Tensor[]> {
+    const dir = join(this.dir, epochDirName(epoch));
+    if (!existsSync(dir)) throw new InputError(dir, undefined, undefined, `the checkpoint of the best epoch (${epoch}) is missing; start afresh without --resume`);
+    const loaded = await this.read(dir);
+    const { model = [], ...rest } = loaded.groups;
+    tf.dispose(Object.values(rest).flatMap((group) => group.map((t) => t.tensor)));
+    return model.map((t) => t.tensor);
+  }
+
+  /** Epochs the latest checkpoint has trained (0 without one). */
+  latestEpoch(): number {
+    if (!this.exists()) return 0;
+    const pointerFile = join(this.dir, LATEST);
+    const epoch = (parseJson(pointerFile, readFileSync(pointerFile, 'utf8')) as { epoch?: unknown }).epoch;
+    if (!Number.isInteger(epoch)) throw new InputError(pointerFile, undefined, 'epoch', `expected an integer, got ${JSON.stringify(epoch)}`);
+    return epoch as number;
   }
 
   /** Keeps the newest `keep` checkpoints and the protected one (the best epoch); removes stale temporaries. */

@@ -1,4 +1,5 @@
 import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { BatchKind, Objective, ObjectiveBatch, Sampler } from '../contracts/loss.js';
@@ -52,6 +53,8 @@ export interface TrainerOptions {
   readonly validate?: () => Promise<Record<string, number>>;
   /** Stop when validation stops improving, and restore the best epoch's weights. */
   readonly earlyStopping?: EarlyStopping;
+  /** Largest share of the training samples that may be unreadable in an epoch (default: no limit). */
+  readonly maxSkippedShare?: number;
   /** A progress bar per epoch; default: when stderr is a terminal. */
   readonly progress?: boolean;
 }
@@ -173,12 +176,18 @@ export async function trainEmbedding(
 
   let state: CheckpointState<EpochRecord> = { epoch: 0, step: 0, randomState: random.getState(), history: [], best: null, epochsWithoutImprovement: 0, fingerprint: modelFingerprint };
   let resumedFrom: number | null = null;
+  let bestWeights: tf.Tensor[] | null = null;
   if (options.runDir) await mkdir(options.runDir, { recursive: true });
   if (checkpoints && options.resume && checkpoints.exists()) {
-    state = await restore(checkpoints, model, objective, modelOptimizer, headOptimizer, modelFingerprint);
+    state = await restore(checkpoints, model, objective, modelOptimizer, headOptimizer, modelFingerprint, options.epochs);
     random.setState(state.randomState);
     resumedFrom = state.epoch;
     log.info(`resuming after epoch ${state.epoch} from ${checkpoints.dir}`);
+    // The best epoch's weights were held in memory by the stopped run; its checkpoint is kept for this.
+    if (options.earlyStopping && state.best) bestWeights = await checkpoints.readModelWeights(state.best.epoch);
+    // The log is rewritten from the checkpoint: a run killed after an epoch's log line but before
+    // its checkpoint would otherwise log that epoch twice.
+    if (logFile) await writeFileAtomic(logFile, state.history.map((record) => `${JSON.stringify({ type: 'epoch', ...record })}\n`).join(''));
   } else {
     if (checkpoints?.exists()) {
       log.warn(`replacing the checkpoints in ${checkpoints.dir} (pass --resume to continue them instead)`);
@@ -190,9 +199,9 @@ export async function trainEmbedding(
   }
 
   const history = [...state.history];
-  let bestWeights: tf.Tensor[] | null = null;
   let step = state.step;
-  let stoppedEarly = false;
+  // A run killed after it stopped early (before saving its model) is not trained any further.
+  let stoppedEarly = options.earlyStopping !== undefined && state.best !== null && state.epochsWithoutImprovement >= options.earlyStopping.patience;
   try {
     for (let epoch = state.epoch; epoch < options.epochs && !stoppedEarly; epoch++) {
       const started = Date.now();
@@ -230,6 +239,12 @@ export async function trainEmbedding(
         step += 1;
       }
       progress.stop();
+      if (data.skipped) {
+        if (options.maxSkippedShare !== undefined && data.skipped > options.maxSkippedShare * labels.length) {
+          throw new UserError(`epoch ${epoch + 1}: ${data.skipped} of ${labels.length} training images could not be read, more than ${options.maxSkippedShare * 100} %`, 'check the images (--verbose names each), or allow more with --max-bad-images', 1);
+        }
+        log.warn(`epoch ${epoch + 1}: ${data.skipped} unreadable image(s) left out (--verbose names each, --strict makes this an error)`);
+      }
       if (incomplete > 0) log.warn(`epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`);
       const seconds = (Date.now() - started) / 1000;
       const validation = options.validate ? await options.validate() : undefined;
@@ -275,7 +290,6 @@ export async function trainEmbedding(
       }
       if (stoppedEarly) log.info(`early stopping: ${best!.metric} has not improved for ${epochsWithoutImprovement} epochs (best ${best!.value.toFixed(4)} at epoch ${best!.epoch})`);
     }
-    // A resumed run that already stopped early has no best weights in memory; it keeps the latest.
     const best = state.best;
     if (best && bestWeights && best.epoch !== state.epoch) {
       model.setWeights(bestWeights);
@@ -311,9 +325,16 @@ async function restore(
   modelOptimizer: ScheduledOptimizer,
   headOptimizer: ScheduledOptimizer,
   expectedFingerprint: string,
+  epochs: number,
 ): Promise<CheckpointState<EpochRecord>> {
   const loaded = (await checkpoints.readLatest<EpochRecord>())!;
   try {
+    if (loaded.state.epoch > epochs) {
+      throw new UserError(
+        `cannot resume ${epochs} epoch(s): the checkpoint in ${loaded.dir} has already trained ${loaded.state.epoch}`,
+        `resume with --epochs ${loaded.state.epoch} or more, or start afresh without --resume`,
+      );
+    }
     if (loaded.state.fingerprint !== expectedFingerprint) {
       throw new UserError(
         `the checkpoint in ${loaded.dir} was written for another model or objective (${loaded.state.fingerprint}; this run has ${expectedFingerprint})`,

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseFactory } from '../../core/index/factory.js';
@@ -138,7 +138,7 @@ describe('persistence, merge and removal', () => {
     const path = join(dir, 'flat.index');
     const index = flatIndex();
     index.write(path);
-    expect(readdirSync(dir).sort()).toEqual(['flat.index', 'flat.index.json']);
+    expect(readdirSync(dir).sort()).toEqual(['flat.index', 'flat.index.json', 'flat.index.sha256']);
     const loaded = VectorIndex.read(path);
     expect(loaded.ids).toEqual(index.ids);
     expect(loaded.search(queries, 8)).toEqual(index.search(queries, 8));
@@ -150,6 +150,8 @@ describe('persistence, merge and removal', () => {
     flatIndex().write(path);
     expect(() => VectorIndex.read(join(dir, 'nope.index'))).toThrow(/does not exist/);
     writeFileSync(path, 'garbage');
+    expect(() => VectorIndex.read(path)).toThrow(/x\.index: checksum mismatch/);
+    rmSync(`${path}.sha256`);
     expect(() => VectorIndex.read(path)).toThrow(/faiss cannot read it/);
     writeFileSync(`${path}.json`, '{');
     expect(() => VectorIndex.read(path)).toThrow(/not valid JSON/);

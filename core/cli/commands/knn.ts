@@ -1,8 +1,7 @@
-import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import type { CompetitionConfig, Item } from '../../contracts/competition.js';
+import type { Item } from '../../contracts/competition.js';
 import { initEngine } from '../../engine/backend.js';
 import { UserError } from '../../errors.js';
 import { EmbeddingsWriter, inShard, parseShard, readEmbeddings } from '../../index/embeddings-file.js';
@@ -12,7 +11,10 @@ import { log } from '../../log.js';
 import { loadModel } from '../../models/io.js';
 import { embedInChunks, imageInputs } from '../../pipeline/model.js';
 import { findCompetition } from '../../pipeline/run.js';
+import { readRunConfig, runConfigPath } from '../../pipeline/run-config.js';
 import { writeCsvAtomic } from '../../data/csv.js';
+import { POSITIVE_INTEGER } from '../../pipeline/config-check.js';
+import { numberFlag } from '../flags.js';
 
 const SETS = ['train', 'test', 'index'] as const;
 
@@ -26,18 +28,15 @@ export function registerKnn(program: Command, context: CliContext): void {
     .option('--set <set>', SETS.join('|'), 'test')
     .option('--shard <i/n>', 'embed only items i, i+n, i+2n, … (for splitting work between processes)')
     .requiredOption('--out <file>', 'embeddings file to write')
-    .action(async (name: string, options: { run: string; data?: string; set: string; shard?: string; out: string }) => {
+    .option('--strict', 'an unreadable image fails the command instead of being embedded as a blank one')
+    .action(async (name: string, options: { run: string; data?: string; set: string; shard?: string; out: string; strict?: boolean }) => {
       if (!(SETS as readonly string[]).includes(options.set)) throw new UserError(`unknown set "${options.set}"`, `choose one of: ${SETS.join(', ')}`);
       const shard = options.shard ? parseShard(options.shard) : undefined;
       await initEngine();
       const { competition } = findCompetition(await context.simkit(), name);
       const runOut = resolve(options.run);
-      let config: CompetitionConfig;
-      try {
-        config = { ...competition.config, ...(JSON.parse(await readFile(join(runOut, 'config.json'), 'utf8')) as Partial<CompetitionConfig>) };
-      } catch {
-        throw new UserError(`${join(runOut, 'config.json')} is missing or unreadable`, 'pass the --out directory of a finished `simkit run`');
-      }
+      const config = await readRunConfig(runOut);
+      if (config.competition !== competition.alias) throw new UserError(`${runConfigPath(runOut)} is a run of ${config.competition}, not of ${competition.alias}`, `embed with \`simkit embed ${config.competition}\``);
       const dataDir = resolve(options.data ?? join(runOut, 'sample'));
       const items: readonly Item[] =
         options.set === 'train' ? await competition.readTrain(dataDir) : options.set === 'test' ? (await competition.readTest(dataDir)).queries : (await competition.readTest(dataDir)).index ?? [];
@@ -45,7 +44,7 @@ export function registerKnn(program: Command, context: CliContext): void {
       const model = await loadModel(join(runOut, 'run', 'model'));
       const writer = EmbeddingsWriter.open(options.out, config.embeddingSize, { run: runOut, shard });
       try {
-        await embedInChunks(model, selected, imageInputs(competition, config), (start, vectors) => {
+        await embedInChunks(model, selected, imageInputs(competition, config, options.strict), (start, vectors) => {
           writer.append(selected.slice(start, start + vectors.length / config.embeddingSize).map((item) => item.id), vectors);
         });
         const header = writer.close();
@@ -78,11 +77,10 @@ export function registerKnn(program: Command, context: CliContext): void {
     .description('k nearest neighbours of query embeddings in an index, as CSV')
     .requiredOption('--index <file>', 'index file (simkit index)')
     .requiredOption('--queries <file>', 'embeddings file of the queries')
-    .option('--k <n>', 'neighbours per query', (value) => Number.parseInt(value, 10), 10)
+    .option('--k <n>', 'neighbours per query', numberFlag(POSITIVE_INTEGER), 10)
     .option('--exclude-self', 'drop the neighbour whose id equals the query id')
     .requiredOption('--out <file>', 'CSV: query_id, neighbour ids, similarities (space-separated, best first)')
     .action(async (options: { index: string; queries: string; k: number; excludeSelf?: boolean; out: string }) => {
-      if (!Number.isInteger(options.k) || options.k < 1) throw new UserError(`--k must be a positive integer, got ${options.k}`);
       const index = VectorIndex.read(options.index);
       const { header, ids, vectors } = readEmbeddings(options.queries);
       if (header.dim !== index.dim) throw new UserError(`queries have dimension ${header.dim} but the index has ${index.dim}`);

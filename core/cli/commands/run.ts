@@ -1,7 +1,10 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { initEngine } from '../../engine/backend.js';
+import { POSITIVE_INTEGER, SEED } from '../../pipeline/config-check.js';
+import { DEFAULT_MAX_BAD_IMAGES } from '../../pipeline/data-check.js';
 import { effectiveConfig, runCompetition, type RunSummary } from '../../pipeline/run.js';
+import { numberFlag } from '../flags.js';
 
 function formatScore(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : value.toFixed(4);
@@ -19,7 +22,7 @@ export function formatSummary(summary: RunSummary): string {
   const lines = [`${summary.competition}: ${summary.metric} (${summary.higherIsBetter ? 'higher' : 'lower'} is better)`, ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)];
   const tuned = Object.entries(summary.tuned).map(([key, value]) => `${key}=${value}`).join(' ');
   if (tuned) lines.push(`  tuned: ${tuned}`);
-  lines.push(`  submission ${summary.submission}`, `  report ${summary.report}`, `  run ${summary.runDir} (leaderboard id ${summary.runId})`, `  time ${summary.seconds.toFixed(1)} s`);
+  lines.push(`  submission ${summary.submission}`, `  report ${summary.report}`, `  run ${summary.runDir} (${summary.runId === null ? 'not on the leaderboard' : `leaderboard id ${summary.runId}`})`, `  time ${summary.seconds.toFixed(1)} s`);
   return lines.join('\n');
 }
 
@@ -32,6 +35,8 @@ export interface RunFlags {
   readonly epochs?: number;
   readonly resume?: boolean;
   readonly printConfig?: boolean;
+  readonly strict?: boolean;
+  readonly maxBadImages?: number;
 }
 
 export function withRunFlags(command: Command, help: { out: string; config: string }): Command {
@@ -39,9 +44,11 @@ export function withRunFlags(command: Command, help: { out: string; config: stri
     .option('--config <file>', help.config)
     .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)")
     .option('--out <dir>', help.out)
-    .option('--seed <n>', 'random seed', (value) => Number.parseInt(value, 10))
-    .option('--epochs <n>', 'override the number of training epochs', (value) => Number.parseInt(value, 10))
+    .option('--seed <n>', 'random seed (an integer ≥ 0)', numberFlag(SEED))
+    .option('--epochs <n>', 'override the number of training epochs of every model of the run', numberFlag(POSITIVE_INTEGER))
     .option('--resume', "continue training from the run's latest checkpoint (<out>/run/checkpoints)")
+    .option('--strict', 'an unreadable image fails the run instead of being skipped (or replaced by a blank one)')
+    .option('--max-bad-images <share>', `largest share of images that may be missing or unreadable (default ${DEFAULT_MAX_BAD_IMAGES})`, numberFlag({ min: 0, max: 1 }))
     .option('--print-config', 'print the effective config and exit');
 }
 
@@ -60,6 +67,8 @@ export function registerRun(program: Command, context: CliContext): void {
         config: options.config,
         seed: options.seed,
         resume: options.resume,
+        strict: options.strict,
+        maxBadImages: options.maxBadImages,
         overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
       };
       if (options.printConfig) {
@@ -67,6 +76,8 @@ export function registerRun(program: Command, context: CliContext): void {
         return;
       }
       await initEngine();
-      process.stdout.write(`${formatSummary(await runCompetition(app, run))}\n`);
+      const summary = await runCompetition(app, run);
+      process.stdout.write(`${formatSummary(summary)}\n`);
+      if (summary.leaderboardError) throw summary.leaderboardError;
     });
 }

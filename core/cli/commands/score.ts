@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UserError } from '../../errors.js';
@@ -18,6 +18,7 @@ interface ScoreOptions {
 
 function requireFile(path: string, what: string): void {
   if (!existsSync(path)) throw new UserError(`${what} ${path} does not exist`, `pass the path of an existing CSV file to --${what}`);
+  if (!statSync(path).isFile()) throw new UserError(`${what} ${path} is not a file`, `pass the path of a CSV file to --${what}`);
 }
 
 export function registerScore(program: Command, context: CliContext): void {

@@ -41,6 +41,8 @@ export function registerTrain(program: Command, context: CliContext): void {
         config: options.config,
         configOverrides: file?.overrides,
         resume: options.resume,
+        strict: options.strict,
+        maxBadImages: options.maxBadImages,
         overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
       };
       if (options.printConfig) {

@@ -72,7 +72,7 @@ describe('the loss catalogue from a competition config (loss: { name, options })
       return undefined;
     })();
     expect(error).toBeInstanceOf(UserError);
-    expect((error as UserError).message).toContain(`${name}: unknown option "temprature"`);
-    for (const known of [...Object.keys(options), 'distance', 'reducer', 'regularizer']) expect((error as UserError).hint).toMatch(new RegExp(`known: .*\\b${known}\\b`));
+    expect((error as UserError).message).toContain(`loss "${name}" has no option "temprature"`);
+    for (const known of [...Object.keys(options), 'distance', 'reducer', 'regularizer']) expect((error as UserError).message).toMatch(new RegExp(`its options: .*\\b${known}\\b`));
   });
 });

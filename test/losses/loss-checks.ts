@@ -83,7 +83,7 @@ export function expectLargeBatch(app: Simkit, lossCase: LossCase, matrices = 64)
 }
 
 export function expectUnknownOptionRefused(app: Simkit, lossCase: LossCase): void {
-  expect(() => createLoss(app, { ...lossCase, options: { ...lossCase.options, noSuchOption: 1 } }, 4)).toThrow(/unknown option "noSuchOption"/);
+  expect(() => createLoss(app, { ...lossCase, options: { ...lossCase.options, noSuchOption: 1 } }, 4)).toThrow(/has no option "noSuchOption"/);
 }
 
 /** A one-class batch and all-zero rows: finite values and gradients (no NaN from empty sums or 0/0). */

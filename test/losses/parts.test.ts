@@ -157,7 +157,7 @@ describe('distances, reducers and regularisers', () => {
       [() => createReducer('median' as never), /known: mean, mean-non-zero, sum, threshold, per-anchor/],
       [() => createReducer({ name: 'threshold', cutoff: 1 } as never), /known: name, low, high/],
       [() => createRegularizer('l1' as never), /known: lp/],
-      [() => app.registry<LossFactory>('Loss').create('triplet', { margn: 0.2 } as never), /known: margin, softMargin/],
+      [() => app.registry<LossFactory>('Loss').create('triplet', { margn: 0.2 } as never), /its options: margin, softMargin/],
       [() => lossParts('x', { distance: 'l2', reducer: 'mean', regularizer: null }, {}), /unknown option "distance"/],
     ];
     for (const [attempt, hint] of attempts) {

@@ -53,8 +53,8 @@ describe('a miner in the competition config', () => {
     ['a triplet miner on the contrastive loss', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'semi-hard' } }, /pair miners: pair-margin/],
     ['a miner on a head loss', { miner: { name: 'semi-hard' } }, /nothing to select/],
     ['an unknown miner', { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'semihard' } }, /known: .*batch-hard.*semi-hard/],
-    ['an unknown miner option', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'pair-margin', options: { margin: 1 } } }, /known: positiveMargin, negativeMargin/],
-    ['an unknown loss option', { head: { name: 'none' }, loss: { name: 'triplet', options: { margn: 1 } } }, /known: margin/],
+    ['an unknown miner option', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'pair-margin', options: { margin: 1 } } }, /its options: positiveMargin, negativeMargin/],
+    ['an unknown loss option', { head: { name: 'none' }, loss: { name: 'triplet', options: { margn: 1 } } }, /its options: margin/],
   ];
   it.each(refused)('refuses %s with one line naming the known ones (exit 2), before reading any data', async (_, override, hint) => {
     const file = join(root, `${hint.source.length}.json`);

@@ -50,7 +50,7 @@ describe('a miner in the competition config', () => {
 
   const refused: [string, object, RegExp][] = [
     ['a pair miner on the triplet loss', { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'pair-margin' } }, /triplet miners: .*semi-hard/],
-    ['a triplet miner on the contrastive loss', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'semi-hard' } }, /pair miners: pair-margin/],
+    ['a triplet miner on the contrastive loss', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'semi-hard' } }, /pair miners: hdc, multi-similarity, pair-margin, uniform-histogram/],
     ['a miner on a head loss', { miner: { name: 'semi-hard' } }, /nothing to select/],
     ['an unknown miner', { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'semihard' } }, /known: .*batch-hard.*semi-hard/],
     ['an unknown miner option', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'pair-margin', options: { margin: 1 } } }, /its options: positiveMargin, negativeMargin/],

@@ -64,27 +64,36 @@ inline float apply(float a, float b) {
   if constexpr (op == Op::SquaredDifference) return (a - b) * (a - b);
 }
 
-/** out = a op b with b repeating every `period` elements (period = count: same shape). */
+/**
+ * out = full op other (other op full when swapped), with `other` repeating every `period` elements:
+ * the same shape (period = count), a scalar (1) or a trailing block. Each case has its own loop, so
+ * the compiler vectorises it.
+ */
 template <Op op, bool swapped>
-void repeat(const float* a, const float* b, float* out, int64_t count, int64_t period) {
-  const int64_t blocks = count / period;
-#pragma omp parallel for schedule(static) num_threads(threadsFor(count, kElementsPerThread)) if (blocks > 1)
-  for (int64_t block = 0; block < blocks; block++) {
-    const float* x = a + block * period;
-    float* y = out + block * period;
-    for (int64_t j = 0; j < period; j++) y[j] = swapped ? apply<op>(b[j], x[j]) : apply<op>(x[j], b[j]);
+void elementwise(const float* full, const float* other, float* out, int64_t count, int64_t period) {
+  const int threads = threadsFor(count, kElementsPerThread);
+  if (period == count) {
+#pragma omp parallel for simd schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < count; i++) out[i] = swapped ? apply<op>(other[i], full[i]) : apply<op>(full[i], other[i]);
+  } else if (period == 1) {
+    const float scalar = other[0];
+#pragma omp parallel for simd schedule(static) num_threads(threads)
+    for (int64_t i = 0; i < count; i++) out[i] = swapped ? apply<op>(scalar, full[i]) : apply<op>(full[i], scalar);
+  } else {
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int64_t block = 0; block < count / period; block++) {
+      const float* x = full + block * period;
+      float* y = out + block * period;
+#pragma omp simd
+      for (int64_t j = 0; j < period; j++) y[j] = swapped ? apply<op>(other[j], x[j]) : apply<op>(x[j], other[j]);
+    }
   }
 }
 
 template <Op op>
 void dispatch(const float* full, const float* other, float* out, int64_t count, int64_t period, bool otherFirst) {
-  if (period == count && count > 1) {
-#pragma omp parallel for schedule(static) num_threads(threadsFor(count, kElementsPerThread))
-    for (int64_t i = 0; i < count; i++) out[i] = otherFirst ? apply<op>(other[i], full[i]) : apply<op>(full[i], other[i]);
-    return;
-  }
-  if (otherFirst) repeat<op, true>(full, other, out, count, period);
-  else repeat<op, false>(full, other, out, count, period);
+  if (otherFirst) elementwise<op, true>(full, other, out, count, period);
+  else elementwise<op, false>(full, other, out, count, period);
 }
 
 // binary(heap, full, other, out, op, count, period, otherFirst): out = full op other, or other op

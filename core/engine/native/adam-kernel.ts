@@ -1,7 +1,7 @@
 import type * as tf from '@tensorflow/tfjs';
 import { FUSED_ADAM } from '../adam.js';
 import type { NativeEngineAddon } from './addon.js';
-import { NATIVE_BACKEND, runMultiOutput, type WasmHeapBackend } from './kernels.js';
+import { NATIVE_BACKEND, runMultiOutput, size, type WasmHeapBackend } from './kernels.js';
 
 /** FUSED_ADAM on the native backend: new value and moments in one multi-threaded pass. */
 export function fusedAdamKernel(addon: NativeEngineAddon): tf.KernelConfig {
@@ -14,8 +14,8 @@ export function fusedAdamKernel(addon: NativeEngineAddon): tf.KernelConfig {
       const a = attrs as Record<string, number>;
       const offset = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId).memoryOffset;
       const tensors = [value, gradient, first, second];
-      const count = value?.shape.reduce((n, d) => n * d, 1) ?? 0;
-      if (tensors.some((t) => !t || t.dtype !== 'float32' || t.shape.reduce((n, d) => n * d, 1) !== count)) {
+      const count = value ? size(value.shape) : 0;
+      if (tensors.some((t) => !t || t.dtype !== 'float32' || size(t.shape) !== count)) {
         throw new Error(`${FUSED_ADAM}: value, gradient and moments must be float32 tensors of one size (shapes ${tensors.map((t) => `[${t?.shape}]`).join(', ')})`);
       }
       const at = tensors.map((t) => offset(t!)) as [number, number, number, number];

@@ -1,11 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { NativeEngineAddon } from './addon.js';
-import { NATIVE_BACKEND, runMultiOutput, type WasmHeapBackend } from './kernels.js';
+import { NATIVE_BACKEND, runMultiOutput, size, type WasmHeapBackend } from './kernels.js';
 
 /** The native kernel computing every gradient of FusedBatchNorm in one pass. */
 export const BATCH_NORM_GRAD = 'SimkitBatchNormGrad';
-
-const size = (shape: readonly number[]): number => shape.reduce((product, dim) => product * dim, 1);
 
 /** BATCH_NORM_GRAD on the native backend: dx, dMean, dVariance, dScale, dOffset. */
 export function batchNormGradKernel(addon: NativeEngineAddon): tf.KernelConfig {

@@ -59,7 +59,8 @@ export function runMultiOutput(
   return outputs;
 }
 
-const size = (shape: readonly number[]): number => shape.reduce((product, dim) => product * dim, 1);
+/** Elements of a tensor of `shape`. */
+export const size = (shape: readonly number[]): number => shape.reduce((product, dim) => product * dim, 1);
 const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((dim, i) => dim === b[i]);
 const allFloat32 = (...tensors: (tf.TensorInfo | undefined)[]): boolean => tensors.every((t) => t === undefined || t.dtype === 'float32');
 

@@ -159,7 +159,8 @@ struct ConvGeometry {
   }
 };
 
-struct ConvEntry {
+/** A cached primitive that needs nothing besides itself (max pooling's forward pass). */
+struct PrimitiveEntry {
   dnnl::primitive primitive;
 };
 
@@ -325,9 +326,9 @@ Napi::Value MaxPool(const Napi::CallbackInfo& info) {
     Heap heap(info[0]);
     const MaxPoolGeometry g = MaxPoolGeometry::read(info, 3);
     ThreadScope threads(poolThreads(g));
-    static PrimitiveCache<ConvEntry> cache;
-    ConvEntry& entry = cache.get(g.key(), [&] {
-      return ConvEntry{dnnl::pooling_forward(dnnl::pooling_forward::primitive_desc(g.forward(dnnl::prop_kind::forward_inference), cpuEngine()))};
+    static PrimitiveCache<PrimitiveEntry> cache;
+    PrimitiveEntry& entry = cache.get(g.key(), [&] {
+      return PrimitiveEntry{dnnl::pooling_forward(dnnl::pooling_forward::primitive_desc(g.forward(dnnl::prop_kind::forward_inference), cpuEngine()))};
     });
     Napi::Env env = info.Env();
     entry.primitive.execute(cpuStream(), {

@@ -3,7 +3,6 @@
 // AvgPoolGrad computes it (oneDNN has no such mixed mode). Images are split across OpenMP threads.
 #include <omp.h>
 #include <algorithm>
-#include <limits>
 #include "common.h"
 
 namespace simkit {

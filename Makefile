@@ -65,7 +65,7 @@ test: build
 FUZZ_CASES ?= 20000
 FUZZ_SEED ?= 20261201
 fuzz: build
-	SIMKIT_FUZZ_CASES=$(FUZZ_CASES) SIMKIT_FUZZ_SEED=$(FUZZ_SEED) npx vitest run test/reliability/fuzz.test.ts
+	SIMKIT_FUZZ_CASES=$(FUZZ_CASES) SIMKIT_FUZZ_SEED=$(FUZZ_SEED) npx vitest run test/competitions/fuzz.test.ts
 
 doctor: build
 	$(SIMKIT) doctor

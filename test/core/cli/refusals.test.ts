@@ -1,0 +1,552 @@
+// Every bad input, flag and file is refused early and clearly: one table of cases, each with its
+// input, the exit code, a fragment of the message, and the files that must not exist afterwards.
+// Every case also checks that no internal error (exit 3) or stack trace is shown and that no
+// temporary file is left behind.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import * as tf from '@tensorflow/tfjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { initEngine } from '../../../core/engine/backend.js';
+import { EmbeddingsWriter } from '../../../core/index/embeddings-file.js';
+import { VectorIndex } from '../../../core/index/vector-index.js';
+import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
+import { Simkit } from '../../../core/di/container.js';
+import { saveModel } from '../../../core/models/io.js';
+import { effectiveConfig } from '../../../core/pipeline/run.js';
+import { writeRunConfig } from '../../../core/pipeline/run-config.js';
+import { Checkpoints } from '../../../core/training/checkpoint.js';
+import { competition } from '../../competitions/helpers.js';
+import { STACK_LINE, simkitInProcess, temporaries } from './in-process.js';
+
+const root = mkdtempSync(join(tmpdir(), 'simkit-reliability-'));
+const cache = join(root, 'cache');
+const samples = join(root, 'samples');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+interface Scene {
+  readonly args: readonly string[];
+  readonly env?: Record<string, string | undefined>;
+}
+
+interface Case {
+  readonly name: string;
+  /** Prepares the case's folder (the working directory) and returns the command line. */
+  readonly setup: (dir: string) => Scene | Promise<Scene>;
+  readonly exit: number;
+  /** A fragment of stderr (or of stdout for `stdout`). */
+  readonly message: string | RegExp;
+  readonly stdout?: string | RegExp;
+  /** Paths, relative to the case's folder, that must not exist afterwards. */
+  readonly absent?: readonly string[];
+  /** Paths that must exist afterwards (what a failed step must not lose). */
+  readonly present?: readonly string[];
+}
+
+/** A copy of a competition's embedded sample in `dir/data`. */
+async function sample(name: string, dir: string): Promise<string> {
+  const source = join(samples, name);
+  if (!existsSync(source)) await (await competition(name)).generateSample(source, 42);
+  const data = join(dir, 'data');
+  cpSync(source, data, { recursive: true });
+  return data;
+}
+
+/** Rewrites line `line` (1 = header) of a CSV with `change`. */
+function editLine(file: string, line: number, change: (text: string) => string): void {
+  const lines = readFileSync(file, 'utf8').split('\n');
+  lines[line - 1] = change(lines[line - 1]!);
+  writeFileSync(file, lines.join('\n'));
+}
+
+const RUN_OUTPUTS = ['out/submission.csv', 'out/run/checkpoints', 'out/run/model', 'out/config.json'];
+
+async function shopeeRun(dir: string, edit: (data: string) => void, extra: string[] = []): Promise<Scene> {
+  const data = await sample('shopee', dir);
+  edit(data);
+  return { args: ['run', 'shopee', '--data', data, '--out', 'out', '--epochs', '1', ...extra] };
+}
+
+function leaderboardFile(dir: string, damage: (path: string) => void): string {
+  const path = join(dir, 'board.sqlite');
+  const board = Leaderboard.open(path);
+  for (let i = 0; i < 20; i++) board.record({ competition: 'hotel-id-2021-fgvc8', metric: 'MAP@5', higherIsBetter: true, score: i / 20, gitCommit: null });
+  board.close();
+  damage(path);
+  return path;
+}
+
+/** Query embeddings and a flat index of them in `dir`. */
+function searchFiles(dir: string): { index: string; queries: string } {
+  const queries = join(dir, 'queries.emb');
+  const writer = EmbeddingsWriter.open(queries, 4);
+  writer.append(['a', 'b', 'c'], Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]));
+  writer.close();
+  const index = VectorIndex.create(4);
+  index.add(['x', 'y', 'z'], Float32Array.from([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1]));
+  index.write(join(dir, 'gallery.index'));
+  return { index: join(dir, 'gallery.index'), queries };
+}
+
+/** A checkpoint of `epoch` epochs in `<dir>/out/run` whose tensors are `values`. */
+async function checkpoint(dir: string, epoch: number, values: number[]): Promise<string> {
+  const runDir = join(dir, 'out', 'run');
+  const tensor = tf.tensor1d(values);
+  const state = { epoch, step: epoch, randomState: 1, history: [], best: null, epochsWithoutImprovement: 0, fingerprint: 'model[] head[]' };
+  await new Checkpoints(runDir).write(state, { model: [{ name: 'w', tensor }], head: [], modelOptimizer: [], headOptimizer: [] });
+  tensor.dispose();
+  return join(runDir, 'checkpoints', `epoch-${String(epoch).padStart(4, '0')}`, 'tensors.bin');
+}
+
+const PLUGIN = `import { writeFileSync } from 'node:fs';
+import { ContainerModule } from 'inversify';
+writeFileSync(new URL('./plugin-ran', import.meta.url), 'yes');
+export default new ContainerModule(() => {});
+`;
+
+function pluginFolder(dir: string): void {
+  writeFileSync(join(dir, 'plugin.mjs'), PLUGIN);
+  writeFileSync(join(dir, 'simkit.config.json'), JSON.stringify({ plugins: ['./plugin.mjs'] }));
+}
+
+const CASES: Case[] = [
+  // 1. A resumed run is the same run (the trainer's side: test/reliability/resume.test.ts).
+  {
+    name: '--resume with fewer --epochs than the checkpoint has trained',
+    setup: async (dir) => {
+      await checkpoint(dir, 3, [1, 2]);
+      return { args: ['train', 'fashion-mnist', '--out', 'out', '--resume', '--epochs', '2'] };
+    },
+    exit: 2,
+    message: /cannot resume 2 epoch\(s\): the checkpoint in .*out\/run\/checkpoints has already trained 3/,
+    absent: ['out/run/model', 'out/config.json'],
+  },
+
+  // 2. Numeric flags and config values.
+  ...['abc', '0', '-3', '2.5', '3abc', ''].map((value): Case => ({
+    name: `run --epochs ${JSON.stringify(value)}`,
+    setup: () => ({ args: ['run', 'hotels', '--out', 'out', '--epochs', value] }),
+    exit: 2,
+    message: /--epochs <n>.*expected an integer ≥ 1/,
+    absent: ['out'],
+  })),
+  ...['abc', 'NaN', '-1', '1.5', '99999999999'].map((value): Case => ({
+    name: `train --seed ${value}`,
+    setup: () => ({ args: ['train', 'hotels', '--out', 'out', '--seed', value] }),
+    exit: 2,
+    message: /--seed <n>.*expected an integer ≥ 0/,
+    absent: ['out'],
+  })),
+  {
+    name: 'search --k 3abc',
+    setup: (dir) => {
+      const { index, queries } = searchFiles(dir);
+      return { args: ['search', '--index', index, '--queries', queries, '--k', '3abc', '--out', 'n.csv'] };
+    },
+    exit: 2,
+    message: /--k <n>.*expected an integer ≥ 1/,
+    absent: ['n.csv'],
+  },
+  {
+    name: 'a config file with epochs: 0',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'c.yaml'), 'epochs: 0\n');
+      return { args: ['run', 'hotels', '--out', 'out', '--config', 'c.yaml'] };
+    },
+    exit: 1,
+    message: /c\.yaml \(epochs\): expected an integer ≥ 1, got 0/,
+    absent: ['out/run', 'out/submission.csv'],
+  },
+  {
+    name: 'a config file with a negative learning rate for the text model',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'c.json'), JSON.stringify({ textModel: { learningRate: -0.1 } }));
+      return { args: ['run', 'shopee', '--out', 'out', '--config', 'c.json'] };
+    },
+    exit: 1,
+    message: /c\.json \(textModel\.learningRate\): expected a number > 0/,
+    absent: ['out/run'],
+  },
+  {
+    name: 'a train config file with seed 1.5',
+    setup: (dir) => {
+      writeFileSync(join(dir, 't.yaml'), 'competition: hotels\nseed: 1.5\n');
+      return { args: ['train', '--config', 't.yaml'] };
+    },
+    exit: 1,
+    message: /t\.yaml \(seed\): expected an integer ≥ 0/,
+    absent: ['output'],
+  },
+  {
+    name: '--epochs reaches the text model too',
+    setup: () => ({ args: ['run', 'shopee', '--epochs', '2', '--print-config'] }),
+    exit: 0,
+    message: '',
+    stdout: /"textModel": \{[^]*"epochs": 2,/,
+  },
+
+  // 3. A leaderboard that cannot be used names its file and says what to do.
+  ...(
+    [
+      ['random bytes', (path: string) => writeFileSync(path, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 251)))],
+      ['truncated', (path: string) => truncateSync(path, 3000)],
+      ['an overwritten header', (path: string) => {
+        const bytes = readFileSync(path);
+        bytes.fill(0x41, 0, 100);
+        writeFileSync(path, bytes);
+      }],
+      ['a directory', (path: string) => {
+        rmSync(path);
+        mkdirSync(path);
+      }],
+      ['a foreign schema', (path: string) => {
+        rmSync(path);
+        const db = new Database(path);
+        db.exec('CREATE TABLE runs (id INTEGER, name TEXT)');
+        db.close();
+      }],
+    ] as const
+  ).map(([what, damage]): Case => ({
+    name: `leaderboard file: ${what}`,
+    setup: (dir) => ({ args: ['leaderboard', '--db', leaderboardFile(dir, damage)] }),
+    exit: 1,
+    message: /the leaderboard .*board\.sqlite cannot be used: [^]*fix: move it aside/,
+  })),
+  {
+    name: 'score --record into a damaged leaderboard still prints the score first',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'solution.csv'), 'image,hotel_id,Usage\na,1,Public\nb,2,Private\n');
+      writeFileSync(join(dir, 'submission.csv'), 'image,hotel_id\na,1\nb,2\n');
+      const board = leaderboardFile(dir, (path) => writeFileSync(path, 'not a database at all, just text'.repeat(200)));
+      return { args: ['score', '--competition', 'hotels', '--solution', 'solution.csv', '--submission', 'submission.csv', '--record', '--db', board] };
+    },
+    exit: 1,
+    message: /board\.sqlite cannot be used: it is not an SQLite database/,
+    stdout: /score +1\.000000/,
+  },
+
+  {
+    name: 'a whole run into a damaged leaderboard keeps its submission and summary (and one missing image is one line)',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      const [, first] = readFileSync(join(data, 'train.csv'), 'utf8').split('\n');
+      const [image, chain] = first!.split(',');
+      rmSync(join(data, 'train_images', chain!, image!));
+      writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
+      const board = leaderboardFile(dir, (path) => truncateSync(path, 1000));
+      return { args: ['run', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'small.yaml'], env: { SIMKIT_LEADERBOARD: board } };
+    },
+    exit: 1,
+    message: /^warning: 1 of \d+ train image files \(\d+\.\d %\) are missing \(first: [^\n]*\); they are left out \(list in [^\n]*missing-images\.txt\)$[^]*board\.sqlite cannot be used/m,
+    stdout: /hotel-id-2021-fgvc8: MAP@5[^]*submission .*out\/submission\.csv[^]*not on the leaderboard/,
+    present: ['out/submission.csv', 'out/config.json', 'out/run/report.html', 'out/run/missing-images.txt'],
+  },
+
+  {
+    name: 'leaderboard --repair moves a damaged file aside and keeps the rows that can be read',
+    setup: (dir) => ({ args: ['leaderboard', '--repair', '--db', leaderboardFile(dir, (path) => truncateSync(path, 8192))] }),
+    exit: 0,
+    message: /moved .*board\.sqlite to .*board\.sqlite\.broken-[^;]*; the new leaderboard holds the \d+ row\(s\) that could be read/,
+    present: ['board.sqlite'],
+  },
+
+  // 4. Data checked before any training, for every table and folder.
+  {
+    name: 'a few duplicate posting_ids in train.csv',
+    setup: (dir) => shopeeRun(dir, (data) => editLine(join(data, 'train.csv'), 5, () => readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[2]!)),
+    exit: 1,
+    message: /train\.csv:5 \(posting_id\): train id "[^"]+" appears again \(first on line 3\)/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'a duplicate posting_id in test.csv',
+    setup: (dir) => shopeeRun(dir, (data) => editLine(join(data, 'test.csv'), 3, (line) => `${readFileSync(join(data, 'test.csv'), 'utf8').split('\n')[1]!.split(',')[0]}${line.slice(line.indexOf(','))}`)),
+    exit: 1,
+    message: /test\.csv:3 \(posting_id\): test id "[^"]+" appears again \(first on line 2\)/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'an empty train.csv',
+    setup: (dir) => shopeeRun(dir, (data) => writeFileSync(join(data, 'train.csv'), '')),
+    exit: 1,
+    message: /train\.csv: has no data rows/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'a header-only test.csv',
+    setup: (dir) => shopeeRun(dir, (data) => writeFileSync(join(data, 'test.csv'), 'posting_id,image,image_phash,title\n')),
+    exit: 1,
+    message: /test\.csv: has no data rows/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'an empty test image folder (whales)',
+    setup: async (dir) => {
+      const data = await sample('whales', dir);
+      rmSync(join(data, 'test'), { recursive: true });
+      mkdirSync(join(data, 'test'));
+      return { args: ['run', 'whales', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message: /no test items/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'bytes that are not UTF-8 in train.csv',
+    setup: (dir) =>
+      shopeeRun(dir, (data) => {
+        const file = join(data, 'train.csv');
+        const lines = readFileSync(file).toString('latin1').split('\n');
+        lines[3] = lines[3]!.replace(/,([^,]*),([^,]*)$/, ',caf\xe9 $1,$2');
+        writeFileSync(file, Buffer.from(lines.join('\n'), 'latin1'));
+      }),
+    exit: 1,
+    message: /train\.csv:4: is not valid UTF-8/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'a missing train_images folder',
+    setup: (dir) => shopeeRun(dir, (data) => rmSync(join(data, 'train_images'), { recursive: true })),
+    exit: 1,
+    message: /of \d+ train image files \(100\.0 %\) are missing[^]*the folder .*train_images does not exist/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'one missing image with --max-bad-images 0',
+    setup: (dir) => shopeeRun(dir, (data) => rmSync(join(data, 'train_images', readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[1]!.split(',')[1]!)), ['--max-bad-images', '0']),
+    exit: 1,
+    message: /1 of \d+ train image files .* are missing[^]*--max-bad-images/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: '--max-bad-images 1.5',
+    setup: () => ({ args: ['run', 'hotels', '--max-bad-images', '1.5'] }),
+    exit: 2,
+    message: /--max-bad-images <share>.*expected a number ≥ 0 and ≤ 1/,
+    absent: ['output'],
+  },
+
+  {
+    name: 'a third of the training images unreadable',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      const rows = readFileSync(join(data, 'train.csv'), 'utf8').trim().split('\n').slice(1);
+      rows.filter((_, i) => i % 3 === 0).forEach((row) => {
+        const [image, chain] = row.split(',');
+        writeFileSync(join(data, 'train_images', chain!, image!), 'not a JPEG');
+      });
+      writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
+      return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', 'small.yaml'] };
+    },
+    exit: 1,
+    message: /epoch 1: \d+ of \d+ training images could not be read, more than 10 %/,
+    absent: ['out/run/model', 'out/config.json', 'out/run/checkpoints/epoch-0001'],
+  },
+
+  // 5. Paths that leave the data directory.
+  {
+    name: 'an image cell ../../../outside.jpg',
+    setup: async (dir) => {
+      writeFileSync(join(dir, 'outside.jpg'), 'x');
+      return shopeeRun(dir, (data) => editLine(join(data, 'train.csv'), 2, (line) => line.replace(/^([^,]*),[^,]*,/, '$1,../../outside.jpg,')));
+    },
+    exit: 1,
+    message: /train\.csv:2 \(image\): the path "[^"]*outside\.jpg" leads outside the data directory/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'an absolute image path in hotels train.csv',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      editLine(join(data, 'train.csv'), 2, (line) => line.replace(/^[^,]*/, '/etc/passwd'));
+      return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message: /train\.csv:2 \(image\): the path .* leads outside the data directory/,
+    absent: RUN_OUTPUTS,
+  },
+
+  // 6. --strict exists wherever the "replaced by blank ones" warning can appear.
+  ...['run', 'train'].map((command): Case => ({
+    name: `${command} --strict with a missing image`,
+    setup: async (dir) => {
+      const scene = await shopeeRun(dir, (data) => rmSync(join(data, 'test_images', readFileSync(join(data, 'test.csv'), 'utf8').split('\n')[1]!.split(',')[1]!)), ['--strict']);
+      return { args: [command, ...scene.args.slice(1)] };
+    },
+    exit: 1,
+    message: /1 of \d+ test image files .* are missing/,
+    absent: RUN_OUTPUTS,
+  })),
+
+  // 7. Odd files.
+  ...(['solution', 'submission'] as const).map((role): Case => ({
+    name: `a directory as --${role}`,
+    setup: (dir) => {
+      writeFileSync(join(dir, 'file.csv'), 'image,hotel_id,Usage\na,1,Public\n');
+      mkdirSync(join(dir, 'folder.csv'));
+      const [solution, submission] = role === 'solution' ? ['folder.csv', 'file.csv'] : ['file.csv', 'folder.csv'];
+      return { args: ['score', '--competition', 'hotels', '--solution', solution, '--submission', submission] };
+    },
+    exit: 2,
+    message: `${role} folder.csv is not a file`,
+  })),
+  {
+    name: 'a directory as search --out',
+    setup: (dir) => {
+      const { index, queries } = searchFiles(dir);
+      mkdirSync(join(dir, 'neighbours.csv'));
+      return { args: ['search', '--index', index, '--queries', queries, '--out', 'neighbours.csv'] };
+    },
+    exit: 2,
+    message: /cannot write neighbours\.csv: it is a directory/,
+  },
+  {
+    name: 'a 300-character slug for simkit new',
+    setup: () => ({ args: ['new', 'competition', 'a'.repeat(300), '--root', '.'] }),
+    exit: 2,
+    message: /name is too long/,
+    absent: [`competitions/${'a'.repeat(300)}`],
+  },
+  {
+    name: 'a GAP confidence of 1e309',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'solution.csv'), 'id,landmarks,Usage\na,1,Public\nb,2,Private\n');
+      writeFileSync(join(dir, 'submission.csv'), 'id,landmarks\na,1 1e309\nb,2 0.5\n');
+      return { args: ['score', '--competition', 'landmarks', '--solution', 'solution.csv', '--submission', 'submission.csv'] };
+    },
+    exit: 1,
+    message: /line 2, column landmarks: .*finite confidence/,
+  },
+
+  // 8. Corrupt artefacts are named, not read as good ones.
+  {
+    name: 'a FAISS index with overwritten bytes',
+    setup: (dir) => {
+      const { index, queries } = searchFiles(dir);
+      const bytes = readFileSync(index);
+      bytes.fill(0x7f, bytes.length - 24, bytes.length - 8);
+      writeFileSync(index, bytes);
+      return { args: ['search', '--index', index, '--queries', queries, '--out', 'n.csv'] };
+    },
+    exit: 1,
+    message: /gallery\.index: checksum mismatch/,
+    absent: ['n.csv'],
+  },
+  {
+    name: 'an embeddings file with a changed vector',
+    setup: (dir) => {
+      const { index, queries } = searchFiles(dir);
+      const bytes = readFileSync(queries);
+      bytes.writeFloatLE(0.5, bytes.indexOf(Buffer.from(Float32Array.from([1]).buffer)));
+      writeFileSync(queries, bytes);
+      return { args: ['search', '--index', index, '--queries', queries, '--out', 'n.csv'] };
+    },
+    exit: 1,
+    message: /queries\.emb: checksum mismatch/,
+    absent: ['n.csv'],
+  },
+  {
+    name: 'a checkpoint whose weights are NaN',
+    setup: async (dir) => {
+      await checkpoint(dir, 1, [Number.NaN, 1]);
+      return { args: ['train', 'fashion-mnist', '--out', 'out', '--resume', '--epochs', '2'] };
+    },
+    exit: 1,
+    message: /epoch-0001\/tensors\.bin \(model\/0\): holds values that are not finite/,
+    absent: ['out/run/model', 'out/config.json'],
+  },
+  {
+    name: 'a checkpoint with changed bytes',
+    setup: async (dir) => {
+      const file = await checkpoint(dir, 1, [1, 2]);
+      const bytes = readFileSync(file);
+      bytes[0] ^= 1;
+      writeFileSync(file, bytes);
+      return { args: ['train', 'fashion-mnist', '--out', 'out', '--resume', '--epochs', '2'] };
+    },
+    exit: 1,
+    message: /epoch-0001\/tensors\.bin: checksum mismatch/,
+    absent: ['out/run/model', 'out/config.json'],
+  },
+
+  {
+    name: 'a saved model whose weights are NaN',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      const app = await Simkit.create();
+      await writeRunConfig(join(dir, 'out'), { competition: 'hotels', seed: 1, ...(await effectiveConfig(app, { competition: 'hotels' })) });
+      const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
+      model.setWeights(model.getWeights().map((w) => tf.fill(w.shape, Number.NaN)));
+      await saveModel(model, join(dir, 'out', 'run', 'model'));
+      model.dispose();
+      return { args: ['embed', 'hotels', '--run', 'out', '--data', data, '--out', 'v.emb'] };
+    },
+    exit: 1,
+    message: /out\/run\/model\/weights\.bin \([^)]*\): holds values that are not finite/,
+    absent: ['v.emb'],
+  },
+
+  // 9. Plugins from the current folder.
+  {
+    name: '--no-plugins loads nothing from the current folder',
+    setup: (dir) => {
+      pluginFolder(dir);
+      return { args: ['--no-plugins', '--verbose', 'list', 'metrics'] };
+    },
+    exit: 0,
+    message: /external plugins: none loaded/,
+    absent: ['plugin-ran'],
+  },
+  {
+    name: 'SIMKIT_NO_PLUGINS=1 loads nothing from the current folder',
+    setup: (dir) => {
+      pluginFolder(dir);
+      return { args: ['list', 'metrics'], env: { SIMKIT_NO_PLUGINS: '1' } };
+    },
+    exit: 0,
+    message: '',
+    absent: ['plugin-ran'],
+  },
+  {
+    name: '--verbose names each plugin and where it came from',
+    setup: (dir) => {
+      pluginFolder(dir);
+      return { args: ['--verbose', 'list', 'metrics'] };
+    },
+    exit: 0,
+    message: /external plugins: 1 loaded\n.*plugin .*plugin\.mjs from .*plugin\.mjs/,
+    present: ['plugin-ran'],
+  },
+  {
+    name: 'a broken simkit.config.json is ignored under --no-plugins',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'simkit.config.json'), '{ not json');
+      return { args: ['--no-plugins', 'list', 'metrics'] };
+    },
+    exit: 0,
+    message: '',
+  },
+];
+
+describe('every bad input, flag and file is refused early and clearly', () => {
+  beforeAll(async () => {
+    await initEngine('wasm');
+    mkdirSync(samples, { recursive: true });
+  });
+
+  it.each(CASES.map((entry) => [entry.name, entry] as const))('%s', async (_, entry) => {
+    const dir = mkdtempSync(join(root, 'case-'));
+    const scene = await entry.setup(dir);
+    const result = await simkitInProcess(scene.args, { cwd: dir, env: { SIMKIT_LEADERBOARD: join(dir, 'leaderboard.sqlite'), SIMKIT_CACHE: cache, ...scene.env } });
+    const output = `exit ${result.code}\n--- stderr\n${result.stderr}\n--- stdout\n${result.stdout}`;
+    expect(result.code, output).toBe(entry.exit);
+    expect(result.stderr, output).toMatch(entry.message);
+    if (entry.stdout) expect(result.stdout, output).toMatch(entry.stdout);
+    expect(result.stderr).not.toMatch(/internal error/);
+    expect(result.stderr).not.toMatch(STACK_LINE);
+    for (const path of entry.absent ?? []) expect(existsSync(join(dir, path)), `${path} should not exist`).toBe(false);
+    for (const path of entry.present ?? []) expect(existsSync(join(dir, path)), `${path} should exist`).toBe(true);
+    expect(temporaries(dir)).toEqual([]);
+  });
+});

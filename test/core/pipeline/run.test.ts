@@ -1,0 +1,71 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FASHION_MNIST_SLUG } from '../../../competitions/fashion-mnist/competition.js';
+import { Simkit } from '../../../core/di/container.js';
+import { initEngine } from '../../../core/engine/backend.js';
+import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
+import { effectiveConfig, runCompetition } from '../../../core/pipeline/run.js';
+import { resolveScoringSpec } from '../../../core/scoring/registration.js';
+import { validateSubmissionFile } from '../../../core/scoring/score.js';
+
+// Every registered competition but Fashion-MNIST, whose real-data run test/fashion-mnist covers.
+const COMPETITIONS = (await Simkit.create()).registry('Competition').names().filter((name) => name !== FASHION_MNIST_SLUG);
+
+describe('simkit run on every embedded sample (small settings)', () => {
+  let app: Simkit;
+  const root = mkdtempSync(join(tmpdir(), 'simkit-run-'));
+  const leaderboard = join(root, 'leaderboard.sqlite');
+
+  beforeAll(async () => {
+    await initEngine('native');
+    app = await Simkit.create();
+  });
+
+  it.each(COMPETITIONS)('%s: sample → train → search → tuned, validated submission → leaderboard', async (name) => {
+    const out = join(root, name);
+    const summary = await runCompetition(app, { competition: name, out, leaderboard, overrides: { epochs: 1 } });
+    const spec = resolveScoringSpec(app, summary.competition);
+    expect(existsSync(summary.submission)).toBe(true);
+    const header = readFileSync(summary.submission, 'utf8').split('\n')[0];
+    expect(header).toBe(spec.header.join(','));
+    await validateSubmissionFile(spec, summary.submission);
+    expect(summary.validation).not.toBeNull();
+    expect(summary.test?.score).not.toBeNull();
+    expect(Object.keys(summary.baselines).length).toBeGreaterThan(0);
+    expect(existsSync(join(summary.runDir, 'model', 'model.json'))).toBe(true);
+    if (name === 'shopee') {
+      // The title model is trained beside the image model and its matches are tuned with the rest.
+      expect(existsSync(join(summary.runDir, 'text-model', 'model', 'model.json'))).toBe(true);
+      expect(Object.keys(summary.tuned)).toEqual(expect.arrayContaining(['tfidf.threshold', 'text-model.threshold', 'combined.threshold']));
+      expect(Object.keys(summary.baselines)).toEqual(expect.arrayContaining(['without trained models', 'without the image model', 'without the text model']));
+    }
+    const board = Leaderboard.open(leaderboard);
+    try {
+      expect(board.list({ competition: summary.competition }).map((r) => r.runId)).toContain(summary.runId);
+    } finally {
+      board.close();
+    }
+  });
+
+  it.each([
+    ['siamese pairs', { loss: { name: 'siamese-difference', options: {} }, head: { name: 'none', options: {} }, sampler: { name: 'balanced-pairs', options: {} } }],
+    ['SimCLR views (labels unused)', { loss: { name: 'nt-xent', options: {} }, head: { name: 'none', options: {} }, sampler: { name: 'none', options: {} } }],
+  ])('hotels trains on %s through the same pipeline', async (_, objective) => {
+    const summary = await runCompetition(app, { competition: 'hotels', out: join(root, `hotels-${objective.loss.name}`), leaderboard, overrides: { epochs: 1, ...objective } });
+    expect(summary.validation).not.toBeNull();
+    const log = readFileSync(join(summary.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    expect(log).toHaveLength(1);
+    expect(Number.isFinite(log[0].loss)).toBe(true);
+  });
+
+  it('shows the effective config and refuses unknown config keys', async () => {
+    const config = await effectiveConfig(app, { competition: 'shopee-product-matching' });
+    expect(config.head.name).toBe('arcface');
+    expect(config.textModel).toMatchObject({ backbone: { name: 'text-encoder' }, head: { name: 'arcface' }, training: { optimizer: 'adam', augment: {} } });
+    const bad = join(root, 'bad.json');
+    (await import('node:fs')).writeFileSync(bad, JSON.stringify({ epochz: 3 }));
+    await expect(effectiveConfig(app, { competition: 'shopee', config: bad })).rejects.toThrow(/epochz.*unknown config key/);
+  });
+});

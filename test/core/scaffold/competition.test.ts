@@ -1,0 +1,91 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SAMPLE_SOLUTION_FILE } from '../../../core/contracts/competition.js';
+import { Simkit, builtinModules, fileModule } from '../../../core/di/container.js';
+import { initEngine } from '../../../core/engine/backend.js';
+import { UserError } from '../../../core/errors.js';
+import { runCompetition } from '../../../core/pipeline/run.js';
+import { scaffoldCompetition } from '../../../core/scaffold/competition.js';
+import { REPO_ROOT } from '../../repo-root.js';
+
+/** A project that builds on its own (sources, Makefile, bin/ copied with their times), node_modules linked, no competitions. */
+function buildableProjectCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'simkit-build-'));
+  for (const name of ['core', 'plugins', 'bin', 'scripts', 'native', 'Makefile', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+    cpSync(join(REPO_ROOT, name), join(root, name), { recursive: true, preserveTimestamps: true });
+  }
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
+  mkdirSync(join(root, 'competitions'));
+  return root;
+}
+
+/** SHA-256 over the files under `root` (node_modules and `except` left out): paths and bytes. */
+function treeHash(root: string, except: string): string {
+  const hash = createHash('sha256');
+  const files = (readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[])
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)))
+    .filter((file) => !file.startsWith('node_modules') && !file.startsWith(except))
+    .sort();
+  for (const file of files) hash.update(file).update('\0').update(readFileSync(join(root, file))).update('\0');
+  return hash.digest('hex');
+}
+
+/** A project root whose core/ and node_modules/ are the repository's, with its own empty competitions/. */
+function projectCopy(): string {
+  const root = mkdtempSync(join(tmpdir(), 'simkit-project-'));
+  for (const name of ['core', 'node_modules', 'plugins']) symlinkSync(join(REPO_ROOT, name), join(root, name));
+  mkdirSync(join(root, 'competitions'));
+  return root;
+}
+
+describe('adding a competition', () => {
+  it('scaffold, `make <slug>`, score and leaderboard, touching nothing but competitions/<slug>/', async () => {
+    const root = buildableProjectCopy();
+    const before = treeHash(root, 'competitions');
+    const files = await scaffoldCompetition({ root, slug: 'toy-shop', task: 'classify', metric: 'map@5' });
+    expect(files.every((file) => file.startsWith(join('competitions', 'toy-shop') + sep))).toBe(true);
+    expect(treeHash(root, 'competitions')).toBe(before);
+
+    // The make target is found through the registry; one epoch keeps it short.
+    writeFileSync(join(root, 'quick.json'), JSON.stringify({ epochs: 1 }));
+    const env = { ...process.env, SIMKIT_LEADERBOARD: join(root, 'lb.sqlite'), SIMKIT_BACKEND: 'wasm' };
+    const made = spawnSync('make', ['--no-print-directory', 'toy-shop', 'OUT=out', 'CONFIG=quick.json'], { cwd: root, env, encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    expect(made.stdout).toMatch(/toy-shop: MAP@5 \(higher is better\)/);
+
+    const simkit = (...args: string[]) => spawnSync(process.execPath, ['bin/simkit.js', ...args], { cwd: root, env, encoding: 'utf8' });
+    const scored = simkit('score', '--competition', 'toy-shop', '--solution', join('out', 'sample', SAMPLE_SOLUTION_FILE), '--submission', join('out', 'submission.csv'), '--json');
+    expect(scored.status, scored.stderr).toBe(0);
+    const report = JSON.parse(scored.stdout) as { metric: string; score: number };
+    expect(report.metric).toBe('MAP@5');
+    const board = simkit('leaderboard', '--competition', 'toy-shop', '--format', 'json');
+    expect(board.status, board.stderr).toBe(0);
+    const runs = JSON.parse(board.stdout) as { competition: string; score: number | null }[];
+    expect(runs.map((run) => [run.competition, run.score])).toEqual([['toy-shop', report.score]]);
+  }, 600_000);
+
+  it.each(['match', 'recognize', 'retrieve'])('scaffolds a %s competition that runs and validates', async (task) => {
+    const root = projectCopy();
+    const slug = `toy-${task}`;
+    await scaffoldCompetition({ root, slug, task });
+    await initEngine('native');
+    const app = await Simkit.create({ sources: [...(await builtinModules()), fileModule(join(root, 'competitions', slug, 'di.config.ts'), { source: root, module: slug })] });
+    const summary = await runCompetition(app, { competition: slug, out: join(root, 'out'), leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
+    expect(summary.test?.score).not.toBeNull();
+  });
+
+  it('refuses invalid names, unsupported tasks, mismatched metrics and existing folders, changing nothing', async () => {
+    const root = projectCopy();
+    await expect(scaffoldCompetition({ root, slug: 'Bad_Name' })).rejects.toThrow(/not a valid competition name/);
+    await expect(scaffoldCompetition({ root, slug: 'x', task: 'segment' })).rejects.toThrow(UserError);
+    await expect(scaffoldCompetition({ root, slug: 'x', task: 'match', metric: 'map@5' })).rejects.toThrow(/does not score a match task/);
+    expect(existsSync(join(root, 'competitions', 'x'))).toBe(false);
+    await scaffoldCompetition({ root, slug: 'twice' });
+    await expect(scaffoldCompetition({ root, slug: 'twice' })).rejects.toThrow(/already exists/);
+  });
+});

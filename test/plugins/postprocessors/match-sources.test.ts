@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import type { ComponentChoice, Item } from '../../../core/contracts/competition.js';
+import type { KnnState } from '../../../core/contracts/postprocessor.js';
+import { Simkit } from '../../../core/di/container.js';
+import { exactSearchContext } from '../../../core/index/neighbours.js';
+import { postProcess, withoutNeighbours } from '../../../core/pipeline/knn.js';
+import { taskStrategy } from '../../../core/tasks/index.js';
+import { combinedVectors } from '../../../plugins/postprocessors/combined.js';
+
+function unit(angle: number): number[] {
+  return [Math.cos(angle), Math.sin(angle)];
+}
+
+// Four postings: a and b share an image file (phash) but not a title; c's title is a's; d stands alone.
+const ITEMS: Item[] = [
+  { id: 'a', labels: [], phash: 'p1', text: 'red cotton shirt', extra: {} },
+  { id: 'b', labels: [], phash: 'p1', text: 'steel knife', extra: {} },
+  { id: 'c', labels: [], phash: 'p2', text: 'red cotton shirt', extra: {} },
+  { id: 'd', labels: [], phash: 'p3', text: 'blue bottle', extra: {} },
+];
+// Angles of the image and text vectors of a, b, c, d.
+const IMAGE_ANGLES = [0, 0.3, 1.2, 2.5];
+const TEXT_ANGLES = [0, 1.0, 0.2, 0.25];
+const vectors = (angles: number[]) => Float32Array.from(angles.flatMap(unit));
+const image = vectors(IMAGE_ANGLES);
+const text = vectors(TEXT_ANGLES);
+const ids = ITEMS.map((item) => item.id);
+
+/** The items matched among themselves, each row holding only the item itself (as min2 at threshold 1.01 leaves it). */
+const STATE: KnnState = {
+  dim: 2,
+  queryIds: ids,
+  queryVectors: image,
+  galleryIds: ids,
+  galleryVectors: image,
+  neighbours: ITEMS.map((_, q) => ({ indices: [q], similarities: [1] })),
+  queryItems: ITEMS,
+  galleryItems: ITEMS,
+  text: { dim: 2, queryVectors: text, galleryVectors: text },
+};
+
+const app = Simkit.create();
+const context = exactSearchContext(2);
+const matchesOf = async (chain: ComponentChoice[], state: KnnState = STATE) =>
+  Object.fromEntries(postProcess(await app, taskStrategy('match'), chain, state, context).map((p) => [p.id, [...p.labels].sort().join(' ')]));
+
+describe('match sources (post-processors)', () => {
+  it('combined vectors: the inner product of two rows is the mean of their image and text cosines', () => {
+    const combined = combinedVectors(image, 2, text, 2);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        let dot = 0;
+        for (let d = 0; d < 4; d++) dot += combined[i * 4 + d]! * combined[j * 4 + d]!;
+        const mean = (Math.cos(IMAGE_ANGLES[i]! - IMAGE_ANGLES[j]!) + Math.cos(TEXT_ANGLES[i]! - TEXT_ANGLES[j]!)) / 2;
+        expect(dot).toBeCloseTo(mean, 6);
+      }
+    }
+  });
+
+  it('phash adds the items sharing a perceptual hash; tfidf the title neighbours at or above its threshold', async () => {
+    expect(await matchesOf([{ name: 'phash', options: {} }])).toEqual({ a: 'a b', b: 'a b', c: 'c', d: 'd' });
+    // a–c: the same title (cosine 1).
+    expect(await matchesOf([{ name: 'phash', options: {} }, { name: 'tfidf', options: { threshold: 0.99 } }])).toEqual({ a: 'a b c', b: 'a b', c: 'a c', d: 'd' });
+    expect(await matchesOf([{ name: 'tfidf', options: { threshold: 1.01 } }])).toEqual({ a: 'a', b: 'b', c: 'c', d: 'd' });
+  });
+
+  it('text-model and combined add the neighbours at or above their thresholds, after the rows already there', async () => {
+    for (const threshold of [0.5, 0.8, 0.95, 0.99]) {
+      for (const source of ['text-model', 'combined'] as const) {
+        const got = await matchesOf([{ name: source, options: { threshold } }]);
+        for (const [q, item] of ITEMS.entries()) {
+          const expected = new Set([item.id]);
+          ITEMS.forEach((other, g) => {
+            const cosine = Math.cos(TEXT_ANGLES[q]! - TEXT_ANGLES[g]!);
+            const similarity = source === 'text-model' ? cosine : (cosine + Math.cos(IMAGE_ANGLES[q]! - IMAGE_ANGLES[g]!)) / 2;
+            if (similarity >= threshold + 1e-6) expected.add(other.id);
+          });
+          expect(got[item.id], `${source} ≥ ${threshold}, query ${item.id}`).toBe([...expected].sort().join(' '));
+        }
+      }
+    }
+    // Order: the image neighbours first, then each source's in the chain's order. Text cosine of a and d: cos(0.25) ≈ 0.969.
+    const a = postProcess(await app, taskStrategy('match'), [{ name: 'phash', options: {} }, { name: 'text-model', options: { threshold: 0.95 } }], STATE, context)[0]!;
+    expect(a.labels).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('from empty rows, a chain of sources alone still matches each item with itself', async () => {
+    expect(await matchesOf([{ name: 'phash', options: {} }], withoutNeighbours(STATE))).toEqual({ a: 'a b', b: 'a b', c: 'c', d: 'd' });
+  });
+
+  it('says what a source needs: items with titles, a text model', async () => {
+    const { text: _text, ...imageOnly } = STATE;
+    await expect(matchesOf([{ name: 'text-model', options: {} }], imageOnly)).rejects.toThrow(/needs a text model/);
+    const untitled = ITEMS.map(({ text: _t, ...item }) => item);
+    await expect(matchesOf([{ name: 'tfidf', options: {} }], { ...STATE, queryItems: untitled, galleryItems: untitled })).rejects.toThrow(/needs titles/);
+    await expect(matchesOf([{ name: 'tfidf', options: { threshold: 0.5, limit: 3 } }])).rejects.toThrow(/"tfidf" has no option "limit"; its options: threshold, neighbours/);
+  });
+});

@@ -15,13 +15,15 @@ FAISS_ADDON := node_modules/faiss-node/build/Release/faiss-node.node
 NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 
-.PHONY: help setup system deps build test fuzz typecheck gpu webgpu doctor clean \
+.PHONY: help setup system deps build test lint format fuzz typecheck gpu webgpu doctor clean \
 	fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
 	@echo "make <competition>   any registered competition, a scaffolded one included (npx simkit list competitions)"
-	@echo "make test            install what is missing and run every test"
+	@echo "make test            install what is missing, check types, lint and format, and run every test"
+	@echo "make lint            type-check sources and tests, ESLint, Prettier --check (part of make test)"
+	@echo "make format          rewrite the sources in the project's layout (Prettier, then ESLint --fix)"
 	@echo "make fuzz            fuzz every reader, scorer and the submission writer longer (FUZZ_CASES=20000)"
 	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score)"
 	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
@@ -55,10 +57,11 @@ dist/.built: $(SOURCES) tsconfig.json | deps
 
 build: deps dist/.built
 
-typecheck: deps
-	npx tsc -p tsconfig.json --noEmit
+# The commands are package.json's scripts; tsconfig.check.json is the build's program plus the tests.
+typecheck lint format: deps
+	npm run --silent $@
 
-test: build
+test: build lint
 	npx vitest run
 
 # `make test` runs 1,000 fuzz cases; this runs more (FUZZ_CASES, FUZZ_SEED) and nothing else.

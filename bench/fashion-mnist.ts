@@ -161,7 +161,7 @@ async function main(): Promise<void> {
 
   // kNN on raw pixels, Euclidean, through FAISS; k from the package's scikit-learn grid.
   const ks = await readKnnGrid().catch(() => [1, 5, 9]);
-  let started = Date.now();
+  const started = Date.now();
   const pixelRows = euclideanNeighbours(pixelVectors(trainSplit), pixelVectors(testSplit), 784, Math.max(...ks));
   const pixelSeconds = seconds(started);
   for (const k of ks) {

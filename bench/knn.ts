@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     writeFileSync(join(dir, 'gallery.f32'), gallery);
     writeFileSync(join(dir, 'queries.f32'), queries);
     const output = execFileSync('/usr/bin/python3', [REFERENCE, join(dir, 'gallery.f32'), join(dir, 'queries.f32'), String(DIM), String(K), join(dir, 'labels.i64')], { encoding: 'utf8' });
-    reference = JSON.parse(output.trim().split('\n').at(-1)!);
+    reference = JSON.parse(output.trim().split('\n').at(-1)!) as typeof reference;
     const bytes = readFileSync(join(dir, 'labels.i64'));
     referenceLabels = new BigInt64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   } catch (error) {

@@ -18,7 +18,7 @@ export function buildProgram(context = new CliContext()): Command {
     .showHelpAfterError('(run `simkit --help` for usage)')
     .exitOverride()
     .hook('preAction', (command) => {
-      const options = command.optsWithGlobals() as { backend?: string; threads?: string; verbose?: boolean; quiet?: boolean; plugins?: boolean };
+      const options = command.optsWithGlobals<{ backend?: string; threads?: string; verbose?: boolean; quiet?: boolean; plugins?: boolean }>();
       configureLogging({ verbose: options.verbose, quiet: options.quiet });
       context.noPlugins = options.plugins === false;
       if (options.backend) process.env.SIMKIT_BACKEND = options.backend;

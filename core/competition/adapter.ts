@@ -80,7 +80,7 @@ export function defineCompetition(spec: CompetitionSpec): Competition {
     rows: predictions.map((prediction) => [prediction.id, strategy.submissionCell(prediction, spec.submission)]),
   });
   const solutionTable: Competition['solutionTable'] = (truth, options = {}) => {
-    const usage = options.usage ?? (() => 'Public' as Usage);
+    const usage = options.usage ?? (() => 'Public');
     const rows = truth.map((item) => {
       const { cell, usage: fixed } = strategy.solutionCell(item, { truth, index: options.index });
       return [item.id, cell, fixed ?? usage(item)];

@@ -20,4 +20,4 @@ export interface Origin {
   readonly module: string;
 }
 
-export type Registered<T> = Registration<T, any> & { origin?: Origin };
+export type Registered<T> = Registration<T, object> & { origin?: Origin };

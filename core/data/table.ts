@@ -40,7 +40,7 @@ export async function* readTable<S extends Schema>(
   schema: S,
   options: TableOptions = {},
 ): AsyncGenerator<Row<S>> {
-  const columns = Object.entries(schema) as [string, ColumnType][];
+  const columns = Object.entries<ColumnType>(schema);
   const parser = parse(csvOptions(options, (header) => checkHeader(file, header, columns)));
   pipeline(Readable.from(checkedChunks(file, options.encoding ?? 'utf8')), parser, () => {});
   let record = 0;

@@ -135,8 +135,8 @@ export function csrFromRows(rows: readonly SparseRow[], cols?: number): CsrMatri
   const values = new Float32Array(indices.length);
   let width = 0;
   rows.forEach((row, i) => {
-    indices.set(row.indices, indptr[i]!);
-    values.set(row.values, indptr[i]!);
+    indices.set(row.indices, indptr[i]);
+    values.set(row.values, indptr[i]);
     for (const index of row.indices) width = Math.max(width, index + 1);
   });
   return { rows: rows.length, cols: cols ?? width, indptr, indices, values };
@@ -306,7 +306,7 @@ export function sparseTopK(
           touchedBy[row] = r;
           touched[count++] = row;
         }
-        scores[row] += weight * index.values[p]!;
+        scores[row]! += weight * index.values[p]!;
       }
     }
     // A min-heap (by rank) of the best k so far: the root is the worst kept candidate.

@@ -42,7 +42,7 @@ export class Registry<T> {
    */
   create(name: string, options: object = {}): T {
     const entry = this.get(name);
-    const known = Object.keys(entry.defaults as object);
+    const known = Object.keys(entry.defaults);
     const unknown = Object.keys(options).filter((key) => !known.includes(key));
     if (unknown.length > 0) {
       throw new UserError(
@@ -50,7 +50,7 @@ export class Registry<T> {
         'fix the option names in the config (`--print-config` shows every default)',
       );
     }
-    return entry.create({ ...(entry.defaults as object), ...options });
+    return entry.create({ ...(entry.defaults), ...options });
   }
 
   names(): string[] {

@@ -39,7 +39,7 @@ export function parseBackend(value: string | undefined): BackendRequest {
   return request as BackendRequest;
 }
 
-async function importOptional(name: string): Promise<unknown | undefined> {
+async function importOptional(name: string): Promise<unknown> {
   try {
     return await import(name);
   } catch (error) {

@@ -97,7 +97,7 @@ export function blendVectors(base: Float32Array | undefined, source: Float32Arra
       if (similarity < options.minSimilarity) continue;
       const weight = Math.max(similarity, 0) ** options.power;
       const offset = row.indices[r]! * dim;
-      for (let j = 0; j < dim; j++) sum[j] += weight * source[offset + j]!;
+      for (let j = 0; j < dim; j++) sum[j]! += weight * source[offset + j]!;
     }
     let norm = 0;
     for (let j = 0; j < dim; j++) norm += sum[j]! * sum[j]!;

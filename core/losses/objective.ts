@@ -110,7 +110,7 @@ class ComposedObjective implements Objective {
   }
 
   getWeights(): tf.NamedTensorMap {
-    return Object.assign({}, ...this.trainables().map(([prefix, part]) => prefixed(prefix, part.getWeights())));
+    return Object.fromEntries(this.trainables().flatMap(([prefix, part]) => Object.entries(prefixed(prefix, part.getWeights()))));
   }
 
   setWeights(weights: tf.NamedTensorMap): void {

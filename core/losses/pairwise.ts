@@ -63,7 +63,7 @@ export function outsideTape<T extends tf.Tensor>(input: tf.Tensor, compute: (x: 
     const x = args[0] as tf.Tensor;
     return { value: compute(x), gradFunc: () => tf.zerosLike(x) };
   });
-  return run(input) as T;
+  return run(input);
 }
 
 /** A copy outside the gradient tape: mining and sampling weights select, they are not differentiated. */

@@ -37,7 +37,7 @@ export async function saveModel(model: tf.LayersModel, dir: string): Promise<voi
 export async function loadModel(dir: string): Promise<tf.LayersModel> {
   let manifest: { modelTopology: object; weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[]; weightsSha256?: string };
   try {
-    manifest = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8'));
+    manifest = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as typeof manifest;
   } catch (error) {
     throw new UserError(`cannot read a model from ${dir}: ${(error as Error).message}`, 'pass a run directory written by simkit run or simkit train (it holds model/model.json)');
   }

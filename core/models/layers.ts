@@ -115,7 +115,7 @@ export class EmbeddingBag extends tf.layers.Layer {
   override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       const x = one(inputs);
-      const flat = x.rank === 2 ? x : x.reshape([x.shape[0]!, -1]);
+      const flat = x.rank === 2 ? x : x.reshape([x.shape[0], -1]);
       const zero = tf.scalar(0, 'int32');
       const ids = tf.minimum(tf.maximum(flat.dtype === 'int32' ? flat : tf.cast(flat, 'int32'), zero), tf.scalar(this.inputDim - 1, 'int32'));
       const mask = tf.cast(tf.greater(ids, zero), 'float32');
@@ -149,7 +149,7 @@ export class FrozenBatchNormalization extends BatchNormalization {
 
 tf.serialization.registerClass(GeMPooling2D);
 tf.serialization.registerClass(EmbeddingBag);
-tf.serialization.registerClass(FrozenBatchNormalization as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
+tf.serialization.registerClass(FrozenBatchNormalization);
 
 export type Pooling = 'gem' | 'average';
 export const POOLINGS: readonly Pooling[] = ['gem', 'average'];

@@ -40,7 +40,7 @@ export function readModelDirectory(path: string): ModelDirectory {
   if (!existsSync(jsonFile)) throw new UserError(`${jsonFile} is missing`, HINT);
   let json: ModelDirectory['json'];
   try {
-    json = JSON.parse(readFileSync(jsonFile, 'utf8'));
+    json = JSON.parse(readFileSync(jsonFile, 'utf8')) as ModelDirectory['json'];
   } catch (error) {
     throw new UserError(`${jsonFile} is not valid JSON: ${(error as Error).message}`, HINT, 1);
   }
@@ -155,7 +155,7 @@ export function graphModelFrom(directory: ModelDirectory): LoadedGraphModel {
       weightSpecs: directory.weightSpecs,
       weightData: directory.weightData,
       format: 'graph-model',
-      ...(directory.json['signature'] ? { signature: directory.json['signature'] as object } : {}),
+      ...(directory.json['signature'] ? { signature: directory.json['signature'] } : {}),
       ...(directory.json['userDefinedMetadata'] ? { userDefinedMetadata: directory.json['userDefinedMetadata'] as Record<string, object> } : {}),
     });
   } catch (error) {

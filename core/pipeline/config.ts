@@ -95,7 +95,7 @@ export async function resolveConfig(
   configFile?: string,
   overrides?: JsonObject,
 ): Promise<CompetitionConfig> {
-  const withSlug = { ...defaults, ...slugOptions } as CompetitionConfig;
+  const withSlug = { ...defaults, ...slugOptions };
   const complete: CompetitionConfig = {
     ...withSlug,
     miner: withSlug.miner ?? NO_MINER_CHOICE,

@@ -318,7 +318,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
         competition: spec.competition,
         metric: spec.metric.name,
         higherIsBetter: spec.metric.higherIsBetter,
-        config: JSON.parse(JSON.stringify(effective)),
+        config: JSON.parse(JSON.stringify(effective)) as Json,
         cv: best.score,
         score: testReport?.score ?? null,
         public: testReport?.public ?? null,

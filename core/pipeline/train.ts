@@ -27,7 +27,7 @@ export async function readTrainFile(path: string): Promise<TrainFile> {
     if (value !== undefined && typeof value !== type) throw new InputError(path, undefined, key, `expected a ${type}, got ${JSON.stringify(value)}`);
   }
   if (seed !== undefined && !satisfies(seed, SEED)) throw new InputError(path, undefined, 'seed', `expected ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
-  return { competition: competition as string | undefined, data: data as string | undefined, out: out as string | undefined, seed: seed as number | undefined, overrides };
+  return { competition: competition as string | undefined, data: data as string | undefined, out: out as string | undefined, seed: seed, overrides };
 }
 
 /** How one of the run's models trained. */

@@ -93,7 +93,7 @@ function tuningSection(tuning: TuningCurve | undefined, metric: string): string 
   for (const point of scored) {
     if (point.overrides[xOption] === undefined) continue;
     const name = rest.map((option) => `${option}=${point.overrides[option]}`).join(' ') || metric;
-    lines.set(name, [...(lines.get(name) ?? []), [point.overrides[xOption]!, point.score!]]);
+    lines.set(name, [...(lines.get(name) ?? []), [point.overrides[xOption], point.score!]]);
   }
   if (lines.size === 0) return `<p class="missing">no scored setting</p>${kept}`;
   if (lines.size <= MAX_TUNING_LINES || !tuning.best) {

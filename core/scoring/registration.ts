@@ -4,7 +4,7 @@ import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
 
 /** The `TOKENS.Metric` registration of a spec: named by its Kaggle slug, no options. */
-export function scoringRegistration(spec: ScoringSpec<any, any>): Registration<ScoringSpec, Record<string, never>> {
+export function scoringRegistration(spec: ScoringSpec): Registration<ScoringSpec, Record<string, never>> {
   const direction = spec.metric.higherIsBetter ? 'higher is better' : 'lower is better';
   const aliases = spec.aliases.length > 0 ? ` (alias ${spec.aliases.join(', ')})` : '';
   return {

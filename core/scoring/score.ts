@@ -256,15 +256,15 @@ export async function validateSubmission(spec: ScoringSpec<unknown, unknown>, so
 }
 
 /** Scores CSV files (Kaggle's solution layout: submission columns plus optional Usage). */
-export function scoreFiles(spec: ScoringSpec<any, any>, solutionPath: string, submissionPath: string): Promise<ScoreReport> {
+export function scoreFiles(spec: ScoringSpec, solutionPath: string, submissionPath: string): Promise<ScoreReport> {
   return scoreSubmission(spec, csvFileSource(solutionPath), csvFileSource(submissionPath));
 }
 
 /** Scores in-memory tables (e.g. a validation fold), with the same checks as files. */
-export function scoreRows(spec: ScoringSpec<any, any>, solution: Table, submission: Table): Promise<ScoreReport> {
+export function scoreRows(spec: ScoringSpec, solution: Table, submission: Table): Promise<ScoreReport> {
   return scoreSubmission(spec, tableSource('solution', solution), tableSource('submission', submission));
 }
 
-export function validateSubmissionFile(spec: ScoringSpec<any, any>, path: string, expectedIds?: Iterable<string>): Promise<number> {
+export function validateSubmissionFile(spec: ScoringSpec, path: string, expectedIds?: Iterable<string>): Promise<number> {
   return validateSubmission(spec, csvFileSource(path), expectedIds);
 }

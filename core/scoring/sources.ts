@@ -47,7 +47,7 @@ export function csvFileSource(path: string): RowSource {
  */
 async function* csvBatches(path: string): AsyncGenerator<string[][]> {
   const parser = parse(CSV_OPTIONS);
-  let failure: unknown;
+  let failure: Error | undefined;
   parser.on('error', (error) => (failure ??= error));
   const drain = (): string[][] => {
     const batch: string[][] = [];

@@ -53,7 +53,7 @@ function basicBlock(x: tf.SymbolicTensor, width: number, strides: number, init: 
   const branch = convBn(convBn(x, { filters: width, kernelSize: 3, strides, relu: true }, init), { filters: width, kernelSize: 3, strides: 1, relu: false }, init);
   const reshaped = strides !== 1 || x.shape.at(-1) !== width;
   const shortcut = reshaped ? convBn(x, { filters: width, kernelSize: 1, strides, relu: false }, init) : x;
-  return tf.layers.reLU().apply(tf.layers.add().apply([shortcut, branch]) as tf.SymbolicTensor) as tf.SymbolicTensor;
+  return tf.layers.reLU().apply(tf.layers.add().apply([shortcut, branch])) as tf.SymbolicTensor;
 }
 
 function blocksPerStage(options: ResidualCnnOptions): readonly number[] {

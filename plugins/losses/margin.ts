@@ -77,7 +77,7 @@ export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
         getWeights: () => ({ beta }),
         setWeights: (weights: tf.NamedTensorMap) => {
           if (!weights.beta || weights.beta.size !== numClasses) throw new UserError(`margin loss: expected beta of ${numClasses} values`);
-          beta.assign(weights.beta as tf.Tensor1D);
+          beta.assign(weights.beta);
         },
         dispose: () => beta.dispose(),
       };

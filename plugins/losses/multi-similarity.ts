@@ -32,7 +32,7 @@ export const multiSimilarity: Registration<LossFactory, MultiSimilarityOptions> 
     const parts = lossParts('multi-similarity', o, MULTI_SIMILARITY_DEFAULTS);
     return ({ miner }) =>
       pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative }) => {
-        const aboveBase = (parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix())) as tf.Tensor2D;
+        const aboveBase = (parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix()));
         const positiveTerm = maskedLogSumExp(aboveBase.mul(-o.alpha), positive, true).div(o.alpha);
         const negativeTerm = maskedLogSumExp(aboveBase.mul(o.beta), negative, true).div(o.beta);
         return reduce(parts.reducer, positiveTerm.add(negativeTerm), rowHasAny(positive.add(negative) as tf.Tensor2D));

@@ -45,7 +45,7 @@ export const nPairs: Registration<LossFactory, NPairsOptions> = {
           const { anchors, positives } = firstPairs(labels.dataSync());
           if (!anchors.length) return embeddings.sum().mul(0) as tf.Scalar;
           const logits = parts.distance.similarities(tf.gather(embeddings, anchors), tf.gather(embeddings, positives));
-          const perPair = crossEntropyPerRow(logits, tf.range(0, anchors.length, 1, 'int32') as tf.Tensor1D);
+          const perPair = crossEntropyPerRow(logits, tf.range(0, anchors.length, 1, 'int32'));
           return reduce(parts.reducer, perPair, tf.onesLike(perPair));
         }),
       );

@@ -100,7 +100,7 @@ export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negat
       gradFunc: (dy: tf.Scalar, [gradient]: tf.Tensor[]) => dy.mul(gradient!),
     };
   });
-  return loss(distances) as tf.Scalar;
+  return loss(distances);
 }
 
 /** Triplet loss over all (anchor, positive, negative) of the batch, or those a miner selects. */

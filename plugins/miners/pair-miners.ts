@@ -100,7 +100,7 @@ export const uniformHistogram = pairMiner<UniformHistogramOptions>(
       return tf.tensor2d(out, shape);
     };
     return (distances, positive, negative) => {
-      const shape = distances.shape as [number, number];
+      const shape = distances.shape;
       const values = distances.dataSync() as Float32Array;
       return { positive: draw(values, positive.dataSync() as Float32Array, positivesPerBin, shape), negative: draw(values, negative.dataSync() as Float32Array, negativesPerBin, shape) };
     };

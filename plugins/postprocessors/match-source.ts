@@ -39,9 +39,9 @@ const caches = new WeakMap<object, WeakMap<object, Map<string, readonly Neighbou
  */
 export function cachedRows(queries: object, gallery: object, key: string, compute: () => readonly NeighbourRow[]): readonly NeighbourRow[] {
   let byGallery = caches.get(queries);
-  if (!byGallery) caches.set(queries, (byGallery = new WeakMap()));
+  if (!byGallery) caches.set(queries, (byGallery = new WeakMap<object, Map<string, readonly NeighbourRow[]>>()));
   let byKey = byGallery.get(gallery);
-  if (!byKey) byGallery.set(gallery, (byKey = new Map()));
+  if (!byKey) byGallery.set(gallery, (byKey = new Map<string, readonly NeighbourRow[]>()));
   let rows = byKey.get(key);
   if (!rows) byKey.set(key, (rows = compute()));
   return rows;

@@ -3,7 +3,7 @@ import type { Registration } from '../../core/contracts/registration.js';
 import type { RandomSource } from '../../core/contracts/random.js';
 
 /** All N·(N−1)/2 pairs (i < j), produced one at a time: never materialised. */
-export function* allPairs(labels: readonly (string | number)[]): Generator<IndexPair> {
+export function* allPairs(labels: readonly (string | number)[]): Generator<IndexPair, void> {
   for (let a = 0; a < labels.length; a++) {
     for (let b = a + 1; b < labels.length; b++) yield { a, b, target: labels[a] === labels[b] ? 1 : 0 };
   }
@@ -13,7 +13,7 @@ export function* allPairs(labels: readonly (string | number)[]): Generator<Index
  * Balanced pairs: for each item (in a shuffled order) one positive partner (another item of its
  * class, when it has one) and one negative partner (an item of another class), lazily.
  */
-export function* balancedPairs(labels: readonly (string | number)[], random: RandomSource): Generator<IndexPair> {
+export function* balancedPairs(labels: readonly (string | number)[], random: RandomSource): Generator<IndexPair, void> {
   const byLabel = new Map<string | number, number[]>();
   labels.forEach((label, index) => {
     const members = byLabel.get(label);

@@ -2,11 +2,11 @@
 // malformed tables. Each case must end in a result or a UserError (the CLI's exit 1 or 2) whose
 // message holds no stack trace, never in another error (exit 3), and must leave no partial file.
 // SIMKIT_FUZZ_CASES sets the number of cases (1,000 here; `make fuzz` runs more), SIMKIT_FUZZ_SEED the seed.
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { parse } from 'csv-parse/sync';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SAMPLE_SOLUTION_FILE, type Competition, type Prediction } from '../../core/contracts/competition.js';
 import type { ScoringSpec } from '../../core/contracts/metric.js';
 import { Simkit } from '../../core/di/container.js';
@@ -60,7 +60,7 @@ async function outcome(what: string, run: () => Promise<unknown>): Promise<strin
 }
 
 function csvRows(text: string): string[][] {
-  return parse(text, { bom: true, relax_column_count: true }) as string[][];
+  return parse(text, { bom: true, relax_column_count: true });
 }
 
 describe(`fuzzing readers, scorers and the submission writer (${CASES} cases, seed ${SEED})`, () => {
@@ -96,9 +96,8 @@ describe(`fuzzing readers, scorers and the submission writer (${CASES} cases, se
     const random = new Random(SEED);
     const failures: string[] = [];
     const counts = { readers: 0, scorers: 0, writers: 0, refused: 0 };
-    const stderr = process.stderr.write;
     let captured = '';
-    process.stderr.write = ((chunk: string | Uint8Array) => ((captured += String(chunk)), true)) as typeof process.stderr.write;
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((captured += String(chunk)), true));
     try {
       for (let n = 0; n < CASES && failures.length < 5; n++) {
         const pick = random.next();
@@ -162,7 +161,7 @@ describe(`fuzzing readers, scorers and the submission writer (${CASES} cases, se
         }
       }
     } finally {
-      process.stderr.write = stderr;
+      stderr.mockRestore();
     }
     expect(failures).toEqual([]);
     expect(captured).not.toMatch(STACK_LINE);

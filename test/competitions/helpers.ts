@@ -37,7 +37,7 @@ export async function competition(name: string): Promise<Competition> {
 /** SHA-256 over every file's relative path and bytes, in sorted order. */
 export function treeHash(dir: string): string {
   const hash = createHash('sha256');
-  const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import('node:fs').Dirent[])
+  const files = (readdirSync(dir, { recursive: true, withFileTypes: true }))
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
@@ -47,6 +47,6 @@ export function treeHash(dir: string): string {
 
 /** A CSV file parsed by csv-parse: header and rows, every value a string. */
 export function readCsvFile(path: string): { header: string[]; rows: string[][] } {
-  const [header, ...rows] = parse(readFileSync(path), { bom: true }) as string[][];
+  const [header, ...rows] = parse(readFileSync(path), { bom: true });
   return { header: header!, rows };
 }

@@ -101,7 +101,7 @@ export function malformedJson(original: Buffer, random: Random): Buffer {
   const value = JSON.parse(original.toString('utf8')) as unknown;
   let node = value;
   for (let depth = 0; depth < 6 && node !== null && typeof node === 'object'; depth++) {
-    const keys = Object.keys(node as object);
+    const keys = Object.keys(node);
     if (keys.length === 0) break;
     const key = keys[random.int(keys.length)]!;
     const child = (node as Record<string, unknown>)[key];
@@ -117,5 +117,5 @@ export function malformedJson(original: Buffer, random: Random): Buffer {
 
 /** A random string for an id or a label: commas, quotes, line breaks, spaces and non-ASCII included. */
 export function awkwardString(random: Random): string {
-  return junk(random).replace(/\u0000/g, '');
+  return junk(random).replaceAll('\u0000', '');
 }

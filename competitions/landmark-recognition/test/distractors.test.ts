@@ -21,7 +21,7 @@ const DIM = SIDE * SIDE * 3;
 async function pixels(items: readonly Item[]): Promise<EmbeddedSet> {
   const vectors = new Float32Array(items.length * DIM);
   for (const [i, item] of items.entries()) {
-    const raw = await sharp(item.imagePath!).resize(SIDE, SIDE).removeAlpha().raw().toBuffer();
+    const raw = await sharp(item.imagePath).resize(SIDE, SIDE).removeAlpha().raw().toBuffer();
     const mean = raw.reduce((sum, v) => sum + v, 0) / raw.length;
     const row = vectors.subarray(i * DIM, (i + 1) * DIM);
     raw.forEach((v, j) => (row[j] = v - mean));

@@ -14,7 +14,7 @@ function nhwc(tensor: tf.Tensor, channelsFirst: boolean): tf.Tensor4D {
  * as a batch and the images as channels, that is one conv2d of x with dy as the filter, dilated by
  * the stride: a single XNNPACK convolution instead of a naive loop.
  */
-export const conv2DBackpropFilterKernel = wasmKernel('Conv2DBackpropFilter', ({ x, dy }, attrs) => {
+export const conv2DBackpropFilterKernel = wasmKernel('Conv2DBackpropFilter', ['x', 'dy'], ({ x, dy }, attrs) => {
   const filterShape = attrs.filterShape as [number, number, number, number];
   const channelsFirst = attrs.dataFormat === 'NCHW';
   const input = nhwc(x, channelsFirst);
@@ -33,7 +33,7 @@ export const conv2DBackpropFilterKernel = wasmKernel('Conv2DBackpropFilter', ({ 
  * filter, its in/out channels swapped. wasm has this kernel, but a direct loop ≈7× slower
  * (dy 128×14×14×64, filter 3×3×32×64: ≈650 ms against ≈95 ms).
  */
-export const conv2DBackpropInputKernel = wasmKernel('Conv2DBackpropInput', ({ dy, filter }, attrs) => {
+export const conv2DBackpropInputKernel = wasmKernel('Conv2DBackpropInput', ['dy', 'filter'], ({ dy, filter }, attrs) => {
   const channelsFirst = attrs.dataFormat === 'NCHW';
   const inputShape = attrs.inputShape as [number, number, number, number];
   const nhwcShape = channelsFirst ? TO_NHWC.map((axis) => inputShape[axis]!) : inputShape;

@@ -7,9 +7,9 @@ import { wasmKernel } from './kernel-config.js';
  * channels are the (c, n) pairs, that is a depthwise convolution of x with dy (channel
  * multiplier M) as the filter, dilated by the stride, followed by a sum over n.
  */
-export const depthwiseBackpropFilterKernel = wasmKernel('DepthwiseConv2dNativeBackpropFilter', ({ x, dy }, attrs) => {
+export const depthwiseBackpropFilterKernel = wasmKernel('DepthwiseConv2dNativeBackpropFilter', ['x', 'dy'], ({ x, dy }, attrs) => {
   const filterShape = attrs.filterShape as [number, number, number, number];
-  const [batch, height, width, channels] = x.shape;
+  const [batch, height, width, channels] = x.shape as [number, number, number, number];
   const multiplier = filterShape[3];
   const info = convGeometry(x.shape, filterShape, attrs, true);
   const pairsAsChannels = tf.reshape(tf.transpose(x, [1, 2, 3, 0]), [1, height, width, channels * batch]);
@@ -33,7 +33,7 @@ export const depthwiseBackpropFilterKernel = wasmKernel('DepthwiseConv2dNativeBa
  * dx is the transposed depthwise convolution: the spread, aligned dy (see spreadGradient)
  * convolved depthwise per (c, m) channel with the flipped filter, then summed over m.
  */
-export const depthwiseBackpropInputKernel = wasmKernel('DepthwiseConv2dNativeBackpropInput', ({ dy, filter }, attrs) => {
+export const depthwiseBackpropInputKernel = wasmKernel('DepthwiseConv2dNativeBackpropInput', ['dy', 'filter'], ({ dy, filter }, attrs) => {
   const inputShape = attrs.inputShape as [number, number, number, number];
   const [batch, height, width, channels] = inputShape;
   const [filterHeight, filterWidth, , multiplier] = filter.shape as [number, number, number, number];

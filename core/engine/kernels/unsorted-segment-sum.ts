@@ -6,7 +6,7 @@ import { wasmKernel } from './kernel-config.js';
  * duplicate indices), O(rows · row size) instead of one masked pass per segment. Ids outside
  * [0, numSegments) are dropped, as in TensorFlow: they land in one extra row that is cut off.
  */
-export const unsortedSegmentSumKernel = wasmKernel('UnsortedSegmentSum', ({ x, segmentIds }, attrs) => {
+export const unsortedSegmentSumKernel = wasmKernel('UnsortedSegmentSum', ['x', 'segmentIds'], ({ x, segmentIds }, attrs) => {
   const numSegments = attrs.numSegments as number;
   const rows = segmentIds.size;
   const rowShape = x.shape.slice(segmentIds.rank);

@@ -40,5 +40,5 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   tf.registerKernel(sharedIdentityKernel);
   tf.registerKernel(batchNormGradKernel(addon));
   registerNativeGradients();
-  tf.registerBackend(NATIVE_BACKEND, () => wasmFactory() as Promise<tf.KernelBackend>, 2);
+  tf.registerBackend(NATIVE_BACKEND, () => wasmFactory(), 2);
 }

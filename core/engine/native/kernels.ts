@@ -53,7 +53,7 @@ export function runMultiOutput(
     run(backend.wasm.HEAPU8.buffer as ArrayBuffer, outputs.map((out) => backend.dataIdMap.get(out.dataId).memoryOffset));
   } catch (error) {
     for (const output of outputs) backend.disposeData(output.dataId);
-    throw new Error(`native ${kernelName} kernel failed: ${(error as Error).message}`);
+    throw new Error(`native ${kernelName} kernel failed: ${(error as Error).message}`, { cause: error });
   }
   count(calls.native, kernelName);
   return outputs;
@@ -65,7 +65,7 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.len
 const allFloat32 = (...tensors: (tf.TensorInfo | undefined)[]): boolean => tensors.every((t) => t === undefined || t.dtype === 'float32');
 
 function activationOf(attrs: tf.NamedAttrMap, prelu: tf.TensorInfo | undefined): { code: number; alpha: number } | undefined {
-  const code = ACTIVATIONS[String(attrs.activation ?? 'linear')];
+  const code = ACTIVATIONS[typeof attrs.activation === 'string' ? attrs.activation : 'linear'];
   if (code === undefined || prelu) return undefined;
   return { code, alpha: code === ACTIVATIONS.leakyrelu ? Number(attrs.leakyreluAlpha ?? 0.2) : 0 };
 }
@@ -291,7 +291,7 @@ export function nativeKernel(kernelName: string, planner: Planner, addon: Native
     ...(fallback?.setupFunc ? { setupFunc: fallback.setupFunc } : {}),
     kernelFunc: (args) => {
       const backend = args.backend as unknown as WasmHeapBackend;
-      const plan = planner(args.inputs as Inputs, args.attrs ?? {}, (tensor) => backend.dataIdMap.get(tensor.dataId).memoryOffset);
+      const plan = planner(args.inputs, args.attrs ?? {}, (tensor) => backend.dataIdMap.get(tensor.dataId).memoryOffset);
       if (!plan) return runFallback(args);
       const out = backend.makeOutput(plan.shape, 'float32');
       try {
@@ -300,7 +300,7 @@ export function nativeKernel(kernelName: string, planner: Planner, addon: Native
       } catch (error) {
         backend.disposeData(out.dataId);
         const message = (error as Error).message;
-        if (!message.includes('oneDNN') || !fallback) throw new Error(`native ${kernelName} kernel failed: ${message}`);
+        if (!message.includes('oneDNN') || !fallback) throw new Error(`native ${kernelName} kernel failed: ${message}`, { cause: error });
         if (!warned.has(kernelName)) log.warn(`native ${kernelName}: ${message}; using the wasm kernel for this configuration`);
         warned.add(kernelName);
         return runFallback(args);

@@ -1,6 +1,7 @@
 // Runs the CLI in this process with captured output, a working directory and environment of its own.
 import { readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { vi } from 'vitest';
 import { main } from '../../../core/cli/main.js';
 import { configureLogging } from '../../../core/log.js';
 
@@ -12,11 +13,11 @@ export interface CliResult {
 
 /** `simkit <args>` in `cwd` with `env` added to the environment; both are restored afterwards. */
 export async function simkitInProcess(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliResult> {
-  const saved = { cwd: process.cwd(), env: { ...process.env }, out: process.stdout.write, err: process.stderr.write };
+  const saved = { cwd: process.cwd(), env: { ...process.env } };
   let stdout = '';
   let stderr = '';
-  process.stdout.write = ((chunk: string | Uint8Array) => ((stdout += String(chunk)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((chunk: string | Uint8Array) => ((stderr += String(chunk)), true)) as typeof process.stderr.write;
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   process.chdir(options.cwd);
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete process.env[key];
@@ -26,8 +27,8 @@ export async function simkitInProcess(args: readonly string[], options: { cwd: s
     const code = await main([...args]);
     return { code, stdout, stderr };
   } finally {
-    process.stdout.write = saved.out;
-    process.stderr.write = saved.err;
+    out.mockRestore();
+    err.mockRestore();
     process.chdir(saved.cwd);
     process.env = saved.env;
     configureLogging({ verbose: false, quiet: false });

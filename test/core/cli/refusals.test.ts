@@ -461,7 +461,7 @@ const CASES: Case[] = [
     setup: async (dir) => {
       const file = await checkpoint(dir, 1, [1, 2]);
       const bytes = readFileSync(file);
-      bytes[0] ^= 1;
+      bytes[0]! ^= 1;
       writeFileSync(file, bytes);
       return { args: ['train', 'fashion-mnist', '--out', 'out', '--resume', '--epochs', '2'] };
     },

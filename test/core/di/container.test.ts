@@ -71,7 +71,9 @@ describe('rebinding and decorating built-in components by token', () => {
         return { ...flat, build: (dim, training) => (built.push(dim), flat.build(dim, training)) };
       },
     };
-    const rebinding = plugin('rebind-flat', () => new ContainerModule(({ rebind }) => rebind(componentToken('Indexer', 'flat')).toConstantValue(counting)));
+    const rebinding = plugin('rebind-flat', () => new ContainerModule(({ rebind }) => {
+      rebind(componentToken('Indexer', 'flat')).toConstantValue(counting);
+    }));
     const app = await Simkit.create({ sources: [...(await builtinModules()), rebinding] });
     expect(app.registry('Indexer').get('flat').description).toBe('flat, counting the indexes it builds');
     const set = { items: [{ id: 'a', labels: [], extra: {} }, { id: 'b', labels: [], extra: {} }], vectors: new Float32Array([1, 0, 0, 1]) };

@@ -19,7 +19,7 @@ async function run(backend: Backend, build: () => tf.Tensor): Promise<{ values: 
     const values = (await result.data()) as Float32Array;
     result.dispose();
     const after = nativeKernelCalls();
-    const delta = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)]).filter(([, v]) => v !== 0));
+    const delta = (a: Record<string, number>, b: Record<string, number>) => Object.fromEntries(Object.entries(a).map(([k, v]) => [k, v - (b[k] ?? 0)] as const).filter(([, v]) => v !== 0));
     return { values, native: delta(after.native, before.native), wasm: delta(after.wasm, before.wasm) };
   } finally {
     await tf.setBackend('native');
@@ -75,7 +75,7 @@ describe('native matmul', () => {
       elu: (x: number) => (x > 0 ? x : Math.exp(x) - 1),
     }[activation];
     const expected = plain.map((x, i) => act(x + bias[i % 5]!));
-    await expectNative('_FusedMatMul', () => tf.fused.matMul({ a: tensor([6, 8], 1) as tf.Tensor2D, b: tensor([8, 5], 2) as tf.Tensor2D, bias: tensor([5], 3), activation }), expected);
+    await expectNative('_FusedMatMul', () => tf.fused.matMul({ a: tensor([6, 8], 1), b: tensor([8, 5], 2), bias: tensor([5], 3), activation }), expected);
   });
 });
 
@@ -92,7 +92,7 @@ describe('native convolutions', () => {
     const g = geometry(c.x, c.f, c.stride, c.pad, c.dilation);
     const filterShape = [...c.f, c.x[3]!, c.out];
     const inputSize = c.x.reduce((a, b) => a * b, 1);
-    const outShape = [c.x[0]!, g.outHeight, g.outWidth, c.out];
+    const outShape: [number, number, number, number] = [c.x[0]!, g.outHeight, g.outWidth, c.out];
     const label = `x ${c.x}, filter ${filterShape}, stride ${c.stride}, ${c.pad}, dilation ${c.dilation}`;
     const conv = (x: tf.Tensor, f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.stride, c.pad, 'NHWC', c.dilation);
 
@@ -258,7 +258,7 @@ describe('native reductions and arithmetic (large float32 tensors)', () => {
 
 describe('what the native path does not cover', () => {
   it.each([
-    ['_FusedMatMul', () => tf.fused.matMul({ a: tensor([4, 6], 1) as tf.Tensor2D, b: tensor([6, 3], 2) as tf.Tensor2D, activation: 'prelu', preluActivationWeights: tensor([3], 3) })],
+    ['_FusedMatMul', () => tf.fused.matMul({ a: tensor([4, 6], 1), b: tensor([6, 3], 2), activation: 'prelu', preluActivationWeights: tensor([3], 3) })],
     ['FusedConv2D', () => tf.fused.conv2d({ x: tensor([2, 5, 5, 3], 1) as tf.Tensor4D, filter: tensor([3, 3, 3, 4], 2) as tf.Tensor4D, strides: 1, pad: 'same', activation: 'prelu', preluActivationWeights: tensor([4], 3) })],
   ] as const)('falls back to the wasm %s kernel for a PReLU activation, with the cpu backend\'s result', async (kernel, build) => {
     const native = await run('native', build);
@@ -308,7 +308,7 @@ async function trainingGradients(backend: Backend): Promise<Float32Array[]> {
   const x = tensor([4, 12, 12, 2], 7);
   const labels = tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5);
   const { grads, value } = tf.variableGrads(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar, model.trainableWeights.map((w) => w.read() as tf.Variable));
-  const values = await Promise.all(model.trainableWeights.map((w) => grads[w.read().name]!.data() as Promise<Float32Array>));
+  const values = await Promise.all(model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!.data() as Promise<Float32Array>));
   tf.dispose([x, labels, value, grads]);
   model.dispose();
   await tf.setBackend('native');
@@ -361,7 +361,7 @@ describe('native memory and reproducibility', () => {
     const labels = tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5);
     const held = { tensors: [] as number[], buffers: [] as number[], rss: [] as number[] };
     for (let step = 1; step <= steps; step++) {
-      tf.dispose(optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar));
+      optimizer.minimize(() => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar)?.dispose();
       if (step % 100 === 0) {
         held.tensors.push(tf.memory().numTensors);
         held.buffers.push(tf.engine().backend.numDataIds());

@@ -58,7 +58,7 @@ describe('faiss-node', () => {
     const result = index.search(new Float32Array([0.6, 0.8]), 2);
     expect(search).toHaveBeenCalledTimes(1);
     expect(search.mock.calls[0]![0]).toBeInstanceOf(Float32Array);
-    expect(search.mock.results[0]!.value.labels).toBeInstanceOf(BigInt64Array);
+    expect((search.mock.results[0]!.value as { labels: unknown }).labels).toBeInstanceOf(BigInt64Array);
     expect(Array.from(result.indices)).toEqual([2, 1]);
   });
 });

@@ -65,7 +65,7 @@ describe('Leaderboard', () => {
 });
 
 describe('formatLeaderboard', () => {
-  const records = [{ ...entry('g', true, { runId: 'r<1>', score: 0.5 }), recordedAt: '2026-01-01T00:00:00.000Z', config: null, cv: null, public: null, private: null, submissionPath: 'a|b.csv', submissionSha256: null, rank: 1 }];
+  const records = [{ ...entry('g', true, { runId: 'r<1>' }), score: 0.5, recordedAt: '2026-01-01T00:00:00.000Z', config: null, cv: null, public: null, private: null, submissionPath: 'a|b.csv', submissionSha256: null, rank: 1 }];
 
   it('renders every format', () => {
     expect(JSON.parse(formatLeaderboard(records, 'json'))).toEqual(records);
@@ -73,6 +73,6 @@ describe('formatLeaderboard', () => {
     expect(formatLeaderboard(records, 'md')).toContain('| 1 | g | GAP (higher is better) | 0.500000 |');
     expect(formatLeaderboard(records, 'md')).toContain('a\\|b.csv');
     expect(formatLeaderboard(records, 'html')).toContain('<td>r&lt;1&gt;</td>');
-    expect(formatLeaderboard(records, 'table').split('\n')[0]).toMatch(/^rank  competition  metric/);
+    expect(formatLeaderboard(records, 'table').split('\n')[0]).toMatch(/^rank {2}competition {2}metric/);
   });
 });

@@ -106,8 +106,8 @@ describe('distances, reducers and regularisers', () => {
     ];
     for (const [option, expected] of cases) {
       const reducer = createReducer(option);
-      expect(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.tensor2d(mask)).arraySync() as number), JSON.stringify(option)).toBeCloseTo(expected, 5);
-      expect(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.zeros([3, 4])).arraySync() as number)).toBe(0);
+      expect(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.tensor2d(mask)).arraySync()), JSON.stringify(option)).toBeCloseTo(expected, 5);
+      expect(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.zeros([3, 4])).arraySync())).toBe(0);
       expectNoLeak(() => tf.dispose(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.tensor2d(mask)))), JSON.stringify(option));
     }
   });
@@ -129,7 +129,7 @@ describe('distances, reducers and regularisers', () => {
     for (const spec of cases) {
       const regularizer = createRegularizer({ name: 'lp', ...spec })!;
       const expected = spec.weight * mean(X.map((row) => row.reduce((s, v) => s + Math.abs(v) ** spec.p, 0) ** (spec.power / spec.p)));
-      expect(tf.tidy(() => regularizer.penalty(tf.tensor2d(X)).arraySync() as number)).toBeCloseTo(expected, 4);
+      expect(tf.tidy(() => regularizer.penalty(tf.tensor2d(X)).arraySync())).toBeCloseTo(expected, 4);
       checkGradient((x) => regularizer.penalty(x), X.map((row) => row.map((v) => v + 0.05)), 3e-2);
       expectNoLeak(() => tf.dispose(tf.tidy(() => regularizer.penalty(tf.tensor2d(X)))), 'lp');
     }
@@ -139,7 +139,7 @@ describe('distances, reducers and regularisers', () => {
   it('losses take distance, reducer and regulariser options; raw rows are normalised by the distance, not assumed unit', () => {
     const labels = () => tf.tensor1d([0, 0, 1, 1], 'int32');
     const make = (options: object) => app.registry<LossFactory>('Loss').create('contrastive', options)({ embeddingDim: 3, numClasses: 2 }) as EmbeddingLoss;
-    const value = (loss: EmbeddingLoss, x: number[][]) => tf.tidy(() => loss.compute(tf.tensor2d(x), labels()).arraySync() as number);
+    const value = (loss: EmbeddingLoss, x: number[][]) => tf.tidy(() => loss.compute(tf.tensor2d(x), labels()).arraySync());
     const normalised = make({});
     expect(value(normalised, X)).toBeCloseTo(value(normalised, X.map(unit)), 5);
     const raw = make({ distance: { name: 'l2', normalize: false } });
@@ -157,7 +157,7 @@ describe('distances, reducers and regularisers', () => {
       [() => createReducer('median' as never), /known: mean, mean-non-zero, sum, threshold, per-anchor/],
       [() => createReducer({ name: 'threshold', cutoff: 1 } as never), /known: name, low, high/],
       [() => createRegularizer('l1' as never), /known: lp/],
-      [() => app.registry<LossFactory>('Loss').create('triplet', { margn: 0.2 } as never), /its options: margin, softMargin/],
+      [() => app.registry<LossFactory>('Loss').create('triplet', { margn: 0.2 }), /its options: margin, softMargin/],
       [() => lossParts('x', { distance: 'l2', reducer: 'mean', regularizer: null }, {}), /unknown option "distance"/],
     ];
     for (const [attempt, hint] of attempts) {

@@ -29,10 +29,10 @@ export async function roundTrip(model: tf.LayersModel, x: tf.Tensor): Promise<{ 
  * as the training loop does; returns tf.memory().numTensors after each step.
  */
 export function trainSteps(model: tf.LayersModel, x: tf.Tensor, steps: number, learningRate = 0.05): number[] {
-  const optimizer = tf.train.adam(learningRate);
+  const optimizer: tf.Optimizer = tf.train.adam(learningRate);
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const outShape = model.outputs[0]!.shape;
-  const target = tf.tidy(() => tf.randomNormal([x.shape[0]!, outShape[outShape.length - 1]!], 0, 1, 'float32', 7));
+  const target = tf.tidy(() => tf.randomNormal([x.shape[0], outShape[outShape.length - 1]!], 0, 1, 'float32', 7));
   const counts: number[] = [];
   for (let s = 0; s < steps; s++) {
     const { value, grads } = tf.variableGrads(() => {

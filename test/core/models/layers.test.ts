@@ -7,7 +7,7 @@ import { residualCnn, RESIDUAL_CNN_DEFAULTS, RESNET18_DEFAULTS } from '../../../
 import { floats, roundTrip, trainSteps } from './helpers.js';
 
 /** GeM in float64: y[b][c] = (mean_hw max(x, eps)^p)^(1/p). */
-function gem64(x: number[], [B, H, W, C]: number[], p: number, eps = 1e-6): number[] {
+function gem64(x: number[], [B, H, W, C]: readonly [number, number, number, number], p: number, eps = 1e-6): number[] {
   const y: number[] = [];
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < C; c++) {
@@ -20,7 +20,7 @@ function gem64(x: number[], [B, H, W, C]: number[], p: number, eps = 1e-6): numb
 }
 
 describe('GeM pooling', () => {
-  const shape = [2, 3, 4, 5];
+  const shape: [number, number, number, number] = [2, 3, 4, 5];
   // Mostly positive activations (as after a ReLU), some negative ones to exercise the clamp.
   const values = floats(2 * 3 * 4 * 5, 11).map((v) => (v < -0.8 ? v : Math.abs(v) * 2));
   const weights = floats(2 * 5, 12);
@@ -30,7 +30,7 @@ describe('GeM pooling', () => {
 
   function pooled(p: number): { layer: GeMPooling2D; y: tf.Tensor } {
     const layer = new GeMPooling2D({ p });
-    const y = layer.apply(tf.tensor4d(values, shape as [number, number, number, number])) as tf.Tensor;
+    const y = layer.apply(tf.tensor4d(values, shape)) as tf.Tensor;
     return { layer, y };
   }
 
@@ -47,7 +47,7 @@ describe('GeM pooling', () => {
 
   it('p = 1 is average pooling of the clamped input', () => {
     const { layer, y } = pooled(1);
-    const average = tf.tidy(() => tf.mean(tf.maximum(tf.tensor4d(values, shape as [number, number, number, number]), 1e-6), [1, 2]).dataSync());
+    const average = tf.tidy(() => tf.mean(tf.maximum(tf.tensor4d(values, shape), 1e-6), [1, 2]).dataSync());
     Array.from(y.dataSync()).forEach((v, i) => expect(v).toBeCloseTo(average[i]!, 5));
     tf.dispose([y]);
     layer.dispose();
@@ -57,7 +57,7 @@ describe('GeM pooling', () => {
     const p = 2.5;
     const loss64 = (xs: number[], q: number) => gem64(xs, shape, q).reduce((s, v, i) => s + v * weights[i]!, 0);
     const layer = new GeMPooling2D({ p });
-    const x = tf.tensor4d(values, shape as [number, number, number, number]);
+    const x = tf.tensor4d(values, shape);
     layer.apply(x); // builds the weight
     const pVar = layer.trainableWeights[0]!.read() as tf.Variable;
     const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, tf.tensor2d(weights, [2, 5]))) as tf.Scalar, [pVar]);
@@ -133,7 +133,7 @@ describe("residual-cnn style 'resnet' (the resnet-18 backbone)", () => {
     await initEngine('wasm');
   });
 
-  const trainableParams = (model: tf.LayersModel) => model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce((a, b) => a * b!, 1)!, 0);
+  const trainableParams = (model: tf.LayersModel) => model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * b!, 1), 0);
 
   it("at ResNet-18's widths has its published parameter count (torchvision: 11,689,512 with the 1000-class fc layer)", () => {
     const embeddingDim = 8;

@@ -60,7 +60,7 @@ describe('pretrained backbone', () => {
     const net = smallNet();
     // Give the batch norm non-trivial moving statistics, as a trained network has.
     const warm = tf.tensor4d(floats(8 * 6 * 6 * 2, 4), [8, 6, 6, 2]);
-    tf.tidy(() => net.apply(warm, { training: true }));
+    tf.tidy(() => net.apply(warm, { training: true }) as tf.Tensor);
     warm.dispose();
     await saveModel(net, netDir);
     net.dispose();
@@ -136,7 +136,7 @@ describe('pretrained backbone', () => {
     seq.dispose();
     const model = pretrained({ ...PRETRAINED_DEFAULTS, path: dir })(INPUT, 4, 1);
     expect(model.layers.some((l) => l instanceof GeMPooling2D)).toBe(false);
-    const base = tf.model({ inputs: model.inputs, outputs: model.layers[2]!.output as tf.SymbolicTensor });
+    const base = tf.model({ inputs: model.inputs, outputs: model.layers[2]!.output });
     expect(Array.from(tf.tidy(() => (base.predict(x) as tf.Tensor).dataSync()))).toEqual(Array.from(expected));
     expect(model.outputs[0]!.shape).toEqual([null, 4]);
     model.dispose();

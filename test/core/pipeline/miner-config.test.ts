@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { UserError } from '../../../core/errors.js';
 import { effectiveConfig, prepareRun, runCompetition } from '../../../core/pipeline/run.js';
 import { REPO_ROOT } from '../../repo-root.js';
+import { readJsonLines, type LoggedEpoch } from '../../json-files.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'hotels-triplet.yaml');
 
@@ -31,10 +32,10 @@ describe('a miner in the competition config', () => {
     const summary = await runCompetition(app, { competition: 'hotels', config: EXAMPLE, out: join(root, 'hotels'), overrides: { epochs: 1 } });
     expect(summary.validation).not.toBeNull();
     expect(summary.test?.score).not.toBeNull();
-    const log = readFileSync(join(summary.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
     expect(log).toHaveLength(1);
-    expect(log[0].loss).toBeGreaterThan(0);
-    expect(Number.isFinite(log[0].loss)).toBe(true);
+    expect(log[0]!.loss).toBeGreaterThan(0);
+    expect(Number.isFinite(log[0]!.loss)).toBe(true);
   });
 
   it('hotels trained with the multi-similarity loss and the multi-similarity miner, end to end', async () => {
@@ -43,10 +44,10 @@ describe('a miner in the competition config', () => {
     const summary = await runCompetition(app, { competition: 'hotels', config: file, out: join(root, 'hotels-ms'), overrides: { epochs: 1 } });
     expect(summary.validation).not.toBeNull();
     expect(summary.test?.score).not.toBeNull();
-    const log = readFileSync(join(summary.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
     expect(log).toHaveLength(1);
-    expect(log[0].loss).toBeGreaterThan(0);
-    expect(Number.isFinite(log[0].loss)).toBe(true);
+    expect(log[0]!.loss).toBeGreaterThan(0);
+    expect(Number.isFinite(log[0]!.loss)).toBe(true);
   });
 
   const refused: [string, object, RegExp][] = [

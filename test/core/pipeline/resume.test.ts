@@ -1,6 +1,6 @@
 // A resumed run is the same run: early stopping keeps the same epoch, --epochs cannot shrink a
 // checkpoint, the log has each epoch once, and the tensor count is constant from epoch to epoch.
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -8,9 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { trainTiny } from '../training/tiny-problem.js';
+import { readJsonLines, type LoggedEpoch } from '../../json-files.js';
 
 const runDir = () => mkdtempSync(join(tmpdir(), 'simkit-resume-'));
-const loggedEpochs = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).epoch as number);
+const loggedEpochs = (dir: string) => readJsonLines<LoggedEpoch>(join(dir, 'log.jsonl')).map((record) => record.epoch);
 
 /** Validation whose metric is `values[epoch - 1]`; throws at epoch `failAt` (a run killed there). */
 function scripted(values: readonly number[], firstEpoch = 1, failAt?: number) {

@@ -9,6 +9,7 @@ import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
 import { effectiveConfig, runCompetition } from '../../../core/pipeline/run.js';
 import { resolveScoringSpec } from '../../../core/scoring/registration.js';
 import { validateSubmissionFile } from '../../../core/scoring/score.js';
+import { readJsonLines, type LoggedEpoch } from '../../json-files.js';
 
 // Every registered competition but Fashion-MNIST, whose real-data run test/fashion-mnist covers.
 const COMPETITIONS = (await Simkit.create()).registry('Competition').names().filter((name) => name !== FASHION_MNIST_SLUG);
@@ -55,9 +56,9 @@ describe('simkit run on every embedded sample (small settings)', () => {
   ])('hotels trains on %s through the same pipeline', async (_, objective) => {
     const summary = await runCompetition(app, { competition: 'hotels', out: join(root, `hotels-${objective.loss.name}`), leaderboard, overrides: { epochs: 1, ...objective } });
     expect(summary.validation).not.toBeNull();
-    const log = readFileSync(join(summary.runDir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+    const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
     expect(log).toHaveLength(1);
-    expect(Number.isFinite(log[0].loss)).toBe(true);
+    expect(Number.isFinite(log[0]!.loss)).toBe(true);
   });
 
   it('shows the effective config and refuses unknown config keys', async () => {

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,7 +145,7 @@ describe('run report page', () => {
     expect(existsSync(join(runDir, 'report.html'))).toBe(true);
     const missing = await run(process.execPath, ['--import', tsx, entry, 'report', join(dir, 'nope')]);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/^simkit: run directory .*nope does not exist\n  fix: /);
+    expect(missing.stderr).toMatch(/^simkit: run directory .*nope does not exist\n {2}fix: /);
   });
 
   it.skipIf(!existsSync(CHROMIUM))('renders in headless Chromium with its charts and gallery, without errors (needs /usr/bin/chromium)', async () => {

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync, type Dirent } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ function buildableProjectCopy(): string {
 /** SHA-256 over the files under `root` (node_modules and `except` left out): paths and bytes. */
 function treeHash(root: string, except: string): string {
   const hash = createHash('sha256');
-  const files = (readdirSync(root, { recursive: true, withFileTypes: true }) as Dirent[])
+  const files = (readdirSync(root, { recursive: true, withFileTypes: true }))
     .filter((entry) => entry.isFile())
     .map((entry) => relative(root, join(entry.parentPath, entry.name)))
     .filter((file) => !file.startsWith('node_modules') && !file.startsWith(except))
@@ -51,10 +51,12 @@ describe('adding a competition', () => {
     expect(files.every((file) => file.startsWith(join('competitions', 'toy-shop') + sep))).toBe(true);
     expect(treeHash(root, 'competitions')).toBe(before);
 
-    // The make target is found through the registry; one epoch keeps it short.
+    // The make target is found through the registry; one epoch keeps it short. node_modules is the
+    // repository's own (linked), so make must never reinstall it from the copy (-o).
     writeFileSync(join(root, 'quick.json'), JSON.stringify({ epochs: 1 }));
     const env = { ...process.env, SIMKIT_LEADERBOARD: join(root, 'lb.sqlite'), SIMKIT_BACKEND: 'wasm' };
-    const made = spawnSync('make', ['--no-print-directory', 'toy-shop', 'OUT=out', 'CONFIG=quick.json'], { cwd: root, env, encoding: 'utf8' });
+    const make = ['--no-print-directory', '-o', 'node_modules/.package-lock.json', 'toy-shop', 'OUT=out', 'CONFIG=quick.json'];
+    const made = spawnSync('make', make, { cwd: root, env, encoding: 'utf8' });
     expect(made.status, made.stderr).toBe(0);
     expect(made.stdout).toMatch(/toy-shop: MAP@5 \(higher is better\)/);
 

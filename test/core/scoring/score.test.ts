@@ -19,7 +19,7 @@ function csv(text: string): string {
 }
 
 const app = await Simkit.create();
-function spec(slug: string): ScoringSpec<any, any> {
+function spec(slug: string): ScoringSpec {
   return resolveScoringSpec(app, slug);
 }
 

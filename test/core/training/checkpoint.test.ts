@@ -1,5 +1,5 @@
 import { execFile, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { Checkpoints } from '../../../core/training/checkpoint.js';
 import { createOptimizer } from '../../../core/training/optimizer.js';
 import { trainTiny } from './tiny-problem.js';
+import { readJsonFile, readJsonLines, type LoggedEpoch } from '../../json-files.js';
 
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const CHILD = fileURLToPath(new URL('./train-child.ts', import.meta.url));
@@ -18,7 +19,7 @@ const runDir = () => mkdtempSync(join(tmpdir(), 'simkit-ckpt-'));
 
 function latestEpoch(dir: string): number {
   try {
-    return JSON.parse(readFileSync(join(dir, 'checkpoints', 'latest.json'), 'utf8')).epoch as number;
+    return readJsonFile<{ epoch: number }>(join(dir, 'checkpoints', 'latest.json')).epoch;
   } catch {
     return 0;
   }
@@ -50,7 +51,7 @@ describe('checkpoints and resume', () => {
     expect(resumed.result.history.map((r) => r.loss)).toEqual(straight.result.history.map((r) => r.loss));
     expect(resumed.tensorsAfter).toBe(resumed.tensorsBefore);
     // The log has each epoch once from the first run (1–2) and once from the resumed one (3–4).
-    const logged = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).epoch);
+    const logged = readJsonLines<LoggedEpoch>(join(dir, 'log.jsonl')).map((record) => record.epoch);
     expect(logged).toEqual([1, 2, 3, 4]);
   });
 
@@ -101,7 +102,7 @@ describe('checkpoints and resume', () => {
     // A checkpoint directory left half-written by a killed process is not what latest.json names.
     mkdirSync(join(dir, 'checkpoints', '.epoch-0002.tmp-999'));
     writeFileSync(join(dir, 'checkpoints', '.epoch-0002.tmp-999', 'tensors.bin'), 'partial');
-    const state = JSON.parse(readFileSync(join(dir, 'checkpoints', 'epoch-0001', 'state.json'), 'utf8'));
+    const state = readJsonFile<object>(join(dir, 'checkpoints', 'epoch-0001', 'state.json'));
     writeFileSync(join(dir, 'checkpoints', 'epoch-0001', 'state.json'), JSON.stringify({ ...state, fingerprint: 'model[3×3] head[]' }));
     await expect(trainTiny(app, 64, { epochs: 2, runDir: dir, resume: true })).rejects.toThrow(/written for another model/);
     writeFileSync(join(dir, 'checkpoints', 'epoch-0001', 'state.json'), JSON.stringify(state));

@@ -103,7 +103,7 @@ describe('training', () => {
 
   it('streams images through the decoder pool: unreadable files are skipped and counted, or fatal under strict', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'simkit-stream-'));
-    const items = [];
+    const items: { id: string; imagePath: string }[] = [];
     for (let i = 0; i < 12; i++) {
       const file = join(dir, `${i}.png`);
       const shade = (i % 2) * 200 + 20;

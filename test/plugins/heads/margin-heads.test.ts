@@ -72,7 +72,7 @@ function crossEntropy64(logits: number[][], smoothing = 0): number {
 
 const labels = () => tf.tensor1d(LABELS, 'int32');
 const headLogits = (head: { logits(e: tf.Tensor2D, l?: tf.Tensor1D): tf.Tensor2D }, e = E) =>
-  tf.tidy(() => head.logits(tf.tensor2d(e), labels()).arraySync() as number[][]);
+  tf.tidy(() => head.logits(tf.tensor2d(e), labels()).arraySync());
 
 describe('margin heads and cross-entropy (recomputed in float64)', () => {
   let app: Simkit;
@@ -87,7 +87,7 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     // Row 1 (label 2) has cos = −1: θ + m > π takes the fallback.
     expect(cosines64(E, W)[1]![2]).toBeCloseTo(-1, 6);
     // Without labels: s·cos θ for every class (inference).
-    expectClose(tf.tidy(() => head.logits(tf.tensor2d(E)).arraySync() as number[][]), cosines64(E, W).map((row) => row.map((c) => 30 * c)), 1e-3);
+    expectClose(tf.tidy(() => head.logits(tf.tensor2d(E)).arraySync()), cosines64(E, W).map((row) => row.map((c) => 30 * c)), 1e-3);
     head.dispose();
   });
 
@@ -156,14 +156,14 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     // Continuous in θ at the joins: ψ(kπ/m) from both sides.
     const at = (theta: number) => psi(4, 1)(Math.cos(theta));
     for (const k of [1, 2, 3]) expect(at((k * Math.PI) / 4 - 1e-6)).toBeCloseTo(at((k * Math.PI) / 4 + 1e-6), 4);
-    expect(() => app.registry<HeadFactory>('Head').create('sphereface', { psi: 'cubic' } as never)(dims)).toThrow(/unknown psi "cubic"/);
+    expect(() => app.registry<HeadFactory>('Head').create('sphereface', { psi: 'cubic' })(dims)).toThrow(/unknown psi "cubic"/);
   });
 
   it('ArcFace marginDegrees: PML 2.x margin 28.6 degrees is 0.4992 radians, the same logits', () => {
     const degrees = app.registry<HeadFactory>('Head').create('arcface', { marginDegrees: 28.6, scale: 30, initialWeights: tf.tensor2d(W) })(dims);
     expectClose(headLogits(degrees), logits64(cosines64(E, W), arcface64((28.6 * Math.PI) / 180, 30), 30), 1e-3);
     degrees.dispose();
-    expect(() => app.registry<HeadFactory>('Head').create('arcface', { marginDegree: 28.6 } as never)).toThrow(/has no option "marginDegree"/);
+    expect(() => app.registry<HeadFactory>('Head').create('arcface', { marginDegree: 28.6 })).toThrow(/has no option "marginDegree"/);
   });
 
   it('cross-entropy with label smoothing matches the formula', () => {
@@ -173,7 +173,7 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
       [10, -10, 5, 1],
     ];
     for (const smoothing of [0, 0.1]) {
-      const value = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(logits), labels(), smoothing).arraySync() as number);
+      const value = tf.tidy(() => softmaxCrossEntropy(tf.tensor2d(logits), labels(), smoothing).arraySync());
       expect(value).toBeCloseTo(crossEntropy64(logits, smoothing), 4);
     }
   });

@@ -15,7 +15,7 @@ export function checkGradient(f: (x: tf.Tensor2D) => tf.Scalar, x: number[][], t
         tf.tidy(() => {
           const copy = x.map((row) => [...row]);
           copy[i]![j]! += delta;
-          return f(tf.tensor2d(copy)).arraySync() as number;
+          return f(tf.tensor2d(copy)).arraySync();
         });
       expect(Math.abs(analytic[i]![j]! - (at(h) - at(-h)) / (2 * h)), `d/dx[${i}][${j}]`).toBeLessThan(tolerance);
     }

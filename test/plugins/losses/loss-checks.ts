@@ -23,7 +23,7 @@ export function createLoss(app: Simkit, { name, options = {}, miner, numClasses 
   return app.registry<LossFactory>('Loss').create(name, options)({ embeddingDim, numClasses, miner: mined }) as EmbeddingLoss;
 }
 
-export const valueOf = (f: () => tf.Scalar): number => tf.tidy(() => f().arraySync() as number);
+export const valueOf = (f: () => tf.Scalar): number => tf.tidy(() => f().arraySync());
 
 /** The loss on raw (unnormalised) rows: normalisation is the distance's job. */
 export function lossValue(app: Simkit, lossCase: LossCase, x: Matrix, labels: readonly number[], weights?: tf.NamedTensorMap): number {
@@ -53,7 +53,7 @@ export function expectNoLeakOver100Steps(app: Simkit, { name, options = {}, mine
   const variable = tf.variable(tf.tensor2d(x));
   const y = tf.tensor1d([...labels], 'int32');
   const optimizer = tf.train.sgd(0.01);
-  expectNoLeak(() => optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable as tf.Tensor2D, labels: y }), false, [variable, ...objective.variables()]), name);
+  expectNoLeak(() => optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable, labels: y }), false, [variable, ...objective.variables()]), name);
   objective.dispose();
   optimizer.dispose();
   tf.dispose([variable, y]);
@@ -75,7 +75,7 @@ export function expectLargeBatch(app: Simkit, lossCase: LossCase, matrices = 64)
     heldByForward = tf.memory().numBytes - before;
     return result;
   }, [x]);
-  expect(Number.isFinite(value.arraySync() as number), `${lossCase.name}: finite at B = 512`).toBe(true);
+  expect(Number.isFinite(value.arraySync()), `${lossCase.name}: finite at B = 512`).toBe(true);
   expect(grads[x.name]!.dataSync().every(Number.isFinite), `${lossCase.name}: finite gradient at B = 512`).toBe(true);
   expect(heldByForward, `${lossCase.name}: bytes held by the forward pass`).toBeLessThan(matrices * size * size * 4);
   tf.dispose([value, x, y, ...Object.values(grads)]);
@@ -102,7 +102,7 @@ export function expectFiniteOnDegenerateBatches(app: Simkit, lossCase: LossCase)
     const y = tf.tensor1d([...labels], 'int32');
     const { value, grads } = loss.variables().length ? tf.variableGrads(() => loss.compute(x as tf.Tensor2D, y), loss.variables()) : { value: loss.compute(x as tf.Tensor2D, y), grads: {} };
     const g = tf.grad((t: tf.Tensor) => loss.compute(t as tf.Tensor2D, y))(x);
-    expect(Number.isFinite(value.arraySync() as number), `${lossCase.name}: value on ${labels}`).toBe(true);
+    expect(Number.isFinite(value.arraySync()), `${lossCase.name}: value on ${labels}`).toBe(true);
     expect(g.dataSync().every(Number.isFinite), `${lossCase.name}: gradient on ${labels}`).toBe(true);
     expect(Object.values(grads).every((t) => t.dataSync().every(Number.isFinite)), `${lossCase.name}: variable gradients on ${labels}`).toBe(true);
     tf.dispose([x, y, g, value, ...Object.values(grads)]);

@@ -33,7 +33,7 @@ const meanNonZero = (values: number[]) => {
 let app: Simkit;
 const loss = <T>(name: string, options: object = {}, miner?: string): T =>
   app.registry<LossFactory>('Loss').create(name, options)({ embeddingDim: 3, numClasses: 3, miner: miner ? app.registry<Miner>('Miner').create(miner) : undefined }) as T;
-const value = (f: () => tf.Scalar) => tf.tidy(() => f().arraySync() as number);
+const value = (f: () => tf.Scalar) => tf.tidy(() => f().arraySync());
 const embeddings = () => tf.tensor2d(E);
 const labels = () => tf.tensor1d(LABELS, 'int32');
 
@@ -374,7 +374,7 @@ describe('losses recomputed with float64 loops', () => {
     const variable = tf.variable(tf.tensor2d(RAW));
     const optimizer = tf.train.sgd(0.01);
     const y = labels();
-    const unit = () => unitRows(variable as tf.Tensor2D);
+    const unit = () => unitRows(variable);
     for (const [name, miner] of [
       ['contrastive'],
       ['contrastive', 'pair-margin'],
@@ -417,11 +417,11 @@ describe('losses recomputed with float64 loops', () => {
     const before = tf.memory().numBytes;
     let heldByForward = 0;
     const { value: total, grads } = tf.variableGrads(() => {
-      const result = l.compute(unitRows(x), y);
+      const result = l.compute(unitRows(x as tf.Tensor2D), y);
       heldByForward = tf.memory().numBytes - before;
       return result;
     }, [x]);
-    expect(Number.isFinite(total.arraySync() as number)).toBe(true);
+    expect(Number.isFinite(total.arraySync())).toBe(true);
     // All triplets of the batch would need size³·4 bytes (8.4 MB); a few B×B matrices are ~65 kB each.
     expect(heldByForward).toBeLessThan(32 * size * size * 4);
     tf.dispose([total, x, y, ...Object.values(grads)]);

@@ -8,8 +8,8 @@ import { expectGradient, expectLargeBatch, expectNoLeakOver100Steps, expectUnkno
 const X = randomBatch(8, 4, 15);
 const LABELS = [0, 0, 0, 1, 1, 2, 2, 3];
 
-/** PML's documented equation, per anchor, averaged over the anchors that have a pair. */
-function multiSimilarity64(alpha: number, beta: number, base: number, closeness: (i: number, j: number) => number): number {
+/** PML's documented equation, per anchor, averaged over the anchors that have a pair; `closeness` holds the base λ. */
+function multiSimilarity64(alpha: number, beta: number, closeness: (i: number, j: number) => number): number {
   const terms = range(X.length)
     .filter((i) => positivesOf(LABELS, i).length + negativesOf(LABELS, i).length > 0)
     .map(
@@ -30,9 +30,9 @@ describe('multi-similarity loss', () => {
 
   it('matches the float64 equation with cosine similarity (S − λ) and with an L2 distance (λ − D)', () => {
     const name = 'multi-similarity';
-    expect(lossValue(app, { name, numClasses: 4 }, X, LABELS)).toBeCloseTo(multiSimilarity64(2, 50, 0.5, (i, j) => cosine(X[i]!, X[j]!) - 0.5), 4);
-    expect(lossValue(app, { name, numClasses: 4, options: { alpha: 3, beta: 10, base: 1 } }, X, LABELS)).toBeCloseTo(multiSimilarity64(3, 10, 1, (i, j) => cosine(X[i]!, X[j]!) - 1), 4);
-    expect(lossValue(app, { name, numClasses: 4, options: { distance: 'l2', base: 1.1 } }, X, LABELS)).toBeCloseTo(multiSimilarity64(2, 50, 1.1, (i, j) => 1.1 - l2(X[i]!, X[j]!)), 4);
+    expect(lossValue(app, { name, numClasses: 4 }, X, LABELS)).toBeCloseTo(multiSimilarity64(2, 50, (i, j) => cosine(X[i]!, X[j]!) - 0.5), 4);
+    expect(lossValue(app, { name, numClasses: 4, options: { alpha: 3, beta: 10, base: 1 } }, X, LABELS)).toBeCloseTo(multiSimilarity64(3, 10, (i, j) => cosine(X[i]!, X[j]!) - 1), 4);
+    expect(lossValue(app, { name, numClasses: 4, options: { distance: 'l2', base: 1.1 } }, X, LABELS)).toBeCloseTo(multiSimilarity64(2, 50, (i, j) => 1.1 - l2(X[i]!, X[j]!)), 4);
   });
 
   it('gradient, no leak, B = 512, unknown option', () => {

@@ -47,7 +47,12 @@ const positivePairs = () => range(N).flatMap((a) => P(a).map((p) => [a, p] as co
 const anchorsWithBoth = () => range(N).filter((i) => P(i).length && Q(i).length);
 
 // Formulas as pytorch-metric-learning documents them (see docs/losses.md for the version).
-const references: Record<string, (o: Record<string, number>) => number> = {
+/** The options the reference formulas read; every loss under test has its own in its defaults. */
+type ReferenceOptions = Readonly<
+  Record<'temperature' | 'margin' | 'gamma' | 'negativeMargin' | 'positiveMargin' | 'marginDegrees' | 'scale' | 'alphaDegrees' | 'softmaxScale' | 'numBins', number>
+>;
+
+const references: Record<string, (o: ReferenceOptions) => number> = {
   supcon: ({ temperature: t }) =>
     meanNonZero(
       range(N)
@@ -207,7 +212,7 @@ describe('pair and batch losses of the catalogue', () => {
       kept = (i, j) => (LABELS[i] === LABELS[j] ? d(i, j) > 0.2 : d(i, j) < 0.8);
       const dropped = range(N).some((i) => P(i).length < positivesOf(LABELS, i).length) || range(N).some((i) => Q(i).length < negativesOf(LABELS, i).length);
       try {
-        expectRelativelyClose(lossValue(app, { name, numClasses: 4, options, miner: 'pair-margin' }, X, LABELS), references[name]!(options), `${name} mined`);
+        expectRelativelyClose(lossValue(app, { name, numClasses: 4, options, miner: 'pair-margin' }, X, LABELS), references[name]!(options as ReferenceOptions), `${name} mined`);
       } finally {
         kept = () => true;
       }
@@ -220,10 +225,10 @@ describe('pair and batch losses of the catalogue', () => {
     describe(name, () => {
       it('matches the documented formula in float64, with its defaults and other options', () => {
         for (const options of valueOptions) {
-          expectRelativelyClose(lossValue(app, { name, numClasses: 4, options }, X, LABELS), references[name]!(options), `${name} ${JSON.stringify(options)}`);
+          expectRelativelyClose(lossValue(app, { name, numClasses: 4, options }, X, LABELS), references[name]!(options as ReferenceOptions), `${name} ${JSON.stringify(options)}`);
         }
         // The defaults are PML's, the first options of each list.
-        expectRelativelyClose(lossValue(app, { name, numClasses: 4 }, X, LABELS), references[name]!(valueOptions[0]!), `${name} defaults`);
+        expectRelativelyClose(lossValue(app, { name, numClasses: 4 }, X, LABELS), references[name]!(valueOptions[0] as ReferenceOptions), `${name} defaults`);
       });
 
       it('gradient by finite differences, no NaN on degenerate batches, no leak, B = 512, unknown option', () => {

@@ -22,7 +22,10 @@ const C = 5;
 const N = X.length;
 
 // Formulas as pytorch-metric-learning documents them (docs/losses.md says which version), on given class weights W.
-const references: Record<string, (w: Matrix, o: Record<string, number>) => number> = {
+/** The options the reference formulas read; every loss under test has its own in its defaults. */
+type ReferenceOptions = Readonly<Record<'margin' | 'alpha' | 'softmaxScale' | 'temperature' | 'centres' | 'scale' | 'gamma', number>>;
+
+const references: Record<string, (w: Matrix, o: ReferenceOptions) => number> = {
   'proxy-anchor': (w, { margin: d, alpha: a }) => {
     const present = range(C).filter((c) => LABELS.includes(c));
     const pull = mean(present.map((c) => logOnePlusSumExp(range(N).filter((i) => LABELS[i] === c).map((i) => -a * (cosine(X[i]!, w[c]!) - d)))));
@@ -92,7 +95,7 @@ describe('losses with class weights (proxies, centres, classifiers)', () => {
           const effective = options ?? valueOptions[0]!;
           const w = weightsFor(name, effective, 40 + n);
           const actual = lossValue(app, { name, numClasses: C, options }, X, LABELS, { [WEIGHT_NAME[name]!]: tf.tensor2d(w) });
-          expectRelativelyClose(actual, references[name]!(w, effective), `${name} ${JSON.stringify(options ?? 'defaults')}`);
+          expectRelativelyClose(actual, references[name]!(w, effective as ReferenceOptions), `${name} ${JSON.stringify(options ?? 'defaults')}`);
         });
       });
 

@@ -24,7 +24,7 @@ function tripletSelection(miner: TripletMiner, margin = 0.1): Triplet[] {
     const positive = tf.tensor2d(range(B).map((i) => range(B).map((j) => (isPositive(i, j) ? 1 : 0))));
     const negative = tf.tensor2d(range(B).map((i) => range(B).map((j) => (isNegative(i, j) ? 1 : 0))));
     const valid = positive.reshape([B, B, 1]).mul(negative.reshape([B, 1, B])) as tf.Tensor3D;
-    return miner.select({ ap: d.reshape([B, B, 1]), an: d.reshape([B, 1, B]), valid, margin, distances: d, start: 0, dim: 6 }).arraySync() as number[][][];
+    return miner.select({ ap: d.reshape([B, B, 1]), an: d.reshape([B, 1, B]), valid, margin, distances: d, start: 0, dim: 6 }).arraySync();
   });
   return allTriplets.filter(([i, j, k]) => mask[i]![j]![k]! > 0.5);
 }
@@ -36,7 +36,7 @@ function pairSelection(miner: PairMiner): { positive: [number, number][]; negati
       tf.tensor2d(range(B).map((i) => range(B).map((j) => (isPositive(i, j) ? 1 : 0)))),
       tf.tensor2d(range(B).map((i) => range(B).map((j) => (isNegative(i, j) ? 1 : 0)))),
     );
-    return { positive: masks.positive.arraySync() as number[][], negative: masks.negative.arraySync() as number[][] };
+    return { positive: masks.positive.arraySync(), negative: masks.negative.arraySync() };
   });
   const pairs = (mask: number[][]) => range(B).flatMap((i) => range(B).filter((j) => mask[i]![j]! > 0.5).map((j) => [i, j] as [number, number]));
   return { positive: pairs(positive), negative: pairs(negative) };
@@ -187,7 +187,7 @@ describe('cross-batch memory', () => {
   });
   const xbm = (memorySize: number, loss: object | string = { name: 'contrastive', options: { negativeMargin: 1.2 } }) =>
     app.registry<LossFactory>('Loss').create('cross-batch-memory', { loss, memorySize })({ embeddingDim: 6, numClasses: 4, lossNamed: (name, options) => app.registry<LossFactory>('Loss').create(name, options) }) as EmbeddingLoss;
-  const compute = (loss: EmbeddingLoss, x: Matrix, labels: number[]) => tf.tidy(() => loss.compute(tf.tensor2d(x), tf.tensor1d(labels, 'int32')).arraySync() as number);
+  const compute = (loss: EmbeddingLoss, x: Matrix, labels: number[]) => tf.tidy(() => loss.compute(tf.tensor2d(x), tf.tensor1d(labels, 'int32')).arraySync());
   const contrastive64 = (rows: Matrix, labels: number[]) => {
     const d = (i: number, j: number) => l2(rows[i]!, rows[j]!);
     const pairs = range(rows.length).flatMap((i) => range(rows.length).filter((j) => j !== i).map((j) => [i, j] as const));
@@ -223,13 +223,13 @@ describe('cross-batch memory', () => {
     const variable = tf.variable(tf.tensor2d(X));
     const y = tf.tensor1d(LABELS, 'int32');
     const optimizer = tf.train.sgd(0.01);
-    expectNoLeak(() => optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable as tf.Tensor2D, labels: y }), false, [variable]), 'xbm');
+    expectNoLeak(() => optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable, labels: y }), false, [variable]), 'xbm');
     tf.dispose([variable, y]);
     objective.dispose();
     optimizer.dispose();
     expect(() => xbm(8, 'cross-entropy')).toThrow(/works on logits/);
     expect(() => xbm(8, 'no-such-loss')).toThrow(/unknown loss "no-such-loss"/);
-    expect(() => app.registry<LossFactory>('Loss').create('cross-batch-memory', { size: 3 } as never)).toThrow(/has no option "size"/);
+    expect(() => app.registry<LossFactory>('Loss').create('cross-batch-memory', { size: 3 })).toThrow(/has no option "size"/);
   });
 
   it('B = 512 with a full memory of 1024, contrastive: finite, no B³ (or (B+M)³) memory (wasm)', async () => {
@@ -250,7 +250,7 @@ describe('cross-batch memory', () => {
         held = tf.memory().numBytes - before;
         return result;
       }, [x]);
-      expect(Number.isFinite(value.arraySync() as number)).toBe(true);
+      expect(Number.isFinite(value.arraySync())).toBe(true);
       expect(grads[x.name]!.dataSync().every(Number.isFinite)).toBe(true);
       // (B + M)² = 2.4 M floats per matrix; (B + M)³ would be 3.6 G.
       expect(held).toBeLessThan(64 * 1536 * 1536 * 4);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { IndexBatch } from '../../../core/contracts/loss.js';
 import { Random } from '../../../core/random.js';
 import { allPairs, balancedPairs } from '../../../plugins/samplers/pairs.js';
+import type { IndexPair } from '../../../core/contracts/loss.js';
 import { pkEpoch } from '../../../plugins/samplers/pk.js';
 
 /** Class sizes 1, 2, …, 9 and two of 12: some below K, some not a multiple of K. */
@@ -79,7 +80,7 @@ describe('pair generation', () => {
     expect([...balancedPairs(labels, new Random(2))]).toEqual(balanced);
     // Grouping by label is linear: the first pairs of 300,000 items in three classes come at once.
     const big = balancedPairs(Array.from({ length: 300_000 }, (_, i) => i % 3), new Random(3));
-    const first = big.next().value!;
+    const first = big.next().value as IndexPair;
     expect(first.a % 3 === first.b % 3).toBe(first.target === 1);
   });
 });

@@ -31,7 +31,7 @@ describe('simkit embed → index → search', () => {
 
     expect(await main(['index', '--embeddings', file('all.emb'), '--out', file('train.index')])).toBe(0);
     expect(await main(['search', '--index', file('train.index'), '--queries', file('all.emb'), '--k', '3', '--exclude-self', '--out', file('neighbours.csv')])).toBe(0);
-    const rows = parse(readFileSync(file('neighbours.csv')), { columns: true }) as { query_id: string; neighbours: string; similarities: string }[];
+    const rows = parse<{ query_id: string; neighbours: string; similarities: string }>(readFileSync(file('neighbours.csv')), { columns: true });
     expect(rows.length).toBe(all.ids.length);
     const dim = all.header.dim;
     const dot = (a: number, b: number) => {

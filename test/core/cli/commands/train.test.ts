@@ -1,9 +1,10 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readJsonFile, readJsonLines, type LoggedEpoch } from '../../../json-files.js';
 
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const ENTRY = fileURLToPath(new URL('../entry.ts', import.meta.url));
@@ -41,22 +42,22 @@ describe('simkit train --config', () => {
     expect(first.code).toBe(0);
     expect(first.stdout).toMatch(/trained 2 epoch\(s\)/);
     expect(existsSync(join(out, 'run', 'model', 'model.json'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'run', 'checkpoints', 'latest.json'), 'utf8')).epoch).toBe(2);
+    expect(readJsonFile<{ epoch: number }>(join(out, 'run', 'checkpoints', 'latest.json')).epoch).toBe(2);
     expect(existsSync(join(out, 'run', 'report.html'))).toBe(true);
-    expect(JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')).training.optimizer).toBe('adamw');
+    expect(readJsonFile<{ training: { optimizer: string } }>(join(out, 'config.json')).training.optimizer).toBe('adamw');
 
     const resumed = await simkit(['train', '--config', 'train.yaml', '--epochs', '3', '--resume']);
     expect(resumed.code).toBe(0);
     expect(resumed.stdout).toMatch(/trained 3 epoch\(s\) \(resumed after epoch 2\)/);
     expect(resumed.stderr).not.toMatch(/epoch 1\/3/);
-    const epochs = readFileSync(join(out, 'run', 'log.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line).epoch);
+    const epochs = readJsonLines<LoggedEpoch>(join(out, 'run', 'log.jsonl')).map((record) => record.epoch);
     expect(epochs).toEqual([1, 2, 3]);
   });
 
   it('prints the effective config with every training default, and names a mistyped key', async () => {
     const printed = await simkit(['train', 'fashion-mnist', '--print-config']);
     expect(printed.code).toBe(0);
-    const config = JSON.parse(printed.stdout);
+    const config = JSON.parse(printed.stdout) as { training: object; [key: string]: unknown };
     expect(config.training).toMatchObject({ optimizer: 'adam', earlyStopping: { patience: 0 }, keepCheckpoints: 2 });
 
     writeFileSync(join(dir, 'typo.yaml'), 'competition: fashion-mnist\ntraining:\n  optimiser: sgd\n');

@@ -2,6 +2,7 @@
 // sources and the tests in one program). Layout is Prettier's (`make format`); eslint-config-prettier
 // turns off the rules that would argue with it.
 import js from '@eslint/js';
+import stylistic from '@stylistic/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
@@ -9,7 +10,10 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['node_modules/', 'dist/', 'output/', 'runs/', 'native/engine/build/', 'native/faiss-shim/build/'] },
   js.configs.recommended,
-  { languageOptions: { globals: globals.node }, linterOptions: { reportUnusedDisableDirectives: 'error' } },
+  {
+    languageOptions: { globals: globals.node },
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
+  },
   {
     files: ['**/*.ts'],
     extends: [...tseslint.configs.recommendedTypeChecked],
@@ -30,7 +34,17 @@ export default tseslint.config(
       // `op(...) as tf.Tensor2D` is how tfjs code states a rank; the cast picks the op's type argument.
       '@typescript-eslint/no-unnecessary-type-assertion': [
         'error',
-        { typesToIgnore: ['tf.Scalar', 'tf.Tensor', 'tf.Tensor1D', 'tf.Tensor2D', 'tf.Tensor3D', 'tf.Tensor4D', 'tf.Tensor[]'] },
+        {
+          typesToIgnore: [
+            'tf.Scalar',
+            'tf.Tensor',
+            'tf.Tensor1D',
+            'tf.Tensor2D',
+            'tf.Tensor3D',
+            'tf.Tensor4D',
+            'tf.Tensor[]',
+          ],
+        },
       ],
     },
   },
@@ -43,4 +57,12 @@ export default tseslint.config(
     },
   },
   prettier,
+  {
+    // After eslint-config-prettier, which turns max-len off: Prettier keeps code within 120 columns where it can
+    // break it; strings and regular expressions it cannot break may run to 160, comments may not.
+    plugins: { '@stylistic': stylistic },
+    rules: {
+      '@stylistic/max-len': ['error', { code: 160, comments: 120, ignoreUrls: true, ignoreRegExpLiterals: true }],
+    },
+  },
 );

@@ -43,10 +43,7 @@ function smallCnn(): tf.LayersModel {
 }
 
 function batchOf(size: number): [tf.Tensor, tf.Tensor] {
-  return tf.tidy(() => [
-    tf.randomUniform([size, 28, 28, 1]),
-    tf.oneHot(tf.randomUniform([size], 0, 10, 'int32'), 10),
-  ]);
+  return tf.tidy(() => [tf.randomUniform([size, 28, 28, 1]), tf.oneHot(tf.randomUniform([size], 0, 10, 'int32'), 10)]);
 }
 
 /** Mean ms per training step after a batch-1 warm-up step (graph building, weight creation). */

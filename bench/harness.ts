@@ -11,7 +11,9 @@ import { isUserError } from '../core/errors.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 // Beside this file when run from source; two levels up (dist/bench → bench) when compiled.
-const REFERENCE = [join(HERE, 'train_reference.py'), resolve(HERE, '..', '..', 'bench', 'train_reference.py')].find(existsSync)!;
+const REFERENCE = [join(HERE, 'train_reference.py'), resolve(HERE, '..', '..', 'bench', 'train_reference.py')].find(
+  existsSync,
+)!;
 
 /** The value of `--name value` or `--name=value` on the command line, if given. */
 export function argument(name: string, argv: readonly string[] = process.argv.slice(2)): string | undefined {
@@ -37,7 +39,11 @@ export interface Reference<T> {
  * Runs bench/train_reference.py (`mode` train, embed or sgemm) with `threads` threads;
  * undefined, with the reason printed, where python3-torch is missing or the run fails.
  */
-export function pytorch<T>(mode: 'train' | 'embed' | 'sgemm', threads: number, specs: readonly string[]): Reference<T> | undefined {
+export function pytorch<T>(
+  mode: 'train' | 'embed' | 'sgemm',
+  threads: number,
+  specs: readonly string[],
+): Reference<T> | undefined {
   const run = spawnSync('/usr/bin/python3', [REFERENCE, '--threads', String(threads), mode, ...specs], {
     encoding: 'utf8',
     timeout: 600_000,
@@ -45,7 +51,9 @@ export function pytorch<T>(mode: 'train' | 'embed' | 'sgemm', threads: number, s
   });
   if (run.status !== 0) {
     const reason = (run.stderr || run.error?.message || 'failed').trim().split('\n').at(-1);
-    process.stdout.write(`PyTorch reference (${mode}, ${threads} thread${threads === 1 ? '' : 's'}) not run: ${reason} (install Debian's python3-torch)\n`);
+    process.stdout.write(
+      `PyTorch reference (${mode}, ${threads} thread${threads === 1 ? '' : 's'}) not run: ${reason} (install Debian's python3-torch)\n`,
+    );
     return undefined;
   }
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as Reference<T>;
@@ -61,14 +69,22 @@ export function referenceThreads(): number[] {
 export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]?.length ?? 0)));
   const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
-  process.stdout.write(`${line(header)}\n${line(widths.map((width) => '-'.repeat(width)))}\n${rows.map(line).join('\n')}\n`);
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(
+    `${line(header)}\n${line(widths.map((width) => '-'.repeat(width)))}\n${rows.map(line).join('\n')}\n`,
+  );
 }
 
 /** The run's date and the machine's cores and load, so that a pasted table says when and how busy. */
 export function machineLine(): string {
   const [one, five] = loadavg();
-  return `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores, load average ${one!.toFixed(1)} (1 min), ${five!.toFixed(1)} (5 min)`;
+  return (
+    `${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, ${cpus().length} cores, load average ` +
+    `${one!.toFixed(1)} (1 min), ${five!.toFixed(1)} (5 min)`
+  );
 }
 
 /** `measured / reference` as "0.42×", or "—" without a reference. */
@@ -76,7 +92,10 @@ export function ratio(measured: number, reference: number | undefined): string {
   return reference ? `${(measured / reference).toFixed(2)}×` : '—';
 }
 
-/** Runs a benchmark's main: a UserError prints its message and hint and sets the exit code; anything else is a bug and keeps its stack. */
+/**
+ * Runs a benchmark's main: a UserError prints its message and hint and sets the exit code; anything else is a bug and
+ * keeps its stack.
+ */
 export async function runBenchmark(main: () => Promise<void>): Promise<void> {
   try {
     await main();

@@ -22,7 +22,9 @@ const DIM = 256;
 const K = 50;
 const HERE = dirname(fileURLToPath(import.meta.url));
 // Beside this file when run from source; two levels up (dist/bench → bench) when compiled.
-const REFERENCE = [join(HERE, 'knn_reference.py'), resolve(HERE, '..', '..', 'bench', 'knn_reference.py')].find(existsSync)!;
+const REFERENCE = [join(HERE, 'knn_reference.py'), resolve(HERE, '..', '..', 'bench', 'knn_reference.py')].find(
+  existsSync,
+)!;
 
 function unitVectors(count: number, random: Random): Float32Array {
   const out = new Float32Array(count * DIM);
@@ -45,7 +47,11 @@ function peakRssMb(): number {
   return match ? Number(match[1]) / 1024 : process.memoryUsage().rss / 1e6;
 }
 
-function recall(found: Int32Array | BigInt64Array | number[], truth: ArrayLike<number | bigint>, queries: number): number {
+function recall(
+  found: Int32Array | BigInt64Array | number[],
+  truth: ArrayLike<number | bigint>,
+  queries: number,
+): number {
   let hits = 0;
   for (let q = 0; q < queries; q++) {
     const expected = new Set(Array.from({ length: K }, (_, r) => Number(truth[q * K + r]!)));
@@ -73,12 +79,18 @@ async function main(): Promise<void> {
   try {
     writeFileSync(join(dir, 'gallery.f32'), gallery);
     writeFileSync(join(dir, 'queries.f32'), queries);
-    const output = execFileSync('/usr/bin/python3', [REFERENCE, join(dir, 'gallery.f32'), join(dir, 'queries.f32'), String(DIM), String(K), join(dir, 'labels.i64')], { encoding: 'utf8' });
+    const output = execFileSync(
+      '/usr/bin/python3',
+      [REFERENCE, join(dir, 'gallery.f32'), join(dir, 'queries.f32'), String(DIM), String(K), join(dir, 'labels.i64')],
+      { encoding: 'utf8' },
+    );
     reference = JSON.parse(output.trim().split('\n').at(-1)!) as typeof reference;
     const bytes = readFileSync(join(dir, 'labels.i64'));
     referenceLabels = new BigInt64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8);
   } catch (error) {
-    console.log(`python3-faiss reference not available (${(error as Error).message.split('\n')[0]}); install Debian's python3-faiss`);
+    console.log(
+      `python3-faiss reference not available (${(error as Error).message.split('\n')[0]}); install Debian's python3-faiss`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -89,7 +101,18 @@ async function main(): Promise<void> {
   const tfjsIndices: number[] = [];
   for (let start = 0; start < TFJS_QUERIES; start += 50) {
     const count = Math.min(50, TFJS_QUERIES - start);
-    const top = tf.tidy(() => tf.topk(tf.matMul(tf.tensor2d(queries.subarray(start * DIM, (start + count) * DIM), [count, DIM]), galleryTensor, false, true), K).indices);
+    const top = tf.tidy(
+      () =>
+        tf.topk(
+          tf.matMul(
+            tf.tensor2d(queries.subarray(start * DIM, (start + count) * DIM), [count, DIM]),
+            galleryTensor,
+            false,
+            true,
+          ),
+          K,
+        ).indices,
+    );
     tfjsIndices.push(...(top.dataSync() as Int32Array));
     top.dispose();
   }
@@ -99,13 +122,19 @@ async function main(): Promise<void> {
   const projectRecall = referenceLabels ? recall(result.indices, referenceLabels, QUERIES) : null;
   const tfjsRecall = recall(tfjsIndices, result.indices, TFJS_QUERIES);
   console.log(`exact kNN: ${QUERIES.toLocaleString()} queries over ${GALLERY.toLocaleString()} × ${DIM}, k = ${K}`);
-  console.log(`${'route'.padEnd(44)} ${'seconds'.padStart(8)} ${'peak MB'.padStart(8)} ${'recall@50'.padStart(10)} ${'time ratio'.padStart(11)}`);
+  console.log(
+    `${'route'.padEnd(44)} ${'seconds'.padStart(8)} ${'peak MB'.padStart(8)} ${'recall@50'.padStart(10)} ${'time ratio'.padStart(11)}`,
+  );
   const line = (name: string, seconds: number, peak: number | null, r: number | null) =>
-    console.log(`${name.padEnd(44)} ${seconds.toFixed(2).padStart(8)} ${(peak === null ? '—' : peak.toFixed(0)).padStart(8)} ${(r === null ? '—' : r.toFixed(4)).padStart(10)} ${(reference ? (seconds / reference.seconds).toFixed(2) : '—').padStart(11)}`);
+    console.log(
+      `${name.padEnd(44)} ${seconds.toFixed(2).padStart(8)} ${(peak === null ? '—' : peak.toFixed(0)).padStart(8)} ` +
+        `${(r === null ? '—' : r.toFixed(4)).padStart(10)} ${(reference ? (seconds / reference.seconds).toFixed(2) : '—').padStart(11)}`,
+    );
   line('simkit (faiss-node IndexFlatIP)', projectSeconds, projectPeak, projectRecall);
   if (reference) line(`python3-faiss ${reference.faiss} (reference)`, reference.seconds, reference.peak_mb, 1);
   line(`TF.js wasm matMul + topk (${TFJS_QUERIES} queries, scaled)`, tfjsSeconds, null, tfjsRecall);
-  if (reference) console.log(`simkit / python3-faiss time: ${(projectSeconds / reference.seconds).toFixed(2)} (target ≤ 1.25)`);
+  if (reference)
+    console.log(`simkit / python3-faiss time: ${(projectSeconds / reference.seconds).toFixed(2)} (target ≤ 1.25)`);
 }
 
 await main();

@@ -81,7 +81,12 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
       trainSteps: count('TRAIN_RESNET_STEPS', 5),
       embedBatches: count('EMBED_RESNET_BATCHES', 3),
       targets: { train: 0.7, embed: 1.0 },
-      build: (seed) => residualCnn({ ...RESNET18_DEFAULTS, widths: RESNET_WIDTHS })({ height: 64, width: 64, channels: 3 }, EMBEDDING_DIM, seed),
+      build: (seed) =>
+        residualCnn({ ...RESNET18_DEFAULTS, widths: RESNET_WIDTHS })(
+          { height: 64, width: 64, channels: 3 },
+          EMBEDDING_DIM,
+          seed,
+        ),
     },
   };
 }
@@ -89,15 +94,22 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
 /** The networks named by NETWORKS (comma-separated; default all), in the order given. */
 export function selectedNetworks(): BenchNetwork[] {
   const networks = benchNetworks();
-  const names = (process.env.NETWORKS ?? NETWORK_KEYS.join(',')).split(',').map((name) => name.trim()).filter(Boolean);
+  const names = (process.env.NETWORKS ?? NETWORK_KEYS.join(','))
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   return names.map((name) => {
-    if (!(NETWORK_KEYS as readonly string[]).includes(name)) throw new UserError(`NETWORKS: unknown network "${name}"`, `choose from ${NETWORK_KEYS.join(', ')}`);
+    if (!(NETWORK_KEYS as readonly string[]).includes(name))
+      throw new UserError(`NETWORKS: unknown network "${name}"`, `choose from ${NETWORK_KEYS.join(', ')}`);
     return networks[name as NetworkKey];
   });
 }
 
 export function trainableParameters(model: tf.LayersModel): number {
-  return model.trainableWeights.reduce((sum, weight) => sum + weight.shape.reduce((product: number, size) => product * size!, 1), 0);
+  return model.trainableWeights.reduce(
+    (sum, weight) => sum + weight.shape.reduce((product: number, size) => product * size!, 1),
+    0,
+  );
 }
 
 /** `count` random inputs of the network's shape in [0, 1), NHWC. */
@@ -112,17 +124,40 @@ export function randomInputs(network: BenchNetwork, count: number, seed = 1): Fl
  * PyTorch repeats: dense softmax head, cross-entropy, Adam at 1e-3, clip-norm 5, no warm-up. Two
  * epochs of `steps` batches; `validate` runs after each epoch. Returns the epochs' records.
  */
-export async function trainNetwork(app: Pick<Simkit, 'registry'>, network: BenchNetwork, steps: number, validate?: TrainerOptions['validate']): Promise<EpochRecord[]> {
+export async function trainNetwork(
+  app: Pick<Simkit, 'registry'>,
+  network: BenchNetwork,
+  steps: number,
+  validate?: TrainerOptions['validate'],
+): Promise<EpochRecord[]> {
   const count = steps * network.batch;
   const random = new Random(1);
   const labels = Int32Array.from({ length: count }, () => random.int(NUM_CLASSES));
   const { height, width, channels } = network.input;
   const model = network.build(1);
-  const objective = createObjective(app, { head: 'dense', loss: 'cross-entropy' }, { embeddingDim: EMBEDDING_DIM, numClasses: NUM_CLASSES });
+  const objective = createObjective(
+    app,
+    { head: 'dense', loss: 'cross-entropy' },
+    { embeddingDim: EMBEDDING_DIM, numClasses: NUM_CLASSES },
+  );
   try {
-    const { history } = await trainEmbedding(model, objective, { data: randomInputs(network, count), shape: [height, width, channels], labels }, {
-      epochs: 2, batchSize: network.batch, learningRate: 1e-3, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 1, flip: false, progress: false, validate,
-    });
+    const { history } = await trainEmbedding(
+      model,
+      objective,
+      { data: randomInputs(network, count), shape: [height, width, channels], labels },
+      {
+        epochs: 2,
+        batchSize: network.batch,
+        learningRate: 1e-3,
+        headLearningRateFactor: 1,
+        warmupEpochs: 0,
+        clipNorm: 5,
+        seed: 1,
+        flip: false,
+        progress: false,
+        validate,
+      },
+    );
     return history;
   } finally {
     objective.dispose();

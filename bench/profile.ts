@@ -65,15 +65,29 @@ function printProfile(network: BenchNetwork, backend: string, profile: StepProfi
   const calls = profile.kernels.reduce((total, kernel) => total + kernel.calls, 0);
   process.stdout.write(
     `\n${network.label}, batch ${network.batch}, on ${backend}: step ${profile.wallMs.toFixed(1)} ms wall, ` +
-      `${inKernels.toFixed(1)} ms in ${calls} kernel calls of ${profile.kernels.length} kernels${profile.untimed ? ` (${profile.untimed} calls untimed)` : ''}\n`,
+      `${inKernels.toFixed(1)} ms in ${calls} kernel calls of ${profile.kernels.length} ` +
+      `kernels${profile.untimed ? ` (${profile.untimed} calls untimed)` : ''}\n`,
   );
   let cumulative = 0;
   const rows = profile.kernels.slice(0, TOP).map((kernel, rank) => {
     cumulative += kernel.ms;
-    return [`${rank + 1}. ${kernel.name}`, String(kernel.calls), kernel.ms.toFixed(2), percent(kernel.ms, inKernels), percent(cumulative, inKernels)];
+    return [
+      `${rank + 1}. ${kernel.name}`,
+      String(kernel.calls),
+      kernel.ms.toFixed(2),
+      percent(kernel.ms, inKernels),
+      percent(cumulative, inKernels),
+    ];
   });
   const rest = profile.kernels.slice(TOP);
-  if (rest.length > 0) rows.push([`other ${rest.length} kernels`, String(rest.reduce((t, k) => t + k.calls, 0)), sum(rest).toFixed(2), percent(sum(rest), inKernels), '100.0%']);
+  if (rest.length > 0)
+    rows.push([
+      `other ${rest.length} kernels`,
+      String(rest.reduce((t, k) => t + k.calls, 0)),
+      sum(rest).toFixed(2),
+      percent(sum(rest), inKernels),
+      '100.0%',
+    ]);
   rows.push(['outside kernels (JS, data, profiler)', '', Math.max(0, profile.wallMs - inKernels).toFixed(2), '', '']);
   printTable(['kernel', 'calls', 'ms', 'share', 'cumulative'], rows);
 }
@@ -82,18 +96,40 @@ function printProfile(network: BenchNetwork, backend: string, profile: StepProfi
 function printBeforeAfter(network: BenchNetwork, profiles: readonly (readonly [string, StepProfile])[]): void {
   const [first, ...others] = profiles;
   const time = (profile: StepProfile, name: string) => profile.kernels.find((kernel) => kernel.name === name)?.ms;
-  const cell = (ms: number | undefined, base: number) => (ms === undefined ? '— (not called)' : `${ms.toFixed(2)} (${(base / ms).toFixed(base / ms < 1 ? 2 : 1)}×)`);
-  const rows = first![1].kernels.slice(0, TOP).map((kernel) => [kernel.name, kernel.ms.toFixed(2), ...others.map(([, profile]) => cell(time(profile, kernel.name), kernel.ms))]);
+  const cell = (ms: number | undefined, base: number) =>
+    ms === undefined ? '— (not called)' : `${ms.toFixed(2)} (${(base / ms).toFixed(base / ms < 1 ? 2 : 1)}×)`;
+  const rows = first![1].kernels
+    .slice(0, TOP)
+    .map((kernel) => [
+      kernel.name,
+      kernel.ms.toFixed(2),
+      ...others.map(([, profile]) => cell(time(profile, kernel.name), kernel.ms)),
+    ]);
   const firstTotal = sum(first![1].kernels);
-  rows.push(['all kernels', firstTotal.toFixed(2), ...others.map(([, profile]) => cell(sum(profile.kernels), firstTotal))]);
-  rows.push(['step wall time', first![1].wallMs.toFixed(2), ...others.map(([, profile]) => cell(profile.wallMs, first![1].wallMs))]);
-  process.stdout.write(`\n${network.label}: ms per step, ${first![0]}'s top ${TOP} kernels (speed-up against ${first![0]})\n`);
+  rows.push([
+    'all kernels',
+    firstTotal.toFixed(2),
+    ...others.map(([, profile]) => cell(sum(profile.kernels), firstTotal)),
+  ]);
+  rows.push([
+    'step wall time',
+    first![1].wallMs.toFixed(2),
+    ...others.map(([, profile]) => cell(profile.wallMs, first![1].wallMs)),
+  ]);
+  process.stdout.write(
+    `\n${network.label}: ms per step, ${first![0]}'s top ${TOP} kernels (speed-up against ${first![0]})\n`,
+  );
   printTable(['kernel', ...profiles.map(([name]) => `${name} ms`)], rows);
 }
 
-/** GFLOP/s of tf.matMul m×k · k×n: repeats sized from one timed call to last about SGEMM_SECONDS, read back once at the end. */
+/**
+ * GFLOP/s of tf.matMul m×k · k×n: repeats sized from one timed call to last about SGEMM_SECONDS, read back once at the
+ * end.
+ */
 async function matMulGflops(m: number, k: number, n: number): Promise<number> {
-  const [a, b] = tf.tidy(() => [tf.randomUniform([m, k], 0, 1, 'float32', 1), tf.randomUniform([k, n], 0, 1, 'float32', 2)] as const);
+  const [a, b] = tf.tidy(
+    () => [tf.randomUniform([m, k], 0, 1, 'float32', 1), tf.randomUniform([k, n], 0, 1, 'float32', 2)] as const,
+  );
   const timed = async (repeats: number) => {
     const start = performance.now();
     const products = Array.from({ length: repeats }, () => tf.matMul(a, b));
@@ -111,7 +147,10 @@ async function matMulGflops(m: number, k: number, n: number): Promise<number> {
 }
 
 function backendsRequested(): string[] {
-  return (argument('backends') ?? process.env.BACKENDS ?? 'wasm,native').split(',').map((name) => name.trim()).filter(Boolean);
+  return (argument('backends') ?? process.env.BACKENDS ?? 'wasm,native')
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
 }
 
 async function main(): Promise<void> {
@@ -119,14 +158,18 @@ async function main(): Promise<void> {
   const app = await Simkit.create();
   const profiles = new Map<BenchNetwork, [string, StepProfile][]>();
   const gflops = new Map<string, number[]>();
-  process.stdout.write(`per-kernel profile of one training step (the second of two; a kernel built from other kernels counts theirs)\n${machineLine()}\n`);
+  process.stdout.write(
+    `per-kernel profile of one training step (the second of two; a kernel built from other kernels counts theirs)\n${machineLine()}\n`,
+  );
   for (const name of backendsRequested()) {
     let choice: BackendChoice;
     try {
       choice = await initEngine(name);
     } catch (error) {
       if (!isUserError(error)) throw error;
-      process.stdout.write(`\nbackend ${name}: not available: ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`);
+      process.stdout.write(
+        `\nbackend ${name}: not available: ${error.message}${error.hint ? ` (${error.hint})` : ''}\n`,
+      );
       continue;
     }
     process.stdout.write(`\nbackend ${choice.name}: ${choice.reason}\n`);
@@ -147,13 +190,22 @@ async function main(): Promise<void> {
   const specs = SGEMM_SHAPES.map(([m, k, n]) => `${m}:${k}:${n}`);
   const threads = referenceThreads();
   const references = threads.map((count) => [count, pytorch<Record<string, number>>('sgemm', count, specs)] as const);
-  process.stdout.write(`\nsgemm, float32, GFLOP/s (2·m·k·n / time): tf.matMul on each backend, torch.mm ${references[0]![1]?.torch ?? ''} on this machine\n`);
+  process.stdout.write(
+    `\nsgemm, float32, GFLOP/s (2·m·k·n / time): tf.matMul on each backend, torch.mm ${references[0]![1]?.torch ?? ''} on this machine\n`,
+  );
   const rows = SGEMM_SHAPES.map(([m, k, n, what], row) => [
     `${m}×${k} · ${k}×${n}  ${what}`,
     ...[...gflops.values()].map((rates) => rates[row]!.toFixed(1)),
     ...references.map(([, reference]) => reference?.results[specs[row]!]?.toFixed(1) ?? '—'),
   ]);
-  printTable(['m×k · k×n', ...[...gflops.keys()], ...references.map(([count]) => `PyTorch ${count} thread${count === 1 ? '' : 's'}`)], rows);
+  printTable(
+    [
+      'm×k · k×n',
+      ...[...gflops.keys()],
+      ...references.map(([count]) => `PyTorch ${count} thread${count === 1 ? '' : 's'}`),
+    ],
+    rows,
+  );
 }
 
 await runBenchmark(main);

@@ -77,7 +77,9 @@ async function files(testCase: Case): Promise<{ solution: string; submission: st
   const submission = join(DATA_DIR, `${testCase.metric}-submission.csv`);
   if (existsSync(solution) && existsSync(submission)) return { solution, submission };
   const random = new Random(20_260_101);
-  const ids = Array.from({ length: ROWS }, (_, i) => (i * 2_654_435_761 + 12_345).toString(16).padStart(16, '0').slice(-16));
+  const ids = Array.from({ length: ROWS }, (_, i) =>
+    (i * 2_654_435_761 + 12_345).toString(16).padStart(16, '0').slice(-16),
+  );
   const truths = ids.map(() => testCase.truth(random));
   await writeLines(solution, (i) => `${ids[i]},${truths[i]},${usage(random)}`, `${testCase.header},Usage`);
   const order = Array.from({ length: ROWS }, (_, i) => i);
@@ -85,7 +87,11 @@ async function files(testCase: Case): Promise<{ solution: string; submission: st
     const j = random.int(i + 1);
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  await writeLines(submission, (i) => `${ids[order[i]!]},${testCase.prediction(random, truths[order[i]!]!)}`, testCase.header);
+  await writeLines(
+    submission,
+    (i) => `${ids[order[i]!]},${testCase.prediction(random, truths[order[i]!]!)}`,
+    testCase.header,
+  );
   return { solution, submission };
 }
 
@@ -93,7 +99,13 @@ function runChild(command: string, args: string[]): Measured {
   const result = spawnSync(command, args, { encoding: 'utf8', maxBuffer: 1 << 20 });
   if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
   const parsed = JSON.parse(result.stdout.trim().split('\n').pop()!) as Record<string, number | null>;
-  return { score: parsed.score!, public: parsed.public!, private: parsed.private!, seconds: parsed.seconds!, maxRssMb: parsed.max_rss_mb! };
+  return {
+    score: parsed.score!,
+    public: parsed.public!,
+    private: parsed.private!,
+    seconds: parsed.seconds!,
+    maxRssMb: parsed.max_rss_mb!,
+  };
 }
 
 /** In the child: score with simkit and print what the Python reference prints. */
@@ -103,11 +115,16 @@ async function scoreInThisProcess(competition: string, solution: string, submiss
   const report = await scoreFiles(spec, solution, submission);
   const seconds = (performance.now() - start) / 1000;
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ score: report.score, public: report.public, private: report.private, seconds, max_rss_mb: maxRssMb })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ score: report.score, public: report.public, private: report.private, seconds, max_rss_mb: maxRssMb })}\n`,
+  );
 }
 
 function pythonScript(): string {
-  const candidates = [new URL('./score_reference.py', import.meta.url), new URL('../../bench/score_reference.py', import.meta.url)].map((u) => fileURLToPath(u));
+  const candidates = [
+    new URL('./score_reference.py', import.meta.url),
+    new URL('../../bench/score_reference.py', import.meta.url),
+  ].map((u) => fileURLToPath(u));
   const found = candidates.find((path) => existsSync(path));
   if (!found) throw new Error(`score_reference.py not found (looked in ${candidates.join(', ')})`);
   return found;
@@ -123,14 +140,32 @@ async function main(): Promise<void> {
   let agree = true;
   for (const testCase of CASES) {
     const { solution, submission } = await files(testCase);
-    const ours = runChild(process.execPath, [...process.execArgv, self, '--child', testCase.competition, solution, submission]);
+    const ours = runChild(process.execPath, [
+      ...process.execArgv,
+      self,
+      '--child',
+      testCase.competition,
+      solution,
+      submission,
+    ]);
     const reference = runChild(python, [pythonScript(), testCase.metric, solution, submission]);
-    const same = (['score', 'public', 'private'] as const).every((key) => Math.abs((ours[key] ?? NaN) - (reference[key] ?? NaN)) < 1e-9);
+    const same = (['score', 'public', 'private'] as const).every(
+      (key) => Math.abs((ours[key] ?? NaN) - (reference[key] ?? NaN)) < 1e-9,
+    );
     agree &&= same;
-    for (const [label, m] of [['simkit', ours], ['python/numpy', reference]] as const) {
-      console.log(`${testCase.metric.padEnd(6)}  ${label.padEnd(15)}  ${m.seconds.toFixed(2).padStart(7)}  ${m.maxRssMb.toFixed(0).padStart(10)}  ${m.score} (public ${m.public}, private ${m.private})`);
+    for (const [label, m] of [
+      ['simkit', ours],
+      ['python/numpy', reference],
+    ] as const) {
+      console.log(
+        `${testCase.metric.padEnd(6)}  ${label.padEnd(15)}  ${m.seconds.toFixed(2).padStart(7)}  ` +
+          `${m.maxRssMb.toFixed(0).padStart(10)}  ${m.score} (public ${m.public}, private ${m.private})`,
+      );
     }
-    console.log(`${testCase.metric.padEnd(6)}  ratio simkit/ref  ${(ours.seconds / reference.seconds).toFixed(2).padStart(7)}  ${(ours.maxRssMb / reference.maxRssMb).toFixed(2).padStart(10)}  scores ${same ? 'agree' : 'DIFFER'}`);
+    console.log(
+      `${testCase.metric.padEnd(6)}  ratio simkit/ref  ${(ours.seconds / reference.seconds).toFixed(2).padStart(7)} ` +
+        ` ${(ours.maxRssMb / reference.maxRssMb).toFixed(2).padStart(10)}  scores ${same ? 'agree' : 'DIFFER'}`,
+    );
   }
   if (!agree) process.exitCode = 1;
 }

@@ -19,7 +19,16 @@ import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
 import { embedInChunks, type ModelInputs } from '../core/pipeline/model.js';
 import { backendRequest, machineLine, printTable, pytorch, referenceThreads, ratio, runBenchmark } from './harness.js';
-import { EMBED_BATCH, EMBEDDING_DIM, randomInputs, selectedNetworks, trainableParameters, trainNetwork, type BenchNetwork, type NetworkKey } from './networks.js';
+import {
+  EMBED_BATCH,
+  EMBEDDING_DIM,
+  randomInputs,
+  selectedNetworks,
+  trainableParameters,
+  trainNetwork,
+  type BenchNetwork,
+  type NetworkKey,
+} from './networks.js';
 
 interface Measured {
   readonly samplesPerSecond: number;
@@ -48,7 +57,8 @@ async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
       throw new Error('the embedding benchmark does not train');
     },
     // A fresh tensor per chunk, as decoded images become one in the pipeline.
-    tensor: async (chunk) => tf.tensor4d(data.subarray(0, chunk.length * height * width * channels), [chunk.length, height, width, channels]),
+    tensor: async (chunk) =>
+      tf.tensor4d(data.subarray(0, chunk.length * height * width * channels), [chunk.length, height, width, channels]),
   };
   const items = (n: number): Item[] => Array.from({ length: n }, (_, i) => ({ id: String(i), labels: [], extra: {} }));
   const model = network.build(1);
@@ -57,7 +67,10 @@ async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
     await embedInChunks(model, items(EMBED_BATCH), inputs, ignore);
     const started = performance.now();
     await embedInChunks(model, items(network.embedBatches * EMBED_BATCH), inputs, ignore);
-    return { samplesPerSecond: (network.embedBatches * EMBED_BATCH) / ((performance.now() - started) / 1000), parameters: trainableParameters(model) };
+    return {
+      samplesPerSecond: (network.embedBatches * EMBED_BATCH) / ((performance.now() - started) / 1000),
+      parameters: trainableParameters(model),
+    };
   } finally {
     model.dispose();
   }
@@ -66,7 +79,9 @@ async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
 function parametersCell(measured: Measured, reference: { parameters: number } | undefined): string {
   const own = measured.parameters.toLocaleString('en-US');
   if (!reference) return own;
-  return reference.parameters === measured.parameters ? `${own} (same)` : `${own} (PyTorch ${reference.parameters.toLocaleString('en-US')}: NOT the same network)`;
+  return reference.parameters === measured.parameters
+    ? `${own} (same)`
+    : `${own} (PyTorch ${reference.parameters.toLocaleString('en-US')}: NOT the same network)`;
 }
 
 interface ComparisonRow {
@@ -95,7 +110,19 @@ function printComparison(title: string, cores: number, rows: readonly Comparison
       parametersCell(own, all ?? single),
     ];
   });
-  printTable(['network', 'batch', 'simkit samples/s', 'PyTorch 1 thread', `PyTorch ${cores} threads`, `ratio (vs ${cores})`, 'target', 'parameters'], cells);
+  printTable(
+    [
+      'network',
+      'batch',
+      'simkit samples/s',
+      'PyTorch 1 thread',
+      `PyTorch ${cores} threads`,
+      `ratio (vs ${cores})`,
+      'target',
+      'parameters',
+    ],
+    cells,
+  );
 }
 
 async function main(): Promise<void> {
@@ -104,7 +131,9 @@ async function main(): Promise<void> {
   const app = await Simkit.create();
   const cores = cpus().length;
   process.stdout.write(`simkit backend: ${engine.name} (${engine.reason})\n`);
-  process.stdout.write(`${machineLine()}\ntraining: dense softmax head on L2-normalised ${EMBEDDING_DIM}-d embeddings, cross-entropy, Adam, clip 5\n`);
+  process.stdout.write(
+    `${machineLine()}\ntraining: dense softmax head on L2-normalised ${EMBEDDING_DIM}-d embeddings, cross-entropy, Adam, clip 5\n`,
+  );
 
   const training = new Map<NetworkKey, Measured>();
   const embedding = new Map<NetworkKey, Measured>();
@@ -120,16 +149,34 @@ async function main(): Promise<void> {
   const [embedSingle, embedAll = embedSingle] = threads.map((t) => pytorch<ReferenceResults>('embed', t, embedSpecs));
   process.stdout.write(`PyTorch ${trainSingle?.torch ?? trainAll?.torch ?? '—'} on the same machine\n`);
 
-  printComparison('training throughput (samples/s of training steps)', cores, networks.map((network) => ({
-    network, batch: network.batch, target: network.targets.train, own: training.get(network.key)!,
-    single: trainSingle?.results[network.key], all: trainAll?.results[network.key],
-  })));
-  printComparison(`embedding throughput (inference, batches of ${EMBED_BATCH}; PyTorch in eval mode under torch.no_grad())`, cores, networks.map((network) => ({
-    network, batch: EMBED_BATCH, target: network.targets.embed, own: embedding.get(network.key)!,
-    single: embedSingle?.results[network.key], all: embedAll?.results[network.key],
-  })));
+  printComparison(
+    'training throughput (samples/s of training steps)',
+    cores,
+    networks.map((network) => ({
+      network,
+      batch: network.batch,
+      target: network.targets.train,
+      own: training.get(network.key)!,
+      single: trainSingle?.results[network.key],
+      all: trainAll?.results[network.key],
+    })),
+  );
+  printComparison(
+    `embedding throughput (inference, batches of ${EMBED_BATCH}; PyTorch in eval mode under torch.no_grad())`,
+    cores,
+    networks.map((network) => ({
+      network,
+      batch: EMBED_BATCH,
+      target: network.targets.embed,
+      own: embedding.get(network.key)!,
+      single: embedSingle?.results[network.key],
+      all: embedAll?.results[network.key],
+    })),
+  );
   const counts = networks.map((n) => `${n.key} ${n.trainSteps}/${n.embedBatches}`).join(', ');
-  process.stdout.write(`\ntimed training steps/embedding batches: ${counts} (TRAIN_<NET>_STEPS, EMBED_<NET>_BATCHES)\n`);
+  process.stdout.write(
+    `\ntimed training steps/embedding batches: ${counts} (TRAIN_<NET>_STEPS, EMBED_<NET>_BATCHES)\n`,
+  );
 }
 
 await runBenchmark(main);

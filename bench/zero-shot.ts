@@ -28,7 +28,9 @@ export interface ZeroShotRecipe {
   readonly learningRate: number;
   /** Training images used (the first N of classes 0–4; the rest is left out to bound the time). */
   readonly trainImages: number;
-  /** Random translation of every training image by up to this many pixels (zero padding), and a random horizontal flip. */
+  /**
+   * Random translation of every training image by up to this many pixels (zero padding), and a random horizontal flip.
+   */
   readonly shift: number;
   readonly batchSize: number;
 }
@@ -62,21 +64,36 @@ function shiftedImages(split: Split, labels: Int32Array, shift: number): Trainin
             }
           }
         });
-        yield { x: tf.tensor4d(data, [indices.length, 28, 28, 1]), labels: tf.tensor1d(Int32Array.from(indices, (index) => labels[index]!), 'int32'), size: indices.length, plan: position };
+        yield {
+          x: tf.tensor4d(data, [indices.length, 28, 28, 1]),
+          labels: tf.tensor1d(
+            Int32Array.from(indices, (index) => labels[index]!),
+            'int32',
+          ),
+          size: indices.length,
+          plan: position,
+        };
       }
     },
   };
 }
 
 /** Trains the CNN on `split` (classes 0–4) with the recipe; returns the model and the training seconds. */
-export async function trainZeroShot(app: Simkit, split: Split, recipe: ZeroShotRecipe): Promise<{ model: tf.LayersModel; seconds: number }> {
+export async function trainZeroShot(
+  app: Simkit,
+  split: Split,
+  recipe: ZeroShotRecipe,
+): Promise<{ model: tf.LayersModel; seconds: number }> {
   const started = Date.now();
   const train = subset(split, [...Array(Math.min(recipe.trainImages, split.count)).keys()]);
   const classes = [...new Set(train.labels)].sort((a, b) => a - b);
   const index = new Map(classes.map((label, i) => [label, i]));
   const labels = Int32Array.from(train.labels, (l) => index.get(l)!);
   const model = buildCnn(app, recipe.embeddingDim);
-  const objective = createObjective(app, recipe.objective, { embeddingDim: recipe.embeddingDim, numClasses: classes.length });
+  const objective = createObjective(app, recipe.objective, {
+    embeddingDim: recipe.embeddingDim,
+    numClasses: classes.length,
+  });
   const sampler = recipe.sampler ? app.registry<Sampler>('Sampler').create('pk', recipe.sampler) : undefined;
   try {
     await trainEmbedding(model, objective, shiftedImages(train, labels, recipe.shift), {
@@ -103,7 +120,11 @@ export async function unseenMapAtR(model: tf.LayersModel, unseen: Split): Promis
   const vectors = new Float32Array(unseen.count * dim);
   for (let start = 0; start < unseen.count; start += 1024) {
     const end = Math.min(unseen.count, start + 1024);
-    const batch = tf.tidy(() => l2Normalize(model.predict(tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1])) as tf.Tensor2D));
+    const batch = tf.tidy(() =>
+      l2Normalize(
+        model.predict(tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1])) as tf.Tensor2D,
+      ),
+    );
     vectors.set(await batch.data(), start * dim);
     batch.dispose();
   }
@@ -111,12 +132,20 @@ export async function unseenMapAtR(model: tf.LayersModel, unseen: Split): Promis
   const ids = Array.from({ length: unseen.count }, (_, i) => String(i));
   index.add(ids, vectors);
   const neighbours = searchNeighbours(index, ids, vectors, { k: unseen.count / 5, excludeSelf: true });
-  return retrievalMetrics(Array.from(unseen.labels), neighbours.map((row) => row.indices.map((g) => unseen.labels[g]!))).mapAtR;
+  return retrievalMetrics(
+    Array.from(unseen.labels),
+    neighbours.map((row) => row.indices.map((g) => unseen.labels[g]!)),
+  ).mapAtR;
 }
 
 /** MAP@R among `unseen` on raw pixels (Euclidean), the query itself left out. */
 export function pixelMapAtR(unseen: Split): number {
   const pixels = pixelVectors(unseen);
-  const rows = euclideanNeighbours(pixels, pixels, 784, unseen.count / 5 + 1).map((row, q) => row.indices.filter((g) => g !== q));
-  return retrievalMetrics(Array.from(unseen.labels), rows.map((row) => row.map((g) => unseen.labels[g]!))).mapAtR;
+  const rows = euclideanNeighbours(pixels, pixels, 784, unseen.count / 5 + 1).map((row, q) =>
+    row.indices.filter((g) => g !== q),
+  );
+  return retrievalMetrics(
+    Array.from(unseen.labels),
+    rows.map((row) => row.map((g) => unseen.labels[g]!)),
+  ).mapAtR;
 }

@@ -20,7 +20,16 @@ export { TOKENS, type ComponentKind } from './tokens.js';
 export { InputError, UserError } from './errors.js';
 
 export { BACKENDS, initEngine, type BackendChoice, type BackendRequest } from './engine/backend.js';
-export { Simkit, builtinModules, combineModules, componentToken, decorateComponent, fileModule, registrations, type ModuleSource } from './di/container.js';
+export {
+  Simkit,
+  builtinModules,
+  combineModules,
+  componentToken,
+  decorateComponent,
+  fileModule,
+  registrations,
+  type ModuleSource,
+} from './di/container.js';
 export { Registry } from './di/registry.js';
 export { Random } from './random.js';
 export { l2Normalize, seededInitializers } from './tensors.js';

@@ -8,15 +8,25 @@ export interface EpochProgress {
 
 /** A bar on stderr that clears itself when done; `format` is cli-progress's. */
 function stderrBar(format: string): cliProgress.SingleBar {
-  return new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete: true, etaBuffer: 20 }, cliProgress.Presets.shades_classic);
+  return new cliProgress.SingleBar(
+    { stream: process.stderr, format, hideCursor: true, clearOnComplete: true, etaBuffer: 20 },
+    cliProgress.Presets.shades_classic,
+  );
 }
 
 const SILENT: EpochProgress = { step: () => {}, stop: () => {} };
 
 /** A bar on stderr when it is a terminal (and `enabled` is not false); silent under CI and pipes. */
-export function epochProgress(epoch: number, epochs: number, steps: number, enabled = process.stderr.isTTY === true): EpochProgress {
+export function epochProgress(
+  epoch: number,
+  epochs: number,
+  steps: number,
+  enabled = process.stderr.isTTY === true,
+): EpochProgress {
   if (!enabled || steps === 0) return SILENT;
-  const bar = stderrBar(`epoch ${epoch}/${epochs} {bar} {value}/{total} steps  loss {loss}  {rate} samples/s  ETA {eta_formatted}`);
+  const bar = stderrBar(
+    `epoch ${epoch}/${epochs} {bar} {value}/{total} steps  loss {loss}  {rate} samples/s  ETA {eta_formatted}`,
+  );
   const started = Date.now();
   let samples = 0;
   let lossSum = 0;

@@ -22,18 +22,25 @@ const FEATURES = 32;
 /** Each class is a random centre (the same for every seed of noise); items are the centre plus large noise. */
 function dataset(noiseSeed: number): { data: Float32Array; labels: Int32Array } {
   const centreRandom = new Random(1);
-  const centres = Array.from({ length: CLASSES }, () => Array.from({ length: FEATURES }, () => centreRandom.uniform(-1, 1)));
+  const centres = Array.from({ length: CLASSES }, () =>
+    Array.from({ length: FEATURES }, () => centreRandom.uniform(-1, 1)),
+  );
   const random = new Random(noiseSeed);
   const data = new Float32Array(CLASSES * PER_CLASS * FEATURES);
   const labels = new Int32Array(CLASSES * PER_CLASS);
   for (let i = 0; i < labels.length; i++) {
     labels[i] = i % CLASSES;
-    for (let f = 0; f < FEATURES; f++) data[i * FEATURES + f] = centres[labels[i]!]![f]! + random.uniform(-1.6, 1.6) * (f < 8 ? 1.5 : 1);
+    for (let f = 0; f < FEATURES; f++)
+      data[i * FEATURES + f] = centres[labels[i]!]![f]! + random.uniform(-1.6, 1.6) * (f < 8 ? 1.5 : 1);
   }
   return { data, labels };
 }
 
-function evaluate(model: tf.LayersModel, data: Float32Array, labels: Int32Array): { precisionAt1: number; mapAtR: number } {
+function evaluate(
+  model: tf.LayersModel,
+  data: Float32Array,
+  labels: Int32Array,
+): { precisionAt1: number; mapAtR: number } {
   const neighbours = tf.tidy(() => {
     const e = l2Normalize(model.predict(tf.tensor4d(data, [labels.length, 1, 1, FEATURES])) as tf.Tensor2D);
     const similarity = tf.matMul(e, e, false, true).sub(tf.eye(labels.length).mul(10));
@@ -57,12 +64,27 @@ async function main(): Promise<void> {
     const model = mlp({ hidden: [64] })({ height: 1, width: 1, channels: FEATURES }, 16, 3);
     const before = evaluate(model, heldOut.data, heldOut.labels);
     const objective = createObjective(app, config, { embeddingDim: 16, numClasses: CLASSES });
-    await trainEmbedding(model, objective, { data: train.data, shape: [1, 1, FEATURES], labels: train.labels }, {
-      epochs: 15, batchSize: 60, learningRate: 0.01, headLearningRateFactor: 1, warmupEpochs: 1, clipNorm: 5, seed: 7, flip: false,
-      sampler: app.registry<BatchSampler>('Sampler').create('pk', { classesPerBatch: 15, samplesPerClass: 4 }),
-    });
+    await trainEmbedding(
+      model,
+      objective,
+      { data: train.data, shape: [1, 1, FEATURES], labels: train.labels },
+      {
+        epochs: 15,
+        batchSize: 60,
+        learningRate: 0.01,
+        headLearningRateFactor: 1,
+        warmupEpochs: 1,
+        clipNorm: 5,
+        seed: 7,
+        flip: false,
+        sampler: app.registry<BatchSampler>('Sampler').create('pk', { classesPerBatch: 15, samplesPerClass: 4 }),
+      },
+    );
     const after = evaluate(model, heldOut.data, heldOut.labels);
-    console.log(`${name.padEnd(40)} precision@1 ${before.precisionAt1.toFixed(3)} → ${after.precisionAt1.toFixed(3)}   MAP@R ${before.mapAtR.toFixed(3)} → ${after.mapAtR.toFixed(3)}`);
+    console.log(
+      `${name.padEnd(40)} precision@1 ${before.precisionAt1.toFixed(3)} → ${after.precisionAt1.toFixed(3)}   MAP@R ` +
+        `${before.mapAtR.toFixed(3)} → ${after.mapAtR.toFixed(3)}`,
+    );
     objective.dispose();
     model.dispose();
   }

@@ -63,7 +63,10 @@ function applyUnifiedDiff(text, diff) {
   return out + rest;
 }
 
-/** Whether `addon` loads and takes the patched typed-array path (checked in a child process: a loaded addon cannot be reloaded). */
+/**
+ * Whether `addon` loads and takes the patched typed-array path (checked in a child process: a loaded addon cannot be
+ * reloaded).
+ */
 function patchedAddonWorks() {
   const probe = `
     const { IndexFlatIP, simkitTypedArrays } = require(${JSON.stringify(addon)});
@@ -73,7 +76,10 @@ function patchedAddonWorks() {
     const ok = simkitTypedArrays === true && distances instanceof Float32Array && labels instanceof BigInt64Array && labels[0] === 1n;
     process.stdout.write(ok ? 'patched' : 'unpatched');`;
   try {
-    return execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) === 'patched';
+    return (
+      execFileSync(process.execPath, ['-e', probe], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }) ===
+      'patched'
+    );
   } catch {
     return false;
   }
@@ -88,7 +94,9 @@ if (!force && existsSync(addon)) {
 }
 
 if (!existsSync(systemFaiss)) {
-  fail(`${systemFaiss} not found: simkit builds faiss-node against Debian's libfaiss-dev.\nFix: ${SYSTEM_FIX}; then make setup`);
+  fail(
+    `${systemFaiss} not found: simkit builds faiss-node against Debian's libfaiss-dev.\nFix: ${SYSTEM_FIX}; then make setup`,
+  );
 }
 
 // Patch upstream's source as installed (kept as faiss.cc.orig), so rebuilding is repeatable.
@@ -96,8 +104,10 @@ if (!existsSync(pristine)) copyFileSync(source, pristine);
 try {
   writeFileSync(source, applyUnifiedDiff(readFileSync(pristine, 'utf8'), readFileSync(patchFile, 'utf8')));
 } catch (error) {
-  fail(`${patchFile} does not apply to ${pristine} (${error.message}).\n` +
-    'Fix: faiss-node must be the version the patch was written for (package.json pins 0.5.1); reinstall it with npm ci, then make setup');
+  fail(
+    `${patchFile} does not apply to ${pristine} (${error.message}).\n` +
+      'Fix: faiss-node must be the version the patch was written for (package.json pins 0.5.1); reinstall it with npm ci, then make setup',
+  );
 }
 
 const shim = join(faissDir, 'deps', 'faiss');
@@ -105,12 +115,16 @@ rmSync(shim, { recursive: true, force: true });
 mkdirSync(shim, { recursive: true });
 cpSync(join(root, 'native', 'faiss-shim'), shim, { recursive: true });
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
-console.log('faiss-node: building against the system libfaiss (libfaiss-dev), with native/faiss-node-typed-arrays.patch');
+console.log(
+  'faiss-node: building against the system libfaiss (libfaiss-dev), with native/faiss-node-typed-arrays.patch',
+);
 run(process.execPath, [cmakeJs, 'compile', '--log-level', 'warn'], faissDir);
 
 if (!existsSync(addon)) fail(`build finished but ${addon} is missing.\nFix: ${SYSTEM_FIX}; then make setup`);
 if (!patchedAddonWorks()) {
-  fail(`${addon} was built but does not take Float32Array input (the typed-array patch is not in effect).\n` +
-    `Fix: check ${source} against ${patchFile}, then node scripts/build-faiss.mjs --force`);
+  fail(
+    `${addon} was built but does not take Float32Array input (the typed-array patch is not in effect).\n` +
+      `Fix: check ${source} against ${patchFile}, then node scripts/build-faiss.mjs --force`,
+  );
 }
 console.log(`faiss-node: built ${addon}`);

@@ -23,10 +23,17 @@ function fail(message) {
 
 function probe() {
   try {
-    return execFileSync(process.execPath, ['-e', `const info = require(${JSON.stringify(addon)}).info(); process.stdout.write(\`oneDNN \${info.onednn}, \${info.isa}\`)`], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    return execFileSync(
+      process.execPath,
+      [
+        '-e',
+        `const info = require(${JSON.stringify(addon)}).info(); process.stdout.write(\`oneDNN \${info.onednn}, \${info.isa}\`)`,
+      ],
+      {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
   } catch {
     return undefined;
   }
@@ -36,10 +43,14 @@ if (!process.argv.includes('--force') && existsSync(addon) && probe()) {
   console.log(`native engine: addon present (${addon})`);
   process.exit(0);
 }
-if (!existsSync(header)) fail(`${header} not found: the native engine builds against Debian's oneDNN.\nFix: ${SYSTEM_FIX}; then make build`);
+if (!existsSync(header))
+  fail(`${header} not found: the native engine builds against Debian's oneDNN.\nFix: ${SYSTEM_FIX}; then make build`);
 const cmakeJs = join(dirname(require.resolve('cmake-js/package.json')), 'bin', 'cmake-js');
 console.log('native engine: building native/engine against the system oneDNN (libdnnl-dev)');
 execFileSync(process.execPath, [cmakeJs, 'compile', '--log-level', 'warn'], { cwd: sourceDir, stdio: 'inherit' });
 const loaded = existsSync(addon) ? probe() : undefined;
-if (!loaded) fail(`build finished but ${addon} does not load.\nFix: ${SYSTEM_FIX}; then node scripts/build-native-engine.mjs --force`);
+if (!loaded)
+  fail(
+    `build finished but ${addon} does not load.\nFix: ${SYSTEM_FIX}; then node scripts/build-native-engine.mjs --force`,
+  );
 console.log(`native engine: built ${addon} (${loaded})`);

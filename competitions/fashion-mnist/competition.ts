@@ -1,6 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Competition, CompetitionConfig, CompetitionRegistration, Item, Prediction, Table, TestSet } from '../../core/contracts/competition.js';
+import type {
+  Competition,
+  CompetitionConfig,
+  CompetitionRegistration,
+  Item,
+  Prediction,
+  Table,
+  TestSet,
+} from '../../core/contracts/competition.js';
 import { SAMPLE_SOLUTION_FILE } from '../../core/contracts/competition.js';
 import type { Usage } from '../../core/contracts/metric.js';
 import { Random } from '../../core/random.js';
@@ -66,7 +74,12 @@ export class FashionMnist implements Competition {
   readonly scoring = accuracyMetric();
   readonly task = 'classify' as const;
   readonly modality = 'image' as const;
-  readonly submission = { idColumn: SUBMISSION_HEADER[0], labelColumn: SUBMISSION_HEADER[1], maxLabels: 1, withConfidence: false };
+  readonly submission = {
+    idColumn: SUBMISSION_HEADER[0],
+    labelColumn: SUBMISSION_HEADER[1],
+    maxLabels: 1,
+    withConfidence: false,
+  };
 
   constructor(readonly config: CompetitionConfig) {}
 
@@ -85,19 +98,33 @@ export class FashionMnist implements Competition {
   async generateSample(dir: string, seed: number): Promise<void> {
     const random = new Random(seed);
     await mkdir(dir, { recursive: true });
-    for (const split of ['train', 'test'] as const) await writeSplit(dir, split, await readSplit(EMBEDDED_SAMPLE_DIR, split));
+    for (const split of ['train', 'test'] as const)
+      await writeSplit(dir, split, await readSplit(EMBEDDED_SAMPLE_DIR, split));
     const test = await readSplit(dir, 'test');
-    const truth = Array.from(test.labels, (label, i): Item => ({ id: itemId('test', i), labels: [String(label)], extra: {} }));
-    await writeTable(join(dir, SAMPLE_SOLUTION_FILE), this.solutionTable(truth, { usage: () => (random.next() < PUBLIC_SHARE ? 'Public' : 'Private') }));
+    const truth = Array.from(test.labels, (label, i): Item => ({
+      id: itemId('test', i),
+      labels: [String(label)],
+      extra: {},
+    }));
+    await writeTable(
+      join(dir, SAMPLE_SOLUTION_FILE),
+      this.solutionTable(truth, { usage: () => (random.next() < PUBLIC_SHARE ? 'Public' : 'Private') }),
+    );
   }
 
   submissionTable(predictions: readonly Prediction[]): Table {
-    return { columns: SUBMISSION_HEADER, rows: predictions.map((prediction) => [prediction.id, prediction.labels[0] ?? '']) };
+    return {
+      columns: SUBMISSION_HEADER,
+      rows: predictions.map((prediction) => [prediction.id, prediction.labels[0] ?? '']),
+    };
   }
 
   solutionTable(truth: readonly Item[], options: { usage?: (item: Item) => Usage } = {}): Table {
     const usage = options.usage ?? (() => 'Public');
-    return { columns: [...SUBMISSION_HEADER, 'Usage'], rows: truth.map((item) => [item.id, item.labels[0] ?? '', usage(item)]) };
+    return {
+      columns: [...SUBMISSION_HEADER, 'Usage'],
+      rows: truth.map((item) => [item.id, item.labels[0] ?? '', usage(item)]),
+    };
   }
 
   writeSubmission(predictions: readonly Prediction[], path: string): Promise<void> {

@@ -20,7 +20,18 @@ export const SPLIT_FILES: Readonly<Record<SplitName, { readonly images: string; 
 };
 
 /** Class names by label (0–9), from the dataset's README. */
-export const CLASS_NAMES = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'] as const;
+export const CLASS_NAMES = [
+  'T-shirt/top',
+  'Trouser',
+  'Pullover',
+  'Dress',
+  'Coat',
+  'Sandal',
+  'Shirt',
+  'Sneaker',
+  'Bag',
+  'Ankle boot',
+] as const;
 
 /** One split: `count` images of rows × cols grey pixels, row-major, and their labels. */
 export interface Split {
@@ -36,17 +47,39 @@ export async function readSplit(dataDir: string, split: SplitName): Promise<Spli
   const labelsFile = join(dataDir, SPLIT_FILES[split].labels);
   for (const file of [imagesFile, labelsFile]) {
     if (!existsSync(file)) {
-      throw new UserError(`${file} does not exist`, `install the Debian package dataset-fashion-mnist (files in ${SYSTEM_DATA_DIR}) or pass a directory holding ${SPLIT_FILES[split].images}`);
+      throw new UserError(
+        `${file} does not exist`,
+        `install the Debian package dataset-fashion-mnist (files in ${SYSTEM_DATA_DIR}) or pass a directory holding ${SPLIT_FILES[split].images}`,
+      );
     }
   }
   const images = await readIdx(imagesFile);
   const labels = await readIdx(labelsFile);
-  if (images.shape.length !== 3) throw new InputError(imagesFile, undefined, 'header', `expected 3 dimensions (count, rows, cols), got ${images.shape.length}`);
-  if (labels.shape.length !== 1) throw new InputError(labelsFile, undefined, 'header', `expected 1 dimension (count), got ${labels.shape.length}`);
+  if (images.shape.length !== 3)
+    throw new InputError(
+      imagesFile,
+      undefined,
+      'header',
+      `expected 3 dimensions (count, rows, cols), got ${images.shape.length}`,
+    );
+  if (labels.shape.length !== 1)
+    throw new InputError(labelsFile, undefined, 'header', `expected 1 dimension (count), got ${labels.shape.length}`);
   const [count, rows, cols] = images.shape as [number, number, number];
-  if (labels.shape[0] !== count) throw new InputError(labelsFile, undefined, 'header', `${labels.shape[0]} labels for ${count} images in ${imagesFile}`);
+  if (labels.shape[0] !== count)
+    throw new InputError(
+      labelsFile,
+      undefined,
+      'header',
+      `${labels.shape[0]} labels for ${count} images in ${imagesFile}`,
+    );
   const bad = labels.data.findIndex((label) => label >= CLASS_NAMES.length);
-  if (bad >= 0) throw new InputError(labelsFile, undefined, `label ${bad}`, `value ${labels.data[bad]}, expected 0–${CLASS_NAMES.length - 1}`);
+  if (bad >= 0)
+    throw new InputError(
+      labelsFile,
+      undefined,
+      `label ${bad}`,
+      `value ${labels.data[bad]}, expected 0–${CLASS_NAMES.length - 1}`,
+    );
   return { count, rows, cols, pixels: images.data, labels: labels.data };
 }
 
@@ -64,7 +97,10 @@ export function subset(split: Split, indices: readonly number[]): Split {
 
 export async function writeSplit(dataDir: string, split: SplitName, data: Split): Promise<void> {
   await mkdir(dataDir, { recursive: true });
-  await writeIdxGz(join(dataDir, SPLIT_FILES[split].images), { shape: [data.count, data.rows, data.cols], data: data.pixels });
+  await writeIdxGz(join(dataDir, SPLIT_FILES[split].images), {
+    shape: [data.count, data.rows, data.cols],
+    data: data.pixels,
+  });
   await writeIdxGz(join(dataDir, SPLIT_FILES[split].labels), { shape: [data.count], data: data.labels });
 }
 
@@ -86,7 +122,10 @@ export function cacheRoot(): string {
 /** The images file's identity (real path, size, modification time): a changed file gets a new cache. */
 async function fingerprint(file: string): Promise<string> {
   const info = await stat(file);
-  return createHash('sha1').update(`${resolve(file)}\0${info.size}\0${info.mtimeMs}`).digest('hex').slice(0, 12);
+  return createHash('sha1')
+    .update(`${resolve(file)}\0${info.size}\0${info.mtimeMs}`)
+    .digest('hex')
+    .slice(0, 12);
 }
 
 const PNG_WRITE_CONCURRENCY = 8;
@@ -96,25 +135,39 @@ const PNG_WRITE_CONCURRENCY = 8;
  * the split is written into a temporary directory that is renamed into place when complete, so a
  * cache directory that exists is always whole.
  */
-export async function pngCache(dataDir: string, split: SplitName, data: Split): Promise<{ dir: string; path: (index: number) => string }> {
-  const dir = join(cacheRoot(), 'fashion-mnist', `${split}-${await fingerprint(join(dataDir, SPLIT_FILES[split].images))}`);
+export async function pngCache(
+  dataDir: string,
+  split: SplitName,
+  data: Split,
+): Promise<{ dir: string; path: (index: number) => string }> {
+  const dir = join(
+    cacheRoot(),
+    'fashion-mnist',
+    `${split}-${await fingerprint(join(dataDir, SPLIT_FILES[split].images))}`,
+  );
   const path = (index: number) => join(dir, `${index}.png`);
   if (existsSync(dir)) return { dir, path };
   log.info(`fashion-mnist: writing ${data.count} ${split} images as PNG into ${dir} (once)`);
   await mkdir(dirname(dir), { recursive: true });
   // Another process may complete the same cache first; theirs is as good as ours.
-  await replaceDirectoryAtomic(dir, async (temp) => {
-    const size = data.rows * data.cols;
-    let next = 0;
-    const worker = async () => {
-      for (let i = next++; i < data.count; i = next++) {
-        await sharp(data.pixels.subarray(i * size, (i + 1) * size), { raw: { width: data.cols, height: data.rows, channels: 1 } })
-          .toColourspace('b-w')
-          .png()
-          .toFile(join(temp, `${i}.png`));
-      }
-    };
-    await Promise.all(Array.from({ length: PNG_WRITE_CONCURRENCY }, worker));
-  }, { replace: false });
+  await replaceDirectoryAtomic(
+    dir,
+    async (temp) => {
+      const size = data.rows * data.cols;
+      let next = 0;
+      const worker = async () => {
+        for (let i = next++; i < data.count; i = next++) {
+          await sharp(data.pixels.subarray(i * size, (i + 1) * size), {
+            raw: { width: data.cols, height: data.rows, channels: 1 },
+          })
+            .toColourspace('b-w')
+            .png()
+            .toFile(join(temp, `${i}.png`));
+        }
+      };
+      await Promise.all(Array.from({ length: PNG_WRITE_CONCURRENCY }, worker));
+    },
+    { replace: false },
+  );
   return { dir, path };
 }

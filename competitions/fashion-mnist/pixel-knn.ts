@@ -7,7 +7,12 @@ import { VectorIndex } from '../../core/index/vector-index.js';
  * argmin_y ‖x − y‖² = argmax_y (x·y − ‖y‖²/2), so each gallery row gets one more coordinate
  * −‖y‖²/2 and each query a 1. Rows index the gallery; `similarities` are x·y − ‖y‖²/2.
  */
-export function euclideanNeighbours(gallery: Float32Array, queries: Float32Array, dim: number, k: number): NeighbourRow[] {
+export function euclideanNeighbours(
+  gallery: Float32Array,
+  queries: Float32Array,
+  dim: number,
+  k: number,
+): NeighbourRow[] {
   const augmented = dim + 1;
   const galleryRows = gallery.length / dim;
   const queryRows = queries.length / dim;
@@ -27,8 +32,16 @@ export function euclideanNeighbours(gallery: Float32Array, queries: Float32Array
     q[i * augmented + dim] = 1;
   }
   const index = VectorIndex.create(augmented);
-  index.add(Array.from({ length: galleryRows }, (_, i) => String(i)), g);
-  return searchNeighbours(index, Array.from({ length: queryRows }, (_, i) => `query ${i}`), q, { k });
+  index.add(
+    Array.from({ length: galleryRows }, (_, i) => String(i)),
+    g,
+  );
+  return searchNeighbours(
+    index,
+    Array.from({ length: queryRows }, (_, i) => `query ${i}`),
+    q,
+    { k },
+  );
 }
 
 /**
@@ -41,7 +54,8 @@ export function majorityVote(rows: readonly NeighbourRow[], galleryLabels: Array
     for (const g of row.indices.slice(0, k)) votes.set(galleryLabels[g]!, (votes.get(galleryLabels[g]!) ?? 0) + 1);
     let best = -1;
     let bestVotes = 0;
-    for (const [label, count] of votes) if (count > bestVotes || (count === bestVotes && label < best)) [best, bestVotes] = [label, count];
+    for (const [label, count] of votes)
+      if (count > bestVotes || (count === bestVotes && label < best)) [best, bestVotes] = [label, count];
     return best;
   });
 }

@@ -23,7 +23,11 @@ function cellText(cell: string): string {
 export function parseBenchmarkTable(markdown: string): PublishedResult[] {
   const results: PublishedResult[] = [];
   for (const line of markdown.split('\n')) {
-    const cells = line.trim().replace(/^\||\|$/g, '').split('|').map(cellText);
+    const cells = line
+      .trim()
+      .replace(/^\||\|$/g, '')
+      .split('|')
+      .map(cellText);
     if (cells.length < 5) continue;
     const accuracy = Number(cells[2]);
     if (cells[2] === '' || !Number.isFinite(accuracy) || accuracy <= 0 || accuracy > 1) continue;
@@ -41,7 +45,9 @@ export async function readPublishedResults(docDir = PACKAGE_DOC_DIR): Promise<Pu
  * (the file lists the parameter grids of the scikit-learn baselines, not their scores).
  */
 export async function readKnnGrid(docDir = PACKAGE_DOC_DIR): Promise<number[]> {
-  const baselines = JSON.parse(await readFile(`${docDir}/benchmark/baselines.json`, 'utf8')) as { classifiers?: Record<string, Record<string, unknown[]>[]> };
+  const baselines = JSON.parse(await readFile(`${docDir}/benchmark/baselines.json`, 'utf8')) as {
+    classifiers?: Record<string, Record<string, unknown[]>[]>;
+  };
   const grid = baselines.classifiers?.KNeighborsClassifier ?? [];
   return grid.flatMap((entry) => (entry.n_neighbors ?? []).filter((k): k is number => typeof k === 'number'));
 }

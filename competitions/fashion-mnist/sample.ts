@@ -15,7 +15,10 @@ const SAMPLE_SEED = 0;
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** Next to this file when run from source; from dist/competitions/fashion-mnist, back at the repository's copy. */
-export const EMBEDDED_SAMPLE_DIR = [join(here, 'sample'), resolve(here, '..', '..', '..', 'competitions', 'fashion-mnist', 'sample')].find((dir) => existsSync(dir)) ?? join(here, 'sample');
+export const EMBEDDED_SAMPLE_DIR =
+  [join(here, 'sample'), resolve(here, '..', '..', '..', 'competitions', 'fashion-mnist', 'sample')].find((dir) =>
+    existsSync(dir),
+  ) ?? join(here, 'sample');
 
 /** Indices of `count / classes` random items of each label, in file order. */
 export function balancedIndices(labels: Uint8Array, count: number, random: Random): number[] {

@@ -22,8 +22,14 @@ export function herbarium(config: Partial<CompetitionConfig> = {}): Competition 
   const resolved = { ...HERBARIUM_CONFIG, ...config };
   const year = (resolved.year ?? 2022) as HerbariumYear;
   const slug = HERBARIUM_SLUGS[year];
-  if (!slug) throw new InputError('config', undefined, 'year', `expected 2019, 2020, 2021 or 2022, got ${resolved.year}`);
-  const submission: SubmissionFormat = { idColumn: 'Id', labelColumn: year === 2019 ? 'Category' : 'Predicted', maxLabels: 1, withConfidence: false };
+  if (!slug)
+    throw new InputError('config', undefined, 'year', `expected 2019, 2020, 2021 or 2022, got ${resolved.year}`);
+  const submission: SubmissionFormat = {
+    idColumn: 'Id',
+    labelColumn: year === 2019 ? 'Category' : 'Predicted',
+    maxLabels: 1,
+    withConfidence: false,
+  };
   return defineCompetition({
     slug,
     alias: 'herbarium',
@@ -35,7 +41,9 @@ export function herbarium(config: Partial<CompetitionConfig> = {}): Competition 
     config: resolved,
     submission,
     readTrain: (dataDir) => (year === 2019 ? read2019Train(dataDir) : readCoco(dataDir, year, 'train')),
-    readTest: async (dataDir) => ({ queries: year === 2019 ? await read2019Test(dataDir) : await readCoco(dataDir, year, 'test') }),
+    readTest: async (dataDir) => ({
+      queries: year === 2019 ? await read2019Test(dataDir) : await readCoco(dataDir, year, 'test'),
+    }),
     generateSample: (dir, seed) => generateHerbariumSample(dir, seed, year, submission),
   });
 }

@@ -48,28 +48,41 @@ interface CocoMetadata {
 }
 
 /** Items of a COCO metadata file; train images must each have an annotation. */
-export async function readCoco(dataDir: string, year: Exclude<HerbariumYear, 2019>, split: 'train' | 'test'): Promise<Item[]> {
+export async function readCoco(
+  dataDir: string,
+  year: Exclude<HerbariumYear, 2019>,
+  split: 'train' | 'test',
+): Promise<Item[]> {
   const layout = cocoLayout(year, split);
   const path = join(dataDir, layout.metadata);
-  const value = await readJson<CocoMetadata | readonly CocoImage[]>(path, { encoding: year === 2020 ? 'latin1' : 'utf8' });
+  const value = await readJson<CocoMetadata | readonly CocoImage[]>(path, {
+    encoding: year === 2020 ? 'latin1' : 'utf8',
+  });
   const metadata: CocoMetadata = Array.isArray(value) ? { images: value } : (value as CocoMetadata);
-  if (!Array.isArray(metadata.images)) throw new InputError(path, undefined, 'images', 'expected a list of images (COCO metadata)');
+  if (!Array.isArray(metadata.images))
+    throw new InputError(path, undefined, 'images', 'expected a list of images (COCO metadata)');
   const records = <T>(key: 'annotations' | 'categories'): T[] => {
     const list = metadata[key] ?? [];
     if (!Array.isArray(list)) throw new InputError(path, undefined, key, 'expected a list (COCO metadata)');
     list.forEach((entry, i) => {
-      if (entry === null || typeof entry !== 'object') throw new InputError(path, undefined, `${key}[${i}]`, `expected an object, got ${JSON.stringify(entry)}`);
+      if (entry === null || typeof entry !== 'object')
+        throw new InputError(path, undefined, `${key}[${i}]`, `expected an object, got ${JSON.stringify(entry)}`);
     });
     return list as T[];
   };
-  const categoryOf = new Map(records<{ image_id?: Id; category_id?: Id }>('annotations').map((a) => [String(a.image_id), String(a.category_id)]));
+  const categoryOf = new Map(
+    records<{ image_id?: Id; category_id?: Id }>('annotations').map((a) => [String(a.image_id), String(a.category_id)]),
+  );
   const categories = new Map(records<CocoCategory>('categories').map((c) => [String(c.id ?? c.category_id), c]));
   return (metadata.images as (CocoImage | null)[]).map((image, i): Item => {
-    if (image === null || typeof image !== 'object') throw new InputError(path, undefined, `images[${i}]`, `expected an object, got ${JSON.stringify(image)}`);
+    if (image === null || typeof image !== 'object')
+      throw new InputError(path, undefined, `images[${i}]`, `expected an object, got ${JSON.stringify(image)}`);
     const id = image.id ?? image.image_id;
-    if (id === undefined || typeof image.file_name !== 'string') throw new InputError(path, undefined, `images[${i}]`, 'expected "id" (or "image_id") and "file_name"');
+    if (id === undefined || typeof image.file_name !== 'string')
+      throw new InputError(path, undefined, `images[${i}]`, 'expected "id" (or "image_id") and "file_name"');
     const category = categoryOf.get(String(id));
-    if (split === 'train' && category === undefined) throw new InputError(path, undefined, `images[${i}]`, `image ${id} has no annotation`);
+    if (split === 'train' && category === undefined)
+      throw new InputError(path, undefined, `images[${i}]`, `image ${id} has no annotation`);
     const described = category === undefined ? undefined : categories.get(category);
     const name = described?.name ?? described?.scientificName;
     return {
@@ -84,7 +97,9 @@ export async function readCoco(dataDir: string, year: Exclude<HerbariumYear, 201
 
 async function listFolder(folder: string): Promise<Dirent[]> {
   try {
-    return (await readdir(folder, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return (await readdir(folder, { withFileTypes: true })).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
   } catch {
     throw new InputError(folder, undefined, undefined, 'folder not found');
   }
@@ -102,7 +117,9 @@ export async function read2019Train(dataDir: string): Promise<Item[]> {
     const root = join(dataDir, split);
     if (split === 'validation' && !existsSync(root)) continue;
     for (const category of (await listFolder(root)).filter((entry) => entry.isDirectory())) {
-      for (const file of (await listFolder(join(root, category.name))).filter((entry) => entry.isFile() && IMAGE.test(entry.name))) {
+      for (const file of (await listFolder(join(root, category.name))).filter(
+        (entry) => entry.isFile() && IMAGE.test(entry.name),
+      )) {
         items.push({
           id: `${split}/${category.name}/${basename(file.name, extname(file.name))}`,
           labels: [category.name],
@@ -112,7 +129,8 @@ export async function read2019Train(dataDir: string): Promise<Item[]> {
       }
     }
   }
-  if (items.length === 0) throw new InputError(join(dataDir, 'train'), undefined, undefined, 'no images in train/<category>/ folders');
+  if (items.length === 0)
+    throw new InputError(join(dataDir, 'train'), undefined, undefined, 'no images in train/<category>/ folders');
   return items;
 }
 
@@ -121,5 +139,10 @@ export async function read2019Test(dataDir: string): Promise<Item[]> {
   const folder = join(dataDir, 'test');
   return (await listFolder(folder))
     .filter((entry) => entry.isFile() && IMAGE.test(entry.name))
-    .map((entry) => ({ id: basename(entry.name, extname(entry.name)), labels: [], imagePath: join(folder, entry.name), extra: {} }));
+    .map((entry) => ({
+      id: basename(entry.name, extname(entry.name)),
+      labels: [],
+      imagePath: join(folder, entry.name),
+      extra: {},
+    }));
 }

@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
-import { dataPath, defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
+import {
+  dataPath,
+  defineCompetition,
+  hashedUsage,
+  readCsv,
+  readImageFolder,
+  requireField,
+} from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
@@ -33,8 +40,16 @@ async function generateSample(dir: string, seed: number): Promise<void> {
   }
   await renderPictures(dir, pictures, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['image', 'chain', 'hotel_id', 'timestamp'], train);
-  await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['image', 'hotel_id'], test.map((t) => [t.image, '36363 53586 18807 64314 60181']));
-  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['image', 'hotel_id', 'Usage'], test.map((t) => [t.image, t.hotel, hashedUsage({ id: t.image, labels: [], extra: {} })]));
+  await writeCsvAtomic(
+    join(dir, 'sample_submission.csv'),
+    ['image', 'hotel_id'],
+    test.map((t) => [t.image, '36363 53586 18807 64314 60181']),
+  );
+  await writeCsvAtomic(
+    join(dir, SAMPLE_SOLUTION_FILE),
+    ['image', 'hotel_id', 'Usage'],
+    test.map((t) => [t.image, t.hotel, hashedUsage({ id: t.image, labels: [], extra: {} })]),
+  );
 }
 
 /** Hotel-ID to Combat Human Trafficking: five distinct hotels per image, MAP@5. */
@@ -55,7 +70,13 @@ export function hotelId(config: Partial<CompetitionConfig> = {}): Competition {
         id: requireField(path, line, record, 'image'),
         labels: [requireField(path, line, record, 'hotel_id')],
         group: record.chain,
-        imagePath: dataPath(dataDir, { file: path, line, field: 'image' }, 'train_images', requireField(path, line, record, 'chain'), record.image!),
+        imagePath: dataPath(
+          dataDir,
+          { file: path, line, field: 'image' },
+          'train_images',
+          requireField(path, line, record, 'chain'),
+          record.image!,
+        ),
         extra: record,
       }));
     },

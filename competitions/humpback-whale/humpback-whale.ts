@@ -1,6 +1,13 @@
 import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
-import { dataPath, defineCompetition, hashedUsage, readCsv, readImageFolder, requireField } from '../../core/competition/adapter.js';
+import {
+  dataPath,
+  defineCompetition,
+  hashedUsage,
+  readCsv,
+  readImageFolder,
+  requireField,
+} from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
@@ -46,8 +53,16 @@ async function generateSample(dir: string, seed: number): Promise<void> {
   }
   await renderPictures(dir, pictures, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['Image', 'Id'], train);
-  await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['Image', 'Id'], test.map((t) => [t.image, `${NEW_WHALE} w_23a388d w_9b5109b w_9c506f6 w_0369a5c`]));
-  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['Image', 'Id', 'Usage'], test.map((t) => [t.image, t.id, hashedUsage({ id: t.image, labels: [], extra: {} })]));
+  await writeCsvAtomic(
+    join(dir, 'sample_submission.csv'),
+    ['Image', 'Id'],
+    test.map((t) => [t.image, `${NEW_WHALE} w_23a388d w_9b5109b w_9c506f6 w_0369a5c`]),
+  );
+  await writeCsvAtomic(
+    join(dir, SAMPLE_SOLUTION_FILE),
+    ['Image', 'Id', 'Usage'],
+    test.map((t) => [t.image, t.id, hashedUsage({ id: t.image, labels: [], extra: {} })]),
+  );
 }
 
 /** Humpback Whale Identification: five ids per image, new_whale inserted where similarity drops, MAP@5. */

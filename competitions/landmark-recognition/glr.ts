@@ -14,8 +14,14 @@ export async function readGlrTrain(dataDir: string): Promise<Item[]> {
   const path = join(dataDir, 'train.csv');
   return (await readCsv(path, ['id', 'landmark_id'])).map(({ line, record }) => {
     const id = requireField(path, line, record, 'id');
-    if (id.length < 3) throw new InputError(path, line, 'id', `expected a hex image id of at least 3 characters, got "${id}"`);
-    return { id, labels: [requireField(path, line, record, 'landmark_id')], imagePath: dataPath(dataDir, { file: path, line, field: 'id' }, glrPath('train', id)), extra: record };
+    if (id.length < 3)
+      throw new InputError(path, line, 'id', `expected a hex image id of at least 3 characters, got "${id}"`);
+    return {
+      id,
+      labels: [requireField(path, line, record, 'landmark_id')],
+      imagePath: dataPath(dataDir, { file: path, line, field: 'id' }, glrPath('train', id)),
+      extra: record,
+    };
   });
 }
 
@@ -29,6 +35,11 @@ export async function readGlrTree(folder: string): Promise<Item[]> {
   }
   return entries
     .filter((entry) => entry.isFile() && entry.name.endsWith('.jpg'))
-    .map((entry) => ({ id: entry.name.slice(0, -4), labels: [], imagePath: join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name), extra: {} }))
+    .map((entry) => ({
+      id: entry.name.slice(0, -4),
+      labels: [],
+      imagePath: join(entry.parentPath ?? (entry as unknown as { path: string }).path, entry.name),
+      extra: {},
+    }))
     .sort((a, b) => (a.id < b.id ? -1 : 1));
 }

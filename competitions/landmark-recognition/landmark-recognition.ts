@@ -50,11 +50,22 @@ async function generateSample(dir: string, seed: number): Promise<void> {
     test.push({ id, truth: '' });
   }
   await renderPictures(dir, pictures, random);
-  const distractors = Array.from({ length: 2 * landmarks }, (_, n) => ({ path: glrPath(DISTRACTOR_FOLDER, hexId(random)), motifIndex: 270 + (n % 18) }));
+  const distractors = Array.from({ length: 2 * landmarks }, (_, n) => ({
+    path: glrPath(DISTRACTOR_FOLDER, hexId(random)),
+    motifIndex: 270 + (n % 18),
+  }));
   await renderPictures(dir, distractors, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'landmark_id'], train);
-  await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['id', 'landmarks'], test.map((t) => [t.id, '']));
-  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['id', 'landmarks', 'Usage'], test.map((t) => [t.id, t.truth, hashedUsage({ id: t.id, labels: [], extra: {} })]));
+  await writeCsvAtomic(
+    join(dir, 'sample_submission.csv'),
+    ['id', 'landmarks'],
+    test.map((t) => [t.id, '']),
+  );
+  await writeCsvAtomic(
+    join(dir, SAMPLE_SOLUTION_FILE),
+    ['id', 'landmarks', 'Usage'],
+    test.map((t) => [t.id, t.truth, hashedUsage({ id: t.id, labels: [], extra: {} })]),
+  );
 }
 
 /** Google Landmark Recognition: one landmark and a confidence per image (or none), GAP. */
@@ -72,7 +83,10 @@ export function landmarkRecognition(config: Partial<CompetitionConfig> = {}): Co
     readTrain: readGlrTrain,
     readTest: async (dataDir) => {
       const distractors = join(dataDir, DISTRACTOR_FOLDER);
-      return { queries: await readGlrTree(join(dataDir, 'test')), ...(existsSync(distractors) ? { distractors: await readGlrTree(distractors) } : {}) };
+      return {
+        queries: await readGlrTree(join(dataDir, 'test')),
+        ...(existsSync(distractors) ? { distractors: await readGlrTree(distractors) } : {}),
+      };
     },
     generateSample,
   });

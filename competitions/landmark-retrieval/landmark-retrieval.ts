@@ -44,7 +44,11 @@ async function generateSample(dir: string, seed: number): Promise<void> {
   for (let d = 0; d < 40; d++) pictures.push({ path: glrPath('index', hexId(random)), motifIndex: 251 + (d % 37) });
   await renderPictures(dir, pictures, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'landmark_id'], train);
-  await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['id', 'images'], solution.map((row) => [row[0]!, '']));
+  await writeCsvAtomic(
+    join(dir, 'sample_submission.csv'),
+    ['id', 'images'],
+    solution.map((row) => [row[0]!, '']),
+  );
   await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['id', 'images', 'Usage'], solution);
 }
 
@@ -61,7 +65,10 @@ export function landmarkRetrieval(config: Partial<CompetitionConfig> = {}): Comp
     config: { ...RETRIEVAL_CONFIG, ...config },
     submission: { idColumn: 'id', labelColumn: 'images', maxLabels: 100, withConfidence: false },
     readTrain: readGlrTrain,
-    readTest: async (dataDir) => ({ queries: await readGlrTree(join(dataDir, 'test')), index: await readGlrTree(join(dataDir, 'index')) }),
+    readTest: async (dataDir) => ({
+      queries: await readGlrTree(join(dataDir, 'test')),
+      index: await readGlrTree(join(dataDir, 'index')),
+    }),
     generateSample,
   });
 }

@@ -14,7 +14,8 @@ const CLASSES = 28;
 
 export const PROTEIN_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
-  // Sample, validation macro F1: 0.115 (every class on every row: 0.067; 10 epochs with k ≤ 10 and threshold ≥ 0.3: below that).
+  // Sample, validation macro F1: 0.115 (every class on every row: 0.067; 10 epochs with k ≤ 10 and threshold ≥ 0.3:
+  // below that).
   epochs: 20,
   postProcessors: [
     { name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } },
@@ -32,7 +33,8 @@ function channelPaths(folder: string, id: string): [string, string, string, stri
 function validTarget(path: string, line: number, target: string): string[] {
   const labels = target.split(/\s+/).filter(Boolean);
   for (const label of labels) {
-    if (!/^\d+$/.test(label) || Number(label) >= CLASSES) throw new InputError(path, line, 'Target', `expected class numbers 0-27 separated by spaces, got "${target}"`);
+    if (!/^\d+$/.test(label) || Number(label) >= CLASSES)
+      throw new InputError(path, line, 'Target', `expected class numbers 0-27 separated by spaces, got "${target}"`);
   }
   return labels;
 }
@@ -59,15 +61,32 @@ async function generateSample(dir: string, seed: number): Promise<void> {
     const folder = i % 5 === 0 ? 'test' : 'train';
     return CHANNELS.map((channel, c) => ({
       path: join(folder, `${row.id}_${channel}.png`),
-      motifIndex: channel === 'green' ? classMotif(row.labels[0]!) : channel === 'red' ? classMotif(row.labels[1] ?? row.labels[0]!) : 280 + c,
+      motifIndex:
+        channel === 'green'
+          ? classMotif(row.labels[0]!)
+          : channel === 'red'
+            ? classMotif(row.labels[1] ?? row.labels[0]!)
+            : 280 + c,
     }));
   });
   await renderPictures(dir, pictures, random, 48);
   const train = rows.filter((_, i) => i % 5 !== 0);
   const test = rows.filter((_, i) => i % 5 === 0);
-  await writeCsvAtomic(join(dir, 'train.csv'), ['Id', 'Target'], train.map((r) => [r.id, r.labels.join(' ')]));
-  await writeCsvAtomic(join(dir, 'sample_submission.csv'), ['Id', 'Predicted'], test.map((r) => [r.id, '0']));
-  await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), ['Id', 'Predicted', 'Usage'], test.map((r) => [r.id, r.labels.join(' '), hashedUsage({ id: r.id, labels: [], extra: {} })]));
+  await writeCsvAtomic(
+    join(dir, 'train.csv'),
+    ['Id', 'Target'],
+    train.map((r) => [r.id, r.labels.join(' ')]),
+  );
+  await writeCsvAtomic(
+    join(dir, 'sample_submission.csv'),
+    ['Id', 'Predicted'],
+    test.map((r) => [r.id, '0']),
+  );
+  await writeCsvAtomic(
+    join(dir, SAMPLE_SOLUTION_FILE),
+    ['Id', 'Predicted', 'Usage'],
+    test.map((r) => [r.id, r.labels.join(' '), hashedUsage({ id: r.id, labels: [], extra: {} })]),
+  );
 }
 
 /** Human Protein Atlas: four-channel images, several of 28 classes per sample, macro F1. */
@@ -86,8 +105,15 @@ export function proteinAtlas(config: Partial<CompetitionConfig> = {}): Competiti
       const path = join(dataDir, 'train.csv');
       return (await readCsv(path, ['Id', 'Target'])).map(({ line, record }) => {
         const id = requireField(path, line, record, 'Id');
-        const paths = channelPaths('train', id).map((file) => dataPath(dataDir, { file: path, line, field: 'Id' }, file)) as [string, string, string, string];
-        return { id, labels: validTarget(path, line, requireField(path, line, record, 'Target')), channelPaths: paths, extra: record };
+        const paths = channelPaths('train', id).map((file) =>
+          dataPath(dataDir, { file: path, line, field: 'Id' }, file),
+        ) as [string, string, string, string];
+        return {
+          id,
+          labels: validTarget(path, line, requireField(path, line, record, 'Target')),
+          channelPaths: paths,
+          extra: record,
+        };
       });
     },
     readTest: async (dataDir) => {
@@ -95,7 +121,9 @@ export function proteinAtlas(config: Partial<CompetitionConfig> = {}): Competiti
       const files = await readdir(folder).catch(() => {
         throw new InputError(folder, undefined, undefined, 'test image folder not found');
       });
-      const ids = [...new Set(files.filter((f) => f.endsWith('_green.png')).map((f) => f.slice(0, -'_green.png'.length)))].sort();
+      const ids = [
+        ...new Set(files.filter((f) => f.endsWith('_green.png')).map((f) => f.slice(0, -'_green.png'.length))),
+      ].sort();
       return { queries: ids.map((id) => ({ id, labels: [], channelPaths: channelPaths(folder, id), extra: {} })) };
     },
     generateSample,

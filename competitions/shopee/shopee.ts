@@ -30,9 +30,13 @@ export const SHOPEE_CONFIG: CompetitionConfig = {
     'text-model.threshold': [0.8, 0.5, 0.6, 0.7, 0.9, 1.01],
     'combined.threshold': [0.8, 0.5, 0.6, 0.7, 0.9, 1.01],
   },
-  // Titles: a hashed word n-gram encoder trained with ArcFace on the label groups, as Shopee's winners trained BERT-style title models.
+  // Titles: a hashed word n-gram encoder trained with ArcFace on the label groups, as Shopee's winners trained
+  // BERT-style title models.
   textModel: {
-    backbone: { name: 'text-encoder', options: { buckets: 16_384, tokenDim: 64, hidden: [], prelu: false, dropout: 0 } },
+    backbone: {
+      name: 'text-encoder',
+      options: { buckets: 16_384, tokenDim: 64, hidden: [], prelu: false, dropout: 0 },
+    },
     head: { name: 'arcface', options: { margin: 0.3, scale: 16, centres: 1 } },
     loss: { name: 'cross-entropy', options: { labelSmoothing: 0 } },
     sampler: { name: 'pk', options: { classesPerBatch: 16, samplesPerClass: 4 } },
@@ -53,7 +57,12 @@ async function readPostings(dataDir: string, file: string, imageFolder: string, 
   return (await readCsv(path, required)).map(({ line, record }) => ({
     id: requireField(path, line, record, 'posting_id'),
     labels: labelled ? [requireField(path, line, record, 'label_group')] : [],
-    imagePath: dataPath(dataDir, { file: path, line, field: 'image' }, imageFolder, requireField(path, line, record, 'image')),
+    imagePath: dataPath(
+      dataDir,
+      { file: path, line, field: 'image' },
+      imageFolder,
+      requireField(path, line, record, 'image'),
+    ),
     text: record.title ?? '',
     phash: record.image_phash || undefined,
     extra: record,

@@ -36,9 +36,11 @@ export class CliContext {
     const extra = externalModules(process.cwd(), process.env, OWN_NODE_MODULES);
     const app = await Simkit.create({ extra });
     const failed = new Set(app.failures.map((failure) => failure.origin));
-    for (const failure of app.failures) log.warn(`plugin ${failure.origin.source} failed to load: ${failure.error.message}`);
+    for (const failure of app.failures)
+      log.warn(`plugin ${failure.origin.source} failed to load: ${failure.error.message}`);
     log.debug(`external plugins: ${extra.length === 0 ? 'none found' : `${extra.length - failed.size} loaded`}`);
-    for (const source of extra) if (!failed.has(source.origin)) log.debug(`  plugin ${source.origin.source} from ${source.origin.module}`);
+    for (const source of extra)
+      if (!failed.has(source.origin)) log.debug(`  plugin ${source.origin.source} from ${source.origin.module}`);
     return app;
   }
 }

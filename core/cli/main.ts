@@ -14,11 +14,20 @@ export function buildProgram(context = new CliContext()): Command {
     .option('--threads <n>', 'threads of the native engine (also SIMKIT_THREADS; default: every core)')
     .option('--verbose', 'more detail, and stack traces on errors')
     .option('--quiet', 'only warnings and errors on stderr')
-    .option('--no-plugins', 'load no external plugins (simkit.config.json, node_modules/simkit-plugin-*, SIMKIT_PLUGINS); also SIMKIT_NO_PLUGINS=1')
+    .option(
+      '--no-plugins',
+      'load no external plugins (simkit.config.json, node_modules/simkit-plugin-*, SIMKIT_PLUGINS); also SIMKIT_NO_PLUGINS=1',
+    )
     .showHelpAfterError('(run `simkit --help` for usage)')
     .exitOverride()
     .hook('preAction', (command) => {
-      const options = command.optsWithGlobals<{ backend?: string; threads?: string; verbose?: boolean; quiet?: boolean; plugins?: boolean }>();
+      const options = command.optsWithGlobals<{
+        backend?: string;
+        threads?: string;
+        verbose?: boolean;
+        quiet?: boolean;
+        plugins?: boolean;
+      }>();
       configureLogging({ verbose: options.verbose, quiet: options.quiet });
       context.noPlugins = options.plugins === false;
       if (options.backend) process.env.SIMKIT_BACKEND = options.backend;
@@ -48,7 +57,9 @@ export async function main(argv: string[]): Promise<number> {
       if (isVerbose() && (error as Error).stack) process.stderr.write(`${(error as Error).stack}\n`);
       return userError.exitCode;
     }
-    process.stderr.write(`simkit: internal error (a bug: please report it with this output): ${(error as Error)?.stack ?? String(error)}\n`);
+    process.stderr.write(
+      `simkit: internal error (a bug: please report it with this output): ${(error as Error)?.stack ?? String(error)}\n`,
+    );
     return 3;
   }
 }

@@ -26,16 +26,29 @@ export function rowOrigin(record: object): { readonly file: string; readonly lin
  * error naming their line (pass 'latin1' for Latin-1 files). Values stay strings (ids like "0123"
  * or "1e5" are never cast).
  */
-export async function readCsv(path: string, required: readonly string[], encoding: TextEncoding = 'utf8'): Promise<{ line: number; record: Record<string, string> }[]> {
+export async function readCsv(
+  path: string,
+  required: readonly string[],
+  encoding: TextEncoding = 'utf8',
+): Promise<{ line: number; record: Record<string, string> }[]> {
   const rows: { line: number; record: Record<string, string> }[] = [];
   const parser = parse({ bom: true, columns: true, skip_empty_lines: true, info: true });
   // pipeline (unlike pipe) forwards a read error such as a missing file to the parser.
   pipeline(Readable.from(checkedChunks(path, encoding)), parser, () => {});
   try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: Record<string, string>;
+      info: { lines: number };
+    }>) {
       if (rows.length === 0) {
         const missing = required.filter((column) => !(column in record));
-        if (missing.length > 0) throw new InputError(path, 1, missing.join(', '), `missing column(s); the header is: ${Object.keys(record).join(',')}`);
+        if (missing.length > 0)
+          throw new InputError(
+            path,
+            1,
+            missing.join(', '),
+            `missing column(s); the header is: ${Object.keys(record).join(',')}`,
+          );
       }
       ORIGINS.set(record, { file: path, line: info.lines });
       rows.push({ line: info.lines, record });
@@ -47,7 +60,13 @@ export async function readCsv(path: string, required: readonly string[], encodin
     if (code === 'EISDIR') throw new InputError(path, undefined, undefined, 'is a directory, expected a CSV file');
     throw new InputError(path, (error as { lines?: number }).lines, undefined, (error as Error).message);
   }
-  if (rows.length === 0) throw new InputError(path, undefined, undefined, `has no data rows (expected a header with ${required.join(', ')} and at least one row)`);
+  if (rows.length === 0)
+    throw new InputError(
+      path,
+      undefined,
+      undefined,
+      `has no data rows (expected a header with ${required.join(', ')} and at least one row)`,
+    );
   return rows;
 }
 
@@ -55,11 +74,21 @@ export async function readCsv(path: string, required: readonly string[], encodin
  * The path of a file named by a data cell (`segments` joined below `folder`), refused when it
  * resolves outside the data directory (`../../outside.jpg`, an absolute path).
  */
-export function dataPath(dataDir: string, where: { file: string; line?: number; field: string }, folder: string, ...segments: string[]): string {
+export function dataPath(
+  dataDir: string,
+  where: { file: string; line?: number; field: string },
+  folder: string,
+  ...segments: string[]
+): string {
   const path = resolve(dataDir, folder, ...segments);
   const root = resolve(dataDir);
   if (path !== root && !path.startsWith(`${root}${sep}`)) {
-    throw new InputError(where.file, where.line, where.field, `the path ${JSON.stringify(join(...segments))} leads outside the data directory ${root}; only files inside it are read`);
+    throw new InputError(
+      where.file,
+      where.line,
+      where.field,
+      `the path ${JSON.stringify(join(...segments))} leads outside the data directory ${root}; only files inside it are read`,
+    );
   }
   return path;
 }
@@ -71,7 +100,10 @@ export function requireField(path: string, line: number, record: Record<string, 
   return value;
 }
 
-/** Completes an adapter with Kaggle's submission and solution tables (written by its task's strategy) and an atomic writer. */
+/**
+ * Completes an adapter with Kaggle's submission and solution tables (written by its task's strategy) and an atomic
+ * writer.
+ */
 export function defineCompetition(spec: CompetitionSpec): Competition {
   const { idColumn, labelColumn } = spec.submission;
   const strategy = taskStrategy(spec.task);
@@ -113,5 +145,8 @@ export async function readImageFolder(folder: string): Promise<Item[]> {
   } catch {
     throw new InputError(folder, undefined, undefined, 'image folder not found');
   }
-  return files.filter((name) => /\.(jpe?g|png)$/i.test(name)).sort().map((file) => ({ id: file, labels: [], imagePath: join(folder, file), extra: {} }));
+  return files
+    .filter((name) => /\.(jpe?g|png)$/i.test(name))
+    .sort()
+    .map((file) => ({ id: file, labels: [], imagePath: join(folder, file), extra: {} }));
 }

@@ -5,9 +5,20 @@ import { combineModules, registrations } from '../di/container.js';
 import { scoringRegistration } from '../scoring/registration.js';
 
 /** A competition's scoring spec for one Kaggle slug: the submission's columns and the competition's metric. */
-export function scoringSpecOf(competition: Competition, slug = competition.slug, aliases: readonly string[] = []): ScoringSpec {
+export function scoringSpecOf(
+  competition: Competition,
+  slug = competition.slug,
+  aliases: readonly string[] = [],
+): ScoringSpec {
   const { idColumn, labelColumn } = competition.submission;
-  return { competition: slug, aliases, header: [idColumn, labelColumn], idColumn, predictionColumn: labelColumn, metric: competition.scoring };
+  return {
+    competition: slug,
+    aliases,
+    header: [idColumn, labelColumn],
+    idColumn,
+    predictionColumn: labelColumn,
+    metric: competition.scoring,
+  };
 }
 
 /**
@@ -18,7 +29,13 @@ export function scoringSpecOf(competition: Competition, slug = competition.slug,
 export function competitionModule(registration: CompetitionRegistration): ContainerModule {
   const main = registration.create({});
   const editions = new Map<string, Competition>([[main.slug, main]]);
-  for (const [slug, options] of Object.entries(registration.slugs)) if (!editions.has(slug)) editions.set(slug, registration.create(options));
-  const specs = [...editions].map(([slug, competition]) => scoringSpecOf(competition, slug, slug === main.slug && registration.name !== slug ? [registration.name] : []));
-  return combineModules(registrations('Competition', [registration]), registrations<ScoringSpec>('Metric', specs.map(scoringRegistration)));
+  for (const [slug, options] of Object.entries(registration.slugs))
+    if (!editions.has(slug)) editions.set(slug, registration.create(options));
+  const specs = [...editions].map(([slug, competition]) =>
+    scoringSpecOf(competition, slug, slug === main.slug && registration.name !== slug ? [registration.name] : []),
+  );
+  return combineModules(
+    registrations('Competition', [registration]),
+    registrations<ScoringSpec>('Metric', specs.map(scoringRegistration)),
+  );
 }

@@ -112,7 +112,19 @@ export interface TrainingConfig {
 }
 
 /** What one embedding model is built and trained from: the image model's fields of a config, or its `textModel`. */
-export type ModelSpec = Pick<CompetitionConfig, 'backbone' | 'head' | 'loss' | 'miner' | 'sampler' | 'embeddingSize' | 'epochs' | 'batchSize' | 'learningRate' | 'training'>;
+export type ModelSpec = Pick<
+  CompetitionConfig,
+  | 'backbone'
+  | 'head'
+  | 'loss'
+  | 'miner'
+  | 'sampler'
+  | 'embeddingSize'
+  | 'epochs'
+  | 'batchSize'
+  | 'learningRate'
+  | 'training'
+>;
 
 /**
  * A second, text embedding model trained on the items' texts (Shopee titles): a token backbone
@@ -123,7 +135,10 @@ export interface TextModelConfig extends ModelSpec {
   /** Ids per text: longer texts are truncated, shorter ones padded. */
   readonly maxTokens: number;
   /** Word n-grams and char_wb n-grams hashed into tokens (null leaves a kind out). */
-  readonly ngrams: { readonly words: readonly [number, number] | null; readonly chars: readonly [number, number] | null };
+  readonly ngrams: {
+    readonly words: readonly [number, number] | null;
+    readonly chars: readonly [number, number] | null;
+  };
 }
 
 export interface CompetitionConfig {
@@ -159,7 +174,10 @@ export interface CompetitionConfig {
   readonly tune: { readonly [option: string]: readonly number[] };
   /** Training-loop settings that differ from the defaults (the effective config lists all). */
   readonly training?: Partial<TrainingConfig>;
-  /** A text model trained beside the image model (text+image competitions); the `text-model` and `combined` post-processors match by its vectors. */
+  /**
+   * A text model trained beside the image model (text+image competitions); the `text-model` and `combined`
+   * post-processors match by its vectors.
+   */
   readonly textModel?: TextModelConfig;
 }
 

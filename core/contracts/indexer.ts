@@ -6,7 +6,10 @@ export interface SearchResult {
   readonly similarities: Float32Array;
 }
 
-/** An inner-product index with string ids, as the pipeline uses it (core/index/vector-index.ts implements it over faiss). */
+/**
+ * An inner-product index with string ids, as the pipeline uses it (core/index/vector-index.ts implements it over
+ * faiss).
+ */
 export interface SearchIndex {
   readonly dim: number;
   /** The id of each indexed vector, in the order added. */

@@ -74,7 +74,10 @@ export interface ObjectiveConfig {
   /** A TOKENS.Loss name. Omitted with a head: 'cross-entropy'. */
   readonly loss?: string;
   readonly lossOptions?: Record<string, unknown>;
-  /** A TOKENS.Head name; needed by logit losses (default 'dense' when a logit loss has none); `none` for losses on embeddings, pairs or views. */
+  /**
+   * A TOKENS.Head name; needed by logit losses (default 'dense' when a logit loss has none); `none` for losses on
+   * embeddings, pairs or views.
+   */
   readonly head?: string;
   readonly headOptions?: Record<string, unknown>;
   /** A TOKENS.Miner name for triplet/pair losses that accept one. */

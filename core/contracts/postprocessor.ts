@@ -8,7 +8,10 @@
 
 import type { Item, Json } from './competition.js';
 
-/** A trained model whose output a post-processor reads: the image model's neighbours and vectors, or the text model's vectors. */
+/**
+ * A trained model whose output a post-processor reads: the image model's neighbours and vectors, or the text model's
+ * vectors.
+ */
 export type TrainedModel = 'image' | 'text';
 
 /** Another model's L2-normalised vectors of the same queries and gallery, row-major. */

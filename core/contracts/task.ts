@@ -23,7 +23,10 @@ export interface TaskStrategy {
   /** A prediction as the submission's label cell. */
   submissionCell(prediction: Prediction, format: SubmissionFormat): string;
   /** A labelled item's truth as a solution cell; `Ignored` where nothing can be found for it. */
-  solutionCell(item: Item, sets: { readonly truth: readonly Item[]; readonly index?: readonly Item[] }): { readonly cell: string; readonly usage?: Usage };
+  solutionCell(
+    item: Item,
+    sets: { readonly truth: readonly Item[]; readonly index?: readonly Item[] },
+  ): { readonly cell: string; readonly usage?: Usage };
 }
 
 export interface ValidationItems {

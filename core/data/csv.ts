@@ -7,6 +7,10 @@ export function csvText(columns: readonly string[], rows: readonly (readonly str
 }
 
 /** Writes a CSV (a submission, a sample's table) atomically. */
-export function writeCsvAtomic(path: string, columns: readonly string[], rows: readonly (readonly string[])[]): Promise<void> {
+export function writeCsvAtomic(
+  path: string,
+  columns: readonly string[],
+  rows: readonly (readonly string[])[],
+): Promise<void> {
   return writeFileAtomic(path, csvText(columns, rows));
 }

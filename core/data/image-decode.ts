@@ -37,7 +37,10 @@ export interface DecodeOptions {
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
 
-export function outputShape(options: DecodeOptions, channels: number): { height: number; width: number; channels: number } {
+export function outputShape(
+  options: DecodeOptions,
+  channels: number,
+): { height: number; width: number; channels: number } {
   const [height, width] = typeof options.size === 'number' ? [options.size, options.size] : options.size;
   return { height, width, channels };
 }

@@ -6,8 +6,13 @@ import type { DecodeReply, DecodeRequest } from './images.js';
 const port = parentPort!;
 port.on('message', (request: DecodeRequest) => {
   decodeImage(request.source, request.options, request.seed).then(
-    (data) => port.postMessage({ task: request.task, threadId, data } satisfies DecodeReply, [data.buffer as ArrayBuffer]),
+    (data) =>
+      port.postMessage({ task: request.task, threadId, data } satisfies DecodeReply, [data.buffer as ArrayBuffer]),
     (error: unknown) =>
-      port.postMessage({ task: request.task, threadId, error: (error as Error).message ?? String(error) } satisfies DecodeReply),
+      port.postMessage({
+        task: request.task,
+        threadId,
+        error: (error as Error).message ?? String(error),
+      } satisfies DecodeReply),
   );
 });

@@ -38,7 +38,8 @@ export interface DecodeReply {
  * through tsx's tsImport.
  */
 function startWorker(): Worker {
-  if (!new URL(import.meta.url).pathname.endsWith('.ts')) return new Worker(new URL('./image-worker.js', import.meta.url));
+  if (!new URL(import.meta.url).pathname.endsWith('.ts'))
+    return new Worker(new URL('./image-worker.js', import.meta.url));
   const require = createRequire(import.meta.url);
   const manifest = require.resolve('tsx/package.json');
   const api = (require(manifest) as { exports: Record<string, { import: { default: string } }> }).exports['./esm/api']!;
@@ -206,7 +207,9 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     const { size, channels, layout, mean, std, augment, seed = 0 } = this.options;
     const options: DecodeOptions = { size, channels, layout, mean, std, augment };
     const indices = Array.from({ length: end - start }, (_, i) => start + i);
-    const replies = await Promise.all(indices.map((index) => pool.decode(this.items[index]!, options, sampleSeed(seed, index))));
+    const replies = await Promise.all(
+      indices.map((index) => pool.decode(this.items[index]!, options, sampleSeed(seed, index))),
+    );
     return { indices, replies };
   }
 
@@ -214,14 +217,22 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
   private assemble({ indices, replies }: DecodedBatch): ImageBatch | undefined {
     const kept = indices.flatMap((index, i) => (this.keep(this.items[index]!, replies[i]!) ? [i] : []));
     if (kept.length === 0) return undefined;
-    const { height, width, channels } = outputShape(this.options, channelsOf(this.items[indices[kept[0]!]!]!, this.options));
+    const { height, width, channels } = outputShape(
+      this.options,
+      channelsOf(this.items[indices[kept[0]!]!]!, this.options),
+    );
     const pixels = height * width * channels;
     const data = new Float32Array(kept.length * pixels);
     kept.forEach((i, position) => {
       const values = replies[i]!.data!;
       if (values.length !== pixels) {
         const item = this.items[indices[i]!]!;
-        throw new InputError(filesOf(item).join(', '), undefined, undefined, `decoded to ${values.length} values, expected ${pixels}: items of one stream need the same number of channels`);
+        throw new InputError(
+          filesOf(item).join(', '),
+          undefined,
+          undefined,
+          `decoded to ${values.length} values, expected ${pixels}: items of one stream need the same number of channels`,
+        );
       }
       data.set(values, position * pixels);
     });
@@ -290,16 +301,21 @@ export async function loadImages(items: readonly ImageSource[], options: ImageOp
     for (let i = next++; i < items.length; i = next++) {
       const item = items[i]!;
       try {
-        if (channelsOf(item, options) !== channels) throw new Error(`${channelsOf(item, options)} channels, expected ${channels}`);
+        if (channelsOf(item, options) !== channels)
+          throw new Error(`${channelsOf(item, options)} channels, expected ${channels}`);
         data.set(await decodeImage(item, options, sampleSeed(options.seed ?? 0, i)), i * pixels);
       } catch (error) {
         const file = filesOf(item).join(', ') || item.id;
-        if (options.strict) throw new InputError(file, undefined, undefined, `cannot decode image: ${(error as Error).message}`);
+        if (options.strict)
+          throw new InputError(file, undefined, undefined, `cannot decode image: ${(error as Error).message}`);
         skipped.push(item.id);
       }
     }
   };
   await Promise.all(Array.from({ length: options.concurrency ?? availableParallelism() * 2 }, decodeNext));
-  if (skipped.length > 0) log.warn(`${skipped.length} unreadable image(s) replaced by blank ones (first: ${skipped[0]}); --strict makes this an error`);
+  if (skipped.length > 0)
+    log.warn(
+      `${skipped.length} unreadable image(s) replaced by blank ones (first: ${skipped[0]}); --strict makes this an error`,
+    );
   return { data, skipped };
 }

@@ -27,7 +27,12 @@ interface Group {
 }
 
 /** Groups in first-appearance order, shuffled with the seed. */
-function shuffledGroups<T>(items: readonly T[], group: (item: T, index: number) => Key, stratify: ((item: T, index: number) => Key) | undefined, seed: number): { groups: Group[]; labelCount: number } {
+function shuffledGroups<T>(
+  items: readonly T[],
+  group: (item: T, index: number) => Key,
+  stratify: ((item: T, index: number) => Key) | undefined,
+  seed: number,
+): { groups: Group[]; labelCount: number } {
   const byKey = new Map<Key, Group>();
   const labelIndex = new Map<Key, number>();
   items.forEach((item, index) => {
@@ -54,7 +59,8 @@ function shuffledGroups<T>(items: readonly T[], group: (item: T, index: number) 
  */
 export function groupKFold<T>(items: readonly T[], options: GroupKFoldOptions<T>): Fold[] {
   const { folds, seed = 0, stratify } = options;
-  if (!Number.isInteger(folds) || folds < 2) throw new UserError(`folds must be an integer of at least 2, got ${folds}`);
+  if (!Number.isInteger(folds) || folds < 2)
+    throw new UserError(`folds must be an integer of at least 2, got ${folds}`);
   const { groups, labelCount } = shuffledGroups(items, options.group, stratify, seed);
   if (groups.length < folds) {
     throw new UserError(`cannot make ${folds} folds from ${groups.length} group(s)`, 'use fewer folds or finer groups');

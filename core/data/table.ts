@@ -60,7 +60,11 @@ export async function* readTable<S extends Schema>(
 }
 
 /** Reads a whole CSV file into typed rows (see readTable). */
-export async function loadTable<S extends Schema>(file: string, schema: S, options: TableOptions = {}): Promise<Row<S>[]> {
+export async function loadTable<S extends Schema>(
+  file: string,
+  schema: S,
+  options: TableOptions = {},
+): Promise<Row<S>[]> {
   const rows: Row<S>[] = [];
   for await (const row of readTable(file, schema, options)) rows.push(row);
   return rows;
@@ -191,7 +195,12 @@ function checkUtf8(file: string, bytes: Buffer, firstLine: number): void {
     const text = bytes.subarray(start, end === -1 ? bytes.length : end);
     if (!isUtf8(text)) {
       const column = Buffer.from(text.toString('utf8').split('\uFFFD')[0]!, 'utf8').length;
-      throw new InputError(file, line, undefined, `is not valid UTF-8 (byte ${column + 1} of the line); ${LATIN1_HINT}`);
+      throw new InputError(
+        file,
+        line,
+        undefined,
+        `is not valid UTF-8 (byte ${column + 1} of the line); ${LATIN1_HINT}`,
+      );
     }
     start = end + 1;
   }

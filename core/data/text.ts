@@ -183,7 +183,9 @@ export class TfidfVectorizer {
     kept.sort(buckets ? (a, b) => Number(a) - Number(b) : undefined);
     if (maxFeatures !== undefined && kept.length > maxFeatures) {
       const order = new Map(kept.map((term, i) => [term, i]));
-      const top = new Set([...kept].sort((a, b) => total.get(b)! - total.get(a)! || order.get(a)! - order.get(b)!).slice(0, maxFeatures));
+      const top = new Set(
+        [...kept].sort((a, b) => total.get(b)! - total.get(a)! || order.get(a)! - order.get(b)!).slice(0, maxFeatures),
+      );
       kept = kept.filter((term) => top.has(term));
     }
     const n = documents.length;
@@ -224,7 +226,13 @@ export class TfidfVectorizer {
       }
       indptr[d + 1] = indices.length;
     });
-    return { rows: documents.length, cols: this.cols, indptr, indices: Int32Array.from(indices), values: Float32Array.from(values) };
+    return {
+      rows: documents.length,
+      cols: this.cols,
+      indptr,
+      indices: Int32Array.from(indices),
+      values: Float32Array.from(values),
+    };
   }
 
   fitTransform(documents: readonly string[]): CsrMatrix {
@@ -273,7 +281,8 @@ function invertedIndex(matrix: CsrMatrix): { start: Int32Array; rows: Int32Array
 }
 
 /** Whether candidate a ranks before b: higher score, then lower index. */
-const before = (scoreA: number, a: number, scoreB: number, b: number) => scoreA > scoreB || (scoreA === scoreB && a < b);
+const before = (scoreA: number, a: number, scoreB: number, b: number) =>
+  scoreA > scoreB || (scoreA === scoreB && a < b);
 
 /**
  * The k most similar gallery rows of each query row by sparse dot product (the cosine for
@@ -367,8 +376,10 @@ export interface HashedTokenOptions {
  */
 export function hashedTokenIds(text: string, options: HashedTokenOptions): Int32Array {
   const { buckets, maxTokens } = options;
-  if (!Number.isInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
-  if (!Number.isInteger(maxTokens) || maxTokens < 0) throw new RangeError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
+  if (!Number.isInteger(buckets) || buckets < 1)
+    throw new RangeError(`buckets must be a positive integer, got ${buckets}`);
+  if (!Number.isInteger(maxTokens) || maxTokens < 0)
+    throw new RangeError(`maxTokens must be a non-negative integer, got ${maxTokens}`);
   const words = options.ngrams?.words === undefined ? ([1, 2] as const) : options.ngrams.words;
   const chars = options.ngrams?.chars ?? null;
   const normalized = normalizeText(text, options.lowercase ?? true);

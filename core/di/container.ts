@@ -148,8 +148,15 @@ export function registrations<T>(kind: ComponentKind, entries: readonly Register
   });
 }
 
-/** A module that wraps the component registered as `name`, whichever module registered it (a competition's reader, an indexer). */
-export function decorateComponent<T>(kind: ComponentKind, name: string, decorate: (builtin: Registered<T>) => Registered<T>): ContainerModule {
+/**
+ * A module that wraps the component registered as `name`, whichever module registered it (a competition's reader, an
+ * indexer).
+ */
+export function decorateComponent<T>(
+  kind: ComponentKind,
+  name: string,
+  decorate: (builtin: Registered<T>) => Registered<T>,
+): ContainerModule {
   return new ContainerModule(({ onActivation }) => {
     onActivation<Registered<T>>(componentToken(kind, name), (_context, builtin) => decorate(builtin));
   });

@@ -50,7 +50,7 @@ export class Registry<T> {
         'fix the option names in the config (`--print-config` shows every default)',
       );
     }
-    return entry.create({ ...(entry.defaults), ...options });
+    return entry.create({ ...entry.defaults, ...options });
   }
 
   names(): string[] {

@@ -28,7 +28,9 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       return;
     }
     const state = this as unknown as AdamState;
-    const names = Array.isArray(variableGradients) ? variableGradients.map((v) => v.name) : Object.keys(variableGradients);
+    const names = Array.isArray(variableGradients)
+      ? variableGradients.map((v) => v.name)
+      : Object.keys(variableGradients);
     tf.tidy(() => {
       const round = Math.fround;
       const attrs = {
@@ -44,11 +46,16 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       names.forEach((name, i) => {
         const value = tf.engine().registeredVariables[name]!;
         const moment = (slots: AdamState['accumulatedFirstMoment'], suffix: string) =>
-          (slots[i] ??= { originalName: `${name}/${suffix}`, variable: tf.tidy(() => tf.zerosLike(value).variable(false)) }).variable;
+          (slots[i] ??= {
+            originalName: `${name}/${suffix}`,
+            variable: tf.tidy(() => tf.zerosLike(value).variable(false)),
+          }).variable;
         const [first, second] = [moment(state.accumulatedFirstMoment, 'm'), moment(state.accumulatedSecondMoment, 'v')];
         const gradient = Array.isArray(variableGradients) ? variableGradients[i]!.tensor : variableGradients[name];
         if (gradient == null) return;
-        const [newValue, newFirst, newSecond] = tf.engine().runKernel(FUSED_ADAM, { value, gradient, first, second }, attrs) as tf.Tensor[];
+        const [newValue, newFirst, newSecond] = tf
+          .engine()
+          .runKernel(FUSED_ADAM, { value, gradient, first, second }, attrs) as tf.Tensor[];
         first.assign(newFirst!);
         second.assign(newSecond!);
         value.assign(newValue!);

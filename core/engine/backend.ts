@@ -25,7 +25,8 @@ export interface BackendProbe {
 const GPU_FIX =
   'run `make gpu` (needs CUDA 11.2 + cuDNN 8.1 and a reachable libtensorflow mirror: TFJS_NODE_CDN_STORAGE)';
 const NATIVE_FIX = 'run `make build` (as root it installs libdnnl-dev, then builds native/engine)';
-const WEBGPU_FIX = 'install the optional `webgpu` and `@tensorflow/tfjs-backend-webgpu` packages (`make webgpu`) on a machine with a Vulkan GPU driver';
+const WEBGPU_FIX =
+  'install the optional `webgpu` and `@tensorflow/tfjs-backend-webgpu` packages (`make webgpu`) on a machine with a Vulkan GPU driver';
 
 /** The backend set up so far, and the queue that serialises set-up requests. */
 let active: BackendChoice | undefined;
@@ -66,17 +67,22 @@ async function probeTensorflow(): Promise<BackendProbe> {
 /** WebGPU through Dawn (npm `webgpu`): needs a real GPU adapter. Experimental. */
 async function probeWebgpu(): Promise<BackendProbe> {
   const dawn = (await importOptional('webgpu')) as
-    | { create(flags: string[]): { requestAdapter(): Promise<unknown> }; globals?: object }
-    | undefined;
+    { create(flags: string[]): { requestAdapter(): Promise<unknown> }; globals?: object } | undefined;
   if (!dawn) return { name: 'webgpu', available: false, detail: 'npm package `webgpu` not installed', fix: WEBGPU_FIX };
   try {
     if (dawn.globals) Object.assign(globalThis, dawn.globals);
     const gpu = dawn.create([]);
     const adapter = await gpu.requestAdapter();
-    if (!adapter) return { name: 'webgpu', available: false, detail: 'no WebGPU adapter (no Vulkan GPU driver)', fix: WEBGPU_FIX };
+    if (!adapter)
+      return { name: 'webgpu', available: false, detail: 'no WebGPU adapter (no Vulkan GPU driver)', fix: WEBGPU_FIX };
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true });
     if (!(await importOptional('@tensorflow/tfjs-backend-webgpu'))) {
-      return { name: 'webgpu', available: false, detail: '@tensorflow/tfjs-backend-webgpu not installed', fix: WEBGPU_FIX };
+      return {
+        name: 'webgpu',
+        available: false,
+        detail: '@tensorflow/tfjs-backend-webgpu not installed',
+        fix: WEBGPU_FIX,
+      };
     }
     return { name: 'webgpu', available: true, detail: 'WebGPU adapter found (experimental)' };
   } catch (error) {
@@ -89,7 +95,10 @@ export function engineThreads(value: string | undefined = process.env.SIMKIT_THR
   if (value === undefined || value.trim() === '') return availableParallelism();
   const threads = Number(value);
   if (!Number.isInteger(threads) || threads < 1 || threads > 1024) {
-    throw new UserError(`threads must be a whole number from 1 to 1024, got "${value}"`, 'pass --threads N or SIMKIT_THREADS=N, or leave it unset for every core');
+    throw new UserError(
+      `threads must be a whole number from 1 to 1024, got "${value}"`,
+      'pass --threads N or SIMKIT_THREADS=N, or leave it unset for every core',
+    );
   }
   return threads;
 }
@@ -99,9 +108,14 @@ async function probeNative(): Promise<BackendProbe> {
   const wasm = await probeWasm();
   if (!wasm.available) return { ...wasm, name: 'native' };
   const load = loadNativeAddon();
-  if (!load.addon) return { name: 'native', available: false, detail: `native engine addon: ${load.reason}`, fix: NATIVE_FIX };
+  if (!load.addon)
+    return { name: 'native', available: false, detail: `native engine addon: ${load.reason}`, fix: NATIVE_FIX };
   const info = load.addon.info();
-  return { name: 'native', available: true, detail: `oneDNN ${info.onednn} (${info.isa}, ${info.cpuRuntime}) kernels over the wasm heap, ${engineThreads()} threads` };
+  return {
+    name: 'native',
+    available: true,
+    detail: `oneDNN ${info.onednn} (${info.isa}, ${info.cpuRuntime}) kernels over the wasm heap, ${engineThreads()} threads`,
+  };
 }
 
 async function probeWasm(): Promise<BackendProbe> {
@@ -109,7 +123,11 @@ async function probeWasm(): Promise<BackendProbe> {
     return { name: 'wasm', available: false, detail: '@tensorflow/tfjs-backend-wasm not installed', fix: 'npm ci' };
   }
   const simd = await wasmHasSimd();
-  return { name: 'wasm', available: true, detail: `WebAssembly backend (SIMD ${simd ? 'on' : 'off'}, single thread in Node)` };
+  return {
+    name: 'wasm',
+    available: true,
+    detail: `WebAssembly backend (SIMD ${simd ? 'on' : 'off'}, single thread in Node)`,
+  };
 }
 
 /** Whether this Node's WebAssembly runs SIMD, which the wasm backend uses when present (≈2-3× faster). */
@@ -141,7 +159,8 @@ async function activate(name: BackendName): Promise<void> {
     addon!.setThreads(engineThreads());
     registerNativeBackend(addon!);
   }
-  if (!(await tf.setBackend(name))) throw new UserError(`the ${name} backend failed to initialise`, 'try --backend cpu');
+  if (!(await tf.setBackend(name)))
+    throw new UserError(`the ${name} backend failed to initialise`, 'try --backend cpu');
   await tf.ready();
   if (name === 'wasm') {
     const { registerWasmTrainingKernels } = await import('./kernels/index.js');
@@ -173,10 +192,10 @@ async function choose(request: BackendRequest): Promise<BackendChoice> {
 }
 
 /**
- * Sets up TensorFlow.js. `request` defaults to SIMKIT_BACKEND, then `auto`:
- * tensorflow (tfjs-node-gpu / tfjs-node) > webgpu > native (oneDNN over wasm) > wasm > cpu. Once a backend is active, `auto`
- * and a request for that same backend return it; a request for another backend switches to it.
- * Rejects with a UserError (what is wrong, and the fix) for an unknown or unavailable backend.
+ * Sets up TensorFlow.js. `request` defaults to SIMKIT_BACKEND, then `auto`: tensorflow (tfjs-node-gpu / tfjs-node) >
+ * webgpu > native (oneDNN over wasm) > wasm > cpu. Once a backend is active, `auto` and a request for that same backend
+ * return it; a request for another backend switches to it. Rejects with a UserError (what is wrong, and the fix) for an
+ * unknown or unavailable backend.
  */
 export function initEngine(request: string | undefined = process.env.SIMKIT_BACKEND): Promise<BackendChoice> {
   const result = pending.then(async () => {

@@ -51,7 +51,8 @@ export function parseShard(text: string): Shard {
   const match = /^(\d+)\/(\d+)$/.exec(text.trim());
   const index = Number(match?.[1]);
   const count = Number(match?.[2]);
-  if (!match || count < 1 || index >= count) throw new UserError(`invalid shard "${text}"`, 'write i/n with 0 ≤ i < n, e.g. --shard 0/4');
+  if (!match || count < 1 || index >= count)
+    throw new UserError(`invalid shard "${text}"`, 'write i/n with 0 ≤ i < n, e.g. --shard 0/4');
   return { index, count };
 }
 
@@ -90,11 +91,20 @@ export class EmbeddingsWriter {
   }
 
   static open(path: string, dim: number, info: EmbeddingsInfo & { shard?: Shard } = {}): EmbeddingsWriter {
-    if (!Number.isInteger(dim) || dim < 1) throw new UserError(`embedding dimension must be a positive integer, got ${dim}`);
+    if (!Number.isInteger(dim) || dim < 1)
+      throw new UserError(`embedding dimension must be a positive integer, got ${dim}`);
     assertWritable(path);
     const vectorsTemp = temporarySibling(path);
     const idsTemp = `${vectorsTemp}.ids`;
-    return new EmbeddingsWriter(path, dim, info, vectorsTemp, idsTemp, openSync(vectorsTemp, 'w'), openSync(idsTemp, 'w'));
+    return new EmbeddingsWriter(
+      path,
+      dim,
+      info,
+      vectorsTemp,
+      idsTemp,
+      openSync(vectorsTemp, 'w'),
+      openSync(idsTemp, 'w'),
+    );
   }
 
   get written(): number {
@@ -104,11 +114,18 @@ export class EmbeddingsWriter {
   /** Appends a batch; each vector is L2-normalised here (zero or non-finite vectors are refused). */
   append(ids: readonly string[], vectors: Float32Array): void {
     if (this.closed) throw new Error('append after close');
-    if (vectors.length !== ids.length * this.dim) throw new UserError(`embeddings: ${ids.length} ids for ${vectors.length / this.dim} vectors of dimension ${this.dim}`);
+    if (vectors.length !== ids.length * this.dim)
+      throw new UserError(
+        `embeddings: ${ids.length} ids for ${vectors.length / this.dim} vectors of dimension ${this.dim}`,
+      );
     const normalized = new Float32Array(vectors.length);
     for (let row = 0; row < ids.length; row++) {
       const id = ids[row]!;
-      if (id.length === 0 || id.includes('\n')) throw new UserError(`embeddings: invalid id ${JSON.stringify(id)}`, 'ids must be non-empty and contain no newline');
+      if (id.length === 0 || id.includes('\n'))
+        throw new UserError(
+          `embeddings: invalid id ${JSON.stringify(id)}`,
+          'ids must be non-empty and contain no newline',
+        );
       if (this.seen.has(id)) throw new UserError(`embeddings: duplicate id "${id}"`);
       this.seen.add(id);
       normalizeInto(vectors, normalized, row, this.dim, id);
@@ -132,7 +149,8 @@ export class EmbeddingsWriter {
       try {
         const chunk = Buffer.alloc(1 << 20);
         let position = 0;
-        for (let n; (n = readSync(idsFd, chunk, 0, chunk.length, position)) > 0; position += n) writeFully(this.vectorsFd, chunk.subarray(0, n));
+        for (let n; (n = readSync(idsFd, chunk, 0, chunk.length, position)) > 0; position += n)
+          writeFully(this.vectorsFd, chunk.subarray(0, n));
       } finally {
         closeSync(idsFd);
       }
@@ -196,7 +214,11 @@ function normalizeInto(source: Float32Array, target: Float32Array, row: number, 
   const offset = row * dim;
   let sum = 0;
   for (let j = 0; j < dim; j++) sum += source[offset + j]! * source[offset + j]!;
-  if (!Number.isFinite(sum) || sum === 0) throw new UserError(`embeddings: the vector of "${id}" is ${sum === 0 ? 'zero' : 'not finite'}`, 'check the model output for NaN or dead features');
+  if (!Number.isFinite(sum) || sum === 0)
+    throw new UserError(
+      `embeddings: the vector of "${id}" is ${sum === 0 ? 'zero' : 'not finite'}`,
+      'check the model output for NaN or dead features',
+    );
   const scale = 1 / Math.sqrt(sum);
   for (let j = 0; j < dim; j++) target[offset + j] = source[offset + j]! * scale;
 }
@@ -236,13 +258,15 @@ export class EmbeddingsFile {
     readFully(this.fd, bytes, this.vectorsOffset + this.count * this.dim * 4);
     const ids = bytes.toString('utf8').split('\n');
     ids.pop();
-    if (ids.length !== this.count) throw new InputError(this.path, undefined, 'ids', `expected ${this.count} ids, found ${ids.length}`);
+    if (ids.length !== this.count)
+      throw new InputError(this.path, undefined, 'ids', `expected ${this.count} ids, found ${ids.length}`);
     return ids;
   }
 
   /** Rows [start, end) as one Float32Array, read straight into its buffer. */
   vectors(start = 0, end = this.count): Float32Array {
-    if (start < 0 || end > this.count || start > end) throw new RangeError(`rows ${start}..${end} outside 0..${this.count}`);
+    if (start < 0 || end > this.count || start > end)
+      throw new RangeError(`rows ${start}..${end} outside 0..${this.count}`);
     const out = new Float32Array((end - start) * this.dim);
     readFully(this.fd, bytesOf(out), this.vectorsOffset + start * this.dim * 4);
     return out;
@@ -250,7 +274,8 @@ export class EmbeddingsFile {
 
   /** Consecutive row blocks of at most `rows` rows, in file order. */
   *vectorChunks(rows: number): Generator<Float32Array> {
-    for (let start = 0; start < this.count; start += rows) yield this.vectors(start, Math.min(this.count, start + rows));
+    for (let start = 0; start < this.count; start += rows)
+      yield this.vectors(start, Math.min(this.count, start + rows));
   }
 
   /** Batches of ids and vectors in file order. */
@@ -292,11 +317,16 @@ function readHeader(path: string, fd: number): { header: EmbeddingsHeader; vecto
     throw new InputError(path, undefined, field, problem);
   };
   const prefix = Buffer.alloc(PREFIX_BYTES);
-  if (size < PREFIX_BYTES || readSync(fd, prefix, 0, PREFIX_BYTES, 0) < PREFIX_BYTES || prefix.toString('latin1', 0, 8) !== EMBEDDINGS_MAGIC) {
+  if (
+    size < PREFIX_BYTES ||
+    readSync(fd, prefix, 0, PREFIX_BYTES, 0) < PREFIX_BYTES ||
+    prefix.toString('latin1', 0, 8) !== EMBEDDINGS_MAGIC
+  ) {
     fail(undefined, `not a simkit embeddings file (expected it to start with "${EMBEDDINGS_MAGIC}")`);
   }
   const blockSize = prefix.readUInt32LE(8);
-  if (blockSize < PREFIX_BYTES || blockSize % ALIGN !== 0 || blockSize > size) fail('header size', `${blockSize} is not a valid header size for a file of ${size} bytes`);
+  if (blockSize < PREFIX_BYTES || blockSize % ALIGN !== 0 || blockSize > size)
+    fail('header size', `${blockSize} is not a valid header size for a file of ${size} bytes`);
   const block = Buffer.alloc(blockSize - PREFIX_BYTES);
   readFully(fd, block, PREFIX_BYTES);
   let header: EmbeddingsHeader;
@@ -306,14 +336,20 @@ function readHeader(path: string, fd: number): { header: EmbeddingsHeader; vecto
     return fail('header', `the JSON header does not parse: ${(error as Error).message}`);
   }
   if (header === null || typeof header !== 'object') fail('header', 'the JSON header is not an object');
-  if (header.format !== 'simkit-embeddings' || header.version !== 1) fail('format', `expected simkit-embeddings version 1, got ${header.format} ${header.version}`);
+  if (header.format !== 'simkit-embeddings' || header.version !== 1)
+    fail('format', `expected simkit-embeddings version 1, got ${header.format} ${header.version}`);
   if (header.dtype !== 'float32') fail('dtype', `only float32 is supported, got ${header.dtype}`);
   for (const field of ['dim', 'count', 'idsBytes'] as const) {
     const value = header[field];
-    if (!Number.isSafeInteger(value) || value < (field === 'dim' ? 1 : 0)) fail(field, `expected a ${field === 'dim' ? 'positive' : 'non-negative'} integer, got ${JSON.stringify(value)}`);
+    if (!Number.isSafeInteger(value) || value < (field === 'dim' ? 1 : 0))
+      fail(field, `expected a ${field === 'dim' ? 'positive' : 'non-negative'} integer, got ${JSON.stringify(value)}`);
   }
   const expected = blockSize + header.count * header.dim * 4 + header.idsBytes;
-  if (expected !== size) fail(undefined, `the header describes ${header.count} vectors of dimension ${header.dim} (${expected} bytes) but the file has ${size} bytes (truncated or corrupt)`);
+  if (expected !== size)
+    fail(
+      undefined,
+      `the header describes ${header.count} vectors of dimension ${header.dim} (${expected} bytes) but the file has ${size} bytes (truncated or corrupt)`,
+    );
   return { header, vectorsOffset: blockSize };
 }
 
@@ -327,8 +363,10 @@ export function mergeEmbeddingFiles(inputs: readonly string[], out: string, batc
   try {
     const first = files[0]!.header;
     for (const file of files) {
-      if (file.dim !== first.dim) throw new UserError(`${file.path} has dimension ${file.dim}, ${files[0]!.path} has ${first.dim}`);
-      if (file.header.model !== first.model || file.header.run !== first.run) throw new UserError(`${file.path} comes from another model/run than ${files[0]!.path}`);
+      if (file.dim !== first.dim)
+        throw new UserError(`${file.path} has dimension ${file.dim}, ${files[0]!.path} has ${first.dim}`);
+      if (file.header.model !== first.model || file.header.run !== first.run)
+        throw new UserError(`${file.path} comes from another model/run than ${files[0]!.path}`);
     }
     const writer = EmbeddingsWriter.open(out, first.dim, { model: first.model, run: first.run });
     try {

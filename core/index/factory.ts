@@ -30,7 +30,11 @@ interface Component {
 const pow2 = (bits: number): number => 2 ** bits;
 
 function divisible(dim: number, m: number, what: string): void {
-  if (m < 1 || dim % m !== 0) throw new UserError(`${what}: dimension ${dim} is not divisible by ${m}`, 'choose a sub-quantizer count that divides the dimension');
+  if (m < 1 || dim % m !== 0)
+    throw new UserError(
+      `${what}: dimension ${dim} is not divisible by ${m}`,
+      'choose a sub-quantizer count that divides the dimension',
+    );
 }
 
 function pqBits(match: RegExpMatchArray, index: number): number {
@@ -40,7 +44,11 @@ function pqBits(match: RegExpMatchArray, index: number): number {
 }
 
 const COMPONENTS: readonly Component[] = [
-  { role: 'transform', pattern: /^PCAR?(\d+)$/, check: (m, dim) => ({ dim: boundedOutput(Number(m[1]), dim, 'PCA'), minTraining: 1 }) },
+  {
+    role: 'transform',
+    pattern: /^PCAR?(\d+)$/,
+    check: (m, dim) => ({ dim: boundedOutput(Number(m[1]), dim, 'PCA'), minTraining: 1 }),
+  },
   {
     role: 'transform',
     pattern: /^OPQ(\d+)(?:_(\d+))?$/,
@@ -78,7 +86,8 @@ function boundedOutput(out: number, dim: number, what: string): number {
   return out;
 }
 
-const KNOWN = 'PCA<d>, PCAR<d>, OPQ<m>[_<d>], L2norm, IVF<n>[_HNSW<m>], Flat, HNSW<m>, PQ<m>[x<bits>], SQ4|SQ6|SQ8|SQfp16';
+const KNOWN =
+  'PCA<d>, PCAR<d>, OPQ<m>[_<d>], L2norm, IVF<n>[_HNSW<m>], Flat, HNSW<m>, PQ<m>[x<bits>], SQ4|SQ6|SQ8|SQfp16';
 
 /** Parses and validates `factory` for vectors of `dim` dimensions; throws a UserError naming the problem. */
 export function parseFactory(factory: string, dim: number): FactorySpec {
@@ -91,12 +100,23 @@ export function parseFactory(factory: string, dim: number): FactorySpec {
   let transformed = false;
   for (const [position, part] of parts.entries()) {
     const component = COMPONENTS.find((c) => c.pattern.test(part));
-    if (!component) throw new UserError(`unsupported faiss factory component "${part}" in "${factory}"`, `simkit validates these components: ${KNOWN}`);
+    if (!component)
+      throw new UserError(
+        `unsupported faiss factory component "${part}" in "${factory}"`,
+        `simkit validates these components: ${KNOWN}`,
+      );
     const isLast = position === parts.length - 1;
-    if (component.role === 'store' && !isLast) throw new UserError(`"${part}" must be the last component of "${factory}"`);
-    if (component.role === 'coarse' && (coarse || store)) throw new UserError(`"${part}" is misplaced in "${factory}"`, 'use at most one IVF<n> before the storage component');
-    if (component.role === 'transform' && (coarse || store)) throw new UserError(`transform "${part}" must come first in "${factory}"`);
-    if (component.role === 'coarse' && isLast) throw new UserError(`"${factory}" needs a storage component after "${part}"`, `e.g. "${part},Flat"`);
+    if (component.role === 'store' && !isLast)
+      throw new UserError(`"${part}" must be the last component of "${factory}"`);
+    if (component.role === 'coarse' && (coarse || store))
+      throw new UserError(
+        `"${part}" is misplaced in "${factory}"`,
+        'use at most one IVF<n> before the storage component',
+      );
+    if (component.role === 'transform' && (coarse || store))
+      throw new UserError(`transform "${part}" must come first in "${factory}"`);
+    if (component.role === 'coarse' && isLast)
+      throw new UserError(`"${factory}" needs a storage component after "${part}"`, `e.g. "${part},Flat"`);
     if (coarse && part.startsWith('HNSW')) throw new UserError(`"${factory}": IVF with an HNSW store is not supported`);
     const result = component.check(part.match(component.pattern)!, current);
     current = result.dim;

@@ -5,7 +5,8 @@ import { UserError } from '../errors.js';
 /** Fails with a UserError unless a file can be created at `path` (faiss aborts the process otherwise). */
 export function assertWritable(path: string): void {
   const dir = dirname(resolve(path));
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`cannot write ${path}: directory ${dir} does not exist`, 'create the directory first');
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UserError(`cannot write ${path}: directory ${dir} does not exist`, 'create the directory first');
   try {
     accessSync(dir, constants.W_OK);
   } catch {
@@ -23,7 +24,13 @@ export function assertReadable(path: string, what: string): void {
 export function writeFully(fd: number, bytes: Uint8Array, position?: number): void {
   let offset = 0;
   while (offset < bytes.length) {
-    const n = writeSync(fd, bytes, offset, Math.min(bytes.length - offset, 1 << 30), position === undefined ? null : position + offset);
+    const n = writeSync(
+      fd,
+      bytes,
+      offset,
+      Math.min(bytes.length - offset, 1 << 30),
+      position === undefined ? null : position + offset,
+    );
     offset += n;
   }
 }

@@ -37,10 +37,16 @@ export function faiss(): FaissModule {
     try {
       module = createRequire(import.meta.url)('faiss-node') as FaissModule;
     } catch (error) {
-      throw new UserError(`faiss-node did not load: ${(error as Error).message.split('\n')[0]}`, 'run `make setup` (builds the native addon against libfaiss-dev)');
+      throw new UserError(
+        `faiss-node did not load: ${(error as Error).message.split('\n')[0]}`,
+        'run `make setup` (builds the native addon against libfaiss-dev)',
+      );
     }
     if (module.simkitTypedArrays !== true) {
-      throw new UserError('faiss-node was built without simkit\'s typed-array patch (native/faiss-node-typed-arrays.patch)', `rebuild it: ${REBUILD}`);
+      throw new UserError(
+        "faiss-node was built without simkit's typed-array patch (native/faiss-node-typed-arrays.patch)",
+        `rebuild it: ${REBUILD}`,
+      );
     }
     loaded = module;
   }

@@ -27,14 +27,23 @@ export interface NeighbourSearchOptions {
 }
 
 /** The k nearest gallery items of each query, as rows into `index.ids`. */
-export function searchNeighbours(index: SearchIndex, queryIds: readonly string[], queries: Float32Array, options: NeighbourSearchOptions): NeighbourRow[] {
-  if (queries.length !== queryIds.length * index.dim) throw new UserError(`${queryIds.length} query ids for ${queries.length / index.dim} query vectors`);
+export function searchNeighbours(
+  index: SearchIndex,
+  queryIds: readonly string[],
+  queries: Float32Array,
+  options: NeighbourSearchOptions,
+): NeighbourRow[] {
+  if (queries.length !== queryIds.length * index.dim)
+    throw new UserError(`${queryIds.length} query ids for ${queries.length / index.dim} query vectors`);
   const wanted = options.excludeSelf ? options.k + 1 : options.k;
   const rows = rowsOf(index.search(queries, wanted, { batchSize: options.batchSize }));
   if (!options.excludeSelf) return rows;
   const ids = index.ids;
   return rows.map((row, q) => {
-    const keep = row.indices.map((_, r) => r).filter((r) => ids[row.indices[r]!] !== queryIds[q]).slice(0, options.k);
+    const keep = row.indices
+      .map((_, r) => r)
+      .filter((r) => ids[row.indices[r]!] !== queryIds[q])
+      .slice(0, options.k);
     return { indices: keep.map((r) => row.indices[r]!), similarities: keep.map((r) => row.similarities[r]!) };
   });
 }
@@ -42,7 +51,10 @@ export function searchNeighbours(index: SearchIndex, queryIds: readonly string[]
 /** Exact inner-product search over vectors held in memory (a temporary flat index). */
 export function exactSearch(queries: Float32Array, gallery: Float32Array, dim: number, k: number): NeighbourRow[] {
   const index = VectorIndex.create(dim);
-  index.add(Array.from({ length: gallery.length / dim }, (_, i) => String(i)), gallery);
+  index.add(
+    Array.from({ length: gallery.length / dim }, (_, i) => String(i)),
+    gallery,
+  );
   return rowsOf(index.search(queries, k));
 }
 
@@ -51,7 +63,10 @@ export function exactSearchContext(dim: number): PostProcessContext {
 }
 
 /** Keeps, in order, the neighbours for which `keep(query, rank)` holds. */
-export function filterNeighbours(rows: readonly NeighbourRow[], keep: (query: number, rank: number) => boolean): NeighbourRow[] {
+export function filterNeighbours(
+  rows: readonly NeighbourRow[],
+  keep: (query: number, rank: number) => boolean,
+): NeighbourRow[] {
   return rows.map((row, q) => ({
     indices: row.indices.filter((_, r) => keep(q, r)),
     similarities: row.similarities.filter((_, r) => keep(q, r)),
@@ -69,7 +84,9 @@ export function isSelf(state: KnnState, query: number, galleryIndex: number): bo
 
 /** True when the queries are exactly the gallery (same ids in the same order), as in Shopee. */
 export function queriesAreGallery(state: KnnState): boolean {
-  return state.queryIds.length === state.galleryIds.length && state.queryIds.every((id, i) => id === state.galleryIds[i]);
+  return (
+    state.queryIds.length === state.galleryIds.length && state.queryIds.every((id, i) => id === state.galleryIds[i])
+  );
 }
 
 export interface BlendOptions {
@@ -85,7 +102,13 @@ export interface BlendOptions {
  * Row i of the result = L2-normalised (base_i + Σ weight · source[neighbour]) over the first
  * neighbours of row i: the common core of query expansion, DBA and neighbourhood blending.
  */
-export function blendVectors(base: Float32Array | undefined, source: Float32Array, rows: readonly NeighbourRow[], dim: number, options: BlendOptions): Float32Array {
+export function blendVectors(
+  base: Float32Array | undefined,
+  source: Float32Array,
+  rows: readonly NeighbourRow[],
+  dim: number,
+  options: BlendOptions,
+): Float32Array {
   const out = new Float32Array(rows.length * dim);
   const sum = new Float64Array(dim);
   rows.forEach((row, i) => {

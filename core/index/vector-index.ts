@@ -99,7 +99,12 @@ export class VectorIndex implements SearchIndex {
       throw new InputError(path, undefined, undefined, `faiss cannot read it: ${(error as Error).message}`);
     }
     if (native.getDimension() !== meta.dim || native.ntotal() !== meta.ids.length) {
-      throw new InputError(path, undefined, undefined, `holds ${native.ntotal()} vectors of dimension ${native.getDimension()}, but ${metaPath} describes ${meta.ids.length} of dimension ${meta.dim}`);
+      throw new InputError(
+        path,
+        undefined,
+        undefined,
+        `holds ${native.ntotal()} vectors of dimension ${native.getDimension()}, but ${metaPath} describes ${meta.ids.length} of dimension ${meta.dim}`,
+      );
     }
     return new VectorIndex(native, spec, meta.ids, meta.trainingId);
   }
@@ -126,7 +131,10 @@ export class VectorIndex implements SearchIndex {
     const rows = this.rowsOf(vectors, 'training vectors');
     const sampleSize = Math.min(rows, options.sampleSize ?? Math.max(50_000, this.spec.minTrainingVectors * 40));
     if (sampleSize < this.spec.minTrainingVectors) {
-      throw new UserError(`"${this.spec.factory}" needs at least ${this.spec.minTrainingVectors} training vectors, got ${sampleSize}`, 'use more vectors, fewer IVF lists or fewer PQ bits');
+      throw new UserError(
+        `"${this.spec.factory}" needs at least ${this.spec.minTrainingVectors} training vectors, got ${sampleSize}`,
+        'use more vectors, fewer IVF lists or fewer PQ bits',
+      );
     }
     assertFinite(vectors, 'training vectors');
     const sample = sampleRows(vectors, this.dim, sampleSize, options.seed ?? 0);
@@ -137,7 +145,11 @@ export class VectorIndex implements SearchIndex {
   add(ids: readonly string[], vectors: Float32Array): void {
     const rows = this.rowsOf(vectors, 'vectors');
     if (rows !== ids.length) throw new UserError(`add: ${ids.length} ids for ${rows} vectors`);
-    if (!this.isTrained) throw new UserError(`"${this.spec.factory}" must be trained before vectors are added`, 'call train() (simkit index trains on a sample automatically)');
+    if (!this.isTrained)
+      throw new UserError(
+        `"${this.spec.factory}" must be trained before vectors are added`,
+        'call train() (simkit index trains on a sample automatically)',
+      );
     const batch = new Set<string>();
     for (const id of ids) {
       if (this.idSet.has(id) || batch.has(id)) throw new UserError(`add: id "${id}" is already in the index`);
@@ -163,7 +175,8 @@ export class VectorIndex implements SearchIndex {
     assertFinite(queries, 'queries');
     const kUsed = Math.min(k, this.size);
     const batchSize = options.batchSize ?? SEARCH_BATCH;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new UserError(`batch size must be a positive integer, got ${batchSize}`);
     const indices = new Int32Array(count * kUsed);
     const similarities = new Float32Array(count * kUsed);
     for (let start = 0; start < count; start += batchSize) {
@@ -183,7 +196,13 @@ export class VectorIndex implements SearchIndex {
   write(path: string): void {
     assertWritable(path);
     assertWritable(metaPathFor(path));
-    const meta: IndexMeta = { format: META_FORMAT, factory: this.spec.factory, dim: this.dim, trainingId: this.trainingId, ids: this.idList };
+    const meta: IndexMeta = {
+      format: META_FORMAT,
+      factory: this.spec.factory,
+      dim: this.dim,
+      trainingId: this.trainingId,
+      ids: this.idList,
+    };
     dropChecksum(path);
     replaceFileSync(path, (temporary) => this.native.write(temporary));
     writeFileAtomicSync(metaPathFor(path), JSON.stringify(meta));
@@ -195,13 +214,23 @@ export class VectorIndex implements SearchIndex {
    * merge only when both were filled from the same trained state (copies of one trained, empty index).
    */
   mergeFrom(other: VectorIndex): void {
-    if (other.dim !== this.dim) throw new UserError(`cannot merge an index of dimension ${other.dim} into one of dimension ${this.dim}`);
-    if (other.spec.factory !== this.spec.factory) throw new UserError(`cannot merge "${other.spec.factory}" into "${this.spec.factory}"`);
-    if (!this.spec.supportsMerge) throw new UserError(`"${this.spec.factory}" indexes cannot be merged`, 'build one index from all shards: simkit index --embeddings <shard> <shard> …');
+    if (other.dim !== this.dim)
+      throw new UserError(`cannot merge an index of dimension ${other.dim} into one of dimension ${this.dim}`);
+    if (other.spec.factory !== this.spec.factory)
+      throw new UserError(`cannot merge "${other.spec.factory}" into "${this.spec.factory}"`);
+    if (!this.spec.supportsMerge)
+      throw new UserError(
+        `"${this.spec.factory}" indexes cannot be merged`,
+        'build one index from all shards: simkit index --embeddings <shard> <shard> …',
+      );
     if (other.trainingId !== this.trainingId) {
-      throw new UserError('cannot merge indexes trained separately (their codebooks differ)', 'train once, write the empty trained index, and fill each shard from a copy of it');
+      throw new UserError(
+        'cannot merge indexes trained separately (their codebooks differ)',
+        'train once, write the empty trained index, and fill each shard from a copy of it',
+      );
     }
-    for (const id of other.idList) if (this.idSet.has(id)) throw new UserError(`cannot merge: id "${id}" is in both indexes`);
+    for (const id of other.idList)
+      if (this.idSet.has(id)) throw new UserError(`cannot merge: id "${id}" is in both indexes`);
     try {
       this.native.mergeFrom(other.native);
     } catch (error) {
@@ -217,7 +246,11 @@ export class VectorIndex implements SearchIndex {
 
   /** Removes the vectors with these ids (flat indexes only); returns how many were removed. */
   removeIds(ids: readonly string[]): number {
-    if (!this.spec.supportsRemove) throw new UserError(`removing vectors is not supported for "${this.spec.factory}"`, 'rebuild the index without them');
+    if (!this.spec.supportsRemove)
+      throw new UserError(
+        `removing vectors is not supported for "${this.spec.factory}"`,
+        'rebuild the index without them',
+      );
     const doomed = new Set(ids.filter((id) => this.idSet.has(id)));
     if (doomed.size === 0) return 0;
     const labels: number[] = [];
@@ -232,7 +265,8 @@ export class VectorIndex implements SearchIndex {
 
   private rowsOf(vectors: Float32Array, what: string): number {
     if (!(vectors instanceof Float32Array)) throw new UserError(`${what} must be a Float32Array`);
-    if (vectors.length % this.dim !== 0) throw new UserError(`${what}: length ${vectors.length} is not a multiple of the index dimension ${this.dim}`);
+    if (vectors.length % this.dim !== 0)
+      throw new UserError(`${what}: length ${vectors.length} is not a multiple of the index dimension ${this.dim}`);
     return vectors.length / this.dim;
   }
 }

@@ -33,7 +33,12 @@ const FIXABLE: Readonly<Record<string, string>> = {
 /** `error` as a UserError naming `path` when the user can fix its cause; anything else unchanged. */
 export function fileSystemError(path: string, error: unknown, action = 'write'): unknown {
   const code = (error as NodeJS.ErrnoException)?.code;
-  if (code && code in FIXABLE) return new UserError(`cannot ${action} ${path}: ${FIXABLE[code]} (${code})`, 'choose another path, or fix the file system, and run again', 2);
+  if (code && code in FIXABLE)
+    return new UserError(
+      `cannot ${action} ${path}: ${FIXABLE[code]} (${code})`,
+      'choose another path, or fix the file system, and run again',
+      2,
+    );
   return error;
 }
 
@@ -72,7 +77,9 @@ export function replaceFileSync(path: string, produce: (temporary: string) => vo
   }
 }
 
-/** Writes `content` to `path` atomically and durably (flushed before the rename; its folder is created when missing). */
+/**
+ * Writes `content` to `path` atomically and durably (flushed before the rename; its folder is created when missing).
+ */
 export function writeFileAtomic(path: string, content: string | Uint8Array): Promise<void> {
   return replaceFile(path, async (temporary) => {
     const handle = await open(temporary, 'w');
@@ -95,7 +102,11 @@ export function writeFileAtomicSync(path: string, content: string | Uint8Array):
  * `replace: false` an existing `dir` is kept and `fill`'s folder dropped (a cache another process
  * completed first); returns whether this call's folder is the one in place.
  */
-export async function replaceDirectoryAtomic(dir: string, fill: (temporary: string) => Promise<void>, options: { replace?: boolean } = {}): Promise<boolean> {
+export async function replaceDirectoryAtomic(
+  dir: string,
+  fill: (temporary: string) => Promise<void>,
+  options: { replace?: boolean } = {},
+): Promise<boolean> {
   const temporary = temporarySibling(dir);
   try {
     await mkdir(temporary, { recursive: true });

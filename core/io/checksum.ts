@@ -40,7 +40,12 @@ export function dropChecksum(path: string): void {
 /** Fails naming the file when `actual` is not the digest it was written with. */
 export function assertDigest(path: string, expected: string, actual: string): void {
   if (expected !== actual) {
-    throw new InputError(path, undefined, undefined, `checksum mismatch: SHA-256 ${actual}, written as ${expected}; the file is corrupt or was changed after it was written (write it again)`);
+    throw new InputError(
+      path,
+      undefined,
+      undefined,
+      `checksum mismatch: SHA-256 ${actual}, written as ${expected}; the file is corrupt or was changed after it was written (write it again)`,
+    );
   }
 }
 
@@ -52,6 +57,7 @@ export function verifyChecksum(path: string): void {
   const sidecar = checksumPathFor(path);
   if (!existsSync(sidecar)) return;
   const expected = readFileSync(sidecar, 'utf8').split(/\s+/)[0] ?? '';
-  if (!/^[0-9a-f]{64}$/.test(expected)) throw new InputError(sidecar, 1, undefined, 'expected a SHA-256 digest (64 hex digits)');
+  if (!/^[0-9a-f]{64}$/.test(expected))
+    throw new InputError(sidecar, 1, undefined, 'expected a SHA-256 digest (64 hex digits)');
   assertDigest(path, expected, sha256OfFile(path));
 }

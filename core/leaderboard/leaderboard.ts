@@ -74,7 +74,21 @@ interface Row {
   submission_sha256: string | null;
 }
 
-const COLUMNS = ['run_id', 'competition', 'metric', 'higher_is_better', 'recorded_at', 'git_commit', 'config', 'cv', 'score', 'public', 'private', 'submission_path', 'submission_sha256'];
+const COLUMNS = [
+  'run_id',
+  'competition',
+  'metric',
+  'higher_is_better',
+  'recorded_at',
+  'git_commit',
+  'config',
+  'cv',
+  'score',
+  'public',
+  'private',
+  'submission_path',
+  'submission_sha256',
+];
 
 /** A leaderboard file that cannot be used; names it and says what to do (exit 1). */
 export class LeaderboardFileError extends UserError {
@@ -83,10 +97,16 @@ export class LeaderboardFileError extends UserError {
     cause: unknown,
   ) {
     const code = (cause as { code?: string })?.code;
-    const reason = cause instanceof UserError ? cause.message : code === 'SQLITE_NOTADB' ? 'it is not an SQLite database' : (cause as Error).message;
+    const reason =
+      cause instanceof UserError
+        ? cause.message
+        : code === 'SQLITE_NOTADB'
+          ? 'it is not an SQLite database'
+          : (cause as Error).message;
     super(
       `the leaderboard ${path} cannot be used: ${reason}`,
-      `move it aside (mv '${path}' '${path}.broken') to start a new one, or run \`simkit leaderboard --repair --db '${path}'\` to keep the rows that can still be read`,
+      `move it aside (mv '${path}' '${path}.broken') to start a new one, or run \`simkit leaderboard --repair --db ` +
+        `'${path}'\` to keep the rows that can still be read`,
       1,
     );
     this.name = 'LeaderboardFileError';
@@ -101,7 +121,8 @@ function openDatabase(path: string): Database.Database {
     db.pragma('journal_mode = WAL');
     db.transaction(() => {
       const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) throw new UserError(`its schema version ${version} is newer than this simkit understands (${SCHEMA_VERSION})`);
+      if (version > SCHEMA_VERSION)
+        throw new UserError(`its schema version ${version} is newer than this simkit understands (${SCHEMA_VERSION})`);
       db.exec(`CREATE TABLE IF NOT EXISTS runs (
         run_id TEXT PRIMARY KEY,
         competition TEXT NOT NULL,
@@ -119,7 +140,8 @@ function openDatabase(path: string): Database.Database {
       );
       CREATE INDEX IF NOT EXISTS runs_by_competition ON runs (competition)`);
       const columns = (db.pragma('table_info(runs)') as { name: string }[]).map((column) => column.name);
-      if (columns.join(',') !== COLUMNS.join(',')) throw new UserError(`its runs table has the columns ${columns.join(', ')}, not simkit's`);
+      if (columns.join(',') !== COLUMNS.join(','))
+        throw new UserError(`its runs table has the columns ${columns.join(', ')}, not simkit's`);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }).immediate();
     return db;
@@ -191,11 +213,13 @@ export class Leaderboard {
    * row that could still be read from it; returns how many rows were saved and where the old file went.
    */
   static repair(path: string): { salvaged: number; unreadable: number; movedTo: string } {
-    if (!existsSync(path) || !statSync(path).isFile()) throw new UserError(`no leaderboard file at ${path}`, 'pass --db <the leaderboard file>');
+    if (!existsSync(path) || !statSync(path).isFile())
+      throw new UserError(`no leaderboard file at ${path}`, 'pass --db <the leaderboard file>');
     const { rows, unreadable } = salvageRows(path);
     const movedTo = `${path}.broken-${new Date().toISOString().replace(/[:.]/g, '-')}`;
     renameSync(path, movedTo);
-    for (const suffix of ['-wal', '-shm']) if (existsSync(`${path}${suffix}`)) renameSync(`${path}${suffix}`, `${movedTo}${suffix}`);
+    for (const suffix of ['-wal', '-shm'])
+      if (existsSync(`${path}${suffix}`)) renameSync(`${path}${suffix}`, `${movedTo}${suffix}`);
     const leaderboard = Leaderboard.open(path);
     try {
       for (const row of rows) leaderboard.record(fromRow(row));
@@ -228,23 +252,34 @@ export class Leaderboard {
       public: entry.public ?? null,
       private: entry.private ?? null,
       submissionPath,
-      submissionSha256: entry.submissionSha256 !== undefined ? entry.submissionSha256 : submissionPath ? sha256OfFile(submissionPath) : null,
+      submissionSha256:
+        entry.submissionSha256 !== undefined
+          ? entry.submissionSha256
+          : submissionPath
+            ? sha256OfFile(submissionPath)
+            : null,
     };
-    const insert = this.db.prepare(`INSERT INTO runs VALUES (@run_id, @competition, @metric, @higher_is_better, @recorded_at, @git_commit,
+    const insert = this.db
+      .prepare(`INSERT INTO runs VALUES (@run_id, @competition, @metric, @higher_is_better, @recorded_at, @git_commit,
       @config, @cv, @score, @public, @private, @submission_path, @submission_sha256)`);
     this.db.transaction(() => insert.run(toRow(record))).immediate();
     return record;
   }
 
-  /** Records ranked within each competition by `by` (default `score`), best first; records without a value last, newest first. */
+  /**
+   * Records ranked within each competition by `by` (default `score`), best first; records without a value last, newest
+   * first.
+   */
   list(options: { competition?: string; by?: RankKey } = {}): RankedRecord[] {
     const by = options.by ?? 'score';
     if (!RANK_KEYS.includes(by)) throw new RangeError(`unknown rank key ${by}`);
     let rows: Row[];
     try {
       rows = this.db
-        .prepare(`SELECT * FROM runs ${options.competition === undefined ? '' : 'WHERE competition = ?'}
-          ORDER BY competition, ${by} IS NULL, CASE WHEN higher_is_better THEN -${by} ELSE ${by} END, recorded_at DESC, run_id`)
+        .prepare(
+          `SELECT * FROM runs ${options.competition === undefined ? '' : 'WHERE competition = ?'}
+          ORDER BY competition, ${by} IS NULL, CASE WHEN higher_is_better THEN -${by} ELSE ${by} END, recorded_at DESC, run_id`,
+        )
         .all(...(options.competition === undefined ? [] : [options.competition])) as Row[];
     } catch (error) {
       throw new LeaderboardFileError(this.path, error);
@@ -303,7 +338,13 @@ function fromRow(row: Row): LeaderboardRecord {
 /** The commit checked out in `dir`, or null outside a git repository (or without git). */
 export function currentGitCommit(dir = process.cwd()): string | null {
   try {
-    return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], encoding: 'utf8' }).trim() || null;
+    return (
+      execFileSync('git', ['rev-parse', 'HEAD'], {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'ignore'],
+        encoding: 'utf8',
+      }).trim() || null
+    );
   } catch {
     return null;
   }

@@ -63,7 +63,9 @@ export abstract class ClassMatrixHead implements ClassHead {
   setWeights(weights: tf.NamedTensorMap): void {
     const value = weights.weight;
     if (!value || value.shape.join() !== this.weight.shape.join()) {
-      throw new UserError(`class matrix: expected a weight of shape ${this.weight.shape}, got ${value?.shape ?? 'none'}`);
+      throw new UserError(
+        `class matrix: expected a weight of shape ${this.weight.shape}, got ${value?.shape ?? 'none'}`,
+      );
     }
     this.weight.assign(value);
   }
@@ -75,7 +77,10 @@ export abstract class ClassMatrixHead implements ClassHead {
   }
 }
 
-/** A margin that rises linearly from `start` to its final value over the first `epochs` epochs (Shopee's winners raised m). */
+/**
+ * A margin that rises linearly from `start` to its final value over the first `epochs` epochs (Shopee's winners raised
+ * m).
+ */
 export interface MarginSchedule {
   readonly start: number;
   readonly epochs: number;

@@ -65,7 +65,10 @@ function signalToNoise(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
-const KINDS: Record<DistanceName, { readonly similarity: boolean; readonly compute: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D }> = {
+const KINDS: Record<
+  DistanceName,
+  { readonly similarity: boolean; readonly compute: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D }
+> = {
   cosine: { similarity: true, compute: (x, y) => tf.matMul(x, y, false, true) as tf.Tensor2D },
   dot: { similarity: true, compute: (x, y) => tf.matMul(x, y, false, true) as tf.Tensor2D },
   l2: { similarity: false, compute: (x, y) => tf.tidy(() => squaredL2(x, y).add(1e-12).sqrt() as tf.Tensor2D) },
@@ -81,9 +84,14 @@ export function createDistance(option: DistanceOption, owner = 'distance'): Dist
   const kind = KINDS[spec.name];
   if (!kind) throw new UserError(`${owner}: unknown distance "${spec.name}"`, `known: ${DISTANCE_NAMES.join(', ')}`);
   const unknown = Object.keys(spec).filter((key) => key !== 'name' && key !== 'normalize');
-  if (unknown.length) throw new UserError(`${owner}: unknown distance option "${unknown[0]}"`, 'known: name, normalize');
+  if (unknown.length)
+    throw new UserError(`${owner}: unknown distance option "${unknown[0]}"`, 'known: name, normalize');
   const normalize = spec.normalize ?? true;
-  if (spec.name === 'cosine' && !normalize) throw new UserError(`${owner}: the cosine distance always normalises`, 'use distance "dot" for unnormalised dot products');
+  if (spec.name === 'cosine' && !normalize)
+    throw new UserError(
+      `${owner}: the cosine distance always normalises`,
+      'use distance "dot" for unnormalised dot products',
+    );
   const matrix = (x: tf.Tensor2D, y?: tf.Tensor2D): tf.Tensor2D =>
     tf.tidy(() => {
       const query = normalize ? l2Normalize(x) : x;
@@ -94,7 +102,8 @@ export function createDistance(option: DistanceOption, owner = 'distance'): Dist
     normalize,
     similarity: kind.similarity,
     matrix,
-    distances: (x, y) => tf.tidy(() => (kind.similarity ? (tf.scalar(1).sub(matrix(x, y)) as tf.Tensor2D) : matrix(x, y))),
+    distances: (x, y) =>
+      tf.tidy(() => (kind.similarity ? (tf.scalar(1).sub(matrix(x, y)) as tf.Tensor2D) : matrix(x, y))),
     similarities: (x, y) => tf.tidy(() => (kind.similarity ? matrix(x, y) : (matrix(x, y).neg() as tf.Tensor2D))),
   };
 }

@@ -31,10 +31,14 @@ export interface LossParts {
 export function checkOptionNames(component: string, options: object, defaults: object): void {
   const known = Object.keys(defaults);
   const unknown = Object.keys(options).find((key) => !known.includes(key));
-  if (unknown !== undefined) throw new UserError(`${component}: unknown option "${unknown}"`, `known: ${known.join(', ') || '(none)'}`);
+  if (unknown !== undefined)
+    throw new UserError(`${component}: unknown option "${unknown}"`, `known: ${known.join(', ') || '(none)'}`);
 }
 
-/** The distance, reducer and regulariser of a loss from its merged options; also checks every option name against the defaults. */
+/**
+ * The distance, reducer and regulariser of a loss from its merged options; also checks every option name against the
+ * defaults.
+ */
 export function lossParts(loss: string, options: LossPartOptions, defaults: object): LossParts {
   checkOptionNames(loss, options, defaults);
   return {

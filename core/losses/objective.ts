@@ -22,7 +22,11 @@ function prefixed(prefix: string, weights: tf.NamedTensorMap): tf.NamedTensorMap
 
 function unprefixed(prefix: string, weights: tf.NamedTensorMap): tf.NamedTensorMap {
   const start = `${prefix}/`;
-  return Object.fromEntries(Object.entries(weights).filter(([name]) => name.startsWith(start)).map(([name, value]) => [name.slice(start.length), value]));
+  return Object.fromEntries(
+    Object.entries(weights)
+      .filter(([name]) => name.startsWith(start))
+      .map(([name, value]) => [name.slice(start.length), value]),
+  );
 }
 
 /** The head name of losses that take embeddings, pairs or views directly. */
@@ -38,13 +42,26 @@ function minerNames(app: Pick<Simkit, 'registry'>, kind: Miner['kind']): string[
 }
 
 /** The loss built for the dims with the configured miner; a miner it cannot use is refused naming the ones it can. */
-function createLoss(app: Pick<Simkit, 'registry'>, lossName: string, config: ObjectiveConfig, dims: ObjectiveDims, miner: Miner | undefined): Loss {
+function createLoss(
+  app: Pick<Simkit, 'registry'>,
+  lossName: string,
+  config: ObjectiveConfig,
+  dims: ObjectiveDims,
+  miner: Miner | undefined,
+): Loss {
   const factory = app.registry<LossFactory>('Loss').create(lossName, config.lossOptions);
   try {
-    return factory({ ...dims, miner, lossNamed: (name, options) => app.registry<LossFactory>('Loss').create(name, options) });
+    return factory({
+      ...dims,
+      miner,
+      lossNamed: (name, options) => app.registry<LossFactory>('Loss').create(name, options),
+    });
   } catch (error) {
     if (!(error instanceof MinerKindError)) throw error;
-    const hint = error.wanted === 'none' ? `drop the miner (miner: { name: ${NO_MINER} })` : `${error.wanted} miners: ${minerNames(app, error.wanted).join(', ')}`;
+    const hint =
+      error.wanted === 'none'
+        ? `drop the miner (miner: { name: ${NO_MINER} })`
+        : `${error.wanted} miners: ${minerNames(app, error.wanted).join(', ')}`;
     throw new UserError(`loss "${lossName}" cannot use miner "${config.miner}": ${error.message}`, hint);
   }
 }
@@ -53,16 +70,24 @@ function createLoss(app: Pick<Simkit, 'registry'>, lossName: string, config: Obj
  * Builds what the training loop optimises from registry names: a loss, plus a class head for
  * logit losses (default head `dense`; a head without a loss gets `cross-entropy`).
  */
-export function createObjective(app: Pick<Simkit, 'registry'>, config: ObjectiveConfig, dims: ObjectiveDims): Objective {
+export function createObjective(
+  app: Pick<Simkit, 'registry'>,
+  config: ObjectiveConfig,
+  dims: ObjectiveDims,
+): Objective {
   const minerName = config.miner === NO_MINER ? undefined : config.miner;
   const miner = minerName ? app.registry<Miner>('Miner').create(minerName, config.minerOptions) : undefined;
   const lossName = config.loss ?? 'cross-entropy';
   const loss = createLoss(app, lossName, config, dims, miner);
   if (minerName && loss.input !== 'embeddings') {
     if ('variables' in loss) loss.dispose();
-    throw new UserError(`loss "${lossName}" works on ${loss.input}, so miner "${minerName}" has nothing to select`, 'drop the miner (miner: { name: none }), or pick an embedding loss: contrastive or hinge (pair miners), triplet (triplet miners)');
+    throw new UserError(
+      `loss "${lossName}" works on ${loss.input}, so miner "${minerName}" has nothing to select`,
+      'drop the miner (miner: { name: none }), or pick an embedding loss: contrastive or hinge (pair miners), triplet (triplet miners)',
+    );
   }
-  const headName = config.head === NO_HEAD ? undefined : config.head ?? (loss.input === 'logits' ? 'dense' : undefined);
+  const headName =
+    config.head === NO_HEAD ? undefined : (config.head ?? (loss.input === 'logits' ? 'dense' : undefined));
   if (headName && loss.input !== 'logits') {
     throw new UserError(
       `loss "${lossName}" works on ${loss.input}, not on a head's logits`,
@@ -70,7 +95,10 @@ export function createObjective(app: Pick<Simkit, 'registry'>, config: Objective
     );
   }
   if (!headName && loss.input === 'logits') {
-    throw new UserError(`loss "${lossName}" works on a head's logits, but the head is "${NO_HEAD}"`, 'name a head (dense, arcface, cosface, …): `simkit list heads`');
+    throw new UserError(
+      `loss "${lossName}" works on a head's logits, but the head is "${NO_HEAD}"`,
+      'name a head (dense, arcface, cosface, …): `simkit list heads`',
+    );
   }
   const head = headName ? app.registry<HeadFactory>('Head').create(headName, config.headOptions)(dims) : undefined;
   return new ComposedObjective(minerName ? `${lossName} (${minerName})` : lossName, headName, loss, head);
@@ -99,7 +127,16 @@ class ComposedObjective implements Objective {
   }
 
   private trainables() {
-    const parts: [string, { variables(): tf.Variable[]; getWeights(): tf.NamedTensorMap; setWeights(w: tf.NamedTensorMap): void; onStep?(p: TrainingProgress): void; dispose(): void }][] = [];
+    const parts: [
+      string,
+      {
+        variables(): tf.Variable[];
+        getWeights(): tf.NamedTensorMap;
+        setWeights(w: tf.NamedTensorMap): void;
+        onStep?(p: TrainingProgress): void;
+        dispose(): void;
+      },
+    ][] = [];
     if (this.head) parts.push(['head', this.head]);
     if ('variables' in this.lossFunction) parts.push(['loss', this.lossFunction]);
     return parts;
@@ -110,7 +147,9 @@ class ComposedObjective implements Objective {
   }
 
   getWeights(): tf.NamedTensorMap {
-    return Object.fromEntries(this.trainables().flatMap(([prefix, part]) => Object.entries(prefixed(prefix, part.getWeights()))));
+    return Object.fromEntries(
+      this.trainables().flatMap(([prefix, part]) => Object.entries(prefixed(prefix, part.getWeights()))),
+    );
   }
 
   setWeights(weights: tf.NamedTensorMap): void {

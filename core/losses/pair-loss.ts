@@ -27,13 +27,23 @@ function once(compute: () => tf.Tensor2D): () => tf.Tensor2D {
  * the distance matrices and the label masks, narrowed by a pair miner when the configuration
  * has one (a triplet miner is refused), and returns the reduced loss.
  */
-export function pairLoss(loss: string, parts: LossParts, miner: Miner | undefined, terms: (batch: PairBatch) => tf.Scalar): EmbeddingLoss {
+export function pairLoss(
+  loss: string,
+  parts: LossParts,
+  miner: Miner | undefined,
+  terms: (batch: PairBatch) => tf.Scalar,
+): EmbeddingLoss {
   const pairMiner = minerOfKind(miner, 'pair', loss);
   return embeddingLoss(parts, (embeddings, labels) =>
     tf.tidy(() => {
       const distances = once(() => parts.distance.distances(embeddings));
       const masks = pairMiner ? pairMasks(distances(), labels, pairMiner) : labelMasks(labels);
-      return terms({ matrix: once(() => parts.distance.matrix(embeddings)), distances, similarities: once(() => parts.distance.similarities(embeddings)), ...masks });
+      return terms({
+        matrix: once(() => parts.distance.matrix(embeddings)),
+        distances,
+        similarities: once(() => parts.distance.similarities(embeddings)),
+        ...masks,
+      });
     }),
   );
 }

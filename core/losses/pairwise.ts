@@ -12,20 +12,31 @@ export function labelMasks(labels: tf.Tensor1D): { positive: tf.Tensor2D; negati
   });
 }
 
-/** A loss given a miner of the kind it cannot use; `createObjective` names the registered miners of the `wanted` kind. */
+/**
+ * A loss given a miner of the kind it cannot use; `createObjective` names the registered miners of the `wanted` kind.
+ */
 export class MinerKindError extends UserError {
   constructor(
     readonly loss: string,
     readonly wanted: Miner['kind'] | 'none',
     readonly given: Miner['kind'],
   ) {
-    super(wanted === 'none' ? `the ${loss} loss takes no miner (a ${given} miner was given)` : `the ${loss} loss takes a ${wanted} miner, not a ${given} miner`, 'drop the miner');
+    super(
+      wanted === 'none'
+        ? `the ${loss} loss takes no miner (a ${given} miner was given)`
+        : `the ${loss} loss takes a ${wanted} miner, not a ${given} miner`,
+      'drop the miner',
+    );
     this.name = 'MinerKindError';
   }
 }
 
 /** The configured miner when it is of the kind this loss uses; a miner of the other kind is an error. */
-export function minerOfKind<K extends Miner['kind']>(miner: Miner | undefined, kind: K, loss: string): Extract<Miner, { kind: K }> | undefined {
+export function minerOfKind<K extends Miner['kind']>(
+  miner: Miner | undefined,
+  kind: K,
+  loss: string,
+): Extract<Miner, { kind: K }> | undefined {
   if (!miner) return undefined;
   if (miner.kind !== kind) throw new MinerKindError(loss, kind, miner.kind);
   return miner as Extract<Miner, { kind: K }>;
@@ -37,8 +48,14 @@ export function noMiner(miner: Miner | undefined, loss: string): undefined {
   return undefined;
 }
 
-/** Label masks of the batch, narrowed by a pair miner when one is given (it sees the distances outside the gradient). */
-export function pairMasks(distances: tf.Tensor2D, labels: tf.Tensor1D, miner: PairMiner | undefined): { positive: tf.Tensor2D; negative: tf.Tensor2D } {
+/**
+ * Label masks of the batch, narrowed by a pair miner when one is given (it sees the distances outside the gradient).
+ */
+export function pairMasks(
+  distances: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  miner: PairMiner | undefined,
+): { positive: tf.Tensor2D; negative: tf.Tensor2D } {
   return tf.tidy(() => {
     const masks = labelMasks(labels);
     return miner ? miner.select(detached(distances), masks.positive, masks.negative) : masks;

@@ -57,18 +57,30 @@ export const REDUCER_NAMES = Object.keys(OPTIONS) as ReducerName[];
 
 /** The reducer a `reducer` option names; an unknown name or option is an error naming the known ones. */
 export function createReducer(option: ReducerOption, owner = 'reducer'): Reducer {
-  const spec = (typeof option === 'string' ? { name: option } : option) as ReducerSpec & { low?: number; high?: number; nonZero?: boolean };
+  const spec = (typeof option === 'string' ? { name: option } : option) as ReducerSpec & {
+    low?: number;
+    high?: number;
+    nonZero?: boolean;
+  };
   const known = OPTIONS[spec.name];
   if (!known) throw new UserError(`${owner}: unknown reducer "${spec.name}"`, `known: ${REDUCER_NAMES.join(', ')}`);
   const unknown = Object.keys(spec).filter((key) => key !== 'name' && !known.includes(key));
-  if (unknown.length) throw new UserError(`${owner}: unknown option "${unknown[0]}" of reducer ${spec.name}`, `known: ${['name', ...known].join(', ')}`);
+  if (unknown.length)
+    throw new UserError(
+      `${owner}: unknown option "${unknown[0]}" of reducer ${spec.name}`,
+      `known: ${['name', ...known].join(', ')}`,
+    );
   switch (spec.name) {
     case 'mean':
       return { name: 'mean', weights: (_values, mask) => mask.clone(), divisor: atLeastOne };
     case 'sum':
       return { name: 'sum', weights: (_values, mask) => mask.clone(), divisor: () => tf.scalar(1) };
     case 'mean-non-zero':
-      return { name: 'mean-non-zero', weights: (values, mask) => tf.tidy(() => positive(values).mul(mask)), divisor: atLeastOne };
+      return {
+        name: 'mean-non-zero',
+        weights: (values, mask) => tf.tidy(() => positive(values).mul(mask)),
+        divisor: atLeastOne,
+      };
     case 'threshold': {
       const low = spec.low ?? 0;
       const high = spec.high ?? Infinity;
@@ -77,7 +89,9 @@ export function createReducer(option: ReducerOption, owner = 'reducer'): Reducer
         weights: (values, mask) =>
           tf.tidy(() => {
             const above = tf.step(values.sub(low + 1e-12));
-            return Number.isFinite(high) ? above.mul(tf.step(tf.scalar(high - 1e-12).sub(values))).mul(mask) : above.mul(mask);
+            return Number.isFinite(high)
+              ? above.mul(tf.step(tf.scalar(high - 1e-12).sub(values))).mul(mask)
+              : above.mul(mask);
           }),
         divisor: atLeastOne,
       };
@@ -102,6 +116,9 @@ export function createReducer(option: ReducerOption, owner = 'reducer'): Reducer
 export function reduce(reducer: Reducer, values: tf.Tensor, mask: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const weights = reducer.weights(values, mask);
-    return values.mul(weights).sum().div(reducer.divisor(weights.sum() as tf.Scalar)) as tf.Scalar;
+    return values
+      .mul(weights)
+      .sum()
+      .div(reducer.divisor(weights.sum() as tf.Scalar)) as tf.Scalar;
   });
 }

@@ -33,17 +33,38 @@ export const REGULARIZER_NAMES: RegularizerName[] = ['lp'];
 
 /** ‖x‖_p per row; the ε under the root keeps the gradient finite at a zero row. */
 function rowNorms(x: tf.Tensor2D, p: number): tf.Tensor1D {
-  return tf.tidy(() => (p === 2 ? x.square().sum(1).add(1e-12).sqrt() : x.abs().add(1e-12).pow(p).sum(1).pow(1 / p)) as tf.Tensor1D);
+  return tf.tidy(
+    () =>
+      (p === 2
+        ? x.square().sum(1).add(1e-12).sqrt()
+        : x
+            .abs()
+            .add(1e-12)
+            .pow(p)
+            .sum(1)
+            .pow(1 / p)) as tf.Tensor1D,
+  );
 }
 
-/** The regulariser a `regularizer` option names (null for none); unknown names or options are errors naming the known ones. */
+/**
+ * The regulariser a `regularizer` option names (null for none); unknown names or options are errors naming the known
+ * ones.
+ */
 export function createRegularizer(option: RegularizerOption, owner = 'regularizer'): Regularizer | null {
   if (option === null) return null;
   const spec: RegularizerSpec = typeof option === 'string' ? { name: option } : option;
-  if (spec.name !== 'lp') throw new UserError(`${owner}: unknown regularizer "${spec.name}"`, `known: ${REGULARIZER_NAMES.join(', ')} (or null for none)`);
+  if (spec.name !== 'lp')
+    throw new UserError(
+      `${owner}: unknown regularizer "${spec.name}"`,
+      `known: ${REGULARIZER_NAMES.join(', ')} (or null for none)`,
+    );
   const unknown = Object.keys(spec).filter((key) => !['name', 'p', 'power', 'weight'].includes(key));
-  if (unknown.length) throw new UserError(`${owner}: unknown option "${unknown[0]}" of regularizer lp`, 'known: name, p, power, weight');
+  if (unknown.length)
+    throw new UserError(`${owner}: unknown option "${unknown[0]}" of regularizer lp`, 'known: name, p, power, weight');
   const { p = 2, power = 1, weight = 1 } = spec;
   if (!(p > 0)) throw new UserError(`${owner}: regularizer lp needs p > 0, got ${p}`);
-  return { name: 'lp', penalty: (embeddings) => tf.tidy(() => rowNorms(embeddings, p).pow(power).mean().mul(weight) as tf.Scalar) };
+  return {
+    name: 'lp',
+    penalty: (embeddings) => tf.tidy(() => rowNorms(embeddings, p).pow(power).mean().mul(weight) as tf.Scalar),
+  };
 }

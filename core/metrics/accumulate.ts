@@ -4,7 +4,9 @@ import type { MetricAccumulator, MetricDefinition } from '../contracts/metric.js
  * Accumulator of metrics that are a mean of per-row scores. `rowScore` returns null for a row that
  * does not count (it is left out of both the sum and the count).
  */
-export function meanOfRows<Truth, Prediction>(rowScore: (truth: Truth, prediction: Prediction) => number | null): () => MetricAccumulator<Truth, Prediction> {
+export function meanOfRows<Truth, Prediction>(
+  rowScore: (truth: Truth, prediction: Prediction) => number | null,
+): () => MetricAccumulator<Truth, Prediction> {
   return () => {
     let sum = 0;
     let count = 0;

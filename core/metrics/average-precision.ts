@@ -49,16 +49,24 @@ export function meanAveragePrecisionMetric(options: {
   emptyTruth: 'ignore' | 'invalid';
 }): MetricDefinition<ReadonlySet<string>, string[]> {
   const { k } = options;
-  const describe = options.overflow === 'error' ? `up to ${k} space-separated ids, best first` : `space-separated labels, best first (only the first ${k} count)`;
+  const describe =
+    options.overflow === 'error'
+      ? `up to ${k} space-separated ids, best first`
+      : `space-separated labels, best first (only the first ${k} count)`;
   return {
     name: options.name,
     higherIsBetter: true,
     predictionFormat: describe,
     parseTruth: (cell) => {
-      const tokens = tokenList(cell, { min: options.emptyTruth === 'invalid' ? 1 : 0, describe: 'one or more space-separated labels' });
+      const tokens = tokenList(cell, {
+        min: options.emptyTruth === 'invalid' ? 1 : 0,
+        describe: 'one or more space-separated labels',
+      });
       return tokens.ok ? { ok: true, value: new Set(tokens.value) } : tokens;
     },
     parsePrediction: (cell) => tokenList(cell, { max: options.overflow === 'error' ? k : undefined, describe }),
-    createAccumulator: meanOfRows((relevant, ranked) => (relevant.size === 0 ? null : averagePrecisionAtK(relevant, ranked, k))),
+    createAccumulator: meanOfRows((relevant, ranked) =>
+      relevant.size === 0 ? null : averagePrecisionAtK(relevant, ranked, k),
+    ),
   };
 }

@@ -33,7 +33,10 @@ export class GapAccumulator implements MetricAccumulator<readonly string[], Labe
     if (this.imagesWithTruth === 0) return null;
     const { confidences, ids, labels, correct } = this;
     const order = Array.from({ length: confidences.length }, (_, i) => i);
-    order.sort((a, b) => confidences[b]! - confidences[a]! || compareStrings(ids[a]!, ids[b]!) || compareStrings(labels[a]!, labels[b]!));
+    order.sort(
+      (a, b) =>
+        confidences[b]! - confidences[a]! || compareStrings(ids[a]!, ids[b]!) || compareStrings(labels[a]!, labels[b]!),
+    );
     let hits = 0;
     let sum = 0;
     order.forEach((index, rank) => {
@@ -60,7 +63,8 @@ export function parseLabelConfidence(cell: string) {
   if (tokens.length !== 2) return expected<LabelConfidence | null>(PREDICTION_FORMAT);
   // `1e309` is a decimal number too, but it overflows to Infinity: only finite values pass.
   const confidence = Number(tokens[1]);
-  if (!DECIMAL_NUMBER.test(tokens[1]!) || !Number.isFinite(confidence)) return expected<LabelConfidence | null>(PREDICTION_FORMAT);
+  if (!DECIMAL_NUMBER.test(tokens[1]!) || !Number.isFinite(confidence))
+    return expected<LabelConfidence | null>(PREDICTION_FORMAT);
   return parsed<LabelConfidence | null>({ label: tokens[0]!, confidence });
 }
 

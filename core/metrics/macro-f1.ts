@@ -27,7 +27,9 @@ export class MacroF1Accumulator implements MetricAccumulator<readonly string[], 
 
   result(): number | null {
     if (this.rows === 0) return null;
-    const classes = this.classes ?? [...new Set([...this.truePositives.keys(), ...this.falsePositives.keys(), ...this.falseNegatives.keys()])];
+    const classes = this.classes ?? [
+      ...new Set([...this.truePositives.keys(), ...this.falsePositives.keys(), ...this.falseNegatives.keys()]),
+    ];
     if (classes.length === 0) return null;
     let sum = 0;
     for (const label of classes) {

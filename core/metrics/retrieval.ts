@@ -42,11 +42,15 @@ export function retrievalMetrics(
   options: RetrievalOptions = {},
 ): RetrievalMetrics {
   if (neighbourLabels.length !== queryLabels.length) {
-    throw new RangeError(`retrievalMetrics: ${queryLabels.length} query labels but ${neighbourLabels.length} neighbour lists`);
+    throw new RangeError(
+      `retrievalMetrics: ${queryLabels.length} query labels but ${neighbourLabels.length} neighbour lists`,
+    );
   }
   const relevantCounts = options.relevantCounts ?? othersSharingLabel(queryLabels);
   if (relevantCounts.length !== queryLabels.length) {
-    throw new RangeError(`retrievalMetrics: ${queryLabels.length} query labels but ${relevantCounts.length} relevant counts`);
+    throw new RangeError(
+      `retrievalMetrics: ${queryLabels.length} query labels but ${relevantCounts.length} relevant counts`,
+    );
   }
   const recallCutoffs = options.recallAt ?? [1, 5, 10];
   const recallHits = recallCutoffs.map(() => 0);

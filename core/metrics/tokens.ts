@@ -20,7 +20,10 @@ export function isIntegerToken(token: string): boolean {
 }
 
 /** Space-separated tokens, at most `max` of them and each accepted by `valid` (when given). */
-export function tokenList(cell: string, limits: { min?: number; max?: number; valid?: (token: string) => boolean; describe: string }): Parsed<string[]> {
+export function tokenList(
+  cell: string,
+  limits: { min?: number; max?: number; valid?: (token: string) => boolean; describe: string },
+): Parsed<string[]> {
   const tokens = splitTokens(cell);
   if (tokens.length < (limits.min ?? 0) || tokens.length > (limits.max ?? Infinity)) return expected(limits.describe);
   if (limits.valid && !tokens.every(limits.valid)) return expected(limits.describe);

@@ -17,7 +17,8 @@ export function meanTop1ErrorMetric(): MetricDefinition<string, string[]> {
       const tokens = tokenList(cell, { min: 1, max: 1, describe: 'exactly one category id' });
       return tokens.ok ? { ok: true, value: tokens.value[0]! } : tokens;
     },
-    parsePrediction: (cell) => tokenList(cell, { min: 1, describe: 'one or more space-separated category ids (only the first counts)' }),
+    parsePrediction: (cell) =>
+      tokenList(cell, { min: 1, describe: 'one or more space-separated category ids (only the first counts)' }),
     createAccumulator: meanOfRows(top1Error),
   };
 }

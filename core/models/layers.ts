@@ -51,7 +51,14 @@ export class GeMPooling2D extends tf.layers.Layer {
   override build(inputShape: Shape | Shape[]): void {
     const shape = oneShape(inputShape);
     if (shape.length !== 4) throw new Error(`GeMPooling2D expects B×H×W×C inputs, got shape [${shape.join(', ')}]`);
-    this.p = this.addWeight('p', [1], 'float32', tf.initializers.constant({ value: this.initialP }), undefined, this.trainableP);
+    this.p = this.addWeight(
+      'p',
+      [1],
+      'float32',
+      tf.initializers.constant({ value: this.initialP }),
+      undefined,
+      this.trainableP,
+    );
     this.built = true;
   }
 
@@ -117,7 +124,10 @@ export class EmbeddingBag extends tf.layers.Layer {
       const x = one(inputs);
       const flat = x.rank === 2 ? x : x.reshape([x.shape[0], -1]);
       const zero = tf.scalar(0, 'int32');
-      const ids = tf.minimum(tf.maximum(flat.dtype === 'int32' ? flat : tf.cast(flat, 'int32'), zero), tf.scalar(this.inputDim - 1, 'int32'));
+      const ids = tf.minimum(
+        tf.maximum(flat.dtype === 'int32' ? flat : tf.cast(flat, 'int32'), zero),
+        tf.scalar(this.inputDim - 1, 'int32'),
+      );
       const mask = tf.cast(tf.greater(ids, zero), 'float32');
       const vectors = tf.gather(this.embeddings!.read(), ids);
       const sum = tf.sum(tf.mul(vectors, tf.expandDims(mask, 2)), 1);
@@ -126,12 +136,19 @@ export class EmbeddingBag extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), inputDim: this.inputDim, outputDim: this.outputDim, ...(this.seed === undefined ? {} : { seed: this.seed }) };
+    return {
+      ...super.getConfig(),
+      inputDim: this.inputDim,
+      outputDim: this.outputDim,
+      ...(this.seed === undefined ? {} : { seed: this.seed }),
+    };
   }
 }
 
 type LayerClass = typeof tf.layers.Layer;
-const BatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization']![0] as unknown as LayerClass;
+const BatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap[
+  'BatchNormalization'
+]![0] as unknown as LayerClass;
 
 /**
  * Batch normalisation that always uses its moving statistics and never updates them, also in
@@ -156,7 +173,8 @@ export const POOLINGS: readonly Pooling[] = ['gem', 'average'];
 
 /** Global pooling of a B×H×W×C feature map to B×C: GeM (learnable p, initially 3) or the average. */
 export function globalPool(x: tf.SymbolicTensor, pooling: Pooling, name?: string): tf.SymbolicTensor {
-  const layer = pooling === 'gem' ? new GeMPooling2D(name ? { name } : {}) : tf.layers.globalAveragePooling2d(name ? { name } : {});
+  const layer =
+    pooling === 'gem' ? new GeMPooling2D(name ? { name } : {}) : tf.layers.globalAveragePooling2d(name ? { name } : {});
   return layer.apply(x) as tf.SymbolicTensor;
 }
 
@@ -183,14 +201,24 @@ export function embeddingNeck(features: tf.SymbolicTensor, options: NeckOptions)
   const init = seededInitializers(options.seed);
   const named = (suffix: string) => (options.name ? { name: `${options.name}_${suffix}` } : {});
   let x = features;
-  if ((options.dropout ?? 0) > 0) x = tf.layers.dropout({ rate: options.dropout!, seed: options.seed, ...named('dropout') }).apply(x) as tf.SymbolicTensor;
+  if ((options.dropout ?? 0) > 0)
+    x = tf.layers
+      .dropout({ rate: options.dropout!, seed: options.seed, ...named('dropout') })
+      .apply(x) as tf.SymbolicTensor;
   (options.hidden ?? []).forEach((units, i) => {
-    x = tf.layers.dense({ units, useBias: false, kernelInitializer: init.he(), ...named(`hidden${i}`) }).apply(x) as tf.SymbolicTensor;
+    x = tf.layers
+      .dense({ units, useBias: false, kernelInitializer: init.he(), ...named(`hidden${i}`) })
+      .apply(x) as tf.SymbolicTensor;
     x = tf.layers.batchNormalization({ momentum: 0.9, ...named(`hidden${i}_bn`) }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.reLU(named(`hidden${i}_relu`)).apply(x) as tf.SymbolicTensor;
   });
-  x = tf.layers.dense({ units: options.embeddingDim, useBias: false, kernelInitializer: init.glorot(), ...named('embedding') }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .dense({ units: options.embeddingDim, useBias: false, kernelInitializer: init.glorot(), ...named('embedding') })
+    .apply(x) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.9, ...named('embedding_bn') }).apply(x) as tf.SymbolicTensor;
-  if (options.prelu) x = tf.layers.prelu({ alphaInitializer: tf.initializers.constant({ value: 0.25 }), ...named('embedding_prelu') }).apply(x) as tf.SymbolicTensor;
+  if (options.prelu)
+    x = tf.layers
+      .prelu({ alphaInitializer: tf.initializers.constant({ value: 0.25 }), ...named('embedding_prelu') })
+      .apply(x) as tf.SymbolicTensor;
   return x;
 }

@@ -23,19 +23,26 @@ export interface ModelDirectory {
   readonly dir: string;
   readonly format: PretrainedFormat;
   /** The parsed model.json. */
-  readonly json: { modelTopology: Record<string, unknown>; weightsManifest?: WeightsGroup[]; format?: string; [key: string]: unknown };
+  readonly json: {
+    modelTopology: Record<string, unknown>;
+    weightsManifest?: WeightsGroup[];
+    format?: string;
+    [key: string]: unknown;
+  };
   readonly weightSpecs: tf.io.WeightsManifestEntry[];
   /** All weight files of all groups, concatenated in manifest order (as TF.js's loaders do). */
   readonly weightData: ArrayBuffer;
 }
 
-const HINT = 'pass the directory of a TF.js model: model.json (a LayersModel, or a GraphModel with "format": "graph-model") next to the weight files it lists';
+const HINT =
+  'pass the directory of a TF.js model: model.json (a LayersModel, or a GraphModel with "format": "graph-model") next to the weight files it lists';
 
 /** Reads and checks a model directory; every problem is a UserError naming the file. */
 export function readModelDirectory(path: string): ModelDirectory {
   if (!path) throw new UserError('the pretrained backbone needs a "path" option', HINT);
   const dir = resolve(path);
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`pretrained model directory ${dir} does not exist`, HINT);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new UserError(`pretrained model directory ${dir} does not exist`, HINT);
   const jsonFile = join(dir, 'model.json');
   if (!existsSync(jsonFile)) throw new UserError(`${jsonFile} is missing`, HINT);
   let json: ModelDirectory['json'];
@@ -47,9 +54,22 @@ export function readModelDirectory(path: string): ModelDirectory {
   const topology = json?.modelTopology;
   if (!topology || typeof topology !== 'object') throw new UserError(`${jsonFile} has no modelTopology`, HINT, 1);
   let format: PretrainedFormat;
-  if (json.format === 'graph-model' || (json.format === undefined && Array.isArray((topology as { node?: unknown }).node))) format = 'graph-model';
-  else if (json.format === 'layers-model' || (json.format === undefined && ('class_name' in topology || 'model_config' in topology))) format = 'layers-model';
-  else throw new UserError(`${jsonFile} has an unknown model format${json.format ? ` "${String(json.format)}"` : ''}`, 'expected "layers-model" or "graph-model" (TF.js formats; convert SavedModels or Keras files with tensorflowjs_converter)', 1);
+  if (
+    json.format === 'graph-model' ||
+    (json.format === undefined && Array.isArray((topology as { node?: unknown }).node))
+  )
+    format = 'graph-model';
+  else if (
+    json.format === 'layers-model' ||
+    (json.format === undefined && ('class_name' in topology || 'model_config' in topology))
+  )
+    format = 'layers-model';
+  else
+    throw new UserError(
+      `${jsonFile} has an unknown model format${json.format ? ` "${String(json.format)}"` : ''}`,
+      'expected "layers-model" or "graph-model" (TF.js formats; convert SavedModels or Keras files with tensorflowjs_converter)',
+      1,
+    );
 
   const groups = json.weightsManifest ?? [];
   const buffers: Uint8Array[] = [];
@@ -77,7 +97,11 @@ function pythonicToTs(value: unknown, key?: string): unknown {
   if (typeof value !== 'object') return value;
   if (Array.isArray(value)) {
     return value.map((item, index) =>
-      (key === 'inboundNodes' || key === 'outputLayers' || key === 'inputLayers') && index === 0 && typeof item === 'string' ? item : pythonicToTs(item, key),
+      (key === 'inboundNodes' || key === 'outputLayers' || key === 'inputLayers') &&
+      index === 0 &&
+      typeof item === 'string'
+        ? item
+        : pythonicToTs(item, key),
     );
   }
   const out: Record<string, unknown> = {};
@@ -106,19 +130,34 @@ export interface LoadLayersOptions {
 
 /** A LayersModel from a directory read by readModelDirectory, built synchronously with its weights. */
 export function layersModelFrom(directory: ModelDirectory, options: LoadLayersOptions = {}): tf.LayersModel {
-  if (directory.format !== 'layers-model') throw new UserError(`${directory.dir} holds a ${directory.format}, not a LayersModel`);
+  if (directory.format !== 'layers-model')
+    throw new UserError(`${directory.dir} holds a ${directory.format}, not a LayersModel`);
   let topology = directory.json.modelTopology;
   if (topology['model_config']) topology = topology['model_config'] as Record<string, unknown>;
   const config = pythonicToTs(topology) as { className: string; config: tf.serialization.ConfigDict };
   if (options.frozen) replaceBatchNorm(config);
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[config.className];
-  if (!entry) throw new UserError(`${directory.dir}/model.json: unknown model class "${config.className}"`, 'expected a TF.js LayersModel (Sequential, Model or Functional)', 1);
+  if (!entry)
+    throw new UserError(
+      `${directory.dir}/model.json: unknown model class "${config.className}"`,
+      'expected a TF.js LayersModel (Sequential, Model or Functional)',
+      1,
+    );
   let model: tf.LayersModel;
   try {
-    const fromConfig = entry[1] as unknown as (cls: unknown, config: tf.serialization.ConfigDict, customObjects: tf.serialization.ConfigDict, fastWeightInit: boolean) => tf.LayersModel;
+    const fromConfig = entry[1] as unknown as (
+      cls: unknown,
+      config: tf.serialization.ConfigDict,
+      customObjects: tf.serialization.ConfigDict,
+      fastWeightInit: boolean,
+    ) => tf.LayersModel;
     model = fromConfig(entry[0], config.config, {}, true);
   } catch (error) {
-    throw new UserError(`cannot build the model of ${directory.dir}/model.json: ${(error as Error).message.split('\n')[0]}`, 'custom layers must be registered with tf.serialization.registerClass before loading', 1);
+    throw new UserError(
+      `cannot build the model of ${directory.dir}/model.json: ${(error as Error).message.split('\n')[0]}`,
+      'custom layers must be registered with tf.serialization.registerClass before loading',
+      1,
+    );
   }
   const values = tf.io.decodeWeights(directory.weightData, directory.weightSpecs);
   try {
@@ -140,7 +179,8 @@ function replaceBatchNorm(node: unknown): void {
   if (!node || typeof node !== 'object') return;
   if (Array.isArray(node)) return node.forEach(replaceBatchNorm);
   const record = node as Record<string, unknown>;
-  if (record['className'] === 'BatchNormalization' && record['config'] && typeof record['config'] === 'object') record['className'] = FrozenBatchNormalization.className;
+  if (record['className'] === 'BatchNormalization' && record['config'] && typeof record['config'] === 'object')
+    record['className'] = FrozenBatchNormalization.className;
   for (const value of Object.values(record)) replaceBatchNorm(value);
 }
 
@@ -148,7 +188,8 @@ function replaceBatchNorm(node: unknown): void {
 export type LoadedGraphModel = ReturnType<typeof tf.loadGraphModelSync>;
 
 export function graphModelFrom(directory: ModelDirectory): LoadedGraphModel {
-  if (directory.format !== 'graph-model') throw new UserError(`${directory.dir} holds a ${directory.format}, not a GraphModel`);
+  if (directory.format !== 'graph-model')
+    throw new UserError(`${directory.dir} holds a ${directory.format}, not a GraphModel`);
   try {
     return tf.loadGraphModelSync({
       modelTopology: directory.json.modelTopology,
@@ -156,10 +197,16 @@ export function graphModelFrom(directory: ModelDirectory): LoadedGraphModel {
       weightData: directory.weightData,
       format: 'graph-model',
       ...(directory.json['signature'] ? { signature: directory.json['signature'] } : {}),
-      ...(directory.json['userDefinedMetadata'] ? { userDefinedMetadata: directory.json['userDefinedMetadata'] as Record<string, object> } : {}),
+      ...(directory.json['userDefinedMetadata']
+        ? { userDefinedMetadata: directory.json['userDefinedMetadata'] as Record<string, object> }
+        : {}),
     });
   } catch (error) {
-    throw new UserError(`cannot load the graph model of ${directory.dir}: ${(error as Error).message.split('\n')[0]}`, HINT, 1);
+    throw new UserError(
+      `cannot load the graph model of ${directory.dir}: ${(error as Error).message.split('\n')[0]}`,
+      HINT,
+      1,
+    );
   }
 }
 
@@ -209,12 +256,22 @@ export class GraphFeatures extends tf.layers.Layer {
   override getConfig(): tf.serialization.ConfigDict {
     // TF.js snake-cases string values on save and camel-cases them on load, which would change a
     // path like /data/My_Models; hex digits survive both.
-    return { ...super.getConfig(), pathHex: Buffer.from(this.path, 'utf8').toString('hex'), featureShape: this.featureShape };
+    return {
+      ...super.getConfig(),
+      pathHex: Buffer.from(this.path, 'utf8').toString('hex'),
+      featureShape: this.featureShape,
+    };
   }
 
-  static override fromConfig<T extends tf.serialization.Serializable>(cls: tf.serialization.SerializableConstructor<T>, config: tf.serialization.ConfigDict): T {
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
     const { pathHex, ...rest } = config as { pathHex?: string; path?: string } & tf.serialization.ConfigDict;
-    return new cls({ ...rest, path: typeof pathHex === 'string' ? Buffer.from(pathHex, 'hex').toString('utf8') : rest['path'] });
+    return new cls({
+      ...rest,
+      path: typeof pathHex === 'string' ? Buffer.from(pathHex, 'hex').toString('utf8') : rest['path'],
+    });
   }
 
   override dispose(): ReturnType<tf.layers.Layer['dispose']> {

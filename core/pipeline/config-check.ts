@@ -65,13 +65,24 @@ const RUN_RULES: readonly [string, NumberRule][] = [
 ];
 
 function at(value: unknown, path: string): unknown {
-  return path.split('.').reduce<unknown>((node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined), value);
+  return path
+    .split('.')
+    .reduce<unknown>(
+      (node, key) => (node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[key] : undefined),
+      value,
+    );
 }
 
 function check(value: object, rules: readonly [string, NumberRule][], source: string, prefix: string): void {
   for (const [path, rule] of rules) {
     const found = at(value, path);
-    if (!satisfies(found, rule)) throw new InputError(source, undefined, `${prefix}${path}`, `expected ${describeRule(rule)}, got ${JSON.stringify(found) ?? 'nothing'}`);
+    if (!satisfies(found, rule))
+      throw new InputError(
+        source,
+        undefined,
+        `${prefix}${path}`,
+        `expected ${describeRule(rule)}, got ${JSON.stringify(found) ?? 'nothing'}`,
+      );
   }
 }
 
@@ -81,6 +92,9 @@ function check(value: object, rules: readonly [string, NumberRule][], source: st
  */
 export function checkConfig(config: CompetitionConfig, source: string): void {
   check(config, RUN_RULES, source, '');
-  const models: [string, ModelSpec][] = [['', config], ...(config.textModel ? [['textModel.', config.textModel] as [string, ModelSpec]] : [])];
+  const models: [string, ModelSpec][] = [
+    ['', config],
+    ...(config.textModel ? [['textModel.', config.textModel] as [string, ModelSpec]] : []),
+  ];
   for (const [prefix, spec] of models) check({ ...spec, training: trainingConfig(spec) }, MODEL_RULES, source, prefix);
 }

@@ -15,16 +15,24 @@ export async function loadConfigFile(path: string): Promise<JsonObject> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new UserError(`cannot read config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new UserError(
+      `cannot read config ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   let value: unknown;
   try {
     value = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
     const line = (error as { linePos?: { line: number }[] }).linePos?.[0]?.line;
-    throw new InputError(path, line, undefined, `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`);
+    throw new InputError(
+      path,
+      line,
+      undefined,
+      `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
+    );
   }
-  if (!isObject(value)) throw new InputError(path, undefined, undefined, 'expected a mapping of config keys at the top level');
+  if (!isObject(value))
+    throw new InputError(path, undefined, undefined, 'expected a mapping of config keys at the top level');
   return value;
 }
 
@@ -45,15 +53,31 @@ export function mergeConfig<T>(base: T, override: JsonObject, source: string, pa
         result[key] = value;
         continue;
       }
-      throw new InputError(source, undefined, here, `unknown config key; known keys here: ${Object.keys(result).join(', ')}`);
+      throw new InputError(
+        source,
+        undefined,
+        here,
+        `unknown config key; known keys here: ${Object.keys(result).join(', ')}`,
+      );
     }
     const current = result[key];
-    if (isObject(current) && isObject(value) && typeof current.name === 'string' && typeof value.name === 'string' && value.name !== current.name) {
+    if (
+      isObject(current) &&
+      isObject(value) &&
+      typeof current.name === 'string' &&
+      typeof value.name === 'string' &&
+      value.name !== current.name
+    ) {
       // Another component: its options start from its own defaults, not the replaced one's.
       result[key] = { options: {}, ...value };
     } else if (isObject(current) && isObject(value)) {
       result[key] = mergeConfig(current, value, source, here);
-    } else if (current !== undefined && current !== null && value !== null && Array.isArray(current) !== Array.isArray(value)) {
+    } else if (
+      current !== undefined &&
+      current !== null &&
+      value !== null &&
+      Array.isArray(current) !== Array.isArray(value)
+    ) {
       throw new InputError(source, undefined, here, `expected ${Array.isArray(current) ? 'a list' : typeof current}`);
     } else if (typeof current !== 'object' && current !== undefined && typeof value !== typeof current) {
       throw new InputError(source, undefined, here, `expected a ${typeof current}, got ${JSON.stringify(value)}`);
@@ -100,7 +124,15 @@ export async function resolveConfig(
     ...withSlug,
     miner: withSlug.miner ?? NO_MINER_CHOICE,
     training: trainingConfig(withSlug),
-    ...(withSlug.textModel ? { textModel: { ...withSlug.textModel, miner: withSlug.textModel.miner ?? NO_MINER_CHOICE, training: trainingConfig(withSlug.textModel) } } : {}),
+    ...(withSlug.textModel
+      ? {
+          textModel: {
+            ...withSlug.textModel,
+            miner: withSlug.textModel.miner ?? NO_MINER_CHOICE,
+            training: trainingConfig(withSlug.textModel),
+          },
+        }
+      : {}),
   };
   if (!configFile) return complete;
   return mergeConfig(complete, overrides ?? (await loadConfigFile(configFile)), configFile);

@@ -22,7 +22,12 @@ function imageFiles(item: Item): string[] {
 /** Refuses an empty set, naming the file it came from. */
 function requireItems(items: readonly Item[], what: string, dataDir: string): void {
   if (items.length > 0) return;
-  throw new InputError(dataDir, undefined, undefined, `no ${what} items: the file or folder they come from is empty (or has only a header)`);
+  throw new InputError(
+    dataDir,
+    undefined,
+    undefined,
+    `no ${what} items: the file or folder they come from is empty (or has only a header)`,
+  );
 }
 
 /** Refuses an id given twice within one set, naming both lines where the rows carry them. */
@@ -73,7 +78,9 @@ async function checkImages(items: readonly Item[], what: string, maxBad: number,
   const folder = dirname(missing[0]!);
   const summary = `${missing.length} of ${files.length} ${what} image files (${(share * 100).toFixed(1)} %) are missing (first: ${missing[0]})`;
   if (share > maxBad) {
-    const hint = existsSync(folder) ? `put the images in place, or allow more with --max-bad-images (now ${maxBad})` : `the folder ${folder} does not exist: check the data directory's layout`;
+    const hint = existsSync(folder)
+      ? `put the images in place, or allow more with --max-bad-images (now ${maxBad})`
+      : `the folder ${folder} does not exist: check the data directory's layout`;
     throw new UserError(summary, hint, 1);
   }
   log.warn(`${summary}; they are left out (list in ${join(runDir, MISSING_IMAGES_FILE)})`);
@@ -97,16 +104,24 @@ export interface RunData {
 export async function checkRunData(data: RunData): Promise<{ train: Item[]; test: TestSet }> {
   const { dataDir, runDir, idColumn, train, test } = data;
   const maxBad = data.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES;
-  const sets: [string, readonly Item[]][] = [['train', train], ['test', test.queries], ...(test.index ? [['index', test.index] as [string, readonly Item[]]] : [])];
+  const sets: [string, readonly Item[]][] = [
+    ['train', train],
+    ['test', test.queries],
+    ...(test.index ? [['index', test.index] as [string, readonly Item[]]] : []),
+  ];
   for (const [what, items] of sets) {
     requireItems(items, what, dataDir);
     requireUniqueIds(items, what, idColumn, dataDir);
   }
   const missing = new Set<string>();
-  for (const [what, items] of sets) for (const file of await checkImages(items, what, maxBad, runDir)) missing.add(file);
+  for (const [what, items] of sets)
+    for (const file of await checkImages(items, what, maxBad, runDir)) missing.add(file);
   if (missing.size === 0) return { train: [...train], test };
   await writeFileAtomic(join(runDir, MISSING_IMAGES_FILE), `${[...missing].join('\n')}\n`);
   const present = (item: Item) => imageFiles(item).every((file) => !missing.has(file));
   // Test queries stay: each needs a row in the submission (an unreadable image embeds as a blank one).
-  return { train: train.filter(present), test: { ...test, ...(test.index ? { index: test.index.filter(present) } : {}) } };
+  return {
+    train: train.filter(present),
+    test: { ...test, ...(test.index ? { index: test.index.filter(present) } : {}) },
+  };
 }

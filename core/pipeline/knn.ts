@@ -74,10 +74,17 @@ export function checkTuneKeys(app: Simkit, config: Pick<CompetitionConfig, 'post
   for (const key of Object.keys(config.tune)) {
     const [name = '', option = ''] = key.split('.');
     if (!chain.has(name)) {
-      throw new UserError(`tune key "${key}" names no post-processor of the chain`, `postProcessors: ${[...chain].join(', ') || '(none)'}; keys are <postProcessor>.<option>`);
+      throw new UserError(
+        `tune key "${key}" names no post-processor of the chain`,
+        `postProcessors: ${[...chain].join(', ') || '(none)'}; keys are <postProcessor>.<option>`,
+      );
     }
     const options = Object.keys(registry.get(name).defaults);
-    if (!options.includes(option)) throw new UserError(`tune key "${key}": ${name} has no option "${option}"`, `its options: ${options.join(', ') || '(none)'}`);
+    if (!options.includes(option))
+      throw new UserError(
+        `tune key "${key}": ${name} has no option "${option}"`,
+        `its options: ${options.join(', ') || '(none)'}`,
+      );
   }
 }
 
@@ -87,7 +94,10 @@ export function tuneOf(chain: readonly ComponentChoice[], tune: CompetitionConfi
   return Object.fromEntries(Object.entries(tune).filter(([key]) => names.has(key.split('.')[0]!)));
 }
 
-/** Each configured post-processor with the trained models it reads (the image model's neighbours unless it says otherwise). */
+/**
+ * Each configured post-processor with the trained models it reads (the image model's neighbours unless it says
+ * otherwise).
+ */
 export function chainSteps(app: Simkit, chain: readonly ComponentChoice[]): ChainStep[] {
   const registry = app.registry<PostProcessor>('PostProcessor');
   return chain.map((choice) => ({ choice, models: registry.create(choice.name, choice.options).models ?? ['image'] }));
@@ -104,7 +114,8 @@ export function postProcess(
 ): Prediction[] {
   const registry = app.registry<PostProcessor>('PostProcessor');
   let current = state;
-  for (const choice of chain) current = registry.create(choice.name, chainOptions(choice, overrides)).apply(current, context);
+  for (const choice of chain)
+    current = registry.create(choice.name, chainOptions(choice, overrides)).apply(current, context);
   return strategy.predictions(current);
 }
 

@@ -29,11 +29,17 @@ export interface EmbeddingModel {
   dispose(): void;
 }
 
-/** How a model's inputs are made from items: the backbone's input shape, training batches, and input tensors to embed. */
+/**
+ * How a model's inputs are made from items: the backbone's input shape, training batches, and input tensors to embed.
+ */
 export interface ModelInputs {
   readonly kind: string;
   readonly shape: InputShape;
-  trainingData(items: readonly Item[], labels: Int32Array, options: { augment: AugmentOptions; seed: number; strict?: boolean }): TrainingData;
+  trainingData(
+    items: readonly Item[],
+    labels: Int32Array,
+    options: { augment: AugmentOptions; seed: number; strict?: boolean },
+  ): TrainingData;
   /** The input tensor of a chunk of items (the caller disposes it). */
   tensor(items: readonly Item[]): Promise<tf.Tensor>;
 }
@@ -43,22 +49,33 @@ const EMBED_CHUNK = 256;
 /** The sampler name for shuffled fixed-size batches (no sampler). */
 export const NO_SAMPLER = 'none';
 
-/** Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training. */
-export function imageInputs(competition: Competition, config: Pick<CompetitionConfig, 'imageSize'>, strict?: boolean): ModelInputs {
+/**
+ * Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training.
+ */
+export function imageInputs(
+  competition: Competition,
+  config: Pick<CompetitionConfig, 'imageSize'>,
+  strict?: boolean,
+): ModelInputs {
   const size = config.imageSize;
   const channels = competition.modality === 'image4' ? 4 : 3;
   return {
     kind: 'image',
     shape: { height: size, width: size, channels },
     trainingData: (items, labels, options) => imageStreamData(items, labels, { size, channels, ...options }),
-    tensor: async (items) => tf.tensor4d((await loadImages(items, { size, channels, strict })).data, [items.length, size, size, channels]),
+    tensor: async (items) =>
+      tf.tensor4d((await loadImages(items, { size, channels, strict })).data, [items.length, size, size, channels]),
   };
 }
 
 /** Item texts as hashed n-gram ids for a token backbone; `buckets` is the backbone's hash range. */
 export function textInputs(config: TextModelConfig, buckets: number): ModelInputs {
   const tokens = { buckets, maxTokens: config.maxTokens, ngrams: config.ngrams };
-  const ids = (items: readonly Item[]) => hashedTokenBatch(items.map((item) => item.text ?? ''), tokens);
+  const ids = (items: readonly Item[]) =>
+    hashedTokenBatch(
+      items.map((item) => item.text ?? ''),
+      tokens,
+    );
   return {
     kind: 'text',
     shape: { height: 1, width: config.maxTokens, channels: 1 },
@@ -72,7 +89,10 @@ export function textInputsFor(app: Simkit, config: TextModelConfig): ModelInputs
   const registered = app.registry<BackboneBuilder>('Backbone').get(config.backbone.name);
   const buckets = { ...(registered.defaults as Record<string, unknown>), ...config.backbone.options }.buckets;
   if (typeof buckets !== 'number') {
-    throw new UserError(`textModel.backbone "${config.backbone.name}" has no \`buckets\` option: the text model needs a token backbone`, 'use the text-encoder backbone');
+    throw new UserError(
+      `textModel.backbone "${config.backbone.name}" has no \`buckets\` option: the text model needs a token backbone`,
+      'use the text-encoder backbone',
+    );
   }
   return textInputs(config, buckets);
 }
@@ -120,13 +140,19 @@ export function objectiveConfig(spec: Pick<ModelSpec, 'head' | 'loss' | 'miner'>
     headOptions: componentOptions(spec.head.options),
     loss: spec.loss.name,
     lossOptions: componentOptions(spec.loss.options),
-    ...(spec.miner && spec.miner.name !== NO_MINER ? { miner: spec.miner.name, minerOptions: componentOptions(spec.miner.options) } : {}),
+    ...(spec.miner && spec.miner.name !== NO_MINER
+      ? { miner: spec.miner.name, minerOptions: componentOptions(spec.miner.options) }
+      : {}),
   };
 }
 
-/** Refuses a config whose loss, head or miner (of the image model and the text model) cannot be built, before any data is read. */
+/**
+ * Refuses a config whose loss, head or miner (of the image model and the text model) cannot be built, before any data
+ * is read.
+ */
 export function checkObjectives(app: Simkit, config: CompetitionConfig): void {
-  for (const spec of [config, ...(config.textModel ? [config.textModel] : [])]) checkObjective(app, objectiveConfig(spec), spec.embeddingSize);
+  for (const spec of [config, ...(config.textModel ? [config.textModel] : [])])
+    checkObjective(app, objectiveConfig(spec), spec.embeddingSize);
 }
 
 /** How many training items at most the validation queries of an item split search each epoch. */
@@ -150,7 +176,9 @@ export function validationMetrics(
   const relevantCounts = queryLabels.map((label) => (counts.get(label) ?? 0) - (gallery ? 0 : 1));
   const k = Math.min(searched.labels.length, Math.max(10, ...relevantCounts) + (gallery ? 0 : 1));
   const rows = exactSearch(queries, searched.vectors, dim, k);
-  const neighbours = rows.map((row, q) => row.indices.filter((index) => gallery || index !== q).map((index) => searched.labels[index]!));
+  const neighbours = rows.map((row, q) =>
+    row.indices.filter((index) => gallery || index !== q).map((index) => searched.labels[index]!),
+  );
   const metrics = retrievalMetrics(queryLabels, neighbours, { relevantCounts });
   return { 'precision@1': metrics.precisionAt1, 'MAP@R': metrics.mapAtR };
 }
@@ -167,7 +195,14 @@ export async function trainEmbeddingModel(
   inputs: ModelInputs,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; maxBadImages?: number; validationGallery?: readonly Item[] },
+  options: {
+    runDir: string;
+    seed: number;
+    resume?: boolean;
+    strict?: boolean;
+    maxBadImages?: number;
+    validationGallery?: readonly Item[];
+  },
 ): Promise<EmbeddingModel> {
   const classIds = [...new Set(train.map((item) => item.labels[0] ?? ''))].sort();
   const classIndex = new Map(classIds.map((label, index) => [label, index]));
@@ -175,10 +210,19 @@ export async function trainEmbeddingModel(
   const classCounts = classIds.map(() => 0);
   for (const label of labels) classCounts[label]! += 1;
 
-  const build = app.registry<BackboneBuilder>('Backbone').create(spec.backbone.name, componentOptions(spec.backbone.options));
+  const build = app
+    .registry<BackboneBuilder>('Backbone')
+    .create(spec.backbone.name, componentOptions(spec.backbone.options));
   const model = build(inputs.shape, spec.embeddingSize, options.seed);
-  const objective = createObjective(app, objectiveConfig(spec), { embeddingDim: spec.embeddingSize, numClasses: classIds.length, classCounts });
-  const sampler = spec.sampler.name === NO_SAMPLER ? undefined : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
+  const objective = createObjective(app, objectiveConfig(spec), {
+    embeddingDim: spec.embeddingSize,
+    numClasses: classIds.length,
+    classCounts,
+  });
+  const sampler =
+    spec.sampler.name === NO_SAMPLER
+      ? undefined
+      : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
 
   const embed = async (items: readonly Item[]): Promise<Float32Array> => {
     const out = new Float32Array(items.length * spec.embeddingSize);
@@ -187,10 +231,16 @@ export async function trainEmbeddingModel(
   };
 
   const settings = trainingConfig(spec);
-  const data = inputs.trainingData(train, labels, { augment: settings.augment, seed: options.seed, strict: options.strict });
+  const data = inputs.trainingData(train, labels, {
+    augment: settings.augment,
+    seed: options.seed,
+    strict: options.strict,
+  });
   const validationLabels = validation.map(labelKey);
   const galleryLabels = options.validationGallery?.map(labelKey);
-  log.info(`training the ${inputs.kind} model (${spec.backbone.name}, ${objective.description}) on ${train.length} items of ${classIds.length} classes`);
+  log.info(
+    `training the ${inputs.kind} model (${spec.backbone.name}, ${objective.description}) on ${train.length} items of ${classIds.length} classes`,
+  );
   let training: TrainingResult;
   try {
     training = await trainEmbedding(model, objective, data, {
@@ -211,7 +261,10 @@ export async function trainEmbeddingModel(
       validate:
         validation.length > 1
           ? async () => {
-              const gallery = options.validationGallery && galleryLabels ? { vectors: await embed(options.validationGallery), labels: galleryLabels } : undefined;
+              const gallery =
+                options.validationGallery && galleryLabels
+                  ? { vectors: await embed(options.validationGallery), labels: galleryLabels }
+                  : undefined;
               return validationMetrics(await embed(validation), validationLabels, spec.embeddingSize, gallery);
             }
           : undefined,
@@ -223,7 +276,9 @@ export async function trainEmbeddingModel(
   return { dim: spec.embeddingSize, training, embed, dispose: () => model.dispose() };
 }
 
-/** A competition's trained models: the image model, and a text model where the config has one and the items carry text. */
+/**
+ * A competition's trained models: the image model, and a text model where the config has one and the items carry text.
+ */
 export interface CompetitionModels {
   readonly image: EmbeddingModel;
   readonly text?: EmbeddingModel;
@@ -233,25 +288,53 @@ export interface CompetitionModels {
 /** The directory of the text model's checkpoints and saved model inside a run directory. */
 export const TEXT_MODEL_DIR = 'text-model';
 
-/** Trains the image model in `runDir` and, for text+image competitions with a `textModel`, the text model in `runDir/text-model`. */
+/**
+ * Trains the image model in `runDir` and, for text+image competitions with a `textModel`, the text model in
+ * `runDir/text-model`.
+ */
+export interface ModelTrainingOptions {
+  readonly runDir: string;
+  readonly seed: number;
+  readonly resume?: boolean;
+  readonly strict?: boolean;
+  readonly maxBadImages?: number;
+}
+
 export async function trainCompetitionModels(
   app: Simkit,
   competition: Competition,
   config: CompetitionConfig,
   train: readonly Item[],
   validation: readonly Item[],
-  options: { runDir: string; seed: number; resume?: boolean; strict?: boolean; maxBadImages?: number },
+  options: ModelTrainingOptions,
 ): Promise<CompetitionModels> {
   // An item split validates known classes: its queries search (a sample of) the training items.
-  const validationGallery = config.validation.by === 'item' ? new Random(options.seed).shuffle([...train]).slice(0, VALIDATION_GALLERY_LIMIT) : undefined;
-  const image = await trainEmbeddingModel(app, config, imageInputs(competition, config, options.strict), train, validation, { ...options, validationGallery });
+  const validationGallery =
+    config.validation.by === 'item'
+      ? new Random(options.seed).shuffle([...train]).slice(0, VALIDATION_GALLERY_LIMIT)
+      : undefined;
+  const image = await trainEmbeddingModel(
+    app,
+    config,
+    imageInputs(competition, config, options.strict),
+    train,
+    validation,
+    { ...options, validationGallery },
+  );
   if (!config.textModel || competition.modality !== 'text+image') return { image, dispose: () => image.dispose() };
   try {
-    const text = await trainEmbeddingModel(app, config.textModel, textInputsFor(app, config.textModel), train, validation, {
-      ...options,
-      validationGallery,
-      runDir: join(options.runDir, TEXT_MODEL_DIR),
-    });
+    const text = await trainEmbeddingModel(
+      app,
+      config.textModel,
+      textInputsFor(app, config.textModel),
+      train,
+      validation,
+      {
+        ...options,
+        validationGallery,
+        runDir: join(options.runDir, TEXT_MODEL_DIR),
+      },
+    );
     return { image, text, dispose: () => [image, text].forEach((model) => model.dispose()) };
   } catch (error) {
     image.dispose();

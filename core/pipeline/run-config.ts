@@ -40,7 +40,11 @@ export async function readRunConfig(out: string): Promise<RunConfig> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path} does not exist`, 'pass the --out directory of a finished `simkit run` or `simkit train`');
+    if (code === 'ENOENT')
+      throw new UserError(
+        `${path} does not exist`,
+        'pass the --out directory of a finished `simkit run` or `simkit train`',
+      );
     throw new InputError(path, undefined, undefined, `cannot be read (${code})`);
   }
   let value: unknown;
@@ -49,12 +53,24 @@ export async function readRunConfig(out: string): Promise<RunConfig> {
   } catch (error) {
     throw new InputError(path, undefined, undefined, `not valid JSON: ${(error as Error).message}`);
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new InputError(path, undefined, undefined, 'expected a JSON object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new InputError(path, undefined, undefined, 'expected a JSON object');
   const config = value as Partial<RunConfig>;
   if (config.format !== RUN_CONFIG_FORMAT) {
-    throw new InputError(path, undefined, 'format', `expected "${RUN_CONFIG_FORMAT}", got ${JSON.stringify(config.format)}: written by another simkit version; run again to rewrite it`);
+    throw new InputError(
+      path,
+      undefined,
+      'format',
+      `expected "${RUN_CONFIG_FORMAT}", got ${JSON.stringify(config.format)}: written by another simkit version; run again to rewrite it`,
+    );
   }
-  if (typeof config.competition !== 'string') throw new InputError(path, undefined, 'competition', `expected a competition name, got ${JSON.stringify(config.competition)}`);
+  if (typeof config.competition !== 'string')
+    throw new InputError(
+      path,
+      undefined,
+      'competition',
+      `expected a competition name, got ${JSON.stringify(config.competition)}`,
+    );
   checkConfig(config as RunConfig, path);
   return config as RunConfig;
 }

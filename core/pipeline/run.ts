@@ -1,7 +1,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Competition, CompetitionConfig, CompetitionRegistration, ComponentChoice, Item, Json, Prediction, TestSet } from '../contracts/competition.js';
+import type {
+  Competition,
+  CompetitionConfig,
+  CompetitionRegistration,
+  ComponentChoice,
+  Item,
+  Json,
+  Prediction,
+  TestSet,
+} from '../contracts/competition.js';
 import { SAMPLE_SOLUTION_FILE } from '../contracts/competition.js';
 import type { ScoreReport, ScoringSpec } from '../contracts/metric.js';
 import type { KnnState, ModelVectors } from '../contracts/postprocessor.js';
@@ -20,8 +29,25 @@ import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.
 import { taskStrategy } from '../tasks/index.js';
 import { resolveConfig, type JsonObject } from './config.js';
 import { SEED, checkConfig, describeRule, satisfies } from './config-check.js';
-import { chainSteps, checkTuneKeys, fitChain, initialState, postProcess, tuneOf, withoutNeighbours, type EmbeddedSet, type Overrides } from './knn.js';
-import { TEXT_MODEL_DIR, checkObjectives, trainCompetitionModels, type CompetitionModels, type EmbeddingModel } from './model.js';
+import {
+  chainSteps,
+  checkTuneKeys,
+  fitChain,
+  initialState,
+  postProcess,
+  tuneOf,
+  withoutNeighbours,
+  type EmbeddedSet,
+  type Overrides,
+} from './knn.js';
+import {
+  TEXT_MODEL_DIR,
+  checkObjectives,
+  trainCompetitionModels,
+  type CompetitionModels,
+  type EmbeddingModel,
+  type ModelTrainingOptions,
+} from './model.js';
 import { DEFAULT_MAX_BAD_IMAGES, checkRunData } from './data-check.js';
 import { writeRunConfig } from './run-config.js';
 import { Checkpoints } from '../training/checkpoint.js';
@@ -70,7 +96,10 @@ export interface RunSummary {
   readonly report: string;
 }
 
-export function findCompetition(app: Simkit, name: string): { competition: Competition; slugOptions: Partial<CompetitionConfig>; slug: string } {
+export function findCompetition(
+  app: Simkit,
+  name: string,
+): { competition: Competition; slugOptions: Partial<CompetitionConfig>; slug: string } {
   const registry = app.registry<Competition>('Competition');
   const entries = registry.list() as (CompetitionRegistration & { origin?: unknown })[];
   for (const entry of entries) {
@@ -90,7 +119,10 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   // An epochs override reaches every model of the run (Shopee's text model too), unless the
   // overrides set the text model themselves.
   const { epochs, textModel } = options.overrides ?? {};
-  const effective = epochs !== undefined && config.textModel && textModel === undefined ? { ...config, textModel: { ...config.textModel, epochs } } : config;
+  const effective =
+    epochs !== undefined && config.textModel && textModel === undefined
+      ? { ...config, textModel: { ...config.textModel, epochs } }
+      : config;
   checkConfig(effective, options.config ?? `the defaults of ${competition.alias}`);
   return effective;
 }
@@ -112,12 +144,24 @@ export interface PreparedRun {
 }
 
 /** Generates the embedded sample (without `data`), reads the train and test sets, and splits train for validation. */
+/** How a run trains its models: in its folder, with its seed, resuming and treating unreadable images as asked. */
+export function modelTrainingOptions(run: PreparedRun, options: RunOptions): ModelTrainingOptions {
+  return {
+    runDir: run.runDir,
+    seed: run.seed,
+    resume: options.resume,
+    strict: options.strict,
+    maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES,
+  };
+}
+
 export async function prepareRun(app: Simkit, options: RunOptions): Promise<PreparedRun> {
   const { competition, slug } = findCompetition(app, options.competition);
   const config = await effectiveConfig(app, options);
   checkObjectives(app, config);
   const seed = options.seed ?? 42;
-  if (!satisfies(seed, SEED)) throw new UserError(`the seed must be ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
+  if (!satisfies(seed, SEED))
+    throw new UserError(`the seed must be ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });
 
@@ -126,7 +170,10 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
     log.info(`[${slug}] generating the embedded sample in ${dataDir}`);
     await competition.generateSample(dataDir, seed);
   } else if (!existsSync(dataDir)) {
-    throw new UserError(`data directory ${dataDir} does not exist`, `pass DATA=<a directory in ${slug}'s Kaggle layout>`);
+    throw new UserError(
+      `data directory ${dataDir} does not exist`,
+      `pass DATA=<a directory in ${slug}'s Kaggle layout>`,
+    );
   }
 
   const runDir = join(out, 'run');
@@ -144,7 +191,9 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
   // Items of the "unknown" label (new_whale) are no class to learn or to vote for; they stay as
   // validation queries so that the threshold for predicting the unknown label can be tuned.
   const train = unknown ? split.train.filter((item) => !item.labels.includes(unknown)) : split.train;
-  const validation = unknown ? [...split.validation, ...split.train.filter((item) => item.labels.includes(unknown))] : split.validation;
+  const validation = unknown
+    ? [...split.validation, ...split.train.filter((item) => item.labels.includes(unknown))]
+    : split.validation;
   const labelled = unknown ? trainItems.filter((item) => !item.labels.includes(unknown)) : trainItems;
   log.info(
     `[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +
@@ -155,16 +204,25 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
 
 /** `--resume` with fewer epochs than a model's checkpoint has trained is refused before any work. */
 function refuseShrinkingResume(runDir: string, config: CompetitionConfig): void {
-  const models: [string, number][] = [[runDir, config.epochs], ...(config.textModel ? [[join(runDir, TEXT_MODEL_DIR), config.textModel.epochs] as [string, number]] : [])];
+  const models: [string, number][] = [
+    [runDir, config.epochs],
+    ...(config.textModel ? [[join(runDir, TEXT_MODEL_DIR), config.textModel.epochs] as [string, number]] : []),
+  ];
   for (const [dir, epochs] of models) {
     const trained = new Checkpoints(dir).latestEpoch();
     if (trained > epochs) {
-      throw new UserError(`cannot resume ${epochs} epoch(s): the checkpoint in ${join(dir, 'checkpoints')} has already trained ${trained}`, `resume with --epochs ${trained} or more, or start afresh without --resume`);
+      throw new UserError(
+        `cannot resume ${epochs} epoch(s): the checkpoint in ${join(dir, 'checkpoints')} has already trained ${trained}`,
+        `resume with --epochs ${trained} or more, or start afresh without --resume`,
+      );
     }
   }
 }
 
-/** The run's trained models as the kNN stage uses them: image vectors for the search, the text model's vectors for match sources. */
+/**
+ * The run's trained models as the kNN stage uses them: image vectors for the search, the text model's vectors for match
+ * sources.
+ */
 interface Embedder {
   readonly dim: number;
   embed(items: readonly Item[]): Promise<EmbeddedSet>;
@@ -185,7 +243,11 @@ function embedderOf(models: CompetitionModels): Embedder {
     textVectors: async (queries, gallery) => {
       if (!models.text) return undefined;
       const queryVectors = await models.text.embed(queries);
-      return { dim: models.text.dim, queryVectors, galleryVectors: gallery === queries ? queryVectors : await models.text.embed(gallery) };
+      return {
+        dim: models.text.dim,
+        queryVectors,
+        galleryVectors: gallery === queries ? queryVectors : await models.text.embed(gallery),
+      };
     },
   };
 }
@@ -224,17 +286,32 @@ async function validate(
     distractors: distractors.reference.length > 0 ? (await embedder.embed(distractors.reference)).vectors : undefined,
     text: await embedder.textVectors(sets.queries, sets.gallery),
   });
-  const score = (predictions: readonly Prediction[]) => scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
+  const score = (predictions: readonly Prediction[]) =>
+    scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
   const tune = (chain: readonly ComponentChoice[], from: KnnState) =>
-    tuneSettings(tuneOf(chain, config.tune), (overrides) => score(postProcess(app, strategy, chain, from, context, overrides)), spec.metric.higherIsBetter);
+    tuneSettings(
+      tuneOf(chain, config.tune),
+      (overrides) => score(postProcess(app, strategy, chain, from, context, overrides)),
+      spec.metric.higherIsBetter,
+    );
 
   const tuning = await tune(config.postProcessors, state);
   printCurve(tuning, spec);
-  const fit = fitChain(app, config.postProcessors, state, context, tuning.best.overrides, sets.truth.map((item) => item.labels));
+  const fit = fitChain(
+    app,
+    config.postProcessors,
+    state,
+    context,
+    tuning.best.overrides,
+    sets.truth.map((item) => item.labels),
+  );
   if (Object.keys(fit.fitted).length > 0) {
     const fittedScore = await score(postProcess(app, strategy, fit.chain, state, context));
-    for (const [key, value] of Object.entries(fit.fitted)) log.info(`learned on validation: ${key} = ${JSON.stringify(value)}`);
-    log.info(`  validation with them ${fittedScore === null ? '—' : fittedScore.toFixed(4)} (learned on these same rows, so optimistic)`);
+    for (const [key, value] of Object.entries(fit.fitted))
+      log.info(`learned on validation: ${key} = ${JSON.stringify(value)}`);
+    log.info(
+      `  validation with them ${fittedScore === null ? '—' : fittedScore.toFixed(4)} (learned on these same rows, so optimistic)`,
+    );
   }
   const baselines: Record<string, number | null> = {};
   for (const baseline of strategy.baselines(sets, chainSteps(app, config.postProcessors))) {
@@ -247,7 +324,14 @@ async function validate(
 }
 
 /** Runs the fitted chain on the test queries against the strategy's test gallery. */
-async function predictTest(app: Simkit, run: PreparedRun, strategy: TaskStrategy, embedder: Embedder, chain: readonly ComponentChoice[], distractors: readonly Item[]): Promise<Prediction[]> {
+async function predictTest(
+  app: Simkit,
+  run: PreparedRun,
+  strategy: TaskStrategy,
+  embedder: Embedder,
+  chain: readonly ComponentChoice[],
+  distractors: readonly Item[],
+): Promise<Prediction[]> {
   const { config, test } = run;
   const queries = await embedder.embed(test.queries);
   const gallery = await embedder.embed(strategy.testGallery(test, run.labelled));
@@ -259,7 +343,9 @@ async function predictTest(app: Simkit, run: PreparedRun, strategy: TaskStrategy
   return postProcess(app, strategy, chain, state, exactSearchContext(embedder.dim));
 }
 
-/** split → train → embed → search → post-process (tuned on validation) → submission → validate → score → leaderboard. */
+/**
+ * split → train → embed → search → post-process (tuned on validation) → submission → validate → score → leaderboard.
+ */
 export async function runCompetition(app: Simkit, options: RunOptions): Promise<RunSummary> {
   const started = Date.now();
   const run = await prepareRun(app, options);
@@ -267,7 +353,14 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const strategy = taskStrategy(competition.task);
   const spec = resolveScoringSpec(app, competition.metric);
   checkTuneKeys(app, config);
-  const models = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict, maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES });
+  const models = await trainCompetitionModels(
+    app,
+    competition,
+    config,
+    train,
+    validation,
+    modelTrainingOptions(run, options),
+  );
   // Half the known non-targets join the validation queries (with empty truth, like the test set's
   // non-targets); the other half is what the non-target penalty compares the validation queries with.
   const distractors = test.distractors ?? [];
@@ -283,12 +376,21 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     // Validated before it replaces anything: an invalid submission is never left at submission.csv.
     await replaceFile(submission, async (temporary) => {
       await competition.writeSubmission(predictions, temporary);
-      await validateSubmissionFile(spec, temporary, test.queries.map((item) => item.id));
+      await validateSubmissionFile(
+        spec,
+        temporary,
+        test.queries.map((item) => item.id),
+      );
     });
 
     const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
-    const testReport = !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
-    const effective = { ...config, tuned: best.overrides, ...(Object.keys(outcome.fitted).length > 0 ? { fitted: outcome.fitted } : {}) };
+    const testReport =
+      !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
+    const effective = {
+      ...config,
+      tuned: best.overrides,
+      ...(Object.keys(outcome.fitted).length > 0 ? { fitted: outcome.fitted } : {}),
+    };
     const seconds = (Date.now() - started) / 1000;
     await writeReportData(runDir, {
       format: REPORT_DATA_FORMAT,
@@ -296,10 +398,19 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       title: competition.title,
       createdAt: new Date().toISOString(),
       metric: { name: spec.metric.name, higherIsBetter: spec.metric.higherIsBetter },
-      summary: { 'validation (trained + tuned)': best.score, 'sample test set': testReport?.score ?? null, seconds: Math.round(seconds) },
+      summary: {
+        'validation (trained + tuned)': best.score,
+        'sample test set': testReport?.score ?? null,
+        seconds: Math.round(seconds),
+      },
       comparison: [
         { name: 'trained + tuned', value: best.score, metric: spec.metric.name, source: 'measured' },
-        ...Object.entries(outcome.baselines).map(([name, value]) => ({ name: `baseline: ${name}`, value, metric: spec.metric.name, source: 'measured' as const })),
+        ...Object.entries(outcome.baselines).map(([name, value]) => ({
+          name: `baseline: ${name}`,
+          value,
+          metric: spec.metric.name,
+          source: 'measured' as const,
+        })),
       ],
       tuning: { points: outcome.tuning.points, best: best.overrides },
       embeddings: embeddingSample(outcome.queries.items, outcome.queries.vectors),
@@ -315,14 +426,14 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       const leaderboard = Leaderboard.open(options.leaderboard ?? defaultLeaderboardPath());
       try {
         runId = leaderboard.record({
-        competition: spec.competition,
-        metric: spec.metric.name,
-        higherIsBetter: spec.metric.higherIsBetter,
-        config: JSON.parse(JSON.stringify(effective)) as Json,
-        cv: best.score,
-        score: testReport?.score ?? null,
-        public: testReport?.public ?? null,
-        private: testReport?.private ?? null,
+          competition: spec.competition,
+          metric: spec.metric.name,
+          higherIsBetter: spec.metric.higherIsBetter,
+          config: JSON.parse(JSON.stringify(effective)) as Json,
+          cv: best.score,
+          score: testReport?.score ?? null,
+          public: testReport?.public ?? null,
+          private: testReport?.private ?? null,
           submissionPath: submission,
         }).runId;
       } finally {
@@ -355,14 +466,23 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
 /** The tuning run: every setting when there are few, else the best ten. */
 function printCurve({ points, strategy }: TuningResult, spec: ScoringSpec): void {
   if (points.length <= 1) return;
-  const byScore = (a: TuningPoint, b: TuningPoint) => (spec.metric.higherIsBetter ? b.score! - a.score! : a.score! - b.score!);
-  const shown = points.length <= 25 ? points : points.filter((point) => point.score !== null).sort(byScore).slice(0, 10);
+  const byScore = (a: TuningPoint, b: TuningPoint) =>
+    spec.metric.higherIsBetter ? b.score! - a.score! : a.score! - b.score!;
+  const shown =
+    points.length <= 25
+      ? points
+      : points
+          .filter((point) => point.score !== null)
+          .sort(byScore)
+          .slice(0, 10);
   log.info(
     `tuning on validation (${spec.metric.name}, ${spec.metric.higherIsBetter ? 'higher' : 'lower'} is better): ${points.length} settings by ${strategy}` +
       (shown.length < points.length ? `; the best ${shown.length}:` : ':'),
   );
   for (const point of shown) {
-    const settings = Object.entries(point.overrides).map(([key, value]) => `${key}=${value}`).join(' ');
+    const settings = Object.entries(point.overrides)
+      .map(([key, value]) => `${key}=${value}`)
+      .join(' ');
     log.info(`  ${settings.padEnd(48)} ${point.score === null ? '—' : point.score.toFixed(4)}`);
   }
 }

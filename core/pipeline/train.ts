@@ -7,9 +7,8 @@ import type { EpochRecord } from '../training/trainer.js';
 import { loadConfigFile, type JsonObject } from './config.js';
 import { SEED, describeRule, satisfies } from './config-check.js';
 import { TEXT_MODEL_DIR, trainCompetitionModels, type EmbeddingModel } from './model.js';
-import { DEFAULT_MAX_BAD_IMAGES } from './data-check.js';
 import { writeRunConfig } from './run-config.js';
-import { prepareRun, type RunOptions } from './run.js';
+import { modelTrainingOptions, prepareRun, type RunOptions } from './run.js';
 
 export interface TrainFile {
   readonly competition?: string;
@@ -23,11 +22,24 @@ export interface TrainFile {
 /** Reads a train config (JSON or YAML): `competition`, `data`, `out`, `seed`, and config overrides. */
 export async function readTrainFile(path: string): Promise<TrainFile> {
   const { competition, data, out, seed, ...overrides } = await loadConfigFile(path);
-  for (const [key, value, type] of [['competition', competition, 'string'], ['data', data, 'string'], ['out', out, 'string'], ['seed', seed, 'number']] as const) {
-    if (value !== undefined && typeof value !== type) throw new InputError(path, undefined, key, `expected a ${type}, got ${JSON.stringify(value)}`);
+  for (const [key, value, type] of [
+    ['competition', competition, 'string'],
+    ['data', data, 'string'],
+    ['out', out, 'string'],
+    ['seed', seed, 'number'],
+  ] as const) {
+    if (value !== undefined && typeof value !== type)
+      throw new InputError(path, undefined, key, `expected a ${type}, got ${JSON.stringify(value)}`);
   }
-  if (seed !== undefined && !satisfies(seed, SEED)) throw new InputError(path, undefined, 'seed', `expected ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
-  return { competition: competition as string | undefined, data: data as string | undefined, out: out as string | undefined, seed: seed, overrides };
+  if (seed !== undefined && !satisfies(seed, SEED))
+    throw new InputError(path, undefined, 'seed', `expected ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
+  return {
+    competition: competition as string | undefined,
+    data: data as string | undefined,
+    out: out as string | undefined,
+    seed: seed,
+    overrides,
+  };
 }
 
 /** How one of the run's models trained. */
@@ -53,7 +65,15 @@ export interface TrainSummary {
 
 function modelSummary(kind: string, model: EmbeddingModel, dir: string): TrainedModelSummary {
   const { history, epoch, stoppedEarly, resumedFrom } = model.training;
-  return { kind, history, epoch, stoppedEarly, resumedFrom, model: join(dir, 'model'), checkpoints: join(dir, 'checkpoints') };
+  return {
+    kind,
+    history,
+    epoch,
+    stoppedEarly,
+    resumedFrom,
+    model: join(dir, 'model'),
+    checkpoints: join(dir, 'checkpoints'),
+  };
 }
 
 /**
@@ -62,8 +82,16 @@ function modelSummary(kind: string, model: EmbeddingModel, dir: string): Trained
  */
 export async function trainOnly(app: Simkit, options: RunOptions): Promise<TrainSummary> {
   const started = Date.now();
-  const { competition, config, seed, out, runDir, train, validation } = await prepareRun(app, options);
-  const trained = await trainCompetitionModels(app, competition, config, train, validation, { runDir, seed, resume: options.resume, strict: options.strict, maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES });
+  const run = await prepareRun(app, options);
+  const { competition, config, seed, out, runDir, train, validation } = run;
+  const trained = await trainCompetitionModels(
+    app,
+    competition,
+    config,
+    train,
+    validation,
+    modelTrainingOptions(run, options),
+  );
   trained.dispose();
   const models = [
     modelSummary('image', trained.image, runDir),
@@ -74,8 +102,13 @@ export async function trainOnly(app: Simkit, options: RunOptions): Promise<Train
   const summary: Record<string, string | number> = {};
   for (const model of models) {
     const prefix = models.length > 1 ? `${model.kind} model: ` : '';
-    Object.assign(summary, { [`${prefix}epochs`]: model.history.length, [`${prefix}kept epoch`]: model.epoch, [`${prefix}stopped early`]: model.stoppedEarly ? 'yes' : 'no' });
-    for (const [name, value] of Object.entries(model.history.at(-1)?.validation ?? {})) summary[`${prefix}${name}`] = value;
+    Object.assign(summary, {
+      [`${prefix}epochs`]: model.history.length,
+      [`${prefix}kept epoch`]: model.epoch,
+      [`${prefix}stopped early`]: model.stoppedEarly ? 'yes' : 'no',
+    });
+    for (const [name, value] of Object.entries(model.history.at(-1)?.validation ?? {}))
+      summary[`${prefix}${name}`] = value;
   }
   await writeReportData(runDir, {
     format: REPORT_DATA_FORMAT,

@@ -14,7 +14,7 @@ function packageEntry(packageDir: string): string {
     exports?: string | { '.'?: string | { import?: string; default?: string } };
   };
   const root = typeof manifest.exports === 'string' ? manifest.exports : manifest.exports?.['.'];
-  const fromExports = typeof root === 'string' ? root : root?.import ?? root?.default;
+  const fromExports = typeof root === 'string' ? root : (root?.import ?? root?.default);
   return join(packageDir, fromExports ?? manifest.main ?? 'index.js');
 }
 
@@ -62,9 +62,21 @@ export function configuredPluginPaths(cwd: string): string[] {
  * node_modules that holds simkit itself), files listed in `simkit.config.json`, and files in
  * SIMKIT_PLUGINS (separated by `:`). Each exports a ContainerModule as its default export.
  */
-export function externalModules(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env, simkitNodeModules?: string): ModuleSource[] {
-  const folders = [...new Set([join(cwd, 'node_modules'), ...(simkitNodeModules ? [simkitNodeModules] : [])].map((p) => resolve(p)))];
-  const paths = [...configuredPluginPaths(cwd), ...(env.SIMKIT_PLUGINS ?? '').split(':').filter(Boolean).map((p) => resolve(cwd, p))];
+export function externalModules(
+  cwd = process.cwd(),
+  env: NodeJS.ProcessEnv = process.env,
+  simkitNodeModules?: string,
+): ModuleSource[] {
+  const folders = [
+    ...new Set([join(cwd, 'node_modules'), ...(simkitNodeModules ? [simkitNodeModules] : [])].map((p) => resolve(p))),
+  ];
+  const paths = [
+    ...configuredPluginPaths(cwd),
+    ...(env.SIMKIT_PLUGINS ?? '')
+      .split(':')
+      .filter(Boolean)
+      .map((p) => resolve(cwd, p)),
+  ];
   return [
     ...folders.flatMap(pluginPackages),
     ...paths.map((path) => lazyModule(() => path, { source: path, module: path })),

@@ -37,14 +37,20 @@ function formatValue(value: number | string | null | undefined): string {
 }
 
 function keyValueTable(rows: readonly [string, number | string | null][]): string {
-  const body = rows.map(([key, value]) => `<tr><th>${escapeHtml(key)}</th><td class="number">${formatValue(value)}</td></tr>`).join('');
+  const body = rows
+    .map(([key, value]) => `<tr><th>${escapeHtml(key)}</th><td class="number">${formatValue(value)}</td></tr>`)
+    .join('');
   return `<table class="summary">${body}</table>`;
 }
 
 function comparisonSection(data: ReportData | null): string {
   if (!data?.comparison || data.comparison.length === 0) return NOT_RECORDED;
   const rows = data.comparison
-    .map((row) => `<tr><td>${escapeHtml(row.name)}</td><td>${escapeHtml(row.metric)}</td><td class="number">${formatValue(row.value)}</td><td>${row.source}</td><td>${escapeHtml(row.note ?? '')}</td></tr>`)
+    .map(
+      (row) =>
+        `<tr><td>${escapeHtml(row.name)}</td><td>${escapeHtml(row.metric)}</td><td ` +
+        `class="number">${formatValue(row.value)}</td><td>${row.source}</td><td>${escapeHtml(row.note ?? '')}</td></tr>`,
+    )
     .join('');
   return `<table class="comparison"><tr><th>method</th><th>metric</th><th>value</th><th>source</th><th>note</th></tr>${rows}</table>`;
 }
@@ -58,7 +64,9 @@ function trainingSection(log: TrainingLog): string {
     ['Learning rate', 'learning rate', 'learning rate'],
   ];
   const charts = groups.map(([title, kind, yLabel]) => {
-    const fields = [...new Set(log.epochs.flatMap((e) => Object.keys(e.values)))].filter((field) => curveKind(field) === kind).sort();
+    const fields = [...new Set(log.epochs.flatMap((e) => Object.keys(e.values)))]
+      .filter((field) => curveKind(field) === kind)
+      .sort();
     const series: Series[] = fields.map((field) => ({
       name: field,
       points: log.epochs.filter((e) => field in e.values).map((e) => [e.epoch, e.values[field]!] as const),
@@ -68,7 +76,8 @@ function trainingSection(log: TrainingLog): string {
   });
   parts.push(`<div class="charts">${charts.join('')}</div>`);
   if (log.summary) parts.push(`<h3>Training summary</h3>${keyValueTable(Object.entries(log.summary))}`);
-  for (const problem of log.problems) parts.push(`<p class="problem">${TRAINING_LOG_FILE} ${escapeHtml(problem)} (skipped)</p>`);
+  for (const problem of log.problems)
+    parts.push(`<p class="problem">${TRAINING_LOG_FILE} ${escapeHtml(problem)} (skipped)</p>`);
   return parts.join('');
 }
 
@@ -83,9 +92,14 @@ const MAX_TUNING_LINES = 8;
 function tuningSection(tuning: TuningCurve | undefined, metric: string): string {
   if (!tuning || tuning.points.length === 0) return NOT_RECORDED;
   const options = [...new Set(tuning.points.flatMap((p) => Object.keys(p.overrides)))];
-  const best = tuning.best ? Object.entries(tuning.best).map(([key, value]) => `${key} = ${value}`).join(', ') : '';
+  const best = tuning.best
+    ? Object.entries(tuning.best)
+        .map(([key, value]) => `${key} = ${value}`)
+        .join(', ')
+    : '';
   const kept = best ? `<p>kept: ${escapeHtml(best)}</p>` : '';
-  if (options.length === 0) return `<p>one setting, nothing tuned: ${metric} ${formatValue(tuning.points[0]!.score)}</p>${kept}`;
+  if (options.length === 0)
+    return `<p>one setting, nothing tuned: ${metric} ${formatValue(tuning.points[0]!.score)}</p>${kept}`;
   const scored = tuning.points.filter((point) => point.score !== null);
   const lineOf = (points: readonly [number, number][]) => [...points].sort((a, b) => a[0] - b[0]);
   const [xOption, ...rest] = options as [string, ...string[]];
@@ -102,7 +116,9 @@ function tuningSection(tuning: TuningCurve | undefined, metric: string): string 
   }
   const keptSetting = tuning.best;
   const charts = options.map((option) => {
-    const sweep = scored.filter((point) => options.every((other) => other === option || point.overrides[other] === keptSetting[other]));
+    const sweep = scored.filter((point) =>
+      options.every((other) => other === option || point.overrides[other] === keptSetting[other]),
+    );
     const points = lineOf(sweep.map((point) => [point.overrides[option]!, point.score!]));
     return lineChart(`Validation ${metric} vs ${option}`, option, metric, [{ name: 'others as kept', points }]);
   });
@@ -116,18 +132,30 @@ function embeddingSection(data: ReportData | null): string {
   if (result.components.length < 2) return '<p class="missing">the embeddings vary along fewer than two directions</p>';
   const share = (variance: number) => `${((100 * variance) / result.totalVariance).toFixed(1)}%`;
   const points = result.projections.map((p, i) => ({ x: p[0]!, y: p[1]!, label: sample.labels[i] ?? '' }));
-  const chart = scatterChart(`PCA of ${sample.vectors.length} embeddings`, `PC1 (${share(result.variances[0]!)} of variance)`, `PC2 (${share(result.variances[1]!)})`, points);
+  const chart = scatterChart(
+    `PCA of ${sample.vectors.length} embeddings`,
+    `PC1 (${share(result.variances[0]!)} of variance)`,
+    `PC2 (${share(result.variances[1]!)})`,
+    points,
+  );
   return `<div class="charts">${chart}</div>`;
 }
 
-async function figure(kind: string, entry: { id: string; labels: readonly string[]; image?: string }, caption: string, thumbnails: Map<string, Promise<string | null>>): Promise<string> {
+async function figure(
+  kind: string,
+  entry: { id: string; labels: readonly string[]; image?: string },
+  caption: string,
+  thumbnails: Map<string, Promise<string | null>>,
+): Promise<string> {
   let uri: string | null = null;
   if (entry.image) {
     if (!thumbnails.has(entry.image)) thumbnails.set(entry.image, thumbnailDataUri(entry.image));
     uri = await thumbnails.get(entry.image)!;
   }
   const title = escapeHtml(`${entry.id} (${entry.labels.join(' ') || 'no label'})`);
-  const picture = uri ? `<img src="${uri}" alt="${title}" title="${title}">` : `<div class="no-image" title="${title}">no image</div>`;
+  const picture = uri
+    ? `<img src="${uri}" alt="${title}" title="${title}">`
+    : `<div class="no-image" title="${title}">no image</div>`;
   return `<figure class="${kind}">${picture}<figcaption>${escapeHtml(caption)}</figcaption></figure>`;
 }
 
@@ -137,10 +165,20 @@ async function gallerySection(data: ReportData | null): Promise<string> {
   const thumbnails = new Map<string, Promise<string | null>>();
   const rows: string[] = [];
   for (const query of worstFirst(queries)) {
-    const cells = [await figure('query', query, `query ${query.labels.join(' ')}`, thumbnails), '<span class="arrow">→</span>'];
+    const cells = [
+      await figure('query', query, `query ${query.labels.join(' ')}`, thumbnails),
+      '<span class="arrow">→</span>',
+    ];
     for (const neighbour of query.neighbours) {
       const correct = neighbour.labels.some((label) => query.labels.includes(label));
-      cells.push(await figure(`match ${correct ? 'correct' : 'wrong'}`, neighbour, `${neighbour.labels.join(' ')} ${neighbour.similarity.toFixed(3)}`, thumbnails));
+      cells.push(
+        await figure(
+          `match ${correct ? 'correct' : 'wrong'}`,
+          neighbour,
+          `${neighbour.labels.join(' ')} ${neighbour.similarity.toFixed(3)}`,
+          thumbnails,
+        ),
+      );
     }
     rows.push(`<div class="query-row">${cells.join('')}</div>`);
   }
@@ -152,8 +190,12 @@ export async function renderReportHtml(runDir: string): Promise<{ html: string; 
   const { data, problem } = await readReportData(runDir);
   const log = await readTrainingLog(runDir);
   // A run that trains more than one model (Shopee's text model) keeps each further log in a subdirectory.
-  const subdirectories = (existsSync(runDir) ? readdirSync(runDir, { withFileTypes: true }) : []).filter((entry) => entry.isDirectory() && existsSync(join(runDir, entry.name, TRAINING_LOG_FILE)));
-  const otherLogs = await Promise.all(subdirectories.map(async (entry) => ({ name: entry.name, log: await readTrainingLog(join(runDir, entry.name)) })));
+  const subdirectories = (existsSync(runDir) ? readdirSync(runDir, { withFileTypes: true }) : []).filter(
+    (entry) => entry.isDirectory() && existsSync(join(runDir, entry.name, TRAINING_LOG_FILE)),
+  );
+  const otherLogs = await Promise.all(
+    subdirectories.map(async (entry) => ({ name: entry.name, log: await readTrainingLog(join(runDir, entry.name)) })),
+  );
   const problems = [
     ...(problem ? [problem] : []),
     ...log.problems.map((p) => `${TRAINING_LOG_FILE} ${p}`),
@@ -178,14 +220,22 @@ export async function renderReportHtml(runDir: string): Promise<{ html: string; 
     `<h2>Embeddings</h2>${embeddingSection(data)}`,
     `<h2>Nearest neighbours</h2>${await gallerySection(data)}`,
   ];
-  const html = `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} — simkit report</title><style>${STYLE}</style></head><body>${sections.join('\n')}</body></html>\n`;
+  const html =
+    `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} — simkit ` +
+    `report</title><style>${STYLE}</style></head><body>${sections.join('\n')}</body></html>\n`;
   return { html, problems };
 }
 
 /** Writes `<runDir>/report.html` (or `out`) atomically; returns its path and what could not be read. */
-export async function writeReport(runDir: string, out = join(runDir, REPORT_FILE)): Promise<{ path: string; problems: string[] }> {
+export async function writeReport(
+  runDir: string,
+  out = join(runDir, REPORT_FILE),
+): Promise<{ path: string; problems: string[] }> {
   if (!existsSync(runDir) || !statSync(runDir).isDirectory()) {
-    throw new UserError(`run directory ${runDir} does not exist`, `pass the directory holding ${REPORT_DATA_FILE} and ${TRAINING_LOG_FILE} (output/<slug>/run)`);
+    throw new UserError(
+      `run directory ${runDir} does not exist`,
+      `pass the directory holding ${REPORT_DATA_FILE} and ${TRAINING_LOG_FILE} (output/<slug>/run)`,
+    );
   }
   const { html, problems } = await renderReportHtml(runDir);
   await writeFileAtomic(out, html);

@@ -97,7 +97,11 @@ export async function readReportData(dir: string): Promise<{ data: ReportData | 
 }
 
 /** Every `step`-th row of an embedding matrix, at most `max` rows, with its items' labels (joined by spaces). */
-export function embeddingSample(items: readonly Item[], vectors: Float32Array, options: { max?: number } = {}): EmbeddingSample {
+export function embeddingSample(
+  items: readonly Item[],
+  vectors: Float32Array,
+  options: { max?: number } = {},
+): EmbeddingSample {
   const dim = items.length === 0 ? 0 : vectors.length / items.length;
   const max = options.max ?? 1000;
   const step = Math.max(1, Math.ceil(items.length / max));
@@ -119,7 +123,9 @@ function sharesLabel(a: readonly string[], b: readonly string[]): boolean {
  * (1 = every correct one ranked first, 0 = none correct). Ties: the more similar the first wrong
  * neighbour, the worse (confidently wrong first).
  */
-export function galleryRank(query: NeighbourGallery['queries'][number]): [quality: number, firstWrongSimilarity: number] {
+export function galleryRank(
+  query: NeighbourGallery['queries'][number],
+): [quality: number, firstWrongSimilarity: number] {
   let hits = 0;
   let precisionSum = 0;
   let firstWrong = -Infinity;
@@ -165,8 +171,7 @@ export function neighbourGallery(
   const k = options.k ?? 6;
   const entries = queries.map((query, q) => ({
     ...entryOf(query),
-    neighbours: rows[q]!.indices
-      .map((g, rank) => ({ item: gallery[g]!, similarity: rows[q]!.similarities[rank]! }))
+    neighbours: rows[q]!.indices.map((g, rank) => ({ item: gallery[g]!, similarity: rows[q]!.similarities[rank]! }))
       .filter(({ item }) => item.id !== query.id)
       .slice(0, k)
       .map(({ item, similarity }) => ({ ...entryOf(item), similarity })),

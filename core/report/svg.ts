@@ -9,7 +9,18 @@ export function escapeHtml(text: string): string {
 
 /** Colour of series or label i (ten well separated hues, then repeated). */
 export function colour(i: number): string {
-  const palette = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  const palette = [
+    '#1f77b4',
+    '#ff7f0e',
+    '#2ca02c',
+    '#d62728',
+    '#9467bd',
+    '#8c564b',
+    '#e377c2',
+    '#7f7f7f',
+    '#bcbd22',
+    '#17becf',
+  ];
   return palette[i % palette.length]!;
 }
 
@@ -68,15 +79,27 @@ function frame(title: string, xLabel: string, yLabel: string, xs: readonly numbe
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotWidth}" height="${plotHeight}" fill="none" stroke="#999"/>`,
   ];
   for (const tick of niceTicks(x0, x1)) {
-    markup.push(`<line x1="${x(tick).toFixed(1)}" x2="${x(tick).toFixed(1)}" y1="${MARGIN.top}" y2="${MARGIN.top + plotHeight}" stroke="#eee"/>`);
-    markup.push(`<text x="${x(tick).toFixed(1)}" y="${MARGIN.top + plotHeight + 16}" text-anchor="middle">${formatTick(tick)}</text>`);
+    markup.push(
+      `<line x1="${x(tick).toFixed(1)}" x2="${x(tick).toFixed(1)}" y1="${MARGIN.top}" y2="${MARGIN.top + plotHeight}" stroke="#eee"/>`,
+    );
+    markup.push(
+      `<text x="${x(tick).toFixed(1)}" y="${MARGIN.top + plotHeight + 16}" text-anchor="middle">${formatTick(tick)}</text>`,
+    );
   }
   for (const tick of niceTicks(y0, y1)) {
-    markup.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#eee"/>`);
-    markup.push(`<text x="${MARGIN.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${formatTick(tick)}</text>`);
+    markup.push(
+      `<line x1="${MARGIN.left}" x2="${MARGIN.left + plotWidth}" y1="${y(tick).toFixed(1)}" y2="${y(tick).toFixed(1)}" stroke="#eee"/>`,
+    );
+    markup.push(
+      `<text x="${MARGIN.left - 6}" y="${(y(tick) + 4).toFixed(1)}" text-anchor="end">${formatTick(tick)}</text>`,
+    );
   }
-  markup.push(`<text x="${MARGIN.left + plotWidth / 2}" y="${HEIGHT - 6}" text-anchor="middle">${escapeHtml(xLabel)}</text>`);
-  markup.push(`<text transform="translate(14 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(yLabel)}</text>`);
+  markup.push(
+    `<text x="${MARGIN.left + plotWidth / 2}" y="${HEIGHT - 6}" text-anchor="middle">${escapeHtml(xLabel)}</text>`,
+  );
+  markup.push(
+    `<text transform="translate(14 ${MARGIN.top + plotHeight / 2}) rotate(-90)" text-anchor="middle">${escapeHtml(yLabel)}</text>`,
+  );
   return { x, y, markup };
 }
 
@@ -91,32 +114,63 @@ function legend(entries: readonly { name: string; fill: string }[]): string[] {
 }
 
 function svg(kind: string, content: readonly string[]): string {
-  return `<svg class="chart ${kind}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="${WIDTH}" height="${HEIGHT}" role="img">${content.join('')}</svg>`;
+  return (
+    `<svg class="chart ${kind}" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
+    `width="${WIDTH}" height="${HEIGHT}" role="img">${content.join('')}</svg>`
+  );
 }
 
 /** Lines with point markers, one colour per series; non-finite points are left out. */
 export function lineChart(title: string, xLabel: string, yLabel: string, series: readonly Series[]): string {
-  const finite = series.map((s) => ({ name: s.name, points: s.points.filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py)) }));
+  const finite = series.map((s) => ({
+    name: s.name,
+    points: s.points.filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py)),
+  }));
   const all = finite.flatMap((s) => s.points);
-  const { x, y, markup } = frame(title, xLabel, yLabel, all.map((p) => p[0]), all.map((p) => p[1]));
+  const { x, y, markup } = frame(
+    title,
+    xLabel,
+    yLabel,
+    all.map((p) => p[0]),
+    all.map((p) => p[1]),
+  );
   finite.forEach((s, i) => {
     const path = s.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(' ');
     markup.push(`<polyline class="series" fill="none" stroke="${colour(i)}" stroke-width="2" points="${path}"/>`);
-    for (const [px, py] of s.points) markup.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="2.5" fill="${colour(i)}"/>`);
+    for (const [px, py] of s.points)
+      markup.push(`<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="2.5" fill="${colour(i)}"/>`);
   });
   return svg('line-chart', [...markup, ...legend(finite.map((s, i) => ({ name: s.name, fill: colour(i) })))]);
 }
 
 /** Points coloured by label (the ten most frequent labels get colours, the rest are grey "other"). */
-export function scatterChart(title: string, xLabel: string, yLabel: string, points: readonly { x: number; y: number; label: string }[]): string {
+export function scatterChart(
+  title: string,
+  xLabel: string,
+  yLabel: string,
+  points: readonly { x: number; y: number; label: string }[],
+): string {
   const counts = new Map<string, number>();
   for (const p of points) counts.set(p.label, (counts.get(p.label) ?? 0) + 1);
-  const shown = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 10).map(([label]) => label).sort();
+  const shown = [...counts]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, 10)
+    .map(([label]) => label)
+    .sort();
   const index = new Map(shown.map((label, i) => [label, i]));
-  const { x, y, markup } = frame(title, xLabel, yLabel, points.map((p) => p.x), points.map((p) => p.y));
+  const { x, y, markup } = frame(
+    title,
+    xLabel,
+    yLabel,
+    points.map((p) => p.x),
+    points.map((p) => p.y),
+  );
   for (const p of points) {
     const i = index.get(p.label);
-    markup.push(`<circle class="point" cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="2.5" fill="${i === undefined ? OTHER_COLOUR : colour(i)}" fill-opacity="0.75"/>`);
+    markup.push(
+      `<circle class="point" cx="${x(p.x).toFixed(1)}" cy="${y(p.y).toFixed(1)}" r="2.5" ` +
+        `fill="${i === undefined ? OTHER_COLOUR : colour(i)}" fill-opacity="0.75"/>`,
+    );
   }
   const entries = shown.map((name, i) => ({ name, fill: colour(i) }));
   if (counts.size > shown.length) entries.push({ name: 'other', fill: OTHER_COLOUR });

@@ -5,7 +5,10 @@ import { join } from 'node:path';
 export const TRAINING_LOG_FILE = 'log.jsonl';
 
 export interface TrainingLog {
-  /** Numeric fields of each epoch line (nested objects flattened to `a.b`), by epoch; a later line for the same epoch wins (resumed runs). */
+  /**
+   * Numeric fields of each epoch line (nested objects flattened to `a.b`), by epoch; a later line for the same epoch
+   * wins (resumed runs).
+   */
   readonly epochs: readonly { readonly epoch: number; readonly values: Readonly<Record<string, number>> }[];
   /** The last line without an `epoch`, flattened; strings and numbers only. */
   readonly summary: Readonly<Record<string, number | string>> | null;
@@ -54,7 +57,8 @@ export async function readTrainingLog(runDir: string): Promise<TrainingLog> {
       return;
     }
     const numbers: Record<string, number> = {};
-    for (const [key, field] of Object.entries(fields)) if (key !== 'epoch' && typeof field === 'number') numbers[key] = field;
+    for (const [key, field] of Object.entries(fields))
+      if (key !== 'epoch' && typeof field === 'number') numbers[key] = field;
     byEpoch.set(epoch, numbers);
   });
   const epochs = [...byEpoch].sort((a, b) => a[0] - b[0]).map(([epoch, values]) => ({ epoch, values }));
@@ -68,6 +72,11 @@ export function curveKind(field: string): CurveKind {
   const last = field.split('.').pop()!;
   if (/^(lr|learningRate|learning_rate)$/i.test(last)) return 'learning rate';
   if (/loss/i.test(field)) return 'loss';
-  if (/^(step|steps|seconds|ms|time|timestamp|elapsed\w*|\w*(Seconds|Ms|Time)|samples|batches|examples|\w*PerSecond)$/i.test(last)) return 'other';
+  if (
+    /^(step|steps|seconds|ms|time|timestamp|elapsed\w*|\w*(Seconds|Ms|Time)|samples|batches|examples|\w*PerSecond)$/i.test(
+      last,
+    )
+  )
+    return 'other';
   return 'metric';
 }

@@ -10,9 +10,17 @@ export interface SamplePicture {
 }
 
 /** Renders pictures of motifs (core/samples/render.ts) into `dir`, deterministically for `random`. */
-export async function renderPictures(dir: string, pictures: readonly SamplePicture[], random: Random, size = 64): Promise<void> {
+export async function renderPictures(
+  dir: string,
+  pictures: readonly SamplePicture[],
+  random: Random,
+  size = 64,
+): Promise<void> {
   for (const picture of pictures) {
-    await writeFileAtomic(join(dir, picture.path), await renderMotif(motif(picture.motifIndex), random, size, { jpeg: !picture.path.endsWith('.png') }));
+    await writeFileAtomic(
+      join(dir, picture.path),
+      await renderMotif(motif(picture.motifIndex), random, size, { jpeg: !picture.path.endsWith('.png') }),
+    );
   }
 }
 

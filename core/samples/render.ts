@@ -10,7 +10,14 @@ export interface Motif {
 
 const SHAPES: Motif['shape'][] = ['disc', 'square', 'triangle', 'ring', 'cross', 'diamond'];
 const PALETTE: Motif['colour'][] = [
-  [220, 40, 40], [40, 160, 60], [40, 80, 220], [230, 200, 40], [160, 60, 200], [30, 190, 200], [240, 130, 30], [120, 80, 40],
+  [220, 40, 40],
+  [40, 160, 60],
+  [40, 80, 220],
+  [230, 200, 40],
+  [160, 60, 200],
+  [30, 190, 200],
+  [240, 130, 30],
+  [120, 80, 40],
 ];
 
 /** The `index`-th motif: distinct indices give distinct shape/colour/stripe combinations (288 in all). */
@@ -77,7 +84,12 @@ export function jitterPose(pose: Pose, random: Random, size: number): Pose {
  * distracting second shape — so that the same class never gives the same pixels twice, and
  * colour alone is not enough.
  */
-export function renderMotif(m: Motif, random: Random, size: number, options: { clutter?: number; jpeg?: boolean; pose?: Pose } = {}): Promise<Buffer> {
+export function renderMotif(
+  m: Motif,
+  random: Random,
+  size: number,
+  options: { clutter?: number; jpeg?: boolean; pose?: Pose } = {},
+): Promise<Buffer> {
   const pixels = Buffer.alloc(size * size * 3);
   const { background, angle, scale, cx, cy } = options.pose ?? randomPose(random, size);
   const shade = random.uniform(0.75, 1.15);
@@ -93,13 +105,15 @@ export function renderMotif(m: Motif, random: Random, size: number, options: { c
       const u = cos * dx - sin * dy;
       const v = sin * dx + cos * dy;
       let colour: readonly number[] = background;
-      if (clutter && inside(clutter.shape, (x - clutterX) / (size * 0.12), (y - clutterY) / (size * 0.12))) colour = clutter.colour;
+      if (clutter && inside(clutter.shape, (x - clutterX) / (size * 0.12), (y - clutterY) / (size * 0.12)))
+        colour = clutter.colour;
       if (inside(m.shape, u, v)) {
         const striped = m.stripes > 0 && Math.floor((u + 1) * (m.stripes + 1)) % 2 === 1;
         colour = m.colour.map((c) => (striped ? 255 - c : c) * shade);
       }
       const offset = (y * size + x) * 3;
-      for (let c = 0; c < 3; c++) pixels[offset + c] = Math.max(0, Math.min(255, Math.round(colour[c]! + random.uniform(-18, 18))));
+      for (let c = 0; c < 3; c++)
+        pixels[offset + c] = Math.max(0, Math.min(255, Math.round(colour[c]! + random.uniform(-18, 18))));
     }
   }
   const image = sharp(pixels, { raw: { width: size, height: size, channels: 3 } });

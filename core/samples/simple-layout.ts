@@ -26,7 +26,12 @@ const SAMPLE_SET: Readonly<Record<TaskKind, (heldOutClass: boolean, first: boole
  * `match` samples put whole classes in the test set (matched among themselves); `retrieve` puts a
  * quarter of the classes in the index, one query each; the other tasks hold out one image per class.
  */
-export async function generateSimpleLayoutSample(dir: string, seed: number, task: TaskKind, columns: readonly [string, string]): Promise<void> {
+export async function generateSimpleLayoutSample(
+  dir: string,
+  seed: number,
+  task: TaskKind,
+  columns: readonly [string, string],
+): Promise<void> {
   const random = new Random(seed);
   const classes = 24;
   const sizes = classSizes(random, classes, 3, 6);
@@ -46,8 +51,17 @@ export async function generateSimpleLayoutSample(dir: string, seed: number, task
   }
   await renderPictures(dir, pictures, random);
   await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'label'], train);
-  await writeCsvAtomic(join(dir, 'test.csv'), ['id'], test.map((t) => [t.id]));
-  if (index.length > 0) await writeCsvAtomic(join(dir, 'index.csv'), ['id'], index.map((t) => [t.id]));
+  await writeCsvAtomic(
+    join(dir, 'test.csv'),
+    ['id'],
+    test.map((t) => [t.id]),
+  );
+  if (index.length > 0)
+    await writeCsvAtomic(
+      join(dir, 'index.csv'),
+      ['id'],
+      index.map((t) => [t.id]),
+    );
   // The hidden truth is what the task's strategy writes for a validation split.
   const asItem = (t: { id: string; label: string }) => ({ id: t.id, labels: [t.label], extra: {} });
   const sets = { truth: test.map(asItem), index: index.map(asItem) };

@@ -8,17 +8,70 @@ import { IMAGE_CLASSIFICATION_CONFIG } from '../pipeline/defaults.js';
 
 /** The metrics a scaffold can wire, with the submission shape each one scores. */
 const METRICS = {
-  'map@5': { tasks: ['classify'], column: 'labels', maxLabels: 5, withConfidence: false, module: 'average-precision', factory: "meanAveragePrecisionMetric({ name: 'MAP@5', k: 5, overflow: 'ignore', emptyTruth: 'invalid' })", symbol: 'meanAveragePrecisionMetric' },
-  'macro-f1': { tasks: ['classify'], column: 'label', maxLabels: 1, withConfidence: false, module: 'macro-f1', factory: 'singleLabelMacroF1Metric()', symbol: 'singleLabelMacroF1Metric' },
-  'top1-error': { tasks: ['classify'], column: 'label', maxLabels: 1, withConfidence: false, module: 'top1-error', factory: 'meanTop1ErrorMetric()', symbol: 'meanTop1ErrorMetric' },
-  gap: { tasks: ['recognize'], column: 'prediction', maxLabels: 1, withConfidence: true, module: 'gap', factory: 'gapMetric()', symbol: 'gapMetric' },
-  'mean-f1': { tasks: ['match'], column: 'matches', maxLabels: 50, withConfidence: false, module: 'f1', factory: 'meanF1Metric({ maxMatches: 50 })', symbol: 'meanF1Metric' },
-  'map@100': { tasks: ['retrieve'], column: 'images', maxLabels: 100, withConfidence: false, module: 'average-precision', factory: "meanAveragePrecisionMetric({ name: 'mAP@100', k: 100, overflow: 'error', emptyTruth: 'ignore' })", symbol: 'meanAveragePrecisionMetric' },
+  'map@5': {
+    tasks: ['classify'],
+    column: 'labels',
+    maxLabels: 5,
+    withConfidence: false,
+    module: 'average-precision',
+    factory: "meanAveragePrecisionMetric({ name: 'MAP@5', k: 5, overflow: 'ignore', emptyTruth: 'invalid' })",
+    symbol: 'meanAveragePrecisionMetric',
+  },
+  'macro-f1': {
+    tasks: ['classify'],
+    column: 'label',
+    maxLabels: 1,
+    withConfidence: false,
+    module: 'macro-f1',
+    factory: 'singleLabelMacroF1Metric()',
+    symbol: 'singleLabelMacroF1Metric',
+  },
+  'top1-error': {
+    tasks: ['classify'],
+    column: 'label',
+    maxLabels: 1,
+    withConfidence: false,
+    module: 'top1-error',
+    factory: 'meanTop1ErrorMetric()',
+    symbol: 'meanTop1ErrorMetric',
+  },
+  gap: {
+    tasks: ['recognize'],
+    column: 'prediction',
+    maxLabels: 1,
+    withConfidence: true,
+    module: 'gap',
+    factory: 'gapMetric()',
+    symbol: 'gapMetric',
+  },
+  'mean-f1': {
+    tasks: ['match'],
+    column: 'matches',
+    maxLabels: 50,
+    withConfidence: false,
+    module: 'f1',
+    factory: 'meanF1Metric({ maxMatches: 50 })',
+    symbol: 'meanF1Metric',
+  },
+  'map@100': {
+    tasks: ['retrieve'],
+    column: 'images',
+    maxLabels: 100,
+    withConfidence: false,
+    module: 'average-precision',
+    factory: "meanAveragePrecisionMetric({ name: 'mAP@100', k: 100, overflow: 'error', emptyTruth: 'ignore' })",
+    symbol: 'meanAveragePrecisionMetric',
+  },
 } as const;
 
 export type ScaffoldMetric = keyof typeof METRICS;
 export const SCAFFOLD_TASKS = ['classify', 'recognize', 'match', 'retrieve'] as const;
-const DEFAULT_METRIC: Record<ScaffoldTask, ScaffoldMetric> = { classify: 'map@5', recognize: 'gap', match: 'mean-f1', retrieve: 'map@100' };
+const DEFAULT_METRIC: Record<ScaffoldTask, ScaffoldMetric> = {
+  classify: 'map@5',
+  recognize: 'gap',
+  match: 'mean-f1',
+  retrieve: 'map@100',
+};
 
 export interface ScaffoldOptions {
   /** The project root holding `competitions/`. */
@@ -74,7 +127,12 @@ import { generateSimpleLayoutSample } from '../../core/samples/simple-layout.js'
 export const CONFIG: CompetitionConfig = ${JSON.stringify(config, null, 2)};
 
 /** Kaggle's submission columns; the scoring spec's header is derived from them. */
-export const SUBMISSION: SubmissionFormat = { idColumn: 'id', labelColumn: '${metric.column}', maxLabels: ${metric.maxLabels}, withConfidence: ${metric.withConfidence} };
+export const SUBMISSION: SubmissionFormat = {
+  idColumn: 'id',
+  labelColumn: '${metric.column}',
+  maxLabels: ${metric.maxLabels},
+  withConfidence: ${metric.withConfidence},
+};
 
 /**
  * Reads the simple layout: train.csv (id,label) with train_images/<id>.jpg, test.csv (id) with
@@ -84,7 +142,12 @@ async function readItems(dataDir: string, file: string, folder: string, labelled
   const path = join(dataDir, file);
   return (await readCsv(path, labelled ? ['id', 'label'] : ['id'])).map(({ line, record }) => {
     const id = requireField(path, line, record, 'id');
-    return { id, labels: labelled ? [requireField(path, line, record, 'label')] : [], imagePath: dataPath(dataDir, { file: path, line, field: 'id' }, folder, \`\${id}.jpg\`), extra: record };
+    return {
+      id,
+      labels: labelled ? [requireField(path, line, record, 'label')] : [],
+      imagePath: dataPath(dataDir, { file: path, line, field: 'id' }, folder, \`\${id}.jpg\`),
+      extra: record,
+    };
   });
 }
 
@@ -143,12 +206,34 @@ describe('${slug}', () => {
     await initEngine('wasm');
     const app = await Simkit.create();
     const root = mkdtempSync(join(tmpdir(), '${slug}-'));
-    const summary = await runCompetition(app, { competition: '${slug}', out: join(root, 'out'), leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
+    const summary = await runCompetition(app, {
+      competition: '${slug}',
+      out: join(root, 'out'),
+      leaderboard: join(root, 'lb.sqlite'),
+      overrides: { epochs: 1 },
+    });
     await validateSubmissionFile(resolveScoringSpec(app, '${slug}'), summary.submission);
     expect(summary.validation).not.toBeNull();
   });
 });
 `;
+}
+
+/**
+ * Lays generated TypeScript out the way the project's Prettier config says, so that a scaffolded
+ * competition passes `make lint` as written. Prettier is a development dependency: where it is not
+ * installed (simkit used from its npm package), the sources are written as generated.
+ */
+async function projectLayout(root: string): Promise<(source: string) => Promise<string>> {
+  let prettier: typeof import('prettier');
+  try {
+    prettier = await import('prettier');
+  } catch {
+    return (source) => Promise.resolve(source);
+  }
+  const filepath = join(root, 'competitions', 'scaffold.ts');
+  const options = await prettier.resolveConfig(filepath);
+  return (source) => prettier.format(source, { ...options, filepath });
 }
 
 /**
@@ -158,28 +243,43 @@ describe('${slug}', () => {
 export async function scaffoldCompetition(options: ScaffoldOptions): Promise<string[]> {
   const { root, slug } = options;
   if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(slug)) {
-    throw new UserError(`"${slug}" is not a valid competition name`, 'use kebab-case: lower-case letters and digits separated by single hyphens, starting with a letter');
+    throw new UserError(
+      `"${slug}" is not a valid competition name`,
+      'use kebab-case: lower-case letters and digits separated by single hyphens, starting with a letter',
+    );
   }
   const task = (options.task ?? 'classify') as ScaffoldTask;
   if (!(SCAFFOLD_TASKS as readonly string[]).includes(task)) {
-    throw new UserError(`the scaffold does not support --task ${options.task}`, `choose one of: ${SCAFFOLD_TASKS.join(', ')}`);
+    throw new UserError(
+      `the scaffold does not support --task ${options.task}`,
+      `choose one of: ${SCAFFOLD_TASKS.join(', ')}`,
+    );
   }
   const metricName = (options.metric ?? DEFAULT_METRIC[task]) as ScaffoldMetric;
   const metric = METRICS[metricName];
-  if (!metric) throw new UserError(`unknown metric "${options.metric}"`, `choose one of: ${Object.keys(METRICS).join(', ')}`);
+  if (!metric)
+    throw new UserError(`unknown metric "${options.metric}"`, `choose one of: ${Object.keys(METRICS).join(', ')}`);
   if (!(metric.tasks as readonly string[]).includes(task)) {
-    throw new UserError(`metric ${metricName} does not score a ${task} task`, `for ${task} use: ${Object.entries(METRICS).filter(([, m]) => (m.tasks as readonly string[]).includes(task)).map(([n]) => n).join(', ')}`);
+    throw new UserError(
+      `metric ${metricName} does not score a ${task} task`,
+      `for ${task} use: ${Object.entries(METRICS)
+        .filter(([, m]) => (m.tasks as readonly string[]).includes(task))
+        .map(([n]) => n)
+        .join(', ')}`,
+    );
   }
   const target = join(root, 'competitions', slug);
-  if (existsSync(target)) throw new UserError(`competitions/${slug} already exists`, 'pick another name; nothing was changed');
+  if (existsSync(target))
+    throw new UserError(`competitions/${slug} already exists`, 'pick another name; nothing was changed');
   const files: Record<string, string> = {
     [`${slug}.ts`]: adapterSource(slug, task, metric),
     'di.config.ts': moduleSource(slug),
     [join('test', `${slug}.test.ts`)]: testSource(slug),
   };
+  const layout = await projectLayout(root);
   await replaceDirectoryAtomic(target, async (temporary) => {
     await mkdir(join(temporary, 'test'), { recursive: true });
-    for (const [file, content] of Object.entries(files)) await writeFile(join(temporary, file), content);
+    for (const [file, content] of Object.entries(files)) await writeFile(join(temporary, file), await layout(content));
   });
   return Object.keys(files).map((file) => join('competitions', slug, file));
 }

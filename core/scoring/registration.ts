@@ -19,14 +19,22 @@ export function scoringRegistration(spec: ScoringSpec): Registration<ScoringSpec
 export function resolveScoringSpec(app: Pick<Simkit, 'registry'>, slugOrAlias: string): ScoringSpec {
   const registry = app.registry<ScoringSpec>('Metric');
   if (registry.has(slugOrAlias)) return registry.create(slugOrAlias);
-  const matches = registry.list().filter((entry: Registered<ScoringSpec>) => registry.create(entry.name).aliases.includes(slugOrAlias));
+  const matches = registry
+    .list()
+    .filter((entry: Registered<ScoringSpec>) => registry.create(entry.name).aliases.includes(slugOrAlias));
   if (matches.length === 1) return registry.create(matches[0]!.name);
   if (matches.length > 1) {
-    throw new UserError(`competition alias "${slugOrAlias}" is claimed by ${matches.map((m) => m.name).join(' and ')}`, 'use the Kaggle slug');
+    throw new UserError(
+      `competition alias "${slugOrAlias}" is claimed by ${matches.map((m) => m.name).join(' and ')}`,
+      'use the Kaggle slug',
+    );
   }
   const known = registry.list().map((entry) => {
     const aliases = registry.create(entry.name).aliases;
     return aliases.length > 0 ? `${entry.name} (${aliases.join(', ')})` : entry.name;
   });
-  throw new UserError(`no scoring spec for competition "${slugOrAlias}"`, `known: ${known.join(', ') || '(none registered)'}`);
+  throw new UserError(
+    `no scoring spec for competition "${slugOrAlias}"`,
+    `known: ${known.join(', ') || '(none registered)'}`,
+  );
 }

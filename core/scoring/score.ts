@@ -1,5 +1,12 @@
 import type { Table } from '../contracts/competition.js';
-import { USAGES, type MetricAccumulator, type ScoreReport, type ScoringSpec, type SubmissionProblem, type Usage } from '../contracts/metric.js';
+import {
+  USAGES,
+  type MetricAccumulator,
+  type ScoreReport,
+  type ScoringSpec,
+  type SubmissionProblem,
+  type Usage,
+} from '../contracts/metric.js';
 import { CsvError } from 'csv-parse';
 import { UserError } from '../errors.js';
 import { csvFileSource, tableSource, type RowSource } from './sources.js';
@@ -18,8 +25,11 @@ export class InvalidFileError extends UserError {
   ) {
     const more = totalProblems > problems.length ? `\n  … and ${totalProblems - problems.length} more` : '';
     super(
-      `${file} is not a valid ${role} for ${competition} (${totalProblems} problem${totalProblems === 1 ? '' : 's'}):\n${problems.map((p) => `  ${describeProblem(p)}`).join('\n')}${more}`,
-      role === 'submission' ? 'correct the submission; nothing was scored' : 'correct the solution file; nothing was scored',
+      `${file} is not a valid ${role} for ${competition} (${totalProblems} ` +
+        `problem${totalProblems === 1 ? '' : 's'}):\n${problems.map((p) => `  ${describeProblem(p)}`).join('\n')}${more}`,
+      role === 'submission'
+        ? 'correct the submission; nothing was scored'
+        : 'correct the solution file; nothing was scored',
       1,
     );
     this.name = 'InvalidFileError';
@@ -27,7 +37,12 @@ export class InvalidFileError extends UserError {
 }
 
 export function describeProblem(problem: SubmissionProblem): string {
-  const where = [problem.line === undefined ? undefined : `line ${problem.line}`, problem.column === undefined ? undefined : `column ${problem.column}`].filter(Boolean).join(', ');
+  const where = [
+    problem.line === undefined ? undefined : `line ${problem.line}`,
+    problem.column === undefined ? undefined : `column ${problem.column}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
   return where ? `${where}: ${problem.problem}` : problem.problem;
 }
 
@@ -84,7 +99,11 @@ function quote(cell: string): string {
  * Iterates a source's records, turning a CSV syntax error into a problem that ends the file;
  * `reading.complete` stays true only when the whole file was read.
  */
-async function* batchesOf(source: RowSource, problems: Problems, reading: { complete: boolean }): AsyncGenerator<readonly (readonly string[])[]> {
+async function* batchesOf(
+  source: RowSource,
+  problems: Problems,
+  reading: { complete: boolean },
+): AsyncGenerator<readonly (readonly string[])[]> {
   try {
     yield* source.batches();
   } catch (error) {
@@ -117,32 +136,54 @@ async function readSolution<Truth>(spec: ScoringSpec<Truth, unknown>, source: Ro
   let width = 0;
   const reading = { complete: true };
   let record = 0;
-  records: for await (const batch of batchesOf(source, problems, reading)) for (const cells of batch) {
-    if (record === 0) {
-      const allowed = [...spec.header, 'Usage'];
-      const valid = spec.header.every((c) => cells.includes(c)) && cells.every((c) => allowed.includes(c)) && new Set(cells).size === cells.length;
-      if (!valid) {
-        problems.add({ record, problem: `expected the columns ${spec.header.join(',')} and optionally Usage, found ${quote(cells.join(','))}` });
-        reading.complete = false;
-        break records;
+  records: for await (const batch of batchesOf(source, problems, reading))
+    for (const cells of batch) {
+      if (record === 0) {
+        const allowed = [...spec.header, 'Usage'];
+        const valid =
+          spec.header.every((c) => cells.includes(c)) &&
+          cells.every((c) => allowed.includes(c)) &&
+          new Set(cells).size === cells.length;
+        if (!valid) {
+          problems.add({
+            record,
+            problem: `expected the columns ${spec.header.join(',')} and optionally Usage, found ${quote(cells.join(','))}`,
+          });
+          reading.complete = false;
+          break records;
+        }
+        [idAt, truthAt, usageAt, width] = [
+          cells.indexOf(spec.idColumn),
+          cells.indexOf(spec.predictionColumn),
+          cells.indexOf('Usage'),
+          cells.length,
+        ];
+      } else if (cells.length !== width) {
+        problems.add({ record, problem: `expected ${width} fields, found ${cells.length}` });
+      } else {
+        const id = cells[idAt]!;
+        const truth = spec.metric.parseTruth(cells[truthAt]!);
+        const usage = usageAt < 0 ? NO_USAGE : USAGES.indexOf(cells[usageAt] as Usage);
+        if (id === '') problems.add({ record, column: spec.idColumn, problem: 'empty id' });
+        else if (ids.has(id)) problems.add({ record, column: spec.idColumn, problem: `id ${quote(id)} appears again` });
+        else ids.set(id, ids.size);
+        if (!truth.ok)
+          problems.add({
+            record,
+            column: spec.predictionColumn,
+            problem: `expected ${truth.expected}, found ${quote(cells[truthAt]!)}`,
+          });
+        else truths.push(truth.value);
+        if (usageAt >= 0 && usage < 0)
+          problems.add({
+            record,
+            column: 'Usage',
+            problem: `expected one of ${USAGES.join(', ')}, found ${quote(cells[usageAt]!)}`,
+          });
+        usageList.push(usage);
       }
-      [idAt, truthAt, usageAt, width] = [cells.indexOf(spec.idColumn), cells.indexOf(spec.predictionColumn), cells.indexOf('Usage'), cells.length];
-    } else if (cells.length !== width) {
-      problems.add({ record, problem: `expected ${width} fields, found ${cells.length}` });
-    } else {
-      const id = cells[idAt]!;
-      const truth = spec.metric.parseTruth(cells[truthAt]!);
-      const usage = usageAt < 0 ? NO_USAGE : USAGES.indexOf(cells[usageAt] as Usage);
-      if (id === '') problems.add({ record, column: spec.idColumn, problem: 'empty id' });
-      else if (ids.has(id)) problems.add({ record, column: spec.idColumn, problem: `id ${quote(id)} appears again` });
-      else ids.set(id, ids.size);
-      if (!truth.ok) problems.add({ record, column: spec.predictionColumn, problem: `expected ${truth.expected}, found ${quote(cells[truthAt]!)}` });
-      else truths.push(truth.value);
-      if (usageAt >= 0 && usage < 0) problems.add({ record, column: 'Usage', problem: `expected one of ${USAGES.join(', ')}, found ${quote(cells[usageAt]!)}` });
-      usageList.push(usage);
+      record += 1;
     }
-    record += 1;
-  }
   if (record === 0 && reading.complete) problems.add({ problem: 'the file is empty (expected a header line)' });
   await problems.throwIfAny();
   return { ids, truths, usages: Int8Array.from(usageList) };
@@ -169,40 +210,49 @@ async function readSubmission<Prediction>(
   let knownSeen = 0;
   const reading = { complete: true };
   let record = 0;
-  records: for await (const batch of batchesOf(source, problems, reading)) for (const cells of batch) {
-    if (record === 0) {
-      if (cells.length !== spec.header.length || cells.some((column, i) => column !== spec.header[i])) {
-        problems.add({ record, problem: `expected the header ${header}, found ${quote(cells.join(','))}` });
-        reading.complete = false;
-        break records;
-      }
-    } else if (cells.length !== spec.header.length) {
-      problems.add({ record, problem: `expected ${spec.header.length} fields (${header}), found ${cells.length}` });
-    } else {
-      const id = cells[idAt]!;
-      const cell = cells[predictionAt]!;
-      const position = expected ? expected.get(id) : seenElsewhere.size;
-      const firstRecord = expected && position !== undefined ? firstRecordAt[position]! : (seenElsewhere.get(id) ?? -1);
-      const prediction = spec.metric.parsePrediction(cell);
-      if (id === '') problems.add({ record, column: spec.idColumn, problem: 'empty id' });
-      else if (firstRecord >= 0) problems.add({ record, column: spec.idColumn, problem: `id ${quote(id)} appears again`, firstRecord });
-      else if (position === undefined) {
-        seenElsewhere.set(id, record);
-        problems.add({ record, column: spec.idColumn, problem: `unknown id ${quote(id)}: not in the solution` });
+  records: for await (const batch of batchesOf(source, problems, reading))
+    for (const cells of batch) {
+      if (record === 0) {
+        if (cells.length !== spec.header.length || cells.some((column, i) => column !== spec.header[i])) {
+          problems.add({ record, problem: `expected the header ${header}, found ${quote(cells.join(','))}` });
+          reading.complete = false;
+          break records;
+        }
+      } else if (cells.length !== spec.header.length) {
+        problems.add({ record, problem: `expected ${spec.header.length} fields (${header}), found ${cells.length}` });
       } else {
-        if (expected) firstRecordAt[position] = record;
-        else seenElsewhere.set(id, record);
-        knownSeen += 1;
-        if (prediction.ok && problems.none) visit(position, id, prediction.value);
+        const id = cells[idAt]!;
+        const cell = cells[predictionAt]!;
+        const position = expected ? expected.get(id) : seenElsewhere.size;
+        const firstRecord =
+          expected && position !== undefined ? firstRecordAt[position]! : (seenElsewhere.get(id) ?? -1);
+        const prediction = spec.metric.parsePrediction(cell);
+        if (id === '') problems.add({ record, column: spec.idColumn, problem: 'empty id' });
+        else if (firstRecord >= 0)
+          problems.add({ record, column: spec.idColumn, problem: `id ${quote(id)} appears again`, firstRecord });
+        else if (position === undefined) {
+          seenElsewhere.set(id, record);
+          problems.add({ record, column: spec.idColumn, problem: `unknown id ${quote(id)}: not in the solution` });
+        } else {
+          if (expected) firstRecordAt[position] = record;
+          else seenElsewhere.set(id, record);
+          knownSeen += 1;
+          if (prediction.ok && problems.none) visit(position, id, prediction.value);
+        }
+        if (!prediction.ok)
+          problems.add({
+            record,
+            column: spec.predictionColumn,
+            problem: `expected ${prediction.expected}, found ${quote(cell)}`,
+          });
       }
-      if (!prediction.ok) problems.add({ record, column: spec.predictionColumn, problem: `expected ${prediction.expected}, found ${quote(cell)}` });
+      record += 1;
     }
-    record += 1;
-  }
   if (record === 0 && reading.complete) problems.add({ problem: `the file is empty (expected the header ${header})` });
   if (expected && reading.complete && record > 0 && knownSeen < expected.size) {
     for (const [id, position] of expected) {
-      if (firstRecordAt[position] === -1) problems.add({ column: spec.idColumn, problem: `id ${quote(id)} of the solution is missing` });
+      if (firstRecordAt[position] === -1)
+        problems.add({ column: spec.idColumn, problem: `id ${quote(id)} of the solution is missing` });
     }
   }
   await problems.throwIfAny();
@@ -219,7 +269,8 @@ export async function scoreSubmission<Truth, Prediction>(
   const all = spec.metric.createAccumulator();
   const bySubset = new Map<number, MetricAccumulator<Truth, Prediction>>();
   for (const usage of new Set(solution.usages)) {
-    if (usage === USAGES.indexOf('Public') || usage === USAGES.indexOf('Private')) bySubset.set(usage, spec.metric.createAccumulator());
+    if (usage === USAGES.indexOf('Public') || usage === USAGES.indexOf('Private'))
+      bySubset.set(usage, spec.metric.createAccumulator());
   }
   const ignored = USAGES.indexOf('Ignored');
   let rows = 0;
@@ -246,7 +297,11 @@ export async function scoreSubmission<Truth, Prediction>(
  * Validates a submission without a solution: header, fields, duplicate ids, prediction syntax and
  * limits; with `expectedIds`, also unknown and missing ids. Returns the number of rows.
  */
-export async function validateSubmission(spec: ScoringSpec<unknown, unknown>, source: RowSource, expectedIds?: Iterable<string>): Promise<number> {
+export async function validateSubmission(
+  spec: ScoringSpec<unknown, unknown>,
+  source: RowSource,
+  expectedIds?: Iterable<string>,
+): Promise<number> {
   let expected: Map<string, number> | undefined;
   if (expectedIds) {
     expected = new Map();
@@ -265,6 +320,10 @@ export function scoreRows(spec: ScoringSpec, solution: Table, submission: Table)
   return scoreSubmission(spec, tableSource('solution', solution), tableSource('submission', submission));
 }
 
-export function validateSubmissionFile(spec: ScoringSpec, path: string, expectedIds?: Iterable<string>): Promise<number> {
+export function validateSubmissionFile(
+  spec: ScoringSpec,
+  path: string,
+  expectedIds?: Iterable<string>,
+): Promise<number> {
   return validateSubmission(spec, csvFileSource(path), expectedIds);
 }

@@ -28,7 +28,9 @@ export function csvFileSource(path: string): RowSource {
       const found = new Map<number, number>();
       let index = 0;
       try {
-        for await (const { info } of createReadStream(path).pipe(parse({ ...CSV_OPTIONS, info: true })) as AsyncIterable<{ info: { lines: number } }>) {
+        for await (const { info } of createReadStream(path).pipe(
+          parse({ ...CSV_OPTIONS, info: true }),
+        ) as AsyncIterable<{ info: { lines: number } }>) {
           if (wanted.has(index)) found.set(index, info.lines);
           if (++index > last) break;
         }
@@ -51,7 +53,8 @@ async function* csvBatches(path: string): AsyncGenerator<string[][]> {
   parser.on('error', (error) => (failure ??= error));
   const drain = (): string[][] => {
     const batch: string[][] = [];
-    for (let record = parser.read() as string[] | null; record !== null; record = parser.read() as string[] | null) batch.push(record);
+    for (let record = parser.read() as string[] | null; record !== null; record = parser.read() as string[] | null)
+      batch.push(record);
     if (failure !== undefined) throw failure;
     return batch;
   };

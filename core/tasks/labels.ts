@@ -49,7 +49,10 @@ function multilabelBaselines(queries: readonly Item[], gallery: readonly Item[])
  * Tasks answered with labels voted by the training items: validation items search the training
  * items, test items search every labelled item; truth is an item's own labels.
  */
-function labelTask(kind: 'classify' | 'recognize' | 'multilabel', baselines: (queries: readonly Item[], gallery: readonly Item[]) => Baseline[]): TaskStrategy {
+function labelTask(
+  kind: 'classify' | 'recognize' | 'multilabel',
+  baselines: (queries: readonly Item[], gallery: readonly Item[]) => Baseline[],
+): TaskStrategy {
   return {
     kind,
     excludeSelf: false,

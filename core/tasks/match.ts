@@ -27,7 +27,8 @@ function modelBaselines(chain: readonly ChainStep[]): Baseline[] {
   const baselines: Baseline[] = [];
   const reads = (model: TrainedModel) => chain.some((step) => step.models.includes(model));
   const untrained = chain.filter((step) => step.models.length === 0).map((step) => step.choice);
-  if (untrained.length > 0) baselines.push({ name: 'without trained models', chain: untrained, withoutImageNeighbours: true });
+  if (untrained.length > 0)
+    baselines.push({ name: 'without trained models', chain: untrained, withoutImageNeighbours: true });
   if (reads('text')) {
     baselines.push({ name: 'without the image model', chain: without(chain, 'image'), withoutImageNeighbours: true });
     baselines.push({ name: 'without the text model', chain: without(chain, 'text'), withoutImageNeighbours: false });
@@ -47,13 +48,26 @@ export const matchTask: TaskStrategy = {
   testGallery: (test) => test.queries,
   predictions: (state) => neighbourIds(state, { self: true }),
   baselines: ({ queries }, chain) => {
-    const baselines: Baseline[] = [{ name: 'self only', predictions: queries.map((item) => ({ id: item.id, labels: [item.id] })) }];
+    const baselines: Baseline[] = [
+      { name: 'self only', predictions: queries.map((item) => ({ id: item.id, labels: [item.id] })) },
+    ];
     if (queries.some((item) => item.phash !== undefined)) {
       const byHash = groupBy(queries, (item) => item.phash);
-      baselines.push({ name: 'phash only', predictions: queries.map((item) => ({ id: item.id, labels: item.phash === undefined ? [item.id] : byHash.get(item.phash)! })) });
+      baselines.push({
+        name: 'phash only',
+        predictions: queries.map((item) => ({
+          id: item.id,
+          labels: item.phash === undefined ? [item.id] : byHash.get(item.phash)!,
+        })),
+      });
     }
     return [...baselines, ...modelBaselines(chain)];
   },
   submissionCell,
-  solutionCell: (item, { truth }) => ({ cell: truth.filter((other) => sameLabel(item, other)).map((other) => other.id).join(' ') }),
+  solutionCell: (item, { truth }) => ({
+    cell: truth
+      .filter((other) => sameLabel(item, other))
+      .map((other) => other.id)
+      .join(' '),
+  }),
 };

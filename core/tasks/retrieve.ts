@@ -28,7 +28,12 @@ export const retrieveTask: TaskStrategy = {
   predictions: (state) => neighbourIds(state, { self: false }),
   baselines: ({ queries, gallery }) => {
     const ranked = gallery.map((item) => item.id);
-    return [{ name: 'index order', predictions: queries.map((item) => ({ id: item.id, labels: ranked, scores: ranked.map(() => 1) })) }];
+    return [
+      {
+        name: 'index order',
+        predictions: queries.map((item) => ({ id: item.id, labels: ranked, scores: ranked.map(() => 1) })),
+      },
+    ];
   },
   submissionCell,
   solutionCell: (item, { index = [] }) => {

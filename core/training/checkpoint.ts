@@ -63,9 +63,13 @@ function epochDirName(epoch: number): string {
 export class Checkpoints {
   readonly dir: string;
 
-  constructor(runDir: string, private readonly keep = 2) {
+  constructor(
+    runDir: string,
+    private readonly keep = 2,
+  ) {
     this.dir = join(runDir, 'checkpoints');
-    if (!Number.isInteger(keep) || keep < 1) throw new RangeError(`checkpoints to keep must be a positive integer, got ${keep}`);
+    if (!Number.isInteger(keep) || keep < 1)
+      throw new RangeError(`checkpoints to keep must be a positive integer, got ${keep}`);
   }
 
   exists(): boolean {
@@ -80,7 +84,9 @@ export class Checkpoints {
   async write(state: CheckpointState, groups: TensorGroups, options: { protect?: number } = {}): Promise<string> {
     await mkdir(this.dir, { recursive: true });
     const name = epochDirName(state.epoch);
-    const ordered = Object.entries(groups).flatMap(([group, tensors]) => tensors.map((t, i) => ({ name: `${group}/${i}`, tensor: t.tensor, original: t.name })));
+    const ordered = Object.entries(groups).flatMap(([group, tensors]) =>
+      tensors.map((t, i) => ({ name: `${group}/${i}`, tensor: t.tensor, original: t.name })),
+    );
     const { data, specs } = await tf.io.encodeWeights(ordered.map(({ name, tensor }) => ({ name, tensor })));
     const stored: StoredState = {
       format: CHECKPOINT_FORMAT,
@@ -94,7 +100,10 @@ export class Checkpoints {
       await writeFileAtomic(join(temporary, TENSORS), new Uint8Array(data));
       await writeFileAtomic(join(temporary, STATE), JSON.stringify(stored));
     });
-    await writeFileAtomic(join(this.dir, LATEST), JSON.stringify({ format: CHECKPOINT_FORMAT, checkpoint: name, epoch: state.epoch }));
+    await writeFileAtomic(
+      join(this.dir, LATEST),
+      JSON.stringify({ format: CHECKPOINT_FORMAT, checkpoint: name, epoch: state.epoch }),
+    );
     await this.prune(name, options.protect === undefined ? undefined : epochDirName(options.protect));
     return final;
   }
@@ -103,7 +112,10 @@ export class Checkpoints {
   async readLatest<History>(): Promise<LoadedCheckpoint<History> | null> {
     const pointerFile = join(this.dir, LATEST);
     if (!existsSync(pointerFile)) return null;
-    const pointer = parseJson(pointerFile, await readFile(pointerFile, 'utf8')) as { format?: string; checkpoint?: string };
+    const pointer = parseJson(pointerFile, await readFile(pointerFile, 'utf8')) as {
+      format?: string;
+      checkpoint?: string;
+    };
     if (pointer.format !== CHECKPOINT_FORMAT || typeof pointer.checkpoint !== 'string') {
       throw new InputError(pointerFile, undefined, 'format', `expected a ${CHECKPOINT_FORMAT} pointer`);
     }
@@ -114,20 +126,48 @@ export class Checkpoints {
     const stateFile = join(dir, STATE);
     if (!existsSync(stateFile)) throw new InputError(stateFile, undefined, undefined, 'checkpoint state is missing');
     const stored = parseJson(stateFile, await readFile(stateFile, 'utf8')) as StoredState;
-    if (stored.format !== CHECKPOINT_FORMAT) throw new InputError(stateFile, undefined, 'format', `expected ${CHECKPOINT_FORMAT}, got ${JSON.stringify(stored.format)}`);
+    if (stored.format !== CHECKPOINT_FORMAT)
+      throw new InputError(
+        stateFile,
+        undefined,
+        'format',
+        `expected ${CHECKPOINT_FORMAT}, got ${JSON.stringify(stored.format)}`,
+      );
     const tensorsFile = join(dir, TENSORS);
     const bytes = await readFile(tensorsFile);
-    const expected = stored.specs.reduce((sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * (spec.dtype === 'bool' ? 1 : 4), 0);
-    if (bytes.byteLength !== expected) throw new InputError(tensorsFile, undefined, undefined, `${bytes.byteLength} bytes, the state describes ${expected}`);
+    const expected = stored.specs.reduce(
+      (sum, spec) => sum + spec.shape.reduce((a, b) => a * b, 1) * (spec.dtype === 'bool' ? 1 : 4),
+      0,
+    );
+    if (bytes.byteLength !== expected)
+      throw new InputError(
+        tensorsFile,
+        undefined,
+        undefined,
+        `${bytes.byteLength} bytes, the state describes ${expected}`,
+      );
     if (stored.tensorsSha256 !== undefined) assertDigest(tensorsFile, stored.tensorsSha256, sha256OfBytes(bytes));
-    const decoded = tf.io.decodeWeights(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, stored.specs);
-    const notFinite = Object.entries(decoded).find(([, tensor]) => tensor.dtype === 'float32' && !(tensor.dataSync() as Float32Array).every(Number.isFinite));
+    const decoded = tf.io.decodeWeights(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+      stored.specs,
+    );
+    const notFinite = Object.entries(decoded).find(
+      ([, tensor]) => tensor.dtype === 'float32' && !(tensor.dataSync() as Float32Array).every(Number.isFinite),
+    );
     if (notFinite) {
       tf.dispose(Object.values(decoded));
-      throw new InputError(tensorsFile, undefined, notFinite[0], 'holds values that are not finite (NaN or ±Infinity): the training that wrote it diverged; resume from an earlier checkpoint or start afresh');
+      throw new InputError(
+        tensorsFile,
+        undefined,
+        notFinite[0],
+        'holds values that are not finite (NaN or ±Infinity): the training that wrote it diverged; resume from an earlier checkpoint or start afresh',
+      );
     }
     const groups = Object.fromEntries(
-      Object.entries(stored.groups).map(([group, names]) => [group, names.map((name, i) => ({ name, tensor: decoded[`${group}/${i}`]! }))]),
+      Object.entries(stored.groups).map(([group, names]) => [
+        group,
+        names.map((name, i) => ({ name, tensor: decoded[`${group}/${i}`]! })),
+      ]),
     );
     const { format: _format, groups: _groups, specs: _specs, tensorsSha256: _sha, ...state } = stored;
     return { dir, state: state as CheckpointState<History>, groups };
@@ -136,7 +176,13 @@ export class Checkpoints {
   /** The model weights of the checkpoint of `epoch` (the caller disposes them); fails naming it when it is gone. */
   async readModelWeights(epoch: number): Promise<tf.Tensor[]> {
     const dir = join(this.dir, epochDirName(epoch));
-    if (!existsSync(dir)) throw new InputError(dir, undefined, undefined, `the checkpoint of the best epoch (${epoch}) is missing; start afresh without --resume`);
+    if (!existsSync(dir))
+      throw new InputError(
+        dir,
+        undefined,
+        undefined,
+        `the checkpoint of the best epoch (${epoch}) is missing; start afresh without --resume`,
+      );
     const loaded = await this.read(dir);
     const { model = [], ...rest } = loaded.groups;
     tf.dispose(Object.values(rest).flatMap((group) => group.map((t) => t.tensor)));
@@ -148,14 +194,20 @@ export class Checkpoints {
     if (!this.exists()) return 0;
     const pointerFile = join(this.dir, LATEST);
     const epoch = (parseJson(pointerFile, readFileSync(pointerFile, 'utf8')) as { epoch?: unknown }).epoch;
-    if (!Number.isInteger(epoch)) throw new InputError(pointerFile, undefined, 'epoch', `expected an integer, got ${JSON.stringify(epoch)}`);
+    if (!Number.isInteger(epoch))
+      throw new InputError(pointerFile, undefined, 'epoch', `expected an integer, got ${JSON.stringify(epoch)}`);
     return epoch as number;
   }
 
   /** Keeps the newest `keep` checkpoints and the protected one (the best epoch); removes stale temporaries. */
   private async prune(latest: string, protect: string | undefined): Promise<void> {
-    const entries = (await readdir(this.dir)).filter((entry) => entry.startsWith('epoch-') || entry.startsWith('.epoch-'));
-    const complete = entries.filter((entry) => entry.startsWith('epoch-')).sort().reverse();
+    const entries = (await readdir(this.dir)).filter(
+      (entry) => entry.startsWith('epoch-') || entry.startsWith('.epoch-'),
+    );
+    const complete = entries
+      .filter((entry) => entry.startsWith('epoch-'))
+      .sort()
+      .reverse();
     const kept = new Set([latest, ...complete.slice(0, this.keep), ...(protect ? [protect] : [])]);
     for (const entry of entries) {
       if (kept.has(entry)) continue;

@@ -39,24 +39,38 @@ export interface InMemoryDataset {
 
 function flipHalf(x: tf.Tensor4D, random: Random): tf.Tensor4D {
   return tf.tidy(() => {
-    const mask = tf.tensor1d(Array.from({ length: x.shape[0] }, () => (random.next() < 0.5 ? 1 : 0)), 'bool').reshape([-1, 1, 1, 1]);
+    const mask = tf
+      .tensor1d(
+        Array.from({ length: x.shape[0] }, () => (random.next() < 0.5 ? 1 : 0)),
+        'bool',
+      )
+      .reshape([-1, 1, 1, 1]);
     return tf.where(mask.broadcastTo(x.shape), x.reverse(2), x) as tf.Tensor4D;
   });
 }
 
-/** Batches gathered from arrays in memory (features, token ids, small image sets); `flip` mirrors half of each image batch. */
+/**
+ * Batches gathered from arrays in memory (features, token ids, small image sets); `flip` mirrors half of each image
+ * batch.
+ */
 export function inMemoryData(dataset: InMemoryDataset, options: { flip?: boolean } = {}): TrainingData {
   const row = dataset.shape.reduce((a, b) => a * b, 1);
   if (dataset.data.length !== dataset.labels.length * row) {
-    throw new UserError(`dataset holds ${dataset.data.length} values, expected ${dataset.labels.length} rows of ${dataset.shape.join('×')}`);
+    throw new UserError(
+      `dataset holds ${dataset.data.length} values, expected ${dataset.labels.length} rows of ${dataset.shape.join('×')}`,
+    );
   }
-  if (options.flip && dataset.shape.length !== 3) throw new UserError(`flip mirrors images (height × width × channels rows), not rows of ${dataset.shape.join('×')}`);
+  if (options.flip && dataset.shape.length !== 3)
+    throw new UserError(`flip mirrors images (height × width × channels rows), not rows of ${dataset.shape.join('×')}`);
   const dtype = dataset.data instanceof Int32Array ? 'int32' : 'float32';
   return {
     labels: dataset.labels,
     async *batches(plan, _epoch, random) {
       for (const [position, indices] of plan.entries()) {
-        const data = dataset.data instanceof Int32Array ? new Int32Array(indices.length * row) : new Float32Array(indices.length * row);
+        const data =
+          dataset.data instanceof Int32Array
+            ? new Int32Array(indices.length * row)
+            : new Float32Array(indices.length * row);
         indices.forEach((index, i) => data.set(dataset.data.subarray(index * row, (index + 1) * row), i * row));
         let x = tf.tensor(data, [indices.length, ...dataset.shape], dtype);
         if (options.flip) {
@@ -64,7 +78,15 @@ export function inMemoryData(dataset: InMemoryDataset, options: { flip?: boolean
           x.dispose();
           x = flipped;
         }
-        yield { x, labels: tf.tensor1d(Int32Array.from(indices, (index) => dataset.labels[index]!), 'int32'), size: indices.length, plan: position };
+        yield {
+          x,
+          labels: tf.tensor1d(
+            Int32Array.from(indices, (index) => dataset.labels[index]!),
+            'int32',
+          ),
+          size: indices.length,
+          plan: position,
+        };
       }
     },
   };
@@ -86,7 +108,11 @@ export interface ImageStreamOptions {
  * Images decoded and augmented by a pool of worker threads while the previous batches train; only
  * the batches being prefetched are in memory, never the whole set.
  */
-export function imageStreamData(items: readonly ImageSource[], labels: Int32Array, options: ImageStreamOptions): TrainingData {
+export function imageStreamData(
+  items: readonly ImageSource[],
+  labels: Int32Array,
+  options: ImageStreamOptions,
+): TrainingData {
   if (items.length !== labels.length) throw new UserError(`${items.length} images for ${labels.length} labels`);
   let pool: DecoderPool | undefined;
   let skipped = 0;
@@ -115,7 +141,12 @@ export function imageStreamData(items: readonly ImageSource[], labels: Int32Arra
       });
       for await (const batch of stream) {
         const position = Math.floor(batch.indices[0]! / batchSize);
-        yield { x: tf.tensor4d(batch.data, batch.shape), labels: tf.tensor1d(batch.labels, 'int32'), size: batch.labels.length, plan: position };
+        yield {
+          x: tf.tensor4d(batch.data, batch.shape),
+          labels: tf.tensor1d(batch.labels, 'int32'),
+          size: batch.labels.length,
+          plan: position,
+        };
       }
       skipped = stream.summary.skipped;
     },

@@ -36,7 +36,8 @@ function isDecayed(variable: tf.Variable): boolean {
 }
 
 export function createOptimizer(options: OptimizerOptions, initialRate: number): ScheduledOptimizer {
-  if (!OPTIMIZER_NAMES.includes(options.name)) throw new UserError(`unknown optimizer "${options.name}"`, `use one of ${OPTIMIZER_NAMES.join(', ')}`);
+  if (!OPTIMIZER_NAMES.includes(options.name))
+    throw new UserError(`unknown optimizer "${options.name}"`, `use one of ${OPTIMIZER_NAMES.join(', ')}`);
   const sgd = options.name === 'sgd' ? tf.train.momentum(initialRate, options.momentum) : undefined;
   const optimizer: tf.Optimizer = sgd ?? new FusedAdamOptimizer(initialRate, 0.9, 0.999);
   const decay = options.name === 'adam' ? 0 : options.weightDecay;

@@ -90,7 +90,8 @@ function shuffledBatches(count: number, batchSize: number, random: Random): numb
 }
 
 function fingerprint(model: tf.LayersModel, objective: Objective): string {
-  const shapes = (tensors: readonly { shape: readonly (number | null)[] }[]) => tensors.map((t) => t.shape.join('×')).join(',');
+  const shapes = (tensors: readonly { shape: readonly (number | null)[] }[]) =>
+    tensors.map((t) => t.shape.join('×')).join(',');
   return `model[${shapes(model.weights)}] head[${shapes(objective.variables())}]`;
 }
 
@@ -110,11 +111,18 @@ interface EpochPlan {
  * the data source augments every position differently (two views). Pairs: the pair sampler's pairs,
  * B at a time, as [a₁…a_B, b₁…b_B].
  */
-function epochPlanner(kind: BatchKind, labels: readonly number[], options: TrainerOptions): (random: Random) => EpochPlan {
+function epochPlanner(
+  kind: BatchKind,
+  labels: readonly number[],
+  options: TrainerOptions,
+): (random: Random) => EpochPlan {
   const { sampler, batchSize } = options;
   if (kind === 'pairs') {
     if (sampler?.kind !== 'pairs') {
-      throw new UserError('this objective trains on pairs, which a batch sampler does not make', 'choose a pair sampler: balanced-pairs or all-pairs (`simkit list samplers`)');
+      throw new UserError(
+        'this objective trains on pairs, which a batch sampler does not make',
+        'choose a pair sampler: balanced-pairs or all-pairs (`simkit list samplers`)',
+      );
     }
     return (random) => {
       const batches: number[][] = [];
@@ -133,14 +141,26 @@ function epochPlanner(kind: BatchKind, labels: readonly number[], options: Train
       return { batches, targets };
     };
   }
-  if (sampler?.kind === 'pairs') throw new UserError(`sampler yields pairs, but this objective trains on ${kind === 'views' ? 'two views per item' : 'labelled batches'}`, 'choose a batch sampler (pk) or none');
-  const items = (random: Random) => (sampler ? sampler.epoch(labels, random).map((batch) => batch.indices) : shuffledBatches(labels.length, batchSize, random));
+  if (sampler?.kind === 'pairs')
+    throw new UserError(
+      `sampler yields pairs, but this objective trains on ${kind === 'views' ? 'two views per item' : 'labelled batches'}`,
+      'choose a batch sampler (pk) or none',
+    );
+  const items = (random: Random) =>
+    sampler
+      ? sampler.epoch(labels, random).map((batch) => batch.indices)
+      : shuffledBatches(labels.length, batchSize, random);
   if (kind === 'views') return (random) => ({ batches: items(random).map((batch) => [...batch, ...batch]) });
   return (random) => ({ batches: items(random) });
 }
 
 /** The loss's input from one forward pass over the batch: pair and view batches are split in halves. */
-function objectiveBatch(kind: BatchKind, embeddings: tf.Tensor2D, labels: tf.Tensor1D, targets: tf.Tensor1D | undefined): ObjectiveBatch {
+function objectiveBatch(
+  kind: BatchKind,
+  embeddings: tf.Tensor2D,
+  labels: tf.Tensor1D,
+  targets: tf.Tensor1D | undefined,
+): ObjectiveBatch {
   if (kind === 'labels') return { kind, embeddings, labels };
   const [a, b] = tf.split(embeddings, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
   return kind === 'views' ? { kind, a, b } : { kind, a, b, targets: targets! };
@@ -167,19 +187,38 @@ export async function trainEmbedding(
   const totalSteps = stepsPerEpoch * options.epochs;
   const optimizerOptions = options.optimizer ?? ADAM;
   const modelOptimizer = createOptimizer(optimizerOptions, options.learningRate);
-  const headOptimizer = createOptimizer({ ...optimizerOptions, weightDecay: 0 }, options.learningRate * options.headLearningRateFactor);
+  const headOptimizer = createOptimizer(
+    { ...optimizerOptions, weightDecay: 0 },
+    options.learningRate * options.headLearningRateFactor,
+  );
   const modelVariables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
   const headVariables = objective.variables();
   const checkpoints = options.runDir ? new Checkpoints(options.runDir, options.keepCheckpoints) : undefined;
   const logFile = options.runDir ? join(options.runDir, 'log.jsonl') : undefined;
   const modelFingerprint = fingerprint(model, objective);
 
-  let state: CheckpointState<EpochRecord> = { epoch: 0, step: 0, randomState: random.getState(), history: [], best: null, epochsWithoutImprovement: 0, fingerprint: modelFingerprint };
+  let state: CheckpointState<EpochRecord> = {
+    epoch: 0,
+    step: 0,
+    randomState: random.getState(),
+    history: [],
+    best: null,
+    epochsWithoutImprovement: 0,
+    fingerprint: modelFingerprint,
+  };
   let resumedFrom: number | null = null;
   let bestWeights: tf.Tensor[] | null = null;
   if (options.runDir) await mkdir(options.runDir, { recursive: true });
   if (checkpoints && options.resume && checkpoints.exists()) {
-    state = await restore(checkpoints, model, objective, modelOptimizer, headOptimizer, modelFingerprint, options.epochs);
+    state = await restore(
+      checkpoints,
+      model,
+      objective,
+      modelOptimizer,
+      headOptimizer,
+      modelFingerprint,
+      options.epochs,
+    );
     random.setState(state.randomState);
     resumedFrom = state.epoch;
     log.info(`resuming after epoch ${state.epoch} from ${checkpoints.dir}`);
@@ -187,7 +226,11 @@ export async function trainEmbedding(
     if (options.earlyStopping && state.best) bestWeights = await checkpoints.readModelWeights(state.best.epoch);
     // The log is rewritten from the checkpoint: a run killed after an epoch's log line but before
     // its checkpoint would otherwise log that epoch twice.
-    if (logFile) await writeFileAtomic(logFile, state.history.map((record) => `${JSON.stringify({ type: 'epoch', ...record })}\n`).join(''));
+    if (logFile)
+      await writeFileAtomic(
+        logFile,
+        state.history.map((record) => `${JSON.stringify({ type: 'epoch', ...record })}\n`).join(''),
+      );
   } else {
     if (checkpoints?.exists()) {
       log.warn(`replacing the checkpoints in ${checkpoints.dir} (pass --resume to continue them instead)`);
@@ -201,7 +244,10 @@ export async function trainEmbedding(
   const history = [...state.history];
   let step = state.step;
   // A run killed after it stopped early (before saving its model) is not trained any further.
-  let stoppedEarly = options.earlyStopping !== undefined && state.best !== null && state.epochsWithoutImprovement >= options.earlyStopping.patience;
+  let stoppedEarly =
+    options.earlyStopping !== undefined &&
+    state.best !== null &&
+    state.epochsWithoutImprovement >= options.earlyStopping.patience;
   try {
     for (let epoch = state.epoch; epoch < options.epochs && !stoppedEarly; epoch++) {
       const started = Date.now();
@@ -232,7 +278,11 @@ export async function trainEmbedding(
         headOptimizer.apply(headVariables, clipped);
         const loss = (await value.data())[0]!;
         tf.dispose([value, grads, clipped, batch.x, batch.labels, ...(targets ? [targets] : [])]);
-        if (!Number.isFinite(loss)) throw new UserError(`the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}`, 'lower the learning rate or enable gradient clipping (clipNorm)');
+        if (!Number.isFinite(loss))
+          throw new UserError(
+            `the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}`,
+            'lower the learning rate or enable gradient clipping (clipNorm)',
+          );
         lossSum += loss * batch.size;
         samples += batch.size;
         progress.step(loss, batch.size);
@@ -241,11 +291,20 @@ export async function trainEmbedding(
       progress.stop();
       if (data.skipped) {
         if (options.maxSkippedShare !== undefined && data.skipped > options.maxSkippedShare * labels.length) {
-          throw new UserError(`epoch ${epoch + 1}: ${data.skipped} of ${labels.length} training images could not be read, more than ${options.maxSkippedShare * 100} %`, 'check the images (--verbose names each), or allow more with --max-bad-images', 1);
+          throw new UserError(
+            `epoch ${epoch + 1}: ${data.skipped} of ${labels.length} training images could not be read, more than ${options.maxSkippedShare * 100} %`,
+            'check the images (--verbose names each), or allow more with --max-bad-images',
+            1,
+          );
         }
-        log.warn(`epoch ${epoch + 1}: ${data.skipped} unreadable image(s) left out (--verbose names each, --strict makes this an error)`);
+        log.warn(
+          `epoch ${epoch + 1}: ${data.skipped} unreadable image(s) left out (--verbose names each, --strict makes this an error)`,
+        );
       }
-      if (incomplete > 0) log.warn(`epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`);
+      if (incomplete > 0)
+        log.warn(
+          `epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`,
+        );
       const seconds = (Date.now() - started) / 1000;
       const validation = options.validate ? await options.validate() : undefined;
       const record: EpochRecord = {
@@ -263,7 +322,10 @@ export async function trainEmbedding(
       if (options.earlyStopping && validation) {
         const metric = options.earlyStopping.metric ?? Object.keys(validation)[0]!;
         const value = validation[metric];
-        if (value === undefined) throw new UserError(`early stopping watches "${metric}", but validation reports ${Object.keys(validation).join(', ')}`);
+        if (value === undefined)
+          throw new UserError(
+            `early stopping watches "${metric}", but validation reports ${Object.keys(validation).join(', ')}`,
+          );
         if (best === null || value > best.value + (options.earlyStopping.minDelta ?? 0)) {
           best = { metric, value, epoch: epoch + 1 };
           epochsWithoutImprovement = 0;
@@ -274,10 +336,25 @@ export async function trainEmbedding(
           stoppedEarly = epochsWithoutImprovement >= options.earlyStopping.patience;
         }
       }
-      state = { epoch: epoch + 1, step, randomState: random.getState(), history, best, epochsWithoutImprovement, fingerprint: modelFingerprint };
+      state = {
+        epoch: epoch + 1,
+        step,
+        randomState: random.getState(),
+        history,
+        best,
+        epochsWithoutImprovement,
+        fingerprint: modelFingerprint,
+      };
 
-      const metrics = validation ? Object.entries(validation).map(([k, v]) => ` ${k} ${v.toFixed(4)}`).join('') : '';
-      log.info(`epoch ${record.epoch}/${options.epochs}  loss ${record.loss.toFixed(4)}  lr ${learningRate.toExponential(2)}  ${record.samplesPerSecond.toFixed(0)} samples/s${metrics}`);
+      const metrics = validation
+        ? Object.entries(validation)
+            .map(([k, v]) => ` ${k} ${v.toFixed(4)}`)
+            .join('')
+        : '';
+      log.info(
+        `epoch ${record.epoch}/${options.epochs}  loss ${record.loss.toFixed(4)}  lr ` +
+          `${learningRate.toExponential(2)}  ${record.samplesPerSecond.toFixed(0)} samples/s${metrics}`,
+      );
       if (logFile) await appendFile(logFile, `${JSON.stringify({ type: 'epoch', ...record })}\n`);
       if (checkpoints) {
         const groups = await tensorGroups(model, objective, modelOptimizer, headOptimizer);
@@ -285,10 +362,17 @@ export async function trainEmbedding(
           await checkpoints.write(state, groups, { protect: best?.epoch });
         } finally {
           // Optimisers hand out their step count as a new tensor; everything else is a live variable.
-          tf.dispose(Object.values(groups).flatMap((group) => group.filter((t) => !(t.tensor instanceof tf.Variable)).map((t) => t.tensor)));
+          tf.dispose(
+            Object.values(groups).flatMap((group) =>
+              group.filter((t) => !(t.tensor instanceof tf.Variable)).map((t) => t.tensor),
+            ),
+          );
         }
       }
-      if (stoppedEarly) log.info(`early stopping: ${best!.metric} has not improved for ${epochsWithoutImprovement} epochs (best ${best!.value.toFixed(4)} at epoch ${best!.epoch})`);
+      if (stoppedEarly)
+        log.info(
+          `early stopping: ${best!.metric} has not improved for ${epochsWithoutImprovement} epochs (best ${best!.value.toFixed(4)} at epoch ${best!.epoch})`,
+        );
     }
     const best = state.best;
     if (best && bestWeights && best.epoch !== state.epoch) {

@@ -5,4 +5,11 @@ import { pretrainedBackbone } from './pretrained.js';
 import { residualCnnBackbone, resnet18Backbone } from './residual-cnn.js';
 import { textEncoderBackbone } from './text-encoder.js';
 
-export default registrations('Backbone', [residualCnnBackbone, resnet18Backbone, plainCnnBackbone, mlpBackbone, textEncoderBackbone, pretrainedBackbone]);
+export default registrations('Backbone', [
+  residualCnnBackbone,
+  resnet18Backbone,
+  plainCnnBackbone,
+  mlpBackbone,
+  textEncoderBackbone,
+  pretrainedBackbone,
+]);

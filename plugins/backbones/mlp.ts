@@ -13,7 +13,8 @@ export function mlp(options: MlpOptions): BackboneBuilder {
     const init = seededInitializers(seed);
     const model = tf.sequential();
     model.add(tf.layers.flatten({ inputShape: [input.height, input.width, input.channels] }));
-    for (const units of options.hidden) model.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: init.he() }));
+    for (const units of options.hidden)
+      model.add(tf.layers.dense({ units, activation: 'relu', kernelInitializer: init.he() }));
     model.add(tf.layers.dense({ units: embeddingDim, kernelInitializer: init.glorot() }));
     return model;
   };

@@ -24,20 +24,28 @@ export function plainCnn(options: PlainCnnOptions): BackboneBuilder {
     let x = inputs;
     for (const stage of options.stages) {
       for (const filters of stage) {
-        x = tf.layers.conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init.he() }).apply(x) as tf.SymbolicTensor;
+        x = tf.layers
+          .conv2d({ filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init.he() })
+          .apply(x) as tf.SymbolicTensor;
       }
       x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
     }
     x = tf.layers.flatten().apply(x) as tf.SymbolicTensor;
-    if (options.hidden > 0) x = tf.layers.dense({ units: options.hidden, activation: 'relu', kernelInitializer: init.he() }).apply(x) as tf.SymbolicTensor;
-    const embedding = tf.layers.dense({ units: embeddingDim, kernelInitializer: init.glorot() }).apply(x) as tf.SymbolicTensor;
+    if (options.hidden > 0)
+      x = tf.layers
+        .dense({ units: options.hidden, activation: 'relu', kernelInitializer: init.he() })
+        .apply(x) as tf.SymbolicTensor;
+    const embedding = tf.layers
+      .dense({ units: embeddingDim, kernelInitializer: init.glorot() })
+      .apply(x) as tf.SymbolicTensor;
     return tf.model({ inputs, outputs: embedding });
   };
 }
 
 export const plainCnnBackbone: Registration<BackboneBuilder, PlainCnnOptions> = {
   name: 'plain-cnn',
-  description: 'plain CNN for small images (3×3 ReLU convolutions and 2×2 max-pools per stage, flatten, dense ReLU, dense embedding)',
+  description:
+    'plain CNN for small images (3×3 ReLU convolutions and 2×2 max-pools per stage, flatten, dense ReLU, dense embedding)',
   defaults: PLAIN_CNN_DEFAULTS,
   create: plainCnn,
 };

@@ -28,10 +28,24 @@ export interface ResidualCnnOptions {
   readonly neck?: 'dense' | 'bn' | 'bn-prelu';
 }
 
-export const RESIDUAL_CNN_DEFAULTS: ResidualCnnOptions = { widths: [32, 64], blocks: 1, style: 'stage-conv', dropout: 0, pooling: 'average', neck: 'dense' };
+export const RESIDUAL_CNN_DEFAULTS: ResidualCnnOptions = {
+  widths: [32, 64],
+  blocks: 1,
+  style: 'stage-conv',
+  dropout: 0,
+  pooling: 'average',
+  neck: 'dense',
+};
 
 /** ResNet-18 at its published widths; `widths` scales it (e.g. [32, 64, 128, 256] for small machines). */
-export const RESNET18_DEFAULTS: ResidualCnnOptions = { widths: [64, 128, 256, 512], blocks: [2, 2, 2, 2], style: 'resnet', dropout: 0, pooling: 'average', neck: 'dense' };
+export const RESNET18_DEFAULTS: ResidualCnnOptions = {
+  widths: [64, 128, 256, 512],
+  blocks: [2, 2, 2, 2],
+  style: 'resnet',
+  dropout: 0,
+  pooling: 'average',
+  neck: 'dense',
+};
 
 type Initializers = ReturnType<typeof seededInitializers>;
 
@@ -42,15 +56,25 @@ interface ConvBn {
   readonly relu: boolean;
 }
 
-function convBn(x: tf.SymbolicTensor, { filters, kernelSize, strides, relu }: ConvBn, init: Initializers): tf.SymbolicTensor {
-  let y = tf.layers.conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: init.he() }).apply(x) as tf.SymbolicTensor;
+function convBn(
+  x: tf.SymbolicTensor,
+  { filters, kernelSize, strides, relu }: ConvBn,
+  init: Initializers,
+): tf.SymbolicTensor {
+  let y = tf.layers
+    .conv2d({ filters, kernelSize, strides, padding: 'same', useBias: false, kernelInitializer: init.he() })
+    .apply(x) as tf.SymbolicTensor;
   y = tf.layers.batchNormalization({ momentum: 0.9 }).apply(y) as tf.SymbolicTensor;
   return relu ? (tf.layers.reLU().apply(y) as tf.SymbolicTensor) : y;
 }
 
 /** Two 3×3 conv-BNs added to the input (a 1×1 conv-BN projection of it where stride or width change), then ReLU. */
 function basicBlock(x: tf.SymbolicTensor, width: number, strides: number, init: Initializers): tf.SymbolicTensor {
-  const branch = convBn(convBn(x, { filters: width, kernelSize: 3, strides, relu: true }, init), { filters: width, kernelSize: 3, strides: 1, relu: false }, init);
+  const branch = convBn(
+    convBn(x, { filters: width, kernelSize: 3, strides, relu: true }, init),
+    { filters: width, kernelSize: 3, strides: 1, relu: false },
+    init,
+  );
   const reshaped = strides !== 1 || x.shape.at(-1) !== width;
   const shortcut = reshaped ? convBn(x, { filters: width, kernelSize: 1, strides, relu: false }, init) : x;
   return tf.layers.reLU().apply(tf.layers.add().apply([shortcut, branch])) as tf.SymbolicTensor;
@@ -60,7 +84,10 @@ function blocksPerStage(options: ResidualCnnOptions): readonly number[] {
   const { blocks, widths } = options;
   if (typeof blocks === 'number') return widths.map(() => blocks);
   if (blocks.length !== widths.length) {
-    throw new UserError(`residual-cnn: blocks [${blocks.join(', ')}] gives ${blocks.length} stage(s), widths [${widths.join(', ')}] ${widths.length}`, 'give one block count per width, or a single number for every stage');
+    throw new UserError(
+      `residual-cnn: blocks [${blocks.join(', ')}] gives ${blocks.length} stage(s), widths [${widths.join(', ')}] ${widths.length}`,
+      'give one block count per width, or a single number for every stage',
+    );
   }
   return blocks;
 }
@@ -79,7 +106,8 @@ export function residualCnn(options: ResidualCnnOptions): BackboneBuilder {
       x = convBn(x, { filters: options.widths[0]!, kernelSize: 7, strides: 2, relu: true }, init);
       x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, padding: 'same' }).apply(x) as tf.SymbolicTensor;
       options.widths.forEach((width, stage) => {
-        for (let block = 0; block < blocks[stage]!; block++) x = basicBlock(x, width, stage > 0 && block === 0 ? 2 : 1, init);
+        for (let block = 0; block < blocks[stage]!; block++)
+          x = basicBlock(x, width, stage > 0 && block === 0 ? 2 : 1, init);
       });
     } else {
       options.widths.forEach((width, stage) => {
@@ -90,25 +118,35 @@ export function residualCnn(options: ResidualCnnOptions): BackboneBuilder {
     const neck = options.neck ?? 'dense';
     let features = globalPool(x, options.pooling ?? 'average');
     if (neck !== 'dense') {
-      const embedding = embeddingNeck(features, { embeddingDim, prelu: neck === 'bn-prelu', dropout: options.dropout, seed: seed + 10_000 });
+      const embedding = embeddingNeck(features, {
+        embeddingDim,
+        prelu: neck === 'bn-prelu',
+        dropout: options.dropout,
+        seed: seed + 10_000,
+      });
       return tf.model({ inputs, outputs: embedding });
     }
-    if (options.dropout > 0) features = tf.layers.dropout({ rate: options.dropout, seed }).apply(features) as tf.SymbolicTensor;
-    const embedding = tf.layers.dense({ units: embeddingDim, kernelInitializer: init.glorot() }).apply(features) as tf.SymbolicTensor;
+    if (options.dropout > 0)
+      features = tf.layers.dropout({ rate: options.dropout, seed }).apply(features) as tf.SymbolicTensor;
+    const embedding = tf.layers
+      .dense({ units: embeddingDim, kernelInitializer: init.glorot() })
+      .apply(features) as tf.SymbolicTensor;
     return tf.model({ inputs, outputs: embedding });
   };
 }
 
 export const residualCnnBackbone: Registration<BackboneBuilder, ResidualCnnOptions> = {
   name: 'residual-cnn',
-  description: 'residual CNN (strided stages of 3×3 residual blocks, style stage-conv or resnet, global average or GeM pooling, dense or batch-norm embedding neck)',
+  description:
+    'residual CNN (strided stages of 3×3 residual blocks, style stage-conv or resnet, global average or GeM pooling, dense or batch-norm embedding neck)',
   defaults: RESIDUAL_CNN_DEFAULTS,
   create: residualCnn,
 };
 
 export const resnet18Backbone: Registration<BackboneBuilder, ResidualCnnOptions> = {
   name: 'resnet-18',
-  description: 'ResNet-18 (7×7 stride-2 stem and max-pool, BasicBlocks ×[2, 2, 2, 2] with projection shortcuts, batch norm): residual-cnn in style resnet',
+  description:
+    'ResNet-18 (7×7 stride-2 stem and max-pool, BasicBlocks ×[2, 2, 2, 2] with projection shortcuts, batch norm): residual-cnn in style resnet',
   defaults: RESNET18_DEFAULTS,
   create: (options) => residualCnn({ ...RESNET18_DEFAULTS, ...options }),
 };

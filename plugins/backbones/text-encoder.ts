@@ -16,7 +16,13 @@ export interface TextEncoderOptions {
   readonly dropout: number;
 }
 
-export const TEXT_ENCODER_DEFAULTS: TextEncoderOptions = { buckets: 65_536, tokenDim: 128, hidden: [], prelu: false, dropout: 0 };
+export const TEXT_ENCODER_DEFAULTS: TextEncoderOptions = {
+  buckets: 65_536,
+  tokenDim: 128,
+  hidden: [],
+  prelu: false,
+  dropout: 0,
+};
 
 /**
  * A bag of hashed n-grams: int32 ids (B × maxTokens, from core/data/text.ts hashedTokenIds with the
@@ -32,17 +38,27 @@ export function textEncoder(options: TextEncoderOptions): BackboneBuilder {
         'feed it hashedTokenIds rows (core/data/text.ts) and describe them with height 1, width maxTokens and channels 1',
       );
     }
-    if (!Number.isInteger(options.buckets) || options.buckets < 1) throw new UserError(`text-encoder: buckets must be a positive integer, got ${options.buckets}`);
+    if (!Number.isInteger(options.buckets) || options.buckets < 1)
+      throw new UserError(`text-encoder: buckets must be a positive integer, got ${options.buckets}`);
     const inputs = tf.input({ shape: [input.width], dtype: 'int32' });
-    const bag = new EmbeddingBag({ inputDim: options.buckets + 1, outputDim: options.tokenDim, seed }).apply(inputs) as tf.SymbolicTensor;
-    const embedding = embeddingNeck(bag, { embeddingDim, hidden: options.hidden, prelu: options.prelu, dropout: options.dropout, seed: seed + 1 });
+    const bag = new EmbeddingBag({ inputDim: options.buckets + 1, outputDim: options.tokenDim, seed }).apply(
+      inputs,
+    ) as tf.SymbolicTensor;
+    const embedding = embeddingNeck(bag, {
+      embeddingDim,
+      hidden: options.hidden,
+      prelu: options.prelu,
+      dropout: options.dropout,
+      seed: seed + 1,
+    });
     return tf.model({ inputs, outputs: embedding });
   };
 }
 
 export const textEncoderBackbone: Registration<BackboneBuilder, TextEncoderOptions> = {
   name: 'text-encoder',
-  description: 'bag of hashed word/char n-grams (int32 ids 1..buckets, 0 = padding): mean embedding → dense + batch-norm embedding',
+  description:
+    'bag of hashed word/char n-grams (int32 ids 1..buckets, 0 = padding): mean embedding → dense + batch-norm embedding',
   defaults: TEXT_ENCODER_DEFAULTS,
   create: textEncoder,
 };

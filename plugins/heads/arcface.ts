@@ -26,14 +26,24 @@ export interface ArcFaceOptions {
   readonly initialWeights: tf.Tensor2D | null;
 }
 
-export const ARCFACE_DEFAULTS: ArcFaceOptions = { margin: 0.5, marginDegrees: null, scale: 30, centres: 1, dynamic: null, schedule: null, initialWeights: null };
+export const ARCFACE_DEFAULTS: ArcFaceOptions = {
+  margin: 0.5,
+  marginDegrees: null,
+  scale: 30,
+  centres: 1,
+  dynamic: null,
+  schedule: null,
+  initialWeights: null,
+};
 
 /**
  * The options with `marginDegrees`, when set, turned into `margin` (radians), which it replaces (a
  * config file naming `marginDegrees` overrides the adapter's `margin`).
  */
 export function inRadians(options: ArcFaceOptions): ArcFaceOptions {
-  return options.marginDegrees === null ? options : { ...options, margin: (options.marginDegrees * Math.PI) / 180, marginDegrees: null };
+  return options.marginDegrees === null
+    ? options
+    : { ...options, margin: (options.marginDegrees * Math.PI) / 180, marginDegrees: null };
 }
 
 export function dynamicMargins(counts: readonly number[], { a, lambda, b }: DynamicMargins): number[] {
@@ -50,12 +60,18 @@ export class ArcFaceHead extends ClassMatrixHead {
   private readonly finalMargins: tf.Tensor;
   private fraction: number;
 
-  constructor(dims: ObjectiveDims, private readonly options: ArcFaceOptions) {
+  constructor(
+    dims: ObjectiveDims,
+    private readonly options: ArcFaceOptions,
+  ) {
     super(dims, options.centres, options.initialWeights ?? undefined);
     this.scale = options.scale;
     const { dynamic } = options;
     if (dynamic && dims.classCounts?.length !== dims.numClasses) {
-      throw new UserError('dynamic ArcFace margins need the training count of every class', 'pass classCounts with the objective dims, or drop headOptions.dynamic');
+      throw new UserError(
+        'dynamic ArcFace margins need the training count of every class',
+        'pass classCounts with the objective dims, or drop headOptions.dynamic',
+      );
     }
     this.finalMargins = dynamic ? tf.tensor2d([dynamicMargins(dims.classCounts!, dynamic)]) : tf.scalar(options.margin);
     this.fraction = scheduleFraction(options.schedule, null);
@@ -89,7 +105,11 @@ export class ArcFaceHead extends ClassMatrixHead {
   }
 }
 
-function arcfaceVariant(name: string, description: string, defaults: ArcFaceOptions): Registration<HeadFactory, ArcFaceOptions> {
+function arcfaceVariant(
+  name: string,
+  description: string,
+  defaults: ArcFaceOptions,
+): Registration<HeadFactory, ArcFaceOptions> {
   return {
     name,
     description,

@@ -15,7 +15,10 @@ export const COSFACE_DEFAULTS: CosFaceOptions = { margin: 0.35, scale: 30, initi
 export class CosFaceHead extends ClassMatrixHead {
   protected readonly scale: number;
 
-  constructor(dims: ObjectiveDims, private readonly options: CosFaceOptions) {
+  constructor(
+    dims: ObjectiveDims,
+    private readonly options: CosFaceOptions,
+  ) {
     super(dims, 1, options.initialWeights ?? undefined);
     this.scale = options.scale;
   }

@@ -13,7 +13,10 @@ export class DenseHead implements ClassHead {
   private readonly bias: tf.Variable;
 
   constructor(dims: ObjectiveDims, options: DenseHeadOptions) {
-    this.weight = tf.variable(options.initialWeights ?? tf.randomNormal([dims.numClasses, dims.embeddingDim], 0, 1 / Math.sqrt(dims.embeddingDim), 'float32', 11));
+    this.weight = tf.variable(
+      options.initialWeights ??
+        tf.randomNormal([dims.numClasses, dims.embeddingDim], 0, 1 / Math.sqrt(dims.embeddingDim), 'float32', 11),
+    );
     this.bias = tf.variable(tf.zeros([dims.numClasses]));
   }
 
@@ -32,7 +35,8 @@ export class DenseHead implements ClassHead {
   setWeights(weights: tf.NamedTensorMap): void {
     for (const [name, variable] of Object.entries({ weight: this.weight, bias: this.bias })) {
       const value = weights[name];
-      if (!value || value.shape.join() !== variable.shape.join()) throw new UserError(`dense head: expected ${name} of shape ${variable.shape}`);
+      if (!value || value.shape.join() !== variable.shape.join())
+        throw new UserError(`dense head: expected ${name} of shape ${variable.shape}`);
       variable.assign(value);
     }
   }

@@ -25,9 +25,13 @@ const PSI = ['linear', 'piecewise'];
 export class SphereFaceHead extends ClassMatrixHead {
   protected readonly scale: number;
 
-  constructor(dims: ObjectiveDims, private readonly options: SphereFaceOptions) {
+  constructor(
+    dims: ObjectiveDims,
+    private readonly options: SphereFaceOptions,
+  ) {
     super(dims, 1, options.initialWeights ?? undefined);
-    if (!PSI.includes(options.psi)) throw new UserError(`sphereface: unknown psi "${options.psi}"`, `known: ${PSI.join(', ')}`);
+    if (!PSI.includes(options.psi))
+      throw new UserError(`sphereface: unknown psi "${options.psi}"`, `known: ${PSI.join(', ')}`);
     this.scale = options.scale;
   }
 
@@ -40,7 +44,12 @@ export class SphereFaceHead extends ClassMatrixHead {
         const sign = tf.scalar(1).sub(tf.mod(k, 2).mul(2));
         return sign.mul(tf.cos(scaled)).sub(k.mul(2)).mul(this.scale) as tf.Tensor2D;
       }
-      const psi = tf.cos(scaled.minimum(Math.PI)).sub(scaled.maximum(Math.PI).sub(Math.PI).mul(2 / Math.PI));
+      const psi = tf.cos(scaled.minimum(Math.PI)).sub(
+        scaled
+          .maximum(Math.PI)
+          .sub(Math.PI)
+          .mul(2 / Math.PI),
+      );
       return psi.mul(this.scale) as tf.Tensor2D;
     });
   }
@@ -48,7 +57,8 @@ export class SphereFaceHead extends ClassMatrixHead {
 
 export const sphereface: Registration<HeadFactory, SphereFaceOptions> = {
   name: 'sphereface',
-  description: 'SphereFace: s·cos(m·θ) for the true class (multiplicative angular margin), kept monotone past π (linear, or the paper\'s piecewise ψ)',
+  description:
+    "SphereFace: s·cos(m·θ) for the true class (multiplicative angular margin), kept monotone past π (linear, or the paper's piecewise ψ)",
   defaults: SPHEREFACE_DEFAULTS,
   create: (options: SphereFaceOptions) => (dims) => new SphereFaceHead(dims, options),
 };

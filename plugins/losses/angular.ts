@@ -12,7 +12,12 @@ export interface AngularOptions extends LossPartOptions {
   readonly alphaDegrees: number;
 }
 
-export const ANGULAR_DEFAULTS: AngularOptions = { alphaDegrees: 40, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const ANGULAR_DEFAULTS: AngularOptions = {
+  alphaDegrees: 40,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * Angular loss (Wang et al. 2017), per positive pair (a, p), with t = tan²α and s the similarity:
@@ -23,12 +28,17 @@ export const ANGULAR_DEFAULTS: AngularOptions = { alphaDegrees: 40, distance: 'c
  */
 export const angular: Registration<LossFactory, AngularOptions> = {
   name: 'angular',
-  description: 'angular loss (Wang 2017): bounds the angle at the negative of each (anchor, positive, negative) by α (degrees)',
+  description:
+    'angular loss (Wang 2017): bounds the angle at the negative of each (anchor, positive, negative) by α (degrees)',
   defaults: ANGULAR_DEFAULTS,
   create: (options) => {
     const o = { ...ANGULAR_DEFAULTS, ...options };
     const parts = lossParts('angular', o, ANGULAR_DEFAULTS);
-    if (!parts.distance.similarity) throw new UserError(`angular: works on dot products, not the ${parts.distance.name} distance`, 'use distance cosine (the default) or dot');
+    if (!parts.distance.similarity)
+      throw new UserError(
+        `angular: works on dot products, not the ${parts.distance.name} distance`,
+        'use distance cosine (the default) or dot',
+      );
     const t = Math.tan((o.alphaDegrees * Math.PI) / 180) ** 2;
     const c = 4 * t;
     return ({ miner }) =>
@@ -36,7 +46,11 @@ export const angular: Registration<LossFactory, AngularOptions> = {
         const s = matrix();
         const e = tf.exp(s.sub(1).mul(c));
         const negativeSums = tf.matMul(e.mul(negative), e, false, true);
-        const exponent = negativeSums.add(1e-30).log().add(2 * c).sub(s.mul(2 * (1 + t)));
+        const exponent = negativeSums
+          .add(1e-30)
+          .log()
+          .add(2 * c)
+          .sub(s.mul(2 * (1 + t)));
         const perPair = tf.softplus(exponent).mul(rowHasAny(negative).reshape([-1, 1]));
         return reduce(parts.reducer, perPair, positive);
       });

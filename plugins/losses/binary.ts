@@ -9,7 +9,13 @@ import type { Registration } from '../../core/contracts/registration.js';
  * max(z, 0) − z·t + log(1 + e^{−|z|}).
  */
 export function sigmoidCrossEntropy(logits: tf.Tensor2D, targets: tf.Tensor2D): tf.Tensor2D {
-  return tf.tidy(() => tf.relu(logits).sub(logits.mul(targets)).add(tf.log1p(tf.exp(logits.abs().neg()))) as tf.Tensor2D);
+  return tf.tidy(
+    () =>
+      tf
+        .relu(logits)
+        .sub(logits.mul(targets))
+        .add(tf.log1p(tf.exp(logits.abs().neg()))) as tf.Tensor2D,
+  );
 }
 
 function oneHot(labels: tf.Tensor1D, classes: number): tf.Tensor2D {
@@ -23,13 +29,20 @@ function sigmoidLoss(name: string, description: string): Registration<LossFactor
     defaults: {},
     create: () => (): LogitLoss => ({
       input: 'logits',
-      compute: (logits, labels) => tf.tidy(() => sigmoidCrossEntropy(logits, oneHot(labels, logits.shape[1])).mean() as tf.Scalar),
+      compute: (logits, labels) =>
+        tf.tidy(() => sigmoidCrossEntropy(logits, oneHot(labels, logits.shape[1])).mean() as tf.Scalar),
     }),
   };
 }
 
-export const binaryCrossEntropy = sigmoidLoss('binary-cross-entropy', 'one-vs-all sigmoid binary cross-entropy on head logits (multi-label ready)');
-export const logistic = sigmoidLoss('logistic', 'logistic loss log(1 + e^(−y·z)), y = ±1 per class (equal to binary cross-entropy on logits)');
+export const binaryCrossEntropy = sigmoidLoss(
+  'binary-cross-entropy',
+  'one-vs-all sigmoid binary cross-entropy on head logits (multi-label ready)',
+);
+export const logistic = sigmoidLoss(
+  'logistic',
+  'logistic loss log(1 + e^(−y·z)), y = ±1 per class (equal to binary cross-entropy on logits)',
+);
 
 export interface FocalOptions {
   readonly gamma: number;
@@ -51,7 +64,12 @@ export const focal: Registration<LossFactory, FocalOptions> = {
           const targets = oneHot(labels, logits.shape[1]);
           const p = tf.sigmoid(logits);
           const pt = targets.mul(p).add(tf.scalar(1).sub(targets).mul(tf.scalar(1).sub(p)));
-          const alphaT = targets.mul(alpha).add(tf.scalar(1).sub(targets).mul(1 - alpha));
+          const alphaT = targets.mul(alpha).add(
+            tf
+              .scalar(1)
+              .sub(targets)
+              .mul(1 - alpha),
+          );
           // 1 − p_t reaches 0 when σ saturates; floored so that γ < 1 keeps a finite gradient.
           const modulation = tf.pow(tf.scalar(1).sub(pt).maximum(1e-7), gamma);
           return alphaT.mul(modulation).mul(sigmoidCrossEntropy(logits, targets)).mean() as tf.Scalar;

@@ -10,7 +10,12 @@ export interface CentroidTripletOptions extends LossPartOptions {
   readonly margin: number;
 }
 
-export const CENTROID_TRIPLET_DEFAULTS: CentroidTripletOptions = { margin: 0.05, distance: 'squared-l2', reducer: 'mean-non-zero', regularizer: null };
+export const CENTROID_TRIPLET_DEFAULTS: CentroidTripletOptions = {
+  margin: 0.05,
+  distance: 'squared-l2',
+  reducer: 'mean-non-zero',
+  regularizer: null,
+};
 
 /**
  * Centroid triplet loss (Wieczorek et al. 2021): each row A against the centroid c_P of the other
@@ -22,7 +27,8 @@ export const CENTROID_TRIPLET_DEFAULTS: CentroidTripletOptions = { margin: 0.05,
  */
 export const centroidTriplet: Registration<LossFactory, CentroidTripletOptions> = {
   name: 'centroid-triplet',
-  description: 'centroid triplet (Wieczorek 2021): each row against its class centroid (itself left out) and the other classes’ centroids',
+  description:
+    'centroid triplet (Wieczorek 2021): each row against its class centroid (itself left out) and the other classes’ centroids',
   defaults: CENTROID_TRIPLET_DEFAULTS,
   create: (options) => {
     const o = { ...CENTROID_TRIPLET_DEFAULTS, ...options };
@@ -37,11 +43,21 @@ export const centroidTriplet: Registration<LossFactory, CentroidTripletOptions> 
           const counts = membership.sum(0).reshape([-1, 1]);
           const centroids = sums.div(counts) as tf.Tensor2D;
           const ownCount = tf.matMul(membership, counts).reshape([-1, 1]);
-          const positiveCentroids = tf.matMul(membership, sums).sub(embeddings).div(ownCount.sub(1).maximum(1)) as tf.Tensor2D;
-          const toPositive = parts.distance.distances(embeddings, positiveCentroids).mul(tf.eye(ranks.length)).sum(1, true);
+          const positiveCentroids = tf
+            .matMul(membership, sums)
+            .sub(embeddings)
+            .div(ownCount.sub(1).maximum(1)) as tf.Tensor2D;
+          const toPositive = parts.distance
+            .distances(embeddings, positiveCentroids)
+            .mul(tf.eye(ranks.length))
+            .sum(1, true);
           const toNegatives = parts.distance.distances(embeddings, centroids);
           const anchors = tf.step(ownCount.sub(1.5));
-          return reduce(parts.reducer, tf.relu(toPositive.sub(toNegatives).add(o.margin)), anchors.mul(tf.scalar(1).sub(membership)));
+          return reduce(
+            parts.reducer,
+            tf.relu(toPositive.sub(toNegatives).add(o.margin)),
+            anchors.mul(tf.scalar(1).sub(membership)),
+          );
         }),
       );
     };

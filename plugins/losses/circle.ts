@@ -15,7 +15,13 @@ export interface CircleOptions extends LossPartOptions {
   readonly gamma: number;
 }
 
-export const CIRCLE_DEFAULTS: CircleOptions = { margin: 0.4, gamma: 80, distance: 'cosine', reducer: 'mean-non-zero', regularizer: null };
+export const CIRCLE_DEFAULTS: CircleOptions = {
+  margin: 0.4,
+  gamma: 80,
+  distance: 'cosine',
+  reducer: 'mean-non-zero',
+  regularizer: null,
+};
 
 /**
  * Circle loss (Sun et al. 2020), per anchor with positives s_p and negatives s_n (similarities):
@@ -30,14 +36,23 @@ export const circle: Registration<LossFactory, CircleOptions> = {
   create: (options) => {
     const o = { ...CIRCLE_DEFAULTS, ...options };
     const parts = lossParts('circle', o, CIRCLE_DEFAULTS);
-    if (!parts.distance.similarity) throw new UserError(`circle: works on similarities, not the ${parts.distance.name} distance`, 'use distance cosine (the default) or dot');
+    if (!parts.distance.similarity)
+      throw new UserError(
+        `circle: works on similarities, not the ${parts.distance.name} distance`,
+        'use distance cosine (the default) or dot',
+      );
     return ({ miner }) =>
       pairLoss('circle', parts, miner, ({ matrix, positive, negative }) => {
         const s = matrix();
         const constant = outsideTape(s, (values) => values.clone());
-        const positiveLogits = tf.relu(tf.scalar(1 + o.margin).sub(constant)).mul(s.sub(1 - o.margin)).mul(-o.gamma) as tf.Tensor2D;
+        const positiveLogits = tf
+          .relu(tf.scalar(1 + o.margin).sub(constant))
+          .mul(s.sub(1 - o.margin))
+          .mul(-o.gamma) as tf.Tensor2D;
         const negativeLogits = tf.relu(constant.add(o.margin)).mul(s.sub(o.margin)).mul(o.gamma) as tf.Tensor2D;
-        const perAnchor = tf.softplus(maskedLogSumExp(negativeLogits, negative).add(maskedLogSumExp(positiveLogits, positive)));
+        const perAnchor = tf.softplus(
+          maskedLogSumExp(negativeLogits, negative).add(maskedLogSumExp(positiveLogits, positive)),
+        );
         return reduce(parts.reducer, perAnchor, rowHasAny(positive).mul(rowHasAny(negative)));
       });
   },

@@ -8,7 +8,12 @@ import { UserError } from '../../core/errors.js';
  */
 
 /** A trainable rows × D matrix under a stable checkpoint name (`proxies`, `weight`, …). */
-export function classMatrix(loss: string, name: string, shape: [number, number], seed: number): { readonly matrix: tf.Variable<tf.Rank.R2>; readonly trainable: Trainable } {
+export function classMatrix(
+  loss: string,
+  name: string,
+  shape: [number, number],
+  seed: number,
+): { readonly matrix: tf.Variable<tf.Rank.R2>; readonly trainable: Trainable } {
   if (!(shape[0] >= 1)) throw new UserError(`${loss}: needs the number of classes (got ${shape[0]} rows)`);
   const initial = tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed);
   const matrix = tf.variable(initial, true) as tf.Variable<tf.Rank.R2>;
@@ -20,7 +25,8 @@ export function classMatrix(loss: string, name: string, shape: [number, number],
       getWeights: () => ({ [name]: matrix }),
       setWeights: (weights) => {
         const value = weights[name];
-        if (!value || value.shape.join() !== matrix.shape.join()) throw new UserError(`${loss}: expected ${name} of shape ${matrix.shape}, got ${value?.shape ?? 'none'}`);
+        if (!value || value.shape.join() !== matrix.shape.join())
+          throw new UserError(`${loss}: expected ${name} of shape ${matrix.shape}, got ${value?.shape ?? 'none'}`);
         matrix.assign(value as tf.Tensor2D);
       },
       dispose: () => matrix.dispose(),
@@ -30,7 +36,12 @@ export function classMatrix(loss: string, name: string, shape: [number, number],
 
 /** B × depth float rows, 1 at each row's index (any depth ≥ 1, unlike tf.oneHot). */
 export function indicator(indices: tf.Tensor1D, depth: number): tf.Tensor2D {
-  return tf.tidy(() => tf.equal(indices.toInt().reshape([-1, 1]), tf.range(0, depth, 1, 'int32').reshape([1, -1])).toFloat() as tf.Tensor2D);
+  return tf.tidy(
+    () =>
+      tf
+        .equal(indices.toInt().reshape([-1, 1]), tf.range(0, depth, 1, 'int32').reshape([1, -1]))
+        .toFloat() as tf.Tensor2D,
+  );
 }
 
 /** −log softmax(logits)[label] for each row (a B vector, to be reduced). */

@@ -10,7 +10,13 @@ export interface ContrastiveOptions extends LossPartOptions {
   readonly negativeMargin: number;
 }
 
-export const CONTRASTIVE_DEFAULTS: ContrastiveOptions = { positiveMargin: 0, negativeMargin: 1, distance: 'l2', reducer: 'mean-non-zero', regularizer: null };
+export const CONTRASTIVE_DEFAULTS: ContrastiveOptions = {
+  positiveMargin: 0,
+  negativeMargin: 1,
+  distance: 'l2',
+  reducer: 'mean-non-zero',
+  regularizer: null,
+};
 
 /**
  * Contrastive loss. Label convention: two items with the SAME label form a positive pair and are
@@ -32,7 +38,9 @@ export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
         tf.tidy(() => {
           const d = parts.distance.distances(embeddings);
           const { positive, negative } = pairMasks(d, labels, pairMiner);
-          return reduce(parts.reducer, tf.relu(d.sub(o.positiveMargin)), positive).add(reduce(parts.reducer, tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative)) as tf.Scalar;
+          return reduce(parts.reducer, tf.relu(d.sub(o.positiveMargin)), positive).add(
+            reduce(parts.reducer, tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative),
+          ) as tf.Scalar;
         }),
       );
     };

@@ -33,15 +33,24 @@ export const crossBatchMemory: Registration<LossFactory, CrossBatchMemoryOptions
   create: (options) => {
     const o = { ...CROSS_BATCH_MEMORY_DEFAULTS, ...options };
     checkOptionNames('cross-batch-memory', o, CROSS_BATCH_MEMORY_DEFAULTS);
-    if (!Number.isInteger(o.memorySize) || o.memorySize < 1) throw new UserError(`cross-batch-memory: memorySize must be a whole number ≥ 1, got ${o.memorySize}`);
+    if (!Number.isInteger(o.memorySize) || o.memorySize < 1)
+      throw new UserError(`cross-batch-memory: memorySize must be a whole number ≥ 1, got ${o.memorySize}`);
     const wrapped = typeof o.loss === 'string' ? { name: o.loss } : o.loss;
-    if (wrapped.name === 'cross-batch-memory') throw new UserError('cross-batch-memory cannot wrap itself', 'name an embedding loss: contrastive, triplet, multi-similarity, …');
+    if (wrapped.name === 'cross-batch-memory')
+      throw new UserError(
+        'cross-batch-memory cannot wrap itself',
+        'name an embedding loss: contrastive, triplet, multi-similarity, …',
+      );
     return (context): EmbeddingLoss => {
-      if (!context.lossNamed) throw new UserError('cross-batch-memory needs the loss registry: build it through createObjective');
+      if (!context.lossNamed)
+        throw new UserError('cross-batch-memory needs the loss registry: build it through createObjective');
       const inner = context.lossNamed(wrapped.name, wrapped.options)(context);
       if (inner.input !== 'embeddings') {
         if ('dispose' in inner) inner.dispose();
-        throw new UserError(`cross-batch-memory wraps a loss on embeddings and labels; "${wrapped.name}" works on ${inner.input}`, 'name an embedding loss: contrastive, triplet, multi-similarity, …');
+        throw new UserError(
+          `cross-batch-memory wraps a loss on embeddings and labels; "${wrapped.name}" works on ${inner.input}`,
+          'name an embedding loss: contrastive, triplet, multi-similarity, …',
+        );
       }
       const size = o.memorySize;
       const dim = context.embeddingDim;
@@ -63,7 +72,10 @@ export const crossBatchMemory: Registration<LossFactory, CrossBatchMemoryOptions
             if (filled === 0) return inner.compute(embeddings, labels);
             const past = memory.slice([0, 0], [filled, dim]);
             const pastLabels = memoryLabels.slice([0], [filled]);
-            return inner.compute(tf.concat([embeddings, past], 0) as tf.Tensor2D, tf.concat([labels.toInt(), pastLabels], 0) as tf.Tensor1D);
+            return inner.compute(
+              tf.concat([embeddings, past], 0) as tf.Tensor2D,
+              tf.concat([labels.toInt(), pastLabels], 0) as tf.Tensor1D,
+            );
           });
           tf.tidy(() => {
             memory.assign(tf.concat([detached(embeddings), memory], 0).slice([0, 0], [size, dim]));

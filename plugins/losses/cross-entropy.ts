@@ -11,7 +11,11 @@ export interface CrossEntropyOptions {
 export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, labelSmoothing: number): tf.Scalar {
   return tf.tidy(() => {
     const classes = logits.shape[1];
-    const target = tf.oneHot(labels.toInt(), classes).toFloat().mul(1 - labelSmoothing).add(labelSmoothing / classes);
+    const target = tf
+      .oneHot(labels.toInt(), classes)
+      .toFloat()
+      .mul(1 - labelSmoothing)
+      .add(labelSmoothing / classes);
     return tf.logSoftmax(logits).mul(target).sum(1).mean().neg() as tf.Scalar;
   });
 }

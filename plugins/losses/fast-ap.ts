@@ -12,7 +12,12 @@ export interface FastApOptions extends LossPartOptions {
   readonly numBins: number;
 }
 
-export const FAST_AP_DEFAULTS: FastApOptions = { numBins: 10, distance: 'squared-l2', reducer: 'mean', regularizer: null };
+export const FAST_AP_DEFAULTS: FastApOptions = {
+  numBins: 10,
+  distance: 'squared-l2',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /** Largest distance between unit rows, the histogram's range. */
 const RANGE: Partial<Record<string, number>> = { 'squared-l2': 4, l2: 2, cosine: 2 };
@@ -23,17 +28,42 @@ const RANGE: Partial<Record<string, number>> = { 'squared-l2': 4, l2: 2, cosine:
  * the gradient with respect to d (∂/∂d = −sign(d − b_k)/Δ inside the bin), so the tape holds the
  * B×B distances and the two masks only, whatever the number of bins.
  */
-function softHistograms(d: tf.Tensor2D, first: tf.Tensor2D, second: tf.Tensor2D, bins: number, width: number): [tf.Tensor2D, tf.Tensor2D] {
+function softHistograms(
+  d: tf.Tensor2D,
+  first: tf.Tensor2D,
+  second: tf.Tensor2D,
+  bins: number,
+  width: number,
+): [tf.Tensor2D, tf.Tensor2D] {
   const histograms = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [distances, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
     const columns = [...Array(bins + 1).keys()].map((k) =>
       tf.tidy(() => {
-        const pulse = tf.relu(tf.scalar(1).sub(distances.sub(k * width).abs().div(width)));
+        const pulse = tf.relu(
+          tf.scalar(1).sub(
+            distances
+              .sub(k * width)
+              .abs()
+              .div(width),
+          ),
+        );
         return [pulse.mul(first).sum(1), pulse.mul(second).sum(1)] as const;
       }),
     );
     save([distances, first, second]);
-    const value = tf.concat([tf.stack(columns.map(([a]) => a), 1), tf.stack(columns.map(([, b]) => b), 1)], 1);
+    const value = tf.concat(
+      [
+        tf.stack(
+          columns.map(([a]) => a),
+          1,
+        ),
+        tf.stack(
+          columns.map(([, b]) => b),
+          1,
+        ),
+      ],
+      1,
+    );
     tf.dispose(columns.flat());
     return {
       value,
@@ -44,8 +74,14 @@ function softHistograms(d: tf.Tensor2D, first: tf.Tensor2D, second: tf.Tensor2D,
             const previous = gradient;
             gradient = tf.tidy(() => {
               const offset = saved!.sub(k * width);
-              const slope = tf.sign(offset).neg().div(width).mul(tf.step(tf.scalar(width).sub(offset.abs())));
-              const upstream = inFirst!.mul(dy.slice([0, k], [-1, 1])).add(inSecond!.mul(dy.slice([0, bins + 1 + k], [-1, 1])));
+              const slope = tf
+                .sign(offset)
+                .neg()
+                .div(width)
+                .mul(tf.step(tf.scalar(width).sub(offset.abs())));
+              const upstream = inFirst!
+                .mul(dy.slice([0, k], [-1, 1]))
+                .add(inSecond!.mul(dy.slice([0, bins + 1 + k], [-1, 1])));
               return previous.add(slope.mul(upstream));
             });
             previous.dispose();
@@ -75,9 +111,13 @@ export const fastAp: Registration<LossFactory, FastApOptions> = {
     const parts = lossParts('fast-ap', o, FAST_AP_DEFAULTS);
     const range = RANGE[parts.distance.name];
     if (range === undefined || !parts.distance.normalize) {
-      throw new UserError(`fast-ap: its histogram needs a bounded distance of unit rows, not ${parts.distance.name}${parts.distance.normalize ? '' : ' without normalize'}`, 'use squared-l2 (the default), l2 or cosine');
+      throw new UserError(
+        `fast-ap: its histogram needs a bounded distance of unit rows, not ${parts.distance.name}${parts.distance.normalize ? '' : ' without normalize'}`,
+        'use squared-l2 (the default), l2 or cosine',
+      );
     }
-    if (!Number.isInteger(o.numBins) || o.numBins < 1) throw new UserError(`fast-ap: numBins must be a whole number ≥ 1, got ${o.numBins}`);
+    if (!Number.isInteger(o.numBins) || o.numBins < 1)
+      throw new UserError(`fast-ap: numBins must be a whole number ≥ 1, got ${o.numBins}`);
     const width = range / o.numBins;
     return ({ miner }) => {
       noMiner(miner, 'fast-ap');
@@ -85,11 +125,20 @@ export const fastAp: Registration<LossFactory, FastApOptions> = {
         tf.tidy(() => {
           const d = parts.distance.distances(embeddings);
           const { positive, negative } = labelMasks(labels);
-          const [hPositive, hAll] = softHistograms(d, positive, positive.add(negative) as tf.Tensor2D, o.numBins, width);
+          const [hPositive, hAll] = softHistograms(
+            d,
+            positive,
+            positive.add(negative) as tf.Tensor2D,
+            o.numBins,
+            width,
+          );
           const cumulativePositive = tf.cumsum(hPositive, 1);
           const cumulative = tf.cumsum(hAll, 1);
           const filled = tf.step(cumulative.sub(1e-12));
-          const precision = hPositive.mul(cumulativePositive).mul(filled).div(cumulative.add(tf.scalar(1).sub(filled)));
+          const precision = hPositive
+            .mul(cumulativePositive)
+            .mul(filled)
+            .div(cumulative.add(tf.scalar(1).sub(filled)));
           const averagePrecision = precision.sum(1).div(positive.sum(1).maximum(1));
           return reduce(parts.reducer, tf.scalar(1).sub(averagePrecision), rowHasAny(positive));
         }),

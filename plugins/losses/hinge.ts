@@ -11,7 +11,13 @@ export interface HingeOptions extends LossPartOptions {
   readonly margin: number;
 }
 
-export const HINGE_DEFAULTS: HingeOptions = { threshold: 0.5, margin: 0.1, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const HINGE_DEFAULTS: HingeOptions = {
+  threshold: 0.5,
+  margin: 0.1,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * Hinge loss on pair distances, y = +1 for a same-label pair and −1 otherwise:
@@ -32,7 +38,11 @@ export const hinge: Registration<LossFactory, HingeOptions> = {
           const d = parts.distance.distances(embeddings);
           const { positive, negative } = pairMasks(d, labels, pairMiner);
           const y = positive.sub(negative);
-          return reduce(parts.reducer, tf.relu(tf.scalar(o.margin).sub(y.mul(tf.scalar(o.threshold).sub(d)))), positive.add(negative));
+          return reduce(
+            parts.reducer,
+            tf.relu(tf.scalar(o.margin).sub(y.mul(tf.scalar(o.threshold).sub(d)))),
+            positive.add(negative),
+          );
         }),
       );
     };

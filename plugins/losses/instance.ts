@@ -23,18 +23,26 @@ export const INSTANCE_DEFAULTS: InstanceOptions = { gamma: 64, distance: 'cosine
  */
 export const instance: Registration<LossFactory, InstanceOptions> = {
   name: 'instance',
-  description: 'instance loss (Zheng 2020, as PML 2.x): softmax over γ·cosines of the batch, target column = the rank of the label',
+  description:
+    'instance loss (Zheng 2020, as PML 2.x): softmax over γ·cosines of the batch, target column = the rank of the label',
   defaults: INSTANCE_DEFAULTS,
   create: (options) => {
     const o = { ...INSTANCE_DEFAULTS, ...options };
     const parts = lossParts('instance', o, INSTANCE_DEFAULTS);
-    if (parts.distance.name !== 'cosine') throw new UserError(`instance: works on cosines, not the ${parts.distance.name} distance`, 'drop the distance option');
+    if (parts.distance.name !== 'cosine')
+      throw new UserError(
+        `instance: works on cosines, not the ${parts.distance.name} distance`,
+        'drop the distance option',
+      );
     return ({ miner }) => {
       noMiner(miner, 'instance');
       return embeddingLoss(parts, (embeddings, labels) =>
         tf.tidy(() => {
           const { ranks } = labelRanks(labels.dataSync());
-          const perRow = crossEntropyPerRow(parts.distance.matrix(embeddings).mul(o.gamma) as tf.Tensor2D, tf.tensor1d(ranks, 'int32'));
+          const perRow = crossEntropyPerRow(
+            parts.distance.matrix(embeddings).mul(o.gamma) as tf.Tensor2D,
+            tf.tensor1d(ranks, 'int32'),
+          );
           return reduce(parts.reducer, perRow, tf.onesLike(perRow));
         }),
       );

@@ -13,7 +13,13 @@ export interface LargeMarginSoftmaxOptions extends LossPartOptions {
   readonly scale: number;
 }
 
-export const LARGE_MARGIN_SOFTMAX_DEFAULTS: LargeMarginSoftmaxOptions = { margin: 4, scale: 1, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const LARGE_MARGIN_SOFTMAX_DEFAULTS: LargeMarginSoftmaxOptions = {
+  margin: 4,
+  scale: 1,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 function binomial(n: number, k: number): number {
   let result = 1;
@@ -31,7 +37,13 @@ export function largeMarginCosine(cos: tf.Tensor, m: number): tf.Tensor {
     const c = cos.clipByValue(-1 + 1e-7, 1 - 1e-7);
     const sine2 = tf.scalar(1).sub(c.square());
     let multiple: tf.Tensor = tf.zerosLike(c);
-    for (let n = 0; 2 * n <= m; n++) multiple = multiple.add(c.pow(m - 2 * n).mul(sine2.pow(n)).mul((-1) ** n * binomial(m, 2 * n)));
+    for (let n = 0; 2 * n <= m; n++)
+      multiple = multiple.add(
+        c
+          .pow(m - 2 * n)
+          .mul(sine2.pow(n))
+          .mul((-1) ** n * binomial(m, 2 * n)),
+      );
     const k = outsideTape(c, (values) => tf.floor(tf.acos(values).mul(m / Math.PI)).minimum(m - 1));
     const sign = tf.scalar(1).sub(k.mod(2).mul(2));
     return sign.mul(multiple).sub(k.mul(2));
@@ -51,11 +63,23 @@ export const largeMarginSoftmax: Registration<LossFactory, LargeMarginSoftmaxOpt
   create: (options) => {
     const o = { ...LARGE_MARGIN_SOFTMAX_DEFAULTS, ...options };
     const parts = lossParts('large-margin-softmax', o, LARGE_MARGIN_SOFTMAX_DEFAULTS);
-    if (!Number.isInteger(o.margin) || o.margin < 1) throw new UserError(`large-margin-softmax: margin must be a whole number ≥ 1 (the angle multiplier), got ${o.margin}`);
-    if (parts.distance.name !== 'cosine') throw new UserError(`large-margin-softmax: works on angles, so on the cosine distance, not ${parts.distance.name}`, 'drop the distance option');
+    if (!Number.isInteger(o.margin) || o.margin < 1)
+      throw new UserError(
+        `large-margin-softmax: margin must be a whole number ≥ 1 (the angle multiplier), got ${o.margin}`,
+      );
+    if (parts.distance.name !== 'cosine')
+      throw new UserError(
+        `large-margin-softmax: works on angles, so on the cosine distance, not ${parts.distance.name}`,
+        'drop the distance option',
+      );
     return ({ numClasses, embeddingDim, miner }) => {
       noMiner(miner, 'large-margin-softmax');
-      const { matrix: weight, trainable } = classMatrix('large-margin-softmax', 'weight', [numClasses, embeddingDim], 35);
+      const { matrix: weight, trainable } = classMatrix(
+        'large-margin-softmax',
+        'weight',
+        [numClasses, embeddingDim],
+        35,
+      );
       return embeddingLoss(
         parts,
         (embeddings, labels) =>
@@ -64,7 +88,12 @@ export const largeMarginSoftmax: Registration<LossFactory, LargeMarginSoftmaxOpt
             const target = indicator(labels, numClasses);
             const targetCos = cos.mul(target).sum(1, true);
             const angular = cos.add(target.mul(largeMarginCosine(targetCos, o.margin).sub(targetCos)));
-            const norms = embeddings.square().sum(1, true).add(1e-12).sqrt().mul(weight.square().sum(1).add(1e-12).sqrt().reshape([1, -1]));
+            const norms = embeddings
+              .square()
+              .sum(1, true)
+              .add(1e-12)
+              .sqrt()
+              .mul(weight.square().sum(1).add(1e-12).sqrt().reshape([1, -1]));
             const perRow = crossEntropyPerRow(angular.mul(norms).mul(o.scale) as tf.Tensor2D, labels);
             return reduce(parts.reducer, perRow, tf.onesLike(perRow));
           }),

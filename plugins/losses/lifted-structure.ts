@@ -14,7 +14,13 @@ export interface LiftedStructureOptions extends LossPartOptions {
   readonly negativeMargin: number;
 }
 
-export const LIFTED_STRUCTURE_DEFAULTS: LiftedStructureOptions = { positiveMargin: 0, negativeMargin: 1, distance: 'l2', reducer: 'mean', regularizer: null };
+export const LIFTED_STRUCTURE_DEFAULTS: LiftedStructureOptions = {
+  positiveMargin: 0,
+  negativeMargin: 1,
+  distance: 'l2',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * Lifted structured loss (Song et al. 2016), per positive pair (i, j):
@@ -34,10 +40,17 @@ export const liftedStructure: Registration<LossFactory, LiftedStructureOptions> 
         const d = distances();
         const hasNegatives = rowHasAny(negative);
         // log Σ_k e^(α − D_ik) per row; −1e30 stands for the empty sum of a row without negatives.
-        const rowTerm = maskedLogSumExp(tf.scalar(o.negativeMargin).sub(d) as tf.Tensor2D, negative).mul(hasNegatives).sub(tf.scalar(1).sub(hasNegatives).mul(1e30));
+        const rowTerm = maskedLogSumExp(tf.scalar(o.negativeMargin).sub(d) as tf.Tensor2D, negative)
+          .mul(hasNegatives)
+          .sub(tf.scalar(1).sub(hasNegatives).mul(1e30));
         const [ofI, ofJ] = [rowTerm.reshape([-1, 1]), rowTerm.reshape([1, -1])];
         const larger = outsideTape(ofI, (rows) => tf.maximum(rows, ofJ)); // a constant shift: its gradient cancels
-        const both = larger.add(tf.exp(ofI.sub(larger)).add(tf.exp(ofJ.sub(larger))).log());
+        const both = larger.add(
+          tf
+            .exp(ofI.sub(larger))
+            .add(tf.exp(ofJ.sub(larger)))
+            .log(),
+        );
         // A pair whose rows both lack negatives has J ≈ −1e30: a hinge of 0 that still counts in |P|, as documented.
         const j = both.add(d).sub(o.positiveMargin);
         return reduce(parts.reducer, tf.relu(j).square().div(2), positive);
@@ -54,7 +67,8 @@ export type GeneralizedLiftedStructureOptions = LiftedStructureOptions;
  */
 export const generalizedLiftedStructure: Registration<LossFactory, GeneralizedLiftedStructureOptions> = {
   name: 'generalized-lifted-structure',
-  description: 'generalized lifted structure (Hermans 2017): per anchor, soft-max positive distance against soft-min negative distance',
+  description:
+    'generalized lifted structure (Hermans 2017): per anchor, soft-max positive distance against soft-min negative distance',
   defaults: LIFTED_STRUCTURE_DEFAULTS,
   create: (options) => {
     const o = { ...LIFTED_STRUCTURE_DEFAULTS, ...options };
@@ -64,7 +78,11 @@ export const generalizedLiftedStructure: Registration<LossFactory, GeneralizedLi
         const d = distances();
         const positiveTerm = maskedLogSumExp(d.sub(o.positiveMargin) as tf.Tensor2D, positive);
         const negativeTerm = maskedLogSumExp(tf.scalar(o.negativeMargin).sub(d) as tf.Tensor2D, negative);
-        return reduce(parts.reducer, tf.relu(positiveTerm.add(negativeTerm)), rowHasAny(positive).mul(rowHasAny(negative)));
+        return reduce(
+          parts.reducer,
+          tf.relu(positiveTerm.add(negativeTerm)),
+          rowHasAny(positive).mul(rowHasAny(negative)),
+        );
       });
   },
 };

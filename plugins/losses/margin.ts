@@ -46,7 +46,16 @@ const FORMS = ['pairs', 'triplets'];
 function logInverseDensity(d: tf.Tensor, n: number, cutoff: number): tf.Tensor {
   return tf.tidy(() => {
     const clipped = d.clipByValue(cutoff, 1.99);
-    return clipped.log().mul(-(n - 2)).sub(tf.scalar(1).sub(clipped.square().div(4)).log().mul((n - 3) / 2));
+    return clipped
+      .log()
+      .mul(-(n - 2))
+      .sub(
+        tf
+          .scalar(1)
+          .sub(clipped.square().div(4))
+          .log()
+          .mul((n - 3) / 2),
+      );
   });
 }
 
@@ -62,7 +71,8 @@ function logInverseDensity(d: tf.Tensor, n: number, cutoff: number): tf.Tensor {
  */
 export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
   name: 'margin',
-  description: 'margin loss (Wu 2017): learnable per-class β, margin α; pairs with distance-weighted negatives, or PML\'s triplets form',
+  description:
+    "margin loss (Wu 2017): learnable per-class β, margin α; pairs with distance-weighted negatives, or PML's triplets form",
   defaults: MARGIN_DEFAULTS,
   create: (options) => {
     const o = { ...MARGIN_DEFAULTS, ...options };
@@ -70,13 +80,17 @@ export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
     if (!FORMS.includes(o.form)) throw new UserError(`margin: unknown form "${o.form}"`, `known: ${FORMS.join(', ')}`);
     return ({ numClasses, embeddingDim, miner }) => {
       if (numClasses < 1) throw new UserError('the margin loss needs the number of classes');
-      const tripletMiner = o.form === 'triplets' ? minerOfKind(miner, 'triplet', 'margin (triplets form)') : noMiner(miner, 'margin (pairs form)');
+      const tripletMiner =
+        o.form === 'triplets'
+          ? minerOfKind(miner, 'triplet', 'margin (triplets form)')
+          : noMiner(miner, 'margin (pairs form)');
       const beta = tf.variable(tf.fill([numClasses], o.initialBeta), o.learnBeta);
       const trainable = {
         variables: () => (o.learnBeta ? [beta] : []),
         getWeights: () => ({ beta }),
         setWeights: (weights: tf.NamedTensorMap) => {
-          if (!weights.beta || weights.beta.size !== numClasses) throw new UserError(`margin loss: expected beta of ${numClasses} values`);
+          if (!weights.beta || weights.beta.size !== numClasses)
+            throw new UserError(`margin loss: expected beta of ${numClasses} values`);
           beta.assign(weights.beta);
         },
         dispose: () => beta.dispose(),
@@ -91,15 +105,25 @@ export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
             if (o.form === 'triplets') {
               // How many selected triplets each positive pair (i, j) and each negative pair (i, k) is in.
               const multiplicity = outsideTape(d, (distances) => {
-                const counts = forEachTripletChunk(distances as tf.Tensor2D, positive, negative, { margin: o.alpha, chunkEntries: o.chunkEntries, dim: embeddingDim }, tripletMiner, ({ selected }) =>
-                  tf.concat([selected.sum(2), selected.sum(1)], 1),
+                const counts = forEachTripletChunk(
+                  distances as tf.Tensor2D,
+                  positive,
+                  negative,
+                  { margin: o.alpha, chunkEntries: o.chunkEntries, dim: embeddingDim },
+                  tripletMiner,
+                  ({ selected }) => tf.concat([selected.sum(2), selected.sum(1)], 1),
                 );
                 return tf.concat(counts, 0);
               });
-              const terms = tf.concat([tf.relu(d.sub(anchorBeta).add(o.alpha)), tf.relu(anchorBeta.sub(d).add(o.alpha))], 1);
+              const terms = tf.concat(
+                [tf.relu(d.sub(anchorBeta).add(o.alpha)), tf.relu(anchorBeta.sub(d).add(o.alpha))],
+                1,
+              );
               return reduce(parts.reducer, terms, multiplicity);
             }
-            const logWeight = logInverseDensity(detached(d), embeddingDim, o.cutoff).mul(negative).sub(tf.scalar(1).sub(negative).mul(1e9));
+            const logWeight = logInverseDensity(detached(d), embeddingDim, o.cutoff)
+              .mul(negative)
+              .sub(tf.scalar(1).sub(negative).mul(1e9));
             const weights = detached(tf.softmax(logWeight, 1).mul(negative.sum(1, true)).mul(negative));
             const positiveLoss = tf.relu(d.sub(anchorBeta).add(o.alpha)).mul(positive);
             const negativeLoss = tf.relu(anchorBeta.sub(d).add(o.alpha)).mul(weights);

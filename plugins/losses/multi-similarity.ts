@@ -15,7 +15,14 @@ export interface MultiSimilarityOptions extends LossPartOptions {
   readonly base: number;
 }
 
-export const MULTI_SIMILARITY_DEFAULTS: MultiSimilarityOptions = { alpha: 2, beta: 50, base: 0.5, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const MULTI_SIMILARITY_DEFAULTS: MultiSimilarityOptions = {
+  alpha: 2,
+  beta: 50,
+  base: 0.5,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * Multi-similarity loss (Wang et al. 2019), per anchor i:
@@ -25,14 +32,15 @@ export const MULTI_SIMILARITY_DEFAULTS: MultiSimilarityOptions = { alpha: 2, bet
  */
 export const multiSimilarity: Registration<LossFactory, MultiSimilarityOptions> = {
   name: 'multi-similarity',
-  description: 'multi-similarity (Wang 2019): soft-weighted positives (α) and negatives (β) around λ, optional pair miner',
+  description:
+    'multi-similarity (Wang 2019): soft-weighted positives (α) and negatives (β) around λ, optional pair miner',
   defaults: MULTI_SIMILARITY_DEFAULTS,
   create: (options) => {
     const o = { ...MULTI_SIMILARITY_DEFAULTS, ...options };
     const parts = lossParts('multi-similarity', o, MULTI_SIMILARITY_DEFAULTS);
     return ({ miner }) =>
       pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative }) => {
-        const aboveBase = (parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix()));
+        const aboveBase = parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix());
         const positiveTerm = maskedLogSumExp(aboveBase.mul(-o.alpha), positive, true).div(o.alpha);
         const negativeTerm = maskedLogSumExp(aboveBase.mul(o.beta), negative, true).div(o.beta);
         return reduce(parts.reducer, positiveTerm.add(negativeTerm), rowHasAny(positive.add(negative) as tf.Tensor2D));

@@ -28,7 +28,9 @@ export const nca: Registration<LossFactory, NcaOptions> = {
     return ({ miner }) =>
       pairLoss('nca', parts, miner, ({ similarities, positive, negative }) => {
         const logits = similarities().mul(o.softmaxScale) as tf.Tensor2D;
-        const perRow = maskedLogSumExp(logits, positive.add(negative) as tf.Tensor2D).sub(maskedLogSumExp(logits, positive));
+        const perRow = maskedLogSumExp(logits, positive.add(negative) as tf.Tensor2D).sub(
+          maskedLogSumExp(logits, positive),
+        );
         return reduce(parts.reducer, perRow, rowHasAny(positive));
       });
   },

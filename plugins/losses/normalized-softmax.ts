@@ -10,7 +10,12 @@ export interface NormalizedSoftmaxOptions extends LossPartOptions {
   readonly temperature: number;
 }
 
-export const NORMALIZED_SOFTMAX_DEFAULTS: NormalizedSoftmaxOptions = { temperature: 0.05, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const NORMALIZED_SOFTMAX_DEFAULTS: NormalizedSoftmaxOptions = {
+  temperature: 0.05,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * Normalized softmax (Zhai & Wu 2019): cross-entropy of s(x, w_c)/τ with a trainable class matrix
@@ -31,7 +36,10 @@ export const normalizedSoftmax: Registration<LossFactory, NormalizedSoftmaxOptio
         parts,
         (embeddings, labels) =>
           tf.tidy(() => {
-            const perRow = crossEntropyPerRow(parts.distance.similarities(embeddings, weight).div(o.temperature) as tf.Tensor2D, labels);
+            const perRow = crossEntropyPerRow(
+              parts.distance.similarities(embeddings, weight).div(o.temperature) as tf.Tensor2D,
+              labels,
+            );
             return reduce(parts.reducer, perRow, tf.onesLike(perRow));
           }),
         trainable,

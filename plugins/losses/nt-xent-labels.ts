@@ -10,7 +10,12 @@ export interface LabelledNtXentOptions extends LossPartOptions {
   readonly temperature: number;
 }
 
-export const LABELLED_NT_XENT_DEFAULTS: LabelledNtXentOptions = { temperature: 0.07, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const LABELLED_NT_XENT_DEFAULTS: LabelledNtXentOptions = {
+  temperature: 0.07,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * The NT-Xent (InfoNCE) term of each positive pair (a, p):
@@ -18,7 +23,12 @@ export const LABELLED_NT_XENT_DEFAULTS: LabelledNtXentOptions = { temperature: 0
  * with the anchor's other positives left out of the denominator; 0 for an anchor without
  * negatives. The B×B terms are reduced over the positive pairs.
  */
-export function labelledNtXent(logits: tf.Tensor2D, positive: tf.Tensor2D, negative: tf.Tensor2D, reducer: Reducer): tf.Scalar {
+export function labelledNtXent(
+  logits: tf.Tensor2D,
+  positive: tf.Tensor2D,
+  negative: tf.Tensor2D,
+  reducer: Reducer,
+): tf.Scalar {
   return tf.tidy(() => {
     const negatives = maskedLogSumExp(logits, negative).reshape([-1, 1]);
     const perPair = tf.softplus(negatives.sub(logits)).mul(rowHasAny(negative).reshape([-1, 1]));

@@ -9,7 +9,12 @@ export interface NtXentOptions extends LossPartOptions {
   readonly temperature: number;
 }
 
-export const NT_XENT_DEFAULTS: NtXentOptions = { temperature: 0.5, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const NT_XENT_DEFAULTS: NtXentOptions = {
+  temperature: 0.5,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * NT-Xent (SimCLR) for unlabelled data: rows i of `a` and `b` are two augmented views of one item.
@@ -32,7 +37,12 @@ export const ntXent: Registration<LossFactory, NtXentOptions> = {
           const n = a.shape[0];
           const views = tf.concat([a, b], 0) as tf.Tensor2D;
           // The twins share a label; NT-Xent with labels then gives each view its twin as the one positive.
-          const { positive, negative } = labelMasks(tf.tensor1d([...Array(2 * n).keys()].map((i) => i % n), 'int32'));
+          const { positive, negative } = labelMasks(
+            tf.tensor1d(
+              [...Array(2 * n).keys()].map((i) => i % n),
+              'int32',
+            ),
+          );
           const logits = parts.distance.similarities(views).div(o.temperature) as tf.Tensor2D;
           return regularized(parts, labelledNtXent(logits, positive, negative, parts.reducer), views);
         }),

@@ -14,18 +14,26 @@ export interface ProxyAnchorOptions extends LossPartOptions {
   readonly alpha: number;
 }
 
-export const PROXY_ANCHOR_DEFAULTS: ProxyAnchorOptions = { margin: 0.1, alpha: 32, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const PROXY_ANCHOR_DEFAULTS: ProxyAnchorOptions = {
+  margin: 0.1,
+  alpha: 32,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * Proxy-Anchor loss (Kim et al. 2020) with one trainable proxy per class (checkpoint name `proxies`, C × D):
- *   (1/|P⁺|) Σ_{p ∈ P⁺} log(1 + Σ_{x ∈ X_p⁺} e^(−α(s(x,p) − δ))) + (1/|P|) Σ_{p ∈ P} log(1 + Σ_{x ∈ X_p⁻} e^(α(s(x,p) + δ)))
+ *   (1/|P⁺|) Σ_{p ∈ P⁺} log(1 + Σ_{x ∈ X_p⁺} e^(−α(s(x,p) − δ)))
+ *   + (1/|P|) Σ_{p ∈ P} log(1 + Σ_{x ∈ X_p⁻} e^(α(s(x,p) + δ)))
  * P⁺ the proxies whose class is in the batch, X_p⁺ / X_p⁻ the rows of / not of p's class, s the
  * similarity (for a distance d, s − δ becomes δ − d and s + δ becomes −δ − d). Each of the two
  * sums over proxies is the reducer's (by default the mean).
  */
 export const proxyAnchor: Registration<LossFactory, ProxyAnchorOptions> = {
   name: 'proxy-anchor',
-  description: 'Proxy-Anchor (Kim 2020): each class proxy against the rows of its class and of the others, margin δ, scale α',
+  description:
+    'Proxy-Anchor (Kim 2020): each class proxy against the rows of its class and of the others, margin δ, scale α',
   defaults: PROXY_ANCHOR_DEFAULTS,
   create: (options) => {
     const o = { ...PROXY_ANCHOR_DEFAULTS, ...options };
@@ -39,12 +47,16 @@ export const proxyAnchor: Registration<LossFactory, ProxyAnchorOptions> = {
           tf.tidy(() => {
             const { distance } = parts;
             const values = distance.matrix(embeddings, proxies).transpose() as tf.Tensor2D; // C × B
-            const [pull, push] = distance.similarity ? [values.sub(o.margin), values.add(o.margin)] : [tf.scalar(o.margin).sub(values), values.neg().sub(o.margin)];
+            const [pull, push] = distance.similarity
+              ? [values.sub(o.margin), values.add(o.margin)]
+              : [tf.scalar(o.margin).sub(values), values.neg().sub(o.margin)];
             const members = indicator(labels, numClasses).transpose() as tf.Tensor2D;
             const others = tf.scalar(1).sub(members) as tf.Tensor2D;
             const positiveTerm = maskedLogSumExp(pull.mul(-o.alpha) as tf.Tensor2D, members, true);
             const negativeTerm = maskedLogSumExp(push.mul(o.alpha) as tf.Tensor2D, others, true);
-            return reduce(parts.reducer, positiveTerm, rowHasAny(members)).add(reduce(parts.reducer, negativeTerm, tf.onesLike(negativeTerm))) as tf.Scalar;
+            return reduce(parts.reducer, positiveTerm, rowHasAny(members)).add(
+              reduce(parts.reducer, negativeTerm, tf.onesLike(negativeTerm)),
+            ) as tf.Scalar;
           }),
         trainable,
       );

@@ -11,7 +11,12 @@ export interface ProxyNcaOptions extends LossPartOptions {
   readonly softmaxScale: number;
 }
 
-export const PROXY_NCA_DEFAULTS: ProxyNcaOptions = { softmaxScale: 1, distance: 'squared-l2', reducer: 'mean', regularizer: null };
+export const PROXY_NCA_DEFAULTS: ProxyNcaOptions = {
+  softmaxScale: 1,
+  distance: 'squared-l2',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * ProxyNCA (Movshovitz-Attias et al. 2017) with one trainable proxy per class (checkpoint name
@@ -34,7 +39,10 @@ export const proxyNca: Registration<LossFactory, ProxyNcaOptions> = {
         parts,
         (embeddings, labels) =>
           tf.tidy(() => {
-            const perRow = crossEntropyPerRow(parts.distance.similarities(embeddings, proxies).mul(o.softmaxScale) as tf.Tensor2D, labels);
+            const perRow = crossEntropyPerRow(
+              parts.distance.similarities(embeddings, proxies).mul(o.softmaxScale) as tf.Tensor2D,
+              labels,
+            );
             return reduce(parts.reducer, perRow, tf.onesLike(perRow));
           }),
         trainable,

@@ -25,8 +25,12 @@ function pairClassifier(
   { symmetric, hidden }: { symmetric: boolean; hidden: number },
   seed: number,
 ): PairLoss {
-  const variables = hidden > 0 ? { ...denseLayer('hidden', featureSize, hidden, seed + 100), ...denseLayer('', hidden, 1, seed) } : denseLayer('', featureSize, 1, seed);
-  const layer = (x: tf.Tensor2D, prefix: string) => tf.matMul(x, variables[`${prefix}weight`] as tf.Tensor2D).add(variables[`${prefix}bias`]!) as tf.Tensor2D;
+  const variables =
+    hidden > 0
+      ? { ...denseLayer('hidden', featureSize, hidden, seed + 100), ...denseLayer('', hidden, 1, seed) }
+      : denseLayer('', featureSize, 1, seed);
+  const layer = (x: tf.Tensor2D, prefix: string) =>
+    tf.matMul(x, variables[`${prefix}weight`] as tf.Tensor2D).add(variables[`${prefix}bias`]!) as tf.Tensor2D;
   const logit = (a: tf.Tensor2D, b: tf.Tensor2D) => {
     const x = features(a, b);
     return layer(hidden > 0 ? (tf.relu(layer(x, 'hidden')) as tf.Tensor2D) : x, '');
@@ -38,7 +42,8 @@ function pairClassifier(
     setWeights: (weights) => {
       for (const [name, variable] of Object.entries(variables)) {
         const value = weights[name];
-        if (!value || value.shape.join() !== variable.shape.join()) throw new UserError(`pair classifier: expected ${name} of shape ${variable.shape}`);
+        if (!value || value.shape.join() !== variable.shape.join())
+          throw new UserError(`pair classifier: expected ${name} of shape ${variable.shape}`);
         variable.assign(value);
       }
     },
@@ -52,7 +57,8 @@ function pairClassifier(
 }
 
 function checkedHidden(name: string, hidden: number): number {
-  if (!Number.isInteger(hidden) || hidden < 0) throw new UserError(`${name}: option "hidden" must be a whole number ≥ 0, got ${hidden}`);
+  if (!Number.isInteger(hidden) || hidden < 0)
+    throw new UserError(`${name}: option "hidden" must be a whole number ≥ 0, got ${hidden}`);
   return hidden;
 }
 
@@ -92,7 +98,8 @@ export const siameseDifference: Registration<LossFactory, DifferenceOptions> = {
   defaults: { hidden: 0 },
   create: (options) => {
     const hidden = checkedHidden('siamese-difference', options?.hidden ?? 0);
-    return ({ embeddingDim }) => pairClassifier(embeddingDim, (a, b) => a.sub(b).abs() as tf.Tensor2D, { symmetric: false, hidden }, 22);
+    return ({ embeddingDim }) =>
+      pairClassifier(embeddingDim, (a, b) => a.sub(b).abs() as tf.Tensor2D, { symmetric: false, hidden }, 22);
   },
 };
 

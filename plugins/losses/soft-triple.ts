@@ -18,7 +18,15 @@ export interface SoftTripleOptions extends LossPartOptions {
   readonly margin: number;
 }
 
-export const SOFT_TRIPLE_DEFAULTS: SoftTripleOptions = { centres: 10, scale: 20, gamma: 0.1, margin: 0.01, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const SOFT_TRIPLE_DEFAULTS: SoftTripleOptions = {
+  centres: 10,
+  scale: 20,
+  gamma: 0.1,
+  margin: 0.01,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * SoftTriple (Qian et al. 2019) with K trainable centres per class (checkpoint name `centres`,
@@ -34,10 +42,16 @@ export const softTriple: Registration<LossFactory, SoftTripleOptions> = {
   create: (options) => {
     const o = { ...SOFT_TRIPLE_DEFAULTS, ...options };
     const parts = lossParts('soft-triple', o, SOFT_TRIPLE_DEFAULTS);
-    if (!Number.isInteger(o.centres) || o.centres < 1) throw new UserError(`soft-triple: centres must be a whole number ≥ 1, got ${o.centres}`);
+    if (!Number.isInteger(o.centres) || o.centres < 1)
+      throw new UserError(`soft-triple: centres must be a whole number ≥ 1, got ${o.centres}`);
     return ({ numClasses, embeddingDim, miner }) => {
       noMiner(miner, 'soft-triple');
-      const { matrix: centres, trainable } = classMatrix('soft-triple', 'centres', [numClasses * o.centres, embeddingDim], 34);
+      const { matrix: centres, trainable } = classMatrix(
+        'soft-triple',
+        'centres',
+        [numClasses * o.centres, embeddingDim],
+        34,
+      );
       return embeddingLoss(
         parts,
         (embeddings, labels) =>

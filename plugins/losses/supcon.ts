@@ -10,7 +10,12 @@ export interface SupConOptions extends LossPartOptions {
   readonly temperature: number;
 }
 
-export const SUPCON_DEFAULTS: SupConOptions = { temperature: 0.1, distance: 'cosine', reducer: 'mean-non-zero', regularizer: null };
+export const SUPCON_DEFAULTS: SupConOptions = {
+  temperature: 0.1,
+  distance: 'cosine',
+  reducer: 'mean-non-zero',
+  regularizer: null,
+};
 
 /**
  * Supervised contrastive loss (Khosla et al. 2020, L_out), per anchor i with positives P(i):
@@ -29,7 +34,9 @@ export const supCon: Registration<LossFactory, SupConOptions> = {
     return ({ miner }) =>
       pairLoss('supcon', parts, miner, ({ similarities, positive, negative }) => {
         const logits = similarities().div(o.temperature) as tf.Tensor2D;
-        const logProbability = logits.sub(maskedLogSumExp(logits, positive.add(negative) as tf.Tensor2D).reshape([-1, 1]));
+        const logProbability = logits.sub(
+          maskedLogSumExp(logits, positive.add(negative) as tf.Tensor2D).reshape([-1, 1]),
+        );
         const perAnchor = logProbability.mul(positive).sum(1).div(positive.sum(1).maximum(1)).neg();
         return reduce(parts.reducer, perAnchor, rowHasAny(positive));
       });

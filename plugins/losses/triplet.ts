@@ -65,8 +65,16 @@ export function forEachTripletChunk<T extends tf.TensorContainer>(
         const rows = distances.slice([start, 0], [c, b]);
         const ap = rows.reshape([c, b, 1]) as tf.Tensor3D;
         const an = rows.reshape([c, 1, b]) as tf.Tensor3D;
-        const valid = positive.slice([start, 0], [c, b]).reshape([c, b, 1]).mul(negative.slice([start, 0], [c, b]).reshape([c, 1, b])) as tf.Tensor3D;
-        return each({ start, ap, an, selected: miner ? miner.select({ ap, an, valid, margin, distances, start, dim }) : valid });
+        const valid = positive
+          .slice([start, 0], [c, b])
+          .reshape([c, b, 1])
+          .mul(negative.slice([start, 0], [c, b]).reshape([c, 1, b])) as tf.Tensor3D;
+        return each({
+          start,
+          ap,
+          an,
+          selected: miner ? miner.select({ ap, an, valid, margin, distances, start, dim }) : valid,
+        });
       }),
     );
   }
@@ -81,7 +89,14 @@ export function forEachTripletChunk<T extends tf.TensorContainer>(
  * (∂L/∂d(i,j) = Σ_k w_ijk·h'(z) for positives j, −Σ_j w_ijk·h'(z) for negatives k, over the divisor)
  * and handed to autodiff through tf.customGrad: the tape keeps one B×B matrix, never B³ values.
  */
-export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negative: tf.Tensor2D, o: TripletTerms & { dim: number }, reducer: Reducer, miner?: TripletMiner): tf.Scalar {
+export function tripletLoss(
+  distances: tf.Tensor2D,
+  positive: tf.Tensor2D,
+  negative: tf.Tensor2D,
+  o: TripletTerms & { dim: number },
+  reducer: Reducer,
+  miner?: TripletMiner,
+): tf.Scalar {
   const smooth = o.softMargin || o.smoothLoss;
   const loss = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [d, save] = args as [tf.Tensor2D, tf.GradSaveFunc];
@@ -91,10 +106,21 @@ export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negat
       const weights = reducer.weights(raw, selected);
       // Derivative of the hinge (step) or of softplus (sigmoid) at each selected triplet.
       const slope = weights.mul(smooth ? tf.sigmoid(z) : tf.step(z));
-      return { total: raw.mul(weights).sum() as tf.Scalar, weight: weights.sum() as tf.Scalar, slope: slope.sum(2).sub(slope.sum(1)) as tf.Tensor2D };
+      return {
+        total: raw.mul(weights).sum() as tf.Scalar,
+        weight: weights.sum() as tf.Scalar,
+        slope: slope.sum(2).sub(slope.sum(1)) as tf.Tensor2D,
+      };
     });
     const divisor = reducer.divisor(tf.addN(chunks.map((chunk) => chunk.weight)));
-    save([tf.concat(chunks.map((chunk) => chunk.slope), 0).div(divisor)]);
+    save([
+      tf
+        .concat(
+          chunks.map((chunk) => chunk.slope),
+          0,
+        )
+        .div(divisor),
+    ]);
     return {
       value: tf.addN(chunks.map((chunk) => chunk.total)).div(divisor) as tf.Scalar,
       gradFunc: (dy: tf.Scalar, [gradient]: tf.Tensor[]) => dy.mul(gradient!),
@@ -106,18 +132,30 @@ export function tripletLoss(distances: tf.Tensor2D, positive: tf.Tensor2D, negat
 /** Triplet loss over all (anchor, positive, negative) of the batch, or those a miner selects. */
 export const triplet: Registration<LossFactory, TripletOptions> = {
   name: 'triplet',
-  description: 'triplet loss relu(d_ap − d_an + m), soft margin or smooth (PML), any distance and reducer, with an optional miner',
+  description:
+    'triplet loss relu(d_ap − d_an + m), soft margin or smooth (PML), any distance and reducer, with an optional miner',
   defaults: TRIPLET_DEFAULTS,
   create: (options) => {
     const o = { ...TRIPLET_DEFAULTS, ...options };
     const parts = lossParts('triplet', o, TRIPLET_DEFAULTS);
-    if (o.softMargin && o.smoothLoss) throw new UserError('triplet: softMargin drops the margin and smoothLoss keeps it; set one of them', 'softMargin: softplus(d_ap − d_an); smoothLoss: softplus(d_ap − d_an + margin)');
+    if (o.softMargin && o.smoothLoss)
+      throw new UserError(
+        'triplet: softMargin drops the margin and smoothLoss keeps it; set one of them',
+        'softMargin: softplus(d_ap − d_an); smoothLoss: softplus(d_ap − d_an + margin)',
+      );
     return ({ miner: configured }) => {
       const miner = minerOfKind(configured, 'triplet', 'triplet');
       return embeddingLoss(parts, (embeddings, labels) =>
         tf.tidy(() => {
           const { positive, negative } = labelMasks(labels);
-          return tripletLoss(parts.distance.distances(embeddings), positive, negative, { ...o, dim: embeddings.shape[1] }, parts.reducer, miner);
+          return tripletLoss(
+            parts.distance.distances(embeddings),
+            positive,
+            negative,
+            { ...o, dim: embeddings.shape[1] },
+            parts.reducer,
+            miner,
+          );
         }),
       );
     };

@@ -14,7 +14,13 @@ export interface TupletMarginOptions extends LossPartOptions {
   readonly scale: number;
 }
 
-export const TUPLET_MARGIN_DEFAULTS: TupletMarginOptions = { marginDegrees: 5.73, scale: 64, distance: 'cosine', reducer: 'mean', regularizer: null };
+export const TUPLET_MARGIN_DEFAULTS: TupletMarginOptions = {
+  marginDegrees: 5.73,
+  scale: 64,
+  distance: 'cosine',
+  reducer: 'mean',
+  regularizer: null,
+};
 
 /**
  * Tuplet margin loss (Yu & Tao 2019), per positive pair (a, p) with θ_ap its angle:
@@ -24,12 +30,17 @@ export const TUPLET_MARGIN_DEFAULTS: TupletMarginOptions = { marginDegrees: 5.73
  */
 export const tupletMargin: Registration<LossFactory, TupletMarginOptions> = {
   name: 'tuplet-margin',
-  description: 'tuplet margin (Yu 2019): each positive pair, its angle narrowed by β (degrees), against the anchor’s negatives, scale s',
+  description:
+    'tuplet margin (Yu 2019): each positive pair, its angle narrowed by β (degrees), against the anchor’s negatives, scale s',
   defaults: TUPLET_MARGIN_DEFAULTS,
   create: (options) => {
     const o = { ...TUPLET_MARGIN_DEFAULTS, ...options };
     const parts = lossParts('tuplet-margin', o, TUPLET_MARGIN_DEFAULTS);
-    if (parts.distance.name !== 'cosine') throw new UserError(`tuplet-margin: works on angles, so on the cosine distance, not ${parts.distance.name}`, 'drop the distance option');
+    if (parts.distance.name !== 'cosine')
+      throw new UserError(
+        `tuplet-margin: works on angles, so on the cosine distance, not ${parts.distance.name}`,
+        'drop the distance option',
+      );
     const margin = (o.marginDegrees * Math.PI) / 180;
     return ({ miner }) =>
       pairLoss('tuplet-margin', parts, miner, ({ matrix, positive, negative }) => {

@@ -7,7 +7,12 @@ import { minerRegistration } from './registration.js';
 
 type Select = PairMiner['select'];
 
-function pairMiner<O extends object>(name: string, description: string, defaults: O, build: (options: O) => Select): Registration<PairMiner, O> {
+function pairMiner<O extends object>(
+  name: string,
+  description: string,
+  defaults: O,
+  build: (options: O) => Select,
+): Registration<PairMiner, O> {
   return minerRegistration<PairMiner, O>('pair', name, description, defaults, build);
 }
 
@@ -36,7 +41,10 @@ export const multiSimilarityMiner = pairMiner<MultiSimilarityMinerOptions>(
       }),
 );
 
-/** The mask's entries whose distance ranks among the `share` hardest (largest for positives, smallest for negatives), over the batch. */
+/**
+ * The mask's entries whose distance ranks among the `share` hardest (largest for positives, smallest for negatives),
+ * over the batch.
+ */
 function hardestShare(distances: tf.Tensor2D, mask: tf.Tensor2D, share: number, largest: boolean): tf.Tensor2D {
   return tf.tidy(() => {
     const count = mask.sum().dataSync()[0]!;
@@ -59,10 +67,19 @@ export interface HdcOptions {
  * cascaded): keeps the hardest share of the batch's positive pairs (largest d) and of its negative
  * pairs (smallest d).
  */
-export const hdc = pairMiner<HdcOptions>('hdc', 'the hardest share (filterPercentage) of the positive and of the negative pairs of the batch (Yuan 2017)', { filterPercentage: 0.5 }, ({ filterPercentage }) => {
-  if (!(filterPercentage > 0 && filterPercentage <= 1)) throw new UserError(`miner hdc: filterPercentage must be in (0, 1], got ${filterPercentage}`);
-  return (distances, positive, negative) => ({ positive: hardestShare(distances, positive, filterPercentage, true), negative: hardestShare(distances, negative, filterPercentage, false) });
-});
+export const hdc = pairMiner<HdcOptions>(
+  'hdc',
+  'the hardest share (filterPercentage) of the positive and of the negative pairs of the batch (Yuan 2017)',
+  { filterPercentage: 0.5 },
+  ({ filterPercentage }) => {
+    if (!(filterPercentage > 0 && filterPercentage <= 1))
+      throw new UserError(`miner hdc: filterPercentage must be in (0, 1], got ${filterPercentage}`);
+    return (distances, positive, negative) => ({
+      positive: hardestShare(distances, positive, filterPercentage, true),
+      negative: hardestShare(distances, negative, filterPercentage, false),
+    });
+  },
+);
 
 export interface UniformHistogramOptions {
   readonly bins: number;
@@ -82,13 +99,17 @@ export const uniformHistogram = pairMiner<UniformHistogramOptions>(
   'up to k positive and k negative pairs drawn at random from each of `bins` equal distance bins',
   { bins: 100, positivesPerBin: 10, negativesPerBin: 10, seed: 7 },
   ({ bins, positivesPerBin, negativesPerBin, seed }) => {
-    if (!Number.isInteger(bins) || bins < 1) throw new UserError(`miner uniform-histogram: bins must be a whole number ≥ 1, got ${bins}`);
+    if (!Number.isInteger(bins) || bins < 1)
+      throw new UserError(`miner uniform-histogram: bins must be a whole number ≥ 1, got ${bins}`);
     const random = new Random(seed);
     const draw = (values: Float32Array, mask: Float32Array, perBin: number, shape: [number, number]): tf.Tensor2D => {
       const members = [...mask.keys()].filter((i) => mask[i]! > 0);
       const out = new Float32Array(mask.length);
       if (members.length) {
-        const [low, high] = members.reduce(([lo, hi], i) => [Math.min(lo, values[i]!), Math.max(hi, values[i]!)], [Infinity, -Infinity]);
+        const [low, high] = members.reduce(
+          ([lo, hi], i) => [Math.min(lo, values[i]!), Math.max(hi, values[i]!)],
+          [Infinity, -Infinity],
+        );
         const width = (high - low) / bins || 1;
         const byBin = new Map<number, number[]>();
         for (const i of members) {
@@ -102,7 +123,10 @@ export const uniformHistogram = pairMiner<UniformHistogramOptions>(
     return (distances, positive, negative) => {
       const shape = distances.shape;
       const values = distances.dataSync() as Float32Array;
-      return { positive: draw(values, positive.dataSync() as Float32Array, positivesPerBin, shape), negative: draw(values, negative.dataSync() as Float32Array, negativesPerBin, shape) };
+      return {
+        positive: draw(values, positive.dataSync() as Float32Array, positivesPerBin, shape),
+        negative: draw(values, negative.dataSync() as Float32Array, negativesPerBin, shape),
+      };
     };
   },
 );

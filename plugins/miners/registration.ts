@@ -3,7 +3,13 @@ import type { Registration } from '../../core/contracts/registration.js';
 import { checkOptionNames } from '../../core/losses/embedding-loss.js';
 
 /** A miner registration of one kind whose options are checked against its defaults. */
-export function minerRegistration<M extends Miner, O extends object>(kind: M['kind'], name: string, description: string, defaults: O, build: (options: O) => M['select']): Registration<M, O> {
+export function minerRegistration<M extends Miner, O extends object>(
+  kind: M['kind'],
+  name: string,
+  description: string,
+  defaults: O,
+  build: (options: O) => M['select'],
+): Registration<M, O> {
   return {
     name,
     description,

@@ -14,22 +14,46 @@ function where(chunk: TripletChunk, condition: (ap: tf.Tensor3D, an: tf.Tensor3D
   return tf.tidy(() => chunk.valid.mul(condition(chunk.ap, chunk.an)) as tf.Tensor3D);
 }
 
-function tripletMiner<O extends object>(name: string, description: string, defaults: O, build: (options: O) => (chunk: TripletChunk) => tf.Tensor3D): Registration<TripletMiner, O> {
+function tripletMiner<O extends object>(
+  name: string,
+  description: string,
+  defaults: O,
+  build: (options: O) => (chunk: TripletChunk) => tf.Tensor3D,
+): Registration<TripletMiner, O> {
   return minerRegistration<TripletMiner, O>('triplet', name, description, defaults, build);
 }
 
 function oneOf<T extends string>(miner: string, option: string, value: T, known: readonly T[]): T {
-  if (!known.includes(value)) throw new UserError(`miner ${miner}: unknown ${option} "${value}"`, `known: ${known.join(', ')}`);
+  if (!known.includes(value))
+    throw new UserError(`miner ${miner}: unknown ${option} "${value}"`, `known: ${known.join(', ')}`);
   return value;
 }
 
 const noOptions = {};
-export const allTriplets = tripletMiner('all-triplets', 'every valid triplet', noOptions, () => (chunk) => chunk.valid.clone());
-export const hardTriplets = tripletMiner('hard', "triplets whose negative is closer than the positive (d_an < d_ap)", noOptions, () => (chunk) => where(chunk, (ap, an) => tf.step(ap.sub(an))));
-export const semiHardTriplets = tripletMiner('semi-hard', "triplets with d_ap < d_an < d_ap + the loss's margin", noOptions, () => (chunk) =>
-  where(chunk, (ap, an) => tf.step(an.sub(ap)).mul(tf.step(ap.add(chunk.margin).sub(an)))),
+export const allTriplets = tripletMiner(
+  'all-triplets',
+  'every valid triplet',
+  noOptions,
+  () => (chunk) => chunk.valid.clone(),
 );
-export const easyTriplets = tripletMiner('easy', "triplets already satisfied by the loss's margin (d_an > d_ap + margin)", noOptions, () => (chunk) => where(chunk, (ap, an) => tf.step(an.sub(ap).sub(chunk.margin))));
+export const hardTriplets = tripletMiner(
+  'hard',
+  'triplets whose negative is closer than the positive (d_an < d_ap)',
+  noOptions,
+  () => (chunk) => where(chunk, (ap, an) => tf.step(ap.sub(an))),
+);
+export const semiHardTriplets = tripletMiner(
+  'semi-hard',
+  "triplets with d_ap < d_an < d_ap + the loss's margin",
+  noOptions,
+  () => (chunk) => where(chunk, (ap, an) => tf.step(an.sub(ap)).mul(tf.step(ap.add(chunk.margin).sub(an)))),
+);
+export const easyTriplets = tripletMiner(
+  'easy',
+  "triplets already satisfied by the loss's margin (d_an > d_ap + margin)",
+  noOptions,
+  () => (chunk) => where(chunk, (ap, an) => tf.step(an.sub(ap).sub(chunk.margin))),
+);
 
 export const TRIPLET_TYPES = ['all', 'hard', 'semi-hard', 'easy'] as const;
 export interface TripletMarginMinerOptions {
@@ -44,7 +68,7 @@ export interface TripletMarginMinerOptions {
  */
 export const tripletMargin = tripletMiner<TripletMarginMinerOptions>(
   'triplet-margin',
-  'triplets by their margin t = d_an − d_ap against the miner\'s own margin m: type all (t ≤ m), hard (t ≤ 0), semi-hard (0 < t ≤ m), easy (t > m)',
+  "triplets by their margin t = d_an − d_ap against the miner's own margin m: type all (t ≤ m), hard (t ≤ 0), semi-hard (0 < t ≤ m), easy (t > m)",
   { margin: 0.2, type: 'all' },
   ({ margin, type }) => {
     oneOf('triplet-margin', 'type', type, TRIPLET_TYPES);
@@ -69,13 +93,20 @@ export const tripletMargin = tripletMiner<TripletMarginMinerOptions>(
 /** One-hot c×B of the extreme of `values` over the entries where `mask` is 1 (largest or smallest). */
 function extreme(values: tf.Tensor2D, mask: tf.Tensor2D, largest: boolean): tf.Tensor2D {
   return tf.tidy(() => {
-    const masked = largest ? values.mul(mask).sub(tf.scalar(1).sub(mask).mul(1e9)) : values.mul(mask).add(tf.scalar(1).sub(mask).mul(1e9));
+    const masked = largest
+      ? values.mul(mask).sub(tf.scalar(1).sub(mask).mul(1e9))
+      : values.mul(mask).add(tf.scalar(1).sub(mask).mul(1e9));
     return tf.oneHot(largest ? masked.argMax(1) : masked.argMin(1), values.shape[1]).toFloat() as tf.Tensor2D;
   });
 }
 
 /** For each anchor, its farthest positive with its nearest negative: one triplet per anchor (when both exist). */
-export const batchHard = tripletMiner('batch-hard', 'per anchor the hardest positive and the hardest negative', noOptions, () => (chunk) => batchTriplet(chunk, 'hard', 'hard'));
+export const batchHard = tripletMiner(
+  'batch-hard',
+  'per anchor the hardest positive and the hardest negative',
+  noOptions,
+  () => (chunk) => batchTriplet(chunk, 'hard', 'hard'),
+);
 
 export const POSITIVE_STRATEGIES = ['easy', 'hard'] as const;
 export const NEGATIVE_STRATEGIES = ['easy', 'semi-hard', 'hard'] as const;
@@ -90,7 +121,11 @@ export interface BatchEasyHardOptions {
  * chosen positive (Xuan et al. 2020; pytorch-metric-learning 2.x BatchEasyHardMiner, default
  * positives EASY, negatives SEMIHARD).
  */
-function batchTriplet(chunk: TripletChunk, positives: BatchEasyHardOptions['positives'], negatives: BatchEasyHardOptions['negatives']): tf.Tensor3D {
+function batchTriplet(
+  chunk: TripletChunk,
+  positives: BatchEasyHardOptions['positives'],
+  negatives: BatchEasyHardOptions['negatives'],
+): tf.Tensor3D {
   return tf.tidy(() => {
     const [c, b] = [chunk.valid.shape[0], chunk.valid.shape[1]];
     const positive = chunk.valid.max(2) as tf.Tensor2D;
@@ -104,7 +139,10 @@ function batchTriplet(chunk: TripletChunk, positives: BatchEasyHardOptions['posi
       allowed = negative.mul(tf.step(an.sub(chosen).sub(1e-12))) as tf.Tensor2D;
     }
     const k = extreme(an, allowed, negatives === 'easy').mul(allowed.max(1, true));
-    return j.reshape([c, b, 1]).mul(k.reshape([c, 1, b])).mul(chunk.valid) as tf.Tensor3D;
+    return j
+      .reshape([c, b, 1])
+      .mul(k.reshape([c, 1, b]))
+      .mul(chunk.valid) as tf.Tensor3D;
   });
 }
 
@@ -132,14 +170,17 @@ export interface AngularMinerOptions {
  */
 export const angularMiner = tripletMiner<AngularMinerOptions>(
   'angular',
-  'triplets whose angle at the negative (Wang et al. 2017\'s angular loss) exceeds angleDegrees (needs the l2 distance)',
+  "triplets whose angle at the negative (Wang et al. 2017's angular loss) exceeds angleDegrees (needs the l2 distance)",
   { angleDegrees: 20 },
   ({ angleDegrees }) => {
     const tangent = Math.tan((angleDegrees * Math.PI) / 180);
     return (chunk) =>
       where(chunk, (ap, an) => {
         const pn = chunk.distances.reshape([1, ...chunk.distances.shape]);
-        const centre = tf.relu(an.square().add(pn.square()).div(2).sub(ap.square().div(4))).add(1e-12).sqrt();
+        const centre = tf
+          .relu(an.square().add(pn.square()).div(2).sub(ap.square().div(4)))
+          .add(1e-12)
+          .sqrt();
         return tf.step(ap.sub(centre.mul(2 * tangent)).sub(1e-12));
       });
   },
@@ -172,8 +213,19 @@ export const distanceWeighted = tripletMiner<DistanceWeightedOptions>(
         const [c, b] = [chunk.valid.shape[0], chunk.valid.shape[1]];
         const n = chunk.dim;
         const d = chunk.an.reshape([c, b]).clipByValue(cutoff, 1.99);
-        const logWeight = d.log().mul(2 - n).sub(tf.scalar(1).sub(d.square().div(4)).log().mul((n - 3) / 2));
-        const eligible = chunk.valid.max(1).mul(tf.step(tf.scalar(nonzeroLossCutoff).sub(chunk.an.reshape([c, b])))) as tf.Tensor2D;
+        const logWeight = d
+          .log()
+          .mul(2 - n)
+          .sub(
+            tf
+              .scalar(1)
+              .sub(d.square().div(4))
+              .log()
+              .mul((n - 3) / 2),
+          );
+        const eligible = chunk.valid
+          .max(1)
+          .mul(tf.step(tf.scalar(nonzeroLossCutoff).sub(chunk.an.reshape([c, b])))) as tf.Tensor2D;
         // Per anchor: subtract the max so exp() cannot overflow; ineligible negatives get −1e9.
         const masked = logWeight.mul(eligible).sub(tf.scalar(1).sub(eligible).mul(1e9));
         const logits = masked.sub(masked.max(1, true)) as tf.Tensor2D;

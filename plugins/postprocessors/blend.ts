@@ -7,13 +7,27 @@ interface RequeryOptions extends BlendOptions {
   readonly k: number;
 }
 
-function requery(state: KnnState, context: PostProcessContext, queries: Float32Array, gallery: Float32Array, k: number): KnnState {
+function requery(
+  state: KnnState,
+  context: PostProcessContext,
+  queries: Float32Array,
+  gallery: Float32Array,
+  k: number,
+): KnnState {
   const shared = queriesAreGallery(state);
   const newGallery = shared ? queries : gallery;
-  return { ...state, queryVectors: queries, galleryVectors: newGallery, neighbours: context.search(queries, newGallery, k) };
+  return {
+    ...state,
+    queryVectors: queries,
+    galleryVectors: newGallery,
+    neighbours: context.search(queries, newGallery, k),
+  };
 }
 
-/** αQE: each query becomes the normalised sum of itself and its top neighbours weighted by sim^α, then is searched again. */
+/**
+ * αQE: each query becomes the normalised sum of itself and its top neighbours weighted by sim^α, then is searched
+ * again.
+ */
 export const queryExpansion: Registration<PostProcessor, RequeryOptions> = {
   name: 'query-expansion',
   description: 'αQE: re-query with the normalised similarity^α-weighted sum of the query and its top neighbours',
@@ -21,7 +35,14 @@ export const queryExpansion: Registration<PostProcessor, RequeryOptions> = {
   create: (o: RequeryOptions) => {
     return {
       name: 'query-expansion',
-      apply: (state, context) => requery(state, context, blendVectors(state.queryVectors, state.galleryVectors, state.neighbours, state.dim, o), state.galleryVectors, o.k),
+      apply: (state, context) =>
+        requery(
+          state,
+          context,
+          blendVectors(state.queryVectors, state.galleryVectors, state.neighbours, state.dim, o),
+          state.galleryVectors,
+          o.k,
+        ),
     };
   },
 };
@@ -32,7 +53,8 @@ export const queryExpansion: Registration<PostProcessor, RequeryOptions> = {
  */
 export const databaseAugmentation: Registration<PostProcessor, RequeryOptions> = {
   name: 'dba',
-  description: 'database-side augmentation: replace gallery vectors by weighted sums of their gallery neighbours, re-search',
+  description:
+    'database-side augmentation: replace gallery vectors by weighted sums of their gallery neighbours, re-search',
   defaults: { neighbours: 2, power: 3, minSimilarity: 0, k: 100 },
   create: (o: RequeryOptions) => {
     return {
@@ -58,7 +80,8 @@ export const databaseAugmentation: Registration<PostProcessor, RequeryOptions> =
  */
 export const neighbourhoodBlending: Registration<PostProcessor, RequeryOptions & { iterations: number }> = {
   name: 'neighbourhood-blending',
-  description: 'iteratively replace embeddings by similarity-weighted sums of their neighbours above a threshold, re-search',
+  description:
+    'iteratively replace embeddings by similarity-weighted sums of their neighbours above a threshold, re-search',
   defaults: { neighbours: 10, power: 1, minSimilarity: 0.5, k: 50, iterations: 2 },
   create: (o: RequeryOptions & { iterations: number }) => {
     return {
@@ -67,7 +90,13 @@ export const neighbourhoodBlending: Registration<PostProcessor, RequeryOptions &
         let current = state;
         for (let i = 0; i < o.iterations; i++) {
           const queries = blendVectors(undefined, current.galleryVectors, current.neighbours, current.dim, o);
-          current = requery(current, context, queries, queriesAreGallery(current) ? queries : current.galleryVectors, o.k);
+          current = requery(
+            current,
+            context,
+            queries,
+            queriesAreGallery(current) ? queries : current.galleryVectors,
+            o.k,
+          );
         }
         return current;
       },

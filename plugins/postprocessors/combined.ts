@@ -8,7 +8,12 @@ import { textVectors, type ModelSourceOptions } from './text-model.js';
  * Image and text vectors side by side, each half scaled by 1/√2: the inner product of two rows is
  * the mean of their image and text cosine similarities.
  */
-export function combinedVectors(image: Float32Array, imageDim: number, text: Float32Array, textDim: number): Float32Array {
+export function combinedVectors(
+  image: Float32Array,
+  imageDim: number,
+  text: Float32Array,
+  textDim: number,
+): Float32Array {
   const count = image.length / imageDim;
   const dim = imageDim + textDim;
   const out = new Float32Array(count * dim);
@@ -34,7 +39,10 @@ export const combined: Registration<PostProcessor, ModelSourceOptions> = {
         const rows = cachedRows(state.queryVectors, text.queryVectors, `combined ${neighbours}`, () => {
           if (count === 0) return [];
           const queries = combinedVectors(state.queryVectors, state.dim, text.queryVectors, text.dim);
-          const gallery = state.galleryVectors === state.queryVectors ? queries : combinedVectors(state.galleryVectors, state.dim, text.galleryVectors, text.dim);
+          const gallery =
+            state.galleryVectors === state.queryVectors
+              ? queries
+              : combinedVectors(state.galleryVectors, state.dim, text.galleryVectors, text.dim);
           return exactSearch(queries, gallery, state.dim + text.dim, Math.min(neighbours, count));
         });
         return appendNeighbours(state, rows, threshold);

@@ -34,7 +34,8 @@ export const knnVote: Registration<PostProcessor, KnnVoteOptions> = {
           });
           const probabilities = state.classProbabilities?.[q];
           if (probabilities && headWeight > 0) {
-            for (const [label, p] of probabilities) scores.set(label, (scores.get(label) ?? 0) * (1 - headWeight) + p * headWeight);
+            for (const [label, p] of probabilities)
+              scores.set(label, (scores.get(label) ?? 0) * (1 - headWeight) + p * headWeight);
           }
           const ranked = [...scores].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
           return { labels: ranked.map(([label]) => label), scores: ranked.map(([, score]) => score) };

@@ -27,13 +27,22 @@ function ranked(state: { readonly predictions?: readonly RankedLabels[] }): read
  * `fallback`. `rows` are (score, best score of the row, is the class true) for every row ranking
  * the class; `positives` counts every row whose truth holds it (ranked or not).
  */
-function bestThreshold(rows: { score: number; best: number; positive: boolean }[], positives: number, fallback: number): number | undefined {
+function bestThreshold(
+  rows: { score: number; best: number; positive: boolean }[],
+  positives: number,
+  fallback: number,
+): number | undefined {
   const f1 = (tp: number, predicted: number): number => (2 * tp) / (predicted + positives);
   const atFallback = rows.filter((row) => passes(row.score, row.best, fallback));
-  let best = { f1: f1(atFallback.filter((row) => row.positive).length, atFallback.length), threshold: undefined as number | undefined };
+  let best = {
+    f1: f1(atFallback.filter((row) => row.positive).length, atFallback.length),
+    threshold: undefined as number | undefined,
+  };
   // Sweep the threshold down through the distinct score fractions: every row at or above the
   // current fraction is predicted. Rows with a best score ≤ 0 pass any threshold (fraction 1).
-  const fractions = rows.map((row) => ({ fraction: row.best > 0 ? row.score / row.best : 1, positive: row.positive })).sort((a, b) => b.fraction - a.fraction);
+  const fractions = rows
+    .map((row) => ({ fraction: row.best > 0 ? row.score / row.best : 1, positive: row.positive }))
+    .sort((a, b) => b.fraction - a.fraction);
   let tp = 0;
   for (let i = 0; i < fractions.length; i++) {
     if (fractions[i]!.positive) tp++;
@@ -53,7 +62,8 @@ function bestThreshold(rows: { score: number; best: number; positive: boolean }[
  */
 export const labelThreshold: Registration<PostProcessor, LabelThresholdOptions> = {
   name: 'label-threshold',
-  description: 'multi-label: keep ranked labels scoring at least a (per-class, learned on validation) fraction of the best one; never none',
+  description:
+    'multi-label: keep ranked labels scoring at least a (per-class, learned on validation) fraction of the best one; never none',
   defaults: DEFAULTS,
   create: ({ threshold, perClass, minPositives }: LabelThresholdOptions) => {
     const thresholdOf = (label: string): number => perClass[label] ?? threshold;
@@ -71,11 +81,21 @@ export const labelThreshold: Registration<PostProcessor, LabelThresholdOptions> 
       // Each class on its own (the at-least-one rule, which couples classes, is left out of the fit).
       fit: (state, truth) => {
         const rows = ranked(state);
-        const classes = new Map<string, { rows: { score: number; best: number; positive: boolean }[]; positives: number }>();
-        const entry = (label: string) => classes.get(label) ?? classes.set(label, { rows: [], positives: 0 }).get(label)!;
+        const classes = new Map<
+          string,
+          { rows: { score: number; best: number; positive: boolean }[]; positives: number }
+        >();
+        const entry = (label: string) =>
+          classes.get(label) ?? classes.set(label, { rows: [], positives: 0 }).get(label)!;
         rows.forEach((row, q) => {
           for (const label of truth[q] ?? []) entry(label).positives++;
-          row.labels.forEach((label, i) => entry(label).rows.push({ score: row.scores[i]!, best: row.scores[0]!, positive: truth[q]?.includes(label) ?? false }));
+          row.labels.forEach((label, i) =>
+            entry(label).rows.push({
+              score: row.scores[i]!,
+              best: row.scores[0]!,
+              positive: truth[q]?.includes(label) ?? false,
+            }),
+          );
         });
         const learned: Record<string, number> = {};
         for (const label of [...classes.keys()].sort()) {

@@ -27,7 +27,11 @@ export function appendNeighbours(state: KnnState, rows: readonly NeighbourRow[],
 
 /** The state's queries and gallery as items; a match source that reads item data needs them. */
 export function stateItems(state: KnnState, source: string): { queries: readonly Item[]; gallery: readonly Item[] } {
-  if (!state.queryItems || !state.galleryItems) throw new UserError(`the ${source} post-processor needs the items of the queries and the gallery`, 'run it in the pipeline, which passes them');
+  if (!state.queryItems || !state.galleryItems)
+    throw new UserError(
+      `the ${source} post-processor needs the items of the queries and the gallery`,
+      'run it in the pipeline, which passes them',
+    );
   return { queries: state.queryItems, gallery: state.galleryItems };
 }
 
@@ -37,7 +41,12 @@ const caches = new WeakMap<object, WeakMap<object, Map<string, readonly Neighbou
  * A source's rows for one pair of query and gallery sets, computed once: tuning applies the chain
  * to the same validation state for every setting, and a source's rows do not depend on its threshold.
  */
-export function cachedRows(queries: object, gallery: object, key: string, compute: () => readonly NeighbourRow[]): readonly NeighbourRow[] {
+export function cachedRows(
+  queries: object,
+  gallery: object,
+  key: string,
+  compute: () => readonly NeighbourRow[],
+): readonly NeighbourRow[] {
   let byGallery = caches.get(queries);
   if (!byGallery) caches.set(queries, (byGallery = new WeakMap<object, Map<string, readonly NeighbourRow[]>>()));
   let byKey = byGallery.get(gallery);

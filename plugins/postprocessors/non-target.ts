@@ -25,7 +25,9 @@ export const nonTargetPenalty: Registration<PostProcessor, NonTargetOptions> = {
         const rows = context.search(state.queryVectors, state.distractorVectors, k);
         const predictions = state.predictions.map((ranked, q) => {
           const similarities = rows[q]!.similarities;
-          const penalty = similarities.length ? (weight * similarities.reduce((s, v) => s + v, 0)) / similarities.length : 0;
+          const penalty = similarities.length
+            ? (weight * similarities.reduce((s, v) => s + v, 0)) / similarities.length
+            : 0;
           return { labels: ranked.labels, scores: ranked.scores.map((score) => score - penalty) };
         });
         return { ...state, predictions };

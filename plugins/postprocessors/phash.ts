@@ -5,7 +5,7 @@ import { appendNeighbours, cachedRows, stateItems } from './match-source.js';
 /** Items sharing a perceptual hash show the same image: a cheap, precise match signal (Shopee). */
 export const phash: Registration<PostProcessor, Record<string, never>> = {
   name: 'phash',
-  description: 'match source: add the gallery items whose perceptual hash equals the query\'s',
+  description: "match source: add the gallery items whose perceptual hash equals the query's",
   defaults: {},
   create: () => ({
     name: 'phash',
@@ -18,7 +18,7 @@ export const phash: Registration<PostProcessor, Record<string, never>> = {
           if (item.phash) byHash.set(item.phash, [...(byHash.get(item.phash) ?? []), g]);
         });
         return queries.map((item): NeighbourRow => {
-          const indices = item.phash ? byHash.get(item.phash) ?? [] : [];
+          const indices = item.phash ? (byHash.get(item.phash) ?? []) : [];
           return { indices, similarities: indices.map(() => 1) };
         });
       });

@@ -15,9 +15,11 @@ export const reciprocal: Registration<PostProcessor, Record<string, never>> = {
     apply: (state) => {
       if (!queriesAreGallery(state)) return state;
       const merged = state.neighbours.map((row) => new Map(row.indices.map((g, r) => [g, row.similarities[r]!])));
-      state.neighbours.forEach((row, q) => row.indices.forEach((g, r) => {
-        if (!merged[g]!.has(q)) merged[g]!.set(q, row.similarities[r]!);
-      }));
+      state.neighbours.forEach((row, q) =>
+        row.indices.forEach((g, r) => {
+          if (!merged[g]!.has(q)) merged[g]!.set(q, row.similarities[r]!);
+        }),
+      );
       const neighbours: NeighbourRow[] = merged.map((map) => {
         const sorted = [...map].sort((a, b) => b[1] - a[1] || a[0] - b[0]);
         return { indices: sorted.map(([g]) => g), similarities: sorted.map(([, s]) => s) };

@@ -12,14 +12,18 @@ export interface ModelSourceOptions {
 }
 
 export function textVectors(text: ModelVectors | undefined, source: string): ModelVectors {
-  if (!text) throw new UserError(`the ${source} post-processor needs a text model`, 'add `textModel` to the config, or remove it from postProcessors');
+  if (!text)
+    throw new UserError(
+      `the ${source} post-processor needs a text model`,
+      'add `textModel` to the config, or remove it from postProcessors',
+    );
   return text;
 }
 
 /** Nearest neighbours by the text model's embeddings (Shopee titles). */
 export const textModel: Registration<PostProcessor, ModelSourceOptions> = {
   name: 'text-model',
-  description: "match source: add the gallery items whose text-model cosine reaches a threshold",
+  description: 'match source: add the gallery items whose text-model cosine reaches a threshold',
   defaults: { threshold: 0.7, neighbours: 50 },
   create: ({ threshold, neighbours }: ModelSourceOptions) => {
     return {

@@ -26,13 +26,20 @@ export const tfidf: Registration<PostProcessor, TfidfOptions> = {
       apply: (state) => {
         const { queries, gallery } = stateItems(state, 'tfidf');
         if (gallery.length > 0 && !gallery.some((item) => item.text)) {
-          throw new UserError('the tfidf post-processor needs titles, but no gallery item has a text', 'remove tfidf from postProcessors for data without texts');
+          throw new UserError(
+            'the tfidf post-processor needs titles, but no gallery item has a text',
+            'remove tfidf from postProcessors for data without texts',
+          );
         }
         const rows = cachedRows(queries, gallery, `tfidf ${neighbours}`, () => {
           const titles = (items: readonly { text?: string }[]) => items.map((item) => item.text ?? '');
           const vectorizer = new TfidfVectorizer({ sublinearTf: true }).fit(titles(gallery));
           const galleryVectors = vectorizer.transform(titles(gallery));
-          return sparseTopK(queries === gallery ? galleryVectors : vectorizer.transform(titles(queries)), galleryVectors, neighbours);
+          return sparseTopK(
+            queries === gallery ? galleryVectors : vectorizer.transform(titles(queries)),
+            galleryVectors,
+            neighbours,
+          );
         });
         return appendNeighbours(state, rows, threshold);
       },

@@ -14,7 +14,10 @@ export const threshold: Registration<PostProcessor, ThresholdOptions> = {
   create: ({ threshold: limit }: ThresholdOptions) => {
     return {
       name: 'threshold',
-      apply: (state) => ({ ...state, neighbours: filterNeighbours(state.neighbours, (q, r) => state.neighbours[q]!.similarities[r]! >= limit) }),
+      apply: (state) => ({
+        ...state,
+        neighbours: filterNeighbours(state.neighbours, (q, r) => state.neighbours[q]!.similarities[r]! >= limit),
+      }),
     };
   },
 };

@@ -24,7 +24,10 @@ export const unknownLabel: Registration<PostProcessor, UnknownLabelOptions> = {
           const scores = ranked.scores.filter((_, i) => ranked.labels[i] !== label);
           let at = scores.findIndex((score) => score < threshold);
           if (at < 0) at = labels.length;
-          return { labels: [...labels.slice(0, at), label, ...labels.slice(at)], scores: [...scores.slice(0, at), threshold, ...scores.slice(at)] };
+          return {
+            labels: [...labels.slice(0, at), label, ...labels.slice(at)],
+            scores: [...scores.slice(0, at), threshold, ...scores.slice(at)],
+          };
         });
         return { ...state, predictions };
       },

@@ -46,7 +46,9 @@ function classVisits(label: string | number, members: number[], k: number, rando
 export function pkEpoch(labels: readonly (string | number)[], options: PkOptions, random: RandomSource): IndexBatch[] {
   const { classesPerBatch: p, samplesPerClass: k } = options;
   if (!Number.isInteger(p) || p < 1 || !Number.isInteger(k) || k < 1) {
-    throw new UserError(`P×K sampler: classesPerBatch and samplesPerClass must be whole numbers ≥ 1, got ${p} and ${k}`);
+    throw new UserError(
+      `P×K sampler: classesPerBatch and samplesPerClass must be whole numbers ≥ 1, got ${p} and ${k}`,
+    );
   }
   const byClass = new Map<string | number, number[]>();
   labels.forEach((label, index) => {
@@ -83,7 +85,8 @@ export function pkEpoch(labels: readonly (string | number)[], options: PkOptions
 
 export const pk: Registration<BatchSampler, PkOptions> = {
   name: 'pk',
-  description: 'P classes × K samples per batch; every sample each epoch; small classes repeated (flagged for augmentation), not dropped',
+  description:
+    'P classes × K samples per batch; every sample each epoch; small classes repeated (flagged for augmentation), not dropped',
   defaults: PK_DEFAULTS,
   create: (options: PkOptions) => ({ kind: 'batches', epoch: (labels, random) => pkEpoch(labels, options, random) }),
 };

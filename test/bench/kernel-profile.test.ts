@@ -19,7 +19,13 @@ describe('kernel profile (bench-profile)', () => {
       tf.conv2d(x, filter, 1, 'same'),
       tf.conv2d(x, filter, 1, 'same'),
       // simkit's wasm Conv2DBackpropFilter runs a Conv2D inside itself.
-      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] }) as tf.Tensor,
+      tf
+        .engine()
+        .runKernel(
+          'Conv2DBackpropFilter',
+          { x, dy },
+          { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, 3, 4] },
+        ) as tf.Tensor,
       tf.add(x, x),
     ];
     const profile = await profiling.stop();
@@ -28,7 +34,9 @@ describe('kernel profile (bench-profile)', () => {
     expect(calls).toEqual({ Conv2D: 2, Conv2DBackpropFilter: 1, Add: 1 });
     expect(profile.untimed).toBe(0);
     for (const kernel of profile.kernels) expect(kernel.ms).toBeGreaterThanOrEqual(0);
-    expect(profile.kernels.map((kernel) => kernel.ms)).toEqual([...profile.kernels.map((kernel) => kernel.ms)].sort((a, b) => b - a));
+    expect(profile.kernels.map((kernel) => kernel.ms)).toEqual(
+      [...profile.kernels.map((kernel) => kernel.ms)].sort((a, b) => b - a),
+    );
     expect(tf.memory().numTensors).toBe(before);
     tf.dispose([x, filter, dy]);
   });

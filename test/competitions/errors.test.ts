@@ -35,7 +35,9 @@ describe('bad input is an InputError naming file, line and field', () => {
     let error = await inputError(shopee.readTrain(dir));
     expect([error.file, error.line, error.field]).toEqual([join(dir, 'train.csv'), 1, 'label_group']);
 
-    dir = dataDir({ 'train.csv': 'posting_id,image,image_phash,title,label_group\np1,a.jpg,ff,"hat, red",7\n,b.jpg,ee,cap,7\n' });
+    dir = dataDir({
+      'train.csv': 'posting_id,image,image_phash,title,label_group\np1,a.jpg,ff,"hat, red",7\n,b.jpg,ee,cap,7\n',
+    });
     error = await inputError(shopee.readTrain(dir));
     expect([error.file, error.line, error.field]).toEqual([join(dir, 'train.csv'), 3, 'posting_id']);
     expect(error.message).toContain(`${join(dir, 'train.csv')}:3 (posting_id)`);
@@ -63,7 +65,9 @@ describe('bad input is an InputError naming file, line and field', () => {
 
   it('Hotel-ID and whales: an empty label, a missing test folder', async () => {
     const hotels = await competition('hotels');
-    const error = await inputError(hotels.readTrain(dataDir({ 'train.csv': 'image,chain,hotel_id,timestamp\na.jpg,3,,2018-01-01 10:00:00\n' })));
+    const error = await inputError(
+      hotels.readTrain(dataDir({ 'train.csv': 'image,chain,hotel_id,timestamp\na.jpg,3,,2018-01-01 10:00:00\n' })),
+    );
     expect([error.line, error.field]).toEqual([2, 'hotel_id']);
     const whales = await competition('whales');
     const missing = await inputError(whales.readTest(dataDir({})));
@@ -79,7 +83,10 @@ describe('bad input is an InputError naming file, line and field', () => {
     error = await inputError(h2021.readTrain(dataDir({ 'train/metadata.json': orphan })));
     expect(error.field).toBe('images[0]');
 
-    const latin1 = Buffer.from(JSON.stringify({ images: [], annotations: [], categories: [{ id: 1, name: 'Müll.' }] }), 'latin1');
+    const latin1 = Buffer.from(
+      JSON.stringify({ images: [], annotations: [], categories: [{ id: 1, name: 'Müll.' }] }),
+      'latin1',
+    );
     error = await inputError(h2021.readTrain(dataDir({ 'train/metadata.json': latin1 })));
     expect(error.message).toMatch(/not valid UTF-8/);
     // The same bytes are what Herbarium 2020 ships, and are read.

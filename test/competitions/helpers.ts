@@ -37,7 +37,7 @@ export async function competition(name: string): Promise<Competition> {
 /** SHA-256 over every file's relative path and bytes, in sorted order. */
 export function treeHash(dir: string): string {
   const hash = createHash('sha256');
-  const files = (readdirSync(dir, { recursive: true, withFileTypes: true }))
+  const files = readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();

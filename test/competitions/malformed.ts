@@ -3,13 +3,47 @@
 import type { Random } from '../../core/random.js';
 
 const JUNK_CELLS = [
-  '', ' ', '"', '""', '"a,b"', 'a\nb', 'a\r\nb', '..', '../../../etc/passwd', '/etc/passwd', 'x'.repeat(5000), '\u0000', '\uFEFF',
-  'é', '😀', '-1', '0', '1e309', '-1e309', 'NaN', 'Infinity', '0x1F', '   7  ', ',,,', 'Public', 'Ignored', 'new_whale', '1 2 3 4 5 6 7 8 9 10 11',
-  'a 0.5', 'a b c', '1 -0.5', '1 1e309', '1 NaN', 'null', '{}', '[]',
+  '',
+  ' ',
+  '"',
+  '""',
+  '"a,b"',
+  'a\nb',
+  'a\r\nb',
+  '..',
+  '../../../etc/passwd',
+  '/etc/passwd',
+  'x'.repeat(5000),
+  '\u0000',
+  '\uFEFF',
+  'é',
+  '😀',
+  '-1',
+  '0',
+  '1e309',
+  '-1e309',
+  'NaN',
+  'Infinity',
+  '0x1F',
+  '   7  ',
+  ',,,',
+  'Public',
+  'Ignored',
+  'new_whale',
+  '1 2 3 4 5 6 7 8 9 10 11',
+  'a 0.5',
+  'a b c',
+  '1 -0.5',
+  '1 1e309',
+  '1 NaN',
+  'null',
+  '{}',
+  '[]',
 ];
 
 function junk(random: Random): string {
-  if (random.next() < 0.3) return Array.from({ length: 1 + random.int(12) }, () => String.fromCharCode(32 + random.int(95))).join('');
+  if (random.next() < 0.3)
+    return Array.from({ length: 1 + random.int(12) }, () => String.fromCharCode(32 + random.int(95))).join('');
   return JUNK_CELLS[random.int(JUNK_CELLS.length)]!;
 }
 
@@ -68,11 +102,18 @@ const BYTE_CHANGES: ByteChange[] = [
   // Bytes that are not UTF-8 (a Latin-1 export), or random bytes, inserted.
   (bytes, random) => {
     const at = random.int(bytes.length + 1);
-    const inserted = random.next() < 0.5 ? Buffer.from([0xe9]) : Buffer.from(Array.from({ length: 1 + random.int(16) }, () => random.int(256)));
+    const inserted =
+      random.next() < 0.5
+        ? Buffer.from([0xe9])
+        : Buffer.from(Array.from({ length: 1 + random.int(16) }, () => random.int(256)));
     return Buffer.concat([bytes.subarray(0, at), inserted, bytes.subarray(at)]);
   },
   // Windows line ends and a byte-order mark.
-  (bytes) => Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(bytes.toString('latin1').replace(/\n/g, '\r\n'), 'latin1')]),
+  (bytes) =>
+    Buffer.concat([
+      Buffer.from([0xef, 0xbb, 0xbf]),
+      Buffer.from(bytes.toString('latin1').replace(/\n/g, '\r\n'), 'latin1'),
+    ]),
 ];
 
 /** A binary file truncated or with bytes inserted (what a text change would do to it is the same). */

@@ -22,7 +22,12 @@ beforeAll(async () => {
     const adapter = await competition(variant);
     const dir = join(root, variant, 'a');
     await adapter.generateSample(dir, SEED);
-    samples.set(variant, { competition: adapter, dir, train: await adapter.readTrain(dir), test: await adapter.readTest(dir) });
+    samples.set(variant, {
+      competition: adapter,
+      dir,
+      train: await adapter.readTrain(dir),
+      test: await adapter.readTest(dir),
+    });
   }
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -48,7 +53,9 @@ describe.each(VARIANTS)('%s sample', (variant) => {
         for (const path of pathsOf(item)) expect(existsSync(path), path).toBe(true);
       }
     }
-    expect(train.every((item) => item.labels.length > 0 && item.labels.every((label) => label.trim() !== ''))).toBe(true);
+    expect(train.every((item) => item.labels.length > 0 && item.labels.every((label) => label.trim() !== ''))).toBe(
+      true,
+    );
     expect(test.queries.every((item) => item.labels.length === 0)).toBe(true);
     expect(test.index !== undefined).toBe(adapter.task === 'retrieve');
     // Classes repeat: a sample in which every train label is unique would teach nothing.
@@ -109,7 +116,9 @@ describe('quirks', () => {
     for (const item of [...train, ...test.queries]) {
       expect(item.id).toMatch(/^[0-9a-f]{16}$/);
       const folder = train.includes(item) ? 'train' : 'test';
-      expect(relative(dir, item.imagePath!)).toBe(join(folder, item.id[0]!, item.id[1]!, item.id[2]!, `${item.id}.jpg`));
+      expect(relative(dir, item.imagePath!)).toBe(
+        join(folder, item.id[0]!, item.id[1]!, item.id[2]!, `${item.id}.jpg`),
+      );
     }
     const truth = readCsvFile(join(dir, SAMPLE_SOLUTION_FILE)).rows;
     expect(truth.filter((row) => row[1] === '').length).toBeGreaterThan(truth.length / 2);
@@ -119,8 +128,14 @@ describe('quirks', () => {
 
   it('Landmark retrieval: nested index/ and test/ trees; every query with truth has relevant index images', () => {
     const { dir, test } = sample('landmark-retrieval');
-    for (const [folder, items] of [['index', test.index!], ['test', test.queries]] as const) {
-      for (const item of items) expect(relative(dir, item.imagePath!)).toBe(join(folder, item.id[0]!, item.id[1]!, item.id[2]!, `${item.id}.jpg`));
+    for (const [folder, items] of [
+      ['index', test.index!],
+      ['test', test.queries],
+    ] as const) {
+      for (const item of items)
+        expect(relative(dir, item.imagePath!)).toBe(
+          join(folder, item.id[0]!, item.id[1]!, item.id[2]!, `${item.id}.jpg`),
+        );
     }
     const indexIds = new Set(test.index!.map((item) => item.id));
     const truth = readCsvFile(join(dir, SAMPLE_SOLUTION_FILE)).rows;
@@ -169,7 +184,9 @@ describe('quirks', () => {
   it('Protein Atlas: four channel PNGs per id, targets within 0-27, some samples with several classes', () => {
     const { train } = sample('protein');
     for (const item of train) {
-      expect(item.channelPaths!.map((path) => basename(path))).toEqual(['red', 'green', 'blue', 'yellow'].map((c) => `${item.id}_${c}.png`));
+      expect(item.channelPaths!.map((path) => basename(path))).toEqual(
+        ['red', 'green', 'blue', 'yellow'].map((c) => `${item.id}_${c}.png`),
+      );
       expect(item.labels.every((label) => Number(label) >= 0 && Number(label) <= 27)).toBe(true);
     }
     expect(train.some((item) => item.labels.length > 1)).toBe(true);

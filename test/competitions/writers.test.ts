@@ -61,11 +61,18 @@ describe.each(VARIANTS)('%s submission', (variant) => {
       if (expected.confidence) {
         expect(cell).toBe(`${prediction.labels[0]} ${prediction.scores![0]!.toFixed(6)}`);
       } else {
-        const count = expected.maxLabels === null ? prediction.labels.length : Math.min(expected.maxLabels, prediction.labels.length);
+        const count =
+          expected.maxLabels === null
+            ? prediction.labels.length
+            : Math.min(expected.maxLabels, prediction.labels.length);
         expect(cell).toBe(prediction.labels.slice(0, count).join(' '));
       }
     });
-    await validateSubmissionFile(spec, path, predictions.map((p) => p.id));
+    await validateSubmissionFile(
+      spec,
+      path,
+      predictions.map((p) => p.id),
+    );
     rmSync(dir, { recursive: true, force: true });
   });
 });
@@ -76,8 +83,16 @@ describe('solution tables', () => {
     const truth = [item('a', ['g1']), item('b', ['g1']), item('c', ['g2'])];
     const table = shopee.solutionTable(truth);
     expect(table.columns).toEqual(['posting_id', 'matches', 'Usage']);
-    expect(table.rows).toEqual([['a', 'a b', 'Public'], ['b', 'a b', 'Public'], ['c', 'c', 'Public']]);
-    const perfect = shopee.submissionTable([{ id: 'a', labels: ['a', 'b'] }, { id: 'b', labels: ['b', 'a'] }, { id: 'c', labels: ['c'] }]);
+    expect(table.rows).toEqual([
+      ['a', 'a b', 'Public'],
+      ['b', 'a b', 'Public'],
+      ['c', 'c', 'Public'],
+    ]);
+    const perfect = shopee.submissionTable([
+      { id: 'a', labels: ['a', 'b'] },
+      { id: 'b', labels: ['b', 'a'] },
+      { id: 'c', labels: ['c'] },
+    ]);
     expect((await scoreRows(resolveScoringSpec(app, shopee.metric), table, perfect)).score).toBe(1);
   });
 
@@ -85,7 +100,10 @@ describe('solution tables', () => {
     const retrieval = await competition('landmark-retrieval');
     const index = [item('i1', ['x']), item('i2', ['y']), item('i3', ['x'])];
     const table = retrieval.solutionTable([item('q1', ['x']), item('q2', ['z'])], { index, usage: () => 'Private' });
-    expect(table.rows).toEqual([['q1', 'i1 i3', 'Private'], ['q2', '', 'Ignored']]);
+    expect(table.rows).toEqual([
+      ['q1', 'i1 i3', 'Private'],
+      ['q2', '', 'Ignored'],
+    ]);
   });
 
   it('classify and multilabel: the item labels, space-separated', async () => {

@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../repo-root.js';
 
-
 // A consumer of the installed package: trains a tiny MLP + ArcFace model on four separable classes,
 // indexes the embeddings with FAISS and searches them; prints what it measured as JSON.
 const CONSUMER = `
@@ -45,7 +44,8 @@ console.log(JSON.stringify({
 
 describe('the packed package', () => {
   it('installs from its npm tarball; `simkit` and `simkit/plugins` import, train and search a tiny model', () => {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'core', 'index.js'))) throw new Error('dist/ is not built: run `make build` (make test builds it first)');
+    if (!existsSync(join(REPO_ROOT, 'dist', 'core', 'index.js')))
+      throw new Error('dist/ is not built: run `make build` (make test builds it first)');
     const work = mkdtempSync(join(tmpdir(), 'simkit-pack-'));
     try {
       installAndRun(work);
@@ -56,7 +56,12 @@ describe('the packed package', () => {
 });
 
 function installAndRun(work: string): void {
-  const packed = JSON.parse(execFileSync('npm', ['pack', '--offline', '--json', '--pack-destination', work], { cwd: REPO_ROOT, encoding: 'utf8' })) as { filename: string }[];
+  const packed = JSON.parse(
+    execFileSync('npm', ['pack', '--offline', '--json', '--pack-destination', work], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    }),
+  ) as { filename: string }[];
   const tarball = join(work, packed[0]!.filename);
 
   // The tarball's contents go where npm would put them; its dependencies are this checkout's own
@@ -66,7 +71,8 @@ function installAndRun(work: string): void {
   mkdirSync(join(modules, 'simkit'), { recursive: true });
   execFileSync('tar', ['-xzf', tarball, '-C', join(modules, 'simkit'), '--strip-components=1']);
   for (const entry of readdirSync(join(REPO_ROOT, 'node_modules'))) {
-    if (entry !== 'simkit' && entry !== '.bin' && !entry.startsWith('.')) symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(modules, entry));
+    if (entry !== 'simkit' && entry !== '.bin' && !entry.startsWith('.'))
+      symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(modules, entry));
   }
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   writeFileSync(join(project, 'consumer.mjs'), CONSUMER);
@@ -74,7 +80,13 @@ function installAndRun(work: string): void {
   expect(existsSync(join(modules, 'simkit', 'dist', 'core', 'index.js'))).toBe(true);
   expect(existsSync(join(modules, 'simkit', 'test'))).toBe(false);
   const output = execFileSync(process.execPath, ['consumer.mjs'], { cwd: project, encoding: 'utf8' });
-  const report = JSON.parse(output.trim().split('\n').at(-1)!) as { losses: number[]; precisionAt1: number; plugins: string[]; competitions: string[]; failures: string[] };
+  const report = JSON.parse(output.trim().split('\n').at(-1)!) as {
+    losses: number[];
+    precisionAt1: number;
+    plugins: string[];
+    competitions: string[];
+    failures: string[];
+  };
   expect(report.failures).toEqual([]);
   expect(report.plugins).toEqual(['arcface', 'pk']);
   expect(report.competitions).toContain('shopee');

@@ -45,7 +45,10 @@ describe('fashion-mnist competition', () => {
     expect(items).toHaveLength(SAMPLE_SIZES.train);
     const train = await readSplit(sampleDir, 'train');
     expect(items[5]!.labels).toEqual([String(train.labels[5])]);
-    const { data, info } = await sharp(items[5]!.imagePath).toColourspace('b-w').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(items[5]!.imagePath)
+      .toColourspace('b-w')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     expect([info.width, info.height, info.channels]).toEqual([28, 28, 1]);
     expect([...data]).toEqual([...train.pixels.subarray(5 * 784, 6 * 784)]);
     const cacheDirs = readdirSync(join(dir, 'cache', 'fashion-mnist'));
@@ -86,7 +89,9 @@ describe('raw-pixel kNN through FAISS', () => {
     let agree = 0;
     const reference: number[] = [];
     for (let q = 0; q < test.count; q++) {
-      const all = Array.from({ length: train.count }, (_, g) => [distance(q, g), g] as const).sort((a, b) => a[0] - b[0]);
+      const all = Array.from({ length: train.count }, (_, g) => [distance(q, g), g] as const).sort(
+        (a, b) => a[0] - b[0],
+      );
       // The nearest neighbour faiss found is at the true smallest distance (float32 rounding aside).
       expect(distance(q, rows[q]!.indices[0]!)).toBeCloseTo(all[0]![0], 3);
       const votes = new Array<number>(10).fill(0);
@@ -96,7 +101,9 @@ describe('raw-pixel kNN through FAISS', () => {
       if (label === predicted[q]) agree += 1;
     }
     expect(agree).toBeGreaterThanOrEqual(test.count - 2);
-    expect(Math.abs(accuracy(predicted, test.labels) - accuracy(reference, test.labels))).toBeLessThanOrEqual(2 / test.count);
+    expect(Math.abs(accuracy(predicted, test.labels) - accuracy(reference, test.labels))).toBeLessThanOrEqual(
+      2 / test.count,
+    );
     expect(accuracy(predicted, test.labels)).toBeGreaterThan(0.7);
   });
 });

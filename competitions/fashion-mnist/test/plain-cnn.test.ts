@@ -14,7 +14,11 @@ beforeAll(async () => {
 
 function build(seed: number): tf.LayersModel {
   const { name, options } = DEFAULT_CONFIG.backbone;
-  return app.registry<BackboneBuilder>('Backbone').create(name, options)({ height: 28, width: 28, channels: 1 }, DEFAULT_CONFIG.embeddingSize, seed);
+  return app.registry<BackboneBuilder>('Backbone').create(name, options)(
+    { height: 28, width: 28, channels: 1 },
+    DEFAULT_CONFIG.embeddingSize,
+    seed,
+  );
 }
 
 describe('fashion-mnist default backbone (plain-cnn)', () => {
@@ -24,7 +28,16 @@ describe('fashion-mnist default backbone (plain-cnn)', () => {
       expect(DEFAULT_CONFIG.backbone.name).toBe('plain-cnn');
       expect(model.outputs[0]!.shape).toEqual([null, 64]);
       const kernels = model.layers.map((layer) => layer.getClassName());
-      expect(kernels).toEqual(['InputLayer', 'Conv2D', 'MaxPooling2D', 'Conv2D', 'MaxPooling2D', 'Flatten', 'Dense', 'Dense']);
+      expect(kernels).toEqual([
+        'InputLayer',
+        'Conv2D',
+        'MaxPooling2D',
+        'Conv2D',
+        'MaxPooling2D',
+        'Flatten',
+        'Dense',
+        'Dense',
+      ]);
       // 1·9·16+16, 16·9·32+32, 7·7·32·128+128, 128·64+64
       expect(model.countParams()).toBe(160 + 4640 + 200832 + 8256);
     } finally {

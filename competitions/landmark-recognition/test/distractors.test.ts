@@ -3,7 +3,12 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SAMPLE_SOLUTION_FILE, type Competition, type Item, type TestSet } from '../../../core/contracts/competition.js';
+import {
+  SAMPLE_SOLUTION_FILE,
+  type Competition,
+  type Item,
+  type TestSet,
+} from '../../../core/contracts/competition.js';
 import { Simkit } from '../../../core/di/container.js';
 import { exactSearchContext } from '../../../core/index/neighbours.js';
 import { initialState, postProcess, type EmbeddedSet } from '../../../core/pipeline/knn.js';
@@ -47,11 +52,13 @@ describe('landmarks: known non-landmark images (distractors/)', () => {
   });
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('the sample has a nested distractors/ tree of unlabelled images, read as the test set\'s distractors', () => {
+  it("the sample has a nested distractors/ tree of unlabelled images, read as the test set's distractors", () => {
     expect(test.distractors).toHaveLength(60);
     for (const item of test.distractors!) {
       expect(item.labels).toEqual([]);
-      expect(relative(root, item.imagePath!)).toBe(join('distractors', item.id[0]!, item.id[1]!, item.id[2]!, `${item.id}.jpg`));
+      expect(relative(root, item.imagePath!)).toBe(
+        join('distractors', item.id[0]!, item.id[1]!, item.id[2]!, `${item.id}.jpg`),
+      );
       expect(existsSync(item.imagePath!)).toBe(true);
     }
     const ids = new Set([...train, ...test.queries].map((item) => item.id));
@@ -70,14 +77,28 @@ describe('landmarks: known non-landmark images (distractors/)', () => {
     const queries = await pixels(test.queries);
     const gallery = await pixels(train);
     const distractors = (await pixels(test.distractors!)).vectors;
-    const state = initialState(app, LANDMARK_CONFIG.indexer, DIM, queries, gallery, LANDMARK_CONFIG.neighbours, { excludeSelf: false, distractors });
+    const state = initialState(app, LANDMARK_CONFIG.indexer, DIM, queries, gallery, LANDMARK_CONFIG.neighbours, {
+      excludeSelf: false,
+      distractors,
+    });
     const gap = async (weight: number): Promise<number> => {
-      const predictions = postProcess(app, taskStrategy(adapter.task), LANDMARK_CONFIG.postProcessors, state, exactSearchContext(DIM), { 'non-target-penalty.weight': weight });
-      return (await scoreRows(spec, { columns: solution.header, rows: solution.rows }, adapter.submissionTable(predictions))).score!;
+      const predictions = postProcess(
+        app,
+        taskStrategy(adapter.task),
+        LANDMARK_CONFIG.postProcessors,
+        state,
+        exactSearchContext(DIM),
+        { 'non-target-penalty.weight': weight },
+      );
+      return (
+        await scoreRows(spec, { columns: solution.header, rows: solution.rows }, adapter.submissionTable(predictions))
+      ).score!;
     };
     const without = await gap(0);
     const withPenalty = await gap(1);
-    console.log(`landmarks sample, raw pixels, default knn-vote: GAP without the penalty ${without.toFixed(4)}, with it ${withPenalty.toFixed(4)}`);
+    console.log(
+      `landmarks sample, raw pixels, default knn-vote: GAP without the penalty ${without.toFixed(4)}, with it ${withPenalty.toFixed(4)}`,
+    );
     expect(withPenalty).toBeGreaterThanOrEqual(without);
   });
 });

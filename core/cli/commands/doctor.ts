@@ -55,13 +55,22 @@ async function checkBackend(): Promise<{ check: Check; choice?: BackendChoice; e
 /** The native engine: what it runs on and which kernels it takes over, or why it is absent. */
 function checkNativeEngine(): Check {
   const load = loadNativeAddon();
-  if (!load.addon) return { name: 'native engine', ok: false, required: false, detail: load.reason, fix: `${SETUP_FIX} (as root it installs libdnnl-dev and builds native/engine)` };
+  if (!load.addon)
+    return {
+      name: 'native engine',
+      ok: false,
+      required: false,
+      detail: load.reason,
+      fix: `${SETUP_FIX} (as root it installs libdnnl-dev and builds native/engine)`,
+    };
   const info = load.addon.info();
   return {
     name: 'native engine',
     ok: true,
     required: false,
-    detail: `oneDNN ${info.onednn}, instruction set ${info.isa}, ${info.cpuRuntime} with ${info.threads} thread(s) (--threads / SIMKIT_THREADS), ${load.path}; kernels: ${[...Object.keys(NATIVE_PLANNERS), FUSED_ADAM].join(', ')}`,
+    detail:
+      `oneDNN ${info.onednn}, instruction set ${info.isa}, ${info.cpuRuntime} with ${info.threads} thread(s) ` +
+      `(--threads / SIMKIT_THREADS), ${load.path}; kernels: ${[...Object.keys(NATIVE_PLANNERS), FUSED_ADAM].join(', ')}`,
   };
 }
 
@@ -85,12 +94,15 @@ async function checkWasmKernels(choice: BackendChoice | undefined): Promise<Chec
   ];
 }
 
-/** What the faiss-node addon was compiled against, from its CMake cache (scripts/build-faiss.mjs builds against the system libfaiss). */
+/**
+ * What the faiss-node addon was compiled against, from its CMake cache (scripts/build-faiss.mjs builds against the
+ * system libfaiss).
+ */
 function faissBuild(packageDir: string): string {
   const cache = join(packageDir, 'build', 'CMakeCache.txt');
   if (!existsSync(cache)) return 'build details unknown (no build/CMakeCache.txt)';
   const faissDir = /^faiss_DIR:PATH=(.*)$/m.exec(readFileSync(cache, 'utf8'))?.[1];
-  return faissDir ? `built against the system libfaiss (${faissDir})` : 'built from faiss-node\'s vendored faiss';
+  return faissDir ? `built against the system libfaiss (${faissDir})` : "built from faiss-node's vendored faiss";
 }
 
 function checkFaiss(): Check {
@@ -101,7 +113,8 @@ function checkFaiss(): Check {
     const addon = join(packageDir, 'build', 'Release', 'faiss-node.node');
     const index = faiss().Index.fromFactory(2, 'Flat', METRIC_INNER_PRODUCT);
     index.add(Float32Array.of(1, 0, 0, 1));
-    if (index.search(Float32Array.of(0, 1), 1).labels[0] !== 1n) throw new Error('a test search returned the wrong neighbour');
+    if (index.search(Float32Array.of(0, 1), 1).labels[0] !== 1n)
+      throw new Error('a test search returned the wrong neighbour');
     return {
       name: 'faiss-node',
       ok: true,
@@ -194,7 +207,9 @@ export function registerDoctor(program: Command, _context: CliContext): void {
     .option('--json', 'machine-readable output on stdout')
     .action(async (options: { json?: boolean }) => {
       const { checks, backendError } = await diagnose();
-      const output = options.json ? JSON.stringify({ ok: checks.every((c) => c.ok || !c.required), checks }, null, 2) : formatText(checks);
+      const output = options.json
+        ? JSON.stringify({ ok: checks.every((c) => c.ok || !c.required), checks }, null, 2)
+        : formatText(checks);
       process.stdout.write(`${output}\n`);
       if (backendError) throw backendError;
       const missing = missingComponents(checks);

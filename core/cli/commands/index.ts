@@ -11,4 +11,14 @@ import { registerReport } from './report.js';
 import { registerTrain } from './train.js';
 
 /** Every subcommand; each file adds its commands to the program. */
-export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [registerList, registerRun, registerTrain, registerNew, registerKnn, registerScore, registerLeaderboard, registerDoctor, registerReport];
+export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [
+  registerList,
+  registerRun,
+  registerTrain,
+  registerNew,
+  registerKnn,
+  registerScore,
+  registerLeaderboard,
+  registerDoctor,
+  registerReport,
+];

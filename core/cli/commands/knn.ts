@@ -29,33 +29,50 @@ export function registerKnn(program: Command, context: CliContext): void {
     .option('--shard <i/n>', 'embed only items i, i+n, i+2n, … (for splitting work between processes)')
     .requiredOption('--out <file>', 'embeddings file to write')
     .option('--strict', 'an unreadable image fails the command instead of being embedded as a blank one')
-    .action(async (name: string, options: { run: string; data?: string; set: string; shard?: string; out: string; strict?: boolean }) => {
-      if (!(SETS as readonly string[]).includes(options.set)) throw new UserError(`unknown set "${options.set}"`, `choose one of: ${SETS.join(', ')}`);
-      const shard = options.shard ? parseShard(options.shard) : undefined;
-      await initEngine();
-      const { competition } = findCompetition(await context.simkit(), name);
-      const runOut = resolve(options.run);
-      const config = await readRunConfig(runOut);
-      if (config.competition !== competition.alias) throw new UserError(`${runConfigPath(runOut)} is a run of ${config.competition}, not of ${competition.alias}`, `embed with \`simkit embed ${config.competition}\``);
-      const dataDir = resolve(options.data ?? join(runOut, 'sample'));
-      const items: readonly Item[] =
-        options.set === 'train' ? await competition.readTrain(dataDir) : options.set === 'test' ? (await competition.readTest(dataDir)).queries : (await competition.readTest(dataDir)).index ?? [];
-      const selected = items.filter((_, position) => inShard(shard, position));
-      const model = await loadModel(join(runOut, 'run', 'model'));
-      const writer = EmbeddingsWriter.open(options.out, config.embeddingSize, { run: runOut, shard });
-      try {
-        await embedInChunks(model, selected, imageInputs(competition, config, options.strict), (start, vectors) => {
-          writer.append(selected.slice(start, start + vectors.length / config.embeddingSize).map((item) => item.id), vectors);
-        });
-        const header = writer.close();
-        log.info(`embedded ${header.count} items (dim ${header.dim}) into ${options.out}`);
-      } catch (error) {
-        writer.abort();
-        throw error;
-      } finally {
-        model.dispose();
-      }
-    });
+    .action(
+      async (
+        name: string,
+        options: { run: string; data?: string; set: string; shard?: string; out: string; strict?: boolean },
+      ) => {
+        if (!(SETS as readonly string[]).includes(options.set))
+          throw new UserError(`unknown set "${options.set}"`, `choose one of: ${SETS.join(', ')}`);
+        const shard = options.shard ? parseShard(options.shard) : undefined;
+        await initEngine();
+        const { competition } = findCompetition(await context.simkit(), name);
+        const runOut = resolve(options.run);
+        const config = await readRunConfig(runOut);
+        if (config.competition !== competition.alias)
+          throw new UserError(
+            `${runConfigPath(runOut)} is a run of ${config.competition}, not of ${competition.alias}`,
+            `embed with \`simkit embed ${config.competition}\``,
+          );
+        const dataDir = resolve(options.data ?? join(runOut, 'sample'));
+        const items: readonly Item[] =
+          options.set === 'train'
+            ? await competition.readTrain(dataDir)
+            : options.set === 'test'
+              ? (await competition.readTest(dataDir)).queries
+              : ((await competition.readTest(dataDir)).index ?? []);
+        const selected = items.filter((_, position) => inShard(shard, position));
+        const model = await loadModel(join(runOut, 'run', 'model'));
+        const writer = EmbeddingsWriter.open(options.out, config.embeddingSize, { run: runOut, shard });
+        try {
+          await embedInChunks(model, selected, imageInputs(competition, config, options.strict), (start, vectors) => {
+            writer.append(
+              selected.slice(start, start + vectors.length / config.embeddingSize).map((item) => item.id),
+              vectors,
+            );
+          });
+          const header = writer.close();
+          log.info(`embedded ${header.count} items (dim ${header.dim}) into ${options.out}`);
+        } catch (error) {
+          writer.abort();
+          throw error;
+        } finally {
+          model.dispose();
+        }
+      },
+    );
 
   program
     .command('index')
@@ -83,13 +100,18 @@ export function registerKnn(program: Command, context: CliContext): void {
     .action(async (options: { index: string; queries: string; k: number; excludeSelf?: boolean; out: string }) => {
       const index = VectorIndex.read(options.index);
       const { header, ids, vectors } = readEmbeddings(options.queries);
-      if (header.dim !== index.dim) throw new UserError(`queries have dimension ${header.dim} but the index has ${index.dim}`);
+      if (header.dim !== index.dim)
+        throw new UserError(`queries have dimension ${header.dim} but the index has ${index.dim}`);
       const rows = searchNeighbours(index, ids, vectors, { k: options.k, excludeSelf: options.excludeSelf });
-      await writeCsvAtomic(options.out, ['query_id', 'neighbours', 'similarities'], rows.map((row, q) => [
-        ids[q]!,
-        row.indices.map((i) => index.ids[i]!).join(' '),
-        row.similarities.map((s) => s.toFixed(6)).join(' '),
-      ]));
+      await writeCsvAtomic(
+        options.out,
+        ['query_id', 'neighbours', 'similarities'],
+        rows.map((row, q) => [
+          ids[q]!,
+          row.indices.map((i) => index.ids[i]!).join(' '),
+          row.similarities.map((s) => s.toFixed(6)).join(' '),
+        ]),
+      );
       log.info(`searched ${ids.length} queries (k ${options.k}) into ${options.out}`);
     });
 }

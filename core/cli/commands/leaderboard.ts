@@ -28,10 +28,17 @@ export function registerLeaderboard(program: Command, context: CliContext): void
       const path = options.db ?? defaultLeaderboardPath();
       if (options.repair) {
         const { salvaged, unreadable, movedTo } = Leaderboard.repair(path);
-        log.info(`moved ${path} to ${movedTo}; the new leaderboard holds the ${salvaged} row(s) that could be read${unreadable > 0 ? ` (${unreadable} could not)` : ''}`);
+        log.info(
+          `moved ${path} to ${movedTo}; the new leaderboard holds the ${salvaged} row(s) that could be ` +
+            `read${unreadable > 0 ? ` (${unreadable} could not)` : ''}`,
+        );
         return;
       }
-      if (!existsSync(path)) throw new UserError(`no leaderboard at ${path}`, 'record a run first with `simkit score … --record`, or pass --db');
+      if (!existsSync(path))
+        throw new UserError(
+          `no leaderboard at ${path}`,
+          'record a run first with `simkit score … --record`, or pass --db',
+        );
       const competition = options.competition === undefined ? undefined : await slugOf(context, options.competition);
       const leaderboard = Leaderboard.open(path);
       try {

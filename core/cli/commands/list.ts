@@ -11,9 +11,7 @@ export function registerList(program: Command, context: CliContext): void {
     .argument('[kind]', 'which kind of component')
     .option('--origin', 'show which module registered each component')
     .action(async (kindName: string | undefined, options: { origin?: boolean }) => {
-      const kinds: [string, ComponentKind][] = kindName
-        ? [[kindName, kindOf(kindName)]]
-        : Object.entries(KIND_NAMES);
+      const kinds: [string, ComponentKind][] = kindName ? [[kindName, kindOf(kindName)]] : Object.entries(KIND_NAMES);
       const app = await context.simkit();
       const lines: string[] = [];
       for (const [plural, kind] of kinds) {
@@ -26,7 +24,9 @@ export function registerList(program: Command, context: CliContext): void {
         }
       }
       for (const failure of app.failures) {
-        lines.push(`failed to load plugin ${failure.origin.source}: ${failure.origin.module}: ${failure.error.message}`);
+        lines.push(
+          `failed to load plugin ${failure.origin.source}: ${failure.origin.module}: ${failure.error.message}`,
+        );
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
@@ -34,6 +34,7 @@ export function registerList(program: Command, context: CliContext): void {
 
 function kindOf(name: string): ComponentKind {
   const kind = KIND_NAMES[name];
-  if (!kind) throw new UserError(`unknown component kind "${name}"`, `choose one of: ${Object.keys(KIND_NAMES).join(', ')}`);
+  if (!kind)
+    throw new UserError(`unknown component kind "${name}"`, `choose one of: ${Object.keys(KIND_NAMES).join(', ')}`);
   return kind;
 }

@@ -13,16 +13,32 @@ function formatScore(value: number | null | undefined): string {
 export function formatSummary(summary: RunSummary): string {
   const rows: [string, string][] = [
     ['validation (trained + tuned)', formatScore(summary.validation)],
-    ...Object.entries(summary.baselines).map(([name, score]): [string, string] => [`baseline: ${name}`, formatScore(score)]),
+    ...Object.entries(summary.baselines).map(([name, score]): [string, string] => [
+      `baseline: ${name}`,
+      formatScore(score),
+    ]),
   ];
   if (summary.test) {
-    rows.push(['sample test set (hidden truth)', `${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`]);
+    rows.push([
+      'sample test set (hidden truth)',
+      `${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`,
+    ]);
   }
   const width = Math.max(...rows.map(([name]) => name.length));
-  const lines = [`${summary.competition}: ${summary.metric} (${summary.higherIsBetter ? 'higher' : 'lower'} is better)`, ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`)];
-  const tuned = Object.entries(summary.tuned).map(([key, value]) => `${key}=${value}`).join(' ');
+  const lines = [
+    `${summary.competition}: ${summary.metric} (${summary.higherIsBetter ? 'higher' : 'lower'} is better)`,
+    ...rows.map(([name, value]) => `  ${name.padEnd(width)}  ${value}`),
+  ];
+  const tuned = Object.entries(summary.tuned)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' ');
   if (tuned) lines.push(`  tuned: ${tuned}`);
-  lines.push(`  submission ${summary.submission}`, `  report ${summary.report}`, `  run ${summary.runDir} (${summary.runId === null ? 'not on the leaderboard' : `leaderboard id ${summary.runId}`})`, `  time ${summary.seconds.toFixed(1)} s`);
+  lines.push(
+    `  submission ${summary.submission}`,
+    `  report ${summary.report}`,
+    `  run ${summary.runDir} (${summary.runId === null ? 'not on the leaderboard' : `leaderboard id ${summary.runId}`})`,
+    `  time ${summary.seconds.toFixed(1)} s`,
+  );
   return lines.join('\n');
 }
 
@@ -45,10 +61,18 @@ export function withRunFlags(command: Command, help: { out: string; config: stri
     .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)")
     .option('--out <dir>', help.out)
     .option('--seed <n>', 'random seed (an integer ≥ 0)', numberFlag(SEED))
-    .option('--epochs <n>', 'override the number of training epochs of every model of the run', numberFlag(POSITIVE_INTEGER))
+    .option(
+      '--epochs <n>',
+      'override the number of training epochs of every model of the run',
+      numberFlag(POSITIVE_INTEGER),
+    )
     .option('--resume', "continue training from the run's latest checkpoint (<out>/run/checkpoints)")
     .option('--strict', 'an unreadable image fails the run instead of being skipped (or replaced by a blank one)')
-    .option('--max-bad-images <share>', `largest share of images that may be missing or unreadable (default ${DEFAULT_MAX_BAD_IMAGES})`, numberFlag({ min: 0, max: 1 }))
+    .option(
+      '--max-bad-images <share>',
+      `largest share of images that may be missing or unreadable (default ${DEFAULT_MAX_BAD_IMAGES})`,
+      numberFlag({ min: 0, max: 1 }),
+    )
     .option('--print-config', 'print the effective config and exit');
 }
 
@@ -57,27 +81,29 @@ export function registerRun(program: Command, context: CliContext): void {
     .command('run')
     .description('train, search, post-process and write a validated submission for a competition')
     .argument('<competition>', 'Kaggle slug or short name of a registered competition (simkit list competitions)');
-  withRunFlags(command, { out: 'where the submission, run and sample go (default: output/<slug>)', config: 'JSON or YAML overriding the defaults (see --print-config)' })
-    .action(async (competition: string, options: RunFlags) => {
-      const app = await context.simkit();
-      const run = {
-        competition,
-        data: options.data,
-        out: options.out,
-        config: options.config,
-        seed: options.seed,
-        resume: options.resume,
-        strict: options.strict,
-        maxBadImages: options.maxBadImages,
-        overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
-      };
-      if (options.printConfig) {
-        process.stdout.write(`${JSON.stringify(await effectiveConfig(app, run), null, 2)}\n`);
-        return;
-      }
-      await initEngine();
-      const summary = await runCompetition(app, run);
-      process.stdout.write(`${formatSummary(summary)}\n`);
-      if (summary.leaderboardError) throw summary.leaderboardError;
-    });
+  withRunFlags(command, {
+    out: 'where the submission, run and sample go (default: output/<slug>)',
+    config: 'JSON or YAML overriding the defaults (see --print-config)',
+  }).action(async (competition: string, options: RunFlags) => {
+    const app = await context.simkit();
+    const run = {
+      competition,
+      data: options.data,
+      out: options.out,
+      config: options.config,
+      seed: options.seed,
+      resume: options.resume,
+      strict: options.strict,
+      maxBadImages: options.maxBadImages,
+      overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
+    };
+    if (options.printConfig) {
+      process.stdout.write(`${JSON.stringify(await effectiveConfig(app, run), null, 2)}\n`);
+      return;
+    }
+    await initEngine();
+    const summary = await runCompetition(app, run);
+    process.stdout.write(`${formatSummary(summary)}\n`);
+    if (summary.leaderboardError) throw summary.leaderboardError;
+  });
 }

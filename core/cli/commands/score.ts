@@ -17,8 +17,10 @@ interface ScoreOptions {
 }
 
 function requireFile(path: string, what: string): void {
-  if (!existsSync(path)) throw new UserError(`${what} ${path} does not exist`, `pass the path of an existing CSV file to --${what}`);
-  if (!statSync(path).isFile()) throw new UserError(`${what} ${path} is not a file`, `pass the path of a CSV file to --${what}`);
+  if (!existsSync(path))
+    throw new UserError(`${what} ${path} does not exist`, `pass the path of an existing CSV file to --${what}`);
+  if (!statSync(path).isFile())
+    throw new UserError(`${what} ${path} is not a file`, `pass the path of a CSV file to --${what}`);
 }
 
 export function registerScore(program: Command, context: CliContext): void {
@@ -26,7 +28,10 @@ export function registerScore(program: Command, context: CliContext): void {
     .command('score')
     .description('validate a submission and score it against a Kaggle-style solution file, as Kaggle would')
     .requiredOption('--competition <slug>', 'Kaggle slug or alias (see `simkit list metrics`)')
-    .requiredOption('--solution <csv>', 'solution: the submission columns plus optional Usage (Public, Private, Ignored)')
+    .requiredOption(
+      '--solution <csv>',
+      'solution: the submission columns plus optional Usage (Public, Private, Ignored)',
+    )
     .requiredOption('--submission <csv>', 'submission CSV to score')
     .option('--json', 'print one JSON line: competition, metric, score, public, private')
     .option('--record', 'record the result in the local leaderboard')
@@ -38,7 +43,9 @@ export function registerScore(program: Command, context: CliContext): void {
       const report = await scoreFiles(spec, options.solution, options.submission);
       if (options.json) {
         const { competition, metric, score, public: publicScore, private: privateScore } = report;
-        process.stdout.write(`${JSON.stringify({ competition, metric, score, public: publicScore, private: privateScore })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ competition, metric, score, public: publicScore, private: privateScore })}\n`,
+        );
       } else {
         const value = (score: number | null) => (score === null ? '-' : score.toFixed(6));
         process.stdout.write(

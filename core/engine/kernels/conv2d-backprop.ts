@@ -33,12 +33,16 @@ export const conv2DBackpropFilterKernel = wasmKernel('Conv2DBackpropFilter', ['x
  * filter, its in/out channels swapped. wasm has this kernel, but a direct loop ≈7× slower
  * (dy 128×14×14×64, filter 3×3×32×64: ≈650 ms against ≈95 ms).
  */
-export const conv2DBackpropInputKernel = wasmKernel('Conv2DBackpropInput', ['dy', 'filter'], ({ dy, filter }, attrs) => {
-  const channelsFirst = attrs.dataFormat === 'NCHW';
-  const inputShape = attrs.inputShape as [number, number, number, number];
-  const nhwcShape = channelsFirst ? TO_NHWC.map((axis) => inputShape[axis]!) : inputShape;
-  const info = convGeometry(nhwcShape, filter.shape, { ...attrs, dilations: 1 }, false);
-  const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [fh, fw, O, C]
-  const dx = tf.conv2d(spreadGradient(nhwc(dy, channelsFirst), info), flipped, 1, 'valid');
-  return channelsFirst ? tf.transpose(dx, TO_NCHW) : dx;
-});
+export const conv2DBackpropInputKernel = wasmKernel(
+  'Conv2DBackpropInput',
+  ['dy', 'filter'],
+  ({ dy, filter }, attrs) => {
+    const channelsFirst = attrs.dataFormat === 'NCHW';
+    const inputShape = attrs.inputShape as [number, number, number, number];
+    const nhwcShape = channelsFirst ? TO_NHWC.map((axis) => inputShape[axis]!) : inputShape;
+    const info = convGeometry(nhwcShape, filter.shape, { ...attrs, dilations: 1 }, false);
+    const flipped = tf.transpose(tf.reverse(filter, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [fh, fw, O, C]
+    const dx = tf.conv2d(spreadGradient(nhwc(dy, channelsFirst), info), flipped, 1, 'valid');
+    return channelsFirst ? tf.transpose(dx, TO_NCHW) : dx;
+  },
+);

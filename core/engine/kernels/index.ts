@@ -60,6 +60,6 @@ export function useWasmTrainingKernels(route: WasmKernelRoute): void {
     install(route === 'fast' ? config : cpuBridgeKernel(config.kernelName));
   }
   for (const config of WASM_FASTER_KERNELS) {
-    install(route === 'fast' ? config : replaced.get(config.kernelName) ?? config);
+    install(route === 'fast' ? config : (replaced.get(config.kernelName) ?? config));
   }
 }

@@ -16,11 +16,32 @@ export function fusedAdamKernel(addon: NativeEngineAddon): tf.KernelConfig {
       const tensors = [value, gradient, first, second];
       const count = value ? size(value.shape) : 0;
       if (tensors.some((t) => !t || t.dtype !== 'float32' || size(t.shape) !== count)) {
-        throw new Error(`${FUSED_ADAM}: value, gradient and moments must be float32 tensors of one size (shapes ${tensors.map((t) => `[${t?.shape}]`).join(', ')})`);
+        throw new Error(
+          `${FUSED_ADAM}: value, gradient and moments must be float32 tensors of one size (shapes ${tensors.map((t) => `[${t?.shape}]`).join(', ')})`,
+        );
       }
       const at = tensors.map((t) => offset(t!)) as [number, number, number, number];
-      return runMultiOutput(FUSED_ADAM, backend, [value!.shape, first!.shape, second!.shape], (heap, [newValue, newFirst, newSecond]) =>
-        addon.adam(heap, ...at, newValue!, newFirst!, newSecond!, count, a.negativeRate!, a.beta1!, a.keep1!, a.beta2!, a.keep2!, a.epsilon!, a.correction1!, a.correction2!),
+      return runMultiOutput(
+        FUSED_ADAM,
+        backend,
+        [value!.shape, first!.shape, second!.shape],
+        (heap, [newValue, newFirst, newSecond]) =>
+          addon.adam(
+            heap,
+            ...at,
+            newValue!,
+            newFirst!,
+            newSecond!,
+            count,
+            a.negativeRate!,
+            a.beta1!,
+            a.keep1!,
+            a.beta2!,
+            a.keep2!,
+            a.epsilon!,
+            a.correction1!,
+            a.correction2!,
+          ),
       );
     },
   };

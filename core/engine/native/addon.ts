@@ -11,20 +11,88 @@ import { fileURLToPath } from 'node:url';
 export interface NativeEngineAddon {
   info(): { onednn: string; isa: string; threads: number; cpuRuntime: string };
   setThreads(threads: number): void;
-  matmul(heap: ArrayBuffer, a: number, b: number, bias: number, out: number, batchA: number, batchB: number, m: number, n: number, k: number, transposeA: number, transposeB: number, activation: number, alpha: number): void;
-  conv2d(heap: ArrayBuffer, x: number, filter: number, bias: number, out: number, ...geometryActivationAlpha: number[]): void;
+  matmul(
+    heap: ArrayBuffer,
+    a: number,
+    b: number,
+    bias: number,
+    out: number,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transposeA: number,
+    transposeB: number,
+    activation: number,
+    alpha: number,
+  ): void;
+  conv2d(
+    heap: ArrayBuffer,
+    x: number,
+    filter: number,
+    bias: number,
+    out: number,
+    ...geometryActivationAlpha: number[]
+  ): void;
   conv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
   conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
   maxPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: number[]): void;
   avgPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
   avgPoolGrad(heap: ArrayBuffer, dy: number, dx: number, ...geometry: number[]): void;
-  batchNormGrad(heap: ArrayBuffer, dy: number, x: number, mean: number, variance: number, scale: number, dx: number, dMean: number, dVariance: number, dScale: number, dOffset: number, count: number, channels: number, epsilon: number): void;
-  batchNorm(heap: ArrayBuffer, x: number, mean: number, variance: number, offset: number, scale: number, out: number, count: number, channels: number, epsilon: number): void;
+  batchNormGrad(
+    heap: ArrayBuffer,
+    dy: number,
+    x: number,
+    mean: number,
+    variance: number,
+    scale: number,
+    dx: number,
+    dMean: number,
+    dVariance: number,
+    dScale: number,
+    dOffset: number,
+    count: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  batchNorm(
+    heap: ArrayBuffer,
+    x: number,
+    mean: number,
+    variance: number,
+    offset: number,
+    scale: number,
+    out: number,
+    count: number,
+    channels: number,
+    epsilon: number,
+  ): void;
   repeatBlock(heap: ArrayBuffer, x: number, out: number, blockSize: number, copies: number): void;
   reduceLeading(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, mean: number): void;
-  binary(heap: ArrayBuffer, full: number, other: number, out: number, op: number, count: number, period: number, otherFirst: number): void;
-  adam(heap: ArrayBuffer, value: number, gradient: number, first: number, second: number, newValue: number, newFirst: number, newSecond: number, count: number, ...constants: number[]): void;
+  binary(
+    heap: ArrayBuffer,
+    full: number,
+    other: number,
+    out: number,
+    op: number,
+    count: number,
+    period: number,
+    otherFirst: number,
+  ): void;
+  adam(
+    heap: ArrayBuffer,
+    value: number,
+    gradient: number,
+    first: number,
+    second: number,
+    newValue: number,
+    newFirst: number,
+    newSecond: number,
+    count: number,
+    ...constants: number[]
+  ): void;
 }
 
 /**
@@ -34,16 +102,20 @@ export interface NativeEngineAddon {
  * libgomp reads this once, when the first library using it loads (this addon or faiss-node's), so
  * it is set when this module is imported; a user's own OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
  */
-if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined) process.env.GOMP_SPINCOUNT = '10000';
+if (process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined)
+  process.env.GOMP_SPINCOUNT = '10000';
 
-const ROOT = [resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'), resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..')].find((dir) =>
-  existsSync(join(dir, 'native', 'engine', 'CMakeLists.txt')),
-);
+const ROOT = [
+  resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..'),
+  resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..'),
+].find((dir) => existsSync(join(dir, 'native', 'engine', 'CMakeLists.txt')));
 
 /** Where the built addon lives (beside its sources, in the package). */
 export const NATIVE_ADDON_PATH = join(ROOT ?? '.', 'native', 'engine', 'build', 'Release', 'simkit_engine.node');
 
-export type AddonLoad = { readonly addon: NativeEngineAddon; readonly path: string } | { readonly addon?: undefined; readonly reason: string };
+export type AddonLoad =
+  | { readonly addon: NativeEngineAddon; readonly path: string }
+  | { readonly addon?: undefined; readonly reason: string };
 
 let loaded: AddonLoad | undefined;
 

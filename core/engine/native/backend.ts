@@ -19,11 +19,11 @@ const sharedIdentityKernel: tf.KernelConfig = {
 };
 
 /**
- * Registers the `native` backend: a wasm backend instance of its own (tensors stay in its heap, and
- * wasm keeps running the small ops) whose heavy kernels — matmul, convolutions and their gradients,
- * pooling and its gradients, batch norm and its gradient, large reductions and arithmetic, Adam's
- * update — run in the native addon, and whose Identity shares its input. Every other kernel is wasm's (with simkit's wasm
- * training kernels). Idempotent. Needs @tensorflow/tfjs-backend-wasm imported first.
+ * Registers the `native` backend: a wasm backend instance of its own (tensors stay in its heap, and wasm keeps running
+ * the small ops) whose heavy kernels — matmul, convolutions and their gradients, pooling and its gradients, batch norm
+ * and its gradient, large reductions and arithmetic, Adam's update — run in the native addon, and whose Identity shares
+ * its input. Every other kernel is wasm's (with simkit's wasm training kernels). Idempotent. Needs
+ * @tensorflow/tfjs-backend-wasm imported first.
  */
 export function registerNativeBackend(addon: NativeEngineAddon): void {
   if (tf.findBackendFactory(NATIVE_BACKEND)) return;
@@ -31,7 +31,8 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   if (!wasmFactory) throw new Error('the wasm backend is not registered: import @tensorflow/tfjs-backend-wasm first');
   registerWasmTrainingKernels();
   for (const config of tf.getKernelsForBackend('wasm')) {
-    if (!(config.kernelName in NATIVE_PLANNERS) && config.kernelName !== 'Identity') tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
+    if (!(config.kernelName in NATIVE_PLANNERS) && config.kernelName !== 'Identity')
+      tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
   }
   for (const [name, planner] of Object.entries(NATIVE_PLANNERS)) {
     tf.registerKernel(nativeKernel(name, planner, addon, tf.getKernel(name, 'wasm')));

@@ -18,8 +18,20 @@ export function batchNormGradKernel(addon: NativeEngineAddon): tf.KernelConfig {
       const at = [dy!, x!, mean!, variance!].map(offset) as [number, number, number, number];
       const scaleAt = scale ? offset(scale) : -1;
       const epsilon = Number((attrs as { varianceEpsilon?: number }).varianceEpsilon ?? 0.001);
-      return runMultiOutput(BATCH_NORM_GRAD, backend, [x!.shape, [channels], [channels], [channels], [channels]], (heap, outputs) =>
-        addon.batchNormGrad(heap, ...at, scaleAt, ...(outputs as [number, number, number, number, number]), size(x!.shape), channels, epsilon),
+      return runMultiOutput(
+        BATCH_NORM_GRAD,
+        backend,
+        [x!.shape, [channels], [channels], [channels], [channels]],
+        (heap, outputs) =>
+          addon.batchNormGrad(
+            heap,
+            ...at,
+            scaleAt,
+            ...(outputs as [number, number, number, number, number]),
+            size(x!.shape),
+            channels,
+            epsilon,
+          ),
       );
     },
   };
@@ -29,14 +41,20 @@ export function batchNormGradKernel(addon: NativeEngineAddon): tf.KernelConfig {
  * Replaces `kernelName`'s registered gradient with `faster` where the active backend is native and
  * `covers` the saved tensors; anywhere else tfjs's own gradient runs, unchanged. Idempotent.
  */
-function overrideGradient(kernelName: string, covers: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => boolean, faster: tf.GradConfig['gradFunc']): void {
+function overrideGradient(
+  kernelName: string,
+  covers: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => boolean,
+  faster: tf.GradConfig['gradFunc'],
+): void {
   const original = tf.getGradient(kernelName);
   if (!original || (original as { simkit?: boolean }).simkit) return;
   const config: tf.GradConfig & { simkit: boolean } = {
     ...original,
     simkit: true,
     gradFunc: (dy, saved, attrs) =>
-      tf.getBackend() === NATIVE_BACKEND && covers(dy as tf.Tensor, saved, attrs) ? faster(dy, saved, attrs) : original.gradFunc(dy, saved, attrs),
+      tf.getBackend() === NATIVE_BACKEND && covers(dy as tf.Tensor, saved, attrs)
+        ? faster(dy, saved, attrs)
+        : original.gradFunc(dy, saved, attrs),
   };
   tf.registerGradient(config);
 }
@@ -56,8 +74,20 @@ function registerBatchNormGradient(): void {
       // Computed here, not in the closures: the engine runs each closure in a tidy of its own, which
       // would release the other gradients of a shared result. What is not asked for is released
       // with the rest of the backward pass.
-      const [dx, dMean, dVariance, dScale, dOffset] = tf.engine().runKernel(BATCH_NORM_GRAD, { dy: dy as tf.Tensor, x, mean, variance, ...(scale ? { scale } : {}) }, attrs) as tf.Tensor[];
-      return { x: () => dx!, mean: () => dMean!, variance: () => dVariance!, scale: () => dScale!, offset: () => dOffset! };
+      const [dx, dMean, dVariance, dScale, dOffset] = tf
+        .engine()
+        .runKernel(
+          BATCH_NORM_GRAD,
+          { dy: dy as tf.Tensor, x, mean, variance, ...(scale ? { scale } : {}) },
+          attrs,
+        ) as tf.Tensor[];
+      return {
+        x: () => dx!,
+        mean: () => dMean!,
+        variance: () => dVariance!,
+        scale: () => dScale!,
+        offset: () => dOffset!,
+      };
     },
   );
 }
@@ -67,15 +97,25 @@ function registerBatchNormGradient(): void {
  * where tfjs multiplies by a tensor of ones and divides (three passes over the input's size).
  */
 function registerMeanGradient(): void {
-  const reducedAxes = (x: tf.Tensor, attrs: tf.NamedAttrMap) => tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
+  const reducedAxes = (x: tf.Tensor, attrs: tf.NamedAttrMap) =>
+    tf.util.parseAxisParam(attrs.axis as number | number[], x.shape);
   overrideGradient(
     'Mean',
-    (dy, [x], attrs) => x!.dtype === 'float32' && dy.dtype === 'float32' && reducedAxes(x!, attrs).every((_, i, axes) => axes.includes(i)),
+    (dy, [x], attrs) =>
+      x!.dtype === 'float32' &&
+      dy.dtype === 'float32' &&
+      reducedAxes(x!, attrs).every((_, i, axes) => axes.includes(i)),
     (dy, [x], attrs) => {
       const axes = reducedAxes(x!, attrs);
       const kept = x!.shape.map((dim, i) => (axes.includes(i) ? 1 : dim));
       const count = axes.reduce((product, axis) => product * x!.shape[axis]!, 1);
-      return { x: () => tf.tile(tf.div(tf.reshape(dy as tf.Tensor, kept), count), x!.shape.map((dim, i) => (axes.includes(i) ? dim : 1))) };
+      return {
+        x: () =>
+          tf.tile(
+            tf.div(tf.reshape(dy as tf.Tensor, kept), count),
+            x!.shape.map((dim, i) => (axes.includes(i) ? dim : 1)),
+          ),
+      };
     },
   );
 }

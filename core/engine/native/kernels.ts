@@ -20,15 +20,31 @@ interface NativePlan {
   run(addon: NativeEngineAddon, heap: ArrayBuffer, out: number): void;
 }
 
-/** Plans the native call, or returns undefined when the native path does not cover the inputs (the wasm kernel runs). */
-type Planner = (inputs: Inputs, attrs: tf.NamedAttrMap, offsetOf: (tensor: tf.TensorInfo) => number) => NativePlan | undefined;
+/**
+ * Plans the native call, or returns undefined when the native path does not cover the inputs (the wasm kernel runs).
+ */
+type Planner = (
+  inputs: Inputs,
+  attrs: tf.NamedAttrMap,
+  offsetOf: (tensor: tf.TensorInfo) => number,
+) => NativePlan | undefined;
 
 /** Activation codes of native/engine/src/common.h. */
-const ACTIVATIONS: Readonly<Record<string, number>> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, sigmoid: 4, elu: 5 };
+const ACTIVATIONS: Readonly<Record<string, number>> = {
+  linear: 0,
+  relu: 1,
+  relu6: 2,
+  leakyrelu: 3,
+  sigmoid: 4,
+  elu: 5,
+};
 
 const calls = { native: new Map<string, number>(), wasm: new Map<string, number>() };
 
-/** How often each kernel of the native backend ran natively, and how often on wasm (inputs it does not cover, or too small to pay), since the process started. */
+/**
+ * How often each kernel of the native backend ran natively, and how often on wasm (inputs it does not cover, or too
+ * small to pay), since the process started.
+ */
 export function nativeKernelCalls(): { native: Record<string, number>; wasm: Record<string, number> } {
   return { native: Object.fromEntries(calls.native), wasm: Object.fromEntries(calls.wasm) };
 }
@@ -50,7 +66,10 @@ export function runMultiOutput(
 ): tf.TensorInfo[] {
   const outputs = shapes.map((shape) => backend.makeOutput([...shape], 'float32'));
   try {
-    run(backend.wasm.HEAPU8.buffer as ArrayBuffer, outputs.map((out) => backend.dataIdMap.get(out.dataId).memoryOffset));
+    run(
+      backend.wasm.HEAPU8.buffer as ArrayBuffer,
+      outputs.map((out) => backend.dataIdMap.get(out.dataId).memoryOffset),
+    );
   } catch (error) {
     for (const output of outputs) backend.disposeData(output.dataId);
     throw new Error(`native ${kernelName} kernel failed: ${(error as Error).message}`, { cause: error });
@@ -61,10 +80,15 @@ export function runMultiOutput(
 
 /** Elements of a tensor of `shape`. */
 export const size = (shape: readonly number[]): number => shape.reduce((product, dim) => product * dim, 1);
-const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((dim, i) => dim === b[i]);
-const allFloat32 = (...tensors: (tf.TensorInfo | undefined)[]): boolean => tensors.every((t) => t === undefined || t.dtype === 'float32');
+const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
+  a.length === b.length && a.every((dim, i) => dim === b[i]);
+const allFloat32 = (...tensors: (tf.TensorInfo | undefined)[]): boolean =>
+  tensors.every((t) => t === undefined || t.dtype === 'float32');
 
-function activationOf(attrs: tf.NamedAttrMap, prelu: tf.TensorInfo | undefined): { code: number; alpha: number } | undefined {
+function activationOf(
+  attrs: tf.NamedAttrMap,
+  prelu: tf.TensorInfo | undefined,
+): { code: number; alpha: number } | undefined {
   const code = ACTIVATIONS[typeof attrs.activation === 'string' ? attrs.activation : 'linear'];
   if (code === undefined || prelu) return undefined;
   return { code, alpha: code === ACTIVATIONS.leakyrelu ? Number(attrs.leakyreluAlpha ?? 0.2) : 0 };
@@ -74,7 +98,8 @@ function activationOf(attrs: tf.NamedAttrMap, prelu: tf.TensorInfo | undefined):
 function matmulPlanner(fused: boolean): Planner {
   return ({ a, b, bias, preluActivationWeights }, attrs, offsetOf) => {
     const activation = fused ? activationOf(attrs, preluActivationWeights) : { code: 0, alpha: 0 };
-    if (!a || !b || !activation || !allFloat32(a, b, bias) || a.shape.length < 2 || b.shape.length < 2) return undefined;
+    if (!a || !b || !activation || !allFloat32(a, b, bias) || a.shape.length < 2 || b.shape.length < 2)
+      return undefined;
     const [transposeA, transposeB] = [Boolean(attrs.transposeA), Boolean(attrs.transposeB)];
     const [ra, rb] = [a.shape.length, b.shape.length];
     const m = a.shape[transposeA ? ra - 1 : ra - 2]!;
@@ -93,43 +118,108 @@ function matmulPlanner(fused: boolean): Planner {
     return {
       shape: [...outer, m, n],
       run: (addon, heap, out) =>
-        addon.matmul(heap, aAt, bAt, biasAt, out, batchA, batchB, m, n, k, Number(transposeA), Number(transposeB), activation.code, activation.alpha),
+        addon.matmul(
+          heap,
+          aAt,
+          bAt,
+          biasAt,
+          out,
+          batchA,
+          batchB,
+          m,
+          n,
+          k,
+          Number(transposeA),
+          Number(transposeB),
+          activation.code,
+          activation.alpha,
+        ),
     };
   };
 }
 
 /** The 17 geometry numbers of native/engine's convolutions, when oneDNN's output-size rule agrees with tfjs's. */
 function convGeometry(info: tf.backend_util.Conv2DInfo): number[] | undefined {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } = info;
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } =
+    info;
   const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo, dataFormat } = info;
-  if (dataFormat !== 'channelsLast' || batchSize * inHeight * inWidth * inChannels * outHeight * outWidth * outChannels === 0) return undefined;
+  if (
+    dataFormat !== 'channelsLast' ||
+    batchSize * inHeight * inWidth * inChannels * outHeight * outWidth * outChannels === 0
+  )
+    return undefined;
   const { top, left, bottom, right } = padInfo;
   if (Math.min(top, left, bottom, right) < 0) return undefined;
   const extentH = (filterHeight - 1) * dilationHeight + 1;
   const extentW = (filterWidth - 1) * dilationWidth + 1;
   if (Math.floor((inHeight + top + bottom - extentH) / strideHeight) + 1 !== outHeight) return undefined;
   if (Math.floor((inWidth + left + right - extentW) / strideWidth) + 1 !== outWidth) return undefined;
-  return [batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth, strideHeight, strideWidth, dilationHeight, dilationWidth, top, left, bottom, right];
+  return [
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+    dilationHeight,
+    dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
+  ];
 }
 
-type ConvAttrs = { strides: number | [number, number]; pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding; dilations?: number | [number, number]; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dataFormat?: 'NHWC' | 'NCHW' };
+type ConvAttrs = {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dilations?: number | [number, number];
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dataFormat?: 'NHWC' | 'NCHW';
+};
 
 function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
   const a = attrs as unknown as ConvAttrs;
   const format = tf.backend_util.convertConv2DDataFormat(a.dataFormat ?? 'NHWC');
-  return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], filterShape as [number, number, number, number], a.strides, a.dilations ?? 1, a.pad, a.dimRoundingMode, false, format);
+  return tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    format,
+  );
 }
 
 /** Conv2D and FusedConv2D (bias of outChannels values, fused activation). */
 function conv2dPlanner(fused: boolean): Planner {
   return ({ x, filter, bias, preluActivationWeights }, attrs, offsetOf) => {
     const activation = fused ? activationOf(attrs, preluActivationWeights) : { code: 0, alpha: 0 };
-    if (!x || !filter || !activation || !allFloat32(x, filter, bias) || x.shape.length !== 4 || filter.shape.length !== 4) return undefined;
+    if (
+      !x ||
+      !filter ||
+      !activation ||
+      !allFloat32(x, filter, bias) ||
+      x.shape.length !== 4 ||
+      filter.shape.length !== 4
+    )
+      return undefined;
     const info = convInfo(x.shape, filter.shape, attrs);
     const geometry = convGeometry(info);
     if (!geometry || (bias && size(bias.shape) !== info.outChannels)) return undefined;
     const [xAt, filterAt, biasAt] = [offsetOf(x), offsetOf(filter), bias ? offsetOf(bias) : -1];
-    return { shape: info.outShape, run: (addon, heap, out) => addon.conv2d(heap, xAt, filterAt, biasAt, out, ...geometry, activation.code, activation.alpha) };
+    return {
+      shape: info.outShape,
+      run: (addon, heap, out) =>
+        addon.conv2d(heap, xAt, filterAt, biasAt, out, ...geometry, activation.code, activation.alpha),
+    };
   };
 }
 
@@ -139,7 +229,10 @@ const conv2dBackpropInputPlanner: Planner = ({ dy, filter }, attrs, offsetOf) =>
   const geometry = convGeometry(convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 }));
   if (!geometry) return undefined;
   const [dyAt, filterAt] = [offsetOf(dy), offsetOf(filter)];
-  return { shape: [...inputShape], run: (addon, heap, out) => addon.conv2dBackpropInput(heap, dyAt, filterAt, out, ...geometry) };
+  return {
+    shape: [...inputShape],
+    run: (addon, heap, out) => addon.conv2dBackpropInput(heap, dyAt, filterAt, out, ...geometry),
+  };
 };
 
 const conv2dBackpropFilterPlanner: Planner = ({ x, dy }, attrs, offsetOf) => {
@@ -148,17 +241,37 @@ const conv2dBackpropFilterPlanner: Planner = ({ x, dy }, attrs, offsetOf) => {
   const geometry = convGeometry(convInfo(x.shape, filterShape, { ...attrs, dilations: 1 }));
   if (!geometry) return undefined;
   const [xAt, dyAt] = [offsetOf(x), offsetOf(dy)];
-  return { shape: [...filterShape], run: (addon, heap, out) => addon.conv2dBackpropFilter(heap, xAt, dyAt, out, ...geometry) };
+  return {
+    shape: [...filterShape],
+    run: (addon, heap, out) => addon.conv2dBackpropFilter(heap, xAt, dyAt, out, ...geometry),
+  };
 };
 
 /** The 12 geometry numbers of native/engine's pooling kernels (NHWC, no dilation). */
-function poolGeometry(xShape: number[], attrs: tf.NamedAttrMap): { geometry: number[]; outShape: number[] } | undefined {
+function poolGeometry(
+  xShape: number[],
+  attrs: tf.NamedAttrMap,
+): { geometry: number[]; outShape: number[] } | undefined {
   if (xShape.length !== 4 || size(xShape) === 0) return undefined;
-  const a = attrs as unknown as { filterSize: number | [number, number]; strides: number | [number, number]; pad: ConvAttrs['pad']; dimRoundingMode?: ConvAttrs['dimRoundingMode'] };
-  const info = tf.backend_util.computePool2DInfo(xShape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo } = info;
+  const a = attrs as unknown as {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: ConvAttrs['pad'];
+    dimRoundingMode?: ConvAttrs['dimRoundingMode'];
+  };
+  const info = tf.backend_util.computePool2DInfo(
+    xShape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const { outHeight, outWidth, padInfo } = info;
   if (outHeight <= 0 || outWidth <= 0 || padInfo.top < 0 || padInfo.left < 0) return undefined;
-  return { geometry: [batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, filterHeight, filterWidth, strideHeight, strideWidth, padInfo.top, padInfo.left], outShape: info.outShape };
+  const input = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+  const window = [info.filterHeight, info.filterWidth, info.strideHeight, info.strideWidth];
+  return { geometry: [...input, outHeight, outWidth, ...window, padInfo.top, padInfo.left], outShape: info.outShape };
 }
 
 function poolPlanner(kind: 'maxPool' | 'avgPool'): Planner {
@@ -174,7 +287,10 @@ const maxPoolGradPlanner: Planner = ({ dy, input }, attrs, offsetOf) => {
   const pool = dy && input && allFloat32(dy, input) ? poolGeometry(input.shape, attrs) : undefined;
   if (!dy || !input || !pool || !sameShape(pool.outShape, dy.shape)) return undefined;
   const [dyAt, inputAt] = [offsetOf(dy), offsetOf(input)];
-  return { shape: [...input.shape], run: (addon, heap, out) => addon.maxPoolGrad(heap, dyAt, inputAt, out, ...pool.geometry) };
+  return {
+    shape: [...input.shape],
+    run: (addon, heap, out) => addon.maxPoolGrad(heap, dyAt, inputAt, out, ...pool.geometry),
+  };
 };
 
 const avgPoolGradPlanner: Planner = ({ dy, input }, attrs, offsetOf) => {
@@ -195,7 +311,9 @@ function reducePlanner(mean: boolean): Planner {
   return ({ x }, attrs, offsetOf) => {
     if (!x || !allFloat32(x) || size(x.shape) < MEMORY_BOUND_MINIMUM) return undefined;
     const rank = x.shape.length;
-    const axes = [...new Set([attrs.axis as number | number[]].flat().map((axis) => (axis < 0 ? axis + rank : axis)))].sort((a, b) => a - b);
+    const axes = [
+      ...new Set([attrs.axis as number | number[]].flat().map((axis) => (axis < 0 ? axis + rank : axis))),
+    ].sort((a, b) => a - b);
     if (axes.length === 0 || axes.some((axis, i) => axis !== i)) return undefined;
     const [rows, cols] = [size(x.shape.slice(0, axes.length)), size(x.shape.slice(axes.length))];
     const shape = attrs.keepDims ? x.shape.map((dim, i) => (i < axes.length ? 1 : dim)) : x.shape.slice(axes.length);
@@ -209,11 +327,16 @@ const BINARY_OPS = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, SquaredDifference:
 
 /** `small` repeats along the leading axes of `full`: its shape, less leading ones, ends `full`'s. */
 const repeatsIn = (small: readonly number[], full: readonly number[]): boolean => {
-  const trimmed = small.slice(small.findIndex((dim) => dim !== 1) < 0 ? small.length : small.findIndex((dim) => dim !== 1));
+  const trimmed = small.slice(
+    small.findIndex((dim) => dim !== 1) < 0 ? small.length : small.findIndex((dim) => dim !== 1),
+  );
   return small.length <= full.length && trimmed.every((dim, i) => dim === full[full.length - trimmed.length + i]);
 };
 
-/** Large float32 arithmetic where the operands have one shape, or one of them is a scalar or a trailing block (a per-channel vector). */
+/**
+ * Large float32 arithmetic where the operands have one shape, or one of them is a scalar or a trailing block (a
+ * per-channel vector).
+ */
 function binaryPlanner(op: keyof typeof BINARY_OPS): Planner {
   return ({ a, b }, _attrs, offsetOf) => {
     if (!a || !b || !allFloat32(a, b)) return undefined;
@@ -224,12 +347,23 @@ function binaryPlanner(op: keyof typeof BINARY_OPS): Planner {
     if (sameShape(a.shape, shape) && repeatsIn(b.shape, shape)) plan = { full: a, other: b, otherFirst: false };
     else if (sameShape(b.shape, shape) && repeatsIn(a.shape, shape)) plan = { full: b, other: a, otherFirst: true };
     if (!plan) return undefined;
-    const [fullAt, otherAt, period, otherFirst] = [offsetOf(plan.full), offsetOf(plan.other), size(plan.other.shape), Number(plan.otherFirst)];
-    return { shape, run: (addon, heap, out) => addon.binary(heap, fullAt, otherAt, out, BINARY_OPS[op], count, period, otherFirst) };
+    const [fullAt, otherAt, period, otherFirst] = [
+      offsetOf(plan.full),
+      offsetOf(plan.other),
+      size(plan.other.shape),
+      Number(plan.otherFirst),
+    ];
+    return {
+      shape,
+      run: (addon, heap, out) => addon.binary(heap, fullAt, otherAt, out, BINARY_OPS[op], count, period, otherFirst),
+    };
   };
 }
 
-/** Tile that repeats the whole input along leading axes (input dims of 1 there, reps of 1 after): tfjs's batch-norm gradient. */
+/**
+ * Tile that repeats the whole input along leading axes (input dims of 1 there, reps of 1 after): tfjs's batch-norm
+ * gradient.
+ */
 const tilePlanner: Planner = ({ x }, attrs, offsetOf) => {
   const reps = attrs.reps as number[];
   if (!x || !allFloat32(x) || reps.length !== x.shape.length) return undefined;
@@ -243,13 +377,18 @@ const tilePlanner: Planner = ({ x }, attrs, offsetOf) => {
 
 /** FusedBatchNorm (inference and training forward): per-channel vectors over the last axis. */
 const batchNormPlanner: Planner = ({ x, mean, variance, offset, scale }, attrs, offsetOf) => {
-  if (!x || !mean || !variance || !allFloat32(x, mean, variance, offset, scale) || size(x.shape) < MEMORY_BOUND_MINIMUM) return undefined;
+  if (!x || !mean || !variance || !allFloat32(x, mean, variance, offset, scale) || size(x.shape) < MEMORY_BOUND_MINIMUM)
+    return undefined;
   const channels = x.shape.at(-1)!;
-  if ([mean, variance, offset, scale].some((t) => t && (size(t.shape) !== channels || !repeatsIn(t.shape, x.shape)))) return undefined;
+  if ([mean, variance, offset, scale].some((t) => t && (size(t.shape) !== channels || !repeatsIn(t.shape, x.shape))))
+    return undefined;
   const at = [x, mean, variance].map(offsetOf) as [number, number, number];
   const [offsetAt, scaleAt] = [offset ? offsetOf(offset) : -1, scale ? offsetOf(scale) : -1];
   const epsilon = Number(attrs.varianceEpsilon ?? 0.001);
-  return { shape: [...x.shape], run: (addon, heap, out) => addon.batchNorm(heap, ...at, offsetAt, scaleAt, out, size(x.shape), channels, epsilon) };
+  return {
+    shape: [...x.shape],
+    run: (addon, heap, out) => addon.batchNorm(heap, ...at, offsetAt, scaleAt, out, size(x.shape), channels, epsilon),
+  };
 };
 
 /** Kernels the native engine runs, by TensorFlow.js kernel name. */
@@ -279,9 +418,19 @@ const warned = new Set<string>();
  * kernel; any other native failure is an error that names the kernel. The output of a failed call
  * is released, so nothing leaks.
  */
-export function nativeKernel(kernelName: string, planner: Planner, addon: NativeEngineAddon, fallback: tf.KernelConfig | undefined): tf.KernelConfig {
+export function nativeKernel(
+  kernelName: string,
+  planner: Planner,
+  addon: NativeEngineAddon,
+  fallback: tf.KernelConfig | undefined,
+): tf.KernelConfig {
   const runFallback = (args: Parameters<tf.KernelFunc>[0]) => {
-    if (!fallback) throw new Error(`the native ${kernelName} kernel does not cover inputs of shapes ${Object.values(args.inputs).map((t) => `[${t?.shape}]`).join(', ')}, and wasm has no ${kernelName}`);
+    if (!fallback)
+      throw new Error(
+        `the native ${kernelName} kernel does not cover inputs of shapes ${Object.values(args.inputs)
+          .map((t) => `[${t?.shape}]`)
+          .join(', ')}, and wasm has no ${kernelName}`,
+      );
     count(calls.wasm, kernelName);
     return fallback.kernelFunc(args);
   };
@@ -291,7 +440,11 @@ export function nativeKernel(kernelName: string, planner: Planner, addon: Native
     ...(fallback?.setupFunc ? { setupFunc: fallback.setupFunc } : {}),
     kernelFunc: (args) => {
       const backend = args.backend as unknown as WasmHeapBackend;
-      const plan = planner(args.inputs, args.attrs ?? {}, (tensor) => backend.dataIdMap.get(tensor.dataId).memoryOffset);
+      const plan = planner(
+        args.inputs,
+        args.attrs ?? {},
+        (tensor) => backend.dataIdMap.get(tensor.dataId).memoryOffset,
+      );
       if (!plan) return runFallback(args);
       const out = backend.makeOutput(plan.shape, 'float32');
       try {
@@ -300,8 +453,10 @@ export function nativeKernel(kernelName: string, planner: Planner, addon: Native
       } catch (error) {
         backend.disposeData(out.dataId);
         const message = (error as Error).message;
-        if (!message.includes('oneDNN') || !fallback) throw new Error(`native ${kernelName} kernel failed: ${message}`, { cause: error });
-        if (!warned.has(kernelName)) log.warn(`native ${kernelName}: ${message}; using the wasm kernel for this configuration`);
+        if (!message.includes('oneDNN') || !fallback)
+          throw new Error(`native ${kernelName} kernel failed: ${message}`, { cause: error });
+        if (!warned.has(kernelName))
+          log.warn(`native ${kernelName}: ${message}; using the wasm kernel for this configuration`);
         warned.add(kernelName);
         return runFallback(args);
       }

@@ -12,12 +12,19 @@ export interface CliResult {
 }
 
 /** `simkit <args>` in `cwd` with `env` added to the environment; both are restored afterwards. */
-export async function simkitInProcess(args: readonly string[], options: { cwd: string; env?: Record<string, string | undefined> }): Promise<CliResult> {
+export async function simkitInProcess(
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string | undefined> },
+): Promise<CliResult> {
   const saved = { cwd: process.cwd(), env: { ...process.env } };
   let stdout = '';
   let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
+  const out = vi
+    .spyOn(process.stdout, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stdout += String(chunk)), true));
+  const err = vi
+    .spyOn(process.stderr, 'write')
+    .mockImplementation((chunk: string | Uint8Array) => ((stderr += String(chunk)), true));
   process.chdir(options.cwd);
   for (const [key, value] of Object.entries(options.env ?? {})) {
     if (value === undefined) delete process.env[key];
@@ -37,7 +44,9 @@ export async function simkitInProcess(args: readonly string[], options: { cwd: s
 
 /** Files under `dir` left by an interrupted atomic write (`.name.tmp-<pid>-<random>`). */
 export function temporaries(dir: string): string[] {
-  return (readdirSync(dir, { recursive: true }) as string[]).filter((path) => /\.tmp-\d+/.test(path)).map((path) => relative(dir, join(dir, path)));
+  return (readdirSync(dir, { recursive: true }) as string[])
+    .filter((path) => /\.tmp-\d+/.test(path))
+    .map((path) => relative(dir, join(dir, path)));
 }
 
 /** A stack trace line (`    at f (file.ts:1:2)`): never shown without --verbose. */

@@ -71,7 +71,14 @@ async function shopeeRun(dir: string, edit: (data: string) => void, extra: strin
 function leaderboardFile(dir: string, damage: (path: string) => void): string {
   const path = join(dir, 'board.sqlite');
   const board = Leaderboard.open(path);
-  for (let i = 0; i < 20; i++) board.record({ competition: 'hotel-id-2021-fgvc8', metric: 'MAP@5', higherIsBetter: true, score: i / 20, gitCommit: null });
+  for (let i = 0; i < 20; i++)
+    board.record({
+      competition: 'hotel-id-2021-fgvc8',
+      metric: 'MAP@5',
+      higherIsBetter: true,
+      score: i / 20,
+      gitCommit: null,
+    });
   board.close();
   damage(path);
   return path;
@@ -93,8 +100,21 @@ function searchFiles(dir: string): { index: string; queries: string } {
 async function checkpoint(dir: string, epoch: number, values: number[]): Promise<string> {
   const runDir = join(dir, 'out', 'run');
   const tensor = tf.tensor1d(values);
-  const state = { epoch, step: epoch, randomState: 1, history: [], best: null, epochsWithoutImprovement: 0, fingerprint: 'model[] head[]' };
-  await new Checkpoints(runDir).write(state, { model: [{ name: 'w', tensor }], head: [], modelOptimizer: [], headOptimizer: [] });
+  const state = {
+    epoch,
+    step: epoch,
+    randomState: 1,
+    history: [],
+    best: null,
+    epochsWithoutImprovement: 0,
+    fingerprint: 'model[] head[]',
+  };
+  await new Checkpoints(runDir).write(state, {
+    model: [{ name: 'w', tensor }],
+    head: [],
+    modelOptimizer: [],
+    headOptimizer: [],
+  });
   tensor.dispose();
   return join(runDir, 'checkpoints', `epoch-${String(epoch).padStart(4, '0')}`, 'tensors.bin');
 }
@@ -189,23 +209,35 @@ const CASES: Case[] = [
   // 3. A leaderboard that cannot be used names its file and says what to do.
   ...(
     [
-      ['random bytes', (path: string) => writeFileSync(path, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 251)))],
+      [
+        'random bytes',
+        (path: string) => writeFileSync(path, Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919) % 251))),
+      ],
       ['truncated', (path: string) => truncateSync(path, 3000)],
-      ['an overwritten header', (path: string) => {
-        const bytes = readFileSync(path);
-        bytes.fill(0x41, 0, 100);
-        writeFileSync(path, bytes);
-      }],
-      ['a directory', (path: string) => {
-        rmSync(path);
-        mkdirSync(path);
-      }],
-      ['a foreign schema', (path: string) => {
-        rmSync(path);
-        const db = new Database(path);
-        db.exec('CREATE TABLE runs (id INTEGER, name TEXT)');
-        db.close();
-      }],
+      [
+        'an overwritten header',
+        (path: string) => {
+          const bytes = readFileSync(path);
+          bytes.fill(0x41, 0, 100);
+          writeFileSync(path, bytes);
+        },
+      ],
+      [
+        'a directory',
+        (path: string) => {
+          rmSync(path);
+          mkdirSync(path);
+        },
+      ],
+      [
+        'a foreign schema',
+        (path: string) => {
+          rmSync(path);
+          const db = new Database(path);
+          db.exec('CREATE TABLE runs (id INTEGER, name TEXT)');
+          db.close();
+        },
+      ],
     ] as const
   ).map(([what, damage]): Case => ({
     name: `leaderboard file: ${what}`,
@@ -219,7 +251,20 @@ const CASES: Case[] = [
       writeFileSync(join(dir, 'solution.csv'), 'image,hotel_id,Usage\na,1,Public\nb,2,Private\n');
       writeFileSync(join(dir, 'submission.csv'), 'image,hotel_id\na,1\nb,2\n');
       const board = leaderboardFile(dir, (path) => writeFileSync(path, 'not a database at all, just text'.repeat(200)));
-      return { args: ['score', '--competition', 'hotels', '--solution', 'solution.csv', '--submission', 'submission.csv', '--record', '--db', board] };
+      return {
+        args: [
+          'score',
+          '--competition',
+          'hotels',
+          '--solution',
+          'solution.csv',
+          '--submission',
+          'submission.csv',
+          '--record',
+          '--db',
+          board,
+        ],
+      };
     },
     exit: 1,
     message: /board\.sqlite cannot be used: it is not an SQLite database/,
@@ -235,33 +280,51 @@ const CASES: Case[] = [
       rmSync(join(data, 'train_images', chain!, image!));
       writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
       const board = leaderboardFile(dir, (path) => truncateSync(path, 1000));
-      return { args: ['run', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'small.yaml'], env: { SIMKIT_LEADERBOARD: board } };
+      return {
+        args: ['run', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'small.yaml'],
+        env: { SIMKIT_LEADERBOARD: board },
+      };
     },
     exit: 1,
-    message: /^warning: 1 of \d+ train image files \(\d+\.\d %\) are missing \(first: [^\n]*\); they are left out \(list in [^\n]*missing-images\.txt\)$[^]*board\.sqlite cannot be used/m,
+    message:
+      /^warning: 1 of \d+ train image files \(\d+\.\d %\) are missing \(first: [^\n]*\); they are left out \(list in [^\n]*missing-images\.txt\)$[^]*board\.sqlite cannot be used/m,
     stdout: /hotel-id-2021-fgvc8: MAP@5[^]*submission .*out\/submission\.csv[^]*not on the leaderboard/,
     present: ['out/submission.csv', 'out/config.json', 'out/run/report.html', 'out/run/missing-images.txt'],
   },
 
   {
     name: 'leaderboard --repair moves a damaged file aside and keeps the rows that can be read',
-    setup: (dir) => ({ args: ['leaderboard', '--repair', '--db', leaderboardFile(dir, (path) => truncateSync(path, 8192))] }),
+    setup: (dir) => ({
+      args: ['leaderboard', '--repair', '--db', leaderboardFile(dir, (path) => truncateSync(path, 8192))],
+    }),
     exit: 0,
-    message: /moved .*board\.sqlite to .*board\.sqlite\.broken-[^;]*; the new leaderboard holds the \d+ row\(s\) that could be read/,
+    message:
+      /moved .*board\.sqlite to .*board\.sqlite\.broken-[^;]*; the new leaderboard holds the \d+ row\(s\) that could be read/,
     present: ['board.sqlite'],
   },
 
   // 4. Data checked before any training, for every table and folder.
   {
     name: 'a few duplicate posting_ids in train.csv',
-    setup: (dir) => shopeeRun(dir, (data) => editLine(join(data, 'train.csv'), 5, () => readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[2]!)),
+    setup: (dir) =>
+      shopeeRun(dir, (data) =>
+        editLine(join(data, 'train.csv'), 5, () => readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[2]!),
+      ),
     exit: 1,
     message: /train\.csv:5 \(posting_id\): train id "[^"]+" appears again \(first on line 3\)/,
     absent: RUN_OUTPUTS,
   },
   {
     name: 'a duplicate posting_id in test.csv',
-    setup: (dir) => shopeeRun(dir, (data) => editLine(join(data, 'test.csv'), 3, (line) => `${readFileSync(join(data, 'test.csv'), 'utf8').split('\n')[1]!.split(',')[0]}${line.slice(line.indexOf(','))}`)),
+    setup: (dir) =>
+      shopeeRun(dir, (data) =>
+        editLine(
+          join(data, 'test.csv'),
+          3,
+          (line) =>
+            `${readFileSync(join(data, 'test.csv'), 'utf8').split('\n')[1]!.split(',')[0]}${line.slice(line.indexOf(','))}`,
+        ),
+      ),
     exit: 1,
     message: /test\.csv:3 \(posting_id\): test id "[^"]+" appears again \(first on line 2\)/,
     absent: RUN_OUTPUTS,
@@ -275,7 +338,8 @@ const CASES: Case[] = [
   },
   {
     name: 'a header-only test.csv',
-    setup: (dir) => shopeeRun(dir, (data) => writeFileSync(join(data, 'test.csv'), 'posting_id,image,image_phash,title\n')),
+    setup: (dir) =>
+      shopeeRun(dir, (data) => writeFileSync(join(data, 'test.csv'), 'posting_id,image,image_phash,title\n')),
     exit: 1,
     message: /test\.csv: has no data rows/,
     absent: RUN_OUTPUTS,
@@ -314,7 +378,15 @@ const CASES: Case[] = [
   },
   {
     name: 'one missing image with --max-bad-images 0',
-    setup: (dir) => shopeeRun(dir, (data) => rmSync(join(data, 'train_images', readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[1]!.split(',')[1]!)), ['--max-bad-images', '0']),
+    setup: (dir) =>
+      shopeeRun(
+        dir,
+        (data) =>
+          rmSync(
+            join(data, 'train_images', readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[1]!.split(',')[1]!),
+          ),
+        ['--max-bad-images', '0'],
+      ),
     exit: 1,
     message: /1 of \d+ train image files .* are missing[^]*--max-bad-images/,
     absent: RUN_OUTPUTS,
@@ -332,10 +404,12 @@ const CASES: Case[] = [
     setup: async (dir) => {
       const data = await sample('hotels', dir);
       const rows = readFileSync(join(data, 'train.csv'), 'utf8').trim().split('\n').slice(1);
-      rows.filter((_, i) => i % 3 === 0).forEach((row) => {
-        const [image, chain] = row.split(',');
-        writeFileSync(join(data, 'train_images', chain!, image!), 'not a JPEG');
-      });
+      rows
+        .filter((_, i) => i % 3 === 0)
+        .forEach((row) => {
+          const [image, chain] = row.split(',');
+          writeFileSync(join(data, 'train_images', chain!, image!), 'not a JPEG');
+        });
       writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
       return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', 'small.yaml'] };
     },
@@ -349,7 +423,9 @@ const CASES: Case[] = [
     name: 'an image cell ../../../outside.jpg',
     setup: async (dir) => {
       writeFileSync(join(dir, 'outside.jpg'), 'x');
-      return shopeeRun(dir, (data) => editLine(join(data, 'train.csv'), 2, (line) => line.replace(/^([^,]*),[^,]*,/, '$1,../../outside.jpg,')));
+      return shopeeRun(dir, (data) =>
+        editLine(join(data, 'train.csv'), 2, (line) => line.replace(/^([^,]*),[^,]*,/, '$1,../../outside.jpg,')),
+      );
     },
     exit: 1,
     message: /train\.csv:2 \(image\): the path "[^"]*outside\.jpg" leads outside the data directory/,
@@ -371,7 +447,14 @@ const CASES: Case[] = [
   ...['run', 'train'].map((command): Case => ({
     name: `${command} --strict with a missing image`,
     setup: async (dir) => {
-      const scene = await shopeeRun(dir, (data) => rmSync(join(data, 'test_images', readFileSync(join(data, 'test.csv'), 'utf8').split('\n')[1]!.split(',')[1]!)), ['--strict']);
+      const scene = await shopeeRun(
+        dir,
+        (data) =>
+          rmSync(
+            join(data, 'test_images', readFileSync(join(data, 'test.csv'), 'utf8').split('\n')[1]!.split(',')[1]!),
+          ),
+        ['--strict'],
+      );
       return { args: [command, ...scene.args.slice(1)] };
     },
     exit: 1,
@@ -413,7 +496,9 @@ const CASES: Case[] = [
     setup: (dir) => {
       writeFileSync(join(dir, 'solution.csv'), 'id,landmarks,Usage\na,1,Public\nb,2,Private\n');
       writeFileSync(join(dir, 'submission.csv'), 'id,landmarks\na,1 1e309\nb,2 0.5\n');
-      return { args: ['score', '--competition', 'landmarks', '--solution', 'solution.csv', '--submission', 'submission.csv'] };
+      return {
+        args: ['score', '--competition', 'landmarks', '--solution', 'solution.csv', '--submission', 'submission.csv'],
+      };
     },
     exit: 1,
     message: /line 2, column landmarks: .*finite confidence/,
@@ -475,7 +560,11 @@ const CASES: Case[] = [
     setup: async (dir) => {
       const data = await sample('hotels', dir);
       const app = await Simkit.create();
-      await writeRunConfig(join(dir, 'out'), { competition: 'hotels', seed: 1, ...(await effectiveConfig(app, { competition: 'hotels' })) });
+      await writeRunConfig(join(dir, 'out'), {
+        competition: 'hotels',
+        seed: 1,
+        ...(await effectiveConfig(app, { competition: 'hotels' })),
+      });
       const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
       model.setWeights(model.getWeights().map((w) => tf.fill(w.shape, Number.NaN)));
       await saveModel(model, join(dir, 'out', 'run', 'model'));
@@ -538,7 +627,10 @@ describe('every bad input, flag and file is refused early and clearly', () => {
   it.each(CASES.map((entry) => [entry.name, entry] as const))('%s', async (_, entry) => {
     const dir = mkdtempSync(join(root, 'case-'));
     const scene = await entry.setup(dir);
-    const result = await simkitInProcess(scene.args, { cwd: dir, env: { SIMKIT_LEADERBOARD: join(dir, 'leaderboard.sqlite'), SIMKIT_CACHE: cache, ...scene.env } });
+    const result = await simkitInProcess(scene.args, {
+      cwd: dir,
+      env: { SIMKIT_LEADERBOARD: join(dir, 'leaderboard.sqlite'), SIMKIT_CACHE: cache, ...scene.env },
+    });
     const output = `exit ${result.code}\n--- stderr\n${result.stderr}\n--- stdout\n${result.stdout}`;
     expect(result.code, output).toBe(entry.exit);
     expect(result.stderr, output).toMatch(entry.message);

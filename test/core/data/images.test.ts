@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import sharp from 'sharp';
-import { colorJitter, cutout, flipHorizontal, randomResizedCropBox, rotate, type FloatImage } from '../../../core/data/augment.js';
+import {
+  colorJitter,
+  cutout,
+  flipHorizontal,
+  randomResizedCropBox,
+  rotate,
+  type FloatImage,
+} from '../../../core/data/augment.js';
 import { DecoderPool, decodeImage, imageBatches, loadImages, type BatchSource } from '../../../core/data/images.js';
 import { InputError } from '../../../core/errors.js';
 import { Random } from '../../../core/random.js';
@@ -47,7 +54,9 @@ function expectColour(actual: number[], expected: Rgb, tolerance = 0.03): void {
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'simkit-images-'));
   await rawImage(64, 64, quadrants(64, 64)).png().toFile(path('quadrants.png'));
-  await rawImage(64, 64, quadrants(64, 64)).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toFile(path('quadrants.jpg'));
+  await rawImage(64, 64, quadrants(64, 64))
+    .jpeg({ quality: 100, chromaSubsampling: '4:4:4' })
+    .toFile(path('quadrants.jpg'));
   await rawImage(64, 64, quadrants(64, 64)).webp({ lossless: true }).toFile(path('quadrants.webp'));
   await rawImage(16, 16, pattern).png().toFile(path('pattern.png'));
   // Stored 32 wide × 16 high, left half red, right half blue; orientation 6 means "rotate 90° clockwise
@@ -56,12 +65,21 @@ beforeAll(async () => {
     .withMetadata({ orientation: 6 })
     .jpeg({ quality: 100 })
     .toFile(path('exif6.jpg'));
-  await rawImage(128, 64, (x) => (x < 32 ? RED : x < 96 ? GREEN : BLUE)).png().toFile(path('stripes.png'));
+  await rawImage(128, 64, (x) => (x < 32 ? RED : x < 96 ? GREEN : BLUE))
+    .png()
+    .toFile(path('stripes.png'));
   const jpeg = await readFile(path('quadrants.jpg'));
   await writeFile(path('truncated.jpg'), jpeg.subarray(0, Math.floor(jpeg.length / 2)));
   await writeFile(path('garbage.jpg'), Buffer.from('this is not an image'));
-  for (const [name, value] of [['red', 10], ['green', 80], ['blue', 160], ['yellow', 240]] as const) {
-    await sharp(Buffer.alloc(8 * 8, value), { raw: { width: 8, height: 8, channels: 1 } }).png().toFile(path(`p_${name}.png`));
+  for (const [name, value] of [
+    ['red', 10],
+    ['green', 80],
+    ['blue', 160],
+    ['yellow', 240],
+  ] as const) {
+    await sharp(Buffer.alloc(8 * 8, value), { raw: { width: 8, height: 8, channels: 1 } })
+      .png()
+      .toFile(path(`p_${name}.png`));
   }
 });
 
@@ -113,18 +131,27 @@ describe('decodeImage', () => {
     const channelPaths = ['red', 'green', 'blue', 'yellow'].map((name) => path(`p_${name}.png`));
     const protein = await decodeImage({ id: 'p', channelPaths }, { size: 4 });
     expect(protein.length).toBe(4 * 4 * 4);
-    for (let p = 0; p < 16; p++) expect(Array.from(protein.subarray(p * 4, p * 4 + 4))).toEqual([10, 80, 160, 240].map((v) => Math.fround(v / 255)));
+    for (let p = 0; p < 16; p++)
+      expect(Array.from(protein.subarray(p * 4, p * 4 + 4))).toEqual(
+        [10, 80, 160, 240].map((v) => Math.fround(v / 255)),
+      );
   });
 
   it('flips exactly and only sometimes, repeating for a seed', async () => {
     const source = { id: 'pattern', imagePath: path('pattern.png') };
     const plain = await decodeImage(source, { size: 16 });
     const mirrored = new Float32Array(plain.length);
-    for (let y = 0; y < 16; y++) for (let x = 0; x < 16; x++) for (let c = 0; c < 3; c++) mirrored[(y * 16 + x) * 3 + c] = plain[(y * 16 + 15 - x) * 3 + c]!;
+    for (let y = 0; y < 16; y++)
+      for (let x = 0; x < 16; x++)
+        for (let c = 0; c < 3; c++) mirrored[(y * 16 + x) * 3 + c] = plain[(y * 16 + 15 - x) * 3 + c]!;
     const outcomes = new Set<string>();
     for (let seed = 0; seed < 16; seed++) {
       const data = await decodeImage(source, { size: 16, augment: { flip: true } }, seed);
-      const kind = data.every((v, i) => v === plain[i]) ? 'plain' : data.every((v, i) => v === mirrored[i]) ? 'mirrored' : 'other';
+      const kind = data.every((v, i) => v === plain[i])
+        ? 'plain'
+        : data.every((v, i) => v === mirrored[i])
+          ? 'mirrored'
+          : 'other';
       outcomes.add(kind);
       expect(await decodeImage(source, { size: 16, augment: { flip: true } }, seed)).toEqual(data);
     }
@@ -167,7 +194,12 @@ describe('decodeImage', () => {
       expect(box.width / box.height).toBeLessThan(2.2);
     }
     // No draw fits a 1×100 strip at ratio ≥ 1/2: the fallback is the centre crop with the ratio clamped.
-    expect(randomResizedCropBox(100, 1, { ratio: [0.5, 2] }, new Random(1))).toEqual({ left: 49, top: 0, width: 2, height: 1 });
+    expect(randomResizedCropBox(100, 1, { ratio: [0.5, 2] }, new Random(1))).toEqual({
+      left: 49,
+      top: 0,
+      width: 2,
+      height: 1,
+    });
     const source = { id: 'pattern', imagePath: path('pattern.png') };
     const options = { size: 8, augment: { crop: { scale: [0.1, 0.5] as [number, number] } } };
     const a = await decodeImage(source, options, 11);
@@ -224,7 +256,8 @@ describe('augmentations on floats', () => {
     const clamp = (v: number) => Math.min(1, Math.max(0, v));
     let values = original.map((v) => clamp(v * b));
     let meanLuma = 0;
-    for (let p = 0; p < 25; p++) meanLuma += 0.2989 * values[p * 3]! + 0.587 * values[p * 3 + 1]! + 0.114 * values[p * 3 + 2]!;
+    for (let p = 0; p < 25; p++)
+      meanLuma += 0.2989 * values[p * 3]! + 0.587 * values[p * 3 + 1]! + 0.114 * values[p * 3 + 2]!;
     meanLuma /= 25;
     values = values.map((v) => clamp(c * v + (1 - c) * meanLuma));
     const expected = values.map((v, i) => {
@@ -278,7 +311,8 @@ describe('imageBatches', () => {
   it('repeats exactly for a seed, whatever the number of threads, and differs for another seed', async () => {
     const collect = async (seed: number, workers: number) => {
       const out: number[] = [];
-      for await (const batch of imageBatches(items(6), { batchSize: 3, size: 8, augment, seed, workers })) out.push(...batch.data);
+      for await (const batch of imageBatches(items(6), { batchSize: 3, size: 8, augment, seed, workers }))
+        out.push(...batch.data);
       return out;
     };
     const first = await collect(1, 2);
@@ -345,10 +379,11 @@ console.log(JSON.stringify({ threads: [...threads].sort(), skipped: stream.summa
 
 describe('worker threads in separate processes', () => {
   const run = promisify(execFile);
-  const list = () => JSON.stringify([
-    ...Array.from({ length: 5 }, (_, i) => ({ id: `p${i}`, imagePath: path('pattern.png') })),
-    { id: 'bad', imagePath: path('garbage.jpg') },
-  ]);
+  const list = () =>
+    JSON.stringify([
+      ...Array.from({ length: 5 }, (_, i) => ({ id: `p${i}`, imagePath: path('pattern.png') })),
+      { id: 'bad', imagePath: path('garbage.jpg') },
+    ]);
   const expectCleanExit = async (script: string) => {
     await writeFile(path('child.mjs'), script);
     const { stdout } = await run(process.execPath, [path('child.mjs'), list()], { timeout: 60_000 });
@@ -361,7 +396,12 @@ describe('worker threads in separate processes', () => {
   it('run from source (.ts through tsx) and exit cleanly', async () => {
     const tsx = pathToFileURL(join(process.cwd(), 'node_modules/tsx/dist/esm/api/index.mjs')).href;
     const source = pathToFileURL(join(process.cwd(), 'core/data/images.ts')).href;
-    await expectCleanExit(CHILD_SCRIPT(source, `import { tsImport } from ${JSON.stringify(tsx)};\nconst load = (url) => tsImport(url, import.meta.url);`));
+    await expectCleanExit(
+      CHILD_SCRIPT(
+        source,
+        `import { tsImport } from ${JSON.stringify(tsx)};\nconst load = (url) => tsImport(url, import.meta.url);`,
+      ),
+    );
   });
 
   it('run compiled (.js from tsc) and exit cleanly', async () => {
@@ -370,8 +410,26 @@ describe('worker threads in separate processes', () => {
     const outDir = await mkdtemp(join(process.cwd(), 'node_modules/.cache/simkit-images-'));
     try {
       const tsc = join(process.cwd(), 'node_modules/typescript/bin/tsc');
-      const flags = ['--outDir', outDir, '--rootDir', process.cwd(), '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--strict', '--skipLibCheck', '--types', 'node'];
-      await run(process.execPath, [tsc, ...flags, 'core/data/images.ts', 'core/data/image-worker.ts'], { cwd: process.cwd(), timeout: 90_000 });
+      const flags = [
+        '--outDir',
+        outDir,
+        '--rootDir',
+        process.cwd(),
+        '--target',
+        'ES2022',
+        '--module',
+        'NodeNext',
+        '--moduleResolution',
+        'NodeNext',
+        '--strict',
+        '--skipLibCheck',
+        '--types',
+        'node',
+      ];
+      await run(process.execPath, [tsc, ...flags, 'core/data/images.ts', 'core/data/image-worker.ts'], {
+        cwd: process.cwd(),
+        timeout: 90_000,
+      });
       const compiled = pathToFileURL(join(outDir, 'core/data/images.js')).href;
       await expectCleanExit(CHILD_SCRIPT(compiled, 'const load = (url) => import(url);'));
     } finally {
@@ -390,7 +448,9 @@ describe('loadImages', () => {
       { size: 2, channels: 3 },
     );
     expect(skipped).toEqual(['missing']);
-    expect(Array.from(data.subarray(0, 12))).toEqual(Array.from(await decodeImage({ id: 'q', imagePath: path('quadrants.png') }, { size: 2 })));
+    expect(Array.from(data.subarray(0, 12))).toEqual(
+      Array.from(await decodeImage({ id: 'q', imagePath: path('quadrants.png') }, { size: 2 })),
+    );
     expect(data.subarray(12).every((v) => v === 0)).toBe(true);
   });
 });

@@ -128,7 +128,10 @@ describe('readTable', () => {
 
   it('finds an invalid byte far into a file that spans many read chunks', async () => {
     const good = Array.from({ length: 20_000 }, (_, i) => `row_${i},Überraschung ${i}\n`).join('');
-    await writeFile(path('long.csv'), Buffer.concat([Buffer.from(`id,text\n${good}`), Buffer.from([0x78, 0xff, 0x0a])]));
+    await writeFile(
+      path('long.csv'),
+      Buffer.concat([Buffer.from(`id,text\n${good}`), Buffer.from([0x78, 0xff, 0x0a])]),
+    );
     const error = await errorOf(loadTable(path('long.csv'), { id: 'string' }));
     expect(error.line).toBe(20_002);
   });
@@ -146,12 +149,19 @@ describe('readTable', () => {
 
 describe('readJson', () => {
   it('reads COCO-style metadata as UTF-8 or Latin-1', async () => {
-    const metadata = { images: [{ id: 1, file_name: 'images/000/00/1.jpg' }], categories: [{ id: 0, name: 'Géranium' }] };
+    const metadata = {
+      images: [{ id: 1, file_name: 'images/000/00/1.jpg' }],
+      categories: [{ id: 0, name: 'Géranium' }],
+    };
     await writeFile(path('utf8.json'), '\uFEFF' + JSON.stringify(metadata));
     expect(await readJson(path('utf8.json'))).toEqual(metadata);
     await writeFile(path('latin1.json'), Buffer.from(JSON.stringify(metadata, null, 1), 'latin1'));
     const error = await errorOf(readJson(path('latin1.json')));
-    expect(error.line).toBe(JSON.stringify(metadata, null, 1).split('\n').findIndex((l) => l.includes('G')) + 1);
+    expect(error.line).toBe(
+      JSON.stringify(metadata, null, 1)
+        .split('\n')
+        .findIndex((l) => l.includes('G')) + 1,
+    );
     expect(await readJson(path('latin1.json'), { encoding: 'latin1' })).toEqual(metadata);
   });
 

@@ -67,7 +67,15 @@ describe('normalisation and tokens', () => {
   });
 
   it('splits words like scikit-learn (two or more word characters, any script)', () => {
-    expect(wordTokens('botol, minum! a 500ml x_y ukuran–30 日本語')).toEqual(['botol', 'minum', '500ml', 'x_y', 'ukuran', '30', '日本語']);
+    expect(wordTokens('botol, minum! a 500ml x_y ukuran–30 日本語')).toEqual([
+      'botol',
+      'minum',
+      '500ml',
+      'x_y',
+      'ukuran',
+      '30',
+      '日本語',
+    ]);
   });
 
   it('builds word and character n-grams as scikit-learn does', () => {
@@ -99,16 +107,33 @@ describe('normalisation and tokens', () => {
 describe('TfidfVectorizer', () => {
   it("reproduces scikit-learn's user-guide values (smooth idf on and off)", () => {
     // Term counts [[3,0,1],[2,0,0],[3,0,0],[4,0,0],[3,2,0],[3,0,2]] over the terms aa, bb, cc.
-    const counts = [[3, 0, 1], [2, 0, 0], [3, 0, 0], [4, 0, 0], [3, 2, 0], [3, 0, 2]];
+    const counts = [
+      [3, 0, 1],
+      [2, 0, 0],
+      [3, 0, 0],
+      [4, 0, 0],
+      [3, 2, 0],
+      [3, 0, 2],
+    ];
     const docs = counts.map((c) => ['aa', 'bb', 'cc'].flatMap((term, t) => Array<string>(c[t]!).fill(term)).join(' '));
     const raw = dense(new TfidfVectorizer({ smoothIdf: false }).fitTransform(docs));
-    [[0.81940995, 0, 0.57320793], [1, 0, 0], [1, 0, 0], [1, 0, 0], [0.47330339, 0.88089948, 0], [0.58149261, 0, 0.81355169]].forEach(
-      (row, r) => row.forEach((v, c) => expect(raw[r]![c]).toBeCloseTo(v, 6)),
-    );
+    [
+      [0.81940995, 0, 0.57320793],
+      [1, 0, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+      [0.47330339, 0.88089948, 0],
+      [0.58149261, 0, 0.81355169],
+    ].forEach((row, r) => row.forEach((v, c) => expect(raw[r]![c]).toBeCloseTo(v, 6)));
     const smooth = dense(new TfidfVectorizer().fitTransform(docs));
-    [[0.85151335, 0, 0.52433293], [1, 0, 0], [1, 0, 0], [1, 0, 0], [0.55422893, 0.83236428, 0], [0.63035731, 0, 0.77630514]].forEach(
-      (row, r) => row.forEach((v, c) => expect(smooth[r]![c]).toBeCloseTo(v, 6)),
-    );
+    [
+      [0.85151335, 0, 0.52433293],
+      [1, 0, 0],
+      [1, 0, 0],
+      [1, 0, 0],
+      [0.55422893, 0.83236428, 0],
+      [0.63035731, 0, 0.77630514],
+    ].forEach((row, r) => row.forEach((v, c) => expect(smooth[r]![c]).toBeCloseTo(v, 6)));
   });
 
   const variants: TfidfOptions[] = [
@@ -165,7 +190,11 @@ describe('TfidfVectorizer', () => {
       expect(ha.indices.length).toBe(pb.indices.length);
       const byBucket = new Map(Array.from(ha.indices, (c, i) => [c, ha.values[i]!]));
       const terms = [...new Set(analyze(TITLES[r]!))];
-      for (const term of terms) expect(byBucket.get(hashToken(term, 1 << 20))).toBeCloseTo(pb.values[Array.from(pb.indices).indexOf(plain.column(term)!)]!, 6);
+      for (const term of terms)
+        expect(byBucket.get(hashToken(term, 1 << 20))).toBeCloseTo(
+          pb.values[Array.from(pb.indices).indexOf(plain.column(term)!)]!,
+          6,
+        );
     }
   });
 });
@@ -184,10 +213,16 @@ describe('sparseTopK', () => {
   it('equals a brute-force cosine ranking on TF-IDF rows', () => {
     const random = new Random(4);
     const words = ['botol', 'minum', 'kaos', 'polos', 'murah', 'sepatu', 'anak', 'tas', 'wanita', 'original'];
-    const docs = Array.from({ length: 60 }, () => Array.from({ length: 1 + random.int(4) }, () => words[random.int(words.length)]).join(' '));
+    const docs = Array.from({ length: 60 }, () =>
+      Array.from({ length: 1 + random.int(4) }, () => words[random.int(words.length)]).join(' '),
+    );
     const matrix = new TfidfVectorizer().fitTransform(docs);
     const rows = dense(matrix);
-    for (const [k, min] of [[5, 0], [3, 0.5], [100, 0.2]] as const) {
+    for (const [k, min] of [
+      [5, 0],
+      [3, 0.5],
+      [100, 0.2],
+    ] as const) {
       const expected = bruteForce(rows, rows, k, min);
       const actual = sparseTopK(matrix, matrix, k, min);
       actual.forEach((row, q) => {

@@ -29,7 +29,10 @@ function installed(name: string): boolean {
     return false;
   }
 }
-/** After `make gpu` / `make webgpu`, auto rightly picks another backend: these expectations are for a machine without them. */
+/**
+ * After `make gpu` / `make webgpu`, auto rightly picks another backend: these expectations are for a machine without
+ * them.
+ */
 const withoutGpuRoutes = !['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node', 'webgpu'].some(installed);
 
 // One process, one engine: the order of these tests is the order a session would switch in.

@@ -46,7 +46,10 @@ interface Case {
   apply: (inputs: Inputs) => tf.Tensor;
 }
 
-const once = ({ inputs, apply }: Case) => () => tf.tidy(() => apply(inputs()));
+const once =
+  ({ inputs, apply }: Case) =>
+  () =>
+    tf.tidy(() => apply(inputs()));
 
 /** Same result on wasm (fast kernel), cpu (tfjs reference kernel) and the float64 formula. */
 async function expectAgreement(computation: Case, expected: ArrayLike<number>, cpuIsReference = true): Promise<void> {
@@ -260,11 +263,17 @@ describe('wasm training kernels', () => {
 
 /** Gradients of `loss` with respect to every input, flattened into one tensor. */
 function flatGradients(loss: (...inputs: tf.Tensor[]) => tf.Tensor, inputs: tf.Tensor[]): tf.Tensor {
-  return tf.tidy(() => tf.concat(tf.grads(loss)(inputs).map((gradient) => tf.reshape(gradient, [-1]))));
+  return tf.tidy(() =>
+    tf.concat(
+      tf
+        .grads(loss)(inputs)
+        .map((gradient) => tf.reshape(gradient, [-1])),
+    ),
+  );
 }
 
 describe('gradients that use the wasm training kernels', () => {
-  it('a small CNN with an embedding and a softmax cross-entropy loss has the cpu backend\'s gradients', async () => {
+  it("a small CNN with an embedding and a softmax cross-entropy loss has the cpu backend's gradients", async () => {
     const shapes: Record<string, number[]> = {
       x: [4, 12, 12, 2],
       conv: [3, 3, 2, 6],
@@ -281,7 +290,12 @@ describe('gradients that use the wasm training kernels', () => {
     const tokens = [1, 8, 3, 3];
     const labels = [0, 4, 2, 1];
     const loss = (...params: tf.Tensor[]) => {
-      const [x, conv, depthwise, gamma, beta, table, dense] = params as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, ...tf.Tensor[]];
+      const [x, conv, depthwise, gamma, beta, table, dense] = params as [
+        tf.Tensor4D,
+        tf.Tensor4D,
+        tf.Tensor4D,
+        ...tf.Tensor[],
+      ];
       let h = tf.relu(tf.conv2d(x, conv, 1, 'same'));
       h = tf.maxPool(h, 2, 2, 'valid');
       h = tf.depthwiseConv2d(h, depthwise, 2, 'same');
@@ -294,7 +308,11 @@ describe('gradients that use the wasm training kernels', () => {
     };
     const computation: Case = {
       inputs: () => Object.fromEntries(names.map((name) => [name, tf.tensor(values[name]!, shapes[name])])),
-      apply: (inputs) => flatGradients(loss, names.map((name) => inputs[name]!)),
+      apply: (inputs) =>
+        flatGradients(
+          loss,
+          names.map((name) => inputs[name]!),
+        ),
     };
     const wasm = await valuesOn('wasm', once(computation));
     const cpu = await valuesOn('cpu', once(computation));
@@ -342,7 +360,7 @@ describe('the stock route and the cpu bridge', () => {
     expect(cpu.numDataIds()).toBe(cpuBuffers);
   });
 
-  it('gives the fast kernels\' gradients with wasm\'s own and cpu-bridged kernels', async () => {
+  it("gives the fast kernels' gradients with wasm's own and cpu-bridged kernels", async () => {
     const x = randomArray(2 * 9 * 9 * 3, 32);
     const filter = randomArray(3 * 3 * 3 * 4, 33);
     const computation: Case = {
@@ -357,7 +375,8 @@ describe('the stock route and the cpu bridge', () => {
     const fast = await valuesOn('wasm', once(computation));
     useWasmTrainingKernels('stock');
     try {
-      for (const config of ours) expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).not.toBe(config.kernelFunc);
+      for (const config of ours)
+        expect(tf.getKernel(config.kernelName, 'wasm')?.kernelFunc).not.toBe(config.kernelFunc);
       expect(relativeError(await valuesOn('wasm', once(computation)), fast)).toBeLessThanOrEqual(TOLERANCE);
       expectNoLeak(computation);
     } finally {

@@ -41,9 +41,19 @@ export function geometry(
   const rows = axis(height!, filterHeight!, stride, dilation, pad);
   const cols = axis(width!, filterWidth!, stride, dilation, pad);
   return {
-    batch: batch!, height: height!, width: width!, channels: channels!,
-    filterHeight: filterHeight!, filterWidth: filterWidth!, stride, dilation, pad,
-    outHeight: rows.out, outWidth: cols.out, top: rows.before, left: cols.before,
+    batch: batch!,
+    height: height!,
+    width: width!,
+    channels: channels!,
+    filterHeight: filterHeight!,
+    filterWidth: filterWidth!,
+    stride,
+    dilation,
+    pad,
+    outHeight: rows.out,
+    outWidth: cols.out,
+    top: rows.before,
+    left: cols.before,
   };
 }
 
@@ -51,7 +61,10 @@ export function geometry(
  * Visits every (image, output position, filter tap) whose input pixel lies inside the image,
  * with flat NHWC offsets of the input pixel (channel 0) and of the output position (channel 0).
  */
-function forEachTap(g: Geometry, visit: (n: number, xBase: number, p: number, q: number, i: number, j: number) => void) {
+function forEachTap(
+  g: Geometry,
+  visit: (n: number, xBase: number, p: number, q: number, i: number, j: number) => void,
+) {
   for (let n = 0; n < g.batch; n++)
     for (let p = 0; p < g.outHeight; p++)
       for (let q = 0; q < g.outWidth; q++)
@@ -65,7 +78,12 @@ function forEachTap(g: Geometry, visit: (n: number, xBase: number, p: number, q:
 }
 
 /** dW[i,j,c,o] = Σ x[n, p·s+i·d−top, q·s+j·d−left, c] · dy[n,p,q,o] for a conv2d with `outChannels`. */
-export function conv2dFilterGradient(g: Geometry, x: ArrayLike<number>, dy: ArrayLike<number>, outChannels: number): Float64Array {
+export function conv2dFilterGradient(
+  g: Geometry,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  outChannels: number,
+): Float64Array {
   const dw = new Float64Array(g.filterHeight * g.filterWidth * g.channels * outChannels);
   forEachTap(g, (n, xBase, p, q, i, j) => {
     const dyBase = ((n * g.outHeight + p) * g.outWidth + q) * outChannels;
@@ -77,19 +95,30 @@ export function conv2dFilterGradient(g: Geometry, x: ArrayLike<number>, dy: Arra
 }
 
 /** dW[i,j,c,m] = Σ x[n, …, c] · dy[n,p,q,c·M+m] for a depthwise convolution with multiplier M. */
-export function depthwiseFilterGradient(g: Geometry, x: ArrayLike<number>, dy: ArrayLike<number>, multiplier: number): Float64Array {
+export function depthwiseFilterGradient(
+  g: Geometry,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+  multiplier: number,
+): Float64Array {
   const dw = new Float64Array(g.filterHeight * g.filterWidth * g.channels * multiplier);
   forEachTap(g, (n, xBase, p, q, i, j) => {
     const dyBase = ((n * g.outHeight + p) * g.outWidth + q) * g.channels * multiplier;
     for (let c = 0; c < g.channels; c++)
       for (let m = 0; m < multiplier; m++)
-        dw[((i * g.filterWidth + j) * g.channels + c) * multiplier + m]! += x[xBase + c]! * dy[dyBase + c * multiplier + m]!;
+        dw[((i * g.filterWidth + j) * g.channels + c) * multiplier + m]! +=
+          x[xBase + c]! * dy[dyBase + c * multiplier + m]!;
   });
   return dw;
 }
 
 /** dx[n,h,w,c] = Σ over the taps that read (h, w) of dy[n,p,q,o] · W[i,j,c,o] for a conv2d. */
-export function conv2dInputGradient(g: Geometry, dy: ArrayLike<number>, filter: ArrayLike<number>, outChannels: number): Float64Array {
+export function conv2dInputGradient(
+  g: Geometry,
+  dy: ArrayLike<number>,
+  filter: ArrayLike<number>,
+  outChannels: number,
+): Float64Array {
   const dx = new Float64Array(g.batch * g.height * g.width * g.channels);
   forEachTap(g, (n, xBase, p, q, i, j) => {
     const dyBase = ((n * g.outHeight + p) * g.outWidth + q) * outChannels;
@@ -101,24 +130,37 @@ export function conv2dInputGradient(g: Geometry, dy: ArrayLike<number>, filter: 
 }
 
 /** dx[n,h,w,c] = Σ over the taps that read (h, w) of dy[n,p,q,c·M+m] · W[i,j,c,m]. */
-export function depthwiseInputGradient(g: Geometry, dy: ArrayLike<number>, filter: ArrayLike<number>, multiplier: number): Float64Array {
+export function depthwiseInputGradient(
+  g: Geometry,
+  dy: ArrayLike<number>,
+  filter: ArrayLike<number>,
+  multiplier: number,
+): Float64Array {
   const dx = new Float64Array(g.batch * g.height * g.width * g.channels);
   forEachTap(g, (n, xBase, p, q, i, j) => {
     const dyBase = ((n * g.outHeight + p) * g.outWidth + q) * g.channels * multiplier;
     for (let c = 0; c < g.channels; c++)
       for (let m = 0; m < multiplier; m++)
-        dx[xBase + c]! += dy[dyBase + c * multiplier + m]! * filter[((i * g.filterWidth + j) * g.channels + c) * multiplier + m]!;
+        dx[xBase + c]! +=
+          dy[dyBase + c * multiplier + m]! * filter[((i * g.filterWidth + j) * g.channels + c) * multiplier + m]!;
   });
   return dx;
 }
 
 /** y[n,p,q,o] = Σ x[n, p·s+i·d−top, q·s+j·d−left, c] · W[i,j,c,o] (+ bias[o]) for a conv2d. */
-export function conv2dForward(g: Geometry, x: ArrayLike<number>, filter: ArrayLike<number>, outChannels: number, bias?: ArrayLike<number>): Float64Array {
+export function conv2dForward(
+  g: Geometry,
+  x: ArrayLike<number>,
+  filter: ArrayLike<number>,
+  outChannels: number,
+  bias?: ArrayLike<number>,
+): Float64Array {
   const y = new Float64Array(g.batch * g.outHeight * g.outWidth * outChannels);
   forEachTap(g, (n, xBase, p, q, i, j) => {
     const yBase = ((n * g.outHeight + p) * g.outWidth + q) * outChannels;
     for (let c = 0; c < g.channels; c++)
-      for (let o = 0; o < outChannels; o++) y[yBase + o]! += x[xBase + c]! * filter[((i * g.filterWidth + j) * g.channels + c) * outChannels + o]!;
+      for (let o = 0; o < outChannels; o++)
+        y[yBase + o]! += x[xBase + c]! * filter[((i * g.filterWidth + j) * g.channels + c) * outChannels + o]!;
   });
   if (bias) y.forEach((value, k) => (y[k] = value + bias[k % outChannels]!));
   return y;
@@ -126,8 +168,17 @@ export function conv2dForward(g: Geometry, x: ArrayLike<number>, filter: ArrayLi
 
 /** C[b] = op(A[b]) · op(B[b]) with op a transpose when asked; a batch of one is broadcast. */
 export function batchMatMul(
-  a: ArrayLike<number>, b: ArrayLike<number>,
-  { batchA, batchB, m, n, k, transposeA, transposeB }: { batchA: number; batchB: number; m: number; n: number; k: number; transposeA: boolean; transposeB: boolean },
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  {
+    batchA,
+    batchB,
+    m,
+    n,
+    k,
+    transposeA,
+    transposeB,
+  }: { batchA: number; batchB: number; m: number; n: number; k: number; transposeA: boolean; transposeB: boolean },
 ): Float64Array {
   const batch = Math.max(batchA, batchB);
   const c = new Float64Array(batch * m * n);
@@ -137,7 +188,8 @@ export function batchMatMul(
     for (let i = 0; i < m; i++)
       for (let j = 0; j < n; j++) {
         let sum = 0;
-        for (let l = 0; l < k; l++) sum += a[aBase + (transposeA ? l * m + i : i * k + l)]! * b[bBase + (transposeB ? j * k + l : l * n + j)]!;
+        for (let l = 0; l < k; l++)
+          sum += a[aBase + (transposeA ? l * m + i : i * k + l)]! * b[bBase + (transposeB ? j * k + l : l * n + j)]!;
         c[(t * m + i) * n + j] = sum;
       }
   }
@@ -157,14 +209,19 @@ function forEachWindow(g: Geometry, visit: (outBase: number, inputs: number[]) =
           for (let j = 0; j < g.filterWidth; j++) {
             const h = p * g.stride + i - g.top;
             const w = q * g.stride + j - g.left;
-            if (h >= 0 && h < g.height && w >= 0 && w < g.width) inputs.push(((n * g.height + h) * g.width + w) * g.channels);
+            if (h >= 0 && h < g.height && w >= 0 && w < g.width)
+              inputs.push(((n * g.height + h) * g.width + w) * g.channels);
           }
         visit(((n * g.outHeight + p) * g.outWidth + q) * g.channels, inputs);
       }
 }
 
 /** Max pooling over the pixels inside the image, and its gradient to the first largest pixel of each window. */
-export function maxPool(g: Geometry, x: ArrayLike<number>, dy?: ArrayLike<number>): { y: Float64Array; dx: Float64Array } {
+export function maxPool(
+  g: Geometry,
+  x: ArrayLike<number>,
+  dy?: ArrayLike<number>,
+): { y: Float64Array; dx: Float64Array } {
   const y = new Float64Array(g.batch * g.outHeight * g.outWidth * g.channels);
   const dx = new Float64Array(x.length);
   forEachWindow(g, (outBase, inputs) => {
@@ -179,8 +236,15 @@ export function maxPool(g: Geometry, x: ArrayLike<number>, dy?: ArrayLike<number
   return { y, dx };
 }
 
-/** Average pooling over the pixels inside the image; tfjs's gradient spreads dy / (window area) over the window's pixels. */
-export function avgPool(g: Geometry, x: ArrayLike<number>, dy?: ArrayLike<number>): { y: Float64Array; dx: Float64Array } {
+/**
+ * Average pooling over the pixels inside the image; tfjs's gradient spreads dy / (window area) over the window's
+ * pixels.
+ */
+export function avgPool(
+  g: Geometry,
+  x: ArrayLike<number>,
+  dy?: ArrayLike<number>,
+): { y: Float64Array; dx: Float64Array } {
   const y = new Float64Array(g.batch * g.outHeight * g.outWidth * g.channels);
   const dx = new Float64Array(x.length);
   const area = g.filterHeight * g.filterWidth;

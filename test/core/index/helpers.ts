@@ -22,7 +22,12 @@ export function unitVectors(rows: number, dim: number, seed: number): Float32Arr
 export const idsFor = (n: number, prefix = 'item'): string[] => Array.from({ length: n }, (_, i) => `${prefix}${i}`);
 
 /** Float64 brute force: for each query, gallery rows sorted by inner product descending. */
-export function bruteForce(queries: Float32Array, gallery: Float32Array, dim: number, k: number): { index: number; similarity: number }[][] {
+export function bruteForce(
+  queries: Float32Array,
+  gallery: Float32Array,
+  dim: number,
+  k: number,
+): { index: number; similarity: number }[][] {
   const result: { index: number; similarity: number }[][] = [];
   for (let q = 0; q < queries.length / dim; q++) {
     const scored: { index: number; similarity: number }[] = [];

@@ -21,7 +21,9 @@ describe('faiss-node', () => {
     const cache = readFileSync(join(dir, 'build', 'CMakeCache.txt'), 'utf8');
     expect(cache).toMatch(/faiss_DIR:PATH=\/usr\/(lib|share)/);
     // The source it was compiled from carries native/faiss-node-typed-arrays.patch.
-    expect(readFileSync(join(dir, 'src', 'faiss.cc'), 'utf8')).toContain('simkit (native/faiss-node-typed-arrays.patch)');
+    expect(readFileSync(join(dir, 'src', 'faiss.cc'), 'utf8')).toContain(
+      'simkit (native/faiss-node-typed-arrays.patch)',
+    );
     expect(faiss.simkitTypedArrays).toBe(true);
   });
 
@@ -46,7 +48,9 @@ describe('faiss-node', () => {
     expect(distances).toBeInstanceOf(Float32Array);
     expect(Array.from(labels)).toEqual([2n, 1n, 0n, 2n]);
     expect(Array.from(distances)).toEqual([1, 0.8, 1, 0.6].map(Math.fround));
-    expect(() => index.search(new Float64Array([0, 1]) as unknown as Float32Array, 1)).toThrow(/must be an Array or a Float32Array/);
+    expect(() => index.search(new Float64Array([0, 1]) as unknown as Float32Array, 1)).toThrow(
+      /must be an Array or a Float32Array/,
+    );
     expect(() => index.add(new Float32Array(3))).toThrow(/array length/);
   });
 

@@ -32,7 +32,10 @@ describe('VectorIndex (exact inner product)', () => {
   it('adds in several calls (chunked flat path) with the same result as one call', () => {
     const index = VectorIndex.create(dim);
     index.add(idsFor(250), gallery.subarray(0, 250 * dim));
-    index.add(idsFor(350).map((_, i) => `item${250 + i}`), gallery.subarray(250 * dim));
+    index.add(
+      idsFor(350).map((_, i) => `item${250 + i}`),
+      gallery.subarray(250 * dim),
+    );
     expect(index.size).toBe(600);
     expect(Array.from(index.search(queries, 5).indices)).toEqual(Array.from(flatIndex().search(queries, 5).indices));
   });
@@ -47,7 +50,12 @@ describe('VectorIndex (exact inner product)', () => {
 
   it('excludes the query itself when asked, keeping k others', () => {
     const index = flatIndex();
-    const rows = searchNeighbours(index, ['item3', 'item7'], gallery.subarray(3 * dim, 5 * dim).map((x) => x), { k: 4, excludeSelf: true });
+    const rows = searchNeighbours(
+      index,
+      ['item3', 'item7'],
+      gallery.subarray(3 * dim, 5 * dim).map((x) => x),
+      { k: 4, excludeSelf: true },
+    );
     expect(rows[0]!.indices).toHaveLength(4);
     expect(rows[0]!.indices).not.toContain(3);
     // 'item7' is not the vector searched (row 4), so nothing is removed but the list is cut to k.
@@ -76,7 +84,9 @@ describe('VectorIndex refuses what would abort the process', () => {
     expect(index.isTrained).toBe(false);
     expect(() => index.add(['a'], gallery.subarray(0, dim))).toThrow(/must be trained before/);
     expect(() => index.train(gallery.subarray(0, 10 * dim))).toThrow(/at least 32 training vectors, got 10/);
-    expect(() => VectorIndex.create(dim, 'IVF16,PQ4').train(gallery.subarray(0, 100 * dim))).toThrow(/at least 256 training vectors/);
+    expect(() => VectorIndex.create(dim, 'IVF16,PQ4').train(gallery.subarray(0, 100 * dim))).toThrow(
+      /at least 256 training vectors/,
+    );
   });
 
   it('refuses unwritable paths before faiss sees them', () => {
@@ -92,7 +102,9 @@ describe('VectorIndex refuses what would abort the process', () => {
     expect(() => hnsw.removeIds(['item1'])).toThrow(/not supported for "HNSW8"/);
     const other = VectorIndex.create(dim, 'HNSW8');
     expect(() => hnsw.mergeFrom(other)).toThrow(/"HNSW8" indexes cannot be merged/);
-    expect(() => VectorIndex.create(dim, 'IVF8,Flat').mergeFrom(VectorIndex.create(dim, 'IVF8,Flat'))).toThrow(/cannot be merged/);
+    expect(() => VectorIndex.create(dim, 'IVF8,Flat').mergeFrom(VectorIndex.create(dim, 'IVF8,Flat'))).toThrow(
+      /cannot be merged/,
+    );
     expect(() => flatIndex().mergeFrom(VectorIndex.create(8))).toThrow(/dimension 8 into one of dimension 16/);
     const pqA = VectorIndex.create(dim, 'PQ4x4');
     const pqB = VectorIndex.create(dim, 'PQ4x4');
@@ -196,4 +208,3 @@ describe('persistence, merge and removal', () => {
     expect(index.ids[after.indices[0]!]).toBe(`item${expected.index}`);
   });
 });
-

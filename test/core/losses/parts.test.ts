@@ -53,12 +53,28 @@ describe('distances, reducers and regularisers', () => {
       for (const normalize of name === 'cosine' ? [true] : [true, false]) {
         const distance = createDistance({ name, normalize });
         const expected = X.map((a) => Y.map((b) => reference(name, normalize, a, b)));
-        expectClose(tf.tidy(() => distance.matrix(tf.tensor2d(X), tf.tensor2d(Y)).arraySync()), expected, 1e-4);
+        expectClose(
+          tf.tidy(() => distance.matrix(tf.tensor2d(X), tf.tensor2d(Y)).arraySync()),
+          expected,
+          1e-4,
+        );
         const self = X.map((a) => X.map((b) => reference(name, normalize, a, b)));
-        expectClose(tf.tidy(() => distance.matrix(tf.tensor2d(X)).arraySync()), self, 1e-4);
+        expectClose(
+          tf.tidy(() => distance.matrix(tf.tensor2d(X)).arraySync()),
+          self,
+          1e-4,
+        );
         const smallerIsCloser = self.map((row) => row.map((v) => (distance.similarity ? 1 - v : v)));
-        expectClose(tf.tidy(() => distance.distances(tf.tensor2d(X)).arraySync()), smallerIsCloser, 1e-4);
-        expectClose(tf.tidy(() => distance.similarities(tf.tensor2d(X)).arraySync()), self.map((row) => row.map((v) => (distance.similarity ? v : -v))), 1e-4);
+        expectClose(
+          tf.tidy(() => distance.distances(tf.tensor2d(X)).arraySync()),
+          smallerIsCloser,
+          1e-4,
+        );
+        expectClose(
+          tf.tidy(() => distance.similarities(tf.tensor2d(X)).arraySync()),
+          self.map((row) => row.map((v) => (distance.similarity ? v : -v))),
+          1e-4,
+        );
       }
     }
     expect(createDistance('l2').normalize).toBe(true);
@@ -67,10 +83,38 @@ describe('distances, reducers and regularisers', () => {
   it('distances: finite gradients that match finite differences, also where two rows coincide; no leaks', () => {
     for (const name of DISTANCE_NAMES) {
       const distance = createDistance(name);
-      checkGradient((x) => distance.matrix(x).mul(tf.tensor2d([[1, 2, 3, 4], [0.5, -1, 2, 1], [1, 1, -2, 0.3], [2, 0.1, 1, -1]])).sum() as tf.Scalar, X, name === 'snr' ? 0.1 : 3e-2);
-      const same = tf.tidy(() => tf.grad((x: tf.Tensor) => distance.matrix(x as tf.Tensor2D).sum() as tf.Scalar)(tf.tensor2d([X[0]!, X[0]!])).arraySync() as number[][]);
+      checkGradient(
+        (x) =>
+          distance
+            .matrix(x)
+            .mul(
+              tf.tensor2d([
+                [1, 2, 3, 4],
+                [0.5, -1, 2, 1],
+                [1, 1, -2, 0.3],
+                [2, 0.1, 1, -1],
+              ]),
+            )
+            .sum() as tf.Scalar,
+        X,
+        name === 'snr' ? 0.1 : 3e-2,
+      );
+      const same = tf.tidy(
+        () =>
+          tf
+            .grad((x: tf.Tensor) => distance.matrix(x as tf.Tensor2D).sum() as tf.Scalar)(tf.tensor2d([X[0]!, X[0]!]))
+            .arraySync() as number[][],
+      );
       expect(same.flat().every(Number.isFinite), name).toBe(true);
-      expectNoLeak(() => tf.dispose(tf.tidy(() => tf.grad((x: tf.Tensor) => distance.distances(x as tf.Tensor2D).sum() as tf.Scalar)(tf.tensor2d(X)))), name);
+      expectNoLeak(
+        () =>
+          tf.dispose(
+            tf.tidy(() =>
+              tf.grad((x: tf.Tensor) => distance.distances(x as tf.Tensor2D).sum() as tf.Scalar)(tf.tensor2d(X)),
+            ),
+          ),
+        name,
+      );
     }
   });
 
@@ -106,14 +150,25 @@ describe('distances, reducers and regularisers', () => {
     ];
     for (const [option, expected] of cases) {
       const reducer = createReducer(option);
-      expect(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.tensor2d(mask)).arraySync()), JSON.stringify(option)).toBeCloseTo(expected, 5);
+      expect(
+        tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.tensor2d(mask)).arraySync()),
+        JSON.stringify(option),
+      ).toBeCloseTo(expected, 5);
       expect(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.zeros([3, 4])).arraySync())).toBe(0);
-      expectNoLeak(() => tf.dispose(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.tensor2d(mask)))), JSON.stringify(option));
+      expectNoLeak(
+        () => tf.dispose(tf.tidy(() => reduce(reducer, tf.tensor2d(values), tf.tensor2d(mask)))),
+        JSON.stringify(option),
+      );
     }
   });
 
   it('reducers: the gradient is the weights over the divisor (finite differences)', () => {
-    const mask = tf.tensor2d([[1, 1, 0], [1, 0, 1], [0, 1, 1], [1, 1, 1]]);
+    const mask = tf.tensor2d([
+      [1, 1, 0],
+      [1, 0, 1],
+      [0, 1, 1],
+      [1, 1, 1],
+    ]);
     for (const option of ['mean', 'sum', 'per-anchor'] as const) {
       const reducer = createReducer(option);
       checkGradient((x) => reduce(reducer, x.square(), mask), X, 3e-2);
@@ -128,9 +183,14 @@ describe('distances, reducers and regularisers', () => {
     ];
     for (const spec of cases) {
       const regularizer = createRegularizer({ name: 'lp', ...spec })!;
-      const expected = spec.weight * mean(X.map((row) => row.reduce((s, v) => s + Math.abs(v) ** spec.p, 0) ** (spec.power / spec.p)));
+      const expected =
+        spec.weight * mean(X.map((row) => row.reduce((s, v) => s + Math.abs(v) ** spec.p, 0) ** (spec.power / spec.p)));
       expect(tf.tidy(() => regularizer.penalty(tf.tensor2d(X)).arraySync())).toBeCloseTo(expected, 4);
-      checkGradient((x) => regularizer.penalty(x), X.map((row) => row.map((v) => v + 0.05)), 3e-2);
+      checkGradient(
+        (x) => regularizer.penalty(x),
+        X.map((row) => row.map((v) => v + 0.05)),
+        3e-2,
+      );
       expectNoLeak(() => tf.dispose(tf.tidy(() => regularizer.penalty(tf.tensor2d(X)))), 'lp');
     }
     expect(createRegularizer(null)).toBeNull();
@@ -138,8 +198,13 @@ describe('distances, reducers and regularisers', () => {
 
   it('losses take distance, reducer and regulariser options; raw rows are normalised by the distance, not assumed unit', () => {
     const labels = () => tf.tensor1d([0, 0, 1, 1], 'int32');
-    const make = (options: object) => app.registry<LossFactory>('Loss').create('contrastive', options)({ embeddingDim: 3, numClasses: 2 }) as EmbeddingLoss;
-    const value = (loss: EmbeddingLoss, x: number[][]) => tf.tidy(() => loss.compute(tf.tensor2d(x), labels()).arraySync());
+    const make = (options: object) =>
+      app.registry<LossFactory>('Loss').create('contrastive', options)({
+        embeddingDim: 3,
+        numClasses: 2,
+      }) as EmbeddingLoss;
+    const value = (loss: EmbeddingLoss, x: number[][]) =>
+      tf.tidy(() => loss.compute(tf.tensor2d(x), labels()).arraySync());
     const normalised = make({});
     expect(value(normalised, X)).toBeCloseTo(value(normalised, X.map(unit)), 5);
     const raw = make({ distance: { name: 'l2', normalize: false } });

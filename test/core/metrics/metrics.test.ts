@@ -22,7 +22,12 @@ function referenceGap(rows: readonly GapRow[]): number {
   const m = rows.filter(([, truth]) => truth.length > 0).length;
   const predictions = rows
     .filter(([, , p]) => p !== null)
-    .map(([id, truth, p]) => ({ id, label: p!.label, confidence: p!.confidence, correct: truth.includes(p!.label) ? 1 : 0 }));
+    .map(([id, truth, p]) => ({
+      id,
+      label: p!.label,
+      confidence: p!.confidence,
+      correct: truth.includes(p!.label) ? 1 : 0,
+    }));
   predictions.sort((a, b) => {
     if (a.confidence !== b.confidence) return a.confidence > b.confidence ? -1 : 1;
     if (a.id !== b.id) return a.id < b.id ? -1 : 1;
@@ -52,7 +57,11 @@ function referenceApk(actual: readonly string[], predicted: readonly string[], k
 }
 
 /** sklearn's f1_score(average='macro') written out class by class over label lists. */
-function referenceMacroF1(truth: readonly (readonly string[])[], predicted: readonly (readonly string[])[], classes: readonly string[]): number {
+function referenceMacroF1(
+  truth: readonly (readonly string[])[],
+  predicted: readonly (readonly string[])[],
+  classes: readonly string[],
+): number {
   const perClass = classes.map((c) => {
     let tp = 0;
     let fp = 0;
@@ -77,8 +86,12 @@ function randomLabels(random: Random, count: number, vocabulary: number, prefix 
 
 describe('GAP', () => {
   it('matches the published test vectors', () => {
-    expect(gapOf({ 1: '5', 2: '2', 3: '3', 4: '4' }, { 1: ['1', 0.9], 2: ['2', 0.4], 3: ['3', 0.5], 4: ['4', 0.8] })).toBe(0.47916666666666663);
-    expect(gapOf({ 1: '1', 2: null, 3: null, 4: '4' }, { 1: ['1', 0.4], 2: ['2', 0.8], 4: ['4', 0.2] })).toBe(0.5833333333333333);
+    expect(
+      gapOf({ 1: '5', 2: '2', 3: '3', 4: '4' }, { 1: ['1', 0.9], 2: ['2', 0.4], 3: ['3', 0.5], 4: ['4', 0.8] }),
+    ).toBe(0.47916666666666663);
+    expect(gapOf({ 1: '1', 2: null, 3: null, 4: '4' }, { 1: ['1', 0.4], 2: ['2', 0.8], 4: ['4', 0.2] })).toBe(
+      0.5833333333333333,
+    );
     expect(gapOf({ 1: '1', 2: '2', 3: '3', 4: '4' }, { 2: ['2', 0.4] })).toBe(0.25);
   });
 
@@ -124,7 +137,11 @@ describe('mean F1 (Shopee)', () => {
 
   it('agrees with a direct computation on random data', () => {
     const random = new Random(11);
-    const rows = Array.from({ length: 300 }, (_, i) => [`p${i}`, randomLabels(random, 1 + random.int(6), 12), randomLabels(random, random.int(8), 12)] as const);
+    const rows = Array.from(
+      { length: 300 },
+      (_, i) =>
+        [`p${i}`, randomLabels(random, 1 + random.int(6), 12), randomLabels(random, random.int(8), 12)] as const,
+    );
     const expected =
       rows.reduce((sum, [, t, p]) => {
         const truth = [...new Set(t)];
@@ -172,7 +189,12 @@ describe('average precision at k (MAP@5, mAP@100)', () => {
   });
 
   it('ignores retrieval queries without relevant images; MAP@5 requires a true label', () => {
-    expect(evaluateMetric(mapAt100, [['q1', new Set<string>(), ['a']], ['q2', new Set(['a']), ['x', 'a']]])).toBe(0.5);
+    expect(
+      evaluateMetric(mapAt100, [
+        ['q1', new Set<string>(), ['a']],
+        ['q2', new Set(['a']), ['x', 'a']],
+      ]),
+    ).toBe(0.5);
     expect(mapAt100.parseTruth('').ok).toBe(true);
     expect(mapAt5.parseTruth('').ok).toBe(false);
   });
@@ -186,20 +208,32 @@ describe('average precision at k (MAP@5, mAP@100)', () => {
 
   it("agrees with Kaggle's apk on random data", () => {
     const random = new Random(3);
-    for (const [metric, k] of [[mapAt5, 5], [mapAt100, 100]] as const) {
+    for (const [metric, k] of [
+      [mapAt5, 5],
+      [mapAt100, 100],
+    ] as const) {
       const rows = Array.from({ length: 300 }, (_, i) => {
         const truth = randomLabels(random, 1 + random.int(k === 5 ? 3 : 120), 40);
         return [`q${i}`, truth, randomLabels(random, random.int(k + 1), 40)] as const;
       });
       const expected = rows.reduce((sum, [, t, p]) => sum + referenceApk(t, p, k), 0) / rows.length;
-      expect(evaluateMetric(metric, rows.map(([id, t, p]) => [id, new Set(t), p] as const))).toBeCloseTo(expected, 12);
+      expect(
+        evaluateMetric(
+          metric,
+          rows.map(([id, t, p]) => [id, new Set(t), p] as const),
+        ),
+      ).toBeCloseTo(expected, 12);
     }
   });
 });
 
 describe('macro F1', () => {
   it('single-label: a predicted label absent from the truth adds a class with F1 0', () => {
-    const rows = [['a', ['1'], ['1']], ['b', ['1'], ['1']], ['c', ['2'], ['3']]] as const;
+    const rows = [
+      ['a', ['1'], ['1']],
+      ['b', ['1'], ['1']],
+      ['c', ['2'], ['3']],
+    ] as const;
     expect(evaluateMetric(singleLabelMacroF1Metric(), rows)).toBeCloseTo(1 / 3, 15);
   });
 
@@ -219,13 +253,38 @@ describe('macro F1', () => {
 
   it("agrees with sklearn's definition on random data", () => {
     const random = new Random(5);
-    const single = Array.from({ length: 400 }, (_, i) => [`s${i}`, [String(random.int(30))], [String(random.int(35))]] as const);
+    const single = Array.from(
+      { length: 400 },
+      (_, i) => [`s${i}`, [String(random.int(30))], [String(random.int(35))]] as const,
+    );
     const singleClasses = [...new Set(single.flatMap(([, t, p]) => [...t, ...p]))];
-    expect(evaluateMetric(singleLabelMacroF1Metric(), single)).toBeCloseTo(referenceMacroF1(single.map((r) => r[1]), single.map((r) => r[2]), singleClasses), 12);
+    expect(evaluateMetric(singleLabelMacroF1Metric(), single)).toBeCloseTo(
+      referenceMacroF1(
+        single.map((r) => r[1]),
+        single.map((r) => r[2]),
+        singleClasses,
+      ),
+      12,
+    );
 
     const classes = Array.from({ length: 28 }, (_, i) => String(i));
-    const multi = Array.from({ length: 400 }, (_, i) => [`m${i}`, randomLabels(random, 1 + random.int(3), 20, ''), randomLabels(random, random.int(4), 20, '')] as const);
-    expect(evaluateMetric(multiLabelMacroF1Metric(28), multi)).toBeCloseTo(referenceMacroF1(multi.map((r) => r[1]), multi.map((r) => r[2]), classes), 12);
+    const multi = Array.from(
+      { length: 400 },
+      (_, i) =>
+        [
+          `m${i}`,
+          randomLabels(random, 1 + random.int(3), 20, ''),
+          randomLabels(random, random.int(4), 20, ''),
+        ] as const,
+    );
+    expect(evaluateMetric(multiLabelMacroF1Metric(28), multi)).toBeCloseTo(
+      referenceMacroF1(
+        multi.map((r) => r[1]),
+        multi.map((r) => r[2]),
+        classes,
+      ),
+      12,
+    );
   });
 });
 
@@ -233,13 +292,21 @@ describe('mean top-1 error (Herbarium 2019)', () => {
   it('counts only the first predicted category and is lower-is-better', () => {
     const metric = meanTop1ErrorMetric();
     expect(metric.higherIsBetter).toBe(false);
-    expect(evaluateMetric(metric, [['a', '5', ['3', '5']], ['b', '5', ['5', '3']]])).toBe(0.5);
+    expect(
+      evaluateMetric(metric, [
+        ['a', '5', ['3', '5']],
+        ['b', '5', ['5', '3']],
+      ]),
+    ).toBe(0.5);
     expect(metric.parsePrediction('').ok).toBe(false);
   });
 
   it('agrees with a direct count on random data', () => {
     const random = new Random(9);
-    const rows = Array.from({ length: 500 }, (_, i) => [`h${i}`, String(random.int(4)), randomLabels(random, 1 + random.int(3), 4, '')] as const);
+    const rows = Array.from(
+      { length: 500 },
+      (_, i) => [`h${i}`, String(random.int(4)), randomLabels(random, 1 + random.int(3), 4, '')] as const,
+    );
     const errors = rows.filter(([, t, p]) => p[0] !== t).length;
     expect(evaluateMetric(meanTop1ErrorMetric(), rows)).toBeCloseTo(errors / rows.length, 15);
   });

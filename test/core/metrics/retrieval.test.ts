@@ -6,7 +6,14 @@ describe('retrievalMetrics', () => {
   it('computes each metric on a hand-checked example', () => {
     // Labels a a a b b c: R = 2 for the a's, 1 for the b's, 0 for c (left out).
     const labels = ['a', 'a', 'a', 'b', 'b', 'c'];
-    const neighbours = [['a', 'b', 'a'], ['b', 'a', 'a'], ['a', 'a', 'b'], ['a', 'b', 'a'], ['b', 'a', 'a'], ['a', 'b', 'a']];
+    const neighbours = [
+      ['a', 'b', 'a'],
+      ['b', 'a', 'a'],
+      ['a', 'a', 'b'],
+      ['a', 'b', 'a'],
+      ['b', 'a', 'a'],
+      ['a', 'b', 'a'],
+    ];
     const metrics = retrievalMetrics(labels, neighbours, { recallAt: [1, 2] });
     // Per counted query (0..4): P@1 1,0,1,0,1; R-precision 1/2,1/2,1,0,1; MAP@R 1/2,(1/2)(1/2),1,0,1; hit@2 1,1,1,1,1.
     expect(metrics.queries).toBe(5);

@@ -11,7 +11,10 @@ export function tempDir(prefix = 'simkit-models-'): { dir: string; cleanup: () =
 }
 
 /** Outputs of the model before and after saveModel → loadModel, on the same input. */
-export async function roundTrip(model: tf.LayersModel, x: tf.Tensor): Promise<{ before: Float32Array; after: Float32Array; loaded: tf.LayersModel }> {
+export async function roundTrip(
+  model: tf.LayersModel,
+  x: tf.Tensor,
+): Promise<{ before: Float32Array; after: Float32Array; loaded: tf.LayersModel }> {
   const { dir, cleanup } = tempDir();
   try {
     await saveModel(model, join(dir, 'model'));

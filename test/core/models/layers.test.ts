@@ -12,7 +12,8 @@ function gem64(x: number[], [B, H, W, C]: readonly [number, number, number, numb
   for (let b = 0; b < B; b++) {
     for (let c = 0; c < C; c++) {
       let sum = 0;
-      for (let h = 0; h < H; h++) for (let w = 0; w < W; w++) sum += Math.max(x[((b * H + h) * W + w) * C + c]!, eps) ** p;
+      for (let h = 0; h < H; h++)
+        for (let w = 0; w < W; w++) sum += Math.max(x[((b * H + h) * W + w) * C + c]!, eps) ** p;
       y.push((sum / (H * W)) ** (1 / p));
     }
   }
@@ -60,14 +61,19 @@ describe('GeM pooling', () => {
     const x = tf.tensor4d(values, shape);
     layer.apply(x); // builds the weight
     const pVar = layer.trainableWeights[0]!.read() as tf.Variable;
-    const { grads, value } = tf.variableGrads(() => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, tf.tensor2d(weights, [2, 5]))) as tf.Scalar, [pVar]);
+    const { grads, value } = tf.variableGrads(
+      () => tf.sum(tf.mul(layer.apply(x) as tf.Tensor, tf.tensor2d(weights, [2, 5]))) as tf.Scalar,
+      [pVar],
+    );
     const h = 1e-5;
     const fd = (loss64(values, p + h) - loss64(values, p - h)) / (2 * h);
     expect(value.dataSync()[0]).toBeCloseTo(loss64(values, p), 4);
     expect(grads[pVar.name]!.dataSync()[0]).toBeCloseTo(fd, 3);
     expect(Math.abs(fd)).toBeGreaterThan(1e-3); // the check is not vacuous
 
-    const dx = tf.grad((input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input) as tf.Tensor, tf.tensor2d(weights, [2, 5]))))(x).dataSync();
+    const dx = tf
+      .grad((input: tf.Tensor) => tf.sum(tf.mul(layer.apply(input) as tf.Tensor, tf.tensor2d(weights, [2, 5]))))(x)
+      .dataSync();
     for (const i of [0, 7, 33, 64, 119]) {
       if (values[i]! <= 0) continue;
       const plus = [...values];
@@ -82,12 +88,25 @@ describe('GeM pooling', () => {
 
   it('a model with GeM and the batch-norm + PReLU neck saves and loads back to identical outputs', async () => {
     const inputs = tf.input({ shape: [6, 6, 3] });
-    const conv = tf.layers.conv2d({ filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(inputs) as tf.SymbolicTensor;
+    const conv = tf.layers
+      .conv2d({
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      })
+      .apply(inputs) as tf.SymbolicTensor;
     const pooled = new GeMPooling2D({ p: 2.2 }).apply(conv) as tf.SymbolicTensor;
-    const model = tf.model({ inputs, outputs: embeddingNeck(pooled, { embeddingDim: 8, hidden: [6], prelu: true, seed: 3 }) });
+    const model = tf.model({
+      inputs,
+      outputs: embeddingNeck(pooled, { embeddingDim: 8, hidden: [6], prelu: true, seed: 3 }),
+    });
     const x = tf.tensor4d(floats(2 * 6 * 6 * 3, 5).map(Math.abs), [2, 6, 6, 3]);
     trainSteps(model, x, 3); // moves p, the batch-norm statistics and the PReLU slopes away from their initial values
-    const gemP = model.layers.find((l) => l instanceof GeMPooling2D)!.getWeights()[0]!.dataSync()[0]!;
+    const gemP = model.layers
+      .find((l) => l instanceof GeMPooling2D)!
+      .getWeights()[0]!
+      .dataSync()[0]!;
     expect(gemP).not.toBeCloseTo(2.2, 4);
     const { before, after, loaded } = await roundTrip(model, x);
     expect(Array.from(after)).toEqual(Array.from(before));
@@ -116,7 +135,11 @@ describe('residual-cnn pooling', () => {
   });
 
   it("pooling 'gem' with the 'bn-prelu' neck: memory steady over 20 training steps, save/load identical", async () => {
-    const model = residualCnn({ ...RESIDUAL_CNN_DEFAULTS, widths: [4, 8], pooling: 'gem', neck: 'bn-prelu' })({ height: 8, width: 8, channels: 1 }, 6, 1);
+    const model = residualCnn({ ...RESIDUAL_CNN_DEFAULTS, widths: [4, 8], pooling: 'gem', neck: 'bn-prelu' })(
+      { height: 8, width: 8, channels: 1 },
+      6,
+      1,
+    );
     const classes = model.layers.map((l) => l.getClassName());
     expect(classes.slice(-4)).toEqual([GeMPooling2D.className, 'Dense', 'BatchNormalization', 'PReLU']);
     const counts = trainSteps(model, input, 20);
@@ -133,7 +156,8 @@ describe("residual-cnn style 'resnet' (the resnet-18 backbone)", () => {
     await initEngine('wasm');
   });
 
-  const trainableParams = (model: tf.LayersModel) => model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * b!, 1), 0);
+  const trainableParams = (model: tf.LayersModel) =>
+    model.trainableWeights.reduce((sum, w) => sum + w.shape.reduce<number>((a, b) => a * b!, 1), 0);
 
   it("at ResNet-18's widths has its published parameter count (torchvision: 11,689,512 with the 1000-class fc layer)", () => {
     const embeddingDim = 8;
@@ -145,7 +169,11 @@ describe("residual-cnn style 'resnet' (the resnet-18 backbone)", () => {
   });
 
   it('at 64×64: 20 convolutions (three of them 1×1 projections), a 2×2 last stage, memory steady over training steps', () => {
-    const model = residualCnn({ ...RESNET18_DEFAULTS, widths: [4, 8, 8, 16] })({ height: 64, width: 64, channels: 3 }, 6, 1);
+    const model = residualCnn({ ...RESNET18_DEFAULTS, widths: [4, 8, 8, 16] })(
+      { height: 64, width: 64, channels: 3 },
+      6,
+      1,
+    );
     const convs = model.layers.filter((l) => l.getClassName() === 'Conv2D');
     expect(convs.length).toBe(20);
     expect(convs.filter((l) => (l.getConfig().kernelSize as number[])[0] === 1).length).toBe(3);
@@ -170,6 +198,8 @@ describe("residual-cnn style 'resnet' (the resnet-18 backbone)", () => {
 
   it('refuses block counts that do not match the widths', () => {
     expect(() => residualCnn({ ...RESNET18_DEFAULTS, blocks: [2, 2] })).toThrow(UserError);
-    expect(() => residualCnn({ ...RESNET18_DEFAULTS, blocks: [2, 2] })).toThrow(/blocks \[2, 2\] gives 2 stage\(s\), widths \[64, 128, 256, 512\] 4/);
+    expect(() => residualCnn({ ...RESNET18_DEFAULTS, blocks: [2, 2] })).toThrow(
+      /blocks \[2, 2\] gives 2 stage\(s\), widths \[64, 128, 256, 512\] 4/,
+    );
   });
 });

@@ -15,10 +15,26 @@ const INPUT = { height: 6, width: 6, channels: 2 };
 /** A small conv net (conv → batch-norm → ReLU → conv) standing in for a pretrained feature extractor. */
 function smallNet(): tf.LayersModel {
   const inputs = tf.input({ shape: [6, 6, 2] });
-  let x = tf.layers.conv2d({ filters: 4, kernelSize: 3, padding: 'same', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }).apply(inputs) as tf.SymbolicTensor;
+  let x = tf.layers
+    .conv2d({
+      filters: 4,
+      kernelSize: 3,
+      padding: 'same',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+    })
+    .apply(inputs) as tf.SymbolicTensor;
   x = tf.layers.batchNormalization({ momentum: 0.5 }).apply(x) as tf.SymbolicTensor;
   x = tf.layers.reLU().apply(x) as tf.SymbolicTensor;
-  x = tf.layers.conv2d({ filters: 5, kernelSize: 3, strides: 2, padding: 'same', activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }).apply(x) as tf.SymbolicTensor;
+  x = tf.layers
+    .conv2d({
+      filters: 5,
+      kernelSize: 3,
+      strides: 2,
+      padding: 'same',
+      activation: 'relu',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }),
+    })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs, outputs: x });
 }
 
@@ -31,12 +47,22 @@ function writeGraphModel(dir: string, kernel: number[]): void {
   const modelTopology = {
     node: [
       { name: 'x', op: 'Placeholder', attr: { dtype: f32, shape: { shape: dims(-1, 4, 4, 2) } } },
-      { name: 'w', op: 'Const', attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 2, 3) } } } },
+      {
+        name: 'w',
+        op: 'Const',
+        attr: { dtype: f32, value: { tensor: { dtype: 'DT_FLOAT', tensorShape: dims(3, 3, 2, 3) } } },
+      },
       {
         name: 'conv',
         op: 'Conv2D',
         input: ['x', 'w'],
-        attr: { T: f32, strides: { list: { i: ['1', '1', '1', '1'] } }, padding: { s: b64('SAME') }, data_format: { s: b64('NHWC') }, dilations: { list: { i: ['1', '1', '1', '1'] } } },
+        attr: {
+          T: f32,
+          strides: { list: { i: ['1', '1', '1', '1'] } },
+          padding: { s: b64('SAME') },
+          data_format: { s: b64('NHWC') },
+          dilations: { list: { i: ['1', '1', '1', '1'] } },
+        },
       },
       { name: 'out', op: 'Relu', input: ['conv'], attr: { T: f32 } },
     ],
@@ -44,7 +70,15 @@ function writeGraphModel(dir: string, kernel: number[]): void {
   };
   writeFileSync(
     join(dir, 'model.json'),
-    JSON.stringify({ format: 'graph-model', generatedBy: 'simkit test', convertedBy: 'hand', modelTopology, weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [3, 3, 2, 3], dtype: 'float32' }] }] }),
+    JSON.stringify({
+      format: 'graph-model',
+      generatedBy: 'simkit test',
+      convertedBy: 'hand',
+      modelTopology,
+      weightsManifest: [
+        { paths: ['group1-shard1of1.bin'], weights: [{ name: 'w', shape: [3, 3, 2, 3], dtype: 'float32' }] },
+      ],
+    }),
   );
   writeFileSync(join(dir, 'group1-shard1of1.bin'), Buffer.from(Float32Array.from(kernel).buffer));
 }
@@ -71,7 +105,8 @@ describe('pretrained backbone', () => {
     root.cleanup();
   });
 
-  const baseWeights = (model: tf.LayersModel, count: number) => model.layers.slice(0, count).flatMap((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
+  const baseWeights = (model: tf.LayersModel, count: number) =>
+    model.layers.slice(0, count).flatMap((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
 
   it('loads a LayersModel synchronously with its weights', async () => {
     const { loadModel } = await import('../../../core/models/io.js');
@@ -91,7 +126,9 @@ describe('pretrained backbone', () => {
     expect(model.layers.some((l) => l instanceof FrozenBatchNormalization)).toBe(true);
     expect(model.layers.slice(0, baseCount).every((l) => !l.trainable)).toBe(true);
     const before = baseWeights(model, baseCount);
-    const neckBefore = model.layers.slice(baseCount).flatMap((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
+    const neckBefore = model.layers
+      .slice(baseCount)
+      .flatMap((l) => l.getWeights().map((w) => Array.from(w.dataSync())));
     const counts = trainSteps(model, x, 20);
     expect(new Set(counts.slice(1)).size).toBe(1);
     expect(baseWeights(model, baseCount)).toEqual(before); // moving mean and variance included
@@ -105,7 +142,13 @@ describe('pretrained backbone', () => {
   });
 
   it('fine-tuned (trainable: true): the pretrained weights change', () => {
-    const model = pretrained({ ...PRETRAINED_DEFAULTS, path: netDir, trainable: true, pooling: 'average', prelu: true })(INPUT, 8, 1);
+    const model = pretrained({
+      ...PRETRAINED_DEFAULTS,
+      path: netDir,
+      trainable: true,
+      pooling: 'average',
+      prelu: true,
+    })(INPUT, 8, 1);
     const baseCount = model.layers.findIndex((l) => l.getClassName() === 'GlobalAveragePooling2D');
     expect(model.layers.some((l) => l instanceof FrozenBatchNormalization)).toBe(false);
     const before = baseWeights(model, baseCount);
@@ -129,7 +172,9 @@ describe('pretrained backbone', () => {
   });
 
   it('a Sequential network with a flat output works too (no pooling, the neck only)', async () => {
-    const seq = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [6, 6, 2] }), tf.layers.dense({ units: 7, activation: 'relu' })] });
+    const seq = tf.sequential({
+      layers: [tf.layers.flatten({ inputShape: [6, 6, 2] }), tf.layers.dense({ units: 7, activation: 'relu' })],
+    });
     const dir = join(root.dir, 'sequential');
     await saveModel(seq, dir);
     const expected = tf.tidy(() => (seq.predict(x) as tf.Tensor).dataSync());
@@ -158,14 +203,19 @@ describe('pretrained backbone', () => {
     expect(new Set(counts.slice(1)).size).toBe(1);
     const { before, after, loaded } = await roundTrip(model, xs);
     expect(Array.from(after)).toEqual(Array.from(before));
-    expect(() => pretrained({ ...PRETRAINED_DEFAULTS, path: dir, trainable: true })(input, 6, 1)).toThrow(/cannot be fine-tuned/);
+    expect(() => pretrained({ ...PRETRAINED_DEFAULTS, path: dir, trainable: true })(input, 6, 1)).toThrow(
+      /cannot be fine-tuned/,
+    );
     xs.dispose();
     model.dispose();
     loaded.dispose();
   });
 
   it('clear errors: no path, missing directory, missing files, unknown format, wrong input size', () => {
-    const build = (path: string, input = INPUT, extra: object = {}) => () => pretrained({ ...PRETRAINED_DEFAULTS, ...extra, path })(input, 4, 1);
+    const build =
+      (path: string, input = INPUT, extra: object = {}) =>
+      () =>
+        pretrained({ ...PRETRAINED_DEFAULTS, ...extra, path })(input, 4, 1);
     expect(build('')).toThrow(/needs a "path" option/);
     expect(build(join(root.dir, 'nowhere'))).toThrow(/does not exist/);
     const empty = join(root.dir, 'empty');
@@ -173,7 +223,14 @@ describe('pretrained backbone', () => {
     expect(build(empty)).toThrow(/model\.json is missing/);
     const noWeights = join(root.dir, 'no-weights');
     mkdirSync(noWeights);
-    writeFileSync(join(noWeights, 'model.json'), JSON.stringify({ format: 'layers-model', modelTopology: { class_name: 'Model', config: {} }, weightsManifest: [{ paths: ['weights.bin'], weights: [] }] }));
+    writeFileSync(
+      join(noWeights, 'model.json'),
+      JSON.stringify({
+        format: 'layers-model',
+        modelTopology: { class_name: 'Model', config: {} },
+        weightsManifest: [{ paths: ['weights.bin'], weights: [] }],
+      }),
+    );
     expect(build(noWeights)).toThrow(/weights\.bin \(listed in .*\) is missing/);
     const odd = join(root.dir, 'odd');
     mkdirSync(odd);

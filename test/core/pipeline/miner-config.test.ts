@@ -25,11 +25,19 @@ describe('a miner in the competition config', () => {
     expect(config.miner).toEqual({ name: 'semi-hard', options: {} });
     expect(config.loss).toEqual({ name: 'triplet', options: { margin: 0.2, distance: 'l2' } });
     expect(config.head.name).toBe('none');
-    expect((await effectiveConfig(app, { competition: 'shopee' })).textModel?.miner).toEqual({ name: 'none', options: {} });
+    expect((await effectiveConfig(app, { competition: 'shopee' })).textModel?.miner).toEqual({
+      name: 'none',
+      options: {},
+    });
   });
 
   it('docs/training.md worked example: hotels trained with triplet + semi-hard, end to end', async () => {
-    const summary = await runCompetition(app, { competition: 'hotels', config: EXAMPLE, out: join(root, 'hotels'), overrides: { epochs: 1 } });
+    const summary = await runCompetition(app, {
+      competition: 'hotels',
+      config: EXAMPLE,
+      out: join(root, 'hotels'),
+      overrides: { epochs: 1 },
+    });
     expect(summary.validation).not.toBeNull();
     expect(summary.test?.score).not.toBeNull();
     const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
@@ -40,8 +48,20 @@ describe('a miner in the competition config', () => {
 
   it('hotels trained with the multi-similarity loss and the multi-similarity miner, end to end', async () => {
     const file = join(root, 'multi-similarity.json');
-    writeFileSync(file, JSON.stringify({ head: { name: 'none' }, loss: { name: 'multi-similarity' }, miner: { name: 'multi-similarity', options: { epsilon: 0.1 } } }));
-    const summary = await runCompetition(app, { competition: 'hotels', config: file, out: join(root, 'hotels-ms'), overrides: { epochs: 1 } });
+    writeFileSync(
+      file,
+      JSON.stringify({
+        head: { name: 'none' },
+        loss: { name: 'multi-similarity' },
+        miner: { name: 'multi-similarity', options: { epsilon: 0.1 } },
+      }),
+    );
+    const summary = await runCompetition(app, {
+      competition: 'hotels',
+      config: file,
+      out: join(root, 'hotels-ms'),
+      overrides: { epochs: 1 },
+    });
     expect(summary.validation).not.toBeNull();
     expect(summary.test?.score).not.toBeNull();
     const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
@@ -51,21 +71,49 @@ describe('a miner in the competition config', () => {
   });
 
   const refused: [string, object, RegExp][] = [
-    ['a pair miner on the triplet loss', { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'pair-margin' } }, /triplet miners: .*semi-hard/],
-    ['a triplet miner on the contrastive loss', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'semi-hard' } }, /pair miners: hdc, multi-similarity, pair-margin, uniform-histogram/],
+    [
+      'a pair miner on the triplet loss',
+      { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'pair-margin' } },
+      /triplet miners: .*semi-hard/,
+    ],
+    [
+      'a triplet miner on the contrastive loss',
+      { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'semi-hard' } },
+      /pair miners: hdc, multi-similarity, pair-margin, uniform-histogram/,
+    ],
     ['a miner on a head loss', { miner: { name: 'semi-hard' } }, /nothing to select/],
-    ['an unknown miner', { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'semihard' } }, /known: .*batch-hard.*semi-hard/],
-    ['an unknown miner option', { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'pair-margin', options: { margin: 1 } } }, /its options: positiveMargin, negativeMargin/],
-    ['an unknown loss option', { head: { name: 'none' }, loss: { name: 'triplet', options: { margn: 1 } } }, /its options: margin/],
+    [
+      'an unknown miner',
+      { head: { name: 'none' }, loss: { name: 'triplet' }, miner: { name: 'semihard' } },
+      /known: .*batch-hard.*semi-hard/,
+    ],
+    [
+      'an unknown miner option',
+      { head: { name: 'none' }, loss: { name: 'contrastive' }, miner: { name: 'pair-margin', options: { margin: 1 } } },
+      /its options: positiveMargin, negativeMargin/,
+    ],
+    [
+      'an unknown loss option',
+      { head: { name: 'none' }, loss: { name: 'triplet', options: { margn: 1 } } },
+      /its options: margin/,
+    ],
   ];
-  it.each(refused)('refuses %s with one line naming the known ones (exit 2), before reading any data', async (_, override, hint) => {
-    const file = join(root, `${hint.source.length}.json`);
-    writeFileSync(file, JSON.stringify(override));
-    const error = await prepareRun(app, { competition: 'hotels', config: file, data: join(root, 'no-such-directory'), out: join(root, 'refused') }).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(UserError);
-    const user = error as UserError;
-    expect(user.exitCode).toBe(2);
-    expect(`${user.message} ${user.hint}`).toMatch(hint);
-    expect(user.message).not.toMatch(/no-such-directory|\n/);
-  });
+  it.each(refused)(
+    'refuses %s with one line naming the known ones (exit 2), before reading any data',
+    async (_, override, hint) => {
+      const file = join(root, `${hint.source.length}.json`);
+      writeFileSync(file, JSON.stringify(override));
+      const error = await prepareRun(app, {
+        competition: 'hotels',
+        config: file,
+        data: join(root, 'no-such-directory'),
+        out: join(root, 'refused'),
+      }).catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(UserError);
+      const user = error as UserError;
+      expect(user.exitCode).toBe(2);
+      expect(`${user.message} ${user.hint}`).toMatch(hint);
+      expect(user.message).not.toMatch(/no-such-directory|\n/);
+    },
+  );
 });

@@ -35,12 +35,25 @@ describe('resuming a run', () => {
   const earlyStopping = { patience: 3, metric: 'MAP@R' };
 
   it('keeps the best epoch after early stopping when the run was interrupted and resumed', async () => {
-    const straight = await trainTiny(app, 64, { epochs: 6, runDir: runDir(), earlyStopping, validate: scripted(curve) });
+    const straight = await trainTiny(app, 64, {
+      epochs: 6,
+      runDir: runDir(),
+      earlyStopping,
+      validate: scripted(curve),
+    });
     expect(straight.result).toMatchObject({ epoch: 1, stoppedEarly: true });
 
     const dir = runDir();
-    await expect(trainTiny(app, 64, { epochs: 6, runDir: dir, earlyStopping, validate: scripted(curve, 1, 3) })).rejects.toThrow('interrupted');
-    const resumed = await trainTiny(app, 64, { epochs: 6, runDir: dir, resume: true, earlyStopping, validate: scripted(curve, 3) });
+    await expect(
+      trainTiny(app, 64, { epochs: 6, runDir: dir, earlyStopping, validate: scripted(curve, 1, 3) }),
+    ).rejects.toThrow('interrupted');
+    const resumed = await trainTiny(app, 64, {
+      epochs: 6,
+      runDir: dir,
+      resume: true,
+      earlyStopping,
+      validate: scripted(curve, 3),
+    });
     expect(resumed.result).toMatchObject({ epoch: 1, stoppedEarly: true, resumedFrom: 2 });
     expect(resumed.weights).toEqual(straight.weights);
     expect(resumed.tensorsAfter).toBe(resumed.tensorsBefore);
@@ -49,12 +62,16 @@ describe('resuming a run', () => {
   it('refuses to resume with fewer epochs than the checkpoint has trained', async () => {
     const dir = runDir();
     await trainTiny(app, 32, { epochs: 3, runDir: dir });
-    await expect(trainTiny(app, 32, { epochs: 2, runDir: dir, resume: true })).rejects.toThrow(/cannot resume 2 epoch\(s\).*already trained 3/);
+    await expect(trainTiny(app, 32, { epochs: 2, runDir: dir, resume: true })).rejects.toThrow(
+      /cannot resume 2 epoch\(s\).*already trained 3/,
+    );
   });
 
   it('logs each epoch once when the run was killed between its log line and its checkpoint', async () => {
     const dir = runDir();
-    await expect(trainTiny(app, 32, { epochs: 4, runDir: dir, validate: scripted(curve, 1, 3) })).rejects.toThrow('interrupted');
+    await expect(trainTiny(app, 32, { epochs: 4, runDir: dir, validate: scripted(curve, 1, 3) })).rejects.toThrow(
+      'interrupted',
+    );
     // What a kill right after epoch 3's log line leaves: the line, but no epoch-3 checkpoint.
     appendFileSync(join(dir, 'log.jsonl'), `${JSON.stringify({ type: 'epoch', epoch: 3, loss: 1 })}\n`);
     await trainTiny(app, 32, { epochs: 4, runDir: dir, resume: true, validate: scripted(curve, 3) });

@@ -12,7 +12,10 @@ import { validateSubmissionFile } from '../../../core/scoring/score.js';
 import { readJsonLines, type LoggedEpoch } from '../../json-files.js';
 
 // Every registered competition but Fashion-MNIST, whose real-data run test/fashion-mnist covers.
-const COMPETITIONS = (await Simkit.create()).registry('Competition').names().filter((name) => name !== FASHION_MNIST_SLUG);
+const COMPETITIONS = (await Simkit.create())
+  .registry('Competition')
+  .names()
+  .filter((name) => name !== FASHION_MNIST_SLUG);
 
 describe('simkit run on every embedded sample (small settings)', () => {
   let app: Simkit;
@@ -39,8 +42,12 @@ describe('simkit run on every embedded sample (small settings)', () => {
     if (name === 'shopee') {
       // The title model is trained beside the image model and its matches are tuned with the rest.
       expect(existsSync(join(summary.runDir, 'text-model', 'model', 'model.json'))).toBe(true);
-      expect(Object.keys(summary.tuned)).toEqual(expect.arrayContaining(['tfidf.threshold', 'text-model.threshold', 'combined.threshold']));
-      expect(Object.keys(summary.baselines)).toEqual(expect.arrayContaining(['without trained models', 'without the image model', 'without the text model']));
+      expect(Object.keys(summary.tuned)).toEqual(
+        expect.arrayContaining(['tfidf.threshold', 'text-model.threshold', 'combined.threshold']),
+      );
+      expect(Object.keys(summary.baselines)).toEqual(
+        expect.arrayContaining(['without trained models', 'without the image model', 'without the text model']),
+      );
     }
     const board = Leaderboard.open(leaderboard);
     try {
@@ -51,10 +58,29 @@ describe('simkit run on every embedded sample (small settings)', () => {
   });
 
   it.each([
-    ['siamese pairs', { loss: { name: 'siamese-difference', options: {} }, head: { name: 'none', options: {} }, sampler: { name: 'balanced-pairs', options: {} } }],
-    ['SimCLR views (labels unused)', { loss: { name: 'nt-xent', options: {} }, head: { name: 'none', options: {} }, sampler: { name: 'none', options: {} } }],
+    [
+      'siamese pairs',
+      {
+        loss: { name: 'siamese-difference', options: {} },
+        head: { name: 'none', options: {} },
+        sampler: { name: 'balanced-pairs', options: {} },
+      },
+    ],
+    [
+      'SimCLR views (labels unused)',
+      {
+        loss: { name: 'nt-xent', options: {} },
+        head: { name: 'none', options: {} },
+        sampler: { name: 'none', options: {} },
+      },
+    ],
   ])('hotels trains on %s through the same pipeline', async (_, objective) => {
-    const summary = await runCompetition(app, { competition: 'hotels', out: join(root, `hotels-${objective.loss.name}`), leaderboard, overrides: { epochs: 1, ...objective } });
+    const summary = await runCompetition(app, {
+      competition: 'hotels',
+      out: join(root, `hotels-${objective.loss.name}`),
+      leaderboard,
+      overrides: { epochs: 1, ...objective },
+    });
     expect(summary.validation).not.toBeNull();
     const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
     expect(log).toHaveLength(1);
@@ -64,9 +90,15 @@ describe('simkit run on every embedded sample (small settings)', () => {
   it('shows the effective config and refuses unknown config keys', async () => {
     const config = await effectiveConfig(app, { competition: 'shopee-product-matching' });
     expect(config.head.name).toBe('arcface');
-    expect(config.textModel).toMatchObject({ backbone: { name: 'text-encoder' }, head: { name: 'arcface' }, training: { optimizer: 'adam', augment: {} } });
+    expect(config.textModel).toMatchObject({
+      backbone: { name: 'text-encoder' },
+      head: { name: 'arcface' },
+      training: { optimizer: 'adam', augment: {} },
+    });
     const bad = join(root, 'bad.json');
     (await import('node:fs')).writeFileSync(bad, JSON.stringify({ epochz: 3 }));
-    await expect(effectiveConfig(app, { competition: 'shopee', config: bad })).rejects.toThrow(/epochz.*unknown config key/);
+    await expect(effectiveConfig(app, { competition: 'shopee', config: bad })).rejects.toThrow(
+      /epochz.*unknown config key/,
+    );
   });
 });

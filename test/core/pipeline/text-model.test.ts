@@ -52,49 +52,85 @@ describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
     app = await Simkit.create();
   });
 
-  const spec: TextModelConfig = { ...SHOPEE_CONFIG.textModel!, epochs: 6, batchSize: 48, embeddingSize: 32, training: { augment: {}, warmupEpochs: 1 } };
+  const spec: TextModelConfig = {
+    ...SHOPEE_CONFIG.textModel!,
+    epochs: 6,
+    batchSize: 48,
+    embeddingSize: 32,
+    training: { augment: {}, warmupEpochs: 1 },
+  };
 
-  it('learns synonyms that an untrained encoder cannot match; no tensors left behind; model and checkpoints saved', { timeout: 60_000 }, async () => {
-    const random = new Random(5);
-    const train = titles(240, random);
-    const validation = titles(96, random);
-    const inputs = textInputsFor(app, spec);
-    expect(inputs.shape).toEqual({ height: 1, width: spec.maxTokens, channels: 1 });
+  it(
+    'learns synonyms that an untrained encoder cannot match; no tensors left behind; model and checkpoints saved',
+    { timeout: 60_000 },
+    async () => {
+      const random = new Random(5);
+      const train = titles(240, random);
+      const validation = titles(96, random);
+      const inputs = textInputsFor(app, spec);
+      expect(inputs.shape).toEqual({ height: 1, width: spec.maxTokens, channels: 1 });
 
-    const untrained = app.registry<BackboneBuilder>('Backbone').create('text-encoder', spec.backbone.options)(inputs.shape, spec.embeddingSize, 7);
-    const before = new Float32Array(validation.length * spec.embeddingSize);
-    await embedInChunks(untrained, validation, inputs, (start, vectors) => before.set(vectors, start * spec.embeddingSize));
-    untrained.dispose();
+      const untrained = app.registry<BackboneBuilder>('Backbone').create('text-encoder', spec.backbone.options)(
+        inputs.shape,
+        spec.embeddingSize,
+        7,
+      );
+      const before = new Float32Array(validation.length * spec.embeddingSize);
+      await embedInChunks(untrained, validation, inputs, (start, vectors) =>
+        before.set(vectors, start * spec.embeddingSize),
+      );
+      untrained.dispose();
 
-    const tensors = tf.memory().numTensors;
-    const runDir = mkdtempSync(join(tmpdir(), 'simkit-text-model-'));
-    const model = await trainEmbeddingModel(app, spec, inputs, train, validation, { runDir, seed: 7 });
-    const after = await model.embed(validation);
-    model.dispose();
-    expect(tf.memory().numTensors).toBe(tensors);
+      const tensors = tf.memory().numTensors;
+      const runDir = mkdtempSync(join(tmpdir(), 'simkit-text-model-'));
+      const model = await trainEmbeddingModel(app, spec, inputs, train, validation, { runDir, seed: 7 });
+      const after = await model.embed(validation);
+      model.dispose();
+      expect(tf.memory().numTensors).toBe(tensors);
 
-    const untrainedP1 = precisionAt1(before, spec.embeddingSize, validation);
-    const trainedP1 = precisionAt1(after, spec.embeddingSize, validation);
-    expect(trainedP1).toBeGreaterThan(0.9);
-    expect(trainedP1).toBeGreaterThan(untrainedP1 + 0.3);
-    expect(model.training.history.at(-1)!.validation!['precision@1']).toBeCloseTo(trainedP1, 6);
-    expect(existsSync(join(runDir, 'model', 'model.json'))).toBe(true);
-    expect(existsSync(join(runDir, 'checkpoints', 'latest.json'))).toBe(true);
-  });
+      const untrainedP1 = precisionAt1(before, spec.embeddingSize, validation);
+      const trainedP1 = precisionAt1(after, spec.embeddingSize, validation);
+      expect(trainedP1).toBeGreaterThan(0.9);
+      expect(trainedP1).toBeGreaterThan(untrainedP1 + 0.3);
+      expect(model.training.history.at(-1)!.validation!['precision@1']).toBeCloseTo(trainedP1, 6);
+      expect(existsSync(join(runDir, 'model', 'model.json'))).toBe(true);
+      expect(existsSync(join(runDir, 'checkpoints', 'latest.json'))).toBe(true);
+    },
+  );
 
-  it('simkit train on Shopee trains the image and the text model, each resumable from its own checkpoints', { timeout: 120_000 }, async () => {
-    const out = mkdtempSync(join(tmpdir(), 'simkit-train-shopee-'));
-    const options = { competition: 'shopee', out, overrides: { epochs: 1, textModel: { ...SHOPEE_CONFIG.textModel!, epochs: 2 } } };
-    const first = await trainOnly(app, options);
-    expect(first.models.map((model) => [model.kind, model.history.length])).toEqual([['image', 1], ['text', 2]]);
-    expect(first.models[1]!.model).toBe(join(out, 'run', 'text-model', 'model'));
-    expect(existsSync(join(first.models[1]!.model, 'model.json'))).toBe(true);
-    const resumed = await trainOnly(app, { ...options, resume: true, overrides: { ...options.overrides, epochs: 2 } });
-    expect(resumed.models.map((model) => [model.kind, model.resumedFrom, model.history.length])).toEqual([['image', 1, 2], ['text', 2, 2]]);
-    expect(formatTrainSummary(resumed)).toMatch(/trained the text model for 2 epoch\(s\) \(resumed after epoch 2\)/);
-  });
+  it(
+    'simkit train on Shopee trains the image and the text model, each resumable from its own checkpoints',
+    { timeout: 120_000 },
+    async () => {
+      const out = mkdtempSync(join(tmpdir(), 'simkit-train-shopee-'));
+      const options = {
+        competition: 'shopee',
+        out,
+        overrides: { epochs: 1, textModel: { ...SHOPEE_CONFIG.textModel!, epochs: 2 } },
+      };
+      const first = await trainOnly(app, options);
+      expect(first.models.map((model) => [model.kind, model.history.length])).toEqual([
+        ['image', 1],
+        ['text', 2],
+      ]);
+      expect(first.models[1]!.model).toBe(join(out, 'run', 'text-model', 'model'));
+      expect(existsSync(join(first.models[1]!.model, 'model.json'))).toBe(true);
+      const resumed = await trainOnly(app, {
+        ...options,
+        resume: true,
+        overrides: { ...options.overrides, epochs: 2 },
+      });
+      expect(resumed.models.map((model) => [model.kind, model.resumedFrom, model.history.length])).toEqual([
+        ['image', 1, 2],
+        ['text', 2, 2],
+      ]);
+      expect(formatTrainSummary(resumed)).toMatch(/trained the text model for 2 epoch\(s\) \(resumed after epoch 2\)/);
+    },
+  );
 
   it('refuses a backbone without token buckets', () => {
-    expect(() => textInputsFor(app, { ...spec, backbone: { name: 'mlp', options: {} } })).toThrow(/needs a token backbone/);
+    expect(() => textInputsFor(app, { ...spec, backbone: { name: 'mlp', options: {} } })).toThrow(
+      /needs a token backbone/,
+    );
   });
 });

@@ -65,12 +65,18 @@ describe('tune keys', () => {
     const app = await Simkit.create();
     expect(() => checkTuneKeys(app, SHOPEE_CONFIG)).not.toThrow();
     const chain = [{ name: 'min2', options: {} }];
-    expect(() => checkTuneKeys(app, { postProcessors: chain, tune: { 'tfidf.threshold': [0.5] } })).toThrow('tune key "tfidf.threshold" names no post-processor of the chain');
-    expect(() => checkTuneKeys(app, { postProcessors: chain, tune: { 'min2.limit': [0.5] } })).toThrow('tune key "min2.limit": min2 has no option "limit"');
+    expect(() => checkTuneKeys(app, { postProcessors: chain, tune: { 'tfidf.threshold': [0.5] } })).toThrow(
+      'tune key "tfidf.threshold" names no post-processor of the chain',
+    );
+    expect(() => checkTuneKeys(app, { postProcessors: chain, tune: { 'min2.limit': [0.5] } })).toThrow(
+      'tune key "min2.limit": min2 has no option "limit"',
+    );
   });
 
   it("a part of the chain is tuned on its own post-processors' keys, in the config's order", () => {
-    const chain = SHOPEE_CONFIG.postProcessors.filter((choice) => choice.name !== 'text-model' && choice.name !== 'combined');
+    const chain = SHOPEE_CONFIG.postProcessors.filter(
+      (choice) => choice.name !== 'text-model' && choice.name !== 'combined',
+    );
     expect(Object.keys(tuneOf(chain, SHOPEE_CONFIG.tune))).toEqual(['min2.threshold', 'min2.floor', 'tfidf.threshold']);
   });
 });

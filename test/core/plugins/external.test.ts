@@ -25,7 +25,10 @@ describe('external plugins', () => {
 
   it('loads plugins from simkit.config.json, SIMKIT_PLUGINS and simkit-plugin-* packages, reporting a broken one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'simkit-plugins-'));
-    const metricPlugin = pluginFile(dir, 'metric.mjs', `
+    const metricPlugin = pluginFile(
+      dir,
+      'metric.mjs',
+      `
 import { TOKENS } from ${JSON.stringify(tokens)};
 const metric = {
   name: 'exact-match', higherIsBetter: true, predictionFormat: 'one label',
@@ -34,7 +37,9 @@ const metric = {
   createAccumulator() { let hit = 0, n = 0; return { add(_id, t, p) { n++; if (t === p) hit++; }, result: () => (n ? hit / n : null) }; },
 };
 const spec = { competition: 'toy-metric', aliases: ['toy'], header: ['id', 'label'], idColumn: 'id', predictionColumn: 'label', metric };
-export default new ContainerModule(({ bind }) => { bind(TOKENS.Metric).toConstantValue({ name: 'toy-metric', description: 'exact match', defaults: {}, create: () => spec }); });`);
+const registration = { name: 'toy-metric', description: 'exact match', defaults: {}, create: () => spec };
+export default new ContainerModule(({ bind }) => { bind(TOKENS.Metric).toConstantValue(registration); });`,
+    );
     writeFileSync(join(dir, 'simkit.config.json'), JSON.stringify({ plugins: ['./metric.mjs'] }));
     const broken = pluginFile(dir, 'broken.mjs', 'throw new Error("plugin exploded");');
     const packageDir = join(dir, 'node_modules', 'simkit-plugin-empty');
@@ -52,21 +57,40 @@ export default new ContainerModule(({ bind }) => { bind(TOKENS.Metric).toConstan
 
   it('a plugin metric scores through `simkit score` like a built-in one', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'simkit-plugin-score-'));
-    const plugin = pluginFile(dir, 'metric.mjs', `
+    const plugin = pluginFile(
+      dir,
+      'metric.mjs',
+      `
 import { TOKENS } from ${JSON.stringify(tokens)};
 const metric = { name: 'exact-match', higherIsBetter: true, predictionFormat: 'one label',
   parseTruth: (c) => ({ ok: true, value: c }), parsePrediction: (c) => ({ ok: true, value: c }),
   createAccumulator() { let h = 0, n = 0; return { add(_i, t, p) { n++; if (t === p) h++; }, result: () => (n ? h / n : null) }; } };
 export default new ContainerModule(({ bind }) => { bind(TOKENS.Metric).toConstantValue({ name: 'toy-metric', description: 'x', defaults: {},
-  create: () => ({ competition: 'toy-metric', aliases: ['toy'], header: ['id', 'label'], idColumn: 'id', predictionColumn: 'label', metric }) }); });`);
+  create: () => ({ competition: 'toy-metric', aliases: ['toy'], header: ['id', 'label'], idColumn: 'id', predictionColumn: 'label', metric }) }); });`,
+    );
     writeFileSync(join(dir, 'solution.csv'), 'id,label,Usage\na,1,Public\nb,2,Private\n');
     writeFileSync(join(dir, 'submission.csv'), 'id,label\na,1\nb,3\n');
     process.env.SIMKIT_PLUGINS = plugin;
     const out: string[] = [];
     vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => (out.push(String(chunk)), true));
-    const code = await main(['score', '--competition', 'toy', '--solution', join(dir, 'solution.csv'), '--submission', join(dir, 'submission.csv'), '--json']);
+    const code = await main([
+      'score',
+      '--competition',
+      'toy',
+      '--solution',
+      join(dir, 'solution.csv'),
+      '--submission',
+      join(dir, 'submission.csv'),
+      '--json',
+    ]);
     vi.restoreAllMocks();
     expect(code).toBe(0);
-    expect(JSON.parse(out.join(''))).toMatchObject({ competition: 'toy-metric', metric: 'exact-match', score: 0.5, public: 1, private: 0 });
+    expect(JSON.parse(out.join(''))).toMatchObject({
+      competition: 'toy-metric',
+      metric: 'exact-match',
+      score: 0.5,
+      public: 1,
+      private: 0,
+    });
   });
 });

@@ -9,7 +9,12 @@ describe('pca by power iteration', () => {
     // sxy = (1.5-0.5-1.5+2.5)/3 = 2/3.
     // Eigenvalues: (11/3+4/3)/2 ± sqrt(((11/3-4/3)/2)^2 + (2/3)^2) = 2.5 ± sqrt(49/36+16/36) = 2.5 ± sqrt(65)/6.
     // First axis ∝ (sxy, λ1 - sxx) = (2/3, 2.5 + sqrt(65)/6 - 11/3).
-    const result = pca([[0, 0], [2, 0], [0, 2], [4, 2]]);
+    const result = pca([
+      [0, 0],
+      [2, 0],
+      [0, 2],
+      [4, 2],
+    ]);
     const l1 = 2.5 + Math.sqrt(65) / 6;
     const l2 = 2.5 - Math.sqrt(65) / 6;
     expect([...result.mean]).toEqual([1.5, 1]);
@@ -61,7 +66,14 @@ describe('pca by power iteration', () => {
   });
 
   it('stops at the rank of the data and handles a single direction', () => {
-    const result = pca([[1, 2, 3], [2, 4, 6], [3, 6, 9]], { components: 3 });
+    const result = pca(
+      [
+        [1, 2, 3],
+        [2, 4, 6],
+        [3, 6, 9],
+      ],
+      { components: 3 },
+    );
     expect(result.components).toHaveLength(1);
     expect(result.variances[0]).toBeCloseTo(14, 9); // values along (1,2,3)/√14: -√14, 0, √14 → variance 14
   });

@@ -5,7 +5,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPORT_DATA_FILE, REPORT_DATA_FORMAT, readReportData, neighbourGallery, worstFirst, writeReportData } from '../../../core/report/report-data.js';
+import {
+  REPORT_DATA_FILE,
+  REPORT_DATA_FORMAT,
+  readReportData,
+  neighbourGallery,
+  worstFirst,
+  writeReportData,
+} from '../../../core/report/report-data.js';
 import { renderReportHtml, writeReport } from '../../../core/report/render.js';
 import { readTrainingLog, curveKind } from '../../../core/report/training-log.js';
 import { niceTicks } from '../../../core/report/svg.js';
@@ -26,7 +33,18 @@ function run(command: string, args: string[], cwd = dir): Promise<{ code: number
 
 function chromium(...args: string[]) {
   const profile = mkdtempSync(join(dir, 'profile-'));
-  const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--enable-logging=stderr', '--v=0', `--user-data-dir=${profile}`];
+  const flags = [
+    '--headless',
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-component-update',
+    '--disable-sync',
+    '--no-first-run',
+    '--enable-logging=stderr',
+    '--v=0',
+    `--user-data-dir=${profile}`,
+  ];
   return run(CHROMIUM, [...flags, ...args]);
 }
 
@@ -48,14 +66,19 @@ describe('run report inputs', () => {
   });
 
   it('sorts curves into charts by field name', () => {
-    expect(['loss', 'validation.loss', 'learningRate', 'lr', 'validation.precisionAt1', 'seconds'].map(curveKind)).toEqual(['loss', 'loss', 'learning rate', 'learning rate', 'metric', 'other']);
+    expect(
+      ['loss', 'validation.loss', 'learningRate', 'lr', 'validation.precisionAt1', 'seconds'].map(curveKind),
+    ).toEqual(['loss', 'loss', 'learning rate', 'learning rate', 'metric', 'other']);
   });
 
   it('round-trips report.json and refuses a file of another format without throwing', async () => {
     expect((await readReportData(runDir)).data?.competition).toBe('synthetic');
     const other = mkdtempSync(join(dir, 'other-'));
     writeFileSync(join(other, REPORT_DATA_FILE), '{"format":"x"}');
-    expect(await readReportData(other)).toEqual({ data: null, problem: `${join(other, REPORT_DATA_FILE)} is not a simkit-report/1 file` });
+    expect(await readReportData(other)).toEqual({
+      data: null,
+      problem: `${join(other, REPORT_DATA_FILE)} is not a simkit-report/1 file`,
+    });
   });
 
   it('orders the gallery worst first and builds it from neighbour rows without the query itself', () => {
@@ -90,7 +113,8 @@ describe('run report page', () => {
     expect(html.match(/<svg class="chart line-chart"/g)).toHaveLength(4); // losses, metrics, learning rate, tuning
     expect(html.match(/<svg class="chart scatter-chart"/g)).toHaveLength(1);
     expect(html.match(/<circle class="point"/g)).toHaveLength(90);
-    for (const [, value] of html.matchAll(/\s(?:src|href)="([^"]*)"/g)) expect(value).toMatch(/^data:image\/png;base64,/);
+    for (const [, value] of html.matchAll(/\s(?:src|href)="([^"]*)"/g))
+      expect(value).toMatch(/^data:image\/png;base64,/);
     expect(html).not.toMatch(/<script|<link|@import|url\(/);
     // Worst query (q-bad: wrong neighbour first) comes before q-good; the missing image is a placeholder.
     expect(html.indexOf('q-bad')).toBeLessThan(html.indexOf('q-good'));
@@ -99,11 +123,13 @@ describe('run report page', () => {
     expect(html.match(/<div class="no-image"/g)).toHaveLength(1);
   });
 
-  it('draws a many-option tuning as one sweep per option through the kept setting; a second model\'s log gets its own section', async () => {
+  it("draws a many-option tuning as one sweep per option through the kept setting; a second model's log gets its own section", async () => {
     const tuned = join(dir, 'tuned');
     await import('node:fs/promises').then((fs) => fs.mkdir(tuned));
     const values = [0.5, 0.7, 0.9];
-    const points = values.flatMap((a) => values.flatMap((b) => values.map((c) => ({ overrides: { a, b, c }, score: a + b - c }))));
+    const points = values.flatMap((a) =>
+      values.flatMap((b) => values.map((c) => ({ overrides: { a, b, c }, score: a + b - c }))),
+    );
     await writeReportData(tuned, {
       format: REPORT_DATA_FORMAT,
       competition: 'x',
@@ -121,7 +147,8 @@ describe('run report page', () => {
 
     // A second model's log in a subdirectory gets its own training section; its bad lines are named.
     await import('node:fs/promises').then((fs) => fs.mkdir(join(tuned, 'text-model')));
-    const epoch = (n: number) => JSON.stringify({ type: 'epoch', epoch: n, loss: 2 / n, learningRate: 0.01, validation: { 'MAP@R': n / 4 } });
+    const epoch = (n: number) =>
+      JSON.stringify({ type: 'epoch', epoch: n, loss: 2 / n, learningRate: 0.01, validation: { 'MAP@R': n / 4 } });
     writeFileSync(join(tuned, 'text-model', 'log.jsonl'), `${epoch(1)}\n${epoch(2)}\n{oops\n`);
     const withText = await renderReportHtml(tuned);
     expect(withText.html).toContain('<h2>Training: text-model</h2>');
@@ -148,30 +175,33 @@ describe('run report page', () => {
     expect(missing.stderr).toMatch(/^simkit: run directory .*nope does not exist\n {2}fix: /);
   });
 
-  it.skipIf(!existsSync(CHROMIUM))('renders in headless Chromium with its charts and gallery, without errors (needs /usr/bin/chromium)', async () => {
-    const { path } = await writeReport(runDir);
-    const dom = await chromium('--dump-dom', `file://${path}`);
-    expect(dom.code).toBe(0);
-    expect(dom.stdout.match(/<svg class="chart line-chart"/g)).toHaveLength(4);
-    expect(dom.stdout.match(/<svg class="chart scatter-chart"/g)).toHaveLength(1);
-    expect(dom.stdout.match(/<img src="data:image\/png;base64,/g)).toHaveLength(7); // eight figures, one image missing
-    expect(dom.stderr).not.toMatch(/CONSOLE|Failed to load|ERR_FILE_NOT_FOUND|Uncaught/);
+  it.skipIf(!existsSync(CHROMIUM))(
+    'renders in headless Chromium with its charts and gallery, without errors (needs /usr/bin/chromium)',
+    async () => {
+      const { path } = await writeReport(runDir);
+      const dom = await chromium('--dump-dom', `file://${path}`);
+      expect(dom.code).toBe(0);
+      expect(dom.stdout.match(/<svg class="chart line-chart"/g)).toHaveLength(4);
+      expect(dom.stdout.match(/<svg class="chart scatter-chart"/g)).toHaveLength(1);
+      expect(dom.stdout.match(/<img src="data:image\/png;base64,/g)).toHaveLength(7); // eight figures, one image missing
+      expect(dom.stderr).not.toMatch(/CONSOLE|Failed to load|ERR_FILE_NOT_FOUND|Uncaught/);
 
-    const screenshot = join(dir, 'report.png');
-    const shot = await chromium(`--screenshot=${screenshot}`, '--window-size=1200,3600', `file://${path}`);
-    expect(shot.code).toBe(0);
-    const { data, info } = await sharp(screenshot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
-    let inked = 0;
-    let green = 0;
-    let red = 0;
-    for (let p = 0; p < data.length; p += info.channels) {
-      const [r, g, b] = [data[p]!, data[p + 1]!, data[p + 2]!];
-      if (r + g + b < 600) inked += 1;
-      if (Math.abs(r - 0x2e) < 12 && Math.abs(g - 0x7d) < 12 && Math.abs(b - 0x32) < 12) green += 1;
-      if (Math.abs(r - 0xc6) < 12 && Math.abs(g - 0x28) < 12 && Math.abs(b - 0x28) < 12) red += 1;
-    }
-    expect(inked / (info.width * info.height)).toBeGreaterThan(0.01);
-    expect(green).toBeGreaterThan(4 * 4 * 72); // four green outlines, 4 px wide
-    expect(red).toBeGreaterThan(2 * 4 * 72);
-  });
+      const screenshot = join(dir, 'report.png');
+      const shot = await chromium(`--screenshot=${screenshot}`, '--window-size=1200,3600', `file://${path}`);
+      expect(shot.code).toBe(0);
+      const { data, info } = await sharp(screenshot).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      let inked = 0;
+      let green = 0;
+      let red = 0;
+      for (let p = 0; p < data.length; p += info.channels) {
+        const [r, g, b] = [data[p]!, data[p + 1]!, data[p + 2]!];
+        if (r + g + b < 600) inked += 1;
+        if (Math.abs(r - 0x2e) < 12 && Math.abs(g - 0x7d) < 12 && Math.abs(b - 0x32) < 12) green += 1;
+        if (Math.abs(r - 0xc6) < 12 && Math.abs(g - 0x28) < 12 && Math.abs(b - 0x28) < 12) red += 1;
+      }
+      expect(inked / (info.width * info.height)).toBeGreaterThan(0.01);
+      expect(green).toBeGreaterThan(4 * 4 * 72); // four green outlines, 4 px wide
+      expect(red).toBeGreaterThan(2 * 4 * 72);
+    },
+  );
 });

@@ -8,8 +8,11 @@ import { REPORT_DATA_FORMAT, writeReportData, type ReportData } from '../../../c
 async function writeImage(path: string, shape: number): Promise<void> {
   const pixels = new Uint8Array(28 * 28);
   const half = 4 + shape * 2;
-  for (let y = 14 - half; y < 14 + half; y++) for (let x = 14 - half; x < 14 + half; x++) pixels[y * 28 + x] = 60 + shape * 30;
-  await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } }).png().toFile(path);
+  for (let y = 14 - half; y < 14 + half; y++)
+    for (let x = 14 - half; x < 14 + half; x++) pixels[y * 28 + x] = 60 + shape * 30;
+  await sharp(pixels, { raw: { width: 28, height: 28, channels: 1 } })
+    .png()
+    .toFile(path);
 }
 
 export const EPOCHS = 6;
@@ -17,7 +20,13 @@ export const EPOCHS = 6;
 export async function writeSyntheticRun(dir: string): Promise<void> {
   mkdirSync(join(dir, 'images'), { recursive: true });
   const lines = Array.from({ length: EPOCHS }, (_, epoch) =>
-    JSON.stringify({ epoch, loss: 2 / (epoch + 1), validation: { loss: 2.2 / (epoch + 1), precisionAt1: 0.5 + epoch * 0.07 }, learningRate: 0.001 * 0.5 ** epoch, seconds: 10 }),
+    JSON.stringify({
+      epoch,
+      loss: 2 / (epoch + 1),
+      validation: { loss: 2.2 / (epoch + 1), precisionAt1: 0.5 + epoch * 0.07 },
+      learningRate: 0.001 * 0.5 ** epoch,
+      seconds: 10,
+    }),
   );
   lines.splice(2, 0, '{ not json');
   lines.push(JSON.stringify({ summary: true, epochs: EPOCHS, bestEpoch: EPOCHS - 1, seconds: 60 }));
@@ -45,7 +54,12 @@ export async function writeSyntheticRun(dir: string): Promise<void> {
       { name: 'MLP 256-128-100', value: 0.8833, metric: 'accuracy', source: 'published', note: 'dataset README' },
     ],
     tuning: {
-      points: [1, 5, 10].flatMap((k) => [0, 1].map((power) => ({ overrides: { 'knn-vote.k': k, 'knn-vote.power': power }, score: 0.8 + k / 100 + power / 50 }))),
+      points: [1, 5, 10].flatMap((k) =>
+        [0, 1].map((power) => ({
+          overrides: { 'knn-vote.k': k, 'knn-vote.power': power },
+          score: 0.8 + k / 100 + power / 50,
+        })),
+      ),
       best: { 'knn-vote.k': 10, 'knn-vote.power': 1 },
     },
     embeddings: { labels, vectors },
@@ -55,7 +69,12 @@ export async function writeSyntheticRun(dir: string): Promise<void> {
           id: 'q-good',
           labels: ['0'],
           image: image(0, 0),
-          neighbours: [1, 2, 3].map((n) => ({ id: `g0-${n}`, labels: ['0'], image: image(0, n), similarity: 0.9 - n / 10 })),
+          neighbours: [1, 2, 3].map((n) => ({
+            id: `g0-${n}`,
+            labels: ['0'],
+            image: image(0, n),
+            similarity: 0.9 - n / 10,
+          })),
         },
         {
           id: 'q-bad',

@@ -1,6 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -12,10 +21,27 @@ import { runCompetition } from '../../../core/pipeline/run.js';
 import { scaffoldCompetition } from '../../../core/scaffold/competition.js';
 import { REPO_ROOT } from '../../repo-root.js';
 
-/** A project that builds on its own (sources, Makefile, bin/ copied with their times), node_modules linked, no competitions. */
+/**
+ * A project that builds and lints on its own (sources, Makefile, bin/ and the lint configs copied with their times),
+ * node_modules linked, no competitions.
+ */
 function buildableProjectCopy(): string {
   const root = mkdtempSync(join(tmpdir(), 'simkit-build-'));
-  for (const name of ['core', 'plugins', 'bin', 'scripts', 'native', 'Makefile', 'package.json', 'package-lock.json', 'tsconfig.json']) {
+  for (const name of [
+    'core',
+    'plugins',
+    'bin',
+    'scripts',
+    'native',
+    'Makefile',
+    'package.json',
+    'package-lock.json',
+    'tsconfig.json',
+    'tsconfig.check.json',
+    'eslint.config.mjs',
+    '.prettierrc.json',
+    '.prettierignore',
+  ]) {
     cpSync(join(REPO_ROOT, name), join(root, name), { recursive: true, preserveTimestamps: true });
   }
   symlinkSync(join(REPO_ROOT, 'node_modules'), join(root, 'node_modules'));
@@ -26,12 +52,17 @@ function buildableProjectCopy(): string {
 /** SHA-256 over the files under `root` (node_modules and `except` left out): paths and bytes. */
 function treeHash(root: string, except: string): string {
   const hash = createHash('sha256');
-  const files = (readdirSync(root, { recursive: true, withFileTypes: true }))
+  const files = readdirSync(root, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => relative(root, join(entry.parentPath, entry.name)))
     .filter((file) => !file.startsWith('node_modules') && !file.startsWith(except))
     .sort();
-  for (const file of files) hash.update(file).update('\0').update(readFileSync(join(root, file))).update('\0');
+  for (const file of files)
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(root, file)))
+      .update('\0');
   return hash.digest('hex');
 }
 
@@ -50,18 +81,41 @@ describe('adding a competition', () => {
     const files = await scaffoldCompetition({ root, slug: 'toy-shop', task: 'classify', metric: 'map@5' });
     expect(files.every((file) => file.startsWith(join('competitions', 'toy-shop') + sep))).toBe(true);
     expect(treeHash(root, 'competitions')).toBe(before);
+    // What it wrote passes the project's lint as written.
+    const npx = (...args: string[]) => spawnSync('npx', args, { cwd: root, encoding: 'utf8' });
+    const layout = npx('prettier', '--check', 'competitions');
+    expect(layout.status, layout.stdout + layout.stderr).toBe(0);
+    const lint = npx('eslint', '--max-warnings', '0', 'competitions');
+    expect(lint.status, lint.stdout + lint.stderr).toBe(0);
 
     // The make target is found through the registry; one epoch keeps it short. node_modules is the
     // repository's own (linked), so make must never reinstall it from the copy (-o).
     writeFileSync(join(root, 'quick.json'), JSON.stringify({ epochs: 1 }));
     const env = { ...process.env, SIMKIT_LEADERBOARD: join(root, 'lb.sqlite'), SIMKIT_BACKEND: 'wasm' };
-    const make = ['--no-print-directory', '-o', 'node_modules/.package-lock.json', 'toy-shop', 'OUT=out', 'CONFIG=quick.json'];
+    const make = [
+      '--no-print-directory',
+      '-o',
+      'node_modules/.package-lock.json',
+      'toy-shop',
+      'OUT=out',
+      'CONFIG=quick.json',
+    ];
     const made = spawnSync('make', make, { cwd: root, env, encoding: 'utf8' });
     expect(made.status, made.stderr).toBe(0);
     expect(made.stdout).toMatch(/toy-shop: MAP@5 \(higher is better\)/);
 
-    const simkit = (...args: string[]) => spawnSync(process.execPath, ['bin/simkit.js', ...args], { cwd: root, env, encoding: 'utf8' });
-    const scored = simkit('score', '--competition', 'toy-shop', '--solution', join('out', 'sample', SAMPLE_SOLUTION_FILE), '--submission', join('out', 'submission.csv'), '--json');
+    const simkit = (...args: string[]) =>
+      spawnSync(process.execPath, ['bin/simkit.js', ...args], { cwd: root, env, encoding: 'utf8' });
+    const scored = simkit(
+      'score',
+      '--competition',
+      'toy-shop',
+      '--solution',
+      join('out', 'sample', SAMPLE_SOLUTION_FILE),
+      '--submission',
+      join('out', 'submission.csv'),
+      '--json',
+    );
     expect(scored.status, scored.stderr).toBe(0);
     const report = JSON.parse(scored.stdout) as { metric: string; score: number };
     expect(report.metric).toBe('MAP@5');
@@ -76,8 +130,18 @@ describe('adding a competition', () => {
     const slug = `toy-${task}`;
     await scaffoldCompetition({ root, slug, task });
     await initEngine('native');
-    const app = await Simkit.create({ sources: [...(await builtinModules()), fileModule(join(root, 'competitions', slug, 'di.config.ts'), { source: root, module: slug })] });
-    const summary = await runCompetition(app, { competition: slug, out: join(root, 'out'), leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
+    const app = await Simkit.create({
+      sources: [
+        ...(await builtinModules()),
+        fileModule(join(root, 'competitions', slug, 'di.config.ts'), { source: root, module: slug }),
+      ],
+    });
+    const summary = await runCompetition(app, {
+      competition: slug,
+      out: join(root, 'out'),
+      leaderboard: join(root, 'lb.sqlite'),
+      overrides: { epochs: 1 },
+    });
     expect(summary.test?.score).not.toBeNull();
   });
 
@@ -85,7 +149,9 @@ describe('adding a competition', () => {
     const root = projectCopy();
     await expect(scaffoldCompetition({ root, slug: 'Bad_Name' })).rejects.toThrow(/not a valid competition name/);
     await expect(scaffoldCompetition({ root, slug: 'x', task: 'segment' })).rejects.toThrow(UserError);
-    await expect(scaffoldCompetition({ root, slug: 'x', task: 'match', metric: 'map@5' })).rejects.toThrow(/does not score a match task/);
+    await expect(scaffoldCompetition({ root, slug: 'x', task: 'match', metric: 'map@5' })).rejects.toThrow(
+      /does not score a match task/,
+    );
     expect(existsSync(join(root, 'competitions', 'x'))).toBe(false);
     await scaffoldCompetition({ root, slug: 'twice' });
     await expect(scaffoldCompetition({ root, slug: 'twice' })).rejects.toThrow(/already exists/);

@@ -55,7 +55,11 @@ describe('scoring files', () => {
   });
 
   it('gives null public and private scores for a solution without Usage', async () => {
-    const report = await scoreFiles(whales, csv('Image,Id\na.jpg,w1\nb.jpg,new_whale\n'), csv('Image,Id\nb.jpg,w1 new_whale\na.jpg,w1\n'));
+    const report = await scoreFiles(
+      whales,
+      csv('Image,Id\na.jpg,w1\nb.jpg,new_whale\n'),
+      csv('Image,Id\nb.jpg,w1 new_whale\na.jpg,w1\n'),
+    );
     expect(report).toMatchObject({ score: 0.75, public: null, private: null });
   });
 
@@ -74,9 +78,15 @@ describe('scoring files', () => {
 
 describe('validation', () => {
   it('requires the exact header', async () => {
-    expect(await problemsOf(scoreFiles(landmarks, solution, csv('landmarks,id\n1,1 0.5\n')))).toEqual(['1|-|expected the header id,landmarks, found "landmarks,id"']);
-    expect(await problemsOf(scoreFiles(landmarks, solution, csv('id,landmark\n1,1 0.5\n')))).toEqual(['1|-|expected the header id,landmarks, found "id,landmark"']);
-    expect(await problemsOf(scoreFiles(landmarks, solution, csv('')))).toEqual(['-|-|the file is empty (expected the header id,landmarks)']);
+    expect(await problemsOf(scoreFiles(landmarks, solution, csv('landmarks,id\n1,1 0.5\n')))).toEqual([
+      '1|-|expected the header id,landmarks, found "landmarks,id"',
+    ]);
+    expect(await problemsOf(scoreFiles(landmarks, solution, csv('id,landmark\n1,1 0.5\n')))).toEqual([
+      '1|-|expected the header id,landmarks, found "id,landmark"',
+    ]);
+    expect(await problemsOf(scoreFiles(landmarks, solution, csv('')))).toEqual([
+      '-|-|the file is empty (expected the header id,landmarks)',
+    ]);
   });
 
   it('names line, column and what was expected for every kind of problem', async () => {
@@ -96,12 +106,16 @@ describe('validation', () => {
 
   it('reports the line where a multi-line quoted record ends', async () => {
     const sol = csv('posting_id,matches\na,a\nb,b\n');
-    expect(await problemsOf(scoreFiles(shopee, sol, csv('posting_id,matches\n"a","a\nb"\nb,b\nc,c\n')))).toEqual(['5|posting_id|unknown id "c": not in the solution']);
+    expect(await problemsOf(scoreFiles(shopee, sol, csv('posting_id,matches\n"a","a\nb"\nb,b\nc,c\n')))).toEqual([
+      '5|posting_id|unknown id "c": not in the solution',
+    ]);
   });
 
   it('lists the first 10 problems and counts the rest', async () => {
     const rows = Array.from({ length: 15 }, (_, i) => `x${i},1 0.5`).join('\n');
-    const error = (await scoreFiles(landmarks, solution, csv(`id,landmarks\n${rows}\n`)).catch((e: unknown) => e)) as InvalidFileError;
+    const error = (await scoreFiles(landmarks, solution, csv(`id,landmarks\n${rows}\n`)).catch(
+      (e: unknown) => e,
+    )) as InvalidFileError;
     expect(error.problems).toHaveLength(10);
     expect(error.totalProblems).toBe(20);
     expect(error.message).toContain('… and 10 more');
@@ -115,21 +129,41 @@ describe('validation', () => {
 
   it('enforces limits: 50 matches, 100 retrieval images; extra MAP@5 labels are ignored', async () => {
     const ids = (n: number) => Array.from({ length: n }, (_, i) => `i${i}`).join(' ');
-    expect(await problemsOf(scoreRows(shopee, { columns: ['posting_id', 'matches'], rows: [['a', 'a']] }, { columns: ['posting_id', 'matches'], rows: [['a', ids(51)]] }))).toEqual([
-      expect.stringMatching(/^2\|matches\|expected up to 50 space-separated ids, found "i0 i1/),
-    ]);
+    expect(
+      await problemsOf(
+        scoreRows(
+          shopee,
+          { columns: ['posting_id', 'matches'], rows: [['a', 'a']] },
+          { columns: ['posting_id', 'matches'], rows: [['a', ids(51)]] },
+        ),
+      ),
+    ).toEqual([expect.stringMatching(/^2\|matches\|expected up to 50 space-separated ids, found "i0 i1/)]);
     const retrievalSolution = { columns: ['id', 'images'], rows: [['q', 'i0']] };
-    await expect(scoreRows(retrieval, retrievalSolution, { columns: ['id', 'images'], rows: [['q', ids(100)]] })).resolves.toMatchObject({ score: 1 });
-    expect(await problemsOf(scoreRows(retrieval, retrievalSolution, { columns: ['id', 'images'], rows: [['q', ids(101)]] }))).toHaveLength(1);
-    const report = await scoreRows(whales, { columns: ['Image', 'Id'], rows: [['a', 'w6']] }, { columns: ['Image', 'Id'], rows: [['a', 'w1 w2 w3 w4 w5 w6']] });
+    await expect(
+      scoreRows(retrieval, retrievalSolution, { columns: ['id', 'images'], rows: [['q', ids(100)]] }),
+    ).resolves.toMatchObject({ score: 1 });
+    expect(
+      await problemsOf(scoreRows(retrieval, retrievalSolution, { columns: ['id', 'images'], rows: [['q', ids(101)]] })),
+    ).toHaveLength(1);
+    const report = await scoreRows(
+      whales,
+      { columns: ['Image', 'Id'], rows: [['a', 'w6']] },
+      { columns: ['Image', 'Id'], rows: [['a', 'w1 w2 w3 w4 w5 w6']] },
+    );
     expect(report.score).toBe(0);
   });
 
   it('checks the solution too: columns, Usage values, truth tokens, duplicate ids', async () => {
     const submission = csv('id,landmarks\n1,1 0.5\n');
     const bad = csv('id,landmarks,Usage,extra\n1,1,Public,x\n');
-    expect(await problemsOf(scoreFiles(landmarks, bad, submission))).toEqual(['1|-|expected the columns id,landmarks and optionally Usage, found "id,landmarks,Usage,extra"']);
-    const error = (await scoreFiles(whales, csv('Image,Id,Usage\na,w1,Secret\na,w2,Public\nb,,Private\n'), csv('Image,Id\na,w1\n')).catch((e: unknown) => e)) as InvalidFileError;
+    expect(await problemsOf(scoreFiles(landmarks, bad, submission))).toEqual([
+      '1|-|expected the columns id,landmarks and optionally Usage, found "id,landmarks,Usage,extra"',
+    ]);
+    const error = (await scoreFiles(
+      whales,
+      csv('Image,Id,Usage\na,w1,Secret\na,w2,Public\nb,,Private\n'),
+      csv('Image,Id\na,w1\n'),
+    ).catch((e: unknown) => e)) as InvalidFileError;
     expect(error.role).toBe('solution');
     expect(error.problems.map((p) => `${p.line}|${p.column}|${p.problem}`)).toEqual([
       '2|Usage|expected one of Public, Private, Ignored, found "Secret"',
@@ -141,14 +175,47 @@ describe('validation', () => {
   it('validates a submission without a solution, optionally against expected ids', async () => {
     const path = csv('Image,Id\na,w1 w2\nb,w3\n');
     await expect(validateSubmissionFile(whales, path)).resolves.toBe(2);
-    expect(await problemsOf(validateSubmissionFile(whales, path, ['a', 'c']))).toEqual(['3|Image|unknown id "b": not in the solution', '-|Image|id "c" of the solution is missing']);
+    expect(await problemsOf(validateSubmissionFile(whales, path, ['a', 'c']))).toEqual([
+      '3|Image|unknown id "b": not in the solution',
+      '-|Image|id "c" of the solution is missing',
+    ]);
   });
 
   it('scores in-memory tables with the same rules and numbering as files', async () => {
     const columns = ['Image', 'Id'];
-    const report = await scoreRows(whales, { columns: [...columns, 'Usage'], rows: [['a', 'w1', 'Public'], ['b', 'w2', 'Private']] }, { columns, rows: [['b', 'x w2'], ['a', 'w1']] });
+    const report = await scoreRows(
+      whales,
+      {
+        columns: [...columns, 'Usage'],
+        rows: [
+          ['a', 'w1', 'Public'],
+          ['b', 'w2', 'Private'],
+        ],
+      },
+      {
+        columns,
+        rows: [
+          ['b', 'x w2'],
+          ['a', 'w1'],
+        ],
+      },
+    );
     expect(report).toMatchObject({ score: 0.75, public: 1, private: 0.5 });
-    expect(await problemsOf(scoreRows(whales, { columns, rows: [['a', 'w1']] }, { columns, rows: [['a', 'w1'], ['a', 'w1']] }))).toEqual(['3|Image|id "a" appears again (first on line 2)']);
+    expect(
+      await problemsOf(
+        scoreRows(
+          whales,
+          { columns, rows: [['a', 'w1']] },
+          {
+            columns,
+            rows: [
+              ['a', 'w1'],
+              ['a', 'w1'],
+            ],
+          },
+        ),
+      ),
+    ).toEqual(['3|Image|id "a" appears again (first on line 2)']);
   });
 });
 
@@ -178,9 +245,22 @@ describe('scoring specs in the container', () => {
     expect(app.registry('Metric').names()).toEqual(Object.keys(headers).sort());
     for (const [slug, [id, prediction, metric]] of Object.entries(headers)) {
       const found = resolveScoringSpec(app, slug);
-      expect([found.header, found.idColumn, found.predictionColumn, found.metric.name], slug).toEqual([[id, prediction], id, prediction, metric]);
+      expect([found.header, found.idColumn, found.predictionColumn, found.metric.name], slug).toEqual([
+        [id, prediction],
+        id,
+        prediction,
+        metric,
+      ]);
     }
-    const aliases = { shopee: 'shopee-product-matching', landmarks: 'landmark-recognition-2021', 'landmark-retrieval': 'landmark-retrieval-2021', hotels: 'hotel-id-2021-fgvc8', herbarium: 'herbarium-2022-fgvc9', whales: 'humpback-whale-identification', protein: 'human-protein-atlas-image-classification' };
+    const aliases = {
+      shopee: 'shopee-product-matching',
+      landmarks: 'landmark-recognition-2021',
+      'landmark-retrieval': 'landmark-retrieval-2021',
+      hotels: 'hotel-id-2021-fgvc8',
+      herbarium: 'herbarium-2022-fgvc9',
+      whales: 'humpback-whale-identification',
+      protein: 'human-protein-atlas-image-classification',
+    };
     for (const [alias, slug] of Object.entries(aliases)) expect(resolveScoringSpec(app, alias).competition).toBe(slug);
     expect(resolveScoringSpec(app, 'herbarium-2019-fgvc6').metric.higherIsBetter).toBe(false);
     expect(() => resolveScoringSpec(app, 'nope')).toThrow(UserError);
@@ -202,7 +282,15 @@ describe('scoring specs in the container', () => {
         createAccumulator: meanOfRows((truth: number, prediction: number) => Math.abs(truth - prediction)),
       },
     };
-    const app = await Simkit.create({ sources: [], extra: [{ origin: { source: '/plugins/guess', module: 'di.config' }, load: async () => registrations('Metric', [scoringRegistration(lengthError)]) }] });
+    const app = await Simkit.create({
+      sources: [],
+      extra: [
+        {
+          origin: { source: '/plugins/guess', module: 'di.config' },
+          load: async () => registrations('Metric', [scoringRegistration(lengthError)]),
+        },
+      ],
+    });
     const found = resolveScoringSpec(app, 'guess');
     const report = await scoreFiles(found, csv('item,length\na,3\nb,5\n'), csv('item,length\nb,1\na,3\n'));
     expect(report).toMatchObject({ competition: 'guess-the-length', metric: 'MAE', score: 2, higherIsBetter: false });

@@ -26,7 +26,11 @@ describe('task strategies: trivial baselines', () => {
     for (const kind of ['classify', 'recognize'] as const) {
       const result = fixed(taskStrategy(kind).baselines(sets, []));
       expect(Object.keys(result)).toEqual(['most frequent class']);
-      expect(result['most frequent class']![0]).toEqual({ id: 'q1', labels: ['1', '2', '3'], scores: [3 / 4, 2 / 4, 1 / 4] });
+      expect(result['most frequent class']![0]).toEqual({
+        id: 'q1',
+        labels: ['1', '2', '3'],
+        scores: [3 / 4, 2 / 4, 1 / 4],
+      });
     }
   });
 
@@ -59,7 +63,11 @@ describe('task strategies: what the trained models add (match)', () => {
 
   it('an image-only chain has no model baselines', () => {
     const steps: ChainStep[] = [{ choice: { name: 'min2', options: {} }, models: ['image'] }];
-    expect(taskStrategy('match').baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, steps).map((b) => b.name)).toEqual(['self only', 'phash only']);
+    expect(
+      taskStrategy('match')
+        .baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, steps)
+        .map((b) => b.name),
+    ).toEqual(['self only', 'phash only']);
   });
 });
 
@@ -68,15 +76,24 @@ describe('task strategies: submission and solution cells', () => {
   it('labels are capped at the format; with confidence, the best label and its score', () => {
     const prediction = { id: 'q', labels: ['a', 'b', 'c'], scores: [0.5, 0.25, 0.125] };
     expect(taskStrategy('classify').submissionCell(prediction, format)).toBe('a b');
-    expect(taskStrategy('recognize').submissionCell(prediction, { ...format, withConfidence: true })).toBe('a 0.500000');
-    expect(taskStrategy('recognize').submissionCell({ id: 'q', labels: [] }, { ...format, withConfidence: true })).toBe('');
+    expect(taskStrategy('recognize').submissionCell(prediction, { ...format, withConfidence: true })).toBe(
+      'a 0.500000',
+    );
+    expect(taskStrategy('recognize').submissionCell({ id: 'q', labels: [] }, { ...format, withConfidence: true })).toBe(
+      '',
+    );
   });
 
   it('truth: match — the items sharing a label; retrieve — the index items sharing one, else Ignored; labels otherwise', () => {
     const truth = [item('a', ['1']), item('b', ['1']), item('c', ['2'])];
     expect(taskStrategy('match').solutionCell(truth[0]!, { truth })).toEqual({ cell: 'a b' });
-    expect(taskStrategy('retrieve').solutionCell(truth[2]!, { truth, index: [item('i', ['2']), item('j', ['1'])] })).toEqual({ cell: 'i' });
-    expect(taskStrategy('retrieve').solutionCell(truth[2]!, { truth, index: [item('j', ['1'])] })).toEqual({ cell: '', usage: 'Ignored' });
+    expect(
+      taskStrategy('retrieve').solutionCell(truth[2]!, { truth, index: [item('i', ['2']), item('j', ['1'])] }),
+    ).toEqual({ cell: 'i' });
+    expect(taskStrategy('retrieve').solutionCell(truth[2]!, { truth, index: [item('j', ['1'])] })).toEqual({
+      cell: '',
+      usage: 'Ignored',
+    });
     expect(taskStrategy('multilabel').solutionCell(item('m', ['3', '1']), { truth })).toEqual({ cell: '3 1' });
   });
 });

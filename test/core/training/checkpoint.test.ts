@@ -41,7 +41,9 @@ describe('checkpoints and resume', () => {
     const straight = await trainTiny(app, 64, { epochs: 4, runDir: runDir(), validate: validate({ n: 0 }) });
 
     const dir = runDir();
-    await expect(trainTiny(app, 64, { epochs: 4, runDir: dir, validate: validate({ n: 0 }, 3) })).rejects.toThrow('interrupted');
+    await expect(trainTiny(app, 64, { epochs: 4, runDir: dir, validate: validate({ n: 0 }, 3) })).rejects.toThrow(
+      'interrupted',
+    );
     expect(latestEpoch(dir)).toBe(2);
     const resumed = await trainTiny(app, 64, { epochs: 4, runDir: dir, resume: true, validate: validate({ n: 0 }) });
 
@@ -55,25 +57,36 @@ describe('checkpoints and resume', () => {
     expect(logged).toEqual([1, 2, 3, 4]);
   });
 
-  it('survives kill -9 at an arbitrary moment: the latest checkpoint loads and the resumed run matches', { timeout: 120_000 }, async () => {
-    const count = 1024;
-    const epochs = 6;
-    const straight = await trainTiny(app, count, { epochs, runDir: runDir() });
-    const dir = runDir();
-    const child: ChildProcess = execFile(process.execPath, ['--import', TSX, CHILD, dir, String(count), String(epochs)]);
-    const exited = new Promise<void>((done) => child.on('exit', () => done()));
-    // Kill while epoch 3 or later is being trained or written (a moment the child does not choose).
-    while (latestEpoch(dir) < 2 && child.exitCode === null) await new Promise((wait) => setTimeout(wait, 5));
-    await new Promise((wait) => setTimeout(wait, 37));
-    child.kill('SIGKILL');
-    await exited;
-    const killedAfter = latestEpoch(dir);
-    expect(killedAfter).toBeGreaterThanOrEqual(2);
-    expect(killedAfter).toBeLessThan(epochs);
-    const resumed = await trainTiny(app, count, { epochs, runDir: dir, resume: true });
-    expect(resumed.result.resumedFrom).toBe(killedAfter);
-    expect(resumed.weights).toEqual(straight.weights);
-  });
+  it(
+    'survives kill -9 at an arbitrary moment: the latest checkpoint loads and the resumed run matches',
+    { timeout: 120_000 },
+    async () => {
+      const count = 1024;
+      const epochs = 6;
+      const straight = await trainTiny(app, count, { epochs, runDir: runDir() });
+      const dir = runDir();
+      const child: ChildProcess = execFile(process.execPath, [
+        '--import',
+        TSX,
+        CHILD,
+        dir,
+        String(count),
+        String(epochs),
+      ]);
+      const exited = new Promise<void>((done) => child.on('exit', () => done()));
+      // Kill while epoch 3 or later is being trained or written (a moment the child does not choose).
+      while (latestEpoch(dir) < 2 && child.exitCode === null) await new Promise((wait) => setTimeout(wait, 5));
+      await new Promise((wait) => setTimeout(wait, 37));
+      child.kill('SIGKILL');
+      await exited;
+      const killedAfter = latestEpoch(dir);
+      expect(killedAfter).toBeGreaterThanOrEqual(2);
+      expect(killedAfter).toBeLessThan(epochs);
+      const resumed = await trainTiny(app, count, { epochs, runDir: dir, resume: true });
+      expect(resumed.result.resumedFrom).toBe(killedAfter);
+      expect(resumed.weights).toEqual(straight.weights);
+    },
+  );
 
   it('early stopping stops after `patience` epochs without improvement and restores the best epoch', async () => {
     const scores = [0.5, 0.7, 0.65, 0.6, 0.9, 0.95];
@@ -92,7 +105,12 @@ describe('checkpoints and resume', () => {
     const best = await new Checkpoints(dir).read(join(dir, 'checkpoints', 'epoch-0002'));
     expect(best.groups.model!.map((t) => Array.from(t.tensor.dataSync()))).toEqual(stopped.weights);
     tf.dispose(Object.values(best.groups).flatMap((group) => group.map((t) => t.tensor)));
-    expect(readdirSync(join(dir, 'checkpoints')).sort()).toEqual(['epoch-0002', 'epoch-0003', 'epoch-0004', 'latest.json']);
+    expect(readdirSync(join(dir, 'checkpoints')).sort()).toEqual([
+      'epoch-0002',
+      'epoch-0003',
+      'epoch-0004',
+      'latest.json',
+    ]);
     expect(stopped.tensorsAfter).toBe(stopped.tensorsBefore);
   });
 
@@ -103,8 +121,13 @@ describe('checkpoints and resume', () => {
     mkdirSync(join(dir, 'checkpoints', '.epoch-0002.tmp-999'));
     writeFileSync(join(dir, 'checkpoints', '.epoch-0002.tmp-999', 'tensors.bin'), 'partial');
     const state = readJsonFile<object>(join(dir, 'checkpoints', 'epoch-0001', 'state.json'));
-    writeFileSync(join(dir, 'checkpoints', 'epoch-0001', 'state.json'), JSON.stringify({ ...state, fingerprint: 'model[3×3] head[]' }));
-    await expect(trainTiny(app, 64, { epochs: 2, runDir: dir, resume: true })).rejects.toThrow(/written for another model/);
+    writeFileSync(
+      join(dir, 'checkpoints', 'epoch-0001', 'state.json'),
+      JSON.stringify({ ...state, fingerprint: 'model[3×3] head[]' }),
+    );
+    await expect(trainTiny(app, 64, { epochs: 2, runDir: dir, resume: true })).rejects.toThrow(
+      /written for another model/,
+    );
     writeFileSync(join(dir, 'checkpoints', 'epoch-0001', 'state.json'), JSON.stringify(state));
     const resumed = await trainTiny(app, 64, { epochs: 2, runDir: dir, resume: true });
     expect(resumed.result.resumedFrom).toBe(1);

@@ -10,27 +10,51 @@ import { mlp } from '../../../plugins/backbones/mlp.js';
 export const FEATURES = 8;
 export const CLASSES = 4;
 
-export function tinyDataset(count: number): { data: Float32Array; shape: [number, number, number]; labels: Int32Array } {
+export function tinyDataset(count: number): {
+  data: Float32Array;
+  shape: [number, number, number];
+  labels: Int32Array;
+} {
   const random = new Random(3);
   const data = new Float32Array(count * FEATURES);
   const labels = new Int32Array(count);
   for (let i = 0; i < count; i++) {
     labels[i] = i % CLASSES;
-    for (let j = 0; j < FEATURES; j++) data[i * FEATURES + j] = (j === labels[i]! * 2 ? 2 : 0) + random.uniform(-0.3, 0.3);
+    for (let j = 0; j < FEATURES; j++)
+      data[i * FEATURES + j] = (j === labels[i]! * 2 ? 2 : 0) + random.uniform(-0.3, 0.3);
   }
   return { data, shape: [1, 1, FEATURES], labels };
 }
 
-export const TINY_OPTIONS = { batchSize: 16, learningRate: 0.01, headLearningRateFactor: 2, warmupEpochs: 1, clipNorm: 5, seed: 9, flip: false, progress: false } as const;
+export const TINY_OPTIONS = {
+  batchSize: 16,
+  learningRate: 0.01,
+  headLearningRateFactor: 2,
+  warmupEpochs: 1,
+  clipNorm: 5,
+  seed: 9,
+  flip: false,
+  progress: false,
+} as const;
 
 /** Trains a fresh MLP + ArcFace on `count` samples; returns the result, final weights and tensor counts. */
 export async function trainTiny(
   app: Simkit,
   count: number,
   options: Partial<TrainerOptions> & { epochs: number },
-): Promise<{ result: TrainingResult; weights: number[][]; head: number[][]; tensorsBefore: number; tensorsAfter: number }> {
+): Promise<{
+  result: TrainingResult;
+  weights: number[][];
+  head: number[][];
+  tensorsBefore: number;
+  tensorsAfter: number;
+}> {
   const model = mlp({ hidden: [16] })({ height: 1, width: 1, channels: FEATURES }, 4, 5);
-  const objective = createObjective(app, { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } }, { embeddingDim: 4, numClasses: CLASSES });
+  const objective = createObjective(
+    app,
+    { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } },
+    { embeddingDim: 4, numClasses: CLASSES },
+  );
   const tensorsBefore = tf.memory().numTensors;
   try {
     const result = await trainEmbedding(model, objective, tinyDataset(count), { ...TINY_OPTIONS, ...options });

@@ -43,8 +43,13 @@ describe('training', () => {
     const seen = new Set(batches.flatMap((b) => b.indices.map((i) => labels[i])));
     expect(seen).toEqual(new Set(['a', 'b', 'c']));
     for (const batch of batches) expect(batch.indices.length % 2).toBe(0);
-    const c = batches.flatMap((b) => b.indices.map((index, i) => ({ index, repeated: b.repeated[i] }))).filter((x) => labels[x.index] === 'c');
-    expect(c).toEqual([{ index: 7, repeated: false }, { index: 7, repeated: true }]);
+    const c = batches
+      .flatMap((b) => b.indices.map((index, i) => ({ index, repeated: b.repeated[i] })))
+      .filter((x) => labels[x.index] === 'c');
+    expect(c).toEqual([
+      { index: 7, repeated: false },
+      { index: 7, repeated: true },
+    ]);
   });
 
   it('learns separable classes, is deterministic for a seed, and leaks no tensors across epochs', async () => {
@@ -58,12 +63,28 @@ describe('training', () => {
     }
     const run = async () => {
       const model = mlp({ hidden: [16] })({ height: 1, width: 1, channels: 8 }, 4, 5);
-      const objective = createObjective(app, { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } }, { embeddingDim: 4, numClasses: 4 });
+      const objective = createObjective(
+        app,
+        { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } },
+        { embeddingDim: 4, numClasses: 4 },
+      );
       const before = tf.memory().numTensors;
-      const { history } = await trainEmbedding(model, objective, { data, shape: [1, 1, 8], labels }, {
-        epochs: 3, batchSize: 16, learningRate: 0.01, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 9, flip: false,
-        runDir: mkdtempSync(join(tmpdir(), 'simkit-train-')),
-      });
+      const { history } = await trainEmbedding(
+        model,
+        objective,
+        { data, shape: [1, 1, 8], labels },
+        {
+          epochs: 3,
+          batchSize: 16,
+          learningRate: 0.01,
+          headLearningRateFactor: 1,
+          warmupEpochs: 0,
+          clipNorm: 5,
+          seed: 9,
+          flip: false,
+          runDir: mkdtempSync(join(tmpdir(), 'simkit-train-')),
+        },
+      );
       const after = tf.memory().numTensors;
       const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
       objective.dispose();
@@ -82,8 +103,13 @@ describe('training', () => {
     // 8×8 image: left half white, right half black; EXIF orientation 3 (rotated 180°) shows it mirrored.
     const raw = Buffer.alloc(8 * 8 * 3);
     for (let y = 0; y < 8; y++) for (let x = 0; x < 4; x++) raw.fill(255, (y * 8 + x) * 3, (y * 8 + x) * 3 + 3);
-    await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(join(dir, 'plain.png'));
-    await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } }).withMetadata({ orientation: 3 }).jpeg({ quality: 100 }).toFile(join(dir, 'rotated.jpg'));
+    await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } })
+      .png()
+      .toFile(join(dir, 'plain.png'));
+    await sharp(raw, { raw: { width: 8, height: 8, channels: 3 } })
+      .withMetadata({ orientation: 3 })
+      .jpeg({ quality: 100 })
+      .toFile(join(dir, 'rotated.jpg'));
     const { data, skipped } = await loadImages(
       [
         { id: 'plain', imagePath: join(dir, 'plain.png') },
@@ -98,7 +124,9 @@ describe('training', () => {
     expect(data[16]).toBeLessThan(0.1); // rotated: top-left black, top-right white
     expect(data[19]).toBeGreaterThan(0.9);
     expect(Array.from(data.subarray(32)).every((v) => v === 0)).toBe(true);
-    await expect(loadImages([{ id: 'missing', imagePath: join(dir, 'missing.jpg') }], { size: 2, channels: 1, strict: true })).rejects.toThrow(/missing\.jpg.*cannot decode/);
+    await expect(
+      loadImages([{ id: 'missing', imagePath: join(dir, 'missing.jpg') }], { size: 2, channels: 1, strict: true }),
+    ).rejects.toThrow(/missing\.jpg.*cannot decode/);
   });
 
   it('streams images through the decoder pool: unreadable files are skipped and counted, or fatal under strict', async () => {
@@ -107,15 +135,31 @@ describe('training', () => {
     for (let i = 0; i < 12; i++) {
       const file = join(dir, `${i}.png`);
       const shade = (i % 2) * 200 + 20;
-      await sharp(Buffer.alloc(8 * 8 * 3, shade), { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(file);
+      await sharp(Buffer.alloc(8 * 8 * 3, shade), { raw: { width: 8, height: 8, channels: 3 } })
+        .png()
+        .toFile(file);
       items.push({ id: String(i), imagePath: file });
     }
     writeFileSync(items[5]!.imagePath, 'not a png');
     const labels = Int32Array.from(items, (_, i) => i % 2);
     const model = mlp({ hidden: [8] })({ height: 4, width: 4, channels: 3 }, 4, 1);
-    const objective = createObjective(app, { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } }, { embeddingDim: 4, numClasses: 2 });
-    const options = { epochs: 2, batchSize: 4, learningRate: 0.01, headLearningRateFactor: 1, warmupEpochs: 0, clipNorm: 5, seed: 1, progress: false };
-    const stream = (strict: boolean) => imageStreamData(items, labels, { size: 4, channels: 3, augment: { flip: true }, seed: 1, strict, workers: 2 });
+    const objective = createObjective(
+      app,
+      { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } },
+      { embeddingDim: 4, numClasses: 2 },
+    );
+    const options = {
+      epochs: 2,
+      batchSize: 4,
+      learningRate: 0.01,
+      headLearningRateFactor: 1,
+      warmupEpochs: 0,
+      clipNorm: 5,
+      seed: 1,
+      progress: false,
+    };
+    const stream = (strict: boolean) =>
+      imageStreamData(items, labels, { size: 4, channels: 3, augment: { flip: true }, seed: 1, strict, workers: 2 });
     const before = tf.memory().numTensors;
     const { history } = await trainEmbedding(model, objective, stream(false), options);
     expect(history.map((record) => record.skipped)).toEqual([1, 1]);

@@ -24,16 +24,29 @@ describe('hashedTokenIds', () => {
   });
 
   it('truncates to maxTokens, keeping the beginning of the text', () => {
-    expect(Array.from(hashedTokenIds('foo foobar', { buckets: 1000, maxTokens: 2 }))).toEqual([224, (fnv64ref('foo foobar') % 1000) + 1]);
+    expect(Array.from(hashedTokenIds('foo foobar', { buckets: 1000, maxTokens: 2 }))).toEqual([
+      224,
+      (fnv64ref('foo foobar') % 1000) + 1,
+    ]);
     expect(Array.from(hashedTokenIds('foo foobar', { buckets: 1000, maxTokens: 0 }))).toEqual([]);
   });
 
   it('adds char_wb n-grams after the words; either kind may be left out', () => {
     const ids = hashedTokenIds('fo', { buckets: 2 ** 31, maxTokens: 5, ngrams: { words: [1, 1], chars: [2, 2] } });
     // words: fo; chars of " fo ": " f", "fo", "o "
-    expect(Array.from(ids)).toEqual([0x6222e842 % 2 ** 31 + 1, fnv64ref(' f') % 2 ** 31 + 1, 0x6222e842 % 2 ** 31 + 1, fnv64ref('o ') % 2 ** 31 + 1, 0]);
+    expect(Array.from(ids)).toEqual([
+      (0x6222e842 % 2 ** 31) + 1,
+      (fnv64ref(' f') % 2 ** 31) + 1,
+      (0x6222e842 % 2 ** 31) + 1,
+      (fnv64ref('o ') % 2 ** 31) + 1,
+      0,
+    ]);
     const charsOnly = hashedTokenIds('fo', { buckets: 10, maxTokens: 3, ngrams: { words: null, chars: [2, 2] } });
-    expect(Array.from(charsOnly)).toEqual([fnv64ref(' f') % 10 + 1, 0x6222e842 % 10 + 1, fnv64ref('o ') % 10 + 1]);
+    expect(Array.from(charsOnly)).toEqual([
+      (fnv64ref(' f') % 10) + 1,
+      (0x6222e842 % 10) + 1,
+      (fnv64ref('o ') % 10) + 1,
+    ]);
   });
 
   it('normalises (NFKC, lower case); empty text is all padding; a batch is the rows one after another', () => {
@@ -94,12 +107,28 @@ describe('embedding bag and text-encoder backbone', () => {
 
   it('text-encoder: int32 B × maxTokens in, B × embeddingDim out; memory steady over 20 steps; trains; save/load identical', async () => {
     const options = { buckets: 512, maxTokens: 12 };
-    const texts = ['red cotton shirt', 'blue cotton shirt', 'steel kitchen knife', 'kitchen knife set', 'red shirt', 'chef knife'];
+    const texts = [
+      'red cotton shirt',
+      'blue cotton shirt',
+      'steel kitchen knife',
+      'kitchen knife set',
+      'red shirt',
+      'chef knife',
+    ];
     const x = tf.tensor2d(hashedTokenBatch(texts, options), [texts.length, options.maxTokens], 'int32');
-    const model = textEncoder({ ...TEXT_ENCODER_DEFAULTS, buckets: 512, tokenDim: 16, hidden: [12], prelu: true })({ height: 1, width: 12, channels: 1 }, 8, 3);
+    const model = textEncoder({ ...TEXT_ENCODER_DEFAULTS, buckets: 512, tokenDim: 16, hidden: [12], prelu: true })(
+      { height: 1, width: 12, channels: 1 },
+      8,
+      3,
+    );
     expect(model.inputs[0]!.dtype).toBe('int32');
     expect(model.outputs[0]!.shape).toEqual([null, 8]);
-    const table = () => model.layers.find((l) => l instanceof EmbeddingBag)!.getWeights()[0]!.dataSync().slice();
+    const table = () =>
+      model.layers
+        .find((l) => l instanceof EmbeddingBag)!
+        .getWeights()[0]!
+        .dataSync()
+        .slice();
     const before = table();
     const counts = trainSteps(model, x, 20);
     expect(new Set(counts.slice(1)).size).toBe(1);
@@ -107,7 +136,9 @@ describe('embedding bag and text-encoder backbone', () => {
     const used = new Set(Array.from(x.dataSync()).filter((id) => id > 0));
     expect(after.slice(0, 16)).toEqual(before.slice(0, 16)); // the padding row never changes
     const [firstUsed] = [...used];
-    expect(after.slice(firstUsed! * 16, firstUsed! * 16 + 16)).not.toEqual(before.slice(firstUsed! * 16, firstUsed! * 16 + 16));
+    expect(after.slice(firstUsed! * 16, firstUsed! * 16 + 16)).not.toEqual(
+      before.slice(firstUsed! * 16, firstUsed! * 16 + 16),
+    );
     const { before: out, after: back, loaded } = await roundTrip(model, x);
     expect(Array.from(back)).toEqual(Array.from(out));
     expect(loaded.layers.some((l) => l instanceof EmbeddingBag)).toBe(true);
@@ -117,6 +148,8 @@ describe('embedding bag and text-encoder backbone', () => {
   });
 
   it('rejects an image-shaped input', () => {
-    expect(() => textEncoder(TEXT_ENCODER_DEFAULTS)({ height: 8, width: 8, channels: 3 }, 8, 1)).toThrow(/height: 1, width: maxTokens/);
+    expect(() => textEncoder(TEXT_ENCODER_DEFAULTS)({ height: 8, width: 8, channels: 3 }, 8, 1)).toThrow(
+      /height: 1, width: maxTokens/,
+    );
   });
 });

@@ -87,7 +87,11 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     // Row 1 (label 2) has cos = −1: θ + m > π takes the fallback.
     expect(cosines64(E, W)[1]![2]).toBeCloseTo(-1, 6);
     // Without labels: s·cos θ for every class (inference).
-    expectClose(tf.tidy(() => head.logits(tf.tensor2d(E)).arraySync()), cosines64(E, W).map((row) => row.map((c) => 30 * c)), 1e-3);
+    expectClose(
+      tf.tidy(() => head.logits(tf.tensor2d(E)).arraySync()),
+      cosines64(E, W).map((row) => row.map((c) => 30 * c)),
+      1e-3,
+    );
     head.dispose();
   });
 
@@ -102,7 +106,9 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
       [0, 1, 0],
       [1, 1, 1],
     ];
-    const head = app.registry<HeadFactory>('Head').create('subcenter-arcface', { margin: 0.4, scale: 8, centres: 2, initialWeights: tf.tensor2d(centres) })(dims);
+    const head = app
+      .registry<HeadFactory>('Head')
+      .create('subcenter-arcface', { margin: 0.4, scale: 8, centres: 2, initialWeights: tf.tensor2d(centres) })(dims);
     expectClose(headLogits(head, X), logits64(cosines64(X, centres, 2), arcface64(0.4, 8), 8), 1e-3);
     expect(head.variables()[0]!.shape).toEqual([8, 3]);
     head.dispose();
@@ -112,13 +118,27 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     const counts = [1, 16, 81, 4];
     const [a, lambda, b] = [0.4, 0.25, 0.05];
     const margins = counts.map((n) => a * n ** -lambda + b);
-    const head = new ArcFaceHead({ ...dims, classCounts: counts }, { ...ARCFACE_DEFAULTS, scale: 10, dynamic: { a, lambda, b }, initialWeights: tf.tensor2d(W) });
-    expectClose(headLogits(head, X), logits64(cosines64(X, W), (cos, c) => arcface64(margins[c]!, 10)(cos), 10), 1e-3);
+    const head = new ArcFaceHead(
+      { ...dims, classCounts: counts },
+      { ...ARCFACE_DEFAULTS, scale: 10, dynamic: { a, lambda, b }, initialWeights: tf.tensor2d(W) },
+    );
+    expectClose(
+      headLogits(head, X),
+      logits64(cosines64(X, W), (cos, c) => arcface64(margins[c]!, 10)(cos), 10),
+      1e-3,
+    );
     head.dispose();
     expect(() => new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, dynamic: { a, lambda, b } })).toThrow(/count/);
 
-    const scheduled = new ArcFaceHead(dims, { ...ARCFACE_DEFAULTS, margin: 0.5, scale: 10, schedule: { start: 0.1, epochs: 2 }, initialWeights: tf.tensor2d(W) });
-    const expectMargin = (m: number) => expectClose(headLogits(scheduled, X), logits64(cosines64(X, W), arcface64(m, 10), 10), 1e-3);
+    const scheduled = new ArcFaceHead(dims, {
+      ...ARCFACE_DEFAULTS,
+      margin: 0.5,
+      scale: 10,
+      schedule: { start: 0.1, epochs: 2 },
+      initialWeights: tf.tensor2d(W),
+    });
+    const expectMargin = (m: number) =>
+      expectClose(headLogits(scheduled, X), logits64(cosines64(X, W), arcface64(m, 10), 10), 1e-3);
     expectMargin(0.1);
     scheduled.onStep({ epoch: 0, step: 4, epochs: 4, stepsPerEpoch: 5 }); // 5 of 10 steps: half way
     expectMargin(0.3);
@@ -129,7 +149,10 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
 
   it('CosFace and SphereFace true-class logits', () => {
     const cosface = new CosFaceHead(dims, { margin: 0.35, scale: 10, initialWeights: tf.tensor2d(W) });
-    expectClose(headLogits(cosface), logits64(cosines64(E, W), (c) => 10 * (c - 0.35), 10));
+    expectClose(
+      headLogits(cosface),
+      logits64(cosines64(E, W), (c) => 10 * (c - 0.35), 10),
+    );
     const sphere = new SphereFaceHead(dims, { psi: 'linear', margin: 1.35, scale: 10, initialWeights: tf.tensor2d(W) });
     const psi = (cos: number) => {
       const mt = 1.35 * clampedAcos(cos);
@@ -148,7 +171,12 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     };
     // θ of the true classes: 0.93 (row 0), π (row 1), π/2 (row 2): with m = 4, k = 1, 3 and 2.
     for (const m of [4, 1.35]) {
-      const sphere = new SphereFaceHead(dims, { margin: m, scale: 10, psi: 'piecewise', initialWeights: tf.tensor2d(W) });
+      const sphere = new SphereFaceHead(dims, {
+        margin: m,
+        scale: 10,
+        psi: 'piecewise',
+        initialWeights: tf.tensor2d(W),
+      });
       expectClose(headLogits(sphere), logits64(cosines64(E, W), psi(m, 10), 10), 2e-3);
       checkGradient((e) => softmaxCrossEntropy(sphere.logits(e, labels()), labels(), 0), X);
       sphere.dispose();
@@ -156,14 +184,20 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     // Continuous in θ at the joins: ψ(kπ/m) from both sides.
     const at = (theta: number) => psi(4, 1)(Math.cos(theta));
     for (const k of [1, 2, 3]) expect(at((k * Math.PI) / 4 - 1e-6)).toBeCloseTo(at((k * Math.PI) / 4 + 1e-6), 4);
-    expect(() => app.registry<HeadFactory>('Head').create('sphereface', { psi: 'cubic' })(dims)).toThrow(/unknown psi "cubic"/);
+    expect(() => app.registry<HeadFactory>('Head').create('sphereface', { psi: 'cubic' })(dims)).toThrow(
+      /unknown psi "cubic"/,
+    );
   });
 
   it('ArcFace marginDegrees: PML 2.x margin 28.6 degrees is 0.4992 radians, the same logits', () => {
-    const degrees = app.registry<HeadFactory>('Head').create('arcface', { marginDegrees: 28.6, scale: 30, initialWeights: tf.tensor2d(W) })(dims);
+    const degrees = app
+      .registry<HeadFactory>('Head')
+      .create('arcface', { marginDegrees: 28.6, scale: 30, initialWeights: tf.tensor2d(W) })(dims);
     expectClose(headLogits(degrees), logits64(cosines64(E, W), arcface64((28.6 * Math.PI) / 180, 30), 30), 1e-3);
     degrees.dispose();
-    expect(() => app.registry<HeadFactory>('Head').create('arcface', { marginDegree: 28.6 })).toThrow(/has no option "marginDegree"/);
+    expect(() => app.registry<HeadFactory>('Head').create('arcface', { marginDegree: 28.6 })).toThrow(
+      /has no option "marginDegree"/,
+    );
   });
 
   it('cross-entropy with label smoothing matches the formula', () => {
@@ -181,13 +215,26 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
   it('every head + cross-entropy: gradients match finite differences; zero embeddings and cos = ±1 stay finite', () => {
     for (const [name, options] of [
       ['arcface', { margin: 0.3, scale: 4 }],
-      ['subcenter-arcface', { margin: 0.3, scale: 4, centres: 2, initialWeights: tf.tensor2d([...W, ...W.map((r) => r.map((x) => -x))].map((r, i) => r.map((x) => x + 0.1 * i))) }],
+      [
+        'subcenter-arcface',
+        {
+          margin: 0.3,
+          scale: 4,
+          centres: 2,
+          initialWeights: tf.tensor2d(
+            [...W, ...W.map((r) => r.map((x) => -x))].map((r, i) => r.map((x) => x + 0.1 * i)),
+          ),
+        },
+      ],
       ['dynamic-arcface', { scale: 4 }],
       ['cosface', { scale: 4 }],
       ['sphereface', { scale: 4 }],
       ['dense', {}],
     ] as const) {
-      const head = app.registry<HeadFactory>('Head').create(name, { initialWeights: tf.tensor2d(W), ...options })({ ...dims, classCounts: [3, 5, 1, 9] });
+      const head = app.registry<HeadFactory>('Head').create(name, { initialWeights: tf.tensor2d(W), ...options })({
+        ...dims,
+        classCounts: [3, 5, 1, 9],
+      });
       const lossAt = (e: tf.Tensor2D, l = labels()) => softmaxCrossEntropy(head.logits(e, l), l, 0.1);
       checkGradient(lossAt, X);
       for (const at of [E, W.slice(0, 3), W.slice(0, 3).map((r) => r.map((x) => -x))]) {
@@ -213,7 +260,11 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
       let step = 0;
       expectNoLeak(() => {
         objective.onStep({ epoch: 0, step: step++, epochs: 1, stepsPerEpoch: 100 });
-        optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: embeddings as tf.Tensor2D, labels: y }), false, [embeddings, ...objective.variables()]);
+        optimizer.minimize(
+          () => objective.loss({ kind: 'labels', embeddings: embeddings as tf.Tensor2D, labels: y }),
+          false,
+          [embeddings, ...objective.variables()],
+        );
       }, head);
       objective.dispose();
     }

@@ -48,20 +48,36 @@ describe('the loss catalogue from a competition config (loss: { name, options })
   });
 
   // The losses whose terms are pairs take a pair miner; the others select their own terms.
-  const PAIR_LOSSES = ['supcon', 'nt-xent-labels', 'multi-similarity', 'circle', 'nca', 'lifted-structure', 'generalized-lifted-structure', 'tuplet-margin', 'angular'];
-  it.each(CATALOGUE)('%s: takes a pair miner if its terms are pairs, and refuses any other miner naming the ones it takes', (name) => {
-    const build = (miner: string) => createObjective(app, { loss: name, miner }, { embeddingDim: 4, numClasses: 3 });
-    if (PAIR_LOSSES.includes(name)) {
-      build('pair-margin').dispose();
-      expect(() => build('semi-hard')).toThrow(/takes a pair miner/);
-    } else {
-      expect(() => build('pair-margin')).toThrow(/takes no miner/);
-    }
-  });
+  const PAIR_LOSSES = [
+    'supcon',
+    'nt-xent-labels',
+    'multi-similarity',
+    'circle',
+    'nca',
+    'lifted-structure',
+    'generalized-lifted-structure',
+    'tuplet-margin',
+    'angular',
+  ];
+  it.each(CATALOGUE)(
+    '%s: takes a pair miner if its terms are pairs, and refuses any other miner naming the ones it takes',
+    (name) => {
+      const build = (miner: string) => createObjective(app, { loss: name, miner }, { embeddingDim: 4, numClasses: 3 });
+      if (PAIR_LOSSES.includes(name)) {
+        build('pair-margin').dispose();
+        expect(() => build('semi-hard')).toThrow(/takes a pair miner/);
+      } else {
+        expect(() => build('pair-margin')).toThrow(/takes no miner/);
+      }
+    },
+  );
 
   it.each(CATALOGUE)('%s: an unknown option is one clear error naming the known ones', async (name, options) => {
     const file = join(root, `${name}-typo.json`);
-    writeFileSync(file, JSON.stringify({ head: { name: 'none' }, loss: { name, options: { ...options, temprature: 1 } } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ head: { name: 'none' }, loss: { name, options: { ...options, temprature: 1 } } }),
+    );
     const config = await effectiveConfig(app, { competition: 'hotels', config: file });
     const error = (() => {
       try {
@@ -73,6 +89,7 @@ describe('the loss catalogue from a competition config (loss: { name, options })
     })();
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).message).toContain(`loss "${name}" has no option "temprature"`);
-    for (const known of [...Object.keys(options), 'distance', 'reducer', 'regularizer']) expect((error as UserError).message).toMatch(new RegExp(`its options: .*\\b${known}\\b`));
+    for (const known of [...Object.keys(options), 'distance', 'reducer', 'regularizer'])
+      expect((error as UserError).message).toMatch(new RegExp(`its options: .*\\b${known}\\b`));
   });
 });

@@ -46,7 +46,12 @@ describe('every catalogue loss trains: 80 Adam steps of a linear embedding with 
     await initEngine('wasm');
     app = await Simkit.create();
     y = tf.tensor1d(LABELS, 'int32');
-    x = tf.tidy(() => tf.gather(tf.randomNormal([CLASSES, INPUT], 0, 1, 'float32', 3), y).add(tf.randomNormal([LABELS.length, INPUT], 0, 1.5, 'float32', 4)) as tf.Tensor2D);
+    x = tf.tidy(
+      () =>
+        tf
+          .gather(tf.randomNormal([CLASSES, INPUT], 0, 1, 'float32', 3), y)
+          .add(tf.randomNormal([LABELS.length, INPUT], 0, 1.5, 'float32', 4)) as tf.Tensor2D,
+    );
   });
 
   it.each(CATALOGUE)('%s lowers its loss and raises precision@1 over the untrained map', (name) => {
@@ -57,7 +62,10 @@ describe('every catalogue loss trains: 80 Adam steps of a linear embedding with 
     const before = precisionAt1(tf.tidy(embed));
     const losses: number[] = [];
     for (let step = 0; step < 80; step++) {
-      const value = optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: embed(), labels: y }), true, [w, ...objective.variables()])!;
+      const value = optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: embed(), labels: y }), true, [
+        w,
+        ...objective.variables(),
+      ])!;
       losses.push(value.dataSync()[0]!);
       value.dispose();
     }

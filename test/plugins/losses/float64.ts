@@ -28,12 +28,16 @@ export const logSumExp = (values: number[]): number => {
 /** log(1 + Σ exp(v)). */
 export const logOnePlusSumExp = (values: number[]): number => logSumExp([0, ...values]);
 export const range = (n: number): number[] => [...Array(n).keys()];
-export const positivesOf = (labels: readonly number[], i: number): number[] => range(labels.length).filter((j) => j !== i && labels[j] === labels[i]);
-export const negativesOf = (labels: readonly number[], i: number): number[] => range(labels.length).filter((j) => labels[j] !== labels[i]);
+export const positivesOf = (labels: readonly number[], i: number): number[] =>
+  range(labels.length).filter((j) => j !== i && labels[j] === labels[i]);
+export const negativesOf = (labels: readonly number[], i: number): number[] =>
+  range(labels.length).filter((j) => labels[j] !== labels[i]);
 /** −log softmax(logits)[target]. */
 export const crossEntropy = (logits: number[], target: number): number => logSumExp(logits) - logits[target]!;
 
-/** A deterministic pseudo-random batch (xorshift), rows not normalised: losses must normalise through their distance. */
+/**
+ * A deterministic pseudo-random batch (xorshift), rows not normalised: losses must normalise through their distance.
+ */
 export function randomBatch(rows: number, dim: number, seed: number): Matrix {
   let state = seed >>> 0 || 1;
   const next = () => {

@@ -6,7 +6,12 @@ import { expect } from 'vitest';
  * float32 function (step h = 1e-2, so the tolerance is loose).
  */
 export function checkGradient(f: (x: tf.Tensor2D) => tf.Scalar, x: number[][], tolerance = 3e-2): void {
-  const analytic = tf.tidy(() => tf.grad((t: tf.Tensor) => f(t as tf.Tensor2D))(tf.tensor2d(x)).arraySync() as number[][]);
+  const analytic = tf.tidy(
+    () =>
+      tf
+        .grad((t: tf.Tensor) => f(t as tf.Tensor2D))(tf.tensor2d(x))
+        .arraySync() as number[][],
+  );
   expect(analytic.flat().every(Number.isFinite)).toBe(true);
   const h = 1e-2;
   for (let i = 0; i < x.length; i++) {
@@ -24,7 +29,9 @@ export function checkGradient(f: (x: tf.Tensor2D) => tf.Scalar, x: number[][], t
 
 export function expectClose(actual: number[][], expected: number[][], tolerance = 1e-4): void {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((row, i) => row.forEach((x, j) => expect(Math.abs(x - expected[i]![j]!), `[${i}][${j}]`).toBeLessThan(tolerance)));
+  actual.forEach((row, i) =>
+    row.forEach((x, j) => expect(Math.abs(x - expected[i]![j]!), `[${i}][${j}]`).toBeLessThan(tolerance)),
+  );
 }
 
 /** Runs `step` 100 times and checks that the number of live tensors stays where it was after the first. */

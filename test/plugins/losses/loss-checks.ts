@@ -18,15 +18,29 @@ export interface LossCase {
   readonly numClasses: number;
 }
 
-export function createLoss(app: Simkit, { name, options = {}, miner, numClasses }: LossCase, embeddingDim: number): EmbeddingLoss {
+export function createLoss(
+  app: Simkit,
+  { name, options = {}, miner, numClasses }: LossCase,
+  embeddingDim: number,
+): EmbeddingLoss {
   const mined = miner ? app.registry<Miner>('Miner').create(miner) : undefined;
-  return app.registry<LossFactory>('Loss').create(name, options)({ embeddingDim, numClasses, miner: mined }) as EmbeddingLoss;
+  return app.registry<LossFactory>('Loss').create(name, options)({
+    embeddingDim,
+    numClasses,
+    miner: mined,
+  }) as EmbeddingLoss;
 }
 
 export const valueOf = (f: () => tf.Scalar): number => tf.tidy(() => f().arraySync());
 
 /** The loss on raw (unnormalised) rows: normalisation is the distance's job. */
-export function lossValue(app: Simkit, lossCase: LossCase, x: Matrix, labels: readonly number[], weights?: tf.NamedTensorMap): number {
+export function lossValue(
+  app: Simkit,
+  lossCase: LossCase,
+  x: Matrix,
+  labels: readonly number[],
+  weights?: tf.NamedTensorMap,
+): number {
   const loss = createLoss(app, lossCase, x[0]!.length);
   if (weights) loss.setWeights(weights);
   const v = valueOf(() => loss.compute(tf.tensor2d(x), tf.tensor1d([...labels], 'int32')));
@@ -34,13 +48,23 @@ export function lossValue(app: Simkit, lossCase: LossCase, x: Matrix, labels: re
   return v;
 }
 
-export function expectGradient(app: Simkit, lossCase: LossCase, x: Matrix, labels: readonly number[], weights?: tf.NamedTensorMap, tolerance?: number): void {
+export function expectGradient(
+  app: Simkit,
+  lossCase: LossCase,
+  x: Matrix,
+  labels: readonly number[],
+  weights?: tf.NamedTensorMap,
+  tolerance?: number,
+): void {
   const loss = createLoss(app, lossCase, x[0]!.length);
   if (weights) loss.setWeights(weights);
   checkGradient((t) => loss.compute(t, tf.tensor1d([...labels], 'int32')), x, tolerance);
   // Trainable state (proxies, class centres) gets a gradient too.
   if (loss.variables().length) {
-    const { value, grads } = tf.variableGrads(() => loss.compute(tf.tensor2d(x), tf.tensor1d([...labels], 'int32')), loss.variables());
+    const { value, grads } = tf.variableGrads(
+      () => loss.compute(tf.tensor2d(x), tf.tensor1d([...labels], 'int32')),
+      loss.variables(),
+    );
     const moved = loss.variables().map((v) => grads[v.name]!.dataSync().some((g) => g !== 0 && Number.isFinite(g)));
     expect(moved, `${lossCase.name}: gradient of its variables`).toEqual(loss.variables().map(() => true));
     tf.dispose([value, ...Object.values(grads)]);
@@ -48,12 +72,28 @@ export function expectGradient(app: Simkit, lossCase: LossCase, x: Matrix, label
   loss.dispose();
 }
 
-export function expectNoLeakOver100Steps(app: Simkit, { name, options = {}, miner, numClasses }: LossCase, x: Matrix, labels: readonly number[]): void {
-  const objective = createObjective(app, { loss: name, lossOptions: options, miner }, { embeddingDim: x[0]!.length, numClasses });
+export function expectNoLeakOver100Steps(
+  app: Simkit,
+  { name, options = {}, miner, numClasses }: LossCase,
+  x: Matrix,
+  labels: readonly number[],
+): void {
+  const objective = createObjective(
+    app,
+    { loss: name, lossOptions: options, miner },
+    { embeddingDim: x[0]!.length, numClasses },
+  );
   const variable = tf.variable(tf.tensor2d(x));
   const y = tf.tensor1d([...labels], 'int32');
   const optimizer = tf.train.sgd(0.01);
-  expectNoLeak(() => optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable, labels: y }), false, [variable, ...objective.variables()]), name);
+  expectNoLeak(
+    () =>
+      optimizer.minimize(() => objective.loss({ kind: 'labels', embeddings: variable, labels: y }), false, [
+        variable,
+        ...objective.variables(),
+      ]),
+    name,
+  );
   objective.dispose();
   optimizer.dispose();
   tf.dispose([variable, y]);
@@ -67,7 +107,10 @@ export function expectLargeBatch(app: Simkit, lossCase: LossCase, matrices = 64)
   const [size, dim] = [512, 128];
   const loss = createLoss(app, { ...lossCase, numClasses: Math.max(lossCase.numClasses, size / 8) }, dim);
   const x = tf.variable(tf.randomNormal([size, dim], 0, 1, 'float32', 11));
-  const y = tf.tensor1d(Array.from({ length: size }, (_, i) => i % (size / 8)), 'int32');
+  const y = tf.tensor1d(
+    Array.from({ length: size }, (_, i) => i % (size / 8)),
+    'int32',
+  );
   const before = tf.memory().numBytes;
   let heldByForward = 0;
   const { value, grads } = tf.variableGrads(() => {
@@ -83,7 +126,9 @@ export function expectLargeBatch(app: Simkit, lossCase: LossCase, matrices = 64)
 }
 
 export function expectUnknownOptionRefused(app: Simkit, lossCase: LossCase): void {
-  expect(() => createLoss(app, { ...lossCase, options: { ...lossCase.options, noSuchOption: 1 } }, 4)).toThrow(/has no option "noSuchOption"/);
+  expect(() => createLoss(app, { ...lossCase, options: { ...lossCase.options, noSuchOption: 1 } }, 4)).toThrow(
+    /has no option "noSuchOption"/,
+  );
 }
 
 /** A one-class batch and all-zero rows: finite values and gradients (no NaN from empty sums or 0/0). */
@@ -100,11 +145,16 @@ export function expectFiniteOnDegenerateBatches(app: Simkit, lossCase: LossCase)
     [tf.tensor2d([rows[0]!, rows[0]!, rows[1]!]), [0, 0, 1]],
   ] as const) {
     const y = tf.tensor1d([...labels], 'int32');
-    const { value, grads } = loss.variables().length ? tf.variableGrads(() => loss.compute(x as tf.Tensor2D, y), loss.variables()) : { value: loss.compute(x as tf.Tensor2D, y), grads: {} };
+    const { value, grads } = loss.variables().length
+      ? tf.variableGrads(() => loss.compute(x as tf.Tensor2D, y), loss.variables())
+      : { value: loss.compute(x as tf.Tensor2D, y), grads: {} };
     const g = tf.grad((t: tf.Tensor) => loss.compute(t as tf.Tensor2D, y))(x);
     expect(Number.isFinite(value.arraySync()), `${lossCase.name}: value on ${labels}`).toBe(true);
     expect(g.dataSync().every(Number.isFinite), `${lossCase.name}: gradient on ${labels}`).toBe(true);
-    expect(Object.values(grads).every((t) => t.dataSync().every(Number.isFinite)), `${lossCase.name}: variable gradients on ${labels}`).toBe(true);
+    expect(
+      Object.values(grads).every((t) => t.dataSync().every(Number.isFinite)),
+      `${lossCase.name}: variable gradients on ${labels}`,
+    ).toBe(true);
     tf.dispose([x, y, g, value, ...Object.values(grads)]);
   }
   loss.dispose();
@@ -113,5 +163,7 @@ export function expectFiniteOnDegenerateBatches(app: Simkit, lossCase: LossCase)
 /** |actual − expected| within `relative` of |expected| (at least an absolute 1e-5). */
 export function expectRelativelyClose(actual: number, expected: number, label: string, relative = 1e-4): void {
   expect(Number.isFinite(expected), `${label}: the reference is finite`).toBe(true);
-  expect(Math.abs(actual - expected), `${label}: ${actual} vs ${expected}`).toBeLessThan(Math.max(1e-5, relative * Math.abs(expected)));
+  expect(Math.abs(actual - expected), `${label}: ${actual} vs ${expected}`).toBeLessThan(
+    Math.max(1e-5, relative * Math.abs(expected)),
+  );
 }

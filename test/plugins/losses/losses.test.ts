@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { EmbeddingLoss, LogitLoss, LossFactory, Miner, ObjectiveBatch, PairLoss, ViewLoss } from '../../../core/contracts/loss.js';
+import type {
+  EmbeddingLoss,
+  LogitLoss,
+  LossFactory,
+  Miner,
+  ObjectiveBatch,
+  PairLoss,
+  ViewLoss,
+} from '../../../core/contracts/loss.js';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { createObjective } from '../../../core/losses/objective.js';
@@ -19,12 +27,16 @@ const E = RAW.map((v) => v.map((x) => x / Math.hypot(...v)));
 const LABELS = [0, 0, 1, 1, 2];
 const B = E.length;
 const cos = (i: number, j: number) => E[i]!.reduce((s, x, k) => s + x * E[j]![k]!, 0);
-const dist = (i: number, j: number, kind: 'cosine' | 'l2') => (kind === 'cosine' ? 1 - cos(i, j) : Math.sqrt(Math.max(2 - 2 * cos(i, j), 0) + 1e-12));
+const dist = (i: number, j: number, kind: 'cosine' | 'l2') =>
+  kind === 'cosine' ? 1 - cos(i, j) : Math.sqrt(Math.max(2 - 2 * cos(i, j), 0) + 1e-12);
 const relu = (x: number) => Math.max(0, x);
 const softplus = (x: number) => Math.log1p(Math.exp(x));
-const pairs = () => [...Array(B).keys()].flatMap((i) => [...Array(B).keys()].filter((j) => j !== i).map((j) => [i, j] as const));
+const pairs = () =>
+  [...Array(B).keys()].flatMap((i) => [...Array(B).keys()].filter((j) => j !== i).map((j) => [i, j] as const));
 const triplets = () =>
-  pairs().filter(([i, j]) => LABELS[i] === LABELS[j]).flatMap(([i, j]) => [...Array(B).keys()].filter((k) => LABELS[k] !== LABELS[i]).map((k) => [i, j, k] as const));
+  pairs()
+    .filter(([i, j]) => LABELS[i] === LABELS[j])
+    .flatMap(([i, j]) => [...Array(B).keys()].filter((k) => LABELS[k] !== LABELS[i]).map((k) => [i, j, k] as const));
 const meanNonZero = (values: number[]) => {
   const nz = values.filter((v) => v > 1e-12);
   return nz.length ? nz.reduce((s, v) => s + v, 0) / nz.length : 0;
@@ -32,7 +44,11 @@ const meanNonZero = (values: number[]) => {
 
 let app: Simkit;
 const loss = <T>(name: string, options: object = {}, miner?: string): T =>
-  app.registry<LossFactory>('Loss').create(name, options)({ embeddingDim: 3, numClasses: 3, miner: miner ? app.registry<Miner>('Miner').create(miner) : undefined }) as T;
+  app.registry<LossFactory>('Loss').create(name, options)({
+    embeddingDim: 3,
+    numClasses: 3,
+    miner: miner ? app.registry<Miner>('Miner').create(miner) : undefined,
+  }) as T;
 const value = (f: () => tf.Scalar) => tf.tidy(() => f().arraySync());
 const embeddings = () => tf.tensor2d(E);
 const labels = () => tf.tensor1d(LABELS, 'int32');
@@ -46,8 +62,16 @@ describe('losses recomputed with float64 loops', () => {
   it('contrastive: relu(d − m_pos) over same-label pairs plus relu(m_neg − d) over the others, each averaged over non-zero terms', () => {
     for (const distance of ['l2', 'cosine'] as const) {
       const expected =
-        meanNonZero(pairs().filter(([i, j]) => LABELS[i] === LABELS[j]).map(([i, j]) => relu(dist(i, j, distance) - 0.05))) +
-        meanNonZero(pairs().filter(([i, j]) => LABELS[i] !== LABELS[j]).map(([i, j]) => relu(0.8 - dist(i, j, distance))));
+        meanNonZero(
+          pairs()
+            .filter(([i, j]) => LABELS[i] === LABELS[j])
+            .map(([i, j]) => relu(dist(i, j, distance) - 0.05)),
+        ) +
+        meanNonZero(
+          pairs()
+            .filter(([i, j]) => LABELS[i] !== LABELS[j])
+            .map(([i, j]) => relu(0.8 - dist(i, j, distance))),
+        );
       const l = loss<EmbeddingLoss>('contrastive', { positiveMargin: 0.05, negativeMargin: 0.8, distance });
       expect(value(() => l.compute(embeddings(), labels()))).toBeCloseTo(expected, 4);
     }
@@ -56,14 +80,23 @@ describe('losses recomputed with float64 loops', () => {
   it('triplet: all triplets, soft margin, and each miner', () => {
     const m = 0.3;
     const t = (i: number, j: number, k: number) => dist(i, j, 'cosine') - dist(i, k, 'cosine');
-    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }).compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(triplets().map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
+    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }).compute(embeddings(), labels()))).toBeCloseTo(
+      meanNonZero(triplets().map(([i, j, k]) => relu(t(i, j, k) + m))),
+      4,
+    );
     const soft = triplets().map(([i, j, k]) => softplus(t(i, j, k)));
-    expect(value(() => loss<EmbeddingLoss>('triplet', { softMargin: true }).compute(embeddings(), labels()))).toBeCloseTo(soft.reduce((s, v) => s + v, 0) / soft.length, 4);
+    expect(
+      value(() => loss<EmbeddingLoss>('triplet', { softMargin: true }).compute(embeddings(), labels())),
+    ).toBeCloseTo(soft.reduce((s, v) => s + v, 0) / soft.length, 4);
     const semiHard = triplets().filter(([i, j, k]) => t(i, j, k) < 0 && t(i, j, k) > -m);
     expect(semiHard.length).toBeGreaterThan(0);
-    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'semi-hard').compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(semiHard.map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
+    expect(
+      value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'semi-hard').compute(embeddings(), labels())),
+    ).toBeCloseTo(meanNonZero(semiHard.map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
     const hard = triplets().filter(([i, j, k]) => t(i, j, k) > 0);
-    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'hard').compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(hard.map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
+    expect(
+      value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'hard').compute(embeddings(), labels())),
+    ).toBeCloseTo(meanNonZero(hard.map(([i, j, k]) => relu(t(i, j, k) + m))), 4);
     const batchHard = [...Array(B).keys()].flatMap((i) => {
       const positives = [...Array(B).keys()].filter((j) => j !== i && LABELS[j] === LABELS[i]);
       const negatives = [...Array(B).keys()].filter((k) => LABELS[k] !== LABELS[i]);
@@ -72,12 +105,18 @@ describe('losses recomputed with float64 loops', () => {
       const k = negatives.reduce((a, b) => (dist(i, b, 'cosine') < dist(i, a, 'cosine') ? b : a));
       return [relu(t(i, j, k) + m)];
     });
-    expect(value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'batch-hard').compute(embeddings(), labels()))).toBeCloseTo(meanNonZero(batchHard), 4);
+    expect(
+      value(() => loss<EmbeddingLoss>('triplet', { margin: m }, 'batch-hard').compute(embeddings(), labels())),
+    ).toBeCloseTo(meanNonZero(batchHard), 4);
   });
 
   it('hinge: max(0, m − y·(τ − d)) averaged over all ordered pairs', () => {
-    const expected = pairs().map(([i, j]) => relu(0.1 - (LABELS[i] === LABELS[j] ? 1 : -1) * (0.4 - dist(i, j, 'cosine'))));
-    expect(value(() => loss<EmbeddingLoss>('hinge', { threshold: 0.4, margin: 0.1 }).compute(embeddings(), labels()))).toBeCloseTo(expected.reduce((s, v) => s + v, 0) / expected.length, 4);
+    const expected = pairs().map(([i, j]) =>
+      relu(0.1 - (LABELS[i] === LABELS[j] ? 1 : -1) * (0.4 - dist(i, j, 'cosine'))),
+    );
+    expect(
+      value(() => loss<EmbeddingLoss>('hinge', { threshold: 0.4, margin: 0.1 }).compute(embeddings(), labels())),
+    ).toBeCloseTo(expected.reduce((s, v) => s + v, 0) / expected.length, 4);
   });
 
   it('margin loss: learnable β, distance-weighted negatives normalised per anchor', () => {
@@ -132,14 +171,18 @@ describe('losses recomputed with float64 loops', () => {
     ];
     const y = [1, 2];
     const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
-    const bce = z.flatMap((row, i) => row.map((x, c) => (c === y[i] ? -Math.log(sigmoid(x)) : -Math.log(1 - sigmoid(x)))));
+    const bce = z.flatMap((row, i) =>
+      row.map((x, c) => (c === y[i] ? -Math.log(sigmoid(x)) : -Math.log(1 - sigmoid(x)))),
+    );
     const logisticTerms = z.flatMap((row, i) => row.map((x, c) => Math.log1p(Math.exp(-(c === y[i] ? 1 : -1) * x))));
-    const focalTerms = z.flatMap((row, i) => row.map((x, c) => {
-      const p = sigmoid(x);
-      const positive = c === y[i];
-      const pt = positive ? p : 1 - p;
-      return (positive ? 0.25 : 0.75) * (1 - pt) ** 2 * -Math.log(pt);
-    }));
+    const focalTerms = z.flatMap((row, i) =>
+      row.map((x, c) => {
+        const p = sigmoid(x);
+        const positive = c === y[i];
+        const pt = positive ? p : 1 - p;
+        return (positive ? 0.25 : 0.75) * (1 - pt) ** 2 * -Math.log(pt);
+      }),
+    );
     const mean = (v: number[]) => v.reduce((s, x) => s + x, 0) / v.length;
     const run = (name: string) => value(() => loss<LogitLoss>(name).compute(tf.tensor2d(z), tf.tensor1d(y, 'int32')));
     expect(run('binary-cross-entropy')).toBeCloseTo(mean(bce), 5);
@@ -152,12 +195,15 @@ describe('losses recomputed with float64 loops', () => {
     const a = [E[0]!, E[2]!];
     const b = [E[1]!, E[4]!];
     const target = [1, 0];
-    const sigmoidBce = (logit: number, t: number) => Math.max(logit, 0) - logit * t + Math.log1p(Math.exp(-Math.abs(logit)));
+    const sigmoidBce = (logit: number, t: number) =>
+      Math.max(logit, 0) - logit * t + Math.log1p(Math.exp(-Math.abs(logit)));
     const concatLogit = (x: number[], y: number[]) => [...x, ...y].reduce((s, v, k) => s + v * w[k]!, 0) + 0.1;
-    const run = (l: PairLoss, x: number[][], y: number[][]) => value(() => l.compute(tf.tensor2d(x), tf.tensor2d(y), tf.tensor1d(target)));
+    const run = (l: PairLoss, x: number[][], y: number[][]) =>
+      value(() => l.compute(tf.tensor2d(x), tf.tensor2d(y), tf.tensor1d(target)));
     const concat = loss<PairLoss>('siamese-concat', { hidden: 0 });
     concat.setWeights({ weight: tf.tensor2d(w, [6, 1]), bias: tf.tensor1d([0.1]) });
-    const expected = (x: number[][], y: number[][]) => (sigmoidBce(concatLogit(x[0]!, y[0]!), 1) + sigmoidBce(concatLogit(x[1]!, y[1]!), 0)) / 2;
+    const expected = (x: number[][], y: number[][]) =>
+      (sigmoidBce(concatLogit(x[0]!, y[0]!), 1) + sigmoidBce(concatLogit(x[1]!, y[1]!), 0)) / 2;
     expect(run(concat, a, b)).toBeCloseTo(expected(a, b), 5);
     expect(run(concat, b, a)).toBeCloseTo(expected(b, a), 5);
     expect(Math.abs(run(concat, a, b) - run(concat, b, a))).toBeGreaterThan(1e-3);
@@ -166,19 +212,33 @@ describe('losses recomputed with float64 loops', () => {
     expect(run(symmetric, a, b)).toBeCloseTo(run(symmetric, b, a), 6);
     // With a hidden layer (the default for concat): z = relu([a ; b]·W₁ + b₁)·w + b.
     const w1 = [...Array(6).keys()].map((i) => [0.4 - 0.1 * i, 0.05 * i - 0.2]);
-    const [b1, w2] = [[0.1, -0.05], [0.7, -0.3]];
+    const [b1, w2] = [
+      [0.1, -0.05],
+      [0.7, -0.3],
+    ];
     const hiddenLogit = (x: number[], y: number[]) => {
       const h = [0, 1].map((u) => relu([...x, ...y].reduce((sum, v, k) => sum + v * w1[k]![u]!, 0) + b1[u]!));
       return h[0]! * w2[0]! + h[1]! * w2[1]! - 0.2;
     };
     const twoLayer = loss<PairLoss>('siamese-concat', { hidden: 2 });
-    twoLayer.setWeights({ hiddenweight: tf.tensor2d(w1), hiddenbias: tf.tensor1d(b1), weight: tf.tensor2d(w2, [2, 1]), bias: tf.tensor1d([-0.2]) });
-    expect(run(twoLayer, a, b)).toBeCloseTo((sigmoidBce(hiddenLogit(a[0]!, b[0]!), 1) + sigmoidBce(hiddenLogit(a[1]!, b[1]!), 0)) / 2, 5);
+    twoLayer.setWeights({
+      hiddenweight: tf.tensor2d(w1),
+      hiddenbias: tf.tensor1d(b1),
+      weight: tf.tensor2d(w2, [2, 1]),
+      bias: tf.tensor1d([-0.2]),
+    });
+    expect(run(twoLayer, a, b)).toBeCloseTo(
+      (sigmoidBce(hiddenLogit(a[0]!, b[0]!), 1) + sigmoidBce(hiddenLogit(a[1]!, b[1]!), 0)) / 2,
+      5,
+    );
     twoLayer.dispose();
     const difference = loss<PairLoss>('siamese-difference');
     difference.setWeights({ weight: tf.tensor2d(w.slice(0, 3), [3, 1]), bias: tf.tensor1d([0]) });
     const diffLogit = (x: number[], y: number[]) => x.reduce((s, v, k) => s + Math.abs(v - y[k]!) * w[k]!, 0);
-    expect(run(difference, a, b)).toBeCloseTo((sigmoidBce(diffLogit(a[0]!, b[0]!), 1) + sigmoidBce(diffLogit(a[1]!, b[1]!), 0)) / 2, 5);
+    expect(run(difference, a, b)).toBeCloseTo(
+      (sigmoidBce(diffLogit(a[0]!, b[0]!), 1) + sigmoidBce(diffLogit(a[1]!, b[1]!), 0)) / 2,
+      5,
+    );
     const cosine = loss<PairLoss>('siamese-cosine');
     const c = (x: number[], y: number[]) => x.reduce((s, v, k) => s + v * y[k]!, 0);
     expect(run(cosine, a, b)).toBeCloseTo(((c(a[0]!, b[0]!) - 1) ** 2 + (c(a[1]!, b[1]!) - 0) ** 2) / 2, 5);
@@ -187,27 +247,49 @@ describe('losses recomputed with float64 loops', () => {
 
   it('pair-margin miner: contrastive and hinge over positives with d > m_pos and negatives with d < m_neg', () => {
     const [mPos, mNeg] = [0.25, 0.9];
-    const kept = (i: number, j: number) => (LABELS[i] === LABELS[j] ? dist(i, j, 'cosine') > mPos : dist(i, j, 'cosine') < mNeg);
+    const kept = (i: number, j: number) =>
+      LABELS[i] === LABELS[j] ? dist(i, j, 'cosine') > mPos : dist(i, j, 'cosine') < mNeg;
     const minedPairs = pairs().filter(([i, j]) => kept(i, j));
     expect(minedPairs.length).toBeGreaterThan(0);
     expect(minedPairs.length).toBeLessThan(pairs().length);
     const expectedContrastive =
-      meanNonZero(minedPairs.filter(([i, j]) => LABELS[i] === LABELS[j]).map(([i, j]) => relu(dist(i, j, 'cosine') - 0.1))) +
-      meanNonZero(minedPairs.filter(([i, j]) => LABELS[i] !== LABELS[j]).map(([i, j]) => relu(1 - dist(i, j, 'cosine'))));
+      meanNonZero(
+        minedPairs.filter(([i, j]) => LABELS[i] === LABELS[j]).map(([i, j]) => relu(dist(i, j, 'cosine') - 0.1)),
+      ) +
+      meanNonZero(
+        minedPairs.filter(([i, j]) => LABELS[i] !== LABELS[j]).map(([i, j]) => relu(1 - dist(i, j, 'cosine'))),
+      );
     const minerOptions = { positiveMargin: mPos, negativeMargin: mNeg };
     const mined = (name: string, options: object) =>
-      app.registry<LossFactory>('Loss').create(name, options)({ embeddingDim: 3, numClasses: 3, miner: app.registry<Miner>('Miner').create('pair-margin', minerOptions) }) as EmbeddingLoss;
-    expect(value(() => mined('contrastive', { positiveMargin: 0.1, distance: 'cosine' }).compute(embeddings(), labels()))).toBeCloseTo(expectedContrastive, 4);
-    const hingeTerms = minedPairs.map(([i, j]) => relu(0.1 - (LABELS[i] === LABELS[j] ? 1 : -1) * (0.4 - dist(i, j, 'cosine'))));
-    expect(value(() => mined('hinge', { threshold: 0.4, margin: 0.1 }).compute(embeddings(), labels()))).toBeCloseTo(hingeTerms.reduce((s, v) => s + v, 0) / hingeTerms.length, 4);
+      app.registry<LossFactory>('Loss').create(name, options)({
+        embeddingDim: 3,
+        numClasses: 3,
+        miner: app.registry<Miner>('Miner').create('pair-margin', minerOptions),
+      }) as EmbeddingLoss;
+    expect(
+      value(() => mined('contrastive', { positiveMargin: 0.1, distance: 'cosine' }).compute(embeddings(), labels())),
+    ).toBeCloseTo(expectedContrastive, 4);
+    const hingeTerms = minedPairs.map(([i, j]) =>
+      relu(0.1 - (LABELS[i] === LABELS[j] ? 1 : -1) * (0.4 - dist(i, j, 'cosine'))),
+    );
+    expect(value(() => mined('hinge', { threshold: 0.4, margin: 0.1 }).compute(embeddings(), labels()))).toBeCloseTo(
+      hingeTerms.reduce((s, v) => s + v, 0) / hingeTerms.length,
+      4,
+    );
   });
 
   it('a miner of the wrong kind, or on a loss without pairs or triplets, is refused', () => {
     expect(() => loss('triplet', {}, 'pair-margin')).toThrow(/triplet miner/);
     expect(() => loss('contrastive', {}, 'semi-hard')).toThrow(/pair miner/);
-    expect(() => createObjective(app, { loss: 'nt-xent', miner: 'semi-hard' }, { embeddingDim: 3, numClasses: 3 })).toThrow(/nothing to select/);
-    expect(() => createObjective(app, { head: 'arcface', miner: 'hard' }, { embeddingDim: 3, numClasses: 3 })).toThrow(/nothing to select/);
-    expect(() => createObjective(app, { loss: 'triplet', head: 'arcface' }, { embeddingDim: 3, numClasses: 3 })).toThrow(/not on a head/);
+    expect(() =>
+      createObjective(app, { loss: 'nt-xent', miner: 'semi-hard' }, { embeddingDim: 3, numClasses: 3 }),
+    ).toThrow(/nothing to select/);
+    expect(() => createObjective(app, { head: 'arcface', miner: 'hard' }, { embeddingDim: 3, numClasses: 3 })).toThrow(
+      /nothing to select/,
+    );
+    expect(() =>
+      createObjective(app, { loss: 'triplet', head: 'arcface' }, { embeddingDim: 3, numClasses: 3 }),
+    ).toThrow(/not on a head/);
   });
 
   it('triplets of a batch larger than one chunk of anchors (L2, all, semi-hard, easy, batch-hard) match float64 loops', () => {
@@ -215,9 +297,13 @@ describe('losses recomputed with float64 loops', () => {
     const n = 30;
     const chunkEntries = 7 * n * n; // 7 anchors per chunk: five chunks, the last one short
     const y = Array.from({ length: n }, (_, i) => i % 4);
-    const points = Array.from({ length: n }, (_, i) => Array.from({ length: 4 }, (_, k) => (k === y[i]! ? 1 : 0) + random.uniform(-0.8, 0.8)));
+    const points = Array.from({ length: n }, (_, i) =>
+      Array.from({ length: 4 }, (_, k) => (k === y[i]! ? 1 : 0) + random.uniform(-0.8, 0.8)),
+    );
     const unitPoints = points.map((v) => v.map((x) => x / Math.hypot(...v)));
-    const d = unitPoints.map((u) => unitPoints.map((v) => Math.sqrt(Math.max(2 - 2 * u.reduce((s, x, k) => s + x * v[k]!, 0), 0) + 1e-12)));
+    const d = unitPoints.map((u) =>
+      unitPoints.map((v) => Math.sqrt(Math.max(2 - 2 * u.reduce((s, x, k) => s + x * v[k]!, 0), 0) + 1e-12)),
+    );
     const m = 0.2;
     const sums = { all: [0, 0], 'semi-hard': [0, 0], easy: [0, 0] } as Record<string, [number, number]>;
     const hardest: number[] = [];
@@ -248,7 +334,12 @@ describe('losses recomputed with float64 loops', () => {
       }
     }
     const run = (miner?: string, softMargin = false) =>
-      value(() => loss<EmbeddingLoss>('triplet', { margin: m, distance: 'l2', chunkEntries, softMargin }, miner).compute(tf.tensor2d(unitPoints), tf.tensor1d(y, 'int32')));
+      value(() =>
+        loss<EmbeddingLoss>('triplet', { margin: m, distance: 'l2', chunkEntries, softMargin }, miner).compute(
+          tf.tensor2d(unitPoints),
+          tf.tensor1d(y, 'int32'),
+        ),
+      );
     expect(run()).toBeCloseTo(sums.all![0] / sums.all![1], 4);
     expect(run('semi-hard')).toBeCloseTo(sums['semi-hard']![0] / sums['semi-hard']![1], 4);
     expect(sums['semi-hard']![1]).toBeGreaterThan(0);
@@ -282,7 +373,14 @@ describe('losses recomputed with float64 loops', () => {
       l.dispose();
     }
     const views = loss<ViewLoss>('nt-xent');
-    checkGradient((t) => views.compute(unitRows(t.slice([0, 0], [2, 3]) as tf.Tensor2D), unitRows(t.slice([2, 0], [2, 3]) as tf.Tensor2D)), x.slice(0, 4));
+    checkGradient(
+      (t) =>
+        views.compute(
+          unitRows(t.slice([0, 0], [2, 3]) as tf.Tensor2D),
+          unitRows(t.slice([2, 0], [2, 3]) as tf.Tensor2D),
+        ),
+      x.slice(0, 4),
+    );
   });
 
   it('margin loss: the gradient of β matches finite differences', () => {
@@ -294,7 +392,9 @@ describe('losses recomputed with float64 loops', () => {
       return value(() => l.compute(embeddings(), labels()));
     };
     at(start);
-    const analytic = tf.tidy(() => tf.variableGrads(() => l.compute(embeddings(), labels()), [beta]).grads[beta.name]!.arraySync() as number[]);
+    const analytic = tf.tidy(
+      () => tf.variableGrads(() => l.compute(embeddings(), labels()), [beta]).grads[beta.name]!.arraySync() as number[],
+    );
     expect(analytic.some((g) => Math.abs(g) > 1e-3)).toBe(true);
     const h = 1e-3;
     start.forEach((_, c) => {
@@ -310,18 +410,41 @@ describe('losses recomputed with float64 loops', () => {
       [-3, 0.2, 4],
       [0.1, 0.3, -0.2],
     ];
-    for (const [name, options] of [['cross-entropy', { labelSmoothing: 0.1 }], ['binary-cross-entropy', {}], ['logistic', {}], ['focal', { gamma: 2, alpha: 0.3 }]] as const) {
+    for (const [name, options] of [
+      ['cross-entropy', { labelSmoothing: 0.1 }],
+      ['binary-cross-entropy', {}],
+      ['logistic', {}],
+      ['focal', { gamma: 2, alpha: 0.3 }],
+    ] as const) {
       const l = loss<LogitLoss>(name, options);
       checkGradient((t) => l.compute(t, tf.tensor1d([1, 2, 0], 'int32')), z, 1e-2);
     }
     const x = RAW.slice(0, 4);
     const targets = () => tf.tensor1d([1, 0]);
-    for (const [name, options] of [['siamese-concat', {}], ['siamese-concat', { symmetric: true }], ['siamese-difference', {}], ['siamese-cosine', {}]] as const) {
+    for (const [name, options] of [
+      ['siamese-concat', {}],
+      ['siamese-concat', { symmetric: true }],
+      ['siamese-difference', {}],
+      ['siamese-cosine', {}],
+    ] as const) {
       const l = loss<PairLoss>(name, options);
-      checkGradient((t) => l.compute(unitRows(t.slice([0, 0], [2, 3]) as tf.Tensor2D), unitRows(t.slice([2, 0], [2, 3]) as tf.Tensor2D), targets()), x);
+      checkGradient(
+        (t) =>
+          l.compute(
+            unitRows(t.slice([0, 0], [2, 3]) as tf.Tensor2D),
+            unitRows(t.slice([2, 0], [2, 3]) as tf.Tensor2D),
+            targets(),
+          ),
+        x,
+      );
       if (l.variables().length) {
-        const { grads, value: v } = tf.variableGrads(() => l.compute(tf.tensor2d(E.slice(0, 2)), tf.tensor2d(E.slice(2, 4)), targets()), l.variables());
-        expect(Object.values(grads).map((g) => g.dataSync().some((x) => x !== 0))).toEqual(l.variables().map(() => true));
+        const { grads, value: v } = tf.variableGrads(
+          () => l.compute(tf.tensor2d(E.slice(0, 2)), tf.tensor2d(E.slice(2, 4)), targets()),
+          l.variables(),
+        );
+        expect(Object.values(grads).map((g) => g.dataSync().some((x) => x !== 0))).toEqual(
+          l.variables().map(() => true),
+        );
         tf.dispose([v, ...Object.values(grads)]);
       }
       l.dispose();
@@ -353,18 +476,31 @@ describe('losses recomputed with float64 loops', () => {
     }
     // Focal loss with γ < 1 on saturated logits (σ = 1 exactly in float32, 1 − p_t = 0).
     const saturatedFocal = loss<LogitLoss>('focal', { gamma: 0.5 });
-    const gFocal = tf.grad((t: tf.Tensor) => saturatedFocal.compute(t as tf.Tensor2D, tf.tensor1d([0, 1], 'int32')))(tf.tensor2d([[40, -40], [-40, 40]]));
+    const gFocal = tf.grad((t: tf.Tensor) => saturatedFocal.compute(t as tf.Tensor2D, tf.tensor1d([0, 1], 'int32')))(
+      tf.tensor2d([
+        [40, -40],
+        [-40, 40],
+      ]),
+    );
     expect(gFocal.dataSync().every(Number.isFinite)).toBe(true);
     gFocal.dispose();
     // Views and pairs: zero vectors and identical rows (cos = 1).
     const views = loss<ViewLoss>('nt-xent');
-    for (const [a, b] of [[zeros, zeros], [tf.tensor2d(E.slice(0, 3)), tf.tensor2d(E.slice(0, 3))]] as const) {
+    for (const [a, b] of [
+      [zeros, zeros],
+      [tf.tensor2d(E.slice(0, 3)), tf.tensor2d(E.slice(0, 3))],
+    ] as const) {
       const g = tf.grads((p: tf.Tensor, q: tf.Tensor) => views.compute(p as tf.Tensor2D, q as tf.Tensor2D))([a, b]);
       expect(g.every((t) => t.dataSync().every(Number.isFinite))).toBe(true);
       for (const name of ['siamese-concat', 'siamese-difference', 'siamese-cosine']) {
         const l = loss<PairLoss>(name);
-        const gp = tf.grads((p: tf.Tensor, q: tf.Tensor) => l.compute(p as tf.Tensor2D, q as tf.Tensor2D, tf.tensor1d([1, 0, 1])))([a, b]);
-        expect(gp.every((t) => t.dataSync().every(Number.isFinite)), name).toBe(true);
+        const gp = tf.grads((p: tf.Tensor, q: tf.Tensor) =>
+          l.compute(p as tf.Tensor2D, q as tf.Tensor2D, tf.tensor1d([1, 0, 1])),
+        )([a, b]);
+        expect(
+          gp.every((t) => t.dataSync().every(Number.isFinite)),
+          name,
+        ).toBe(true);
         l.dispose();
       }
     }
@@ -402,7 +538,10 @@ describe('losses recomputed with float64 loops', () => {
         if (objective.batch === 'pairs') return { kind: 'pairs', a, b, targets: tf.tensor1d([1, 0]) };
         return { kind: 'labels', embeddings: e, labels: y };
       };
-      expectNoLeak(() => optimizer.minimize(() => objective.loss(batch()), false, [variable, ...objective.variables()]), `${name} ${miner ?? ''}`);
+      expectNoLeak(
+        () => optimizer.minimize(() => objective.loss(batch()), false, [variable, ...objective.variables()]),
+        `${name} ${miner ?? ''}`,
+      );
       objective.dispose();
     }
     tf.dispose([variable, y]);
@@ -413,7 +552,10 @@ describe('losses recomputed with float64 loops', () => {
     const size = 128;
     const l = loss<EmbeddingLoss>('triplet', { margin: 0.2, distance: 'l2' }, 'semi-hard');
     const x = tf.variable(tf.randomNormal([size, 3], 0, 1, 'float32', 3));
-    const y = tf.tensor1d(Array.from({ length: size }, (_, i) => i % 8), 'int32');
+    const y = tf.tensor1d(
+      Array.from({ length: size }, (_, i) => i % 8),
+      'int32',
+    );
     const before = tf.memory().numBytes;
     let heldByForward = 0;
     const { value: total, grads } = tf.variableGrads(() => {

@@ -2,7 +2,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { cosine, l2, logOnePlusSumExp, mean, negativesOf, positivesOf, randomBatch, range } from './float64.js';
-import { expectGradient, expectLargeBatch, expectNoLeakOver100Steps, expectUnknownOptionRefused, lossValue } from './loss-checks.js';
+import {
+  expectGradient,
+  expectLargeBatch,
+  expectNoLeakOver100Steps,
+  expectUnknownOptionRefused,
+  lossValue,
+} from './loss-checks.js';
 
 // Eight raw rows; class 3 has a single sample (an anchor without positives).
 const X = randomBatch(8, 4, 15);
@@ -30,9 +36,18 @@ describe('multi-similarity loss', () => {
 
   it('matches the float64 equation with cosine similarity (S − λ) and with an L2 distance (λ − D)', () => {
     const name = 'multi-similarity';
-    expect(lossValue(app, { name, numClasses: 4 }, X, LABELS)).toBeCloseTo(multiSimilarity64(2, 50, (i, j) => cosine(X[i]!, X[j]!) - 0.5), 4);
-    expect(lossValue(app, { name, numClasses: 4, options: { alpha: 3, beta: 10, base: 1 } }, X, LABELS)).toBeCloseTo(multiSimilarity64(3, 10, (i, j) => cosine(X[i]!, X[j]!) - 1), 4);
-    expect(lossValue(app, { name, numClasses: 4, options: { distance: 'l2', base: 1.1 } }, X, LABELS)).toBeCloseTo(multiSimilarity64(2, 50, (i, j) => 1.1 - l2(X[i]!, X[j]!)), 4);
+    expect(lossValue(app, { name, numClasses: 4 }, X, LABELS)).toBeCloseTo(
+      multiSimilarity64(2, 50, (i, j) => cosine(X[i]!, X[j]!) - 0.5),
+      4,
+    );
+    expect(lossValue(app, { name, numClasses: 4, options: { alpha: 3, beta: 10, base: 1 } }, X, LABELS)).toBeCloseTo(
+      multiSimilarity64(3, 10, (i, j) => cosine(X[i]!, X[j]!) - 1),
+      4,
+    );
+    expect(lossValue(app, { name, numClasses: 4, options: { distance: 'l2', base: 1.1 } }, X, LABELS)).toBeCloseTo(
+      multiSimilarity64(2, 50, (i, j) => 1.1 - l2(X[i]!, X[j]!)),
+      4,
+    );
   });
 
   it('gradient, no leak, B = 512, unknown option', () => {

@@ -49,7 +49,19 @@ const anchorsWithBoth = () => range(N).filter((i) => P(i).length && Q(i).length)
 // Formulas as pytorch-metric-learning documents them (see docs/losses.md for the version).
 /** The options the reference formulas read; every loss under test has its own in its defaults. */
 type ReferenceOptions = Readonly<
-  Record<'temperature' | 'margin' | 'gamma' | 'negativeMargin' | 'positiveMargin' | 'marginDegrees' | 'scale' | 'alphaDegrees' | 'softmaxScale' | 'numBins', number>
+  Record<
+    | 'temperature'
+    | 'margin'
+    | 'gamma'
+    | 'negativeMargin'
+    | 'positiveMargin'
+    | 'marginDegrees'
+    | 'scale'
+    | 'alphaDegrees'
+    | 'softmaxScale'
+    | 'numBins',
+    number
+  >
 >;
 
 const references: Record<string, (o: ReferenceOptions) => number> = {
@@ -62,24 +74,33 @@ const references: Record<string, (o: ReferenceOptions) => number> = {
           return -mean(P(i).map((p) => S(i, p) / t - denominator));
         }),
     ),
-  'nt-xent-labels': ({ temperature: t }) => mean(positivePairs().map(([a, p]) => logSumExp([S(a, p) / t, ...Q(a).map((n) => S(a, n) / t)]) - S(a, p) / t)),
+  'nt-xent-labels': ({ temperature: t }) =>
+    mean(positivePairs().map(([a, p]) => logSumExp([S(a, p) / t, ...Q(a).map((n) => S(a, n) / t)]) - S(a, p) / t)),
   circle: ({ margin: m, gamma: g }) =>
     meanNonZero(
       anchorsWithBoth().map((i) =>
         softplus(
-          logSumExp(Q(i).map((n) => g * relu(S(i, n) + m) * (S(i, n) - m))) + logSumExp(P(i).map((p) => -g * relu(1 + m - S(i, p)) * (S(i, p) - (1 - m)))),
+          logSumExp(Q(i).map((n) => g * relu(S(i, n) + m) * (S(i, n) - m))) +
+            logSumExp(P(i).map((p) => -g * relu(1 + m - S(i, p)) * (S(i, p) - (1 - m)))),
         ),
       ),
     ),
   'lifted-structure': ({ negativeMargin: a, positiveMargin: m }) =>
     mean(
       positivePairs().map(([i, j]) => {
-        const negatives = [...Q(i).map((k) => Math.exp(a - l2(X[i]!, X[k]!))), ...Q(j).map((k) => Math.exp(a - l2(X[j]!, X[k]!)))];
+        const negatives = [
+          ...Q(i).map((k) => Math.exp(a - l2(X[i]!, X[k]!))),
+          ...Q(j).map((k) => Math.exp(a - l2(X[j]!, X[k]!))),
+        ];
         return relu(Math.log(sum(negatives)) + l2(X[i]!, X[j]!) - m) ** 2 / 2;
       }),
     ),
   'generalized-lifted-structure': ({ negativeMargin: a, positiveMargin: m }) =>
-    mean(anchorsWithBoth().map((i) => relu(logSumExp(P(i).map((p) => l2(X[i]!, X[p]!) - m)) + logSumExp(Q(i).map((n) => a - l2(X[i]!, X[n]!)))))),
+    mean(
+      anchorsWithBoth().map((i) =>
+        relu(logSumExp(P(i).map((p) => l2(X[i]!, X[p]!) - m)) + logSumExp(Q(i).map((n) => a - l2(X[i]!, X[n]!)))),
+      ),
+    ),
   'tuplet-margin': ({ marginDegrees, scale: s }) =>
     mean(
       positivePairs().map(([a, p]) => {
@@ -108,8 +129,19 @@ const references: Record<string, (o: ReferenceOptions) => number> = {
     ),
   'n-pairs': () => {
     const labels = [...new Set(LABELS)].sort((a, b) => a - b).filter((l) => LABELS.filter((x) => x === l).length >= 2);
-    const pairs = labels.map((l) => range(N).filter((i) => LABELS[i] === l).slice(0, 2));
-    return mean(pairs.map(([a], k) => crossEntropy(pairs.map(([, p]) => S(a!, p!)), k)));
+    const pairs = labels.map((l) =>
+      range(N)
+        .filter((i) => LABELS[i] === l)
+        .slice(0, 2),
+    );
+    return mean(
+      pairs.map(([a], k) =>
+        crossEntropy(
+          pairs.map(([, p]) => S(a!, p!)),
+          k,
+        ),
+      ),
+    );
   },
   'fast-ap': ({ numBins }) => {
     const width = 4 / numBins;
@@ -117,7 +149,10 @@ const references: Record<string, (o: ReferenceOptions) => number> = {
       range(N)
         .filter((i) => P(i).length)
         .map((i) => {
-          const histogram = (rows: number[]) => range(numBins + 1).map((k) => sum(rows.map((j) => relu(1 - Math.abs(squaredL2(X[i]!, X[j]!) - k * width) / width))));
+          const histogram = (rows: number[]) =>
+            range(numBins + 1).map((k) =>
+              sum(rows.map((j) => relu(1 - Math.abs(squaredL2(X[i]!, X[j]!) - k * width) / width))),
+            );
           const [hPositive, hNegative] = [histogram(P(i)), histogram(Q(i))];
           let [cumulativePositive, cumulative, precision] = [0, 0, 0];
           for (let k = 0; k <= numBins; k++) {
@@ -137,13 +172,22 @@ const references: Record<string, (o: ReferenceOptions) => number> = {
         .filter((i) => P(i).length)
         .flatMap((i) => {
           const toPositive = squaredL2(X[i]!, centroid(P(i)));
-          return classes.filter((c) => c !== LABELS[i]).map((c) => relu(toPositive - squaredL2(X[i]!, centroid(range(N).filter((j) => LABELS[j] === c))) + m));
+          return classes
+            .filter((c) => c !== LABELS[i])
+            .map((c) => relu(toPositive - squaredL2(X[i]!, centroid(range(N).filter((j) => LABELS[j] === c))) + m));
         }),
     );
   },
   instance: ({ gamma: g }) => {
     const distinct = [...new Set(LABELS)].sort((a, b) => a - b);
-    return mean(range(N).map((i) => crossEntropy(range(N).map((j) => g * S(i, j)), distinct.indexOf(LABELS[i]!))));
+    return mean(
+      range(N).map((i) =>
+        crossEntropy(
+          range(N).map((j) => g * S(i, j)),
+          distinct.indexOf(LABELS[i]!),
+        ),
+      ),
+    );
   },
 };
 
@@ -151,10 +195,38 @@ const references: Record<string, (o: ReferenceOptions) => number> = {
 const CASES: [string, Record<string, number>[], Record<string, number>][] = [
   ['supcon', [{ temperature: 0.1 }, { temperature: 0.5 }], { temperature: 0.5 }],
   ['nt-xent-labels', [{ temperature: 0.07 }, { temperature: 0.5 }], { temperature: 0.5 }],
-  ['circle', [{ margin: 0.4, gamma: 80 }, { margin: 0.25, gamma: 8 }], { margin: 0.4, gamma: 2 }],
-  ['lifted-structure', [{ negativeMargin: 1, positiveMargin: 0 }, { negativeMargin: 0.5, positiveMargin: 0.2 }], { negativeMargin: 1, positiveMargin: 0 }],
-  ['generalized-lifted-structure', [{ negativeMargin: 1, positiveMargin: 0 }, { negativeMargin: 1.5, positiveMargin: 0.3 }], { negativeMargin: 1, positiveMargin: 0 }],
-  ['tuplet-margin', [{ marginDegrees: 5.73, scale: 64 }, { marginDegrees: 20, scale: 4 }], { marginDegrees: 5.73, scale: 2 }],
+  [
+    'circle',
+    [
+      { margin: 0.4, gamma: 80 },
+      { margin: 0.25, gamma: 8 },
+    ],
+    { margin: 0.4, gamma: 2 },
+  ],
+  [
+    'lifted-structure',
+    [
+      { negativeMargin: 1, positiveMargin: 0 },
+      { negativeMargin: 0.5, positiveMargin: 0.2 },
+    ],
+    { negativeMargin: 1, positiveMargin: 0 },
+  ],
+  [
+    'generalized-lifted-structure',
+    [
+      { negativeMargin: 1, positiveMargin: 0 },
+      { negativeMargin: 1.5, positiveMargin: 0.3 },
+    ],
+    { negativeMargin: 1, positiveMargin: 0 },
+  ],
+  [
+    'tuplet-margin',
+    [
+      { marginDegrees: 5.73, scale: 64 },
+      { marginDegrees: 20, scale: 4 },
+    ],
+    { marginDegrees: 5.73, scale: 2 },
+  ],
   ['angular', [{ alphaDegrees: 40 }, { alphaDegrees: 50 }], { alphaDegrees: 40 }],
   ['nca', [{ softmaxScale: 1 }, { softmaxScale: 3 }], { softmaxScale: 1 }],
   ['n-pairs', [{}], {}],
@@ -179,17 +251,33 @@ describe('pair and batch losses of the catalogue', () => {
       const f = (i: number, j: number) => cosine(frozen[i]!, frozen[j]!);
       return mean(
         anchorsWithBoth().map((i) =>
-          softplus(logSumExp(Q(i).map((n) => g * relu(f(i, n) + m) * (s(i, n) - m))) + logSumExp(P(i).map((p) => -g * relu(1 + m - f(i, p)) * (s(i, p) - (1 - m))))),
+          softplus(
+            logSumExp(Q(i).map((n) => g * relu(f(i, n) + m) * (s(i, n) - m))) +
+              logSumExp(P(i).map((p) => -g * relu(1 + m - f(i, p)) * (s(i, p) - (1 - m)))),
+          ),
         ),
       );
     };
-    const loss = createLoss(app, { name: 'circle', numClasses: 4, options: { margin: m, gamma: g, reducer: 'mean' } }, 4);
+    const loss = createLoss(
+      app,
+      { name: 'circle', numClasses: 4, options: { margin: m, gamma: g, reducer: 'mean' } },
+      4,
+    );
     const labels = tf.tensor1d(LABELS, 'int32');
-    const analytic = tf.tidy(() => tf.grad((t: tf.Tensor) => loss.compute(t as tf.Tensor2D, labels))(tf.tensor2d(X)).arraySync() as number[][]);
+    const analytic = tf.tidy(
+      () =>
+        tf
+          .grad((t: tf.Tensor) => loss.compute(t as tf.Tensor2D, labels))(tf.tensor2d(X))
+          .arraySync() as number[][],
+    );
     const h = 1e-6;
     X.forEach((row, i) =>
       row.forEach((_, k) => {
-        const shifted = (delta: number) => circle64(X.map((r, a) => r.map((v, b) => (a === i && b === k ? v + delta : v))), X);
+        const shifted = (delta: number) =>
+          circle64(
+            X.map((r, a) => r.map((v, b) => (a === i && b === k ? v + delta : v))),
+            X,
+          );
         expectRelativelyClose(analytic[i]![k]!, (shifted(h) - shifted(-h)) / (2 * h), `d/dx[${i}][${k}]`, 1e-2);
       }),
     );
@@ -210,9 +298,15 @@ describe('pair and batch losses of the catalogue', () => {
     for (const [name, d] of Object.entries(distances)) {
       const options = CASES.find(([n]) => n === name)![1][1]!;
       kept = (i, j) => (LABELS[i] === LABELS[j] ? d(i, j) > 0.2 : d(i, j) < 0.8);
-      const dropped = range(N).some((i) => P(i).length < positivesOf(LABELS, i).length) || range(N).some((i) => Q(i).length < negativesOf(LABELS, i).length);
+      const dropped =
+        range(N).some((i) => P(i).length < positivesOf(LABELS, i).length) ||
+        range(N).some((i) => Q(i).length < negativesOf(LABELS, i).length);
       try {
-        expectRelativelyClose(lossValue(app, { name, numClasses: 4, options, miner: 'pair-margin' }, X, LABELS), references[name]!(options as ReferenceOptions), `${name} mined`);
+        expectRelativelyClose(
+          lossValue(app, { name, numClasses: 4, options, miner: 'pair-margin' }, X, LABELS),
+          references[name]!(options as ReferenceOptions),
+          `${name} mined`,
+        );
       } finally {
         kept = () => true;
       }
@@ -225,15 +319,24 @@ describe('pair and batch losses of the catalogue', () => {
     describe(name, () => {
       it('matches the documented formula in float64, with its defaults and other options', () => {
         for (const options of valueOptions) {
-          expectRelativelyClose(lossValue(app, { name, numClasses: 4, options }, X, LABELS), references[name]!(options as ReferenceOptions), `${name} ${JSON.stringify(options)}`);
+          expectRelativelyClose(
+            lossValue(app, { name, numClasses: 4, options }, X, LABELS),
+            references[name]!(options as ReferenceOptions),
+            `${name} ${JSON.stringify(options)}`,
+          );
         }
         // The defaults are PML's, the first options of each list.
-        expectRelativelyClose(lossValue(app, { name, numClasses: 4 }, X, LABELS), references[name]!(valueOptions[0] as ReferenceOptions), `${name} defaults`);
+        expectRelativelyClose(
+          lossValue(app, { name, numClasses: 4 }, X, LABELS),
+          references[name]!(valueOptions[0] as ReferenceOptions),
+          `${name} defaults`,
+        );
       });
 
       it('gradient by finite differences, no NaN on degenerate batches, no leak, B = 512, unknown option', () => {
         const lossCase: LossCase = { name, numClasses: 4, options: smooth };
-        // Circle's weights α are constants for the gradient, which finite differences of the loss cannot see (tested below).
+        // Circle's weights α are constants for the gradient, which finite differences of the loss cannot see (tested
+        // below).
         if (name !== 'circle') expectGradient(app, lossCase, X, LABELS);
         expectFiniteOnDegenerateBatches(app, lossCase);
         expectNoLeakOver100Steps(app, lossCase, X, LABELS);

@@ -33,7 +33,9 @@ const state: KnnState = {
 const context = exactSearchContext(1);
 
 function labelsOf(options: Parameters<typeof labelThreshold.create>[0]): string[][] {
-  return taskStrategy('multilabel').predictions(create(labelThreshold, options).apply(state, context)).map((p) => [...p.labels]);
+  return taskStrategy('multilabel')
+    .predictions(create(labelThreshold, options).apply(state, context))
+    .map((p) => [...p.labels]);
 }
 
 /** Macro F1 over the three classes. */
@@ -62,7 +64,9 @@ describe('label-threshold: per-class thresholds learned on validation', () => {
 
   it('beats every single threshold on these rows', () => {
     // One threshold for all: ≤ 0.4 lets in class 2's false 0.6 and 0.7; above 0.4 loses class 1's 0.4.
-    const single = [0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1].map((threshold) => macroF1(labelsOf({ threshold })));
+    const single = [0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 1].map(
+      (threshold) => macroF1(labelsOf({ threshold })),
+    );
     expect(Math.max(...single)).toBeCloseTo(8 / 9, 10);
     expect(macroF1(labelsOf({ threshold: 0.5 }))).toBeCloseTo(7 / 9, 10);
   });
@@ -74,7 +78,14 @@ describe('label-threshold: per-class thresholds learned on validation', () => {
   it('keeps the best label when no label passes its threshold (at least one per row)', () => {
     // Class 2 never passes on its own (1.5 × the best); row 5 still passes class 0 (0.3 ≥ 0.2 × 1),
     // rows 2-4 keep class 0; nothing else changes.
-    expect(labelsOf({ threshold: 0.2, perClass: { '2': 1.5 } })).toEqual([['0', '1'], ['0', '1'], ['0'], ['0'], ['0'], ['0']]);
+    expect(labelsOf({ threshold: 0.2, perClass: { '2': 1.5 } })).toEqual([
+      ['0', '1'],
+      ['0', '1'],
+      ['0'],
+      ['0'],
+      ['0'],
+      ['0'],
+    ]);
     // With every threshold above 1 no label passes anywhere: each row keeps its best label only.
     expect(labelsOf({ threshold: 1.01 })).toEqual([['0'], ['0'], ['0'], ['0'], ['0'], ['2']]);
   });
@@ -86,7 +97,11 @@ describe('fitChain: what the test set runs with', () => {
     const chain = [{ name: 'label-threshold', options: { threshold: 0.7, minPositives: 2 } }];
     const fit = fitChain(app, chain, state, context, { 'label-threshold.threshold': 0.5 }, truth);
     expect(fit.fitted).toEqual({ 'label-threshold.perClass': { '1': 0.2, '2': 0.8 } });
-    expect(fit.chain).toEqual([{ name: 'label-threshold', options: { threshold: 0.5, minPositives: 2, perClass: { '1': 0.2, '2': 0.8 } } }]);
-    expect(macroF1(postProcess(app, taskStrategy('multilabel'), fit.chain, state, context).map((p) => p.labels))).toBe(1);
+    expect(fit.chain).toEqual([
+      { name: 'label-threshold', options: { threshold: 0.5, minPositives: 2, perClass: { '1': 0.2, '2': 0.8 } } },
+    ]);
+    expect(macroF1(postProcess(app, taskStrategy('multilabel'), fit.chain, state, context).map((p) => p.labels))).toBe(
+      1,
+    );
   });
 });

@@ -42,7 +42,12 @@ const STATE: KnnState = {
 const app = Simkit.create();
 const context = exactSearchContext(2);
 const matchesOf = async (chain: ComponentChoice[], state: KnnState = STATE) =>
-  Object.fromEntries(postProcess(await app, taskStrategy('match'), chain, state, context).map((p) => [p.id, [...p.labels].sort().join(' ')]));
+  Object.fromEntries(
+    postProcess(await app, taskStrategy('match'), chain, state, context).map((p) => [
+      p.id,
+      [...p.labels].sort().join(' '),
+    ]),
+  );
 
 describe('match sources (post-processors)', () => {
   it('combined vectors: the inner product of two rows is the mean of their image and text cosines', () => {
@@ -60,8 +65,18 @@ describe('match sources (post-processors)', () => {
   it('phash adds the items sharing a perceptual hash; tfidf the title neighbours at or above its threshold', async () => {
     expect(await matchesOf([{ name: 'phash', options: {} }])).toEqual({ a: 'a b', b: 'a b', c: 'c', d: 'd' });
     // a–c: the same title (cosine 1).
-    expect(await matchesOf([{ name: 'phash', options: {} }, { name: 'tfidf', options: { threshold: 0.99 } }])).toEqual({ a: 'a b c', b: 'a b', c: 'a c', d: 'd' });
-    expect(await matchesOf([{ name: 'tfidf', options: { threshold: 1.01 } }])).toEqual({ a: 'a', b: 'b', c: 'c', d: 'd' });
+    expect(
+      await matchesOf([
+        { name: 'phash', options: {} },
+        { name: 'tfidf', options: { threshold: 0.99 } },
+      ]),
+    ).toEqual({ a: 'a b c', b: 'a b', c: 'a c', d: 'd' });
+    expect(await matchesOf([{ name: 'tfidf', options: { threshold: 1.01 } }])).toEqual({
+      a: 'a',
+      b: 'b',
+      c: 'c',
+      d: 'd',
+    });
   });
 
   it('text-model and combined add the neighbours at or above their thresholds, after the rows already there', async () => {
@@ -72,27 +87,47 @@ describe('match sources (post-processors)', () => {
           const expected = new Set([item.id]);
           ITEMS.forEach((other, g) => {
             const cosine = Math.cos(TEXT_ANGLES[q]! - TEXT_ANGLES[g]!);
-            const similarity = source === 'text-model' ? cosine : (cosine + Math.cos(IMAGE_ANGLES[q]! - IMAGE_ANGLES[g]!)) / 2;
+            const similarity =
+              source === 'text-model' ? cosine : (cosine + Math.cos(IMAGE_ANGLES[q]! - IMAGE_ANGLES[g]!)) / 2;
             if (similarity >= threshold + 1e-6) expected.add(other.id);
           });
           expect(got[item.id], `${source} ≥ ${threshold}, query ${item.id}`).toBe([...expected].sort().join(' '));
         }
       }
     }
-    // Order: the image neighbours first, then each source's in the chain's order. Text cosine of a and d: cos(0.25) ≈ 0.969.
-    const a = postProcess(await app, taskStrategy('match'), [{ name: 'phash', options: {} }, { name: 'text-model', options: { threshold: 0.95 } }], STATE, context)[0]!;
+    // Order: the image neighbours first, then each source's in the chain's order. Text cosine of a and d: cos(0.25) ≈
+    // 0.969.
+    const a = postProcess(
+      await app,
+      taskStrategy('match'),
+      [
+        { name: 'phash', options: {} },
+        { name: 'text-model', options: { threshold: 0.95 } },
+      ],
+      STATE,
+      context,
+    )[0]!;
     expect(a.labels).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('from empty rows, a chain of sources alone still matches each item with itself', async () => {
-    expect(await matchesOf([{ name: 'phash', options: {} }], withoutNeighbours(STATE))).toEqual({ a: 'a b', b: 'a b', c: 'c', d: 'd' });
+    expect(await matchesOf([{ name: 'phash', options: {} }], withoutNeighbours(STATE))).toEqual({
+      a: 'a b',
+      b: 'a b',
+      c: 'c',
+      d: 'd',
+    });
   });
 
   it('says what a source needs: items with titles, a text model', async () => {
     const { text: _text, ...imageOnly } = STATE;
     await expect(matchesOf([{ name: 'text-model', options: {} }], imageOnly)).rejects.toThrow(/needs a text model/);
     const untitled = ITEMS.map(({ text: _t, ...item }) => item);
-    await expect(matchesOf([{ name: 'tfidf', options: {} }], { ...STATE, queryItems: untitled, galleryItems: untitled })).rejects.toThrow(/needs titles/);
-    await expect(matchesOf([{ name: 'tfidf', options: { threshold: 0.5, limit: 3 } }])).rejects.toThrow(/"tfidf" has no option "limit"; its options: threshold, neighbours/);
+    await expect(
+      matchesOf([{ name: 'tfidf', options: {} }], { ...STATE, queryItems: untitled, galleryItems: untitled }),
+    ).rejects.toThrow(/needs titles/);
+    await expect(matchesOf([{ name: 'tfidf', options: { threshold: 0.5, limit: 3 } }])).rejects.toThrow(
+      /"tfidf" has no option "limit"; its options: threshold, neighbours/,
+    );
   });
 });

@@ -30,15 +30,31 @@ const context = exactSearchContext(2);
 describe('post-processors (hand-worked examples)', () => {
   it('threshold keeps neighbours at or above it; the match task always includes the item itself', () => {
     const out = create(threshold, { threshold: 0.7 }).apply(matchState, context);
-    expect(taskStrategy('match').predictions(out).map((p) => p.labels)).toEqual([['a', 'b'], ['b', 'a'], ['c']]);
+    expect(
+      taskStrategy('match')
+        .predictions(out)
+        .map((p) => p.labels),
+    ).toEqual([['a', 'b'], ['b', 'a'], ['c']]);
   });
 
   it('min2 keeps the best non-self neighbour above the floor even below the threshold', () => {
     const out = create(min2, { threshold: 0.9, floor: 0.5 }).apply(matchState, context);
     // a: best other b (0.8 ≥ 0.5); b: a (0.8); c: b (0.6 ≥ 0.5).
-    expect(taskStrategy('match').predictions(out).map((p) => p.labels)).toEqual([['a', 'b'], ['b', 'a'], ['c', 'b']]);
+    expect(
+      taskStrategy('match')
+        .predictions(out)
+        .map((p) => p.labels),
+    ).toEqual([
+      ['a', 'b'],
+      ['b', 'a'],
+      ['c', 'b'],
+    ]);
     const strict = create(min2, { threshold: 0.9, floor: 0.7 }).apply(matchState, context);
-    expect(taskStrategy('match').predictions(strict).map((p) => p.labels)[2]).toEqual(['c']);
+    expect(
+      taskStrategy('match')
+        .predictions(strict)
+        .map((p) => p.labels)[2],
+    ).toEqual(['c']);
   });
 
   it('kNN voting sums similarity^p per label over the top k, divided by k', () => {
@@ -58,9 +74,18 @@ describe('post-processors (hand-worked examples)', () => {
   });
 
   it('the unknown label goes where scores drop below the threshold; label-threshold keeps labels near the best', () => {
-    const ranked: KnnState = { ...matchState, predictions: [{ labels: ['w1', 'w2', 'w3'], scores: [0.9, 0.4, 0.1] }, { labels: ['w4'], scores: [0.2] }] };
+    const ranked: KnnState = {
+      ...matchState,
+      predictions: [
+        { labels: ['w1', 'w2', 'w3'], scores: [0.9, 0.4, 0.1] },
+        { labels: ['w4'], scores: [0.2] },
+      ],
+    };
     const withUnknown = create(unknownLabel, { label: 'new_whale', threshold: 0.5 }).apply(ranked, context);
-    expect(withUnknown.predictions!.map((p) => p.labels)).toEqual([['w1', 'new_whale', 'w2', 'w3'], ['new_whale', 'w4']]);
+    expect(withUnknown.predictions!.map((p) => p.labels)).toEqual([
+      ['w1', 'new_whale', 'w2', 'w3'],
+      ['new_whale', 'w4'],
+    ]);
     const multi = create(labelThreshold, { threshold: 0.4 }).apply(ranked, context);
     expect(multi.predictions!.map((p) => p.labels)).toEqual([['w1', 'w2'], ['w4']]);
   });
@@ -85,9 +110,20 @@ describe('post-processors (hand-worked examples)', () => {
 
   it('reciprocal matching adds B→A for every A→B', () => {
     const thresholded = create(threshold, { threshold: 0.7 }).apply(matchState, context);
-    const oneWay: KnnState = { ...thresholded, neighbours: [{ indices: [0, 2], similarities: [1, 0.75] }, { indices: [1], similarities: [1] }, { indices: [2], similarities: [1] }] };
+    const oneWay: KnnState = {
+      ...thresholded,
+      neighbours: [
+        { indices: [0, 2], similarities: [1, 0.75] },
+        { indices: [1], similarities: [1] },
+        { indices: [2], similarities: [1] },
+      ],
+    };
     const out = create(reciprocal).apply(oneWay, context);
-    expect(taskStrategy('match').predictions(out).map((p) => p.labels)).toEqual([['a', 'c'], ['b'], ['c', 'a']]);
+    expect(
+      taskStrategy('match')
+        .predictions(out)
+        .map((p) => p.labels),
+    ).toEqual([['a', 'c'], ['b'], ['c', 'a']]);
     expect(out.neighbours[2]!.similarities).toEqual([1, 0.75]);
   });
 
@@ -102,7 +138,9 @@ describe('post-processors (hand-worked examples)', () => {
     const out = create(nonTargetPenalty, { k: 2, weight: 0.5 }).apply(state, context);
     // Nearest two distractors: 0.6 and 0 → mean 0.3, × 0.5 = 0.15.
     expect(out.predictions![0]!.scores[0]).toBeCloseTo(0.75, 6);
-    expect(create(nonTargetPenalty).apply({ ...state, distractorVectors: undefined }, context)).toEqual({ ...state, distractorVectors: undefined });
+    expect(create(nonTargetPenalty).apply({ ...state, distractorVectors: undefined }, context)).toEqual({
+      ...state,
+      distractorVectors: undefined,
+    });
   });
 });
-

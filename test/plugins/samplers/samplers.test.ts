@@ -6,7 +6,11 @@ import type { IndexPair } from '../../../core/contracts/loss.js';
 import { pkEpoch } from '../../../plugins/samplers/pk.js';
 
 /** Class sizes 1, 2, …, 9 and two of 12: some below K, some not a multiple of K. */
-const LABELS = [...Array.from({ length: 9 }, (_, c) => Array<string>(c + 1).fill(`c${c}`)).flat(), ...Array<string>(12).fill('big'), ...Array<string>(12).fill('other')];
+const LABELS = [
+  ...Array.from({ length: 9 }, (_, c) => Array<string>(c + 1).fill(`c${c}`)).flat(),
+  ...Array<string>(12).fill('big'),
+  ...Array<string>(12).fill('other'),
+];
 const [P, K] = [3, 4];
 
 function entries(batches: IndexBatch[]) {
@@ -18,7 +22,10 @@ describe('P×K sampler', () => {
 
   it('every sample appears exactly once unflagged; repeats only fill a class up to a multiple of K, from its own samples', () => {
     const all = entries(batches);
-    const originals = all.filter((e) => !e.repeated).map((e) => e.index).sort((a, b) => a - b);
+    const originals = all
+      .filter((e) => !e.repeated)
+      .map((e) => e.index)
+      .sort((a, b) => a - b);
     expect(originals).toEqual([...LABELS.keys()]);
     const counts = new Map<string, number>();
     for (const label of LABELS) counts.set(label, (counts.get(label) ?? 0) + 1);
@@ -28,7 +35,12 @@ describe('P×K sampler', () => {
     }
     // A class of one sample: that sample, then K − 1 flagged repeats of it.
     const single = LABELS.indexOf('c0');
-    expect(all.filter((e) => e.index === single).map((e) => e.repeated).sort()).toEqual([false, true, true, true]);
+    expect(
+      all
+        .filter((e) => e.index === single)
+        .map((e) => e.repeated)
+        .sort(),
+    ).toEqual([false, true, true, true]);
   });
 
   it('batches hold P classes × K samples, a class at most once while enough classes are left', () => {
@@ -79,7 +91,10 @@ describe('pair generation', () => {
     }
     expect([...balancedPairs(labels, new Random(2))]).toEqual(balanced);
     // Grouping by label is linear: the first pairs of 300,000 items in three classes come at once.
-    const big = balancedPairs(Array.from({ length: 300_000 }, (_, i) => i % 3), new Random(3));
+    const big = balancedPairs(
+      Array.from({ length: 300_000 }, (_, i) => i % 3),
+      new Random(3),
+    );
     const first = big.next().value as IndexPair;
     expect(first.a % 3 === first.b % 3).toBe(first.target === 1);
   });

@@ -46,9 +46,13 @@ describe('simkit doctor', () => {
     const { code, stdout } = await run(['doctor']);
     expect(code).toBe(0);
     expect(stdout).toMatch(/^backend\s+ok\s+native: auto: oneDNN /m);
-    expect(stdout).toMatch(/^native engine\s+ok\s+oneDNN \d+\.\d+\.\d+, instruction set \w+, openmp with \d+ thread\(s\) .*kernels: BatchMatMul, .*Conv2DBackpropFilter, .*SimkitFusedAdam$/m);
+    expect(stdout).toMatch(
+      /^native engine\s+ok\s+oneDNN \d+\.\d+\.\d+, instruction set \w+, openmp with \d+ thread\(s\) .*kernels: BatchMatMul, .*Conv2DBackpropFilter, .*SimkitFusedAdam$/m,
+    );
     expect(stdout).toMatch(/^wasm simd\s+ok\s+on$/m);
-    expect(stdout).toMatch(/^faiss-node\s+ok\s+0\.5\.1 native addon \S+faiss-node\.node, built against the system libfaiss/m);
+    expect(stdout).toMatch(
+      /^faiss-node\s+ok\s+0\.5\.1 native addon \S+faiss-node\.node, built against the system libfaiss/m,
+    );
     expect(stdout).toMatch(/^sharp\s+ok\s+sharp \d+\.\d+\.\d+, libvips \d+\.\d+/m);
     expect(stdout).toMatch(/^better-sqlite3\s+ok\s+\d+\.\d+\.\d+, SQLite 3\./m);
     expect(stdout).toMatch(/^gpu: tfjs-node-gpu\s+(ok|absent)/m);
@@ -61,7 +65,11 @@ describe('simkit doctor', () => {
     const report = JSON.parse(stdout) as { ok: boolean; checks: Check[] };
     expect(report.ok).toBe(true);
     const byName = new Map(report.checks.map((check) => [check.name, check]));
-    expect(byName.get('backend')).toMatchObject({ ok: true, required: true, detail: expect.stringMatching(/^native: /) });
+    expect(byName.get('backend')).toMatchObject({
+      ok: true,
+      required: true,
+      detail: expect.stringMatching(/^native: /),
+    });
     expect(byName.get('faiss-node')).toMatchObject({ ok: true, detail: expect.stringContaining('system libfaiss') });
     expect(byName.get('gpu: tfjs-node-gpu')).toMatchObject({ required: false });
     if (!byName.get('gpu: tfjs-node-gpu')!.ok) expect(byName.get('gpu: tfjs-node-gpu')!.fix).toContain('make gpu');
@@ -83,16 +91,24 @@ describe('simkit doctor', () => {
 });
 
 describe('bad backend input', () => {
-  it.each(['0', 'abc', '2.5', '-1'])('--threads %s is refused before any work, exit 2, naming the flag', async (threads) => {
-    const { code, stderr } = await run(['--threads', threads, 'doctor']);
-    expect(code).toBe(2);
-    expect(stderr).toBe(`simkit: threads must be a whole number from 1 to 1024, got "${threads}"\n  fix: pass --threads N or SIMKIT_THREADS=N, or leave it unset for every core\n`);
-  });
+  it.each(['0', 'abc', '2.5', '-1'])(
+    '--threads %s is refused before any work, exit 2, naming the flag',
+    async (threads) => {
+      const { code, stderr } = await run(['--threads', threads, 'doctor']);
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        `simkit: threads must be a whole number from 1 to 1024, got "${threads}"\n  fix: pass --threads N or ` +
+          `SIMKIT_THREADS=N, or leave it unset for every core\n`,
+      );
+    },
+  );
 
   it('an unknown --backend is one usage line, exit 2, no stack', async () => {
     const { code, stderr } = await run(['--backend', 'tpu', 'doctor']);
     expect(code).toBe(2);
-    expect(stderr).toContain("argument 'tpu' is invalid. Allowed choices are auto, tensorflow, webgpu, native, wasm, cpu.");
+    expect(stderr).toContain(
+      "argument 'tpu' is invalid. Allowed choices are auto, tensorflow, webgpu, native, wasm, cpu.",
+    );
     expect(stderr).not.toMatch(STACK_FRAME);
   });
 
@@ -100,18 +116,23 @@ describe('bad backend input', () => {
     process.env.SIMKIT_BACKEND = 'tpu';
     const { code, stdout, stderr } = await run(['doctor']);
     expect(code).toBe(2);
-    expect(stderr).toBe('simkit: unknown backend "tpu"\n  fix: choose one of: auto, tensorflow, webgpu, native, wasm, cpu\n');
+    expect(stderr).toBe(
+      'simkit: unknown backend "tpu"\n  fix: choose one of: auto, tensorflow, webgpu, native, wasm, cpu\n',
+    );
     expect(stdout).toMatch(/^backend\s+MISSING\s+unknown backend "tpu"/m);
   });
 
-  it.runIf(!nodeBackendInstalled)('--backend tensorflow without tfjs-node: what is wrong and the fix, exit 2', async () => {
-    const { code, stderr } = await run(['--backend', 'tensorflow', 'doctor']);
-    expect(code).toBe(2);
-    expect(stderr).toBe(
-      'simkit: backend "tensorflow" is not available: @tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node not installed\n' +
-        '  fix: run `make gpu` (needs CUDA 11.2 + cuDNN 8.1 and a reachable libtensorflow mirror: TFJS_NODE_CDN_STORAGE)\n',
-    );
-  });
+  it.runIf(!nodeBackendInstalled)(
+    '--backend tensorflow without tfjs-node: what is wrong and the fix, exit 2',
+    async () => {
+      const { code, stderr } = await run(['--backend', 'tensorflow', 'doctor']);
+      expect(code).toBe(2);
+      expect(stderr).toBe(
+        'simkit: backend "tensorflow" is not available: @tensorflow/tfjs-node-gpu / @tensorflow/tfjs-node not installed\n' +
+          '  fix: run `make gpu` (needs CUDA 11.2 + cuDNN 8.1 and a reachable libtensorflow mirror: TFJS_NODE_CDN_STORAGE)\n',
+      );
+    },
+  );
 
   it.runIf(!nodeBackendInstalled)('--verbose adds the stack trace', async () => {
     const { code, stderr } = await run(['--verbose', '--backend', 'tensorflow', 'doctor']);

@@ -15,14 +15,23 @@ describe('simkit embed → index → search', () => {
 
   beforeAll(async () => {
     await initEngine('native');
-    await runCompetition(await Simkit.create(), { competition: 'hotels', out, leaderboard: join(root, 'lb.sqlite'), overrides: { epochs: 1 } });
+    await runCompetition(await Simkit.create(), {
+      competition: 'hotels',
+      out,
+      leaderboard: join(root, 'lb.sqlite'),
+      overrides: { epochs: 1 },
+    });
   });
 
   it('embeds in shards that merge into the whole set, and searches it exactly', async () => {
     const file = (name: string) => join(root, name);
     expect(await main(['embed', 'hotels', '--run', out, '--set', 'train', '--out', file('all.emb')])).toBe(0);
-    expect(await main(['embed', 'hotels', '--run', out, '--set', 'train', '--shard', '0/2', '--out', file('s0.emb')])).toBe(0);
-    expect(await main(['embed', 'hotels', '--run', out, '--set', 'train', '--shard', '1/2', '--out', file('s1.emb')])).toBe(0);
+    expect(
+      await main(['embed', 'hotels', '--run', out, '--set', 'train', '--shard', '0/2', '--out', file('s0.emb')]),
+    ).toBe(0);
+    expect(
+      await main(['embed', 'hotels', '--run', out, '--set', 'train', '--shard', '1/2', '--out', file('s1.emb')]),
+    ).toBe(0);
     mergeEmbeddingFiles([file('s0.emb'), file('s1.emb')], file('merged.emb'));
     const all = readEmbeddings(file('all.emb'));
     const merged = readEmbeddings(file('merged.emb'));
@@ -30,8 +39,24 @@ describe('simkit embed → index → search', () => {
     expect(all.header.count).toBeGreaterThan(50);
 
     expect(await main(['index', '--embeddings', file('all.emb'), '--out', file('train.index')])).toBe(0);
-    expect(await main(['search', '--index', file('train.index'), '--queries', file('all.emb'), '--k', '3', '--exclude-self', '--out', file('neighbours.csv')])).toBe(0);
-    const rows = parse<{ query_id: string; neighbours: string; similarities: string }>(readFileSync(file('neighbours.csv')), { columns: true });
+    expect(
+      await main([
+        'search',
+        '--index',
+        file('train.index'),
+        '--queries',
+        file('all.emb'),
+        '--k',
+        '3',
+        '--exclude-self',
+        '--out',
+        file('neighbours.csv'),
+      ]),
+    ).toBe(0);
+    const rows = parse<{ query_id: string; neighbours: string; similarities: string }>(
+      readFileSync(file('neighbours.csv')),
+      { columns: true },
+    );
     expect(rows.length).toBe(all.ids.length);
     const dim = all.header.dim;
     const dot = (a: number, b: number) => {
@@ -40,7 +65,11 @@ describe('simkit embed → index → search', () => {
       return s;
     };
     for (const q of [0, 7, 31]) {
-      const expected = all.ids.map((_, g) => g).filter((g) => g !== q).sort((a, b) => dot(q, b) - dot(q, a)).slice(0, 3);
+      const expected = all.ids
+        .map((_, g) => g)
+        .filter((g) => g !== q)
+        .sort((a, b) => dot(q, b) - dot(q, a))
+        .slice(0, 3);
       const row = rows[q]!;
       expect(row.query_id).toBe(all.ids[q]);
       row.similarities.split(' ').forEach((s, r) => expect(Number(s)).toBeCloseTo(dot(q, expected[r]!), 4));
@@ -50,6 +79,16 @@ describe('simkit embed → index → search', () => {
   it('refuses bad input with a clear message and exit code 2', async () => {
     expect(await main(['embed', 'hotels', '--run', join(root, 'missing'), '--out', join(root, 'x.emb')])).toBe(2);
     expect(await main(['embed', 'hotels', '--run', out, '--set', 'nope', '--out', join(root, 'x.emb')])).toBe(2);
-    expect(await main(['search', '--index', join(root, 'none.index'), '--queries', join(root, 'x.emb'), '--out', join(root, 'y.csv')])).not.toBe(0);
+    expect(
+      await main([
+        'search',
+        '--index',
+        join(root, 'none.index'),
+        '--queries',
+        join(root, 'x.emb'),
+        '--out',
+        join(root, 'y.csv'),
+      ]),
+    ).not.toBe(0);
   });
 });

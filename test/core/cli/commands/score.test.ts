@@ -17,9 +17,14 @@ interface Result {
 
 function simkit(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Result> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', TSX, ENTRY, ...args], { cwd: dir, env: { ...process.env, SIMKIT_LEADERBOARD: '', ...env } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', TSX, ENTRY, ...args],
+      { cwd: dir, env: { ...process.env, SIMKIT_LEADERBOARD: '', ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -31,7 +36,15 @@ function csv(name: string, text: string): string {
 const solution = csv('solution.csv', 'image,hotel_id,Usage\na,1,Public\nb,2,Private\nc,3,Ignored\n');
 const good = csv('good.csv', 'image,hotel_id\na,1 2\nb,3 2\nc,3\n');
 const bad = csv('bad.csv', 'image,hotel_id\na,1\na,1\n');
-const args = (submission: string) => ['score', '--competition', 'hotels', '--solution', solution, '--submission', submission];
+const args = (submission: string) => [
+  'score',
+  '--competition',
+  'hotels',
+  '--solution',
+  solution,
+  '--submission',
+  submission,
+];
 
 describe('simkit score', () => {
   it('--json prints exactly one line with competition, metric, score, public and private', async () => {
@@ -39,7 +52,13 @@ describe('simkit score', () => {
     expect(result.code).toBe(0);
     expect(result.stdout.endsWith('\n')).toBe(true);
     expect(result.stdout.trim().split('\n')).toHaveLength(1);
-    expect(JSON.parse(result.stdout)).toEqual({ competition: 'hotel-id-2021-fgvc8', metric: 'MAP@5', score: 0.75, public: 1, private: 0.5 });
+    expect(JSON.parse(result.stdout)).toEqual({
+      competition: 'hotel-id-2021-fgvc8',
+      metric: 'MAP@5',
+      score: 0.75,
+      public: 1,
+      private: 0.5,
+    });
     expect(existsSync(join(dir, '.simkit'))).toBe(false);
   });
 
@@ -59,7 +78,9 @@ describe('simkit score', () => {
   });
 
   it('exits 2 for an unknown competition or a missing file', async () => {
-    expect((await simkit(['score', '--competition', 'nope', '--solution', solution, '--submission', good])).code).toBe(2);
+    expect((await simkit(['score', '--competition', 'nope', '--solution', solution, '--submission', good])).code).toBe(
+      2,
+    );
     const missing = await simkit(args('missing.csv'));
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('submission missing.csv does not exist');

@@ -12,9 +12,14 @@ const dir = mkdtempSync(join(tmpdir(), 'simkit-train-cli-'));
 
 function simkit(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, ['--import', TSX, ENTRY, ...args], { cwd: dir, env: { ...process.env, SIMKIT_LEADERBOARD: '' } }, (error, stdout, stderr) => {
-      resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
-    });
+    execFile(
+      process.execPath,
+      ['--import', TSX, ENTRY, ...args],
+      { cwd: dir, env: { ...process.env, SIMKIT_LEADERBOARD: '' } },
+      (error, stdout, stderr) => {
+        resolve({ code: error ? Number(error.code) : 0, stdout, stderr });
+      },
+    );
   });
 }
 
@@ -36,23 +41,29 @@ describe('simkit train --config', () => {
     ].join('\n'),
   );
 
-  it('trains, validates, checkpoints and reports; --resume continues from the last epoch', { timeout: 240_000 }, async () => {
-    const first = await simkit(['train', '--config', 'train.yaml']);
-    expect(first.stderr).toMatch(/epoch 2\/2 .*MAP@R/);
-    expect(first.code).toBe(0);
-    expect(first.stdout).toMatch(/trained 2 epoch\(s\)/);
-    expect(existsSync(join(out, 'run', 'model', 'model.json'))).toBe(true);
-    expect(readJsonFile<{ epoch: number }>(join(out, 'run', 'checkpoints', 'latest.json')).epoch).toBe(2);
-    expect(existsSync(join(out, 'run', 'report.html'))).toBe(true);
-    expect(readJsonFile<{ training: { optimizer: string } }>(join(out, 'config.json')).training.optimizer).toBe('adamw');
+  it(
+    'trains, validates, checkpoints and reports; --resume continues from the last epoch',
+    { timeout: 240_000 },
+    async () => {
+      const first = await simkit(['train', '--config', 'train.yaml']);
+      expect(first.stderr).toMatch(/epoch 2\/2 .*MAP@R/);
+      expect(first.code).toBe(0);
+      expect(first.stdout).toMatch(/trained 2 epoch\(s\)/);
+      expect(existsSync(join(out, 'run', 'model', 'model.json'))).toBe(true);
+      expect(readJsonFile<{ epoch: number }>(join(out, 'run', 'checkpoints', 'latest.json')).epoch).toBe(2);
+      expect(existsSync(join(out, 'run', 'report.html'))).toBe(true);
+      expect(readJsonFile<{ training: { optimizer: string } }>(join(out, 'config.json')).training.optimizer).toBe(
+        'adamw',
+      );
 
-    const resumed = await simkit(['train', '--config', 'train.yaml', '--epochs', '3', '--resume']);
-    expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toMatch(/trained 3 epoch\(s\) \(resumed after epoch 2\)/);
-    expect(resumed.stderr).not.toMatch(/epoch 1\/3/);
-    const epochs = readJsonLines<LoggedEpoch>(join(out, 'run', 'log.jsonl')).map((record) => record.epoch);
-    expect(epochs).toEqual([1, 2, 3]);
-  });
+      const resumed = await simkit(['train', '--config', 'train.yaml', '--epochs', '3', '--resume']);
+      expect(resumed.code).toBe(0);
+      expect(resumed.stdout).toMatch(/trained 3 epoch\(s\) \(resumed after epoch 2\)/);
+      expect(resumed.stderr).not.toMatch(/epoch 1\/3/);
+      const epochs = readJsonLines<LoggedEpoch>(join(out, 'run', 'log.jsonl')).map((record) => record.epoch);
+      expect(epochs).toEqual([1, 2, 3]);
+    },
+  );
 
   it('prints the effective config with every training default, and names a mistyped key', async () => {
     const printed = await simkit(['train', 'fashion-mnist', '--print-config']);

@@ -286,8 +286,11 @@ const CASES: Case[] = [
       };
     },
     exit: 1,
-    message:
-      /^warning: 1 of \d+ train image files \(\d+\.\d %\) are missing \(first: [^\n]*\); they are left out \(list in [^\n]*missing-images\.txt\)$[^]*board\.sqlite cannot be used/m,
+    message: new RegExp(
+      String.raw`^warning: 1 of \d+ train image files \(\d+\.\d %\) are missing \(first: [^\n]*\); ` +
+        String.raw`they are left out \(list in [^\n]*missing-images\.txt\)$[^]*board\.sqlite cannot be used`,
+      'm',
+    ),
     stdout: /hotel-id-2021-fgvc8: MAP@5[^]*submission .*out\/submission\.csv[^]*not on the leaderboard/,
     present: ['out/submission.csv', 'out/config.json', 'out/run/report.html', 'out/run/missing-images.txt'],
   },

@@ -21,7 +21,7 @@ NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeList
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
 	@echo "make <competition>   any registered competition, a scaffolded one included (npx simkit list competitions)"
-	@echo "make test            install what is missing, check types, lint and format, and run every test"
+	@echo "make test            install what is missing, run make lint, and run every test"
 	@echo "make lint            type-check sources and tests, ESLint, Prettier --check (part of make test)"
 	@echo "make format          rewrite the sources in the project's layout (Prettier, then ESLint --fix)"
 	@echo "make fuzz            fuzz every reader, scorer and the submission writer longer (FUZZ_CASES=20000)"

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TRAINING_LOG_FILE } from '../core/report/training-log.js';
 
 /** One epoch's line of a run's log.jsonl, as the trainer writes it. */
 export interface LoggedEpoch {
@@ -12,10 +14,10 @@ export function readJsonFile<T>(path: string): T {
   return JSON.parse(readFileSync(path, 'utf8')) as T;
 }
 
-/** The records of a JSON-lines file, one per non-empty line. */
-export function readJsonLines<T>(path: string): T[] {
-  return readFileSync(path, 'utf8')
+/** The epochs a run logged to `<runDir>/log.jsonl`, one record per non-empty line. */
+export function loggedEpochs(runDir: string): LoggedEpoch[] {
+  return readFileSync(join(runDir, TRAINING_LOG_FILE), 'utf8')
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as T);
+    .map((line) => JSON.parse(line) as LoggedEpoch);
 }

@@ -183,6 +183,15 @@ export function validationMetrics(
   return { 'precision@1': metrics.precisionAt1, 'MAP@R': metrics.mapAtR };
 }
 
+/** Where and how a run trains its models: its folder, its seed, resuming, and unreadable images. */
+export interface ModelTrainingOptions {
+  readonly runDir: string;
+  readonly seed: number;
+  readonly resume?: boolean;
+  readonly strict?: boolean;
+  readonly maxBadImages?: number;
+}
+
 /**
  * Trains `spec`'s backbone + objective on the training items (through `inputs`) and returns an
  * embedder. Validation retrieval metrics (precision@1, MAP@R: validationMetrics, against
@@ -195,14 +204,7 @@ export async function trainEmbeddingModel(
   inputs: ModelInputs,
   train: readonly Item[],
   validation: readonly Item[],
-  options: {
-    runDir: string;
-    seed: number;
-    resume?: boolean;
-    strict?: boolean;
-    maxBadImages?: number;
-    validationGallery?: readonly Item[];
-  },
+  options: ModelTrainingOptions & { readonly validationGallery?: readonly Item[] },
 ): Promise<EmbeddingModel> {
   const classIds = [...new Set(train.map((item) => item.labels[0] ?? ''))].sort();
   const classIndex = new Map(classIds.map((label, index) => [label, index]));
@@ -292,14 +294,6 @@ export const TEXT_MODEL_DIR = 'text-model';
  * Trains the image model in `runDir` and, for text+image competitions with a `textModel`, the text model in
  * `runDir/text-model`.
  */
-export interface ModelTrainingOptions {
-  readonly runDir: string;
-  readonly seed: number;
-  readonly resume?: boolean;
-  readonly strict?: boolean;
-  readonly maxBadImages?: number;
-}
-
 export async function trainCompetitionModels(
   app: Simkit,
   competition: Competition,

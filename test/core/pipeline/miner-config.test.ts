@@ -5,11 +5,21 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { UserError } from '../../../core/errors.js';
-import { effectiveConfig, prepareRun, runCompetition } from '../../../core/pipeline/run.js';
+import { effectiveConfig, prepareRun, runCompetition, type RunSummary } from '../../../core/pipeline/run.js';
 import { REPO_ROOT } from '../../repo-root.js';
-import { readJsonLines, type LoggedEpoch } from '../../json-files.js';
+import { loggedEpochs } from '../../json-files.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'hotels-triplet.yaml');
+
+/** A one-epoch run that validated, scored its sample test set and logged one finite, positive loss. */
+function expectOneTrainedEpoch(summary: RunSummary): void {
+  expect(summary.validation).not.toBeNull();
+  expect(summary.test?.score).not.toBeNull();
+  const log = loggedEpochs(summary.runDir);
+  expect(log).toHaveLength(1);
+  expect(log[0]!.loss).toBeGreaterThan(0);
+  expect(Number.isFinite(log[0]!.loss)).toBe(true);
+}
 
 describe('a miner in the competition config', () => {
   let app: Simkit;
@@ -38,12 +48,7 @@ describe('a miner in the competition config', () => {
       out: join(root, 'hotels'),
       overrides: { epochs: 1 },
     });
-    expect(summary.validation).not.toBeNull();
-    expect(summary.test?.score).not.toBeNull();
-    const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
-    expect(log).toHaveLength(1);
-    expect(log[0]!.loss).toBeGreaterThan(0);
-    expect(Number.isFinite(log[0]!.loss)).toBe(true);
+    expectOneTrainedEpoch(summary);
   });
 
   it('hotels trained with the multi-similarity loss and the multi-similarity miner, end to end', async () => {
@@ -62,12 +67,7 @@ describe('a miner in the competition config', () => {
       out: join(root, 'hotels-ms'),
       overrides: { epochs: 1 },
     });
-    expect(summary.validation).not.toBeNull();
-    expect(summary.test?.score).not.toBeNull();
-    const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
-    expect(log).toHaveLength(1);
-    expect(log[0]!.loss).toBeGreaterThan(0);
-    expect(Number.isFinite(log[0]!.loss)).toBe(true);
+    expectOneTrainedEpoch(summary);
   });
 
   const refused: [string, object, RegExp][] = [

@@ -8,10 +8,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { trainTiny } from '../training/tiny-problem.js';
-import { readJsonLines, type LoggedEpoch } from '../../json-files.js';
+import { loggedEpochs } from '../../json-files.js';
 
 const runDir = () => mkdtempSync(join(tmpdir(), 'simkit-resume-'));
-const loggedEpochs = (dir: string) => readJsonLines<LoggedEpoch>(join(dir, 'log.jsonl')).map((record) => record.epoch);
+const epochsLogged = (dir: string) => loggedEpochs(dir).map((record) => record.epoch);
 
 /** Validation whose metric is `values[epoch - 1]`; throws at epoch `failAt` (a run killed there). */
 function scripted(values: readonly number[], firstEpoch = 1, failAt?: number) {
@@ -75,7 +75,7 @@ describe('resuming a run', () => {
     // What a kill right after epoch 3's log line leaves: the line, but no epoch-3 checkpoint.
     appendFileSync(join(dir, 'log.jsonl'), `${JSON.stringify({ type: 'epoch', epoch: 3, loss: 1 })}\n`);
     await trainTiny(app, 32, { epochs: 4, runDir: dir, resume: true, validate: scripted(curve, 3) });
-    expect(loggedEpochs(dir)).toEqual([1, 2, 3, 4]);
+    expect(epochsLogged(dir)).toEqual([1, 2, 3, 4]);
   });
 
   it('holds the same number of tensors after every epoch of a 5-epoch run', async () => {

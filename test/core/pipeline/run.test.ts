@@ -9,7 +9,7 @@ import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
 import { effectiveConfig, runCompetition } from '../../../core/pipeline/run.js';
 import { resolveScoringSpec } from '../../../core/scoring/registration.js';
 import { validateSubmissionFile } from '../../../core/scoring/score.js';
-import { readJsonLines, type LoggedEpoch } from '../../json-files.js';
+import { loggedEpochs } from '../../json-files.js';
 
 // Every registered competition but Fashion-MNIST, whose real-data run test/fashion-mnist covers.
 const COMPETITIONS = (await Simkit.create())
@@ -82,7 +82,7 @@ describe('simkit run on every embedded sample (small settings)', () => {
       overrides: { epochs: 1, ...objective },
     });
     expect(summary.validation).not.toBeNull();
-    const log = readJsonLines<LoggedEpoch>(join(summary.runDir, 'log.jsonl'));
+    const log = loggedEpochs(summary.runDir);
     expect(log).toHaveLength(1);
     expect(Number.isFinite(log[0]!.loss)).toBe(true);
   });

@@ -10,7 +10,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { Checkpoints } from '../../../core/training/checkpoint.js';
 import { createOptimizer } from '../../../core/training/optimizer.js';
 import { trainTiny } from './tiny-problem.js';
-import { readJsonFile, readJsonLines, type LoggedEpoch } from '../../json-files.js';
+import { loggedEpochs, readJsonFile } from '../../json-files.js';
 
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const CHILD = fileURLToPath(new URL('./train-child.ts', import.meta.url));
@@ -53,7 +53,7 @@ describe('checkpoints and resume', () => {
     expect(resumed.result.history.map((r) => r.loss)).toEqual(straight.result.history.map((r) => r.loss));
     expect(resumed.tensorsAfter).toBe(resumed.tensorsBefore);
     // The log has each epoch once from the first run (1–2) and once from the resumed one (3–4).
-    const logged = readJsonLines<LoggedEpoch>(join(dir, 'log.jsonl')).map((record) => record.epoch);
+    const logged = loggedEpochs(dir).map((record) => record.epoch);
     expect(logged).toEqual([1, 2, 3, 4]);
   });
 

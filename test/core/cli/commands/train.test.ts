@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readJsonFile, readJsonLines, type LoggedEpoch } from '../../../json-files.js';
+import { loggedEpochs, readJsonFile } from '../../../json-files.js';
 
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
 const ENTRY = fileURLToPath(new URL('../entry.ts', import.meta.url));
@@ -60,7 +60,7 @@ describe('simkit train --config', () => {
       expect(resumed.code).toBe(0);
       expect(resumed.stdout).toMatch(/trained 3 epoch\(s\) \(resumed after epoch 2\)/);
       expect(resumed.stderr).not.toMatch(/epoch 1\/3/);
-      const epochs = readJsonLines<LoggedEpoch>(join(out, 'run', 'log.jsonl')).map((record) => record.epoch);
+      const epochs = loggedEpochs(join(out, 'run')).map((record) => record.epoch);
       expect(epochs).toEqual([1, 2, 3]);
     },
   );

@@ -1,6 +1,6 @@
 import { join, relative } from 'node:path';
 import type { Competition, ModelExport } from '../../core/contracts/competition.js';
-import { writeFileAtomic } from '../../core/io/atomic-write.js';
+import { replaceDirectoryAtomic, writeFileAtomic } from '../../core/io/atomic-write.js';
 import { log } from '../../core/log.js';
 import { normalizedEmbeddingModel, simkitOnlyLayers } from '../../core/models/export.js';
 import { loadModel, saveModel } from '../../core/models/io.js';
@@ -24,25 +24,11 @@ function largestDifference(a: Float32Array, b: Float32Array): number {
   return largest;
 }
 
-/**
- * What Landmark Retrieval 2020 took: the run's trained image model with its output L2-normalised inside it, as a TF.js
- * LayersModel in `<out>/submission-model`. It is loaded back from disk and embeds the test queries again; their
- * vectors must equal those the run searched and scored (within EXPORT_TOLERANCE), else the run fails as a bug.
- * The local score, the model's input and output and the conversion route go to `<out>/local-score.json`.
- */
-export async function exportHostModel(competition: Competition, run: ModelExport): Promise<string> {
-  const dir = join(run.out, SUBMISSION_MODEL_DIR);
-  const trained = await loadModel(join(run.runDir, 'model'));
-  const served = normalizedEmbeddingModel(trained);
-  const customLayers = simkitOnlyLayers(served);
-  try {
-    await saveModel(served, dir);
-  } finally {
-    served.dispose();
-  }
-  const reloaded = await loadModel(dir);
+/** Loads the model saved in `dir` and embeds the run's test queries with it: the largest difference to the run's. */
+async function reproducedDifference(competition: Competition, run: ModelExport, dir: string): Promise<number> {
   const { items, vectors } = run.queries;
   const dim = vectors.length / items.length;
+  const reloaded = await loadModel(dir);
   const embedded = new Float32Array(vectors.length);
   try {
     await embedInChunks(reloaded, items, imageInputs(competition, run.config), (start, chunk) =>
@@ -51,11 +37,38 @@ export async function exportHostModel(competition: Competition, run: ModelExport
   } finally {
     reloaded.dispose();
   }
-  const difference = largestDifference(embedded, vectors);
-  if (!(difference <= EXPORT_TOLERANCE))
-    throw new Error(
-      `the exported model in ${dir} does not reproduce the vectors the run scored: largest difference ${difference}`,
-    );
+  return largestDifference(embedded, vectors);
+}
+
+/**
+ * What Landmark Retrieval 2020 took: the run's trained image model with its output L2-normalised inside it, as a TF.js
+ * LayersModel in `<out>/submission-model`. Before it replaces anything, it is loaded back from disk and embeds the
+ * test queries again: their vectors must equal those the run searched and scored (within EXPORT_TOLERANCE), else
+ * the run fails as a bug and nothing is exported.
+ * The local score, the model's input and output and the conversion route go to `<out>/local-score.json`.
+ */
+export async function exportHostModel(competition: Competition, run: ModelExport): Promise<string> {
+  const dir = join(run.out, SUBMISSION_MODEL_DIR);
+  const { items, vectors } = run.queries;
+  const dim = vectors.length / items.length;
+  const trained = await loadModel(join(run.runDir, 'model'));
+  const customLayers = simkitOnlyLayers(trained);
+  let difference = Number.NaN;
+  try {
+    const served = normalizedEmbeddingModel(trained);
+    // Checked before it replaces anything: a model that does not reproduce the scored vectors is never left in place.
+    await replaceDirectoryAtomic(dir, async (temporary) => {
+      await saveModel(served, temporary);
+      difference = await reproducedDifference(competition, run, temporary);
+      if (!(difference <= EXPORT_TOLERANCE))
+        throw new Error(
+          `the exported model does not reproduce the vectors the run scored: largest difference ${difference}`,
+        );
+    });
+  } finally {
+    // The served model shares the trained model's layers: disposing the trained one frees both.
+    trained.dispose();
+  }
   const size = run.config.imageSize;
   const card = {
     competition: competition.slug,

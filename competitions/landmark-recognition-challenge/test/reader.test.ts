@@ -26,11 +26,9 @@ beforeAll(async () => {
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-async function inputError(promise: Promise<unknown>): Promise<InputError> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
+/** The InputError a read fails with. */
+async function inputError(read: Promise<unknown>): Promise<InputError> {
+  const error: unknown = await read.catch((caught: unknown) => caught);
   expect(error).toBeInstanceOf(InputError);
   return error as InputError;
 }

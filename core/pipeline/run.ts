@@ -94,6 +94,8 @@ export interface RunSummary {
   readonly leaderboardError?: UserError;
   /** The run's HTML report. */
   readonly report: string;
+  /** Where the model went, for a competition that took a model rather than a CSV (Competition.exportModel). */
+  readonly exportedModel?: string;
 }
 
 export function findCompetition(
@@ -103,7 +105,8 @@ export function findCompetition(
   const registry = app.registry<Competition>('Competition');
   const entries = registry.list() as (CompetitionRegistration & { origin?: unknown })[];
   for (const entry of entries) {
-    if (entry.name === name) return { competition: entry.create(), slugOptions: {}, slug: entry.create().slug };
+    if (entry.name === name || entry.aliases?.includes(name))
+      return { competition: entry.create(), slugOptions: {}, slug: entry.create().slug };
     const options = entry.slugs?.[name];
     if (options) return { competition: entry.create(options), slugOptions: options, slug: name };
   }
@@ -123,7 +126,9 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
     epochs !== undefined && config.textModel && textModel === undefined
       ? { ...config, textModel: { ...config.textModel, epochs } }
       : config;
-  checkConfig(effective, options.config ?? `the defaults of ${competition.alias}`);
+  const source = options.config ?? `the defaults of ${competition.alias}`;
+  checkConfig(effective, source);
+  competition.checkConfig?.(effective, source);
   return effective;
 }
 
@@ -157,6 +162,8 @@ export function modelTrainingOptions(run: PreparedRun, options: RunOptions): Mod
 
 export async function prepareRun(app: Simkit, options: RunOptions): Promise<PreparedRun> {
   const { competition, slug } = findCompetition(app, options.competition);
+  if (![slug, competition.alias].includes(options.competition))
+    log.info(`"${options.competition}" stands for ${slug}, the slug Kaggle used`);
   const config = await effectiveConfig(app, options);
   checkObjectives(app, config);
   const seed = options.seed ?? 42;
@@ -386,6 +393,14 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
     const testReport =
       !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
+    const exportedModel = await competition.exportModel?.({
+      out,
+      runDir,
+      config,
+      queries: await embedder.embed(test.queries),
+      validation: best.score,
+      test: testReport,
+    });
     const effective = {
       ...config,
       tuned: best.overrides,
@@ -457,6 +472,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       runId,
       leaderboardError,
       report,
+      ...(exportedModel ? { exportedModel } : {}),
     };
   } finally {
     models.dispose();

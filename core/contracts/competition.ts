@@ -231,3 +231,10 @@ export interface CompetitionRegistration extends Registration<Competition, Compe
 
 /** File name of the hidden test truth a generated sample writes next to Kaggle's files. */
 export const SAMPLE_SOLUTION_FILE = 'solution.csv';
+
+/**
+ * Kaggle's sample submission, which Kaggle ships beside the data and a generated sample writes
+ * too: a run scores it as a baseline (its first row's answer on every validation row, and the file
+ * itself against the sample's hidden truth).
+ */
+export const SAMPLE_SUBMISSION_FILE = 'sample_submission.csv';

@@ -23,6 +23,8 @@ export function formatSummary(summary: RunSummary): string {
       'sample test set (hidden truth)',
       `${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`,
     ]);
+    for (const [name, score] of Object.entries(summary.testBaselines))
+      rows.push([`sample test set, baseline: ${name}`, formatScore(score)]);
   }
   const width = Math.max(...rows.map(([name]) => name.length));
   const lines = [

@@ -29,7 +29,7 @@ import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.
 import { taskStrategy } from '../tasks/index.js';
 import { filledToCount } from '../tasks/fill.js';
 import { SAMPLE_SUBMISSION_BASELINE, competitionBaselines, scoreSampleSubmission } from '../competition/baselines.js';
-import { withImpliedUnknown } from '../tasks/unknown.js';
+import { unknownLabelSplit } from '../tasks/unknown.js';
 import { resolveConfig, type JsonObject } from './config.js';
 import { SEED, checkConfig, describeRule, satisfies } from './config-check.js';
 import {
@@ -194,16 +194,11 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
   });
   const unknown = competition.unknownLabel;
   const split = splitForValidation(trainItems, config.validation, new Random(seed));
-  // Items of the "unknown" label (new_whale) are no class to learn or to vote for; they stay as
-  // validation queries so that the threshold for predicting the unknown label can be tuned.
-  const train = unknown ? split.train.filter((item) => !item.labels.includes(unknown)) : split.train;
-  const validation = unknown
-    ? withImpliedUnknown(
-        [...split.validation, ...split.train.filter((item) => item.labels.includes(unknown))],
-        train,
-        unknown,
-      )
-    : split.validation;
+  // Items of the unknown label (new_whale) and some classes seen once become validation queries
+  // of the unknown label, so that the threshold for predicting it can be tuned.
+  const { train, validation } = unknown
+    ? unknownLabelSplit(split, unknown, config.validation.fraction, new Random(seed))
+    : split;
   const labelled = unknown ? trainItems.filter((item) => !item.labels.includes(unknown)) : trainItems;
   log.info(
     `[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +

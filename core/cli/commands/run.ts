@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { withComponentDefaults } from '../component-options.js';
 import { initEngine } from '../../engine/backend.js';
 import { POSITIVE_INTEGER, SEED } from '../../pipeline/config-check.js';
 import { DEFAULT_MAX_BAD_IMAGES } from '../../pipeline/data-check.js';
@@ -100,7 +101,7 @@ export function registerRun(program: Command, context: CliContext): void {
       overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
     };
     if (options.printConfig) {
-      process.stdout.write(`${JSON.stringify(await effectiveConfig(app, run), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(withComponentDefaults(app, await effectiveConfig(app, run)), null, 2)}\n`);
       return;
     }
     await initEngine();

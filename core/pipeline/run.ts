@@ -27,6 +27,9 @@ import { REPORT_DATA_FORMAT, embeddingSample, neighbourGallery, writeReportData 
 import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
 import { taskStrategy } from '../tasks/index.js';
+import { filledToCount } from '../tasks/fill.js';
+import { SAMPLE_SUBMISSION_BASELINE, competitionBaselines, scoreSampleSubmission } from '../competition/baselines.js';
+import { unknownLabelSplit } from '../tasks/unknown.js';
 import { resolveConfig, type JsonObject } from './config.js';
 import { SEED, checkConfig, describeRule, satisfies } from './config-check.js';
 import {
@@ -51,7 +54,8 @@ import {
 import { DEFAULT_MAX_BAD_IMAGES, checkRunData } from './data-check.js';
 import { writeRunConfig } from './run-config.js';
 import { Checkpoints } from '../training/checkpoint.js';
-import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
+import type { TuningPoint } from './tune.js';
+import { describeWall, tuneToEdges, type EdgeAwareTuning } from './grid-edges.js';
 import { splitForValidation } from './split.js';
 
 export interface RunOptions {
@@ -86,6 +90,8 @@ export interface RunSummary {
   readonly baselines: Readonly<Record<string, number | null>>;
   /** Scores of the test submission against the sample's hidden truth (embedded sample only). */
   readonly test: ScoreReport | null;
+  /** Trivial submissions scored against the same hidden truth (Kaggle's sample submission), by name. */
+  readonly testBaselines: Readonly<Record<string, number | null>>;
   readonly submission: string;
   readonly runDir: string;
   readonly seconds: number;
@@ -195,12 +201,11 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
   });
   const unknown = competition.unknownLabel;
   const split = splitForValidation(trainItems, config.validation, new Random(seed));
-  // Items of the "unknown" label (new_whale) are no class to learn or to vote for; they stay as
-  // validation queries so that the threshold for predicting the unknown label can be tuned.
-  const train = unknown ? split.train.filter((item) => !item.labels.includes(unknown)) : split.train;
-  const validation = unknown
-    ? [...split.validation, ...split.train.filter((item) => item.labels.includes(unknown))]
-    : split.validation;
+  // Items of the unknown label (new_whale) and some classes seen once become validation queries
+  // of the unknown label, so that the threshold for predicting it can be tuned.
+  const { train, validation } = unknown
+    ? unknownLabelSplit(split, unknown, config.validation.fraction, new Random(seed))
+    : split;
   const labelled = unknown ? trainItems.filter((item) => !item.labels.includes(unknown)) : trainItems;
   log.info(
     `[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +
@@ -261,7 +266,7 @@ function embedderOf(models: CompetitionModels): Embedder {
 
 /** What the validation split gives: the tuned settings, the chain the test set runs, and the baselines. */
 interface ValidationOutcome {
-  readonly tuning: TuningResult;
+  readonly tuning: EdgeAwareTuning;
   readonly chain: ComponentChoice[];
   readonly fitted: Record<string, Json>;
   readonly baselines: Record<string, number | null>;
@@ -296,7 +301,7 @@ async function validate(
   const score = (predictions: readonly Prediction[]) =>
     scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
   const tune = (chain: readonly ComponentChoice[], from: KnnState) =>
-    tuneSettings(
+    tuneToEdges(
       tuneOf(chain, config.tune),
       (overrides) => score(postProcess(app, strategy, chain, from, context, overrides)),
       spec.metric.higherIsBetter,
@@ -321,7 +326,10 @@ async function validate(
     );
   }
   const baselines: Record<string, number | null> = {};
-  for (const baseline of strategy.baselines(sets, chainSteps(app, config.postProcessors))) {
+  for (const baseline of [
+    ...strategy.baselines(sets, chainSteps(app, config.postProcessors)),
+    ...(await competitionBaselines(competition, run.dataDir, sets.queries)),
+  ]) {
     baselines[baseline.name] =
       'predictions' in baseline
         ? await score(baseline.predictions)
@@ -357,8 +365,8 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const started = Date.now();
   const run = await prepareRun(app, options);
   const { competition, config, seed, out, dataDir, runDir, train, validation, test } = run;
-  const strategy = taskStrategy(competition.task);
   const spec = resolveScoringSpec(app, competition.metric);
+  const strategy = filledToCount(taskStrategy(competition.task), spec.metric.counted);
   checkTuneKeys(app, config);
   const models = await trainCompetitionModels(
     app,
@@ -401,6 +409,10 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       validation: best.score,
       test: testReport,
     });
+    const sampleSubmissionTest = testReport ? await scoreSampleSubmission(spec, dataDir, solutionFile) : null;
+    const testBaselines: Record<string, number | null> = sampleSubmissionTest
+      ? { [SAMPLE_SUBMISSION_BASELINE]: sampleSubmissionTest.score }
+      : {};
     const effective = {
       ...config,
       tuned: best.overrides,
@@ -426,8 +438,18 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
           metric: spec.metric.name,
           source: 'measured' as const,
         })),
+        ...Object.entries(testBaselines).map(([name, value]) => ({
+          name: `sample test, baseline: ${name}`,
+          value,
+          metric: spec.metric.name,
+          source: 'measured' as const,
+        })),
       ],
-      tuning: { points: outcome.tuning.points, best: best.overrides },
+      tuning: {
+        points: outcome.tuning.points,
+        best: best.overrides,
+        warnings: outcome.tuning.walls.map(describeWall),
+      },
       embeddings: embeddingSample(outcome.queries.items, outcome.queries.vectors),
       gallery: neighbourGallery(outcome.queries.items, outcome.gallery.items, outcome.state.neighbours),
     });
@@ -466,6 +488,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       tuned: best.overrides,
       baselines: outcome.baselines,
       test: testReport,
+      testBaselines,
       submission,
       runDir,
       seconds,
@@ -480,7 +503,8 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
 }
 
 /** The tuning run: every setting when there are few, else the best ten. */
-function printCurve({ points, strategy }: TuningResult, spec: ScoringSpec): void {
+function printCurve({ points, strategy, extended, walls }: EdgeAwareTuning, spec: ScoringSpec): void {
+  for (const wall of walls) log.warn(describeWall(wall));
   if (points.length <= 1) return;
   const byScore = (a: TuningPoint, b: TuningPoint) =>
     spec.metric.higherIsBetter ? b.score! - a.score! : a.score! - b.score!;
@@ -499,7 +523,10 @@ function printCurve({ points, strategy }: TuningResult, spec: ScoringSpec): void
     const settings = Object.entries(point.overrides)
       .map(([key, value]) => `${key}=${value}`)
       .join(' ');
-    log.info(`  ${settings.padEnd(48)} ${point.score === null ? '—' : point.score.toFixed(4)}`);
+    const beyondGrid = Object.entries(point.overrides).some(([key, value]) => extended[key]?.includes(value));
+    log.info(
+      `  ${settings.padEnd(48)} ${point.score === null ? '—' : point.score.toFixed(4)}${beyondGrid ? '  (beyond the configured grid)' : ''}`,
+    );
   }
 }
 

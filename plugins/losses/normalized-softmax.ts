@@ -7,6 +7,7 @@ import { reduce } from '../../core/losses/reducers.js';
 import { classMatrix, crossEntropyPerRow } from './class-weights.js';
 
 export interface NormalizedSoftmaxOptions extends LossPartOptions {
+  /** Temperature τ dividing the similarities before the softmax. */
   readonly temperature: number;
 }
 

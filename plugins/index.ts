@@ -106,6 +106,7 @@ export {
   type LargeMarginSoftmaxOptions,
 } from './losses/large-margin-softmax.js';
 export {
+  GENERALIZED_LIFTED_STRUCTURE_DEFAULTS,
   LIFTED_STRUCTURE_DEFAULTS,
   generalizedLiftedStructure,
   liftedStructure,

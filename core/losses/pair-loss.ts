@@ -5,6 +5,8 @@ import { labelMasks, minerOfKind, pairMasks } from './pairwise.js';
 
 /** The B×B view of a batch a pair loss works on; each matrix is computed once, when first asked for. */
 export interface PairBatch {
+  /** The rows the loss was given, as given (losses that need the raw lengths, such as PML's angular form). */
+  readonly embeddings: tf.Tensor2D;
   /** The distance's own values (similarities or distances). */
   readonly matrix: () => tf.Tensor2D;
   /** Smaller means closer (a similarity s as 1 − s). */
@@ -39,6 +41,7 @@ export function pairLoss(
       const distances = once(() => parts.distance.distances(embeddings));
       const masks = pairMiner ? pairMasks(distances(), labels, pairMiner) : labelMasks(labels);
       return terms({
+        embeddings,
         matrix: once(() => parts.distance.matrix(embeddings)),
         distances,
         similarities: once(() => parts.distance.similarities(embeddings)),

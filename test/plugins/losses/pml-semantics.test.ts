@@ -1,7 +1,23 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
-import { l2, mean, negativesOf, positivesOf, randomBatch, range, relu, softplus, sum, type Matrix } from './float64.js';
+import {
+  cosine,
+  dot,
+  l2,
+  logOnePlusSumExp,
+  logSumExp,
+  mean,
+  negativesOf,
+  positivesOf,
+  randomBatch,
+  range,
+  relu,
+  softplus,
+  sum,
+  unit,
+  type Matrix,
+} from './float64.js';
 import {
   expectGradient,
   expectLargeBatch,
@@ -107,10 +123,96 @@ describe("pytorch-metric-learning 2.x semantics as options (float64 references w
     );
   });
 
+  // Class 4 has one member: its row has negatives but no positives.
+  const SINGLETON = [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 4];
+
+  it('multi-similarity rows all with its miner: every row is a term, one the miner left without pairs adds 0 (PML)', () => {
+    const [alpha, beta, base, epsilon] = [2, 50, 0.5, 0.1];
+    const s = (i: number, j: number) => cosine(X[i]!, X[j]!);
+    // PML MultiSimilarityMiner: positives with s_ap − ε < the largest negative s, negatives with s_an + ε > the smallest
+    // positive s (an anchor without positives keeps no negatives, and the other way round).
+    const mined = range(12).map((i) => {
+      const [positives, negatives] = [positivesOf(SINGLETON, i), negativesOf(SINGLETON, i)];
+      if (positives.length === 0 || negatives.length === 0) return { positives: [], negatives: [] };
+      const hardestNegative = Math.max(...negatives.map((n) => s(i, n)));
+      const hardestPositive = Math.min(...positives.map((p) => s(i, p)));
+      return {
+        positives: positives.filter((p) => s(i, p) - epsilon < hardestNegative),
+        negatives: negatives.filter((n) => s(i, n) + epsilon > hardestPositive),
+      };
+    });
+    const terms = mined.map(
+      ({ positives, negatives }, i) =>
+        logOnePlusSumExp(positives.map((p) => -alpha * (s(i, p) - base))) / alpha +
+        logOnePlusSumExp(negatives.map((n) => beta * (s(i, n) - base))) / beta,
+    );
+    const withPairs = mined.filter(({ positives, negatives }) => positives.length + negatives.length > 0).length;
+    expect(withPairs).toBeLessThan(12);
+    const lossCase = { name: 'multi-similarity', miner: 'multi-similarity', numClasses: 5 };
+    expectRelativelyClose(
+      lossValue(app, { ...lossCase, options: { rows: 'all' } }, X, SINGLETON),
+      sum(terms) / 12,
+      'all',
+    );
+    expectRelativelyClose(lossValue(app, lossCase, X, SINGLETON), sum(terms) / withPairs, 'with-pairs (default)');
+    expect(() => lossValue(app, { ...lossCase, options: { rows: 'every' } }, X, SINGLETON)).toThrow(/unknown rows/);
+  });
+
+  it('generalized lifted structure rows all: mean over every row of [lse_P + lse_N]₊, an empty sum as 0 (PML)', () => {
+    const term = (i: number) => {
+      const [positives, negatives] = [positivesOf(SINGLETON, i), negativesOf(SINGLETON, i)];
+      const part = (values: number[]) => (values.length ? logSumExp(values) : 0);
+      return relu(part(positives.map((p) => d(i, p) - 0.1)) + part(negatives.map((n) => 1.2 - d(i, n))));
+    };
+    const lossCase = {
+      name: 'generalized-lifted-structure',
+      options: { positiveMargin: 0.1, negativeMargin: 1.2 },
+      numClasses: 5,
+    };
+    const all = mean(range(12).map(term));
+    expectRelativelyClose(
+      lossValue(app, { ...lossCase, options: { ...lossCase.options, rows: 'all' } }, X, SINGLETON),
+      all,
+      'all',
+    );
+    const withBoth = mean(range(11).map(term));
+    expectRelativelyClose(lossValue(app, lossCase, X, SINGLETON), withBoth, 'with-pairs (default)');
+    expect(Math.abs(all - withBoth)).toBeGreaterThan(1e-3);
+  });
+
+  it("angular normalizeNegatives false: the negatives' raw rows, anchors and positives unit (PML AngularLoss)", () => {
+    const t = Math.tan((40 * Math.PI) / 180) ** 2;
+    const pairs = range(12).flatMap((a) => positivesOf(LABELS, a).map((p) => [a, p] as const));
+    const reference = (negativeRow: (n: number) => number[]) =>
+      mean(
+        pairs.map(([a, p]) => {
+          const [ua, up] = [unit(X[a]!), unit(X[p]!)];
+          const towards = ua.map((v, k) => v + up[k]!);
+          return logOnePlusSumExp(
+            negativesOf(LABELS, a).map((n) => 4 * t * dot(towards, negativeRow(n)) - 2 * (1 + t) * dot(ua, up)),
+          );
+        }),
+      );
+    expectRelativelyClose(
+      lossValue(app, { name: 'angular', options: { normalizeNegatives: false }, numClasses: 4 }, X, LABELS),
+      reference((n) => X[n]!),
+      'raw negatives',
+    );
+    expectRelativelyClose(
+      lossValue(app, { name: 'angular', numClasses: 4 }, X, LABELS),
+      reference((n) => unit(X[n]!)),
+      'unit negatives (default)',
+    );
+    expect(Math.abs(reference((n) => X[n]!) - reference((n) => unit(X[n]!)))).toBeGreaterThan(1e-2);
+  });
+
   const cases: LossCase[] = [
     { name: 'triplet', options: { margin: 0.6, distance: 'l2', reducer: 'mean', chunkEntries: 300 }, numClasses: 4 },
     { name: 'triplet', options: { margin: 0.2, distance: 'l2', smoothLoss: true }, numClasses: 4 },
     { name: 'margin', options: { form: 'triplets', alpha: 0.3, initialBeta: 1.2, chunkEntries: 300 }, numClasses: 4 },
+    { name: 'angular', options: { normalizeNegatives: false }, numClasses: 4 },
+    { name: 'generalized-lifted-structure', options: { rows: 'all' }, numClasses: 4 },
+    { name: 'multi-similarity', options: { rows: 'all', beta: 5 }, numClasses: 4 },
   ];
   it.each(cases.map((c) => [JSON.stringify(c.options), c] as const))(
     '%s: finite differences, no leak over 100 steps, unknown options refused',
@@ -133,7 +235,12 @@ describe("pytorch-metric-learning 2.x semantics as options (float64 references w
     await initEngine('wasm');
     try {
       for (const lossCase of cases)
-        expectLargeBatch(app, { ...lossCase, options: { ...lossCase.options, chunkEntries: 2 ** 20 } });
+        expectLargeBatch(
+          app,
+          'chunkEntries' in lossCase.options!
+            ? { ...lossCase, options: { ...lossCase.options, chunkEntries: 2 ** 20 } }
+            : lossCase,
+        );
     } finally {
       await initEngine('cpu');
     }

@@ -133,9 +133,16 @@ export type ReducedRows = 'with-pairs' | 'all';
 
 const REDUCED_ROWS: readonly ReducedRows[] = ['with-pairs', 'all'];
 
-/** The row mask that `rows` asks for, given the mask of the rows that have pairs; an unknown value is an error. */
-export function reducedRows(rows: ReducedRows, withPairs: tf.Tensor1D, owner: string): tf.Tensor1D {
+/**
+ * The row mask that `rows` asks for, given the rows that have pairs and the rows that are anchors; an unknown value is
+ * an error.
+ */
+export function reducedRows(
+  rows: ReducedRows,
+  rowMasks: { readonly withPairs: tf.Tensor1D; readonly anchors: tf.Tensor1D },
+  owner: string,
+): tf.Tensor1D {
   if (!REDUCED_ROWS.includes(rows))
     throw new UserError(`${owner}: unknown rows "${String(rows)}"`, `known: ${REDUCED_ROWS.join(', ')}`);
-  return rows === 'all' ? tf.onesLike(withPairs) : withPairs;
+  return rows === 'all' ? rowMasks.anchors : rowMasks.withPairs;
 }

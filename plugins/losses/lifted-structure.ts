@@ -85,14 +85,18 @@ export const generalizedLiftedStructure: Registration<LossFactory, GeneralizedLi
     const o = { ...GENERALIZED_LIFTED_STRUCTURE_DEFAULTS, ...options };
     const parts = lossParts('generalized-lifted-structure', o, GENERALIZED_LIFTED_STRUCTURE_DEFAULTS);
     return ({ miner }) =>
-      pairLoss('generalized-lifted-structure', parts, miner, ({ distances, positive, negative }) => {
+      pairLoss('generalized-lifted-structure', parts, miner, ({ distances, positive, negative, anchors }) => {
         const d = distances();
         const positiveTerm = maskedLogSumExp(d.sub(o.positiveMargin) as tf.Tensor2D, positive);
         const negativeTerm = maskedLogSumExp(tf.scalar(o.negativeMargin).sub(d) as tf.Tensor2D, negative);
         return reduce(
           parts.reducer,
           tf.relu(positiveTerm.add(negativeTerm)),
-          reducedRows(o.rows, rowHasAny(positive).mul(rowHasAny(negative)), 'generalized-lifted-structure'),
+          reducedRows(
+            o.rows,
+            { withPairs: rowHasAny(positive).mul(rowHasAny(negative)), anchors },
+            'generalized-lifted-structure',
+          ),
         );
       });
   },

@@ -42,11 +42,12 @@ export const multiSimilarity: Registration<LossFactory, MultiSimilarityOptions> 
     const o = { ...MULTI_SIMILARITY_DEFAULTS, ...options };
     const parts = lossParts('multi-similarity', o, MULTI_SIMILARITY_DEFAULTS);
     return ({ miner }) =>
-      pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative }) => {
+      pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative, anchors }) => {
         const aboveBase = parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix());
         const positiveTerm = maskedLogSumExp(aboveBase.mul(-o.alpha), positive, true).div(o.alpha);
         const negativeTerm = maskedLogSumExp(aboveBase.mul(o.beta), negative, true).div(o.beta);
-        const rows = reducedRows(o.rows, rowHasAny(positive.add(negative) as tf.Tensor2D), 'multi-similarity');
+        const withPairs = rowHasAny(positive.add(negative) as tf.Tensor2D);
+        const rows = reducedRows(o.rows, { withPairs, anchors }, 'multi-similarity');
         return reduce(parts.reducer, positiveTerm.add(negativeTerm), rows);
       });
   },

@@ -1,4 +1,6 @@
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { EmbeddingLoss, LossFactory } from '../../../core/contracts/loss.js';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import {
@@ -27,6 +29,7 @@ import {
   lossValue,
   type LossCase,
 } from './loss-checks.js';
+import { expectNoLeak } from './helpers.js';
 
 // Raw rows (the distance normalises them), 4 classes of 3, so every anchor has positives and negatives.
 const X: Matrix = randomBatch(12, 5, 7);
@@ -204,6 +207,80 @@ describe("pytorch-metric-learning 2.x semantics as options (float64 references w
       'unit negatives (default)',
     );
     expect(Math.abs(reference((n) => X[n]!) - reference((n) => unit(X[n]!)))).toBeGreaterThan(1e-2);
+  });
+
+  it('cross-batch memory anchors batch: anchors from the batch, the memory (batch included, self left out) as references (PML)', () => {
+    const xbm = (loss: object) =>
+      app.registry<LossFactory>('Loss').create('cross-batch-memory', { loss, memorySize: 6, anchors: 'batch' })({
+        embeddingDim: 5,
+        numClasses: 4,
+        lossNamed: (name, options) => app.registry<LossFactory>('Loss').create(name, options),
+      }) as EmbeddingLoss;
+    const batches = [
+      { rows: [0, 1, 2, 3], labels: [0, 0, 1, 1] },
+      { rows: [4, 5, 6, 7], labels: [1, 2, 2, 0] },
+      { rows: [8, 9, 10, 11], labels: [3, 3, 0, 2] },
+    ];
+    // PML: the batch is queued first (newest first here, size 6), then each batch row i pairs with every queued row
+    // but its own copy.
+    let queue: { row: number; label: number }[] = [];
+    const steps = batches.map(({ rows, labels }) => {
+      queue = [...rows.map((row, i) => ({ row, label: labels[i]! })), ...queue].slice(0, 6);
+      return rows.map((row, i) => ({
+        row,
+        label: labels[i]!,
+        references: queue.filter((_, j) => j !== i),
+      }));
+    });
+    const contrastive64 = (anchors: (typeof steps)[number]) => {
+      const pairs = anchors.flatMap((a) =>
+        a.references.map((r) => ({ same: r.label === a.label, d: d(a.row, r.row) })),
+      );
+      const positive = pairs.filter((p) => p.same).map((p) => p.d);
+      const negative = pairs.filter((p) => !p.same).map((p) => relu(1.2 - p.d));
+      return mean(positive.filter((v) => v > 1e-12)) + mean(negative.filter((v) => v > 1e-12));
+    };
+    const multiSimilarity64 = (anchors: (typeof steps)[number]) =>
+      mean(
+        anchors.map((a) => {
+          const s = (r: { row: number }) => cosine(X[a.row]!, X[r.row]!) - 0.5;
+          return (
+            logOnePlusSumExp(a.references.filter((r) => r.label === a.label).map((r) => -2 * s(r))) / 2 +
+            logOnePlusSumExp(a.references.filter((r) => r.label !== a.label).map((r) => 10 * s(r))) / 10
+          );
+        }),
+      );
+    for (const [loss, reference] of [
+      [{ name: 'contrastive', options: { negativeMargin: 1.2 } }, contrastive64],
+      [{ name: 'multi-similarity', options: { beta: 10, rows: 'all' } }, multiSimilarity64],
+    ] as const) {
+      const memory = xbm(loss);
+      batches.forEach(({ rows, labels }, step) =>
+        expectRelativelyClose(
+          tf.tidy(() => memory.compute(tf.tensor2d(rows.map((r) => X[r]!)), tf.tensor1d(labels, 'int32')).arraySync()),
+          reference(steps[step]!),
+          `${loss.name}, step ${step}`,
+        ),
+      );
+      memory.dispose();
+    }
+    const leakCheck = xbm({ name: 'contrastive' });
+    const [rows, labels] = [tf.variable(tf.tensor2d(X.slice(0, 4))), tf.tensor1d([0, 0, 1, 1], 'int32')];
+    expectNoLeak(
+      () =>
+        tf.tidy(() => {
+          tf.variableGrads(() => leakCheck.compute(rows, labels), [rows]);
+        }),
+      'xbm anchors batch',
+    );
+    tf.dispose([rows, labels]);
+    leakCheck.dispose();
+    expect(() => xbm({ name: 'triplet' })).toThrow(/not a loss over pairs/);
+    const small = xbm({ name: 'contrastive' });
+    expect(() => small.compute(tf.tensor2d(X.slice(0, 8)), tf.tensor1d(range(8), 'int32'))).toThrow(
+      /exceeds memorySize/,
+    );
+    small.dispose();
   });
 
   const cases: LossCase[] = [

@@ -26,7 +26,7 @@ export interface RetrievalMetrics {
    * CMC curve's value at k).
    */
   readonly recallAt: Readonly<Record<number, number>>;
-  /** Per cut-off k: mean of (same-label neighbours among the first k) / min(k, R) (open-metric-learning's precision@k). */
+  /** Per cut-off k: mean of (same-label neighbours among the first k) / min(k, R) (as open-metric-learning). */
   readonly precisionAt: Readonly<Record<number, number>>;
   /** Per cut-off k: mean of (1/min(k, R)) Σ_{i≤k} P(i)·rel(i) (mAP@k, Kaggle's and open-metric-learning's). */
   readonly mapAt: Readonly<Record<number, number>>;

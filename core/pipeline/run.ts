@@ -53,6 +53,7 @@ import { writeRunConfig } from './run-config.js';
 import { Checkpoints } from '../training/checkpoint.js';
 import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
 import { splitForValidation } from './split.js';
+import { saveValidationEmbeddings } from '../index/labelled-embeddings.js';
 
 export interface RunOptions {
   /** Kaggle slug or short alias. */
@@ -370,6 +371,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       queries: distractors.filter((_, i) => i % 2 === 0),
       reference: distractors.filter((_, i) => i % 2 === 1),
     });
+    await saveValidationEmbeddings(runDir, outcome.queries, outcome.gallery);
     const { best } = outcome.tuning;
     const predictions = await predictTest(app, run, strategy, embedder, outcome.chain, distractors);
     const submission = join(out, 'submission.csv');

@@ -27,8 +27,8 @@ export const CROSS_BATCH_MEMORY_DEFAULTS: CrossBatchMemoryOptions = {
 const ANCHORS = ['all', 'batch'];
 
 /**
- * (B + R)×(B + R) mask of the pairs PML's cross-batch memory keeps when the rows are the batch's B, then R of the memory
- * whose first B are the batch's own copies: anchor i < B with reference B + j, except its own copy j = i.
+ * (B + R)×(B + R) mask of the pairs PML's cross-batch memory keeps when the rows are the batch's B, then R of the
+ * memory whose first B are the batch's own copies: anchor i < B with reference B + j, except its own copy j = i.
  */
 function batchAnchorPairs(batch: number, references: number): tf.Tensor2D {
   const size = batch + references;

@@ -60,8 +60,8 @@ export const liftedStructure: Registration<LossFactory, LiftedStructureOptions> 
 
 export interface GeneralizedLiftedStructureOptions extends LiftedStructureOptions {
   /**
-   * `with-pairs`: the anchors with positives and negatives are reduced; `all` (PML): every row, an empty sum as 0 (a row
-   * without positives adds [log Σ_n e^(m_neg − D_an)]₊).
+   * `with-pairs`: the anchors with positives and negatives are reduced; `all` (PML): every row, an empty sum as 0 (a
+   * row without positives adds [log Σ_n e^(m_neg − D_an)]₊).
    */
   readonly rows: ReducedRows;
 }

@@ -132,7 +132,7 @@ describe("pytorch-metric-learning 2.x semantics as options (float64 references w
   it('multi-similarity rows all with its miner: every row is a term, one the miner left without pairs adds 0 (PML)', () => {
     const [alpha, beta, base, epsilon] = [2, 50, 0.5, 0.1];
     const s = (i: number, j: number) => cosine(X[i]!, X[j]!);
-    // PML MultiSimilarityMiner: positives with s_ap − ε < the largest negative s, negatives with s_an + ε > the smallest
+    // PML MultiSimilarityMiner: positives with s_ap − ε < the largest negative s, negatives with s_an + ε > the least
     // positive s (an anchor without positives keeps no negatives, and the other way round).
     const mined = range(12).map((i) => {
       const [positives, negatives] = [positivesOf(SINGLETON, i), negativesOf(SINGLETON, i)];

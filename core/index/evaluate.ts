@@ -1,4 +1,4 @@
-import { retrievalMetrics } from '../metrics/retrieval.js';
+import { retrievalMetrics, type RetrievalMetrics } from '../metrics/retrieval.js';
 import { fnmrAtFmr } from '../metrics/verification.js';
 import { exactSearch } from './neighbours.js';
 
@@ -20,13 +20,8 @@ export interface EvaluationOptions {
 export const DEFAULT_EVALUATION: EvaluationOptions = { cutoffs: [1, 5, 10], falseMatchRates: [0.1, 0.01, 0.001] };
 
 export interface Evaluation {
-  /** Queries with at least one relevant gallery item; every retrieval mean is over them. */
-  readonly queries: number;
-  readonly loneQueries: number;
-  readonly mapAtR: number;
-  readonly cmcAt: Readonly<Record<number, number>>;
-  readonly precisionAt: Readonly<Record<number, number>>;
-  readonly mapAt: Readonly<Record<number, number>>;
+  /** CMC@k is `recallAt`; every mean is over the queries with a relevant gallery item. */
+  readonly retrieval: RetrievalMetrics;
   readonly fnmrAtFmr: Readonly<Record<number, number>>;
   readonly genuinePairs: number;
   readonly impostorPairs: number;
@@ -83,12 +78,7 @@ export function evaluateEmbeddings(
     });
   });
   return {
-    queries: retrieval.queries,
-    loneQueries: retrieval.loneQueries,
-    mapAtR: retrieval.mapAtR,
-    cmcAt: retrieval.recallAt,
-    precisionAt: retrieval.precisionAt,
-    mapAt: retrieval.mapAt,
+    retrieval,
     fnmrAtFmr: fnmrAtFmr(genuine, impostor, options.falseMatchRates),
     genuinePairs: genuine.length,
     impostorPairs: impostor.length,
@@ -96,14 +86,14 @@ export function evaluateEmbeddings(
 }
 
 /** The evaluation as named numbers, in the order they are printed and reported ("CMC@1", "FNMR@FMR=0.01", …). */
-export function evaluationTable(evaluation: Evaluation): [string, number][] {
+export function evaluationTable({ retrieval, fnmrAtFmr: fnmr }: Evaluation): [string, number][] {
   const at = (name: string, values: Readonly<Record<number, number>>) =>
     Object.entries(values).map(([k, value]): [string, number] => [`${name}@${k}`, value]);
   return [
-    ...at('CMC', evaluation.cmcAt),
-    ...at('precision', evaluation.precisionAt),
-    ['MAP@R', evaluation.mapAtR],
-    ...at('mAP', evaluation.mapAt),
-    ...Object.entries(evaluation.fnmrAtFmr).map(([rate, value]): [string, number] => [`FNMR@FMR=${rate}`, value]),
+    ...at('CMC', retrieval.recallAt),
+    ...at('precision', retrieval.precisionAt),
+    ['MAP@R', retrieval.mapAtR],
+    ...at('mAP', retrieval.mapAt),
+    ...Object.entries(fnmr).map(([rate, value]): [string, number] => [`FNMR@FMR=${rate}`, value]),
   ];
 }

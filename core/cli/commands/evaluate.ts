@@ -29,7 +29,7 @@ function numberList(valid: (value: number) => boolean, expected: string): (text:
 
 export function formatEvaluation(what: string, evaluation: Evaluation): string {
   const lines = [
-    `${what}: ${evaluation.queries} queries with a relevant item (${evaluation.loneQueries} without), ` +
+    `${what}: ${evaluation.retrieval.queries} queries with a relevant item (${evaluation.retrieval.loneQueries} without), ` +
       `${evaluation.genuinePairs} genuine and ${evaluation.impostorPairs} impostor pairs`,
     ...evaluationTable(evaluation).map(([name, value]) => `  ${name.padEnd(16)} ${value.toFixed(4)}`),
   ];
@@ -82,7 +82,7 @@ export function registerEvaluate(program: Command, _context: CliContext): void {
       const table = evaluationTable(evaluation);
       process.stdout.write(
         options.json
-          ? `${JSON.stringify(Object.fromEntries([['queries', evaluation.queries], ...table]))}\n`
+          ? `${JSON.stringify(Object.fromEntries([['queries', evaluation.retrieval.queries], ...table]))}\n`
           : `${formatEvaluation(options.run ? `${options.run} validation` : files.queries, evaluation)}\n`,
       );
       if (options.run) {

@@ -72,11 +72,11 @@ describe('evaluateEmbeddings', () => {
     ] as const) {
       const expected = reference(queries, searched ?? queries, 5, 0.05);
       const measured = evaluateEmbeddings(queries, searched, DIM, { cutoffs: [5], falseMatchRates: [0.05] });
-      expect(measured.queries, name).toBe(expected.counted);
-      expect(measured.cmcAt[5], name).toBeCloseTo(expected.cmc, 12);
-      expect(measured.precisionAt[5], name).toBeCloseTo(expected.precision, 12);
-      expect(measured.mapAtR, name).toBeCloseTo(expected.mapR, 12);
-      expect(measured.mapAt[5], name).toBeCloseTo(expected.mapK, 12);
+      expect(measured.retrieval.queries, name).toBe(expected.counted);
+      expect(measured.retrieval.recallAt[5], name).toBeCloseTo(expected.cmc, 12);
+      expect(measured.retrieval.precisionAt[5], name).toBeCloseTo(expected.precision, 12);
+      expect(measured.retrieval.mapAtR, name).toBeCloseTo(expected.mapR, 12);
+      expect(measured.retrieval.mapAt[5], name).toBeCloseTo(expected.mapK, 12);
       expect(measured.fnmrAtFmr[0.05], name).toBeCloseTo(expected.fnmr, 12);
     }
   });

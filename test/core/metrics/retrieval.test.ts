@@ -2,18 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../../core/random.js';
 import { retrievalMetrics } from '../../../core/metrics/retrieval.js';
 
+// Labels a a a b b c: R = 2 for the a's, 1 for the b's, 0 for c (left out).
+const labels = ['a', 'a', 'a', 'b', 'b', 'c'];
+const neighbours = [
+  ['a', 'b', 'a'],
+  ['b', 'a', 'a'],
+  ['a', 'a', 'b'],
+  ['a', 'b', 'a'],
+  ['b', 'a', 'a'],
+  ['a', 'b', 'a'],
+];
+
 describe('retrievalMetrics', () => {
   it('computes each metric on a hand-checked example', () => {
-    // Labels a a a b b c: R = 2 for the a's, 1 for the b's, 0 for c (left out).
-    const labels = ['a', 'a', 'a', 'b', 'b', 'c'];
-    const neighbours = [
-      ['a', 'b', 'a'],
-      ['b', 'a', 'a'],
-      ['a', 'a', 'b'],
-      ['a', 'b', 'a'],
-      ['b', 'a', 'a'],
-      ['a', 'b', 'a'],
-    ];
     const metrics = retrievalMetrics(labels, neighbours, { recallAt: [1, 2] });
     // Per counted query (0..4): P@1 1,0,1,0,1; R-precision 1/2,1/2,1,0,1; MAP@R 1/2,(1/2)(1/2),1,0,1; hit@2 1,1,1,1,1.
     expect(metrics.queries).toBe(5);
@@ -25,15 +26,6 @@ describe('retrievalMetrics', () => {
   });
 
   it('precision@k and mAP@k divide by min(k, R), on the same hand-checked example', () => {
-    const labels = ['a', 'a', 'a', 'b', 'b', 'c'];
-    const neighbours = [
-      ['a', 'b', 'a'],
-      ['b', 'a', 'a'],
-      ['a', 'a', 'b'],
-      ['a', 'b', 'a'],
-      ['b', 'a', 'a'],
-      ['a', 'b', 'a'],
-    ];
     const metrics = retrievalMetrics(labels, neighbours, { precisionAt: [1, 3] });
     // precision@3 (÷ min(3, R)): a's 2/2, 2/2, 2/2; b's 1/1, 1/1. mAP@3: a's (1 + 2/3)/2, (1/2 + 2/3)/2, (1 + 1)/2;
     // b's 1/2 (hit at 2), 1.

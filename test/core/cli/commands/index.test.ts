@@ -112,12 +112,12 @@ describe('simkit embed → index → search', () => {
       cutoffs: [1, 5],
       falseMatchRates: [0.01],
     });
-    expect(expected.queries).toBeGreaterThan(10);
+    expect(expected.retrieval.queries).toBeGreaterThan(10);
     const report = JSON.parse(readFileSync(join(runDir, 'report.json'), 'utf8')) as { summary: Record<string, number> };
-    expect(report.summary['validation CMC@1']).toBeCloseTo(expected.cmcAt[1]!, 12);
-    expect(report.summary['validation MAP@R']).toBeCloseTo(expected.mapAtR, 12);
+    expect(report.summary['validation CMC@1']).toBeCloseTo(expected.retrieval.recallAt[1]!, 12);
+    expect(report.summary['validation MAP@R']).toBeCloseTo(expected.retrieval.mapAtR, 12);
     expect(report.summary).toHaveProperty(['validation (trained + tuned)']); // the run's own summary is kept
-    expect(result.stdout).toContain(`CMC@1            ${expected.cmcAt[1]!.toFixed(4)}`);
+    expect(result.stdout).toContain(`CMC@1            ${expected.retrieval.recallAt[1]!.toFixed(4)}`);
     expect(readFileSync(join(runDir, 'report.html'), 'utf8')).toContain('validation CMC@1');
 
     const json = await simkitInProcess(
@@ -134,7 +134,7 @@ describe('simkit embed → index → search', () => {
       { cwd: root },
     );
     expect(json.code, json.stderr).toBe(0);
-    expect((JSON.parse(json.stdout) as Record<string, number>)['MAP@R']).toBeCloseTo(expected.mapAtR, 12);
+    expect((JSON.parse(json.stdout) as Record<string, number>)['MAP@R']).toBeCloseTo(expected.retrieval.mapAtR, 12);
   });
 
   it('simkit evaluate refuses bad input before any work: no source, a missing label row, a bad list', async () => {

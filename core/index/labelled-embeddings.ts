@@ -61,7 +61,22 @@ export function labelledEmbeddings(path: string, labels: ReadonlyMap<string, str
   return { dim: header.dim, set };
 }
 
-/** The validation files of a run directory; a run made without them is a clear error. */
+/**
+ * The run directory holding the validation files: `dir` itself (output/<slug>/run) or its `run` folder (output/<slug>,
+ * as `simkit embed --run` takes it); neither is a clear error.
+ */
+export function validationRunDir(dir: string): string {
+  const runDir = [dir, join(dir, 'run')].find((candidate) => existsSync(join(candidate, VALIDATION_FILES.queries)));
+  if (!runDir)
+    throw new UserError(
+      `${dir} holds no ${VALIDATION_FILES.queries}: not a run of \`simkit run\`, a run without a validation ` +
+        'split, or one made before runs saved their validation embeddings',
+      'pass the output directory of a new run (output/<slug>), or --embeddings with --labels',
+    );
+  return runDir;
+}
+
+/** The validation files of a run directory (see validationRunDir); a missing one is a clear error. */
 export function validationFiles(runDir: string): Record<keyof typeof VALIDATION_FILES, string> {
   const paths = {
     queries: join(runDir, VALIDATION_FILES.queries),
@@ -71,8 +86,8 @@ export function validationFiles(runDir: string): Record<keyof typeof VALIDATION_
   const absent = Object.values(paths).find((path) => !existsSync(path));
   if (absent)
     throw new UserError(
-      `${absent} does not exist: ${runDir} is not a run directory of \`simkit run\`, or one made before runs saved their validation embeddings`,
-      'pass the run directory (output/<slug>/run) of a new run, or --embeddings with --labels',
+      `${absent} does not exist: the run's validation files are incomplete`,
+      'run `simkit run` again, or pass --embeddings with --labels',
     );
   return paths;
 }

@@ -3,7 +3,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { UserError } from '../../errors.js';
 import { DEFAULT_EVALUATION, evaluateEmbeddings, evaluationTable, type Evaluation } from '../../index/evaluate.js';
-import { labelledEmbeddings, readLabels, validationFiles } from '../../index/labelled-embeddings.js';
+import { labelledEmbeddings, readLabels, validationFiles, validationRunDir } from '../../index/labelled-embeddings.js';
 import { log } from '../../log.js';
 import { readReportData, writeReportData } from '../../report/report-data.js';
 import { writeReport } from '../../report/render.js';
@@ -42,7 +42,10 @@ export function registerEvaluate(program: Command, _context: CliContext): void {
     .description(
       "CMC@k, precision@k, MAP@R, mAP@k and FNMR@FMR of a run's validation embeddings, or of any embeddings file with labels",
     )
-    .option('--run <dir>', 'a run directory (output/<slug>/run): its validation; the metrics join its report')
+    .option(
+      '--run <dir>',
+      "a run's output directory (output/<slug>, or its run folder): its validation joins its report",
+    )
     .option('--embeddings <file>', 'query embeddings file (simkit embed)')
     .option('--labels <csv>', 'CSV with columns id, label (the first of space-separated labels counts; empty: none)')
     .option('--gallery <file>', 'embeddings file the queries search (default: the queries search each other)')
@@ -64,8 +67,9 @@ export function registerEvaluate(program: Command, _context: CliContext): void {
         throw new UserError('evaluate needs either --run or --embeddings (with --labels)', 'pass one of them');
       if (options.embeddings && !options.labels)
         throw new UserError('--embeddings needs --labels', 'pass a CSV with columns id, label');
-      const files = options.run
-        ? validationFiles(resolve(options.run))
+      const runDir = options.run ? validationRunDir(resolve(options.run)) : undefined;
+      const files = runDir
+        ? validationFiles(runDir)
         : { queries: options.embeddings!, gallery: options.gallery, labels: options.labels! };
       const labels = await readLabels(files.labels);
       const queries = labelledEmbeddings(files.queries, labels, files.labels);
@@ -85,8 +89,7 @@ export function registerEvaluate(program: Command, _context: CliContext): void {
           ? `${JSON.stringify(Object.fromEntries([['queries', evaluation.retrieval.queries], ...table]))}\n`
           : `${formatEvaluation(options.run ? `${options.run} validation` : files.queries, evaluation)}\n`,
       );
-      if (options.run) {
-        const runDir = resolve(options.run);
+      if (runDir) {
         const { data, problem } = await readReportData(runDir);
         if (!data) throw new UserError(`cannot add the metrics to the report of ${runDir}: ${problem}`);
         const retrieval = Object.fromEntries(table.map(([name, value]) => [`validation ${name}`, value]));

@@ -140,6 +140,8 @@ describe('simkit embed → index → search', () => {
   it('simkit evaluate refuses bad input before any work: no source, a missing label row, a bad list', async () => {
     const runDir = join(out, 'run');
     const queries = join(runDir, VALIDATION_FILES.queries);
+    // The output directory (as `simkit embed --run` takes it) works too.
+    expect((await simkitInProcess(['evaluate', '--run', out, '--json'], { cwd: root })).code).toBe(0);
     expect((await simkitInProcess(['evaluate'], { cwd: root })).code).toBe(2);
     expect((await simkitInProcess(['evaluate', '--embeddings', queries], { cwd: root })).code).toBe(2);
     expect((await simkitInProcess(['evaluate', '--run', root], { cwd: root })).stderr).toContain(

@@ -57,6 +57,7 @@ import { Checkpoints } from '../training/checkpoint.js';
 import type { TuningPoint } from './tune.js';
 import { describeWall, tuneToEdges, type EdgeAwareTuning } from './grid-edges.js';
 import { splitForValidation } from './split.js';
+import { saveValidationEmbeddings } from '../index/labelled-embeddings.js';
 
 export interface RunOptions {
   /** Kaggle slug or short alias. */
@@ -385,6 +386,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       queries: distractors.filter((_, i) => i % 2 === 0),
       reference: distractors.filter((_, i) => i % 2 === 1),
     });
+    await saveValidationEmbeddings(runDir, outcome.queries, outcome.gallery);
     const { best } = outcome.tuning;
     const predictions = await predictTest(app, run, strategy, embedder, outcome.chain, distractors);
     const submission = join(out, 'submission.csv');

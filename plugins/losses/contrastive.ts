@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
-import { minerOfKind, pairMasks } from '../../core/losses/pairwise.js';
+import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
 
 export interface ContrastiveOptions extends LossPartOptions {
@@ -34,17 +34,12 @@ export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
   create: (options) => {
     const o = { ...CONTRASTIVE_DEFAULTS, ...options };
     const parts = lossParts('contrastive', o, CONTRASTIVE_DEFAULTS);
-    return ({ miner }) => {
-      const pairMiner = minerOfKind(miner, 'pair', 'contrastive');
-      return embeddingLoss(parts, (embeddings, labels) =>
-        tf.tidy(() => {
-          const d = parts.distance.distances(embeddings);
-          const { positive, negative } = pairMasks(d, labels, pairMiner);
-          return reduce(parts.reducer, tf.relu(d.sub(o.positiveMargin)), positive).add(
-            reduce(parts.reducer, tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative),
-          ) as tf.Scalar;
-        }),
-      );
-    };
+    return ({ miner }) =>
+      pairLoss('contrastive', parts, miner, ({ distances, positive, negative }) => {
+        const d = distances();
+        return reduce(parts.reducer, tf.relu(d.sub(o.positiveMargin)), positive).add(
+          reduce(parts.reducer, tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative),
+        ) as tf.Scalar;
+      });
   },
 };

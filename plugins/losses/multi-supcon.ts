@@ -7,6 +7,7 @@ import { detached, minerOfKind } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 
 export interface MultiSupConOptions extends LossPartOptions {
+  /** Temperature τ dividing the similarities before the softmax. */
   readonly temperature: number;
   /** Two rows are a positive pair when the Jaccard similarity of their label sets exceeds this. */
   readonly threshold: number;

@@ -12,6 +12,7 @@ import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js
 import { createOptimizer, type OptimizerOptions, type ScheduledOptimizer } from './optimizer.js';
 import { epochProgress } from '../progress.js';
 import { warmupCosine } from './schedule.js';
+import { FineTuningPhases, type FineTuningOptions, type PhaseVariables } from './fine-tuning.js';
 
 export type { InMemoryDataset } from './data.js';
 
@@ -57,6 +58,8 @@ export interface TrainerOptions {
   readonly maxSkippedShare?: number;
   /** A progress bar per epoch; default: when stderr is a terminal. */
   readonly progress?: boolean;
+  /** Head-only epochs, then the pretrained backbone unfrozen at a lower rate (core/training/fine-tuning.ts). */
+  readonly fineTuning?: FineTuningOptions;
 }
 
 export interface EpochRecord {
@@ -68,6 +71,8 @@ export interface EpochRecord {
   readonly validation?: Record<string, number>;
   /** Samples that could not be read this epoch. */
   readonly skipped?: number;
+  /** The fine-tuning phase of the epoch (with fineTuning only). */
+  readonly phase?: PhaseVariables['phase'];
 }
 
 export interface TrainingResult {
@@ -191,7 +196,16 @@ export async function trainEmbedding(
     { ...optimizerOptions, weightDecay: 0 },
     options.learningRate * options.headLearningRateFactor,
   );
-  const modelVariables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const phases = options.fineTuning ? new FineTuningPhases(model, options.fineTuning) : undefined;
+  const backboneFactor = options.fineTuning?.backboneLearningRateFactor ?? 1;
+  const backboneOptimizer = phases
+    ? createOptimizer(optimizerOptions, options.learningRate * backboneFactor)
+    : undefined;
+  const allTrainable: PhaseVariables = {
+    phase: 'unfrozen',
+    backbone: [],
+    neck: model.trainableWeights.map((weight) => weight.read() as tf.Variable),
+  };
   const headVariables = objective.variables();
   const checkpoints = options.runDir ? new Checkpoints(options.runDir, options.keepCheckpoints) : undefined;
   const logFile = options.runDir ? join(options.runDir, 'log.jsonl') : undefined;
@@ -216,6 +230,7 @@ export async function trainEmbedding(
       objective,
       modelOptimizer,
       headOptimizer,
+      backboneOptimizer,
       modelFingerprint,
       options.epochs,
     );
@@ -253,6 +268,7 @@ export async function trainEmbedding(
       const started = Date.now();
       const plan = planEpoch(random);
       const progress = epochProgress(epoch + 1, options.epochs, plan.batches.length, options.progress);
+      const trained = phases?.enter(epoch) ?? allTrainable;
       let lossSum = 0;
       let samples = 0;
       let learningRate = 0;
@@ -267,14 +283,16 @@ export async function trainEmbedding(
         learningRate = warmupCosine(step, totalSteps, options.warmupEpochs * stepsPerEpoch, options.learningRate, 0.05);
         modelOptimizer.setLearningRate(learningRate);
         headOptimizer.setLearningRate(learningRate * options.headLearningRateFactor);
+        backboneOptimizer?.setLearningRate(learningRate * backboneFactor);
         objective.onStep({ epoch, step, epochs: options.epochs, stepsPerEpoch });
         const targets = plan.targets ? tf.tensor1d(plan.targets[batch.plan]!) : undefined;
         const { value, grads } = tf.variableGrads(() => {
           const embeddings = l2Normalize(model.apply(batch.x, { training: true }) as tf.Tensor2D);
           return objective.loss(objectiveBatch(objective.batch, embeddings, batch.labels, targets));
-        }, [...modelVariables, ...headVariables]);
+        }, [...trained.neck, ...trained.backbone, ...headVariables]);
         const clipped = clipByGlobalNorm(grads, options.clipNorm);
-        modelOptimizer.apply(modelVariables, clipped);
+        modelOptimizer.apply(trained.neck, clipped);
+        backboneOptimizer?.apply(trained.backbone, clipped);
         headOptimizer.apply(headVariables, clipped);
         const loss = (await value.data())[0]!;
         tf.dispose([value, grads, clipped, batch.x, batch.labels, ...(targets ? [targets] : [])]);
@@ -315,6 +333,7 @@ export async function trainEmbedding(
         samplesPerSecond: samples / seconds,
         validation,
         ...(data.skipped ? { skipped: data.skipped } : {}),
+        ...(phases ? { phase: trained.phase } : {}),
       };
       history.push(record);
 
@@ -357,7 +376,7 @@ export async function trainEmbedding(
       );
       if (logFile) await appendFile(logFile, `${JSON.stringify({ type: 'epoch', ...record })}\n`);
       if (checkpoints) {
-        const groups = await tensorGroups(model, objective, modelOptimizer, headOptimizer);
+        const groups = await tensorGroups(model, objective, modelOptimizer, headOptimizer, backboneOptimizer);
         try {
           await checkpoints.write(state, groups, { protect: best?.epoch });
         } finally {
@@ -384,6 +403,7 @@ export async function trainEmbedding(
     tf.dispose(bestWeights ?? []);
     modelOptimizer.dispose();
     headOptimizer.dispose();
+    backboneOptimizer?.dispose();
     await data.close?.();
   }
 }
@@ -393,8 +413,10 @@ async function tensorGroups(
   objective: Objective,
   modelOptimizer: ScheduledOptimizer,
   headOptimizer: ScheduledOptimizer,
+  backboneOptimizer: ScheduledOptimizer | undefined,
 ): Promise<TensorGroups> {
   return {
+    ...(backboneOptimizer ? { backboneOptimizer: await backboneOptimizer.getWeights() } : {}),
     model: model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() })),
     head: objective.variables().map((variable) => ({ name: variable.name, tensor: variable })),
     modelOptimizer: await modelOptimizer.getWeights(),
@@ -408,6 +430,7 @@ async function restore(
   objective: Objective,
   modelOptimizer: ScheduledOptimizer,
   headOptimizer: ScheduledOptimizer,
+  backboneOptimizer: ScheduledOptimizer | undefined,
   expectedFingerprint: string,
   epochs: number,
 ): Promise<CheckpointState<EpochRecord>> {
@@ -430,6 +453,8 @@ async function restore(
     // The optimisers' slot variables share the data of these tensors (reference-counted).
     await modelOptimizer.setWeights(loaded.groups.modelOptimizer!);
     await headOptimizer.setWeights(loaded.groups.headOptimizer!);
+    const backboneState = loaded.groups.backboneOptimizer;
+    if (backboneOptimizer && backboneState) await backboneOptimizer.setWeights(backboneState);
     return loaded.state;
   } finally {
     tf.dispose(Object.values(loaded.groups).flatMap((group) => group.map((t) => t.tensor)));

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs';
+import type { FineTuningConfig } from '../contracts/competition.js';
 import { UserError } from '../errors.js';
 import { NECK_PREFIX } from '../models/layers.js';
 import { setTrainableFrom } from '../models/trainable.js';
@@ -8,14 +9,7 @@ import { setTrainableFrom } from '../models/trainable.js';
  * train alone on the frozen network, then the network is unfrozen (all of it, or from a named layer
  * on) and trains with a smaller learning rate than the neck.
  */
-export interface FineTuningOptions {
-  /** Epochs at the start during which only the neck trains. */
-  readonly headOnlyEpochs: number;
-  /** After them, the pretrained layers that train: true (all), false (none), or a layer name (it and all after it). */
-  readonly unfreeze: boolean | string;
-  /** Learning rate of the pretrained layers relative to the neck's. */
-  readonly backboneLearningRateFactor: number;
-}
+export type FineTuningOptions = FineTuningConfig;
 
 export const FINE_TUNING_DEFAULTS: FineTuningOptions = {
   headOnlyEpochs: 1,

@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { l2Normalize } from '../tensors.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
-import { Checkpoints, type CheckpointState, type TensorGroups } from './checkpoint.js';
+import { Checkpoints, type CheckpointState, type NamedTensor, type TensorGroups } from './checkpoint.js';
 import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js';
 import { createOptimizer, type OptimizerOptions, type ScheduledOptimizer } from './optimizer.js';
 import { epochProgress } from '../progress.js';
@@ -221,7 +221,7 @@ export async function trainEmbedding(
     fingerprint: modelFingerprint,
   };
   let resumedFrom: number | null = null;
-  let bestWeights: tf.Tensor[] | null = null;
+  let bestWeights: NamedTensor[] | null = null;
   if (options.runDir) await mkdir(options.runDir, { recursive: true });
   if (checkpoints && options.resume && checkpoints.exists()) {
     state = await restore(
@@ -348,8 +348,8 @@ export async function trainEmbedding(
         if (best === null || value > best.value + (options.earlyStopping.minDelta ?? 0)) {
           best = { metric, value, epoch: epoch + 1 };
           epochsWithoutImprovement = 0;
-          tf.dispose(bestWeights ?? []);
-          bestWeights = model.getWeights().map((w) => w.clone());
+          tf.dispose(bestWeights?.map((w) => w.tensor) ?? []);
+          bestWeights = model.weights.map((w) => ({ name: w.originalName, tensor: w.read().clone() }));
         } else {
           epochsWithoutImprovement += 1;
           stoppedEarly = epochsWithoutImprovement >= options.earlyStopping.patience;
@@ -395,12 +395,12 @@ export async function trainEmbedding(
     }
     const best = state.best;
     if (best && bestWeights && best.epoch !== state.epoch) {
-      model.setWeights(bestWeights);
+      setWeightsByName(model, bestWeights);
       log.info(`restored the weights of epoch ${best.epoch} (${best.metric} ${best.value.toFixed(4)})`);
     }
     return { history, epoch: best && bestWeights ? best.epoch : state.epoch, stoppedEarly, resumedFrom };
   } finally {
-    tf.dispose(bestWeights ?? []);
+    tf.dispose(bestWeights?.map((w) => w.tensor) ?? []);
     modelOptimizer.dispose();
     headOptimizer.dispose();
     backboneOptimizer?.dispose();
@@ -448,7 +448,7 @@ async function restore(
         'resume with the config the run started with, or start afresh without --resume',
       );
     }
-    model.setWeights(loaded.groups.model!.map((t) => t.tensor));
+    setWeightsByName(model, loaded.groups.model!);
     objective.variables().forEach((variable, i) => variable.assign(loaded.groups.head![i]!.tensor));
     // The optimisers' slot variables share the data of these tensors (reference-counted).
     await modelOptimizer.setWeights(loaded.groups.modelOptimizer!);
@@ -459,6 +459,22 @@ async function restore(
   } finally {
     tf.dispose(Object.values(loaded.groups).flatMap((group) => group.map((t) => t.tensor)));
   }
+}
+
+/**
+ * Writes saved weights into the model, by name when the model has every saved name: the order of
+ * model.weights follows the layers' trainable flags, which fine-tuning phases change between saving
+ * and restoring (and pretrained networks and their necks have fixed names). Otherwise by position:
+ * automatic layer names (dense_Dense3) differ between processes, and without phases the order holds.
+ */
+function setWeightsByName(model: tf.LayersModel, weights: readonly NamedTensor[]): void {
+  const byName = new Map(weights.map((w) => [w.name, w.tensor]));
+  const named = model.weights.map((weight) => byName.get(weight.originalName));
+  model.setWeights(
+    named.every((value) => value !== undefined) && byName.size === weights.length
+      ? named
+      : weights.map((w) => w.tensor),
+  );
 }
 
 /** Scales every gradient by min(1, maxNorm / ‖g‖) where ‖g‖ is the norm of all gradients together. */

@@ -17,6 +17,7 @@ import { log } from '../log.js';
 import { itemProgress } from '../progress.js';
 import { Random } from '../random.js';
 import { imageStreamData, inMemoryData, type TrainingData } from '../training/data.js';
+import { FINE_TUNING_DEFAULTS } from '../training/fine-tuning.js';
 import { trainEmbedding, type TrainingResult } from '../training/trainer.js';
 import { trainingConfig } from './config.js';
 
@@ -258,6 +259,7 @@ export async function trainEmbeddingModel(
       runDir: options.runDir,
       resume: options.resume,
       keepCheckpoints: settings.keepCheckpoints,
+      ...(settings.fineTuning ? { fineTuning: { ...FINE_TUNING_DEFAULTS, ...settings.fineTuning } } : {}),
       maxSkippedShare: options.maxBadImages,
       earlyStopping: settings.earlyStopping.patience > 0 ? settings.earlyStopping : undefined,
       validate:

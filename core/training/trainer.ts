@@ -7,11 +7,12 @@ import { UserError } from '../errors.js';
 import { l2Normalize } from '../tensors.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
-import { Checkpoints, type CheckpointState, type TensorGroups } from './checkpoint.js';
+import { Checkpoints, type CheckpointState, type NamedTensor, type TensorGroups } from './checkpoint.js';
 import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js';
 import { createOptimizer, type OptimizerOptions, type ScheduledOptimizer } from './optimizer.js';
 import { epochProgress } from '../progress.js';
 import { warmupCosine } from './schedule.js';
+import { FineTuningPhases, type FineTuningOptions, type PhaseVariables } from './fine-tuning.js';
 
 export type { InMemoryDataset } from './data.js';
 
@@ -57,6 +58,8 @@ export interface TrainerOptions {
   readonly maxSkippedShare?: number;
   /** A progress bar per epoch; default: when stderr is a terminal. */
   readonly progress?: boolean;
+  /** Head-only epochs, then the pretrained backbone unfrozen at a lower rate (core/training/fine-tuning.ts). */
+  readonly fineTuning?: FineTuningOptions;
 }
 
 export interface EpochRecord {
@@ -68,6 +71,8 @@ export interface EpochRecord {
   readonly validation?: Record<string, number>;
   /** Samples that could not be read this epoch. */
   readonly skipped?: number;
+  /** The fine-tuning phase of the epoch (with fineTuning only). */
+  readonly phase?: PhaseVariables['phase'];
 }
 
 export interface TrainingResult {
@@ -191,7 +196,16 @@ export async function trainEmbedding(
     { ...optimizerOptions, weightDecay: 0 },
     options.learningRate * options.headLearningRateFactor,
   );
-  const modelVariables = model.trainableWeights.map((weight) => weight.read() as tf.Variable);
+  const phases = options.fineTuning ? new FineTuningPhases(model, options.fineTuning) : undefined;
+  const backboneFactor = options.fineTuning?.backboneLearningRateFactor ?? 1;
+  const backboneOptimizer = phases
+    ? createOptimizer(optimizerOptions, options.learningRate * backboneFactor)
+    : undefined;
+  const allTrainable: PhaseVariables = {
+    phase: 'unfrozen',
+    backbone: [],
+    neck: model.trainableWeights.map((weight) => weight.read() as tf.Variable),
+  };
   const headVariables = objective.variables();
   const checkpoints = options.runDir ? new Checkpoints(options.runDir, options.keepCheckpoints) : undefined;
   const logFile = options.runDir ? join(options.runDir, 'log.jsonl') : undefined;
@@ -207,7 +221,7 @@ export async function trainEmbedding(
     fingerprint: modelFingerprint,
   };
   let resumedFrom: number | null = null;
-  let bestWeights: tf.Tensor[] | null = null;
+  let bestWeights: NamedTensor[] | null = null;
   if (options.runDir) await mkdir(options.runDir, { recursive: true });
   if (checkpoints && options.resume && checkpoints.exists()) {
     state = await restore(
@@ -216,6 +230,7 @@ export async function trainEmbedding(
       objective,
       modelOptimizer,
       headOptimizer,
+      backboneOptimizer,
       modelFingerprint,
       options.epochs,
     );
@@ -253,6 +268,7 @@ export async function trainEmbedding(
       const started = Date.now();
       const plan = planEpoch(random);
       const progress = epochProgress(epoch + 1, options.epochs, plan.batches.length, options.progress);
+      const trained = phases?.enter(epoch) ?? allTrainable;
       let lossSum = 0;
       let samples = 0;
       let learningRate = 0;
@@ -267,14 +283,16 @@ export async function trainEmbedding(
         learningRate = warmupCosine(step, totalSteps, options.warmupEpochs * stepsPerEpoch, options.learningRate, 0.05);
         modelOptimizer.setLearningRate(learningRate);
         headOptimizer.setLearningRate(learningRate * options.headLearningRateFactor);
+        backboneOptimizer?.setLearningRate(learningRate * backboneFactor);
         objective.onStep({ epoch, step, epochs: options.epochs, stepsPerEpoch });
         const targets = plan.targets ? tf.tensor1d(plan.targets[batch.plan]!) : undefined;
         const { value, grads } = tf.variableGrads(() => {
           const embeddings = l2Normalize(model.apply(batch.x, { training: true }) as tf.Tensor2D);
           return objective.loss(objectiveBatch(objective.batch, embeddings, batch.labels, targets));
-        }, [...modelVariables, ...headVariables]);
+        }, [...trained.neck, ...trained.backbone, ...headVariables]);
         const clipped = clipByGlobalNorm(grads, options.clipNorm);
-        modelOptimizer.apply(modelVariables, clipped);
+        modelOptimizer.apply(trained.neck, clipped);
+        backboneOptimizer?.apply(trained.backbone, clipped);
         headOptimizer.apply(headVariables, clipped);
         const loss = (await value.data())[0]!;
         tf.dispose([value, grads, clipped, batch.x, batch.labels, ...(targets ? [targets] : [])]);
@@ -315,6 +333,7 @@ export async function trainEmbedding(
         samplesPerSecond: samples / seconds,
         validation,
         ...(data.skipped ? { skipped: data.skipped } : {}),
+        ...(phases ? { phase: trained.phase } : {}),
       };
       history.push(record);
 
@@ -329,8 +348,8 @@ export async function trainEmbedding(
         if (best === null || value > best.value + (options.earlyStopping.minDelta ?? 0)) {
           best = { metric, value, epoch: epoch + 1 };
           epochsWithoutImprovement = 0;
-          tf.dispose(bestWeights ?? []);
-          bestWeights = model.getWeights().map((w) => w.clone());
+          tf.dispose(bestWeights?.map((w) => w.tensor) ?? []);
+          bestWeights = model.weights.map((w) => ({ name: w.originalName, tensor: w.read().clone() }));
         } else {
           epochsWithoutImprovement += 1;
           stoppedEarly = epochsWithoutImprovement >= options.earlyStopping.patience;
@@ -357,7 +376,7 @@ export async function trainEmbedding(
       );
       if (logFile) await appendFile(logFile, `${JSON.stringify({ type: 'epoch', ...record })}\n`);
       if (checkpoints) {
-        const groups = await tensorGroups(model, objective, modelOptimizer, headOptimizer);
+        const groups = await tensorGroups(model, objective, modelOptimizer, headOptimizer, backboneOptimizer);
         try {
           await checkpoints.write(state, groups, { protect: best?.epoch });
         } finally {
@@ -376,14 +395,15 @@ export async function trainEmbedding(
     }
     const best = state.best;
     if (best && bestWeights && best.epoch !== state.epoch) {
-      model.setWeights(bestWeights);
+      setWeightsByName(model, bestWeights);
       log.info(`restored the weights of epoch ${best.epoch} (${best.metric} ${best.value.toFixed(4)})`);
     }
     return { history, epoch: best && bestWeights ? best.epoch : state.epoch, stoppedEarly, resumedFrom };
   } finally {
-    tf.dispose(bestWeights ?? []);
+    tf.dispose(bestWeights?.map((w) => w.tensor) ?? []);
     modelOptimizer.dispose();
     headOptimizer.dispose();
+    backboneOptimizer?.dispose();
     await data.close?.();
   }
 }
@@ -393,8 +413,10 @@ async function tensorGroups(
   objective: Objective,
   modelOptimizer: ScheduledOptimizer,
   headOptimizer: ScheduledOptimizer,
+  backboneOptimizer: ScheduledOptimizer | undefined,
 ): Promise<TensorGroups> {
   return {
+    ...(backboneOptimizer ? { backboneOptimizer: await backboneOptimizer.getWeights() } : {}),
     model: model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() })),
     head: objective.variables().map((variable) => ({ name: variable.name, tensor: variable })),
     modelOptimizer: await modelOptimizer.getWeights(),
@@ -408,6 +430,7 @@ async function restore(
   objective: Objective,
   modelOptimizer: ScheduledOptimizer,
   headOptimizer: ScheduledOptimizer,
+  backboneOptimizer: ScheduledOptimizer | undefined,
   expectedFingerprint: string,
   epochs: number,
 ): Promise<CheckpointState<EpochRecord>> {
@@ -425,15 +448,33 @@ async function restore(
         'resume with the config the run started with, or start afresh without --resume',
       );
     }
-    model.setWeights(loaded.groups.model!.map((t) => t.tensor));
+    setWeightsByName(model, loaded.groups.model!);
     objective.variables().forEach((variable, i) => variable.assign(loaded.groups.head![i]!.tensor));
     // The optimisers' slot variables share the data of these tensors (reference-counted).
     await modelOptimizer.setWeights(loaded.groups.modelOptimizer!);
     await headOptimizer.setWeights(loaded.groups.headOptimizer!);
+    const backboneState = loaded.groups.backboneOptimizer;
+    if (backboneOptimizer && backboneState) await backboneOptimizer.setWeights(backboneState);
     return loaded.state;
   } finally {
     tf.dispose(Object.values(loaded.groups).flatMap((group) => group.map((t) => t.tensor)));
   }
+}
+
+/**
+ * Writes saved weights into the model, by name when the model has every saved name: the order of
+ * model.weights follows the layers' trainable flags, which fine-tuning phases change between saving
+ * and restoring (and pretrained networks and their necks have fixed names). Otherwise by position:
+ * automatic layer names (dense_Dense3) differ between processes, and without phases the order holds.
+ */
+function setWeightsByName(model: tf.LayersModel, weights: readonly NamedTensor[]): void {
+  const byName = new Map(weights.map((w) => [w.name, w.tensor]));
+  const named = model.weights.map((weight) => byName.get(weight.originalName));
+  model.setWeights(
+    named.every((value) => value !== undefined) && byName.size === weights.length
+      ? named
+      : weights.map((w) => w.tensor),
+  );
 }
 
 /** Scales every gradient by min(1, maxNorm / ‖g‖) where ‖g‖ is the norm of all gradients together. */

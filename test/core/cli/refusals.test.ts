@@ -964,6 +964,32 @@ const CASES: Case[] = [
     absent: ['v.emb'],
   },
   {
+    name: 'embed onto a full disk',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      const app = await Simkit.create();
+      const config = await effectiveConfig(app, { competition: 'hotels' });
+      await writeRunConfig(join(dir, 'out'), { competition: 'hotels', seed: 1, ...config });
+      const model = tf.sequential({
+        layers: [
+          tf.layers.flatten({ inputShape: [config.imageSize, config.imageSize, 3] }),
+          tf.layers.dense({ units: config.embeddingSize }),
+        ],
+      });
+      await saveModel(model, join(dir, 'out', 'run', 'model'));
+      model.dispose();
+      mkdirSync(join(dir, 'full'));
+      return {
+        args: ['embed', 'hotels', '--run', 'out', '--data', data, '--set', 'train', '--out', 'full/v.emb'],
+        // A 16 KiB file system of its own (a mount namespace of an unprivileged user namespace).
+        shell: (cli) => `unshare -rm bash -c "mount -t tmpfs -o size=16k tmpfs full && ${cli}"`,
+      };
+    },
+    exit: 2,
+    message: /cannot write full\/v\.emb: the disk is full \(ENOSPC\)/,
+    absent: ['full/v.emb'],
+  },
+  {
     name: 'leaderboard --competition of a competition with no runs',
     setup: (dir) => ({ args: ['leaderboard', '--competition', 'nope', '--db', leaderboardFile(dir, () => {})] }),
     exit: 1,

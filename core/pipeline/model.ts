@@ -16,6 +16,7 @@ import { exactSearch } from '../index/neighbours.js';
 import { log } from '../log.js';
 import { itemProgress } from '../progress.js';
 import { Random } from '../random.js';
+import { checkBatchFits, plannedBatchSize } from '../training/batch-memory.js';
 import { imageStreamData, inMemoryData, type TrainingData } from '../training/data.js';
 import { FINE_TUNING_DEFAULTS } from '../training/fine-tuning.js';
 import { trainEmbedding, type TrainingResult } from '../training/trainer.js';
@@ -151,9 +152,11 @@ export function objectiveConfig(spec: Pick<ModelSpec, 'head' | 'loss' | 'miner'>
  * Refuses a config whose loss, head or miner (of the image model and the text model) cannot be built, before any data
  * is read.
  */
-export function checkObjectives(app: Simkit, config: CompetitionConfig): void {
-  for (const spec of [config, ...(config.textModel ? [config.textModel] : [])])
-    checkObjective(app, objectiveConfig(spec), spec.embeddingSize);
+/** Refuses a bad objective of any model of the run early; returns whether one of them learns from labels. */
+export function checkObjectives(app: Simkit, config: CompetitionConfig): boolean {
+  return [config, ...(config.textModel ? [config.textModel] : [])]
+    .map((spec) => checkObjective(app, objectiveConfig(spec), spec.embeddingSize))
+    .some((batch) => batch !== 'views');
 }
 
 /** How many training items at most the validation queries of an item split search each epoch. */
@@ -226,6 +229,7 @@ export async function trainEmbeddingModel(
     spec.sampler.name === NO_SAMPLER
       ? undefined
       : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
+  checkBatchFits(plannedBatchSize(spec.batchSize, sampler), inputs.shape, inputs.kind);
 
   const embed = async (items: readonly Item[]): Promise<Float32Array> => {
     const out = new Float32Array(items.length * spec.embeddingSize);

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type {
@@ -16,14 +16,17 @@ import type { ScoreReport, ScoringSpec } from '../contracts/metric.js';
 import type { KnnState, ModelVectors } from '../contracts/postprocessor.js';
 import type { TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
+import { checkComponentOptions } from '../di/component-options.js';
 import { UserError } from '../errors.js';
 import { replaceFile } from '../io/atomic-write.js';
+import { lockOutFolder } from '../io/out-lock.js';
 import { exactSearchContext } from '../index/neighbours.js';
 import { Leaderboard, LeaderboardFileError, defaultLeaderboardPath } from '../leaderboard/leaderboard.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
 import { writeReport } from '../report/render.js';
 import { REPORT_DATA_FORMAT, embeddingSample, neighbourGallery, writeReportData } from '../report/report-data.js';
+import { embeddedSample } from '../samples/sample-folder.js';
 import { resolveScoringSpec } from '../scoring/registration.js';
 import { scoreFiles, scoreRows, validateSubmissionFile } from '../scoring/score.js';
 import { taskStrategy } from '../tasks/index.js';
@@ -52,6 +55,7 @@ import {
   type ModelTrainingOptions,
 } from './model.js';
 import { DEFAULT_MAX_BAD_IMAGES, checkRunData } from './data-check.js';
+import { checkTrainingData } from '../data/trainable.js';
 import { writeRunConfig } from './run-config.js';
 import { Checkpoints } from '../training/checkpoint.js';
 import type { TuningPoint } from './tune.js';
@@ -136,6 +140,7 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   const source = options.config ?? `the defaults of ${competition.alias}`;
   checkConfig(effective, source);
   competition.checkConfig?.(effective, source);
+  checkComponentOptions(app, effective);
   return effective;
 }
 
@@ -172,20 +177,20 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
   if (![slug, competition.alias].includes(options.competition))
     log.info(`"${options.competition}" stands for ${slug}, the slug Kaggle used`);
   const config = await effectiveConfig(app, options);
-  checkObjectives(app, config);
+  const learnsFromLabels = checkObjectives(app, config);
   const seed = options.seed ?? 42;
   if (!satisfies(seed, SEED))
     throw new UserError(`the seed must be ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });
+  lockOutFolder(out);
 
   const dataDir = options.data ? resolve(options.data) : join(out, 'sample');
   if (!options.data) {
-    log.info(`[${slug}] generating the embedded sample in ${dataDir}`);
-    await competition.generateSample(dataDir, seed);
-  } else if (!existsSync(dataDir)) {
+    await embeddedSample(competition, dataDir, seed);
+  } else if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
     throw new UserError(
-      `data directory ${dataDir} does not exist`,
+      `data directory ${dataDir} ${existsSync(dataDir) ? 'is not a directory' : 'does not exist'}`,
       `pass DATA=<a directory in ${slug}'s Kaggle layout>`,
     );
   }
@@ -208,6 +213,7 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<Prep
     ? unknownLabelSplit(split, unknown, config.validation.fraction, new Random(seed))
     : split;
   const labelled = unknown ? trainItems.filter((item) => !item.labels.includes(unknown)) : trainItems;
+  checkTrainingData({ train, all: trainItems, test, dataDir, unknownLabel: unknown, learnsFromLabels, config });
   log.info(
     `[${slug}] ${trainItems.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +
       (test.distractors ? `; ${test.distractors.length} known non-targets` : ''),
@@ -390,7 +396,10 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     const { best } = outcome.tuning;
     const predictions = await predictTest(app, run, strategy, embedder, outcome.chain, distractors);
     const submission = join(out, 'submission.csv');
-    // Validated before it replaces anything: an invalid submission is never left at submission.csv.
+    const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
+    let scored: ScoreReport | undefined;
+    // Validated (and scored against the sample's hidden truth) before it replaces anything: an
+    // invalid submission, or one for other data, never replaces submission.csv.
     await replaceFile(submission, async (temporary) => {
       await competition.writeSubmission(predictions, temporary);
       await validateSubmissionFile(
@@ -398,11 +407,9 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
         temporary,
         test.queries.map((item) => item.id),
       );
+      if (!options.data && existsSync(solutionFile)) scored = await scoreFiles(spec, solutionFile, temporary);
     });
-
-    const solutionFile = join(dataDir, SAMPLE_SOLUTION_FILE);
-    const testReport =
-      !options.data && existsSync(solutionFile) ? await scoreFiles(spec, solutionFile, submission) : null;
+    const testReport = scored ?? null;
     const exportedModel = await competition.exportModel?.({
       out,
       runDir,

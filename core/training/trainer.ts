@@ -248,8 +248,10 @@ export async function trainEmbedding(
       );
   } else {
     if (checkpoints?.exists()) {
-      log.warn(`replacing the checkpoints in ${checkpoints.dir} (pass --resume to continue them instead)`);
-      await checkpoints.clear();
+      log.warn(
+        `replacing the checkpoints in ${checkpoints.dir} once this run's first one is written (pass --resume to continue them instead)`,
+      );
+      checkpoints.supersede();
     } else if (options.resume) {
       log.info(`no checkpoint in ${options.runDir}: starting from epoch 1`);
     }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { DROPOUT } from '../../core/di/option-ranges.js';
 import { UserError } from '../../core/errors.js';
 import {
   embeddingNeck,
@@ -171,5 +172,10 @@ export const pretrainedBackbone: Registration<BackboneBuilder, PretrainedOptions
   description:
     'a local TF.js LayersModel (frozen or fine-tuned) or GraphModel (frozen) + GeM/average pooling + batch-norm embedding neck',
   defaults: PRETRAINED_DEFAULTS,
+  ranges: {
+    inputSize: { integer: true, min: 1, optional: true },
+    hidden: { integer: true, min: 1, each: true },
+    dropout: DROPOUT,
+  },
   create: pretrained,
 };

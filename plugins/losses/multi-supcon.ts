@@ -76,6 +76,7 @@ export const multiSupCon: Registration<LossFactory, MultiSupConOptions> = {
   description:
     'multi-label supervised contrastive (PML 3 MultiSupConLoss): positives by Jaccard similarity of label sets > threshold, weighted by it',
   defaults: MULTI_SUPCON_DEFAULTS,
+  ranges: { temperature: { above: 0 }, threshold: { min: 0, max: 1 } },
   create: (options) => {
     const o = { ...MULTI_SUPCON_DEFAULTS, ...options };
     const parts = lossParts('multi-supcon', o, MULTI_SUPCON_DEFAULTS);

@@ -27,6 +27,7 @@ export const normalizedSoftmax: Registration<LossFactory, NormalizedSoftmaxOptio
   name: 'normalized-softmax',
   description: 'normalized softmax (Zhai 2019): softmax over cosines to a class matrix divided by τ',
   defaults: NORMALIZED_SOFTMAX_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (options) => {
     const o = { ...NORMALIZED_SOFTMAX_DEFAULTS, ...options };
     const parts = lossParts('normalized-softmax', o, NORMALIZED_SOFTMAX_DEFAULTS);

@@ -46,6 +46,7 @@ export const labelledNtXentLoss: Registration<LossFactory, LabelledNtXentOptions
   name: 'nt-xent-labels',
   description: 'NT-Xent / InfoNCE with labels: one term per same-label pair, negatives of its anchor (PML NTXentLoss)',
   defaults: LABELLED_NT_XENT_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (options) => {
     const o = { ...LABELLED_NT_XENT_DEFAULTS, ...options };
     const parts = lossParts('nt-xent-labels', o, LABELLED_NT_XENT_DEFAULTS);

@@ -28,6 +28,7 @@ export const ntXent: Registration<LossFactory, NtXentOptions> = {
   name: 'nt-xent',
   description: 'NT-Xent (SimCLR): two augmented views per item, no labels, temperature τ',
   defaults: NT_XENT_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (options) => {
     const o = { ...NT_XENT_DEFAULTS, ...options };
     const parts = lossParts('nt-xent', o, NT_XENT_DEFAULTS);

@@ -29,6 +29,7 @@ export const supCon: Registration<LossFactory, SupConOptions> = {
   name: 'supcon',
   description: 'supervised contrastive (Khosla 2020): every same-label row is a positive, temperature τ',
   defaults: SUPCON_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (options) => {
     const o = { ...SUPCON_DEFAULTS, ...options };
     const parts = lossParts('supcon', o, SUPCON_DEFAULTS);

@@ -7,7 +7,13 @@ import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatLeaderboard } from '../../../core/leaderboard/format.js';
-import { Leaderboard, currentGitCommit, defaultLeaderboardPath } from '../../../core/leaderboard/leaderboard.js';
+import Database from 'better-sqlite3';
+import {
+  Leaderboard,
+  LeaderboardFileError,
+  currentGitCommit,
+  defaultLeaderboardPath,
+} from '../../../core/leaderboard/leaderboard.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'simkit-leaderboard-'));
 const TSX = fileURLToPath(import.meta.resolve('tsx'));
@@ -154,5 +160,36 @@ describe('leaderboard --format html', () => {
     expect(firstRow).toContain('<td class="number">0.750000</td><td class="number">0.500000</td>');
     expect(firstRow).toContain('<span class="missing">—</span>');
     expect(formatLeaderboard([], 'html')).toContain('no runs recorded');
+  });
+});
+
+describe('a leaderboard another process is writing to', () => {
+  it('is named as locked, not damaged, and the advice does not set a healthy database aside', () => {
+    const path = join(dir, 'locked', 'lb.sqlite');
+    const leaderboard = Leaderboard.open(path);
+    leaderboard.record(entry('g', true, { runId: 'kept', score: 0.5 }));
+    leaderboard.close();
+    const writer = new Database(path);
+    const impatient = new Database(path, { timeout: 0 });
+    writer.exec('BEGIN IMMEDIATE');
+    let busy: unknown;
+    try {
+      impatient.exec("INSERT INTO runs (run_id) VALUES ('x')");
+    } catch (error) {
+      busy = error;
+    } finally {
+      writer.exec('ROLLBACK');
+      writer.close();
+      impatient.close();
+    }
+    expect((busy as { code?: string }).code).toBe('SQLITE_BUSY');
+    const error = new LeaderboardFileError(path, busy);
+    expect(error.message).toContain(`the leaderboard ${path} is locked`);
+    expect(error.hint).toContain('the database is healthy');
+    expect(error.hint).not.toContain('--repair');
+    expect(error.hint).not.toContain('.broken');
+    const reopened = Leaderboard.open(path);
+    expect(reopened.list({ competition: 'g' }).map((record) => record.runId)).toEqual(['kept']);
+    reopened.close();
   });
 });

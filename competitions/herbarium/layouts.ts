@@ -58,7 +58,9 @@ export async function readCoco(
   const value = await readJson<CocoMetadata | readonly CocoImage[]>(path, {
     encoding: year === 2020 ? 'latin1' : 'utf8',
   });
-  const metadata: CocoMetadata = Array.isArray(value) ? { images: value } : (value as CocoMetadata);
+  const metadata: CocoMetadata | null = Array.isArray(value) ? { images: value } : (value as CocoMetadata | null);
+  if (metadata === null || typeof metadata !== 'object')
+    throw new InputError(path, undefined, undefined, `expected a COCO metadata object, got ${JSON.stringify(value)}`);
   if (!Array.isArray(metadata.images))
     throw new InputError(path, undefined, 'images', 'expected a list of images (COCO metadata)');
   const records = <T>(key: 'annotations' | 'categories'): T[] => {

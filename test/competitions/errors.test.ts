@@ -74,10 +74,15 @@ describe('bad input is an InputError naming file, line and field', () => {
     expect(missing.file.endsWith('test')).toBe(true);
   });
 
-  it('Herbarium: broken JSON, a train image without annotation, non-UTF-8 bytes outside 2020, an unknown year, no 2019 folders', async () => {
+  it('Herbarium: broken JSON, JSON that is no object, an image without annotation, non-UTF-8 outside 2020, an unknown year, no 2019 folders', async () => {
     const h2021 = herbarium({ year: 2021 });
     let error = await inputError(h2021.readTrain(dataDir({ 'train/metadata.json': '{"images": [' })));
     expect(error.file.endsWith(join('train', 'metadata.json'))).toBe(true);
+
+    for (const notAnObject of ['null', '3', '"images"']) {
+      error = await inputError(h2021.readTest(dataDir({ 'test/metadata.json': notAnObject })));
+      expect(error.message).toContain(`expected a COCO metadata object, got ${notAnObject}`);
+    }
 
     const orphan = JSON.stringify({ images: [{ id: 5, file_name: 'images/5.jpg' }], annotations: [], categories: [] });
     error = await inputError(h2021.readTrain(dataDir({ 'train/metadata.json': orphan })));

@@ -38,9 +38,9 @@ export { createObjective } from './losses/objective.js';
 export { inMemoryData } from './training/data.js';
 export { trainEmbedding, type InMemoryDataset, type TrainerOptions, type TrainingResult } from './training/trainer.js';
 
-export { VectorIndex } from './index/vector-index.js';
-export { exactSearch, exactSearchContext, searchNeighbours } from './index/neighbours.js';
-export { EmbeddingsFile, EmbeddingsWriter, readEmbeddings } from './index/embeddings-file.js';
+export { VectorIndex } from './search/vector-index.js';
+export { exactSearch, exactSearchContext, searchNeighbours } from './search/neighbours.js';
+export { EmbeddingsFile, EmbeddingsWriter, readEmbeddings } from './search/embeddings-file.js';
 export { chainSteps, fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './pipeline/knn.js';
 export { taskStrategy } from './tasks/index.js';
 
@@ -49,4 +49,6 @@ export { InvalidFileError, scoreFiles, scoreRows, validateSubmissionFile } from 
 export { Leaderboard, defaultLeaderboardPath, type LeaderboardRecord } from './leaderboard/leaderboard.js';
 
 export { defineCompetition, readCsv, requireField } from './competition/adapter.js';
-export { effectiveConfig, findCompetition, runCompetition, type RunOptions, type RunSummary } from './pipeline/run.js';
+export { effectiveConfig, findCompetition } from './pipeline/prepare.js';
+export { runCompetition, type RunSummary } from './pipeline/run.js';
+export type { RunOptions } from './pipeline/context.js';

@@ -210,7 +210,7 @@ describe('${slug}', () => {
       competition: '${slug}',
       out: join(root, 'out'),
       leaderboard: join(root, 'lb.sqlite'),
-      overrides: { epochs: 1 },
+      epochs: 1,
     });
     await validateSubmissionFile(resolveScoringSpec(app, '${slug}'), summary.submission);
     expect(summary.validation).not.toBeNull();

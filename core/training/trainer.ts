@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { l2Normalize } from '../tensors.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
-import { Checkpoints, type CheckpointState, type TensorGroups } from './checkpoint.js';
+import { Checkpoints, refuseShrinkingResume, type CheckpointState, type TensorGroups } from './checkpoint.js';
 import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js';
 import { createOptimizer, type OptimizerOptions, type ScheduledOptimizer } from './optimizer.js';
 import { epochProgress } from '../progress.js';
@@ -413,12 +413,7 @@ async function restore(
 ): Promise<CheckpointState<EpochRecord>> {
   const loaded = (await checkpoints.readLatest<EpochRecord>())!;
   try {
-    if (loaded.state.epoch > epochs) {
-      throw new UserError(
-        `cannot resume ${epochs} epoch(s): the checkpoint in ${loaded.dir} has already trained ${loaded.state.epoch}`,
-        `resume with --epochs ${loaded.state.epoch} or more, or start afresh without --resume`,
-      );
-    }
+    refuseShrinkingResume(checkpoints.dir, epochs, loaded.state.epoch);
     if (loaded.state.fingerprint !== expectedFingerprint) {
       throw new UserError(
         `the checkpoint in ${loaded.dir} was written for another model or objective (${loaded.state.fingerprint}; this run has ${expectedFingerprint})`,

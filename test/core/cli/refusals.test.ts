@@ -9,12 +9,12 @@ import Database from 'better-sqlite3';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../../core/engine/backend.js';
-import { EmbeddingsWriter } from '../../../core/index/embeddings-file.js';
-import { VectorIndex } from '../../../core/index/vector-index.js';
+import { EmbeddingsWriter } from '../../../core/search/embeddings-file.js';
+import { VectorIndex } from '../../../core/search/vector-index.js';
 import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
 import { Simkit } from '../../../core/di/container.js';
 import { saveModel } from '../../../core/models/io.js';
-import { effectiveConfig } from '../../../core/pipeline/run.js';
+import { effectiveConfig } from '../../../core/pipeline/prepare.js';
 import { writeRunConfig } from '../../../core/pipeline/run-config.js';
 import { Checkpoints } from '../../../core/training/checkpoint.js';
 import { competition } from '../../competitions/helpers.js';
@@ -60,7 +60,10 @@ function editLine(file: string, line: number, change: (text: string) => string):
   writeFileSync(file, lines.join('\n'));
 }
 
-const RUN_OUTPUTS = ['out/submission.csv', 'out/run/checkpoints', 'out/run/model', 'out/config.json'];
+/** A smaller image model: hotels in seconds. */
+const SMALL_IMAGE_MODEL = 'models:\n  image: { imageSize: 24, batchSize: 32, embeddingSize: 16 }\n';
+
+const RUN_OUTPUTS = ['out/submission.csv', 'out/run/image/checkpoints', 'out/run/image/model', 'out/config.json'];
 
 async function shopeeRun(dir: string, edit: (data: string) => void, extra: string[] = []): Promise<Scene> {
   const data = await sample('shopee', dir);
@@ -96,9 +99,9 @@ function searchFiles(dir: string): { index: string; queries: string } {
   return { index: join(dir, 'gallery.index'), queries };
 }
 
-/** A checkpoint of `epoch` epochs in `<dir>/out/run` whose tensors are `values`. */
+/** A checkpoint of `epoch` epochs of the image model in `<dir>/out/run/image` whose tensors are `values`. */
 async function checkpoint(dir: string, epoch: number, values: number[]): Promise<string> {
-  const runDir = join(dir, 'out', 'run');
+  const runDir = join(dir, 'out', 'run', 'image');
   const tensor = tf.tensor1d(values);
   const state = {
     epoch,
@@ -140,7 +143,7 @@ const CASES: Case[] = [
     },
     exit: 2,
     message: /cannot resume 2 epoch\(s\): the checkpoint in .*out\/run\/checkpoints has already trained 3/,
-    absent: ['out/run/model', 'out/config.json'],
+    absent: ['out/run/image/model', 'out/config.json'],
   },
 
   // 2. Numeric flags and config values.
@@ -171,21 +174,47 @@ const CASES: Case[] = [
   {
     name: 'a config file with epochs: 0',
     setup: (dir) => {
-      writeFileSync(join(dir, 'c.yaml'), 'epochs: 0\n');
+      writeFileSync(join(dir, 'c.yaml'), 'models:\n  image:\n    epochs: 0\n');
       return { args: ['run', 'hotels', '--out', 'out', '--config', 'c.yaml'] };
     },
     exit: 1,
-    message: /c\.yaml \(epochs\): expected an integer ≥ 1, got 0/,
+    message: /c\.yaml \(models\.image\.epochs\): expected an integer ≥ 1, got 0/,
     absent: ['out/run', 'out/submission.csv'],
+  },
+  {
+    name: 'a config file in the form before named models (top-level image keys, textModel)',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'c.yaml'), 'epochs: 3\nimageSize: 48\ntextModel:\n  epochs: 2\n');
+      return { args: ['run', 'shopee', '--out', 'out', '--config', 'c.yaml'] };
+    },
+    exit: 1,
+    message: new RegExp(
+      String.raw`c\.yaml \(epochs\): epochs, imageSize, textModel now belong to a named model; ` +
+        String.raw`write \{"models":\{"image":\{"epochs":3,"imageSize":48\},"text":\{"input":"text","epochs":2\}\}\}`,
+    ),
+    absent: ['out/run', 'out/sample'],
+  },
+  {
+    name: 'a post-processor reading a model the config does not have',
+    setup: (dir) => {
+      writeFileSync(
+        join(dir, 'c.json'),
+        JSON.stringify({ postProcessors: [{ name: 'model-match', options: { model: 'title' } }], tune: {} }),
+      );
+      return { args: ['run', 'shopee', '--out', 'out', '--config', 'c.json'] };
+    },
+    exit: 2,
+    message: /post-processor model-match reads model "title", which the config does not have[^]*models: image, text/,
+    absent: ['out/run', 'out/sample'],
   },
   {
     name: 'a config file with a negative learning rate for the text model',
     setup: (dir) => {
-      writeFileSync(join(dir, 'c.json'), JSON.stringify({ textModel: { learningRate: -0.1 } }));
+      writeFileSync(join(dir, 'c.json'), JSON.stringify({ models: { text: { learningRate: -0.1 } } }));
       return { args: ['run', 'shopee', '--out', 'out', '--config', 'c.json'] };
     },
     exit: 1,
-    message: /c\.json \(textModel\.learningRate\): expected a number > 0/,
+    message: /c\.json \(models\.text\.learningRate\): expected a number > 0/,
     absent: ['out/run'],
   },
   {
@@ -199,11 +228,11 @@ const CASES: Case[] = [
     absent: ['output'],
   },
   {
-    name: '--epochs reaches the text model too',
+    name: '--epochs reaches every model',
     setup: () => ({ args: ['run', 'shopee', '--epochs', '2', '--print-config'] }),
     exit: 0,
     message: '',
-    stdout: /"textModel": \{[^]*"epochs": 2,/,
+    stdout: /"image": \{[^]*"epochs": 2,[^]*"text": \{[^]*"epochs": 2,/,
   },
 
   // 3. A leaderboard that cannot be used names its file and says what to do.
@@ -278,7 +307,7 @@ const CASES: Case[] = [
       const [, first] = readFileSync(join(data, 'train.csv'), 'utf8').split('\n');
       const [image, chain] = first!.split(',');
       rmSync(join(data, 'train_images', chain!, image!));
-      writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
+      writeFileSync(join(dir, 'small.yaml'), SMALL_IMAGE_MODEL);
       const board = leaderboardFile(dir, (path) => truncateSync(path, 1000));
       return {
         args: ['run', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'small.yaml'],
@@ -413,12 +442,12 @@ const CASES: Case[] = [
           const [image, chain] = row.split(',');
           writeFileSync(join(data, 'train_images', chain!, image!), 'not a JPEG');
         });
-      writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
+      writeFileSync(join(dir, 'small.yaml'), SMALL_IMAGE_MODEL);
       return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', 'small.yaml'] };
     },
     exit: 1,
     message: /epoch 1: \d+ of \d+ training images could not be read, more than 10 %/,
-    absent: ['out/run/model', 'out/config.json', 'out/run/checkpoints/epoch-0001'],
+    absent: ['out/run/image/model', 'out/config.json', 'out/run/image/checkpoints/epoch-0001'],
   },
 
   // 5. Paths that leave the data directory.
@@ -542,7 +571,7 @@ const CASES: Case[] = [
     },
     exit: 1,
     message: /epoch-0001\/tensors\.bin \(model\/0\): holds values that are not finite/,
-    absent: ['out/run/model', 'out/config.json'],
+    absent: ['out/run/image/model', 'out/config.json'],
   },
   {
     name: 'a checkpoint with changed bytes',
@@ -555,7 +584,7 @@ const CASES: Case[] = [
     },
     exit: 1,
     message: /epoch-0001\/tensors\.bin: checksum mismatch/,
-    absent: ['out/run/model', 'out/config.json'],
+    absent: ['out/run/image/model', 'out/config.json'],
   },
 
   {
@@ -570,12 +599,12 @@ const CASES: Case[] = [
       });
       const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
       model.setWeights(model.getWeights().map((w) => tf.fill(w.shape, Number.NaN)));
-      await saveModel(model, join(dir, 'out', 'run', 'model'));
+      await saveModel(model, join(dir, 'out', 'run', 'image', 'model'));
       model.dispose();
       return { args: ['embed', 'hotels', '--run', 'out', '--data', data, '--out', 'v.emb'] };
     },
     exit: 1,
-    message: /out\/run\/model\/weights\.bin \([^)]*\): holds values that are not finite/,
+    message: /out\/run\/image\/model\/weights\.bin \([^)]*\): holds values that are not finite/,
     absent: ['v.emb'],
   },
 

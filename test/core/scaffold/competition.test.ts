@@ -140,7 +140,7 @@ describe('adding a competition', () => {
       competition: slug,
       out: join(root, 'out'),
       leaderboard: join(root, 'lb.sqlite'),
-      overrides: { epochs: 1 },
+      epochs: 1,
     });
     expect(summary.test?.score).not.toBeNull();
   });

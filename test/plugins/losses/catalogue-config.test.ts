@@ -6,8 +6,8 @@ import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { UserError } from '../../../core/errors.js';
 import { createObjective } from '../../../core/losses/objective.js';
-import { checkObjectives } from '../../../core/pipeline/model.js';
-import { effectiveConfig } from '../../../core/pipeline/run.js';
+import { checkObjectives } from '../../../core/pipeline/embedding-model.js';
+import { effectiveConfig } from '../../../core/pipeline/prepare.js';
 
 // Each loss of the catalogue with an option that is not its default, as a user would write it in a config file.
 const CATALOGUE: [string, Record<string, unknown>][] = [
@@ -41,9 +41,9 @@ describe('the loss catalogue from a competition config (loss: { name, options })
 
   it.each(CATALOGUE)('%s: taken from the config file and built before any data is read', async (name, options) => {
     const file = join(root, `${name}.json`);
-    writeFileSync(file, JSON.stringify({ head: { name: 'none' }, loss: { name, options } }));
+    writeFileSync(file, JSON.stringify({ models: { image: { head: { name: 'none' }, loss: { name, options } } } }));
     const config = await effectiveConfig(app, { competition: 'hotels', config: file });
-    expect(config.loss).toEqual({ name, options });
+    expect(config.models.image!.loss).toEqual({ name, options });
     expect(() => checkObjectives(app, config)).not.toThrow();
   });
 
@@ -76,7 +76,9 @@ describe('the loss catalogue from a competition config (loss: { name, options })
     const file = join(root, `${name}-typo.json`);
     writeFileSync(
       file,
-      JSON.stringify({ head: { name: 'none' }, loss: { name, options: { ...options, temprature: 1 } } }),
+      JSON.stringify({
+        models: { image: { head: { name: 'none' }, loss: { name, options: { ...options, temprature: 1 } } } },
+      }),
     );
     const config = await effectiveConfig(app, { competition: 'hotels', config: file });
     const error = (() => {

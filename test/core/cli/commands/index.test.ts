@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../../core/cli/main.js';
 import { Simkit } from '../../../../core/di/container.js';
 import { initEngine } from '../../../../core/engine/backend.js';
-import { mergeEmbeddingFiles, readEmbeddings } from '../../../../core/index/embeddings-file.js';
+import { mergeEmbeddingFiles, readEmbeddings } from '../../../../core/search/embeddings-file.js';
 import { runCompetition } from '../../../../core/pipeline/run.js';
 
 describe('simkit embed → index → search', () => {
@@ -19,7 +19,7 @@ describe('simkit embed → index → search', () => {
       competition: 'hotels',
       out,
       leaderboard: join(root, 'lb.sqlite'),
-      overrides: { epochs: 1 },
+      epochs: 1,
     });
   });
 

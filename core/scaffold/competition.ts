@@ -213,7 +213,8 @@ describe('${slug}', () => {
       epochs: 1,
     });
     await validateSubmissionFile(resolveScoringSpec(app, '${slug}'), summary.submission);
-    expect(summary.validation).not.toBeNull();
+    expect(summary.validation).toEqual(expect.any(Number));
+    expect(summary.test?.score).toEqual(expect.any(Number));
   });
 });
 `;

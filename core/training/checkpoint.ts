@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { InputError, UserError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { replaceDirectoryAtomic, writeFileAtomic } from '../io/atomic-write.js';
 import { assertDigest, sha256OfBytes } from '../io/checksum.js';
+import { ShrinkingResumeError } from './errors.js';
 
 export const CHECKPOINT_FORMAT = 'simkit-checkpoint/1';
 const LATEST = 'latest.json';
@@ -229,11 +230,7 @@ function parseJson(file: string, text: string): unknown {
  * already trained. The run checks each model before any work; the trainer checks again when it restores.
  */
 export function refuseShrinkingResume(checkpointsDir: string, epochs: number, trained: number): void {
-  if (trained > epochs)
-    throw new UserError(
-      `cannot resume ${epochs} epoch(s): the checkpoint in ${checkpointsDir} has already trained ${trained}`,
-      `resume with --epochs ${trained} or more, or start afresh without --resume`,
-    );
+  if (trained > epochs) throw new ShrinkingResumeError(checkpointsDir, epochs, trained);
 }
 
 /** Refuses, before any work, to resume the model trained in `runDir` for fewer epochs than its checkpoint holds. */

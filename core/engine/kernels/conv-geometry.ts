@@ -5,18 +5,22 @@ export type ConvInfo = tf.backend_util.Conv2DInfo;
 type Pair = [number, number];
 export type Padding4D = [Pair, Pair, Pair, Pair];
 
-/** The forward convolution's geometry (NHWC), as tfjs computes it from a kernel's attributes. */
+/**
+ * The forward convolution's geometry, as tfjs computes it from a kernel's attributes (`dataFormat`
+ * NHWC unless the attributes say otherwise). The one place a convolution's geometry is computed.
+ */
 export function convGeometry(
   xShape: number[],
   filterShape: number[],
   attrs: KernelAttrs,
   depthwise: boolean,
 ): ConvInfo {
-  const { strides, pad, dilations, dimRoundingMode } = attrs as unknown as {
+  const { strides, pad, dilations, dimRoundingMode, dataFormat } = attrs as unknown as {
     strides: number | Pair;
     pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
     dilations?: number | Pair;
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    dataFormat?: 'NHWC' | 'NCHW';
   };
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -26,8 +30,45 @@ export function convGeometry(
     pad,
     dimRoundingMode,
     depthwise,
-    'channelsLast',
+    tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC'),
   );
+}
+
+/** The 17 geometry numbers of native/engine's convolutions, when oneDNN's output-size rule agrees with tfjs's. */
+export function oneDnnGeometry(info: ConvInfo): number[] | undefined {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } =
+    info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo, dataFormat } = info;
+  if (
+    dataFormat !== 'channelsLast' ||
+    batchSize * inHeight * inWidth * inChannels * outHeight * outWidth * outChannels === 0
+  )
+    return undefined;
+  const { top, left, bottom, right } = padInfo;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  const extentH = (filterHeight - 1) * dilationHeight + 1;
+  const extentW = (filterWidth - 1) * dilationWidth + 1;
+  if (Math.floor((inHeight + top + bottom - extentH) / strideHeight) + 1 !== outHeight) return undefined;
+  if (Math.floor((inWidth + left + right - extentW) / strideWidth) + 1 !== outWidth) return undefined;
+  return [
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+    dilationHeight,
+    dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
+  ];
 }
 
 /**

@@ -142,7 +142,8 @@ const CASES: Case[] = [
       return { args: ['train', 'fashion-mnist', '--out', 'out', '--resume', '--epochs', '2'] };
     },
     exit: 2,
-    message: /cannot resume 2 epoch\(s\): the checkpoint in .*out\/run\/checkpoints has already trained 3/,
+    message:
+      /cannot resume 2 epoch\(s\): the checkpoint in .*out\/run\/image\/checkpoints has already trained 3\n {2}fix: resume with --epochs 3 or more, or start afresh without --resume/,
     absent: ['out/run/image/model', 'out/config.json'],
   },
 
@@ -446,7 +447,7 @@ const CASES: Case[] = [
       return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', 'small.yaml'] };
     },
     exit: 1,
-    message: /epoch 1: \d+ of \d+ training images could not be read, more than 10 %/,
+    message: /epoch 1: \d+ of \d+ training images could not be read, more than 10 %\n {2}fix: .*--max-bad-images/,
     absent: ['out/run/image/model', 'out/config.json', 'out/run/image/checkpoints/epoch-0001'],
   },
 

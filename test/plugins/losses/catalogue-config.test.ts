@@ -8,9 +8,10 @@ import { UserError } from '../../../core/errors.js';
 import { createObjective } from '../../../core/losses/objective.js';
 import { checkObjectives } from '../../../core/pipeline/embedding-model.js';
 import { effectiveConfig } from '../../../core/pipeline/prepare.js';
+import { catalogueLosses } from './catalogue.js';
 
 // Each loss of the catalogue with an option that is not its default, as a user would write it in a config file.
-const CATALOGUE: [string, Record<string, unknown>][] = [
+const OPTIONS: Record<string, Record<string, unknown>> = Object.fromEntries([
   ['supcon', { temperature: 0.2 }],
   ['nt-xent-labels', { temperature: 0.1, distance: 'l2' }],
   ['multi-similarity', { alpha: 2, beta: 40, base: 1 }],
@@ -29,7 +30,9 @@ const CATALOGUE: [string, Record<string, unknown>][] = [
   ['centroid-triplet', { margin: 0.1, distance: 'l2' }],
   ['instance', { gamma: 32 }],
   ['large-margin-softmax', { margin: 2 }],
-];
+] as [string, Record<string, unknown>][]);
+
+const CATALOGUE = (await catalogueLosses()).map((name): [string, Record<string, unknown>] => [name, OPTIONS[name]!]);
 
 describe('the loss catalogue from a competition config (loss: { name, options })', () => {
   let app: Simkit;
@@ -37,6 +40,10 @@ describe('the loss catalogue from a competition config (loss: { name, options })
   beforeAll(async () => {
     await initEngine('cpu');
     app = await Simkit.create();
+  });
+
+  it('lists an option for every registered loss the catalogue holds', () => {
+    expect(CATALOGUE.filter(([, options]) => options === undefined).map(([name]) => name)).toEqual([]);
   });
 
   it.each(CATALOGUE)('%s: taken from the config file and built before any data is read', async (name, options) => {

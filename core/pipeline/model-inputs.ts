@@ -4,7 +4,7 @@ import type { Competition, ImageModelConfig, Item, ModelConfig, TextModelConfig 
 import type { Simkit } from '../di/container.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { loadImages } from '../data/images.js';
-import { hashedTokenBatch } from '../data/text.js';
+import { hashedTokenBatch } from '../data/token-ids.js';
 import { UserError } from '../errors.js';
 import { l2Normalize } from '../tensors.js';
 import { itemProgress } from '../progress.js';

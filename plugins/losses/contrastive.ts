@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { minerOfKind, pairMasks } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 
@@ -25,13 +23,12 @@ export const CONTRASTIVE_DEFAULTS: ContrastiveOptions = {
  * default averaged over its pairs with non-zero loss); the result is their sum. With a
  * similarity (cosine, dot) d is 1 − s. A pair miner (pair-margin) narrows both sets of pairs.
  */
-export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
+export const contrastive = defineLoss<ContrastiveOptions>({
   name: 'contrastive',
   description: 'contrastive: same label pulled within m_pos, different labels pushed beyond m_neg',
   defaults: CONTRASTIVE_DEFAULTS,
-  create: (options) => {
-    const o = { ...CONTRASTIVE_DEFAULTS, ...options };
-    const parts = lossParts('contrastive', o, CONTRASTIVE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('contrastive', o);
     return ({ miner }) => {
       const pairMiner = minerOfKind(miner, 'pair', 'contrastive');
       return embeddingLoss(parts, (embeddings, labels) =>
@@ -45,4 +42,4 @@ export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
       );
     };
   },
-};
+});

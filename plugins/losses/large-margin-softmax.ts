@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { noMiner, outsideTape } from '../../core/losses/pairwise.js';
 import { piecewisePsi } from '../../core/losses/psi.js';
 import { reduce } from '../../core/losses/reducers.js';
@@ -56,13 +54,12 @@ export function largeMarginCosine(cos: tf.Tensor, m: number): tf.Tensor {
  * ψ(θ) (see largeMarginCosine); cross-entropy, reduced (by default averaged). The norms are the
  * raw ones by definition; θ comes from the cosine distance.
  */
-export const largeMarginSoftmax: Registration<LossFactory, LargeMarginSoftmaxOptions> = {
+export const largeMarginSoftmax = defineLoss<LargeMarginSoftmaxOptions>({
   name: 'large-margin-softmax',
   description: 'large-margin softmax (Liu 2016): ‖W‖‖x‖·ψ(θ) for the true class, integer margin m',
   defaults: LARGE_MARGIN_SOFTMAX_DEFAULTS,
-  create: (options) => {
-    const o = { ...LARGE_MARGIN_SOFTMAX_DEFAULTS, ...options };
-    const parts = lossParts('large-margin-softmax', o, LARGE_MARGIN_SOFTMAX_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('large-margin-softmax', o);
     if (!Number.isInteger(o.margin) || o.margin < 1)
       throw new UserError(
         `large-margin-softmax: margin must be a whole number ≥ 1 (the angle multiplier), got ${o.margin}`,
@@ -101,4 +98,4 @@ export const largeMarginSoftmax: Registration<LossFactory, LargeMarginSoftmaxOpt
       );
     };
   },
-};
+});

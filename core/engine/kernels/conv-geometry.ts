@@ -6,8 +6,8 @@ type Pair = [number, number];
 export type Padding4D = [Pair, Pair, Pair, Pair];
 
 /**
- * The forward convolution's geometry, as tfjs computes it from a kernel's attributes (`dataFormat`
- * NHWC unless the attributes say otherwise). The one place a convolution's geometry is computed.
+ * The forward convolution's geometry (NHWC: a kernel given NCHW tensors transposes them first), as
+ * tfjs computes it from a kernel's attributes. The one place a convolution's geometry is computed.
  */
 export function convGeometry(
   xShape: number[],
@@ -15,12 +15,11 @@ export function convGeometry(
   attrs: KernelAttrs,
   depthwise: boolean,
 ): ConvInfo {
-  const { strides, pad, dilations, dimRoundingMode, dataFormat } = attrs as unknown as {
+  const { strides, pad, dilations, dimRoundingMode } = attrs as unknown as {
     strides: number | Pair;
     pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
     dilations?: number | Pair;
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
-    dataFormat?: 'NHWC' | 'NCHW';
   };
   return tf.backend_util.computeConv2DInfo(
     xShape as [number, number, number, number],
@@ -30,7 +29,7 @@ export function convGeometry(
     pad,
     dimRoundingMode,
     depthwise,
-    tf.backend_util.convertConv2DDataFormat(dataFormat ?? 'NHWC'),
+    'channelsLast',
   );
 }
 

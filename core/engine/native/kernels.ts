@@ -139,6 +139,11 @@ function matmulPlanner(fused: boolean): Planner {
   };
 }
 
+/** Whether a convolution's tensors are NHWC, the only layout of native/engine's convolutions. */
+function isNhwc(attrs: tf.NamedAttrMap): boolean {
+  return (attrs.dataFormat ?? 'NHWC') === 'NHWC';
+}
+
 /** Conv2D and FusedConv2D (bias of outChannels values, fused activation). */
 function conv2dPlanner(fused: boolean): Planner {
   return ({ x, filter, bias, preluActivationWeights }, attrs, offsetOf) => {
@@ -149,7 +154,8 @@ function conv2dPlanner(fused: boolean): Planner {
       !activation ||
       !allFloat32(x, filter, bias) ||
       x.shape.length !== 4 ||
-      filter.shape.length !== 4
+      filter.shape.length !== 4 ||
+      !isNhwc(attrs)
     )
       return undefined;
     const info = convGeometry(x.shape, filter.shape, attrs, false);
@@ -166,7 +172,7 @@ function conv2dPlanner(fused: boolean): Planner {
 
 const conv2dBackpropInputPlanner: Planner = ({ dy, filter }, attrs, offsetOf) => {
   const inputShape = attrs.inputShape as number[];
-  if (!dy || !filter || !allFloat32(dy, filter) || inputShape.length !== 4) return undefined;
+  if (!dy || !filter || !allFloat32(dy, filter) || inputShape.length !== 4 || !isNhwc(attrs)) return undefined;
   const geometry = oneDnnGeometry(convGeometry(inputShape, filter.shape, { ...attrs, dilations: 1 }, false));
   if (!geometry) return undefined;
   const [dyAt, filterAt] = [offsetOf(dy), offsetOf(filter)];
@@ -178,7 +184,8 @@ const conv2dBackpropInputPlanner: Planner = ({ dy, filter }, attrs, offsetOf) =>
 
 const conv2dBackpropFilterPlanner: Planner = ({ x, dy }, attrs, offsetOf) => {
   const filterShape = attrs.filterShape as number[];
-  if (!x || !dy || !allFloat32(x, dy) || x.shape.length !== 4 || filterShape.length !== 4) return undefined;
+  if (!x || !dy || !allFloat32(x, dy) || x.shape.length !== 4 || filterShape.length !== 4 || !isNhwc(attrs))
+    return undefined;
   const geometry = oneDnnGeometry(convGeometry(x.shape, filterShape, { ...attrs, dilations: 1 }, false));
   if (!geometry) return undefined;
   const [xAt, dyAt] = [offsetOf(x), offsetOf(dy)];

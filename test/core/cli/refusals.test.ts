@@ -142,8 +142,10 @@ const CASES: Case[] = [
       return { args: ['train', 'fashion-mnist', '--out', 'out', '--resume', '--epochs', '2'] };
     },
     exit: 2,
-    message:
-      /cannot resume 2 epoch\(s\): the checkpoint in .*out\/run\/image\/checkpoints has already trained 3\n {2}fix: resume with --epochs 3 or more, or start afresh without --resume/,
+    message: new RegExp(
+      String.raw`cannot resume 2 epoch\(s\): the checkpoint in .*out/run/image/checkpoints has already trained 3\n` +
+        String.raw` {2}fix: resume with --epochs 3 or more, or start afresh without --resume`,
+    ),
     absent: ['out/run/image/model', 'out/config.json'],
   },
 

@@ -109,7 +109,7 @@ describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
 
   it(
     'simkit train on Shopee trains the image and the text model, each resumable from its own checkpoints',
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     async () => {
       const out = mkdtempSync(join(tmpdir(), 'simkit-train-shopee-'));
       const options = {

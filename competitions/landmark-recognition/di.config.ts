@@ -5,9 +5,9 @@ import { LANDMARK_CONFIG, landmarkRecognition } from './landmark-recognition.js'
 const registration: CompetitionRegistration = {
   name: 'landmarks',
   description:
-    'Google Landmark Recognition (2018-2021): kNN label voting with comparable confidences, non-landmarks ranked last by a penalty against distractors/, GAP',
+    'Google Landmark Recognition (2019-2021): kNN label voting with comparable confidences, non-landmarks ranked last by a penalty against distractors/, GAP',
   defaults: LANDMARK_CONFIG,
-  slugs: Object.fromEntries(['2018', '2019', '2020', '2021'].map((year) => [`landmark-recognition-${year}`, {}])),
+  slugs: Object.fromEntries(['2019', '2020', '2021'].map((year) => [`landmark-recognition-${year}`, {}])),
   create: (options?: Partial<CompetitionConfig>) => landmarkRecognition(options),
 };
 

@@ -6,7 +6,15 @@ import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
 import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
-import { glrPath, readGlrTrain, readGlrTree } from './glr.js';
+import {
+  GLR_LAYOUT,
+  readGlrSet,
+  readGlrTrain,
+  readGlrTree,
+  writeGlrTables,
+  type GlrEdition,
+  type GlrLayout,
+} from './glr.js';
 import { gapMetric } from '../../core/metrics/gap.js';
 
 /** Known non-landmark images (any depth below it), when the data directory has them. */
@@ -27,11 +35,11 @@ export const LANDMARK_CONFIG: CompetitionConfig = {
  * `distractors/` tree of other non-landmark pictures of the same kinds (rendered last, from the
  * same random stream, so the train and test files do not depend on it).
  */
-async function generateSample(dir: string, seed: number): Promise<void> {
+async function generateSample(dir: string, seed: number, layout: GlrLayout): Promise<void> {
   const random = new Random(seed);
   const landmarks = 30;
   const sizes = classSizes(random, landmarks, 4, 7);
-  const train: string[][] = [];
+  const train: [string, string][] = [];
   const test: { id: string; truth: string }[] = [];
   const pictures = [];
   for (let l = 0; l < landmarks; l++) {
@@ -39,23 +47,23 @@ async function generateSample(dir: string, seed: number): Promise<void> {
     for (let i = 0; i < sizes[l]!; i++) {
       const id = hexId(random);
       const isTest = i === 0;
-      pictures.push({ path: glrPath(isTest ? 'test' : 'train', id), motifIndex: l * 9 });
+      pictures.push({ path: layout.imagePath(isTest ? 'test' : 'train', id), motifIndex: l * 9 });
       if (isTest) test.push({ id, truth: landmark });
       else train.push([id, landmark]);
     }
   }
   for (let n = 0; n < 2 * landmarks; n++) {
     const id = hexId(random);
-    pictures.push({ path: glrPath('test', id), motifIndex: 270 + (n % 18) });
+    pictures.push({ path: layout.imagePath('test', id), motifIndex: 270 + (n % 18) });
     test.push({ id, truth: '' });
   }
   await renderPictures(dir, pictures, random);
   const distractors = Array.from({ length: 2 * landmarks }, (_, n) => ({
-    path: glrPath(DISTRACTOR_FOLDER, hexId(random)),
+    path: layout.imagePath(DISTRACTOR_FOLDER, hexId(random)),
     motifIndex: 270 + (n % 18),
   }));
   await renderPictures(dir, distractors, random);
-  await writeCsvAtomic(join(dir, 'train.csv'), ['id', 'landmark_id'], train);
+  await writeGlrTables(dir, layout, { train, test: test.map((t) => t.id) });
   await writeCsvAtomic(
     join(dir, 'sample_submission.csv'),
     ['id', 'landmarks'],
@@ -68,26 +76,37 @@ async function generateSample(dir: string, seed: number): Promise<void> {
   );
 }
 
+const RECOGNITION_2021: GlrEdition = {
+  slug: 'landmark-recognition-2021',
+  alias: 'landmarks',
+  title: 'Google Landmark Recognition',
+  layout: GLR_LAYOUT,
+};
+
 /** Google Landmark Recognition: one landmark and a confidence per image (or none), GAP. */
-export function landmarkRecognition(config: Partial<CompetitionConfig> = {}): Competition {
+export function landmarkRecognition(
+  config: Partial<CompetitionConfig> = {},
+  edition: GlrEdition = RECOGNITION_2021,
+): Competition {
+  const { slug, alias, title, layout } = edition;
   return defineCompetition({
-    slug: 'landmark-recognition-2021',
-    alias: 'landmarks',
-    title: 'Google Landmark Recognition',
-    metric: 'landmark-recognition-2021',
+    slug,
+    alias,
+    title,
+    metric: slug,
     scoring: gapMetric(),
     task: 'recognize',
     modality: 'image',
     config: { ...LANDMARK_CONFIG, ...config },
     submission: { idColumn: 'id', labelColumn: 'landmarks', maxLabels: 1, withConfidence: true },
-    readTrain: readGlrTrain,
+    readTrain: (dataDir) => readGlrTrain(dataDir, layout),
     readTest: async (dataDir) => {
       const distractors = join(dataDir, DISTRACTOR_FOLDER);
       return {
-        queries: await readGlrTree(join(dataDir, 'test')),
+        queries: await readGlrSet(dataDir, 'test', layout),
         ...(existsSync(distractors) ? { distractors: await readGlrTree(distractors) } : {}),
       };
     },
-    generateSample,
+    generateSample: (dir, seed) => generateSample(dir, seed, layout),
   });
 }

@@ -24,15 +24,19 @@ export function scoringSpecOf(
 /**
  * The DI module of a competition folder: its registration under TOKENS.Competition and, under
  * TOKENS.Metric, a scoring spec for its own slug and every slug it serves, each derived from the
- * adapter that slug selects. The default edition's spec takes the registration's name as alias.
+ * adapter that slug selects. The default edition's spec takes the registration's name and `aliases` as aliases.
  */
 export function competitionModule(registration: CompetitionRegistration): ContainerModule {
   const main = registration.create({});
   const editions = new Map<string, Competition>([[main.slug, main]]);
   for (const [slug, options] of Object.entries(registration.slugs))
     if (!editions.has(slug)) editions.set(slug, registration.create(options));
+  const mainAliases = [
+    ...(registration.name !== main.slug ? [registration.name] : []),
+    ...(registration.aliases ?? []),
+  ];
   const specs = [...editions].map(([slug, competition]) =>
-    scoringSpecOf(competition, slug, slug === main.slug && registration.name !== slug ? [registration.name] : []),
+    scoringSpecOf(competition, slug, slug === main.slug ? mainAliases : []),
   );
   return combineModules(
     registrations('Competition', [registration]),

@@ -12,7 +12,7 @@ import type { AugmentOptions } from './augment.js';
  * with (a `TOKENS.Metric` ScoringSpec named by Kaggle slug, contracts/metric.ts), and the default
  * configuration.
  */
-import type { MetricDefinition, Usage } from './metric.js';
+import type { MetricDefinition, ScoreReport, Usage } from './metric.js';
 import type { Registration } from './registration.js';
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
@@ -181,6 +181,22 @@ export interface CompetitionConfig {
   readonly tune: { readonly [option: string]: readonly number[] };
 }
 
+/** What a run hands a competition that took a model rather than a CSV (`Competition.exportModel`). */
+export interface ModelExport {
+  /** The run's output folder (submission.csv, run/, …). */
+  readonly out: string;
+  /** The folder of the search model (the model whose vectors the run searched); its `model/` holds it as trained. */
+  readonly modelDir: string;
+  /** The search model's config. */
+  readonly model: ModelConfig;
+  readonly config: CompetitionConfig;
+  /** The test queries with the vectors the run searched for them (items.length × dim, row-major). */
+  readonly queries: { readonly items: readonly Item[]; readonly vectors: Float32Array };
+  /** The tuned validation score, and the score on the sample's hidden test truth where there is one. */
+  readonly validation: number | null;
+  readonly test: ScoreReport | null;
+}
+
 export interface Competition {
   /** Kaggle slug, e.g. `shopee-product-matching`. */
   readonly slug: string;
@@ -222,11 +238,27 @@ export interface Competition {
   solutionTable(truth: readonly Item[], options?: { index?: readonly Item[]; usage?: (item: Item) => Usage }): Table;
   /** Writes the submission CSV atomically (temporary file in the same directory, then rename). */
   writeSubmission(predictions: readonly Prediction[], path: string): Promise<void>;
+  /**
+   * This competition's own rules on the effective config, beyond the generic checks (e.g. a host that ran its own
+   * search takes no post-processing). Throws a UserError naming `source`; runs before any data is read.
+   */
+  checkConfig?(config: CompetitionConfig, source: string): void;
+  /**
+   * For a competition whose host ran the participant's model itself (Landmark Retrieval 2020): exports the run's
+   * trained model as it would be uploaded, checks that it reproduces the vectors the run searched, and returns the
+   * folder it wrote.
+   */
+  exportModel?(run: ModelExport): Promise<string>;
 }
 
 export interface CompetitionRegistration extends Registration<Competition, CompetitionConfig> {
   /** Every Kaggle slug this adapter serves, with the options that select it. */
   readonly slugs: { readonly [slug: string]: Partial<CompetitionConfig> };
+  /**
+   * Other names of the default edition, run and scored as its Kaggle slug (e.g. a name simkit once used where Kaggle's
+   * slug differs); using one says which slug it stands for.
+   */
+  readonly aliases?: readonly string[];
 }
 
 /** File name of the hidden test truth a generated sample writes next to Kaggle's files. */

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { seededInitializers } from '../tensors.js';
+import { l2Normalize, seededInitializers } from '../tensors.js';
 
 /**
  * Custom layers of simkit's backbones and the embedding neck they share. Every layer here is
@@ -164,9 +164,38 @@ export class FrozenBatchNormalization extends BatchNormalization {
   }
 }
 
+/**
+ * L2 normalisation of each row of a B×D tensor, x / sqrt(Σx² + 1e-12): l2Normalize, the computation that makes the
+ * vectors simkit searches. Saved under Keras' own class name and config (`UnitNormalization`, axis −1, TensorFlow
+ * 2.9 and later), so that a model ending in it converts to Keras without simkit's code.
+ */
+export class UnitNormalization extends tf.layers.Layer {
+  static readonly className = 'UnitNormalization';
+
+  constructor(args: LayerArgs & { readonly axis?: number | readonly number[] } = {}) {
+    const { axis = -1, ...rest } = args;
+    if (axis !== -1 && axis !== 1)
+      throw new Error(`UnitNormalization normalises the last axis of B×D tensors only, got axis ${String(axis)}`);
+    super(rest);
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    return oneShape(inputShape);
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], _kwargs: Kwargs): tf.Tensor {
+    return l2Normalize(one(inputs) as tf.Tensor2D);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return { ...super.getConfig(), axis: -1 };
+  }
+}
+
 tf.serialization.registerClass(GeMPooling2D);
 tf.serialization.registerClass(EmbeddingBag);
 tf.serialization.registerClass(FrozenBatchNormalization);
+tf.serialization.registerClass(UnitNormalization);
 
 export type Pooling = 'gem' | 'average';
 export const POOLINGS: readonly Pooling[] = ['gem', 'average'];

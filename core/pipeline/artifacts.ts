@@ -12,7 +12,9 @@ import { scoreFiles, validateSubmissionFile } from '../scoring/score.js';
 import type { EpochRecord } from '../training/trainer.js';
 import type { RunContext, ScoredRunContext } from './context.js';
 import type { JsonObject } from './config.js';
+import type { Embedder } from './embed.js';
 import { writeRunConfig } from './run-config.js';
+import { modelDir } from './train-models.js';
 import type { ValidationOutcome } from './validate.js';
 
 /** `<out>/submission.csv`, validated before it replaces anything: an invalid submission is never left there. */
@@ -34,6 +36,29 @@ export async function writeSubmission(run: ScoredRunContext, predictions: readon
 export async function scoreOnSample(run: ScoredRunContext, submission: string): Promise<ScoreReport | null> {
   const solutionFile = join(run.dataDir, SAMPLE_SOLUTION_FILE);
   return !run.options.data && existsSync(solutionFile) ? scoreFiles(run.spec, solutionFile, submission) : null;
+}
+
+/**
+ * For a competition that took a model rather than a CSV: hands it the search model (its folder and config) and the
+ * test queries' vectors the run searched; returns where the competition put the model.
+ */
+export async function exportModel(
+  run: ScoredRunContext,
+  embedder: Embedder,
+  outcome: ValidationOutcome,
+  testReport: ScoreReport | null,
+): Promise<string | undefined> {
+  const { competition, config } = run;
+  if (!competition.exportModel) return undefined;
+  return competition.exportModel({
+    out: run.out,
+    modelDir: modelDir(run.runDir, embedder.searchModel),
+    model: config.models[embedder.searchModel]!,
+    config,
+    queries: await embedder.embed(run.test.queries),
+    validation: outcome.tuning.best.score,
+    test: testReport,
+  });
 }
 
 /** The config a run used, with what it tuned and learned on validation. */

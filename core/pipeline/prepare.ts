@@ -23,7 +23,8 @@ export function findCompetition(
   const registry = app.registry<Competition>('Competition');
   const entries = registry.list() as (CompetitionRegistration & { origin?: unknown })[];
   for (const entry of entries) {
-    if (entry.name === name) return { competition: entry.create(), slugOptions: {}, slug: entry.create().slug };
+    if (entry.name === name || entry.aliases?.includes(name))
+      return { competition: entry.create(), slugOptions: {}, slug: entry.create().slug };
     const options = entry.slugs?.[name];
     if (options) return { competition: entry.create(options), slugOptions: options, slug: name };
   }
@@ -46,7 +47,9 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   const { competition, slugOptions } = findCompetition(app, options.competition);
   const resolved = await resolveConfig(competition.config, slugOptions, options.config, options.configOverrides);
   const config = withEpochs({ ...resolved, ...options.overrides }, options);
-  checkConfig(config, options.config ?? `the defaults of ${competition.alias}`);
+  const source = options.config ?? `the defaults of ${competition.alias}`;
+  checkConfig(config, source);
+  competition.checkConfig?.(config, source);
   return config;
 }
 
@@ -115,6 +118,8 @@ function checkRunConfig(app: Simkit, competition: Competition, config: Competiti
 export async function prepareRun(app: Simkit, options: RunOptions): Promise<RunContext> {
   const started = Date.now();
   const { competition, slug } = findCompetition(app, options.competition);
+  if (![slug, competition.alias].includes(options.competition))
+    log.info(`"${options.competition}" stands for ${slug}, the slug Kaggle used`);
   const config = await effectiveConfig(app, options);
   checkRunConfig(app, competition, config, options);
   const seed = options.seed ?? 42;

@@ -5,6 +5,7 @@ import type { UserError } from '../errors.js';
 import { resolveScoringSpec } from '../scoring/registration.js';
 import { taskStrategy } from '../tasks/index.js';
 import {
+  exportModel,
   recordOnLeaderboard,
   ranConfig,
   scoreOnSample,
@@ -39,6 +40,8 @@ export interface RunSummary {
   readonly leaderboardError?: UserError;
   /** The run's HTML report. */
   readonly report: string;
+  /** Where the model went, for a competition that took a model rather than a CSV (Competition.exportModel). */
+  readonly exportedModel?: string;
 }
 
 /**
@@ -65,6 +68,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
     });
     const submission = await writeSubmission(run, await predictTest(run, embedder, outcome.chain));
     const testReport = await scoreOnSample(run, submission);
+    const exportedModel = await exportModel(run, embedder, outcome, testReport);
     const seconds = (Date.now() - run.started) / 1000;
     const report = await writeRunReport(run, outcome, testReport, seconds);
     const used = ranConfig(run, outcome);
@@ -91,6 +95,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       seconds,
       ...recorded,
       report,
+      ...(exportedModel ? { exportedModel } : {}),
     };
   } finally {
     models.dispose();

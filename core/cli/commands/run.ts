@@ -36,6 +36,7 @@ export function formatSummary(summary: RunSummary): string {
   if (tuned) lines.push(`  tuned: ${tuned}`);
   lines.push(
     `  submission ${summary.submission}`,
+    ...(summary.exportedModel ? [`  model ${summary.exportedModel} (what the competition took)`] : []),
     `  report ${summary.report}`,
     `  run ${summary.runDir} (${summary.runId === null ? 'not on the leaderboard' : `leaderboard id ${summary.runId}`})`,
     `  time ${summary.seconds.toFixed(1)} s`,

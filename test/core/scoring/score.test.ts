@@ -226,11 +226,13 @@ describe('scoring specs in the container', () => {
     // Kaggle's submission headers, as each competition's page gives them.
     const headers: Record<string, [string, string, string]> = {
       'shopee-product-matching': ['posting_id', 'matches', 'mean F1'],
-      'landmark-recognition-2018': ['id', 'landmarks', 'GAP'],
+      'landmark-recognition-challenge': ['id', 'landmarks', 'GAP'],
       'landmark-recognition-2019': ['id', 'landmarks', 'GAP'],
       'landmark-recognition-2020': ['id', 'landmarks', 'GAP'],
       'landmark-recognition-2021': ['id', 'landmarks', 'GAP'],
+      'landmark-retrieval-challenge': ['id', 'images', 'mAP@100'],
       'landmark-retrieval-2019': ['id', 'images', 'mAP@100'],
+      'landmark-retrieval-2020': ['id', 'images', 'mAP@100'],
       'landmark-retrieval-2021': ['id', 'images', 'mAP@100'],
       'hotel-id-2021-fgvc8': ['image', 'hotel_id', 'MAP@5'],
       'hotel-id-2022-fgvc9': ['image', 'hotel_id', 'MAP@5'],
@@ -256,6 +258,7 @@ describe('scoring specs in the container', () => {
       shopee: 'shopee-product-matching',
       landmarks: 'landmark-recognition-2021',
       'landmark-retrieval': 'landmark-retrieval-2021',
+      'landmark-recognition-2018': 'landmark-recognition-challenge',
       hotels: 'hotel-id-2021-fgvc8',
       herbarium: 'herbarium-2022-fgvc9',
       whales: 'humpback-whale-identification',

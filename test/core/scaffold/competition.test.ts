@@ -90,7 +90,7 @@ describe('adding a competition', () => {
 
     // The make target is found through the registry; one epoch keeps it short. node_modules is the
     // repository's own (linked), so make must never reinstall it from the copy (-o).
-    writeFileSync(join(root, 'quick.json'), JSON.stringify({ epochs: 1 }));
+    writeFileSync(join(root, 'quick.json'), JSON.stringify({ models: { image: { epochs: 1 } } }));
     const env = { ...process.env, SIMKIT_LEADERBOARD: join(root, 'lb.sqlite'), SIMKIT_BACKEND: 'wasm' };
     const make = [
       '--no-print-directory',

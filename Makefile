@@ -16,7 +16,7 @@ NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 
 .PHONY: help setup system deps build test lint format fuzz typecheck gpu webgpu doctor clean \
-	fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
+	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
@@ -63,6 +63,10 @@ typecheck lint format: deps
 
 test: build lint
 	npx vitest run
+
+# core/cli/option-docs.json: what `simkit list <kind> <name>` says of each option (from the option types' doc comments).
+option-docs: deps
+	$(NODE) scripts/option-docs.mjs
 
 # `make test` runs 1,000 fuzz cases; this runs more (FUZZ_CASES, FUZZ_SEED) and nothing else.
 FUZZ_CASES ?= 20000

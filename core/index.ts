@@ -1,7 +1,9 @@
 /**
  * simkit's public API (`import … from 'simkit'`): the engine, the container and its registries,
  * training, the vector index, the kNN stage, scoring, the leaderboard, the pipeline and the
- * contracts. Plugin authors find the metric-learning building blocks in `simkit/plugins`.
+ * contracts, and everything a competition adapter is written with (readers, sample helpers,
+ * metric definitions, its DI module; docs/plugins.md "Write an adapter"). Plugin authors find the
+ * metric-learning building blocks in `simkit/plugins`.
  */
 import 'reflect-metadata';
 
@@ -15,7 +17,7 @@ export type * from './contracts/postprocessor.js';
 export type * from './contracts/random.js';
 export type * from './contracts/registration.js';
 export type * from './contracts/task.js';
-export { SAMPLE_SOLUTION_FILE } from './contracts/competition.js';
+export { SAMPLE_SOLUTION_FILE, SAMPLE_SUBMISSION_FILE } from './contracts/competition.js';
 export { TOKENS, type ComponentKind } from './tokens.js';
 export { InputError, UserError } from './errors.js';
 
@@ -48,7 +50,26 @@ export { resolveScoringSpec, scoringRegistration } from './scoring/registration.
 export { InvalidFileError, scoreFiles, scoreRows, validateSubmissionFile } from './scoring/score.js';
 export { Leaderboard, defaultLeaderboardPath, type LeaderboardRecord } from './leaderboard/leaderboard.js';
 
-export { defineCompetition, readCsv, requireField } from './competition/adapter.js';
+export {
+  dataPath,
+  defineCompetition,
+  hashedUsage,
+  readCsv,
+  readImageFolder,
+  requireField,
+  type CompetitionSpec,
+} from './competition/adapter.js';
+export { competitionModule, scoringSpecOf } from './competition/module.js';
+export { IMAGE_CLASSIFICATION_CONFIG, IMAGE_MODEL } from './pipeline/defaults.js';
+export { writeCsvAtomic } from './data/csv.js';
+export { classSizes, hexId, renderPictures, type SamplePicture } from './samples/labelled.js';
+export { generateSimpleLayoutSample } from './samples/simple-layout.js';
+
+export { averagePrecisionAtK, meanAveragePrecisionMetric } from './metrics/average-precision.js';
+export { meanF1Metric } from './metrics/f1.js';
+export { gapMetric } from './metrics/gap.js';
+export { multiLabelMacroF1Metric, singleLabelMacroF1Metric } from './metrics/macro-f1.js';
+export { meanTop1ErrorMetric } from './metrics/top1-error.js';
 export { effectiveConfig, findCompetition } from './pipeline/prepare.js';
 export { runCompetition, type RunSummary } from './pipeline/run.js';
 export type { RunOptions } from './pipeline/context.js';

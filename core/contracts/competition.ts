@@ -112,8 +112,11 @@ export interface TrainingConfig {
 
 /** What every embedding model of a run is built and trained from, whatever its input. */
 export interface ModelCommon {
+  /** The network that embeds an item (TOKENS.Backbone; `simkit list backbones`). */
   readonly backbone: ComponentChoice;
+  /** What the embedding is trained through: a class matrix such as ArcFace, or `none` (TOKENS.Head). */
   readonly head: ComponentChoice;
+  /** The training objective (TOKENS.Loss; `simkit list losses`). */
   readonly loss: ComponentChoice;
   /**
    * A TOKENS.Miner for the loss (`none`: every pair or triplet). A pair miner goes with a pair
@@ -121,10 +124,15 @@ export interface ModelCommon {
    * lists one (default `none`).
    */
   readonly miner?: ComponentChoice;
+  /** How batches are drawn (TOKENS.Sampler): `pk` (P classes × K items), pairs, or `none` (shuffled). */
   readonly sampler: ComponentChoice;
+  /** Length of the embedding vectors searched with FAISS. */
   readonly embeddingSize: number;
+  /** Passes over the training items. */
   readonly epochs: number;
+  /** Items per training batch. */
   readonly batchSize: number;
+  /** Peak learning rate of the schedule (`training.warmupEpochs`, then cosine decay). */
   readonly learningRate: number;
   /** Training-loop settings that differ from the defaults (the effective config lists all). */
   readonly training?: Partial<TrainingConfig>;
@@ -172,6 +180,7 @@ export interface CompetitionConfig {
    * classes: Shopee, retrieval), `item` holds out items of known classes.
    */
   readonly validation: { readonly fraction: number; readonly by: 'label' | 'item' };
+  /** The FAISS index searched (TOKENS.Indexer): `flat` (exact) or a `faiss` factory string. */
   readonly indexer: ComponentChoice;
   /** Neighbours fetched per query. */
   readonly neighbours: number;
@@ -263,3 +272,10 @@ export interface CompetitionRegistration extends Registration<Competition, Compe
 
 /** File name of the hidden test truth a generated sample writes next to Kaggle's files. */
 export const SAMPLE_SOLUTION_FILE = 'solution.csv';
+
+/**
+ * Kaggle's sample submission, which Kaggle ships beside the data and a generated sample writes
+ * too: a run scores it as a baseline (its first row's answer on every validation row, and the file
+ * itself against the sample's hidden truth).
+ */
+export const SAMPLE_SUBMISSION_FILE = 'sample_submission.csv';

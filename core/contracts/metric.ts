@@ -26,6 +26,12 @@ export interface MetricDefinition<Truth = unknown, Prediction = unknown> {
   readonly higherIsBetter: boolean;
   /** One line describing a valid prediction cell, e.g. `up to 5 space-separated labels`. */
   readonly predictionFormat: string;
+  /**
+   * For a ranked metric (MAP@k, top-1 error): how many labels of a row count. A guess past the
+   * last one given can only add points, so a run fills every row up to this many; labels past
+   * it earn nothing (`simkit score` warns about them).
+   */
+  readonly counted?: number;
   /** Parses a solution (ground truth) cell; several ids in one cell are space-separated. */
   parseTruth(cell: string): Parsed<Truth>;
   /** Parses and validates a submission cell, including limits such as the number of ids. */
@@ -60,6 +66,8 @@ export interface ScoreReport {
   readonly private: number | null;
   /** Rows scored (not Ignored). */
   readonly rows: number;
+  /** Rows holding more labels than the metric counts (`MetricDefinition.counted`); the extra ones earn nothing. */
+  readonly overCounted?: number;
 }
 
 /**

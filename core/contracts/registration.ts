@@ -11,6 +11,11 @@ export interface Registration<T, Options extends object = Record<string, unknown
   readonly name: string;
   readonly description: string;
   readonly defaults: Options;
+  /**
+   * One line per option for `simkit list <kind> <name>`. Built-in components leave it out: theirs
+   * are the doc comments of their option types (core/cli/option-docs.json, `make option-docs`).
+   */
+  readonly optionDescriptions?: { readonly [option: string]: string };
   create(options?: Partial<Options>): T;
 }
 

@@ -13,8 +13,11 @@ import { createRegularizer, type Regularizer, type RegularizerOption } from './r
  * `regularizer: { name: lp, weight: 0.01 }`). A loss lists its own defaults for them.
  */
 export interface LossPartOptions {
+  /** How embeddings are compared: `cosine`, `dot`, `l2`, `squared-l2`, `snr`, or `{ name, …options }`. */
   readonly distance: DistanceOption;
+  /** Reduction of the per-element losses: `mean`, `mean-non-zero`, `sum`, `threshold`, `per-anchor`, `{ name, … }`. */
   readonly reducer: ReducerOption;
+  /** A penalty on the embeddings added to the loss (`lp`, or `{ name: lp, …options }`), or null for none. */
   readonly regularizer: RegularizerOption;
 }
 

@@ -57,6 +57,7 @@ export function meanAveragePrecisionMetric(options: {
     name: options.name,
     higherIsBetter: true,
     predictionFormat: describe,
+    counted: k,
     parseTruth: (cell) => {
       const tokens = tokenList(cell, {
         min: options.emptyTruth === 'invalid' ? 1 : 0,

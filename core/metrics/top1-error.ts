@@ -13,6 +13,7 @@ export function meanTop1ErrorMetric(): MetricDefinition<string, string[]> {
     name: 'top-1 error',
     higherIsBetter: false,
     predictionFormat: 'one or more space-separated category ids (only the first counts)',
+    counted: 1,
     parseTruth: (cell) => {
       const tokens = tokenList(cell, { min: 1, max: 1, describe: 'exactly one category id' });
       return tokens.ok ? { ok: true, value: tokens.value[0]! } : tokens;

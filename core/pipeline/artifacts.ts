@@ -9,6 +9,8 @@ import { Leaderboard, LeaderboardFileError, defaultLeaderboardPath } from '../le
 import { writeReport } from '../report/render.js';
 import { REPORT_DATA_FORMAT, embeddingSample, neighbourGallery, writeReportData } from '../report/report-data.js';
 import { scoreFiles, validateSubmissionFile } from '../scoring/score.js';
+import { SAMPLE_SUBMISSION_BASELINE, scoreSampleSubmission } from '../competition/baselines.js';
+import { describeWall } from './grid-edges.js';
 import type { EpochRecord } from '../training/trainer.js';
 import type { RunContext, ScoredRunContext } from './context.js';
 import type { JsonObject } from './config.js';
@@ -32,10 +34,19 @@ export async function writeSubmission(run: ScoredRunContext, predictions: readon
   return submission;
 }
 
-/** The submission scored against the embedded sample's hidden truth; null on real data. */
-export async function scoreOnSample(run: ScoredRunContext, submission: string): Promise<ScoreReport | null> {
+/**
+ * The submission scored against the embedded sample's hidden truth (null on real data), and the trivial
+ * submissions (Kaggle's sample submission) scored against the same truth, by name.
+ */
+export async function scoreOnSample(
+  run: ScoredRunContext,
+  submission: string,
+): Promise<{ test: ScoreReport | null; testBaselines: Record<string, number | null> }> {
   const solutionFile = join(run.dataDir, SAMPLE_SOLUTION_FILE);
-  return !run.options.data && existsSync(solutionFile) ? scoreFiles(run.spec, solutionFile, submission) : null;
+  if (run.options.data || !existsSync(solutionFile)) return { test: null, testBaselines: {} };
+  const test = await scoreFiles(run.spec, solutionFile, submission);
+  const sample = await scoreSampleSubmission(run.spec, run.dataDir, solutionFile);
+  return { test, testBaselines: sample ? { [SAMPLE_SUBMISSION_BASELINE]: sample.score } : {} };
 }
 
 /**
@@ -77,9 +88,10 @@ export function ranConfig(
 export async function writeRunReport(
   run: ScoredRunContext,
   outcome: ValidationOutcome,
-  testReport: ScoreReport | null,
+  sample: { readonly test: ScoreReport | null; readonly testBaselines: Record<string, number | null> },
   seconds: number,
 ): Promise<string> {
+  const testReport = sample.test;
   const { spec } = run;
   const { best } = outcome.tuning;
   const measured = (name: string, value: number | null) => ({
@@ -102,8 +114,9 @@ export async function writeRunReport(
     comparison: [
       measured('trained + tuned', best.score),
       ...Object.entries(outcome.baselines).map(([name, value]) => measured(`baseline: ${name}`, value)),
+      ...Object.entries(sample.testBaselines).map(([name, value]) => measured(`sample test, baseline: ${name}`, value)),
     ],
-    tuning: { points: outcome.tuning.points, best: best.overrides },
+    tuning: { points: outcome.tuning.points, best: best.overrides, warnings: outcome.tuning.walls.map(describeWall) },
     embeddings: embeddingSample(outcome.queries.items, outcome.queries.vectors),
     gallery: neighbourGallery(outcome.queries.items, outcome.gallery.items, outcome.state.neighbours),
   });

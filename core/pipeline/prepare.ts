@@ -15,6 +15,7 @@ import { checkChainModels, checkTuneKeys } from './knn.js';
 import type { PreparedRun, RunContext, RunOptions } from './context.js';
 import { modelDir } from './train-models.js';
 import { splitForValidation } from './split.js';
+import { unknownLabelSplit } from '../tasks/unknown.js';
 
 export function findCompetition(
   app: Simkit,
@@ -74,8 +75,8 @@ async function dataDirectory(
 }
 
 /**
- * The train items split for validation. Items of the "unknown" label (new_whale) are no class to learn or to vote
- * for; they stay as validation queries so that the threshold for predicting the unknown label can be tuned.
+ * The train items split for validation. Items of the unknown label (new_whale) and some classes seen once become
+ * validation queries of the unknown label, so that the threshold for predicting it can be tuned.
  */
 function splitTrain(
   competition: Competition,
@@ -85,13 +86,9 @@ function splitTrain(
 ): Pick<PreparedRun, 'labelled' | 'train' | 'validation'> {
   const unknown = competition.unknownLabel;
   const split = splitForValidation(items, config.validation, new Random(seed));
-  const isUnknown = (item: Item) => unknown !== undefined && item.labels.includes(unknown);
   if (!unknown) return { labelled: items, train: split.train, validation: split.validation };
-  return {
-    train: split.train.filter((item) => !isUnknown(item)),
-    validation: [...split.validation, ...split.train.filter(isUnknown)],
-    labelled: items.filter((item) => !isUnknown(item)),
-  };
+  const { train, validation } = unknownLabelSplit(split, unknown, config.validation.fraction, new Random(seed));
+  return { train, validation, labelled: items.filter((item) => !item.labels.includes(unknown)) };
 }
 
 /** Every check of the config that needs the container, before any data is read or generated. */

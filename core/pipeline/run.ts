@@ -4,6 +4,7 @@ import type { Simkit } from '../di/container.js';
 import type { UserError } from '../errors.js';
 import { resolveScoringSpec } from '../scoring/registration.js';
 import { taskStrategy } from '../tasks/index.js';
+import { filledToCount } from '../tasks/fill.js';
 import {
   exportModel,
   recordOnLeaderboard,
@@ -32,6 +33,8 @@ export interface RunSummary {
   readonly baselines: Readonly<Record<string, number | null>>;
   /** Scores of the test submission against the sample's hidden truth (embedded sample only). */
   readonly test: ScoreReport | null;
+  /** Trivial submissions scored against the same hidden truth (Kaggle's sample submission), by name. */
+  readonly testBaselines: Readonly<Record<string, number | null>>;
   readonly submission: string;
   readonly runDir: string;
   readonly seconds: number;
@@ -51,11 +54,9 @@ export interface RunSummary {
 export async function runCompetition(app: Simkit, options: RunOptions): Promise<RunSummary> {
   const prepared = await prepareRun(app, options);
   const { competition, config, test } = prepared;
-  const run: ScoredRunContext = {
-    ...prepared,
-    strategy: taskStrategy(competition.task),
-    spec: resolveScoringSpec(app, competition.metric),
-  };
+  const spec = resolveScoringSpec(app, competition.metric);
+  const strategy = filledToCount(taskStrategy(competition.task), spec.metric.counted);
+  const run: ScoredRunContext = { ...prepared, strategy, spec };
   const models = await trainModels(app, run, options);
   try {
     const embedder = embedderOf(models, config.search ?? Object.keys(config.models)[0]!);
@@ -67,10 +68,11 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       reference: distractors.filter((_, i) => i % 2 === 1),
     });
     const submission = await writeSubmission(run, await predictTest(run, embedder, outcome.chain));
-    const testReport = await scoreOnSample(run, submission);
+    const sample = await scoreOnSample(run, submission);
+    const testReport = sample.test;
     const exportedModel = await exportModel(run, embedder, outcome, testReport);
     const seconds = (Date.now() - run.started) / 1000;
-    const report = await writeRunReport(run, outcome, testReport, seconds);
+    const report = await writeRunReport(run, outcome, sample, seconds);
     const used = ranConfig(run, outcome);
     await writeUsedConfig(run, used);
     const { best } = outcome.tuning;
@@ -81,7 +83,6 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       submission,
       testReport,
     );
-    const { spec } = run;
     return {
       competition: spec.competition,
       metric: spec.metric.name,
@@ -90,6 +91,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       tuned: best.overrides,
       baselines: outcome.baselines,
       test: testReport,
+      testBaselines: sample.testBaselines,
       submission,
       runDir: run.runDir,
       seconds,

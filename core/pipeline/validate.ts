@@ -8,11 +8,13 @@ import { exactSearchContext } from '../search/neighbours.js';
 import type { ScoredRunContext } from './context.js';
 import type { Embedder } from './embed.js';
 import { chainSteps, fitChain, initialState, postProcess, tuneOf, withoutNeighbours, type EmbeddedSet } from './knn.js';
-import { tuneSettings, type TuningPoint, type TuningResult } from './tune.js';
+import { describeWall, tuneToEdges, type EdgeAwareTuning } from './grid-edges.js';
+import type { TuningPoint } from './tune.js';
+import { competitionBaselines } from '../competition/baselines.js';
 
 /** What the validation split gives: the tuned settings, the chain the test set runs, and the baselines. */
 export interface ValidationOutcome {
-  readonly tuning: TuningResult;
+  readonly tuning: EdgeAwareTuning;
   readonly chain: ComponentChoice[];
   readonly fitted: Record<string, Json>;
   readonly baselines: Record<string, number | null>;
@@ -54,7 +56,7 @@ function validationScoring(run: ScoredRunContext, sets: ValidationItems, dim: nu
   const score = (predictions: readonly Prediction[]) =>
     scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
   const tune = (chain: readonly ComponentChoice[], from: KnnState) =>
-    tuneSettings(
+    tuneToEdges(
       tuneOf(chain, config.tune),
       (overrides) => score(postProcess(app, strategy, chain, from, context, overrides)),
       spec.metric.higherIsBetter,
@@ -89,7 +91,10 @@ export async function validate(
   }
   const baselines: Record<string, number | null> = {};
   const steps = chainSteps(app, config.postProcessors, embedder.searchModel);
-  for (const baseline of strategy.baselines(sets, steps, embedder.searchModel)) {
+  for (const baseline of [
+    ...strategy.baselines(sets, steps, embedder.searchModel),
+    ...(await competitionBaselines(run.competition, run.dataDir, sets.queries)),
+  ]) {
     baselines[baseline.name] =
       'predictions' in baseline
         ? await score(baseline.predictions)
@@ -99,7 +104,8 @@ export async function validate(
 }
 
 /** The tuning run: every setting when there are few, else the best ten. */
-function printCurve({ points, strategy }: TuningResult, spec: ScoringSpec): void {
+function printCurve({ points, strategy, extended, walls }: EdgeAwareTuning, spec: ScoringSpec): void {
+  for (const wall of walls) log.warn(describeWall(wall));
   if (points.length <= 1) return;
   const byScore = (a: TuningPoint, b: TuningPoint) =>
     spec.metric.higherIsBetter ? b.score! - a.score! : a.score! - b.score!;
@@ -118,6 +124,9 @@ function printCurve({ points, strategy }: TuningResult, spec: ScoringSpec): void
     const settings = Object.entries(point.overrides)
       .map(([key, value]) => `${key}=${value}`)
       .join(' ');
-    log.info(`  ${settings.padEnd(48)} ${point.score === null ? '—' : point.score.toFixed(4)}`);
+    const beyondGrid = Object.entries(point.overrides).some(([key, value]) => extended[key]?.includes(value));
+    log.info(
+      `  ${settings.padEnd(48)} ${point.score === null ? '—' : point.score.toFixed(4)}${beyondGrid ? '  (beyond the configured grid)' : ''}`,
+    );
   }
 }

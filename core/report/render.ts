@@ -3,12 +3,19 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { pca } from './pca.js';
-import { readReportData, REPORT_DATA_FILE, worstFirst, type ReportData, type TuningCurve } from './report-data.js';
+import {
+  readReportData,
+  REPORT_DATA_FILE,
+  REPORT_FILE,
+  worstFirst,
+  type ReportData,
+  type TuningCurve,
+} from './report-data.js';
 import { escapeHtml, lineChart, scatterChart, type Series } from './svg.js';
 import { thumbnailDataUri } from './thumbnails.js';
 import { curveKind, readTrainingLog, TRAINING_LOG_FILE, type TrainingLog } from './training-log.js';
 
-export const REPORT_FILE = 'report.html';
+export { REPORT_FILE };
 
 const NOT_RECORDED = '<p class="missing">not recorded</p>';
 
@@ -97,7 +104,8 @@ function tuningSection(tuning: TuningCurve | undefined, metric: string): string 
         .map(([key, value]) => `${key} = ${value}`)
         .join(', ')
     : '';
-  const kept = best ? `<p>kept: ${escapeHtml(best)}</p>` : '';
+  const warnings = (tuning.warnings ?? []).map((warning) => `<p class="problem">${escapeHtml(warning)}</p>`).join('');
+  const kept = (best ? `<p>kept: ${escapeHtml(best)}</p>` : '') + warnings;
   if (options.length === 0)
     return `<p>one setting, nothing tuned: ${metric} ${formatValue(tuning.points[0]!.score)}</p>${kept}`;
   const scored = tuning.points.filter((point) => point.score !== null);

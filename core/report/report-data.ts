@@ -10,6 +10,8 @@ import type { NeighbourRow } from '../contracts/postprocessor.js';
  * from `<runDir>/log.jsonl`, which the training loop writes.
  */
 export const REPORT_DATA_FILE = 'report.json';
+/** The rendered report, next to its data. */
+export const REPORT_FILE = 'report.html';
 export const REPORT_DATA_FORMAT = 'simkit-report/1';
 
 export interface ReportData {
@@ -44,6 +46,8 @@ export interface TuningCurve {
   readonly points: readonly { readonly overrides: Readonly<Record<string, number>>; readonly score: number | null }[];
   /** The combination the run kept. */
   readonly best?: Readonly<Record<string, number>>;
+  /** Options whose kept value is still at an edge of the values tried, one sentence each. */
+  readonly warnings?: readonly string[];
 }
 
 /** A sample of embeddings (rows of `vectors`) with each row's label, for the 2-D projection. */

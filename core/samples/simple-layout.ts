@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { SAMPLE_SOLUTION_FILE, type TaskKind } from '../contracts/competition.js';
+import { SAMPLE_SOLUTION_FILE, SAMPLE_SUBMISSION_FILE, type TaskKind } from '../contracts/competition.js';
 import { hashedUsage } from '../competition/adapter.js';
 import { Random } from '../random.js';
 import { taskStrategy } from '../tasks/index.js';
@@ -25,12 +25,17 @@ const SAMPLE_SET: Readonly<Record<TaskKind, (heldOutClass: boolean, first: boole
  * with `index_images/`); the hidden truth goes to solution.csv with the submission's columns.
  * `match` samples put whole classes in the test set (matched among themselves); `retrieve` puts a
  * quarter of the classes in the index, one query each; the other tasks hold out one image per class.
+ * With an `unknownLabel`, a dozen individuals are photographed once: half in train.csv under their
+ * own class (never under the unknown label), half in the test set, whose truth is the unknown label.
+ * Kaggle's sample_submission.csv answers every row alike: the first class (with confidence 1 where
+ * the task writes one), a posting's own id (match), nothing (retrieve).
  */
 export async function generateSimpleLayoutSample(
   dir: string,
   seed: number,
   task: TaskKind,
   columns: readonly [string, string],
+  unknownLabel?: string,
 ): Promise<void> {
   const random = new Random(seed);
   const classes = 24;
@@ -47,6 +52,15 @@ export async function generateSimpleLayoutSample(
       pictures.push({ path: join(`${set}_images`, `${id}.jpg`), motifIndex: c * 11 });
       if (set === 'train') train.push([id, label]);
       else (set === 'test' ? test : index).push({ id, label });
+    }
+  }
+  if (unknownLabel) {
+    for (let u = 0; u < 12; u++) {
+      const id = hexId(random, 12);
+      const inTest = u % 2 === 0;
+      pictures.push({ path: join(`${inTest ? 'test' : 'train'}_images`, `${id}.jpg`), motifIndex: 500 + u * 7 });
+      if (inTest) test.push({ id, label: unknownLabel });
+      else train.push([id, `single_${u}`]);
     }
   }
   await renderPictures(dir, pictures, random);
@@ -71,4 +85,11 @@ export async function generateSimpleLayoutSample(
     return [item.id, cell, usage ?? hashedUsage(item)];
   });
   await writeCsvAtomic(join(dir, SAMPLE_SOLUTION_FILE), [...columns, 'Usage'], rows);
+  const answer = (id: string) =>
+    task === 'match' ? id : task === 'retrieve' ? '' : task === 'recognize' ? 'class_0 1' : 'class_0';
+  await writeCsvAtomic(
+    join(dir, SAMPLE_SUBMISSION_FILE),
+    columns,
+    test.map((t) => [t.id, answer(t.id)]),
+  );
 }

@@ -79,6 +79,10 @@ export interface ScaffoldOptions {
   readonly slug: string;
   readonly task?: string;
   readonly metric?: string;
+  /** Kaggle's slug (the competition URL's last part) when it differs from `slug`, the short name. */
+  readonly kaggleSlug?: string;
+  /** The label of "none of the known classes" (classify only), e.g. new_whale; it may be implied by the data. */
+  readonly unknownLabel?: string;
 }
 
 function camel(slug: string): string {
@@ -112,9 +116,35 @@ const TASK_TEMPLATES: Readonly<Record<ScaffoldTask, { config: CompetitionConfig;
   },
 };
 
-function adapterSource(slug: string, task: ScaffoldTask, metric: (typeof METRICS)[ScaffoldMetric]): string {
+/** The unknown label inserted where the voted scores drop below a tuned threshold. */
+function withUnknownLabel(config: CompetitionConfig, label: string): CompetitionConfig {
+  return {
+    ...config,
+    postProcessors: [...config.postProcessors, { name: 'unknown-label', options: { label, threshold: 0.3 } }],
+    tune: { ...config.tune, 'unknown-label.threshold': [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6] },
+  };
+}
+
+interface Names {
+  /** The folder and the short name (`simkit run <alias>`, the registration's name). */
+  readonly alias: string;
+  /** Kaggle's slug: the leaderboard's key and the scoring spec's name. */
+  readonly kaggleSlug: string;
+  readonly unknownLabel?: string;
+}
+
+function adapterSource(names: Names, task: ScaffoldTask, metric: (typeof METRICS)[ScaffoldMetric]): string {
+  const { alias: slug, kaggleSlug, unknownLabel } = names;
   const name = camel(slug);
-  const { config, searchedSet } = TASK_TEMPLATES[task];
+  const { searchedSet } = TASK_TEMPLATES[task];
+  const config = unknownLabel
+    ? withUnknownLabel(TASK_TEMPLATES[task].config, unknownLabel)
+    : TASK_TEMPLATES[task].config;
+  const UNKNOWN = unknownLabel
+    ? `\n    // Test items of no known class are ${unknownLabel}; so are validation items whose class the\n` +
+      `    // training split lacks.\n    unknownLabel: ${JSON.stringify(unknownLabel)},`
+    : '';
+  const SAMPLE_UNKNOWN = unknownLabel ? `, ${JSON.stringify(unknownLabel)}` : '';
   const RETRIEVE_DOC = searchedSet ? ', and the searched set index.csv (id) with index_images/<id>.jpg' : '';
   const RETRIEVE_INDEX = searchedSet ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
   return `import { join } from 'node:path';
@@ -153,25 +183,28 @@ async function readItems(dataDir: string, file: string, folder: string, labelled
 
 export function ${name}(config: Partial<CompetitionConfig> = {}): Competition {
   return defineCompetition({
-    slug: '${slug}',
+    // Kaggle's slug: results are recorded under it (keep it when renaming the folder or the alias).
+    slug: '${kaggleSlug}',
+    // The short name: \`simkit run ${slug}\`, \`make ${slug}\`; also the registration's name in di.config.ts.
     alias: '${slug}',
-    title: '${slug}',
-    metric: '${slug}',
+    title: '${kaggleSlug}',
+    // The TOKENS.Metric registration that scores it: competitionModule registers one under the slug.
+    metric: '${kaggleSlug}',
     // How it is scored (\`simkit score --competition ${slug}\`): swap in your own MetricDefinition.
     scoring: ${metric.factory},
     task: '${task}',
-    modality: 'image',
+    modality: 'image',${UNKNOWN}
     config: { ...CONFIG, ...config },
     submission: SUBMISSION,
     readTrain: (dataDir) => readItems(dataDir, 'train.csv', 'train_images', true),
     readTest: async (dataDir) => ({ queries: await readItems(dataDir, 'test.csv', 'test_images', false)${RETRIEVE_INDEX} }),
-    generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', [SUBMISSION.idColumn, SUBMISSION.labelColumn]),
+    generateSample: (dir, seed) => generateSimpleLayoutSample(dir, seed, '${task}', [SUBMISSION.idColumn, SUBMISSION.labelColumn]${SAMPLE_UNKNOWN}),
   });
 }
 `;
 }
 
-function moduleSource(slug: string): string {
+function moduleSource({ alias: slug, kaggleSlug }: Names): string {
   const name = camel(slug);
   return `import type { CompetitionConfig, CompetitionRegistration } from '../../core/contracts/competition.js';
 import { competitionModule } from '../../core/competition/module.js';
@@ -181,7 +214,8 @@ const competition: CompetitionRegistration = {
   name: '${slug}',
   description: '${slug} (scaffolded): simple CSV + image folder layout',
   defaults: CONFIG,
-  slugs: {},
+  // Every Kaggle slug this adapter serves, with the config options that select it (an edition's year, say).
+  slugs: { '${kaggleSlug}': {} },
   create: (options?: Partial<CompetitionConfig>) => ${name}(options),
 };
 
@@ -243,11 +277,17 @@ async function projectLayout(root: string): Promise<(source: string) => Promise<
  */
 export async function scaffoldCompetition(options: ScaffoldOptions): Promise<string[]> {
   const { root, slug } = options;
-  if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(slug)) {
-    throw new UserError(
-      `"${slug}" is not a valid competition name`,
-      'use kebab-case: lower-case letters and digits separated by single hyphens, starting with a letter',
-    );
+  const kaggleSlug = options.kaggleSlug ?? slug;
+  for (const [name, what] of [
+    [slug, 'competition name'],
+    [kaggleSlug, 'Kaggle slug'],
+  ] as const) {
+    if (!/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/.test(name)) {
+      throw new UserError(
+        `"${name}" is not a valid ${what}`,
+        'use kebab-case: lower-case letters and digits separated by single hyphens, starting with a letter',
+      );
+    }
   }
   const task = (options.task ?? 'classify') as ScaffoldTask;
   if (!(SCAFFOLD_TASKS as readonly string[]).includes(task)) {
@@ -269,12 +309,22 @@ export async function scaffoldCompetition(options: ScaffoldOptions): Promise<str
         .join(', ')}`,
     );
   }
+  const { unknownLabel } = options;
+  if (unknownLabel !== undefined && (task !== 'classify' || !/^\S+$/.test(unknownLabel))) {
+    throw new UserError(
+      task !== 'classify'
+        ? `--unknown-label needs --task classify (got ${task})`
+        : `the unknown label ${JSON.stringify(unknownLabel)} must be one token without spaces`,
+      'for example: --task classify --unknown-label new_whale',
+    );
+  }
+  const names: Names = { alias: slug, kaggleSlug, unknownLabel };
   const target = join(root, 'competitions', slug);
   if (existsSync(target))
     throw new UserError(`competitions/${slug} already exists`, 'pick another name; nothing was changed');
   const files: Record<string, string> = {
-    [`${slug}.ts`]: adapterSource(slug, task, metric),
-    'di.config.ts': moduleSource(slug),
+    [`${slug}.ts`]: adapterSource(names, task, metric),
+    'di.config.ts': moduleSource(names),
     [join('test', `${slug}.test.ts`)]: testSource(slug),
   };
   const layout = await projectLayout(root);

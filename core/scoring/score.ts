@@ -9,6 +9,7 @@ import {
 } from '../contracts/metric.js';
 import { CsvError } from 'csv-parse';
 import { UserError } from '../errors.js';
+import { splitTokens } from '../metrics/tokens.js';
 import { csvFileSource, tableSource, type RowSource } from './sources.js';
 
 /** How many problems an invalid file reports; the rest are only counted. */
@@ -198,7 +199,7 @@ async function readSubmission<Prediction>(
   spec: ScoringSpec<unknown, Prediction>,
   source: RowSource,
   expected: ReadonlyMap<string, number> | undefined,
-  visit: (position: number, id: string, prediction: Prediction) => void,
+  visit: (position: number, id: string, prediction: Prediction, cell: string) => void,
 ): Promise<number> {
   const problems = new Problems(source, 'submission', spec.competition);
   /** Record where each expected id was first given (-1: not yet); other ids are tracked in `seenElsewhere`. */
@@ -237,7 +238,7 @@ async function readSubmission<Prediction>(
           if (expected) firstRecordAt[position] = record;
           else seenElsewhere.set(id, record);
           knownSeen += 1;
-          if (prediction.ok && problems.none) visit(position, id, prediction.value);
+          if (prediction.ok && problems.none) visit(position, id, prediction.value, cell);
         }
         if (!prediction.ok)
           problems.add({
@@ -273,8 +274,11 @@ export async function scoreSubmission<Truth, Prediction>(
       bySubset.set(usage, spec.metric.createAccumulator());
   }
   const ignored = USAGES.indexOf('Ignored');
+  const counted = spec.metric.counted;
   let rows = 0;
-  await readSubmission(spec, submissionSource, solution.ids, (position, id, prediction) => {
+  let overCounted = 0;
+  await readSubmission(spec, submissionSource, solution.ids, (position, id, prediction, cell) => {
+    if (counted !== undefined && splitTokens(cell).length > counted) overCounted += 1;
     const usage = solution.usages[position]!;
     if (usage === ignored) return;
     const truth = solution.truths[position]!;
@@ -290,6 +294,7 @@ export async function scoreSubmission<Truth, Prediction>(
     public: bySubset.get(USAGES.indexOf('Public'))?.result() ?? null,
     private: bySubset.get(USAGES.indexOf('Private'))?.result() ?? null,
     rows,
+    ...(counted !== undefined ? { overCounted } : {}),
   };
 }
 

@@ -4,12 +4,14 @@ import type { Baseline, TaskStrategy } from '../contracts/task.js';
 import { UserError } from '../errors.js';
 import { submissionCell } from './cells.js';
 
-/** Labels by how many gallery items carry them, most frequent first (ties by label). */
-export function labelsByFrequency(gallery: readonly Item[]): [string, number][] {
+/** Labels by how many of the label lists carry them, most frequent first (ties by label). */
+export function labelsByFrequency(labelLists: Iterable<readonly string[]>): [string, number][] {
   const counts = new Map<string, number>();
-  for (const item of gallery) for (const label of item.labels) counts.set(label, (counts.get(label) ?? 0) + 1);
+  for (const labels of labelLists) for (const label of labels) counts.set(label, (counts.get(label) ?? 0) + 1);
   return [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
+
+const labelsOf = (items: readonly Item[]) => items.map((item) => item.labels);
 
 /** The ranked labels a label post-processor (kNN voting) produced, one row per query. */
 function rankedLabels(kind: TaskKind, state: KnnState): Prediction[] {
@@ -27,7 +29,7 @@ function rankedLabels(kind: TaskKind, state: KnnState): Prediction[] {
 
 /** The most frequent training labels, ranked, with each label's share as its score. */
 function mostFrequent(queries: readonly Item[], gallery: readonly Item[]): Baseline[] {
-  const frequent = labelsByFrequency(gallery);
+  const frequent = labelsByFrequency(labelsOf(gallery));
   const labels = frequent.map(([label]) => label);
   const scores = frequent.map(([, count]) => count / gallery.length);
   return [{ name: 'most frequent class', predictions: queries.map((item) => ({ id: item.id, labels, scores })) }];
@@ -38,7 +40,7 @@ function mostFrequent(queries: readonly Item[], gallery: readonly Item[]): Basel
  * on every row is the other trivial answer (it scores above zero on every class present).
  */
 function multilabelBaselines(queries: readonly Item[], gallery: readonly Item[]): Baseline[] {
-  const labels = labelsByFrequency(gallery).map(([label]) => label);
+  const labels = labelsByFrequency(labelsOf(gallery)).map(([label]) => label);
   return [
     { name: 'most frequent class', predictions: queries.map((item) => ({ id: item.id, labels: labels.slice(0, 1) })) },
     { name: 'every class', predictions: queries.map((item) => ({ id: item.id, labels })) },

@@ -25,7 +25,9 @@ export interface PretrainedOptions {
   readonly pooling: Pooling;
   /** Widths of dense → batch-norm → ReLU layers of the neck before the embedding layer. */
   readonly hidden: readonly number[];
+  /** A PReLU after the embedding's batch norm. */
   readonly prelu: boolean;
+  /** Dropout rate before the embedding layer (0: none). */
   readonly dropout: number;
 }
 

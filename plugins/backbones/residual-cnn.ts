@@ -18,6 +18,7 @@ export interface ResidualCnnOptions {
    * blocks [2, 2, 2, 2]).
    */
   readonly style?: 'stage-conv' | 'resnet';
+  /** Dropout rate before the embedding layer (0: none). */
   readonly dropout: number;
   /** Global pooling of the last stage: 'average' (default) or 'gem' (generalised mean, learnable p). */
   readonly pooling?: Pooling;

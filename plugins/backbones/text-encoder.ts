@@ -13,6 +13,7 @@ export interface TextEncoderOptions {
   readonly hidden: readonly number[];
   /** A PReLU after the embedding's batch norm. */
   readonly prelu: boolean;
+  /** Dropout rate before the embedding layer (0: none). */
   readonly dropout: number;
 }
 

@@ -16,6 +16,7 @@ export interface ArcFaceOptions {
   readonly margin: number;
   /** The same margin given in degrees (pytorch-metric-learning's unit: its 28.6 is 0.4992 rad); replaces `margin`. */
   readonly marginDegrees: number | null;
+  /** Scale s of the cosine logits. */
   readonly scale: number;
   /** Sub-centres per class (sub-center ArcFace): the cosine to a class is the max over its centres. */
   readonly centres: number;
@@ -23,6 +24,7 @@ export interface ArcFaceOptions {
   readonly dynamic: DynamicMargins | null;
   /** Raises every margin linearly from `start` to its final value over the first `epochs` epochs. */
   readonly schedule: MarginSchedule | null;
+  /** Class matrix to start from (classes × embedding size), or null for a random one; set in code only. */
   readonly initialWeights: tf.Tensor2D | null;
 }
 

@@ -4,8 +4,11 @@ import type { Registration } from '../../core/contracts/registration.js';
 import { ClassMatrixHead } from '../../core/losses/class-matrix.js';
 
 export interface CosFaceOptions {
+  /** Additive cosine margin m. */
   readonly margin: number;
+  /** Scale s of the cosine logits. */
   readonly scale: number;
+  /** Class matrix to start from (classes × embedding size), or null for a random one; set in code only. */
   readonly initialWeights: tf.Tensor2D | null;
 }
 

@@ -4,6 +4,7 @@ import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 
 export interface DenseHeadOptions {
+  /** Weights to start from (embedding size × classes), or null for random ones; set in code only. */
   readonly initialWeights: tf.Tensor2D | null;
 }
 

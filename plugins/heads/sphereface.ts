@@ -8,6 +8,7 @@ import { piecewisePsi } from '../../core/losses/psi.js';
 export interface SphereFaceOptions {
   /** Multiplicative angular margin m (θ becomes m·θ). */
   readonly margin: number;
+  /** Scale s of the cosine logits. */
   readonly scale: number;
   /**
    * How ψ continues past m·θ = π, where cos(m·θ) would rise again: `linear`, ψ = cos(min(m·θ, π)) −
@@ -15,6 +16,7 @@ export interface SphereFaceOptions {
    * ψ = (−1)^k·cos(m·θ) − 2k with k = ⌊m·θ/π⌋.
    */
   readonly psi: 'linear' | 'piecewise';
+  /** Class matrix to start from (classes × embedding size), or null for a random one; set in code only. */
   readonly initialWeights: tf.Tensor2D | null;
 }
 

@@ -46,6 +46,7 @@ export const logistic = sigmoidLoss(
 );
 
 export interface FocalOptions {
+  /** Focusing exponent: the loss of a well-classified class is scaled by (1 − p)^γ. */
   readonly gamma: number;
   /** Weight of positives; negatives get 1 − α. */
   readonly alpha: number;

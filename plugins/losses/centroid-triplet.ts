@@ -5,6 +5,7 @@ import { reduce } from '../../core/losses/reducers.js';
 import { indicator, labelRanks } from './class-weights.js';
 
 export interface CentroidTripletOptions extends LossPartOptions {
+  /** An item must be this much closer to its class centroid than to another class's centroid. */
   readonly margin: number;
 }
 

@@ -4,7 +4,9 @@ import { minerOfKind, pairMasks } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 
 export interface ContrastiveOptions extends LossPartOptions {
+  /** Positive pairs farther apart than this are penalised by the excess. */
   readonly positiveMargin: number;
+  /** Negative pairs closer than this are penalised by the shortfall. */
   readonly negativeMargin: number;
 }
 

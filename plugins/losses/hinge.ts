@@ -6,6 +6,7 @@ import { reduce } from '../../core/losses/reducers.js';
 export interface HingeOptions extends LossPartOptions {
   /** Pairs are judged against this distance. */
   readonly threshold: number;
+  /** Each pair's loss is max(0, margin − y·(threshold − d)), y = 1 for a positive pair and −1 for a negative one. */
   readonly margin: number;
 }
 

@@ -9,6 +9,7 @@ import { classMatrix, crossEntropyPerRow, indicator } from './class-weights.js';
 export interface LargeMarginSoftmaxOptions extends LossPartOptions {
   /** The integer angular multiplier m. */
   readonly margin: number;
+  /** Scale s of the logits. */
   readonly scale: number;
 }
 

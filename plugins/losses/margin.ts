@@ -6,7 +6,9 @@ import { reduce } from '../../core/losses/reducers.js';
 import { TRIPLET_DEFAULTS, forEachTripletChunk } from './triplet.js';
 
 export interface MarginLossOptions extends LossPartOptions {
+  /** Margin between positive and negative distances around the boundary β. */
   readonly alpha: number;
+  /** The boundary β between positive and negative distances at the start (learnt per class with `learnBeta`). */
   readonly initialBeta: number;
   /** Train β (one per class); false keeps it at `initialBeta` (pytorch-metric-learning's learn_beta=False). */
   readonly learnBeta: boolean;

@@ -2,6 +2,7 @@ import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/e
 import { classSoftmaxLoss } from './class-weights.js';
 
 export interface NormalizedSoftmaxOptions extends LossPartOptions {
+  /** Temperature τ dividing the similarities before the softmax. */
   readonly temperature: number;
 }
 

@@ -5,6 +5,7 @@ import { labelMasks } from '../../core/losses/pairwise.js';
 import { labelledNtXent } from './nt-xent-labels.js';
 
 export interface NtXentOptions extends LossPartOptions {
+  /** Temperature τ dividing the similarities before the softmax. */
   readonly temperature: number;
 }
 

@@ -5,6 +5,7 @@ import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
 
 export interface SupConOptions extends LossPartOptions {
+  /** Temperature τ dividing the similarities before the softmax. */
   readonly temperature: number;
 }
 

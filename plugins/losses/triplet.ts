@@ -7,6 +7,7 @@ import { UserError } from '../../core/errors.js';
 
 /** What the chunked triplet computation needs of a loss's options. */
 export interface TripletTerms {
+  /** A negative must be this much farther from the anchor than the positive. */
   readonly margin: number;
   /** TF-Similarity's soft margin: softplus(d_ap − d_an), the margin dropped. */
   readonly softMargin: boolean;

@@ -17,6 +17,7 @@ function pairMiner<O extends object>(
 }
 
 export interface MultiSimilarityMinerOptions {
+  /** Slack: keep negatives closer than the hardest positive + ε, positives farther than the hardest negative − ε. */
   readonly epsilon: number;
 }
 
@@ -82,9 +83,13 @@ export const hdc = pairMiner<HdcOptions>(
 );
 
 export interface UniformHistogramOptions {
+  /** Bins of the similarity histogram pairs are drawn from. */
   readonly bins: number;
+  /** Positive pairs drawn from each bin. */
   readonly positivesPerBin: number;
+  /** Negative pairs drawn from each bin. */
   readonly negativesPerBin: number;
+  /** Seed of the random draw within each bin. */
   readonly seed: number;
 }
 

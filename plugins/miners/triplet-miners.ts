@@ -59,6 +59,7 @@ export const TRIPLET_TYPES = ['all', 'hard', 'semi-hard', 'easy'] as const;
 export interface TripletMarginMinerOptions {
   /** The miner's own margin, in the loss's distance units. */
   readonly margin: number;
+  /** Triplets kept: `all`, `hard` (negative closer than positive), `semi-hard` (farther, within the margin), `easy`. */
   readonly type: (typeof TRIPLET_TYPES)[number];
 }
 
@@ -111,7 +112,9 @@ export const batchHard = tripletMiner(
 export const POSITIVE_STRATEGIES = ['easy', 'hard'] as const;
 export const NEGATIVE_STRATEGIES = ['easy', 'semi-hard', 'hard'] as const;
 export interface BatchEasyHardOptions {
+  /** Which positive of each anchor: the `easy` (closest) or the `hard` (farthest) one. */
   readonly positives: (typeof POSITIVE_STRATEGIES)[number];
+  /** Which negative of each anchor: the `easy` (farthest), `semi-hard` or `hard` (closest) one. */
   readonly negatives: (typeof NEGATIVE_STRATEGIES)[number];
 }
 
@@ -191,6 +194,7 @@ export interface DistanceWeightedOptions {
   readonly cutoff: number;
   /** Negatives at least this far apart are never drawn (they would give zero loss). */
   readonly nonzeroLossCutoff: number;
+  /** Seed of the random draw of negatives. */
   readonly seed: number;
 }
 

@@ -78,12 +78,17 @@ export const databaseAugmentation: Registration<PostProcessor, RequeryOptions> =
  * similarity-weighted sum of its neighbours above a threshold (itself included), renormalise,
  * search again; repeat.
  */
-export const neighbourhoodBlending: Registration<PostProcessor, RequeryOptions & { iterations: number }> = {
+interface BlendingOptions extends RequeryOptions {
+  /** Rounds of blending and searching again. */
+  readonly iterations: number;
+}
+
+export const neighbourhoodBlending: Registration<PostProcessor, BlendingOptions> = {
   name: 'neighbourhood-blending',
   description:
     'iteratively replace embeddings by similarity-weighted sums of their neighbours above a threshold, re-search',
   defaults: { neighbours: 10, power: 1, minSimilarity: 0.5, k: 50, iterations: 2 },
-  create: (o: RequeryOptions & { iterations: number }) => {
+  create: (o: BlendingOptions) => {
     return {
       name: 'neighbourhood-blending',
       apply: (state, context) => {

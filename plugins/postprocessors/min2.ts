@@ -3,6 +3,7 @@ import type { Registration } from '../../core/contracts/registration.js';
 import { filterNeighbours, firstNonSelf } from '../../core/search/neighbours.js';
 
 export interface Min2Options {
+  /** Neighbours at least this similar are matches. */
   readonly threshold: number;
   /** The best non-self neighbour is kept even below `threshold`, unless it is below this floor. */
   readonly floor: number;

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '../repo-root.js';
+import { projectWithPackedSimkit } from '../packed-package.js';
 
 // A consumer of the installed package: trains a tiny MLP + ArcFace model on four separable classes,
 // indexes the embeddings with FAISS and searches them; prints what it measured as JSON.
@@ -44,8 +44,6 @@ console.log(JSON.stringify({
 
 describe('the packed package', () => {
   it('installs from its npm tarball; `simkit` and `simkit/plugins` import, train and search a tiny model', () => {
-    if (!existsSync(join(REPO_ROOT, 'dist', 'core', 'index.js')))
-      throw new Error('dist/ is not built: run `make build` (make test builds it first)');
     const work = mkdtempSync(join(tmpdir(), 'simkit-pack-'));
     try {
       installAndRun(work);
@@ -56,25 +54,8 @@ describe('the packed package', () => {
 });
 
 function installAndRun(work: string): void {
-  const packed = JSON.parse(
-    execFileSync('npm', ['pack', '--offline', '--json', '--pack-destination', work], {
-      cwd: REPO_ROOT,
-      encoding: 'utf8',
-    }),
-  ) as { filename: string }[];
-  const tarball = join(work, packed[0]!.filename);
-
-  // The tarball's contents go where npm would put them; its dependencies are this checkout's own
-  // (linked, not downloaded: faiss-node is built here against the system libfaiss).
-  const project = join(work, 'project');
+  const project = projectWithPackedSimkit(work);
   const modules = join(project, 'node_modules');
-  mkdirSync(join(modules, 'simkit'), { recursive: true });
-  execFileSync('tar', ['-xzf', tarball, '-C', join(modules, 'simkit'), '--strip-components=1']);
-  for (const entry of readdirSync(join(REPO_ROOT, 'node_modules'))) {
-    if (entry !== 'simkit' && entry !== '.bin' && !entry.startsWith('.'))
-      symlinkSync(join(REPO_ROOT, 'node_modules', entry), join(modules, entry));
-  }
-  writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
   writeFileSync(join(project, 'consumer.mjs'), CONSUMER);
 
   expect(existsSync(join(modules, 'simkit', 'dist', 'core', 'index.js'))).toBe(true);

@@ -3,16 +3,23 @@ import type { CliContext } from '../context.js';
 import { KIND_NAMES, type ComponentKind } from '../../tokens.js';
 import { UserError } from '../../errors.js';
 import { describeOrigin } from '../../di/registry.js';
+import type { Registered } from '../../contracts/registration.js';
+import { describeOptions } from '../component-options.js';
 
 export function registerList(program: Command, context: CliContext): void {
   program
     .command('list')
     .description(`show registered components: ${Object.keys(KIND_NAMES).join('|')} (all when omitted)`)
     .argument('[kind]', 'which kind of component')
+    .argument('[name]', 'one component: every option with its default and what it means')
     .option('--origin', 'show which module registered each component')
-    .action(async (kindName: string | undefined, options: { origin?: boolean }) => {
+    .action(async (kindName: string | undefined, name: string | undefined, options: { origin?: boolean }) => {
       const kinds: [string, ComponentKind][] = kindName ? [[kindName, kindOf(kindName)]] : Object.entries(KIND_NAMES);
       const app = await context.simkit();
+      if (name !== undefined) {
+        process.stdout.write(`${componentOptions(app.registry(kinds[0]![1]).get(name))}\n`);
+        return;
+      }
       const lines: string[] = [];
       for (const [plural, kind] of kinds) {
         const entries = app.registry(kind).list();
@@ -30,6 +37,24 @@ export function registerList(program: Command, context: CliContext): void {
       }
       process.stdout.write(`${lines.join('\n')}\n`);
     });
+}
+
+/** A component's description and origin, then one line per option: name, default, description. */
+function componentOptions(entry: Registered<unknown>): string {
+  const rows = describeOptions(entry);
+  const lines = [`${entry.name}: ${entry.description}  [${describeOrigin(entry)}]`];
+  if (rows.length === 0) return [...lines, '  no options'].join('\n');
+  const nameWidth = Math.max('option'.length, ...rows.map((row) => row.name.length));
+  const valueWidth = Math.min(40, Math.max('default'.length, ...rows.map((row) => row.value.length)));
+  lines.push(`  ${'option'.padEnd(nameWidth)}  ${'default'.padEnd(valueWidth)}  description`);
+  for (const row of rows) {
+    // A long default (a nested object) gets its own line, so that the descriptions stay aligned.
+    const long = row.value.length > valueWidth;
+    const value = long ? '' : row.value;
+    lines.push(`  ${row.name.padEnd(nameWidth)}  ${value.padEnd(valueWidth)}  ${row.description || '—'}`.trimEnd());
+    if (long) lines.push(`    = ${row.value}`);
+  }
+  return lines.join('\n');
 }
 
 function kindOf(name: string): ComponentKind {

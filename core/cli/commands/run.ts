@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { withComponentDefaults } from '../component-options.js';
 import { initEngine } from '../../engine/backend.js';
 import { POSITIVE_INTEGER, SEED } from '../../pipeline/config-check.js';
 import { DEFAULT_MAX_BAD_IMAGES } from '../../pipeline/data-check.js';
@@ -24,6 +25,8 @@ export function formatSummary(summary: RunSummary): string {
       'sample test set (hidden truth)',
       `${formatScore(summary.test.score)}  public ${formatScore(summary.test.public)}  private ${formatScore(summary.test.private)}`,
     ]);
+    for (const [name, score] of Object.entries(summary.testBaselines))
+      rows.push([`sample test set, baseline: ${name}`, formatScore(score)]);
   }
   const width = Math.max(...rows.map(([name]) => name.length));
   const lines = [
@@ -100,7 +103,7 @@ export function registerRun(program: Command, context: CliContext): void {
       epochs: options.epochs,
     };
     if (options.printConfig) {
-      process.stdout.write(`${JSON.stringify(await effectiveConfig(app, run), null, 2)}\n`);
+      process.stdout.write(`${JSON.stringify(withComponentDefaults(app, await effectiveConfig(app, run)), null, 2)}\n`);
       return;
     }
     await initEngine();

@@ -41,6 +41,13 @@ export function registerScore(program: Command, context: CliContext): void {
       requireFile(options.solution, 'solution');
       requireFile(options.submission, 'submission');
       const report = await scoreFiles(spec, options.solution, options.submission);
+      if (report.overCounted) {
+        const counted = spec.metric.counted!;
+        log.warn(
+          `${report.overCounted} row(s) of ${options.submission} hold more than ${counted} label(s); ` +
+            `${spec.metric.name} counts only the first ${counted} of each row, the rest earn nothing`,
+        );
+      }
       if (options.json) {
         const { competition, metric, score, public: publicScore, private: privateScore } = report;
         process.stdout.write(

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { withComponentDefaults } from '../component-options.js';
 import { initEngine } from '../../engine/backend.js';
 import { UserError } from '../../errors.js';
 import { effectiveConfig } from '../../pipeline/prepare.js';
@@ -59,7 +60,8 @@ export function registerTrain(program: Command, context: CliContext): void {
       epochs: options.epochs,
     };
     if (options.printConfig) {
-      process.stdout.write(`${JSON.stringify({ competition, ...(await effectiveConfig(app, run)) }, null, 2)}\n`);
+      const config = withComponentDefaults(app, await effectiveConfig(app, run));
+      process.stdout.write(`${JSON.stringify({ competition, ...config }, null, 2)}\n`);
       return;
     }
     await initEngine();

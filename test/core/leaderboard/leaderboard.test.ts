@@ -1,8 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -113,7 +113,46 @@ describe('formatLeaderboard', () => {
     );
     expect(formatLeaderboard(records, 'md')).toContain('| 1 | g | GAP (higher is better) | 0.500000 |');
     expect(formatLeaderboard(records, 'md')).toContain('a\\|b.csv');
-    expect(formatLeaderboard(records, 'html')).toContain('<td>r&lt;1&gt;</td>');
+    expect(formatLeaderboard(records, 'html')).toContain('<td class="meta">r&lt;1&gt;</td>');
     expect(formatLeaderboard(records, 'table').split('\n')[0]).toMatch(/^rank {2}competition {2}metric/);
+  });
+});
+
+describe('leaderboard --format html', () => {
+  it("is a self-contained page: a table per competition with scores, public, private and links to each run's report", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'simkit-board-html-'));
+    mkdirSync(join(dir, 'a', 'run'), { recursive: true });
+    writeFileSync(join(dir, 'a', 'run', 'report.html'), '<html></html>');
+    const record = (runId: string, competition: string, submissionPath: string | null, score: number | null) => ({
+      ...entry(competition, true, { runId }),
+      score,
+      recordedAt: '2026-01-01T00:00:00.000Z',
+      config: null,
+      cv: 0.25,
+      public: 0.5,
+      private: null,
+      submissionPath,
+      submissionSha256: null,
+      rank: score === null ? null : 1,
+    });
+    const page = formatLeaderboard(
+      [
+        record('r1', 'whales', join(dir, 'a', 'submission.csv'), 0.75),
+        record('r2', 'whales', join(dir, 'gone', 'submission.csv'), null),
+        record('r3', 'hotels', null, 0.125),
+      ],
+      'html',
+    );
+    expect(page.startsWith('<!doctype html>')).toBe(true);
+    expect(page.trimEnd().endsWith('</html>')).toBe(true);
+    // Nothing outside the page: no script, no stylesheet or image to fetch.
+    expect(page).not.toMatch(/<script|<link|<img|src=/);
+    expect(page.match(/<h2>[^<]*<\/h2>/g)).toEqual(['<h2>whales</h2>', '<h2>hotels</h2>']);
+    expect(page).toContain(`<a href="${pathToFileURL(join(dir, 'a', 'run', 'report.html')).href}">report</a>`);
+    expect(page.match(/>report<\/a>/g)).toHaveLength(1);
+    const firstRow = page.split('\n').find((line) => line.includes('r1'))!;
+    expect(firstRow).toContain('<td class="number">0.750000</td><td class="number">0.500000</td>');
+    expect(firstRow).toContain('<span class="missing">—</span>');
+    expect(formatLeaderboard([], 'html')).toContain('no runs recorded');
   });
 });

@@ -9,6 +9,8 @@ import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
 import { effectiveConfig } from '../../../core/pipeline/prepare.js';
 import { IMAGE_MODEL } from '../../../core/pipeline/defaults.js';
 import { runCompetition } from '../../../core/pipeline/run.js';
+import { formatSummary } from '../../../core/cli/commands/run.js';
+import type { Competition } from '../../../core/contracts/competition.js';
 import { resolveScoringSpec } from '../../../core/scoring/registration.js';
 import { validateSubmissionFile } from '../../../core/scoring/score.js';
 import { loggedEpochs } from '../../json-files.js';
@@ -40,6 +42,17 @@ describe('simkit run on every embedded sample (small settings)', () => {
     expect(summary.validation).toEqual(expect.any(Number));
     expect(summary.test?.score).toEqual(expect.any(Number));
     expect(Object.keys(summary.baselines).length).toBeGreaterThan(0);
+    // Kaggle's sample submission is a baseline on validation and on the sample test, printed beside the model.
+    const printed = formatSummary(summary);
+    expect(printed).toContain("baseline: Kaggle's sample submission");
+    expect(printed).toContain("sample test set, baseline: Kaggle's sample submission");
+    const competition = app.registry<Competition>('Competition').create(name);
+    if (competition.unknownLabel) expect(printed).toContain(`baseline: ${competition.unknownLabel} on every row`);
+    if (competition.task === 'classify' && spec.metric.counted !== undefined) {
+      // A ranked metric's rows are full: a sixth guess cannot help, a missing fifth gives points away.
+      const rows = readFileSync(summary.submission, 'utf8').trim().split('\n').slice(1);
+      expect(rows.filter((row) => row.split(',')[1]!.split(' ').length !== spec.metric.counted)).toEqual([]);
+    }
     expect(existsSync(join(summary.runDir, 'image', 'model', 'model.json'))).toBe(true);
     if (name === 'shopee') {
       // The title model is trained beside the image model, in its own folder, and its matches are tuned with the rest.

@@ -156,6 +156,24 @@ describe('run report page', () => {
     expect(withText.problems).toEqual(['text-model/log.jsonl line 3: not valid JSON']);
   });
 
+  it('names a tuned option still at the edge of its values, below the tuning chart', async () => {
+    const walled = join(dir, 'walled');
+    await import('node:fs/promises').then((fs) => fs.mkdir(walled));
+    const warning = 'tuning: the best t=5 is the top of the values tried (1, 2, 3, 4, 5); widen tune["t"] <config>';
+    await writeReportData(walled, {
+      format: REPORT_DATA_FORMAT,
+      metric: { name: 'MAP@5', higherIsBetter: true },
+      tuning: {
+        points: [1, 2, 3, 4, 5].map((t) => ({ overrides: { t }, score: t / 10 })),
+        best: { t: 5 },
+        warnings: [warning],
+      },
+    });
+    const { html } = await renderReportHtml(walled);
+    const escaped = warning.replace('<config>', '&lt;config&gt;').replace(/"/g, '&quot;');
+    expect(html).toContain(`<p class="problem">${escaped}</p>`);
+  });
+
   it('shows "not recorded" for every missing piece of an empty run directory', async () => {
     const { html, problems } = await renderReportHtml(emptyRun);
     expect(problems).toEqual([]);

@@ -13,7 +13,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SAMPLE_SOLUTION_FILE } from '../../../core/contracts/competition.js';
+import { SAMPLE_SOLUTION_FILE, type Competition } from '../../../core/contracts/competition.js';
 import { Simkit, builtinModules, fileModule } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { UserError } from '../../../core/errors.js';
@@ -143,6 +143,45 @@ describe('adding a competition', () => {
       epochs: 1,
     });
     expect(summary.test?.score).toEqual(expect.any(Number));
+  });
+
+  it('--kaggle-slug and --unknown-label: run by its alias, recorded under the Kaggle slug, the unknown label tuned', async () => {
+    const root = projectCopy();
+    await scaffoldCompetition({ root, slug: 'flukes', kaggleSlug: 'flukes-identification', unknownLabel: 'new_one' });
+    await initEngine('native');
+    const app = await Simkit.create({
+      sources: [
+        ...(await builtinModules()),
+        fileModule(join(root, 'competitions', 'flukes', 'di.config.ts'), { source: root, module: 'flukes' }),
+      ],
+    });
+    const competition = app.registry<Competition>('Competition').create('flukes');
+    expect([competition.slug, competition.alias, competition.metric, competition.unknownLabel]).toEqual([
+      'flukes-identification',
+      'flukes',
+      'flukes-identification',
+      'new_one',
+    ]);
+    const summary = await runCompetition(app, {
+      competition: 'flukes',
+      out: join(root, 'out'),
+      leaderboard: join(root, 'lb.sqlite'),
+      epochs: 1,
+    });
+    expect(summary.competition).toBe('flukes-identification');
+    expect(Object.keys(summary.tuned)).toContain('unknown-label.threshold');
+    // train.csv never names new_one; its validation items are implied by classes seen once.
+    const sample = join(root, 'out', 'sample');
+    expect(readFileSync(join(sample, 'train.csv'), 'utf8')).not.toContain('new_one');
+    expect(readFileSync(join(sample, SAMPLE_SOLUTION_FILE), 'utf8')).toContain('new_one');
+    expect(summary.baselines['new_one on every row']).toBeGreaterThan(0);
+    expect(summary.baselines["Kaggle's sample submission"]).not.toBeUndefined();
+    await expect(scaffoldCompetition({ root, slug: 'other', task: 'match', unknownLabel: 'new_one' })).rejects.toThrow(
+      /--unknown-label needs --task classify/,
+    );
+    await expect(scaffoldCompetition({ root, slug: 'other', kaggleSlug: 'Not A Slug' })).rejects.toThrow(
+      /not a valid Kaggle slug/,
+    );
   });
 
   it('refuses invalid names, unsupported tasks, mismatched metrics and existing folders, changing nothing', async () => {

@@ -69,6 +69,18 @@ describe('simkit score', () => {
     expect(result.stdout).toContain('public   1.000000');
   });
 
+  it('warns, without failing, about labels past the five MAP@5 counts', async () => {
+    const long = csv('long.csv', 'image,hotel_id\na,9 8 7 6 5 1\nb,2 3\nc,3 4 5 6 7 8 9\n');
+    const result = await simkit([...args(long), '--json']);
+    expect(result.code).toBe(0);
+    // The sixth label of row a (the truth) earns nothing; row b scores 1.
+    expect((JSON.parse(result.stdout) as { score: number }).score).toBe(0.5);
+    expect(result.stderr).toContain(
+      'warning: 2 row(s) of long.csv hold more than 5 label(s); MAP@5 counts only the first 5 of each row, the rest earn nothing',
+    );
+    expect((await simkit(args(good))).stderr).not.toContain('warning');
+  });
+
   it('refuses an invalid submission with exit code 1 and no score', async () => {
     const result = await simkit([...args(bad), '--json']);
     expect(result.code).toBe(1);

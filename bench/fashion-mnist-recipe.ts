@@ -1,4 +1,4 @@
-import type { ZeroShotRecipe } from './zero-shot.js';
+import type { PretrainedZeroShotRecipe, ZeroShotRecipe } from './zero-shot.js';
 
 /**
  * The zero-shot recipe `make fashion-mnist` trains: the best of those compared in
@@ -15,4 +15,29 @@ export const FASHION_MNIST_ZERO_SHOT: ZeroShotRecipe = {
   trainImages: 10000,
   shift: 2,
   batchSize: 160,
+};
+
+/** Layer the pretrained MobileNetV2 is cut at on Fashion-MNIST (chosen on the seen classes). */
+export const FASHION_MNIST_PRETRAINED_LAYER = 'block_10_project_BN';
+export const FASHION_MNIST_PRETRAINED_SIZE = 96;
+
+/**
+ * The pretrained MobileNetV2 fine-tuned on classes 0–4: the flattened block-10 map through a 512-d
+ * batch-norm neck, the neck alone for an epoch, then block 10 unfrozen at a tenth of the rate. Measured
+ * (zero-shot MAP@R, frozen map 0.542): this recipe 0.472; 128-d, lr 3e-4, 5,000 images, 1 + 2 epochs
+ * from block 8 0.414. Fine-tuning on the five clothing classes loses transfer to shoes and bags.
+ */
+export const FASHION_MNIST_PRETRAINED: PretrainedZeroShotRecipe = {
+  label: 'MobileNetV2 fine-tuned, multi-similarity',
+  backbone: { name: 'mobilenet-v2', options: { layer: FASHION_MNIST_PRETRAINED_LAYER, pooling: 'flatten' } },
+  imageSize: FASHION_MNIST_PRETRAINED_SIZE,
+  fineTuning: { headOnlyEpochs: 1, unfreeze: 'block_10_expand', backboneLearningRateFactor: 0.1 },
+  objective: { loss: 'multi-similarity', head: 'none' },
+  sampler: { classesPerBatch: 5, samplesPerClass: 16 },
+  embeddingDim: 512,
+  epochs: 2,
+  learningRate: 0.0001,
+  trainImages: 2500,
+  shift: 2,
+  batchSize: 80,
 };

@@ -133,6 +133,15 @@ def supcon(x, y, tau=0.1):
     per = -(logp * pos).sum(1) / pos.sum(1).clamp_min(1)
     return per[pos.sum(1) > 0].mean()
 
+def multi_supcon(x, y, tau=0.1, threshold=0.3):
+    sets = F.one_hot(y, 64).float(); inter = sets @ sets.T
+    J = inter / (sets.sum(1)[:, None] + sets.sum(1)[None, :] - inter)
+    others = 1 - torch.eye(len(y)); pos = (J > threshold).float() * others
+    S = sims(x) / tau
+    logp = S - lse(S, others)[:, None]
+    per = -(J * logp * pos).sum(1) / pos.sum(1).clamp_min(1)
+    return per[per > 0].mean()
+
 def nt_xent_labels(x, y, tau=0.07):
     S = sims(x) / tau; pos, neg = masks(y)
     denom = torch.logaddexp(S, lse(S, neg)[:, None])
@@ -255,6 +264,7 @@ CASES = {
     'cross-entropy': lambda: dense(64, lambda z, t: -(torch.log_softmax(z, 1) * t).sum(1).mean()),
     'multi-similarity': lambda: (multi_similarity, []),
     'supcon': lambda: (supcon, []),
+    'multi-supcon': lambda: (multi_supcon, []),
     'nt-xent-labels': lambda: (nt_xent_labels, []),
     'circle': lambda: (circle, []),
     'nca': lambda: (nca, []),

@@ -14,6 +14,7 @@ import { retrievalMetrics } from '../core/metrics/retrieval.js';
 import type { Random } from '../core/random.js';
 import { trainEmbedding } from '../core/training/trainer.js';
 import type { TrainingData } from '../core/training/data.js';
+import type { FineTuningOptions } from '../core/training/fine-tuning.js';
 import { pixelVectors, subset, type Split } from '../competitions/fashion-mnist/dataset.js';
 import { euclideanNeighbours } from '../competitions/fashion-mnist/pixel-knn.js';
 
@@ -78,25 +79,67 @@ function shiftedImages(split: Split, labels: Int32Array, shift: number): Trainin
   };
 }
 
+/** The same batches as RGB images at `size` px (grey copied to 3 channels, bilinear). */
+function asRgb(data: TrainingData, size: number): TrainingData {
+  return {
+    labels: data.labels,
+    async *batches(plan, epoch, random) {
+      for await (const batch of data.batches(plan, epoch, random)) {
+        const x = tf.tidy(() => tf.image.resizeBilinear(batch.x as tf.Tensor4D, [size, size]).tile([1, 1, 1, 3]));
+        batch.x.dispose();
+        yield { ...batch, x };
+      }
+    },
+  };
+}
+
+/** A pretrained backbone fine-tuned on classes 0–4: what it is, at which image size, and its phases. */
+export interface PretrainedZeroShotRecipe extends ZeroShotRecipe {
+  readonly backbone: { readonly name: string; readonly options: Record<string, unknown> };
+  readonly imageSize: number;
+  readonly fineTuning: FineTuningOptions;
+}
+
+/** Fine-tunes the pretrained backbone on `split` (classes 0–4) with the recipe; returns the model and seconds. */
+export async function trainPretrainedZeroShot(
+  app: Simkit,
+  split: Split,
+  recipe: PretrainedZeroShotRecipe,
+): Promise<{ model: tf.LayersModel; seconds: number }> {
+  const build = app.registry<BackboneBuilder>('Backbone').create(recipe.backbone.name, recipe.backbone.options);
+  const model = build({ height: recipe.imageSize, width: recipe.imageSize, channels: 3 }, recipe.embeddingDim, SEED);
+  return trainOnSeen(app, split, recipe, model, (data) => asRgb(data, recipe.imageSize), recipe.fineTuning);
+}
+
 /** Trains the CNN on `split` (classes 0–4) with the recipe; returns the model and the training seconds. */
 export async function trainZeroShot(
   app: Simkit,
   split: Split,
   recipe: ZeroShotRecipe,
 ): Promise<{ model: tf.LayersModel; seconds: number }> {
+  return trainOnSeen(app, split, recipe, buildCnn(app, recipe.embeddingDim), (data) => data);
+}
+
+async function trainOnSeen(
+  app: Simkit,
+  split: Split,
+  recipe: ZeroShotRecipe,
+  model: tf.LayersModel,
+  images: (data: TrainingData) => TrainingData,
+  fineTuning?: FineTuningOptions,
+): Promise<{ model: tf.LayersModel; seconds: number }> {
   const started = Date.now();
   const train = subset(split, [...Array(Math.min(recipe.trainImages, split.count)).keys()]);
   const classes = [...new Set(train.labels)].sort((a, b) => a - b);
   const index = new Map(classes.map((label, i) => [label, i]));
   const labels = Int32Array.from(train.labels, (l) => index.get(l)!);
-  const model = buildCnn(app, recipe.embeddingDim);
   const objective = createObjective(app, recipe.objective, {
     embeddingDim: recipe.embeddingDim,
     numClasses: classes.length,
   });
   const sampler = recipe.sampler ? app.registry<Sampler>('Sampler').create('pk', recipe.sampler) : undefined;
   try {
-    await trainEmbedding(model, objective, shiftedImages(train, labels, recipe.shift), {
+    await trainEmbedding(model, objective, images(shiftedImages(train, labels, recipe.shift)), {
       epochs: recipe.epochs,
       batchSize: recipe.batchSize,
       learningRate: recipe.learningRate,
@@ -106,6 +149,7 @@ export async function trainZeroShot(
       seed: SEED,
       sampler,
       progress: false,
+      ...(fineTuning ? { fineTuning } : {}),
     });
   } finally {
     objective.dispose();
@@ -113,29 +157,60 @@ export async function trainZeroShot(
   return { model, seconds: (Date.now() - started) / 1000 };
 }
 
-/** MAP@R among `unseen`: every image queries all others by cosine similarity of its embedding. */
-export async function unseenMapAtR(model: tf.LayersModel, unseen: Split): Promise<number> {
-  const dim = (model.outputs[0]!.shape[1] as number) ?? 0;
-  const pixels = pixelVectors(unseen);
-  const vectors = new Float32Array(unseen.count * dim);
-  for (let start = 0; start < unseen.count; start += 1024) {
-    const end = Math.min(unseen.count, start + 1024);
-    const batch = tf.tidy(() =>
-      l2Normalize(
-        model.predict(tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1])) as tf.Tensor2D,
-      ),
-    );
-    vectors.set(await batch.data(), start * dim);
+/** Embeds `count` images, 256 at a time: `embed(start, end)` returns the rows' vectors (B × dim). */
+async function embedAll(count: number, embed: (start: number, end: number) => tf.Tensor): Promise<Float32Array> {
+  let vectors = new Float32Array(0);
+  for (let start = 0; start < count; start += 256) {
+    const end = Math.min(count, start + 256);
+    const batch = tf.tidy(() => l2Normalize(embed(start, end).reshape([end - start, -1]) as tf.Tensor2D));
+    if (start === 0) vectors = new Float32Array(count * batch.shape[1]);
+    vectors.set(await batch.data(), start * batch.shape[1]);
     batch.dispose();
   }
+  return vectors;
+}
+
+/** MAP@R among `labels` of L2-normalised rows: every row queries all others by cosine similarity. */
+function cosineMapAtR(vectors: Float32Array, labels: Int32Array | Uint8Array): number {
+  const count = labels.length;
+  const dim = vectors.length / count;
   const index = VectorIndex.create(dim);
-  const ids = Array.from({ length: unseen.count }, (_, i) => String(i));
+  const ids = Array.from({ length: count }, (_, i) => String(i));
   index.add(ids, vectors);
-  const neighbours = searchNeighbours(index, ids, vectors, { k: unseen.count / 5, excludeSelf: true });
+  const neighbours = searchNeighbours(index, ids, vectors, { k: count / 5, excludeSelf: true });
   return retrievalMetrics(
-    Array.from(unseen.labels),
-    neighbours.map((row) => row.indices.map((g) => unseen.labels[g]!)),
+    Array.from(labels),
+    neighbours.map((row) => row.indices.map((g) => labels[g]!)),
   ).mapAtR;
+}
+
+/** MAP@R among `unseen`: every image queries all others by cosine similarity of its embedding. */
+export async function unseenMapAtR(model: tf.LayersModel, unseen: Split): Promise<number> {
+  const pixels = pixelVectors(unseen);
+  const vectors = await embedAll(
+    unseen.count,
+    (start, end) =>
+      model.predict(tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1])) as tf.Tensor,
+  );
+  return cosineMapAtR(vectors, unseen.labels);
+}
+
+/** Images start…end of `split` as RGB at `size` px (grey copied to 3 channels, bilinear), in [0, 1]. */
+export function rgbImages(split: Split, start: number, end: number, size: number): tf.Tensor4D {
+  const pixels = pixelVectors(split);
+  return tf.tidy(() => {
+    const grey = tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1]);
+    return tf.image.resizeBilinear(grey, [size, size]).tile([1, 1, 1, 3]);
+  });
+}
+
+/** MAP@R among `unseen` of a network on RGB images at `size` px (its output flattened when it is a map). */
+export async function unseenRgbMapAtR(model: tf.LayersModel, unseen: Split, size: number): Promise<number> {
+  const vectors = await embedAll(unseen.count, (start, end) => {
+    const images = rgbImages(unseen, start, end, size);
+    return model.predict(images) as tf.Tensor;
+  });
+  return cosineMapAtR(vectors, unseen.labels);
 }
 
 /** MAP@R among `unseen` on raw pixels (Euclidean), the query itself left out. */

@@ -106,12 +106,20 @@ export {
   type LargeMarginSoftmaxOptions,
 } from './losses/large-margin-softmax.js';
 export {
+  GENERALIZED_LIFTED_STRUCTURE_DEFAULTS,
   LIFTED_STRUCTURE_DEFAULTS,
   generalizedLiftedStructure,
   liftedStructure,
   type GeneralizedLiftedStructureOptions,
   type LiftedStructureOptions,
 } from './losses/lifted-structure.js';
+export {
+  MULTI_SUPCON_DEFAULTS,
+  jaccard,
+  multiSupCon,
+  multiSupConLoss,
+  type MultiSupConOptions,
+} from './losses/multi-supcon.js';
 export { MULTI_SIMILARITY_DEFAULTS, multiSimilarity, type MultiSimilarityOptions } from './losses/multi-similarity.js';
 export { N_PAIRS_DEFAULTS, nPairs, type NPairsOptions } from './losses/n-pairs.js';
 export { NCA_DEFAULTS, nca, type NcaOptions } from './losses/nca.js';

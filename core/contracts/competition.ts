@@ -108,6 +108,18 @@ export interface TrainingConfig {
   readonly earlyStopping: { readonly patience: number; readonly metric: string; readonly minDelta: number };
   /** Per-epoch checkpoints kept besides the best one. */
   readonly keepCheckpoints: number;
+  /** Fine-tuning phases of a pretrained backbone (core/training/fine-tuning.ts); null: none. */
+  readonly fineTuning: FineTuningConfig | null;
+}
+
+/** Head-only epochs, then the pretrained layers unfrozen (all, or from a named layer) at a lower learning rate. */
+export interface FineTuningConfig {
+  /** Epochs at the start during which only the neck (and the loss's head) trains. */
+  readonly headOnlyEpochs: number;
+  /** After them, the pretrained layers that train: true (all), false (none), or a layer name (it and all after it). */
+  readonly unfreeze: boolean | string;
+  /** Learning rate of the pretrained layers relative to the neck's. */
+  readonly backboneLearningRateFactor: number;
 }
 
 /** What every embedding model of a run is built and trained from, whatever its input. */

@@ -101,6 +101,12 @@ export type LossFactory = (context: LossContext) => Loss;
 export interface EmbeddingLoss extends Trainable {
   readonly input: 'embeddings';
   compute(embeddings: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar;
+  /**
+   * Losses over the pairs of the batch only (pytorch-metric-learning's GenericPairLoss): the loss over the pairs that
+   * `allowed` (B×B, 0/1, row = anchor) keeps, a row being an anchor only where it has allowed pairs. Cross-batch memory
+   * uses it to take anchors from the current batch only, with the memory as their references.
+   */
+  computeOnPairs?(embeddings: tf.Tensor2D, labels: tf.Tensor1D, allowed: tf.Tensor2D): tf.Scalar;
 }
 
 /** Loss on class logits B×C from a head (cross-entropy, focal, logistic, …). */

@@ -1,10 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EmbeddingLoss, Miner } from '../contracts/loss.js';
-import { embeddingLoss, type LossParts } from './embedding-loss.js';
+import { embeddingLoss, regularized, type LossParts } from './embedding-loss.js';
+import { rowHasAny } from './log-sum-exp.js';
 import { labelMasks, minerOfKind, pairMasks } from './pairwise.js';
 
 /** The B×B view of a batch a pair loss works on; each matrix is computed once, when first asked for. */
 export interface PairBatch {
+  /** The rows the loss was given, as given (losses that need the raw lengths, such as PML's angular form). */
+  readonly embeddings: tf.Tensor2D;
   /** The distance's own values (similarities or distances). */
   readonly matrix: () => tf.Tensor2D;
   /** Smaller means closer (a similarity s as 1 − s). */
@@ -15,6 +18,8 @@ export interface PairBatch {
   readonly positive: tf.Tensor2D;
   /** Different label (narrowed by the pair miner). */
   readonly negative: tf.Tensor2D;
+  /** 1 for the rows that are anchors: every row, or those with allowed pairs (`computeOnPairs`). */
+  readonly anchors: tf.Tensor1D;
 }
 
 function once(compute: () => tf.Tensor2D): () => tf.Tensor2D {
@@ -32,18 +37,24 @@ export function pairLoss(
   parts: LossParts,
   miner: Miner | undefined,
   terms: (batch: PairBatch) => tf.Scalar,
-): EmbeddingLoss {
+): EmbeddingLoss & Required<Pick<EmbeddingLoss, 'computeOnPairs'>> {
   const pairMiner = minerOfKind(miner, 'pair', loss);
-  return embeddingLoss(parts, (embeddings, labels) =>
+  const value = (embeddings: tf.Tensor2D, labels: tf.Tensor1D, allowed?: tf.Tensor2D) =>
     tf.tidy(() => {
       const distances = once(() => parts.distance.distances(embeddings));
-      const masks = pairMiner ? pairMasks(distances(), labels, pairMiner) : labelMasks(labels);
+      const masks = pairMiner || allowed ? pairMasks(distances(), labels, pairMiner, allowed) : labelMasks(labels);
       return terms({
+        embeddings,
         matrix: once(() => parts.distance.matrix(embeddings)),
         distances,
         similarities: once(() => parts.distance.similarities(embeddings)),
         ...masks,
+        anchors: allowed ? rowHasAny(allowed) : tf.ones([embeddings.shape[0]]),
       });
-    }),
-  );
+    });
+  return {
+    ...embeddingLoss(parts, (embeddings, labels) => value(embeddings, labels)),
+    computeOnPairs: (embeddings, labels, allowed) =>
+      tf.tidy(() => regularized(parts, value(embeddings, labels, allowed), embeddings)),
+  };
 }

@@ -49,15 +49,20 @@ export function noMiner(miner: Miner | undefined, loss: string): undefined {
 }
 
 /**
- * Label masks of the batch, narrowed by a pair miner when one is given (it sees the distances outside the gradient).
+ * Label masks of the batch, kept to the `allowed` pairs when given, then narrowed by a pair miner when one is given (it
+ * sees the distances outside the gradient).
  */
 export function pairMasks(
   distances: tf.Tensor2D,
   labels: tf.Tensor1D,
   miner: PairMiner | undefined,
+  allowed?: tf.Tensor2D,
 ): { positive: tf.Tensor2D; negative: tf.Tensor2D } {
   return tf.tidy(() => {
-    const masks = labelMasks(labels);
+    const all = labelMasks(labels);
+    const masks = allowed
+      ? { positive: all.positive.mul(allowed) as tf.Tensor2D, negative: all.negative.mul(allowed) as tf.Tensor2D }
+      : all;
     return miner ? miner.select(detached(distances), masks.positive, masks.negative) : masks;
   });
 }

@@ -122,3 +122,27 @@ export function reduce(reducer: Reducer, values: tf.Tensor, mask: tf.Tensor): tf
       .div(reducer.divisor(weights.sum() as tf.Scalar)) as tf.Scalar;
   });
 }
+
+/**
+ * Which rows of a per-anchor loss are terms of its reduction: `with-pairs`, only the anchors that have the pairs the
+ * loss needs; `all`, every row of the batch, a row without them counting with its empty sums taken as 0
+ * (pytorch-metric-learning's element reduction over every row, where a class with one member in the batch, or an
+ * anchor a miner left without pairs, adds a term and moves the divisor).
+ */
+export type ReducedRows = 'with-pairs' | 'all';
+
+const REDUCED_ROWS: readonly ReducedRows[] = ['with-pairs', 'all'];
+
+/**
+ * The row mask that `rows` asks for, given the rows that have pairs and the rows that are anchors; an unknown value is
+ * an error.
+ */
+export function reducedRows(
+  rows: ReducedRows,
+  rowMasks: { readonly withPairs: tf.Tensor1D; readonly anchors: tf.Tensor1D },
+  owner: string,
+): tf.Tensor1D {
+  if (!REDUCED_ROWS.includes(rows))
+    throw new UserError(`${owner}: unknown rows "${String(rows)}"`, `known: ${REDUCED_ROWS.join(', ')}`);
+  return rows === 'all' ? rowMasks.anchors : rowMasks.withPairs;
+}

@@ -3,8 +3,10 @@ import { sumOfPrecisionAtHits } from './average-precision.js';
 export type Label = number | string;
 
 export interface RetrievalOptions {
-  /** Cut-offs of recall@k; default [1, 5, 10]. */
+  /** Cut-offs of recall@k (CMC@k); default [1, 5, 10]. */
   readonly recallAt?: readonly number[];
+  /** Cut-offs of precision@k and mAP@k; default none. */
+  readonly precisionAt?: readonly number[];
   /**
    * R of each query: how many items other than the query share its label in the searched set.
    * Default: counted from `queryLabels` (the queries are the searched set, kNN with self removed).
@@ -19,8 +21,15 @@ export interface RetrievalMetrics {
   readonly rPrecision: number;
   /** Mean over counted queries of (1/R) Σ_{i≤R} P(i)·rel(i). */
   readonly mapAtR: number;
-  /** Per cut-off k: share of counted queries with at least one same-label neighbour among the first k. */
+  /**
+   * Per cut-off k: share of counted queries with at least one same-label neighbour among the first k (recall@k, the
+   * CMC curve's value at k).
+   */
   readonly recallAt: Readonly<Record<number, number>>;
+  /** Per cut-off k: mean of (same-label neighbours among the first k) / min(k, R) (as open-metric-learning). */
+  readonly precisionAt: Readonly<Record<number, number>>;
+  /** Per cut-off k: mean of (1/min(k, R)) Σ_{i≤k} P(i)·rel(i) (mAP@k, Kaggle's and open-metric-learning's). */
+  readonly mapAt: Readonly<Record<number, number>>;
   /** Queries counted: those with R ≥ 1. Every mean above divides by this number. */
   readonly queries: number;
   /** Queries left out because no other item shares their label (R = 0). */
@@ -54,6 +63,9 @@ export function retrievalMetrics(
   }
   const recallCutoffs = options.recallAt ?? [1, 5, 10];
   const recallHits = recallCutoffs.map(() => 0);
+  const precisionCutoffs = options.precisionAt ?? [];
+  const precisionSums = precisionCutoffs.map(() => 0);
+  const mapSums = precisionCutoffs.map(() => 0);
   let queries = 0;
   let precisionAt1 = 0;
   let rPrecision = 0;
@@ -73,6 +85,11 @@ export function retrievalMetrics(
     recallCutoffs.forEach((k, i) => {
       if (neighbours.slice(0, k).includes(label!)) recallHits[i]! += 1;
     });
+    precisionCutoffs.forEach((k, i) => {
+      const found = neighbours.slice(0, k).filter((neighbour) => neighbour === label).length;
+      precisionSums[i]! += found / Math.min(k, r);
+      mapSums[i]! += sumOfPrecisionAtHits(neighbours.length, k, isHit) / Math.min(k, r);
+    });
   }
   const mean = (sum: number) => (queries === 0 ? 0 : sum / queries);
   return {
@@ -80,6 +97,8 @@ export function retrievalMetrics(
     rPrecision: mean(rPrecision),
     mapAtR: mean(mapAtR),
     recallAt: Object.fromEntries(recallCutoffs.map((k, i) => [k, mean(recallHits[i]!)])),
+    precisionAt: Object.fromEntries(precisionCutoffs.map((k, i) => [k, mean(precisionSums[i]!)])),
+    mapAt: Object.fromEntries(precisionCutoffs.map((k, i) => [k, mean(mapSums[i]!)])),
     queries,
     loneQueries: queryLabels.length - queries,
   };

@@ -199,6 +199,9 @@ tf.serialization.registerClass(UnitNormalization);
 
 export type Pooling = 'gem' | 'average';
 export const POOLINGS: readonly Pooling[] = ['gem', 'average'];
+/** A global pooling, or the whole map flattened (its position information kept, for a dense neck). */
+export type FeaturePooling = Pooling | 'flatten';
+export const FEATURE_POOLINGS: readonly FeaturePooling[] = [...POOLINGS, 'flatten'];
 
 /** Global pooling of a B×H×W×C feature map to B×C: GeM (learnable p, initially 3) or the average. */
 export function globalPool(x: tf.SymbolicTensor, pooling: Pooling, name?: string): tf.SymbolicTensor {
@@ -206,6 +209,9 @@ export function globalPool(x: tf.SymbolicTensor, pooling: Pooling, name?: string
     pooling === 'gem' ? new GeMPooling2D(name ? { name } : {}) : tf.layers.globalAveragePooling2d(name ? { name } : {});
   return layer.apply(x) as tf.SymbolicTensor;
 }
+
+/** Names of the layers a backbone adds after a pretrained network start with this (fine-tuning tells them apart). */
+export const NECK_PREFIX = 'neck';
 
 export interface NeckOptions {
   readonly embeddingDim: number;

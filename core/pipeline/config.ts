@@ -100,6 +100,7 @@ export const DEFAULT_TRAINING: TrainingConfig = {
   augment: { flip: true },
   earlyStopping: { patience: 0, metric: 'MAP@R', minDelta: 0 },
   keepCheckpoints: 2,
+  fineTuning: null,
 };
 
 /** The miner of a config without one: every pair or triplet of the batch. */

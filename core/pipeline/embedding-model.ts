@@ -9,6 +9,7 @@ import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
 import { exactSearch } from '../search/neighbours.js';
 import { log } from '../log.js';
+import { FINE_TUNING_DEFAULTS } from '../training/fine-tuning.js';
 import { trainEmbedding, type TrainerOptions, type TrainingResult } from '../training/trainer.js';
 import { trainingConfig } from './config.js';
 import { embedInChunks, type ModelInputs } from './model-inputs.js';
@@ -139,6 +140,7 @@ function trainerOptions(
     runDir: options.dir,
     resume: options.resume,
     keepCheckpoints: settings.keepCheckpoints,
+    ...(settings.fineTuning ? { fineTuning: { ...FINE_TUNING_DEFAULTS, ...settings.fineTuning } } : {}),
     maxSkippedShare: options.maxBadImages,
     earlyStopping: settings.earlyStopping.patience > 0 ? settings.earlyStopping : undefined,
     validate,

@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { Objective } from '../contracts/loss.js';
 import type { Random } from '../random.js';
 import type { CheckpointState } from './checkpoint.js';
+import type { FineTuningPhases, PhaseVariables } from './fine-tuning.js';
 import type { ScheduledOptimizer } from './optimizer.js';
 
 export interface EpochRecord {
@@ -13,6 +14,8 @@ export interface EpochRecord {
   readonly validation?: Record<string, number>;
   /** Samples that could not be read this epoch. */
   readonly skipped?: number;
+  /** The fine-tuning phase of the epoch (with fineTuning only). */
+  readonly phase?: PhaseVariables['phase'];
 }
 
 /** What the training loop holds and its callbacks read and update. */
@@ -21,6 +24,10 @@ export interface TrainingLoop {
   readonly objective: Objective;
   readonly modelOptimizer: ScheduledOptimizer;
   readonly headOptimizer: ScheduledOptimizer;
+  /** The pretrained layers' optimiser, with fine-tuning phases only. */
+  readonly backboneOptimizer?: ScheduledOptimizer;
+  /** Which variables each epoch trains, with fine-tuning phases only. */
+  readonly phases?: FineTuningPhases;
   readonly random: Random;
   readonly epochs: number;
   /** Shapes of the model's and the objective's weights: what a checkpoint must match to be resumed. */

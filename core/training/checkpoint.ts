@@ -175,7 +175,7 @@ export class Checkpoints {
   }
 
   /** The model weights of the checkpoint of `epoch` (the caller disposes them); fails naming it when it is gone. */
-  async readModelWeights(epoch: number): Promise<tf.Tensor[]> {
+  async readModelWeights(epoch: number): Promise<NamedTensor[]> {
     const dir = join(this.dir, epochDirName(epoch));
     if (!existsSync(dir))
       throw new InputError(
@@ -187,7 +187,7 @@ export class Checkpoints {
     const loaded = await this.read(dir);
     const { model = [], ...rest } = loaded.groups;
     tf.dispose(Object.values(rest).flatMap((group) => group.map((t) => t.tensor)));
-    return model.map((t) => t.tensor);
+    return [...model];
   }
 
   /** Epochs the latest checkpoint has trained (0 without one). */

@@ -2,10 +2,18 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import { log } from '../log.js';
 import type { EpochRecord, TrainingCallback, TrainingLoop } from './callbacks.js';
-import { refuseShrinkingResume, type Checkpoints, type CheckpointState, type TensorGroups } from './checkpoint.js';
+import {
+  refuseShrinkingResume,
+  type Checkpoints,
+  type CheckpointState,
+  type NamedTensor,
+  type TensorGroups,
+} from './checkpoint.js';
 
 async function tensorGroups(loop: TrainingLoop): Promise<TensorGroups> {
+  const { backboneOptimizer } = loop;
   return {
+    ...(backboneOptimizer ? { backboneOptimizer: await backboneOptimizer.getWeights() } : {}),
     model: loop.model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() })),
     head: loop.objective.variables().map((variable) => ({ name: variable.name, tensor: variable })),
     modelOptimizer: await loop.modelOptimizer.getWeights(),
@@ -24,15 +32,33 @@ async function restore(checkpoints: Checkpoints, loop: TrainingLoop): Promise<Ch
         'resume with the config the run started with, or start afresh',
       );
     }
-    loop.model.setWeights(loaded.groups.model!.map((t) => t.tensor));
+    setWeightsByName(loop.model, loaded.groups.model!);
     loop.objective.variables().forEach((variable, i) => variable.assign(loaded.groups.head![i]!.tensor));
     // The optimisers' slot variables share the data of these tensors (reference-counted).
     await loop.modelOptimizer.setWeights(loaded.groups.modelOptimizer!);
     await loop.headOptimizer.setWeights(loaded.groups.headOptimizer!);
+    const backboneState = loaded.groups.backboneOptimizer;
+    if (loop.backboneOptimizer && backboneState) await loop.backboneOptimizer.setWeights(backboneState);
     return loaded.state;
   } finally {
     tf.dispose(Object.values(loaded.groups).flatMap((group) => group.map((t) => t.tensor)));
   }
+}
+
+/**
+ * Writes saved weights into the model, by name when the model has every saved name: the order of
+ * model.weights follows the layers' trainable flags, which fine-tuning phases change between saving
+ * and restoring (and pretrained networks and their necks have fixed names). Otherwise by position:
+ * automatic layer names (dense_Dense3) differ between processes, and without phases the order holds.
+ */
+export function setWeightsByName(model: tf.LayersModel, weights: readonly NamedTensor[]): void {
+  const byName = new Map(weights.map((w) => [w.name, w.tensor]));
+  const named = model.weights.map((weight) => byName.get(weight.originalName));
+  model.setWeights(
+    named.every((value) => value !== undefined) && byName.size === weights.length
+      ? named
+      : weights.map((w) => w.tensor),
+  );
 }
 
 /**

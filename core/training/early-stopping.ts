@@ -2,7 +2,8 @@ import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors.js';
 import { log } from '../log.js';
 import type { EpochRecord, TrainingCallback, TrainingLoop } from './callbacks.js';
-import type { Checkpoints } from './checkpoint.js';
+import type { Checkpoints, NamedTensor } from './checkpoint.js';
+import { setWeightsByName } from './checkpointing.js';
 
 export interface EarlyStopping {
   /** Epochs without improvement of `metric` before training stops. */
@@ -19,7 +20,7 @@ export interface EarlyStopping {
  * epoch's checkpoint, which the checkpoints keep for this.
  */
 export function earlyStopping(settings: EarlyStopping, checkpoints: Checkpoints | undefined): TrainingCallback {
-  let bestWeights: tf.Tensor[] | null = null;
+  let bestWeights: NamedTensor[] | null = null;
   let stoppedNow = false;
   return {
     onStart: async (loop) => {
@@ -40,8 +41,8 @@ export function earlyStopping(settings: EarlyStopping, checkpoints: Checkpoints 
       const { best } = loop.state;
       if (best === null || value > best.value + (settings.minDelta ?? 0)) {
         loop.state = { ...loop.state, best: { metric, value, epoch: record.epoch }, epochsWithoutImprovement: 0 };
-        tf.dispose(bestWeights ?? []);
-        bestWeights = loop.model.getWeights().map((w) => w.clone());
+        tf.dispose(bestWeights?.map((w) => w.tensor) ?? []);
+        bestWeights = loop.model.weights.map((w) => ({ name: w.originalName, tensor: w.read().clone() }));
       } else {
         const epochsWithoutImprovement = loop.state.epochsWithoutImprovement + 1;
         loop.state = { ...loop.state, epochsWithoutImprovement };
@@ -58,11 +59,11 @@ export function earlyStopping(settings: EarlyStopping, checkpoints: Checkpoints 
         );
       if (!best || !bestWeights) return;
       if (best.epoch !== loop.state.epoch) {
-        loop.model.setWeights(bestWeights);
+        setWeightsByName(loop.model, bestWeights);
         log.info(`restored the weights of epoch ${best.epoch} (${best.metric} ${best.value.toFixed(4)})`);
       }
       loop.keptEpoch = best.epoch;
     },
-    dispose: () => tf.dispose(bestWeights ?? []),
+    dispose: () => tf.dispose(bestWeights?.map((w) => w.tensor) ?? []),
   };
 }

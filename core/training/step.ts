@@ -7,6 +7,7 @@ import { l2Normalize } from '../tensors.js';
 import type { TrainingLoop } from './callbacks.js';
 import type { TrainingData } from './data.js';
 import type { EpochPlan } from './epoch-plan.js';
+import type { PhaseVariables } from './fine-tuning.js';
 import { warmupCosine } from './schedule.js';
 
 /** What the step loop needs besides the loop's model, objective and optimisers. */
@@ -16,7 +17,8 @@ export interface StepSettings {
   readonly clipNorm: number;
   readonly stepsPerEpoch: number;
   readonly warmupSteps: number;
-  readonly modelVariables: readonly tf.Variable[];
+  /** Learning rate of the pretrained layers relative to the neck's (fine-tuning phases). */
+  readonly backboneFactor: number;
   readonly headVariables: readonly tf.Variable[];
   readonly progress?: boolean;
 }
@@ -54,18 +56,21 @@ function objectiveBatch(
 async function trainStep(
   loop: TrainingLoop,
   settings: StepSettings,
+  trained: PhaseVariables,
   batch: { x: tf.Tensor; labels: tf.Tensor1D; targets?: tf.Tensor1D },
   learningRate: number,
 ): Promise<number> {
-  const { model, objective, modelOptimizer, headOptimizer } = loop;
+  const { model, objective, modelOptimizer, headOptimizer, backboneOptimizer } = loop;
   modelOptimizer.setLearningRate(learningRate);
   headOptimizer.setLearningRate(learningRate * settings.headLearningRateFactor);
+  backboneOptimizer?.setLearningRate(learningRate * settings.backboneFactor);
   const { value, grads } = tf.variableGrads(() => {
     const embeddings = l2Normalize(model.apply(batch.x, { training: true }) as tf.Tensor2D);
     return objective.loss(objectiveBatch(objective.batch, embeddings, batch.labels, batch.targets));
-  }, [...settings.modelVariables, ...settings.headVariables]);
+  }, [...trained.neck, ...trained.backbone, ...settings.headVariables]);
   const clipped = clipByGlobalNorm(grads, settings.clipNorm);
-  modelOptimizer.apply([...settings.modelVariables], clipped);
+  modelOptimizer.apply(trained.neck, clipped);
+  backboneOptimizer?.apply(trained.backbone, clipped);
   headOptimizer.apply([...settings.headVariables], clipped);
   const loss = (await value.data())[0]!;
   tf.dispose([value, grads, clipped]);
@@ -82,6 +87,7 @@ export async function trainEpoch(
   plan: EpochPlan,
   epoch: number,
   settings: StepSettings,
+  trained: PhaseVariables,
 ): Promise<EpochTotals> {
   const { objective, epochs } = loop;
   const { stepsPerEpoch } = settings;
@@ -97,7 +103,7 @@ export async function trainEpoch(
     learningRate = warmupCosine(step, stepsPerEpoch * epochs, settings.warmupSteps, settings.learningRate, 0.05);
     objective.onStep({ epoch, step, epochs, stepsPerEpoch });
     const targets = plan.targets ? tf.tensor1d(plan.targets[batch.plan]!) : undefined;
-    const loss = await trainStep(loop, settings, { x: batch.x, labels: batch.labels, targets }, learningRate);
+    const loss = await trainStep(loop, settings, trained, { x: batch.x, labels: batch.labels, targets }, learningRate);
     tf.dispose([batch.x, batch.labels, ...(targets ? [targets] : [])]);
     if (!Number.isFinite(loss))
       throw new UserError(

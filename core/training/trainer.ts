@@ -11,6 +11,7 @@ import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js
 import { earlyStopping, type EarlyStopping } from './early-stopping.js';
 import { epochLog } from './epoch-log.js';
 import { epochPlanner, type EpochPlan } from './epoch-plan.js';
+import { FineTuningPhases, type FineTuningOptions, type PhaseVariables } from './fine-tuning.js';
 import { createOptimizer, type OptimizerOptions } from './optimizer.js';
 import { trainEpoch, type StepSettings } from './step.js';
 
@@ -51,6 +52,8 @@ export interface TrainerOptions {
   readonly maxSkippedShare?: number;
   /** A progress bar per epoch; default: when stderr is a terminal. */
   readonly progress?: boolean;
+  /** Head-only epochs, then the pretrained backbone unfrozen at a lower rate (core/training/fine-tuning.ts). */
+  readonly fineTuning?: FineTuningOptions;
 }
 
 export interface TrainingResult {
@@ -77,6 +80,9 @@ function isInMemory(data: InMemoryDataset | TrainingData): data is InMemoryDatas
 function startLoop(model: tf.LayersModel, objective: Objective, options: TrainerOptions): TrainingLoop {
   const random = new Random(options.seed);
   const optimizer = options.optimizer ?? ADAM;
+  const { fineTuning } = options;
+  // Phases set the layers' trainable flags, which order model.weights (and so the fingerprint).
+  const phases = fineTuning ? new FineTuningPhases(model, fineTuning) : undefined;
   const modelFingerprint = fingerprint(model, objective);
   return {
     model,
@@ -86,6 +92,12 @@ function startLoop(model: tf.LayersModel, objective: Objective, options: Trainer
       { ...optimizer, weightDecay: 0 },
       options.learningRate * options.headLearningRateFactor,
     ),
+    ...(phases && fineTuning
+      ? {
+          phases,
+          backboneOptimizer: createOptimizer(optimizer, options.learningRate * fineTuning.backboneLearningRateFactor),
+        }
+      : {}),
     random,
     epochs: options.epochs,
     fingerprint: modelFingerprint,
@@ -119,11 +131,12 @@ async function runEpoch(
   data: TrainingData,
   plan: EpochPlan,
   epoch: number,
-  settings: StepSettings & { readonly validate?: TrainerOptions['validate'] },
+  settings: StepSettings & { readonly validate?: TrainerOptions['validate']; readonly allTrainable: PhaseVariables },
   callbacks: readonly TrainingCallback[],
 ): Promise<void> {
   const started = Date.now();
-  const totals = await trainEpoch(loop, data, plan, epoch, settings);
+  const trained = loop.phases?.enter(epoch) ?? settings.allTrainable;
+  const totals = await trainEpoch(loop, data, plan, epoch, settings, trained);
   const skipped = data.skipped ?? 0;
   for (const callback of callbacks) callback.onBatchesDone?.({ epoch, skipped, samples: data.labels.length }, loop);
   const seconds = (Date.now() - started) / 1000;
@@ -136,6 +149,7 @@ async function runEpoch(
     samplesPerSecond: totals.samples / seconds,
     validation,
     ...(skipped ? { skipped } : {}),
+    ...(loop.phases ? { phase: trained.phase } : {}),
   };
   const history = [...loop.state.history, record];
   loop.state = { ...loop.state, epoch: epoch + 1, randomState: loop.random.getState(), history };
@@ -166,7 +180,12 @@ export async function trainEmbedding(
     ...options,
     stepsPerEpoch,
     warmupSteps: options.warmupEpochs * stepsPerEpoch,
-    modelVariables: model.trainableWeights.map((weight) => weight.read() as tf.Variable),
+    backboneFactor: options.fineTuning?.backboneLearningRateFactor ?? 1,
+    allTrainable: {
+      phase: 'unfrozen' as const,
+      backbone: [],
+      neck: model.trainableWeights.map((weight) => weight.read() as tf.Variable),
+    },
     headVariables: objective.variables(),
   };
   try {
@@ -187,6 +206,7 @@ export async function trainEmbedding(
     for (const callback of callbacks) callback.dispose?.();
     loop.modelOptimizer.dispose();
     loop.headOptimizer.dispose();
+    loop.backboneOptimizer?.dispose();
     await data.close?.();
   }
 }

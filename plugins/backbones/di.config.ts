@@ -1,6 +1,7 @@
 import { registrations } from '../../core/di/container.js';
 import { mlpBackbone } from './mlp.js';
 import { plainCnnBackbone } from './plain-cnn.js';
+import { packagedBackbones } from './packaged.js';
 import { pretrainedBackbone } from './pretrained.js';
 import { residualCnnBackbone, resnet18Backbone } from './residual-cnn.js';
 import { textEncoderBackbone } from './text-encoder.js';
@@ -12,4 +13,5 @@ export default registrations('Backbone', [
   mlpBackbone,
   textEncoderBackbone,
   pretrainedBackbone,
+  ...packagedBackbones,
 ]);

@@ -2,7 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingNeck, globalPool, POOLINGS, type Pooling } from '../../core/models/layers.js';
+import {
+  embeddingNeck,
+  type FeaturePooling,
+  globalPool,
+  NECK_PREFIX,
+  POOLINGS,
+  type Pooling,
+} from '../../core/models/layers.js';
 import {
   GraphFeatures,
   graphFeatureShape,
@@ -78,26 +85,27 @@ function unusedName(taken: ReadonlySet<string>, base: string): string {
   }
 }
 
-/** Pools a feature map (rank 4) or flattens anything else of rank > 2, then the neck. */
-function head(
+/**
+ * Pools a feature map (rank 4: GeM, average, or flattened) or flattens anything else of rank > 2, then the neck. Its
+ * layers are named neck_… (neck_1_… when the network has a layer of that name).
+ */
+export function neckHead(
   features: tf.SymbolicTensor,
-  options: PretrainedOptions,
-  embeddingDim: number,
-  seed: number,
+  options: {
+    readonly pooling: FeaturePooling;
+    readonly hidden: readonly number[];
+    readonly prelu: boolean;
+    readonly dropout: number;
+    readonly embeddingDim: number;
+    readonly seed: number;
+  },
   taken: ReadonlySet<string>,
 ): tf.SymbolicTensor {
-  const name = unusedName(taken, 'neck');
+  const name = unusedName(taken, NECK_PREFIX);
   let x = features;
-  if (x.shape.length === 4) x = globalPool(x, options.pooling, `${name}_pool`);
+  if (x.shape.length === 4 && options.pooling !== 'flatten') x = globalPool(x, options.pooling, `${name}_pool`);
   else if (x.shape.length > 2) x = tf.layers.flatten({ name: `${name}_flatten` }).apply(x) as tf.SymbolicTensor;
-  return embeddingNeck(x, {
-    embeddingDim,
-    hidden: options.hidden,
-    prelu: options.prelu,
-    dropout: options.dropout,
-    seed,
-    name,
-  });
+  return embeddingNeck(x, { ...options, name });
 }
 
 /**
@@ -134,7 +142,10 @@ export function pretrained(options: PretrainedOptions): BackboneBuilder {
         graph,
         name: 'pretrained_graph',
       }).apply(inputs) as tf.SymbolicTensor;
-      return tf.model({ inputs, outputs: head(features, options, embeddingDim, seed, new Set(['pretrained_graph'])) });
+      return tf.model({
+        inputs,
+        outputs: neckHead(features, { ...options, embeddingDim, seed }, new Set(['pretrained_graph'])),
+      });
     }
     const base = layersModelFrom(directory, { frozen: !options.trainable });
     if (base.inputs.length !== 1 || base.outputs.length !== 1) {
@@ -144,7 +155,10 @@ export function pretrained(options: PretrainedOptions): BackboneBuilder {
     }
     checkInput(directory.dir, base.inputs[0]!.shape.slice(1), input, options.inputSize);
     const taken = new Set(base.layers.map((layer) => layer.name));
-    return tf.model({ inputs: base.inputs, outputs: head(base.outputs[0]!, options, embeddingDim, seed, taken) });
+    return tf.model({
+      inputs: base.inputs,
+      outputs: neckHead(base.outputs[0]!, { ...options, embeddingDim, seed }, taken),
+    });
   };
 }
 

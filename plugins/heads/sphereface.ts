@@ -16,11 +16,22 @@ export interface SphereFaceOptions {
    * ψ = (−1)^k·cos(m·θ) − 2k with k = ⌊m·θ/π⌋.
    */
   readonly psi: 'linear' | 'piecewise';
+  /**
+   * Multiplies every logit by the embedding's own length ‖x‖ (pytorch-metric-learning's SphereFaceLoss); off, the
+   * logits are those of the unit row (the model emits unit rows, where both agree).
+   */
+  readonly scaleByNorm: boolean;
   /** Class matrix to start from (classes × embedding size), or null for a random one; set in code only. */
   readonly initialWeights: tf.Tensor2D | null;
 }
 
-export const SPHEREFACE_DEFAULTS: SphereFaceOptions = { margin: 1.35, scale: 30, psi: 'linear', initialWeights: null };
+export const SPHEREFACE_DEFAULTS: SphereFaceOptions = {
+  margin: 1.35,
+  scale: 30,
+  psi: 'linear',
+  scaleByNorm: false,
+  initialWeights: null,
+};
 
 const PSI = ['linear', 'piecewise'];
 
@@ -36,6 +47,11 @@ export class SphereFaceHead extends ClassMatrixHead {
     if (!PSI.includes(options.psi))
       throw new UserError(`sphereface: unknown psi "${options.psi}"`, `known: ${PSI.join(', ')}`);
     this.scale = options.scale;
+  }
+
+  override logits(embeddings: tf.Tensor2D, labels?: tf.Tensor1D): tf.Tensor2D {
+    if (!this.options.scaleByNorm) return super.logits(embeddings, labels);
+    return tf.tidy(() => super.logits(embeddings, labels).mul(embeddings.norm('euclidean', 1, true)) as tf.Tensor2D);
   }
 
   protected marginLogit(cos: tf.Tensor2D): tf.Tensor2D {

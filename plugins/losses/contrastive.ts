@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
-import { minerOfKind, pairMasks } from '../../core/losses/pairwise.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
+import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
 
 export interface ContrastiveOptions extends LossPartOptions {
@@ -31,17 +31,12 @@ export const contrastive = defineLoss<ContrastiveOptions>({
   defaults: CONTRASTIVE_DEFAULTS,
   create: (o) => {
     const parts = lossParts('contrastive', o);
-    return ({ miner }) => {
-      const pairMiner = minerOfKind(miner, 'pair', 'contrastive');
-      return embeddingLoss(parts, (embeddings, labels) =>
-        tf.tidy(() => {
-          const d = parts.distance.distances(embeddings);
-          const { positive, negative } = pairMasks(d, labels, pairMiner);
-          return reduce(parts.reducer, tf.relu(d.sub(o.positiveMargin)), positive).add(
-            reduce(parts.reducer, tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative),
-          ) as tf.Scalar;
-        }),
-      );
-    };
+    return ({ miner }) =>
+      pairLoss('contrastive', parts, miner, ({ distances, positive, negative }) => {
+        const d = distances();
+        return reduce(parts.reducer, tf.relu(d.sub(o.positiveMargin)), positive).add(
+          reduce(parts.reducer, tf.relu(tf.scalar(o.negativeMargin).sub(d)), negative),
+        ) as tf.Scalar;
+      });
   },
 });

@@ -10,6 +10,7 @@ import { siameseConcat, siameseCosine, siameseDifference } from './siamese.js';
 import { triplet } from './triplet.js';
 import { multiSimilarity } from './multi-similarity.js';
 import { supCon } from './supcon.js';
+import { multiSupCon } from './multi-supcon.js';
 import { labelledNtXentLoss } from './nt-xent-labels.js';
 import { circle } from './circle.js';
 import { liftedStructure, generalizedLiftedStructure } from './lifted-structure.js';
@@ -41,6 +42,7 @@ export default registrations('Loss', [
   siameseCosine,
   multiSimilarity,
   supCon,
+  multiSupCon,
   labelledNtXentLoss,
   circle,
   liftedStructure,

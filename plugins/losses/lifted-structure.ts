@@ -3,7 +3,7 @@ import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/e
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { outsideTape } from '../../core/losses/pairwise.js';
-import { reduce } from '../../core/losses/reducers.js';
+import { reduce, reducedRows, type ReducedRows } from '../../core/losses/reducers.js';
 
 export interface LiftedStructureOptions extends LossPartOptions {
   /** Subtracted from the positive distance. */
@@ -55,29 +55,44 @@ export const liftedStructure = defineLoss<LiftedStructureOptions>({
   },
 });
 
-export type GeneralizedLiftedStructureOptions = LiftedStructureOptions;
+export interface GeneralizedLiftedStructureOptions extends LiftedStructureOptions {
+  /**
+   * `with-pairs`: the anchors with positives and negatives are reduced; `all` (PML): every row, an empty sum as 0 (a
+   * row without positives adds [log Σ_n e^(m_neg − D_an)]₊).
+   */
+  readonly rows: ReducedRows;
+}
+
+export const GENERALIZED_LIFTED_STRUCTURE_DEFAULTS: GeneralizedLiftedStructureOptions = {
+  ...LIFTED_STRUCTURE_DEFAULTS,
+  rows: 'with-pairs',
+};
 
 /**
  * Generalized lifted structure loss (Hermans et al. 2017), per anchor a with positives and negatives:
  *   [ log Σ_p e^(D_ap − m_pos) + log Σ_n e^(m_neg − D_an) ]₊
- * reduced over those anchors (by default their mean; the paper sums).
+ * reduced over those anchors (by default their mean; the paper sums), or over every row (`rows: all`).
  */
 export const generalizedLiftedStructure = defineLoss<GeneralizedLiftedStructureOptions>({
   name: 'generalized-lifted-structure',
   description:
     'generalized lifted structure (Hermans 2017): per anchor, soft-max positive distance against soft-min negative distance',
-  defaults: LIFTED_STRUCTURE_DEFAULTS,
+  defaults: GENERALIZED_LIFTED_STRUCTURE_DEFAULTS,
   create: (o) => {
     const parts = lossParts('generalized-lifted-structure', o);
     return ({ miner }) =>
-      pairLoss('generalized-lifted-structure', parts, miner, ({ distances, positive, negative }) => {
+      pairLoss('generalized-lifted-structure', parts, miner, ({ distances, positive, negative, anchors }) => {
         const d = distances();
         const positiveTerm = maskedLogSumExp(d.sub(o.positiveMargin) as tf.Tensor2D, positive);
         const negativeTerm = maskedLogSumExp(tf.scalar(o.negativeMargin).sub(d) as tf.Tensor2D, negative);
         return reduce(
           parts.reducer,
           tf.relu(positiveTerm.add(negativeTerm)),
-          rowHasAny(positive).mul(rowHasAny(negative)),
+          reducedRows(
+            o.rows,
+            { withPairs: rowHasAny(positive).mul(rowHasAny(negative)), anchors },
+            'generalized-lifted-structure',
+          ),
         );
       });
   },

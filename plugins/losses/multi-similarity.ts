@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
-import { reduce } from '../../core/losses/reducers.js';
+import { reduce, reducedRows, type ReducedRows } from '../../core/losses/reducers.js';
 
 export interface MultiSimilarityOptions extends LossPartOptions {
   /** Weight of the positive pairs. */
@@ -11,12 +11,15 @@ export interface MultiSimilarityOptions extends LossPartOptions {
   readonly beta: number;
   /** The similarity λ around which pairs are weighted (the paper uses 1). */
   readonly base: number;
+  /** `with-pairs`: the anchors with at least one pair are reduced; `all` (PML): every row, one without pairs as 0. */
+  readonly rows: ReducedRows;
 }
 
 export const MULTI_SIMILARITY_DEFAULTS: MultiSimilarityOptions = {
   alpha: 2,
   beta: 50,
   base: 0.5,
+  rows: 'with-pairs',
   distance: 'cosine',
   reducer: 'mean',
   regularizer: null,
@@ -36,11 +39,13 @@ export const multiSimilarity = defineLoss<MultiSimilarityOptions>({
   create: (o) => {
     const parts = lossParts('multi-similarity', o);
     return ({ miner }) =>
-      pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative }) => {
+      pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative, anchors }) => {
         const aboveBase = parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix());
         const positiveTerm = maskedLogSumExp(aboveBase.mul(-o.alpha), positive, true).div(o.alpha);
         const negativeTerm = maskedLogSumExp(aboveBase.mul(o.beta), negative, true).div(o.beta);
-        return reduce(parts.reducer, positiveTerm.add(negativeTerm), rowHasAny(positive.add(negative) as tf.Tensor2D));
+        const withPairs = rowHasAny(positive.add(negative) as tf.Tensor2D);
+        const rows = reducedRows(o.rows, { withPairs, anchors }, 'multi-similarity');
+        return reduce(parts.reducer, positiveTerm.add(negativeTerm), rows);
       });
   },
 });

@@ -10,6 +10,7 @@ import { loadNativeAddon } from '../../engine/native/addon.js';
 import { NATIVE_PLANNERS } from '../../engine/native/kernels.js';
 import { isUserError, UserError } from '../../errors.js';
 import { METRIC_INNER_PRODUCT, faiss } from '../../search/native.js';
+import { PACKAGED_NETWORKS, weightsPackage, weightsSource } from '../../models/packaged-networks.js';
 
 export interface Check {
   readonly name: string;
@@ -153,6 +154,17 @@ function checkSqlite(): Check {
   }
 }
 
+function checkPretrainedWeights(): Check {
+  const found = weightsPackage();
+  return {
+    name: 'pretrained weights',
+    ok: found !== null,
+    required: false,
+    detail: `${PACKAGED_NETWORKS.map((network) => network.name).join(', ')} from ${weightsSource()}`,
+    fix: 'npm ci (the weights install with the npm package nsfwjs; nothing is downloaded at run time)',
+  };
+}
+
 /** The accelerated routes, whether or not they were chosen: found, or why not and how to get them. */
 async function checkGpuRoutes(): Promise<Check[]> {
   const probes = await probeBackends();
@@ -184,6 +196,7 @@ export async function diagnose(): Promise<Diagnosis> {
     checkFaiss(),
     checkSharp(),
     checkSqlite(),
+    checkPretrainedWeights(),
     ...(await checkGpuRoutes()),
   ];
   return backend.error ? { checks, backendError: backend.error } : { checks };

@@ -9,6 +9,7 @@ import { registerLeaderboard } from './leaderboard.js';
 import { registerDoctor } from './doctor.js';
 import { registerReport } from './report.js';
 import { registerTrain } from './train.js';
+import { registerEvaluate } from './evaluate.js';
 
 /** Every subcommand; each file adds its commands to the program. */
 export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [
@@ -21,4 +22,5 @@ export const COMMANDS: ((program: Command, context: CliContext) => void)[] = [
   registerLeaderboard,
   registerDoctor,
   registerReport,
+  registerEvaluate,
 ];

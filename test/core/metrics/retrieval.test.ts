@@ -2,18 +2,19 @@ import { describe, expect, it } from 'vitest';
 import { Random } from '../../../core/random.js';
 import { retrievalMetrics } from '../../../core/metrics/retrieval.js';
 
+// Labels a a a b b c: R = 2 for the a's, 1 for the b's, 0 for c (left out).
+const labels = ['a', 'a', 'a', 'b', 'b', 'c'];
+const neighbours = [
+  ['a', 'b', 'a'],
+  ['b', 'a', 'a'],
+  ['a', 'a', 'b'],
+  ['a', 'b', 'a'],
+  ['b', 'a', 'a'],
+  ['a', 'b', 'a'],
+];
+
 describe('retrievalMetrics', () => {
   it('computes each metric on a hand-checked example', () => {
-    // Labels a a a b b c: R = 2 for the a's, 1 for the b's, 0 for c (left out).
-    const labels = ['a', 'a', 'a', 'b', 'b', 'c'];
-    const neighbours = [
-      ['a', 'b', 'a'],
-      ['b', 'a', 'a'],
-      ['a', 'a', 'b'],
-      ['a', 'b', 'a'],
-      ['b', 'a', 'a'],
-      ['a', 'b', 'a'],
-    ];
     const metrics = retrievalMetrics(labels, neighbours, { recallAt: [1, 2] });
     // Per counted query (0..4): P@1 1,0,1,0,1; R-precision 1/2,1/2,1,0,1; MAP@R 1/2,(1/2)(1/2),1,0,1; hit@2 1,1,1,1,1.
     expect(metrics.queries).toBe(5);
@@ -22,6 +23,16 @@ describe('retrievalMetrics', () => {
     expect(metrics.rPrecision).toBeCloseTo((0.5 + 0.5 + 1 + 0 + 1) / 5, 15);
     expect(metrics.mapAtR).toBeCloseTo((0.5 + 0.25 + 1 + 0 + 1) / 5, 15);
     expect(metrics.recallAt).toEqual({ 1: 3 / 5, 2: 1 });
+  });
+
+  it('precision@k and mAP@k divide by min(k, R), on the same hand-checked example', () => {
+    const metrics = retrievalMetrics(labels, neighbours, { precisionAt: [1, 3] });
+    // precision@3 (÷ min(3, R)): a's 2/2, 2/2, 2/2; b's 1/1, 1/1. mAP@3: a's (1 + 2/3)/2, (1/2 + 2/3)/2, (1 + 1)/2;
+    // b's 1/2 (hit at 2), 1.
+    expect(metrics.precisionAt[1]).toBeCloseTo(3 / 5, 15);
+    expect(metrics.precisionAt[3]).toBeCloseTo(1, 15);
+    expect(metrics.mapAt[3]).toBeCloseTo(((1 + 2 / 3) / 2 + (1 / 2 + 2 / 3) / 2 + 1 + 1 / 2 + 1) / 5, 15);
+    expect(metrics.mapAt[1]).toBeCloseTo(3 / 5, 15);
   });
 
   it('uses given relevant counts and counts missing neighbours as misses', () => {
@@ -58,6 +69,8 @@ describe('retrievalMetrics', () => {
     let rp = 0;
     let mapr = 0;
     let recall5 = 0;
+    let precision10 = 0;
+    let map10 = 0;
     labels.forEach((label, q) => {
       const r = labels.filter((other, j) => j !== q && other === label).length;
       if (r === 0) return;
@@ -71,8 +84,17 @@ describe('retrievalMetrics', () => {
       }
       mapr += ap / r;
       recall5 += rel.slice(0, 5).some(Boolean) ? 1 : 0;
+      const top = rel.slice(0, 10);
+      precision10 += top.reduce((a: number, b) => a + b, 0) / Math.min(10, r);
+      let ap10 = 0;
+      top.forEach((hit, i) => {
+        if (hit) ap10 += top.slice(0, i + 1).reduce((a: number, b) => a + b, 0) / (i + 1);
+      });
+      map10 += ap10 / Math.min(10, r);
     });
-    const metrics = retrievalMetrics(labels, neighbourLabels, { recallAt: [5] });
+    const metrics = retrievalMetrics(labels, neighbourLabels, { recallAt: [5], precisionAt: [10] });
+    expect(metrics.precisionAt[10]).toBeCloseTo(precision10 / counted, 12);
+    expect(metrics.mapAt[10]).toBeCloseTo(map10 / counted, 12);
     expect(metrics.queries).toBe(counted);
     expect(metrics.precisionAt1).toBeCloseTo(p1 / counted, 12);
     expect(metrics.rPrecision).toBeCloseTo(rp / counted, 12);

@@ -6,7 +6,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { createObjective } from '../../../core/losses/objective.js';
 import { ArcFaceHead, ARCFACE_DEFAULTS } from '../../../plugins/heads/arcface.js';
 import { CosFaceHead } from '../../../plugins/heads/cosface.js';
-import { SphereFaceHead } from '../../../plugins/heads/sphereface.js';
+import { SphereFaceHead, SPHEREFACE_DEFAULTS } from '../../../plugins/heads/sphereface.js';
 import { softmaxCrossEntropy } from '../../../plugins/losses/cross-entropy.js';
 import { checkGradient, expectClose, expectNoLeak } from '../losses/helpers.js';
 
@@ -153,7 +153,13 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
       headLogits(cosface),
       logits64(cosines64(E, W), (c) => 10 * (c - 0.35), 10),
     );
-    const sphere = new SphereFaceHead(dims, { psi: 'linear', margin: 1.35, scale: 10, initialWeights: tf.tensor2d(W) });
+    const sphere = new SphereFaceHead(dims, {
+      ...SPHEREFACE_DEFAULTS,
+      psi: 'linear',
+      margin: 1.35,
+      scale: 10,
+      initialWeights: tf.tensor2d(W),
+    });
     const psi = (cos: number) => {
       const mt = 1.35 * clampedAcos(cos);
       return 10 * (Math.cos(Math.min(mt, Math.PI)) - (2 / Math.PI) * Math.max(mt - Math.PI, 0));
@@ -172,6 +178,7 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     // θ of the true classes: 0.93 (row 0), π (row 1), π/2 (row 2): with m = 4, k = 1, 3 and 2.
     for (const m of [4, 1.35]) {
       const sphere = new SphereFaceHead(dims, {
+        ...SPHEREFACE_DEFAULTS,
         margin: m,
         scale: 10,
         psi: 'piecewise',
@@ -187,6 +194,90 @@ describe('margin heads and cross-entropy (recomputed in float64)', () => {
     expect(() => app.registry<HeadFactory>('Head').create('sphereface', { psi: 'cubic' })(dims)).toThrow(
       /unknown psi "cubic"/,
     );
+  });
+
+  it("SphereFace scaleByNorm: every logit times the embedding's raw length ‖x‖ (PML SphereFaceLoss), gradient included", () => {
+    // PML's SphereFaceLoss(margin=4, scale=1): ψ on the true class, cos elsewhere, then × ‖x‖ × s.
+    const [m, s] = [4, 2];
+    const raw = X.map((row, b) => row.map((v) => v * (b + 1.5)));
+    const psi = (cos: number) => {
+      const mt = m * clampedAcos(cos);
+      const k = Math.floor(mt / Math.PI);
+      return (-1) ** k * Math.cos(mt) - 2 * k;
+    };
+    const expected = logits64(cosines64(raw, W), (cos) => s * psi(cos), s).map((row, b) =>
+      row.map((logit) => logit * Math.hypot(...raw[b]!)),
+    );
+    const sphere = app.registry<HeadFactory>('Head').create('sphereface', {
+      margin: m,
+      scale: s,
+      psi: 'piecewise',
+      scaleByNorm: true,
+      initialWeights: tf.tensor2d(W),
+    })(dims);
+    expectClose(headLogits(sphere, raw), expected, 2e-3);
+    // Without labels (inference): s·cos θ·‖x‖.
+    expectClose(
+      tf.tidy(() => sphere.logits(tf.tensor2d(raw)).arraySync()),
+      cosines64(raw, W).map((row, b) => row.map((c) => s * c * Math.hypot(...raw[b]!))),
+      2e-3,
+    );
+    checkGradient((e) => softmaxCrossEntropy(sphere.logits(e, labels()), labels(), 0), raw);
+    expectNoLeak(
+      () =>
+        tf.tidy(() => {
+          tf.variableGrads(() => softmaxCrossEntropy(sphere.logits(tf.tensor2d(raw), labels()), labels(), 0));
+        }),
+      'sphereface scaleByNorm',
+    );
+    sphere.dispose();
+    // The default leaves the unit row's logits: ‖x‖ plays no part.
+    const plain = new SphereFaceHead(dims, {
+      ...SPHEREFACE_DEFAULTS,
+      margin: m,
+      scale: s,
+      psi: 'piecewise',
+      initialWeights: tf.tensor2d(W),
+    });
+    expectClose(
+      headLogits(plain, raw),
+      logits64(cosines64(raw, W), (cos) => s * psi(cos), s),
+      2e-3,
+    );
+    plain.dispose();
+  });
+
+  it("dynamic-arcface against PML 3's DynamicArcFaceLoss: m_c = a·n_c^(−λ) + b radians on SubCenterArcFace (3 centres, s 64)", () => {
+    // PML: margins a·n^(−λ0) + b with a 0.5, λ0 0.25, b 0.05 (radians, set on the wrapped loss after its degree
+    // conversion), the true class's margin per row, SubCenterArcFaceLoss(sub_centers=3, scale=64) by default.
+    const counts = [1, 16, 81, 4];
+    const margins = counts.map((n) => 0.5 * n ** -0.25 + 0.05);
+    const centres = [
+      [1, 0, 0],
+      [0, 0, 1],
+      [0.2, 0.1, -1],
+      [0, 0.6, 0.8],
+      [0.3, -1, 0],
+      [0.5, 0.5, 0],
+      [-1, 0, 0],
+      [0, 0.2, -1],
+      [0.1, -0.3, 0.4],
+      [0, 1, 0],
+      [1, 1, 1],
+      [-0.2, 0.4, 0.1],
+    ];
+    const pmlOptions = { dynamic: { a: 0.5, lambda: 0.25, b: 0.05 }, centres: 3, scale: 64 };
+    const head = app
+      .registry<HeadFactory>('Head')
+      .create('dynamic-arcface', { ...pmlOptions, initialWeights: tf.tensor2d(centres) })({
+      ...dims,
+      classCounts: counts,
+    });
+    const expected = logits64(cosines64(X, centres, 3), (cos, c) => arcface64(margins[c]!, 64)(cos), 64);
+    expectClose(headLogits(head, X), expected, 5e-3);
+    const loss = tf.tidy(() => softmaxCrossEntropy(head.logits(tf.tensor2d(X), labels()), labels(), 0).arraySync());
+    expect(Math.abs(loss - crossEntropy64(expected)) / crossEntropy64(expected)).toBeLessThan(1e-4);
+    head.dispose();
   });
 
   it('ArcFace marginDegrees: PML 2.x margin 28.6 degrees is 0.4992 radians, the same logits', () => {

@@ -13,6 +13,7 @@ import { catalogueLosses } from './catalogue.js';
 // Each loss of the catalogue with an option that is not its default, as a user would write it in a config file.
 const OPTIONS: Record<string, Record<string, unknown>> = Object.fromEntries([
   ['supcon', { temperature: 0.2 }],
+  ['multi-supcon', { temperature: 0.2 }],
   ['nt-xent-labels', { temperature: 0.1, distance: 'l2' }],
   ['multi-similarity', { alpha: 2, beta: 40, base: 1 }],
   ['circle', { margin: 0.25, gamma: 256 }],
@@ -57,6 +58,7 @@ describe('the loss catalogue from a competition config (loss: { name, options })
   // The losses whose terms are pairs take a pair miner; the others select their own terms.
   const PAIR_LOSSES = [
     'supcon',
+    'multi-supcon',
     'nt-xent-labels',
     'multi-similarity',
     'circle',

@@ -21,6 +21,7 @@ import { predictTest } from './predict.js';
 import { prepareRun } from './prepare.js';
 import { trainModels } from './train-models.js';
 import { validate } from './validate.js';
+import { saveValidationEmbeddings } from '../search/labelled-embeddings.js';
 
 export interface RunSummary {
   readonly competition: string;
@@ -67,6 +68,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       queries: distractors.filter((_, i) => i % 2 === 0),
       reference: distractors.filter((_, i) => i % 2 === 1),
     });
+    await saveValidationEmbeddings(run.runDir, outcome.queries, outcome.gallery);
     const submission = await writeSubmission(run, await predictTest(run, embedder, outcome.chain));
     const sample = await scoreOnSample(run, submission);
     const testReport = sample.test;

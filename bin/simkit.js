@@ -1,4 +1,4 @@
 #!/usr/bin/env node
-import { main } from '../dist/core/cli/main.js';
+import { runAsProcess } from '../dist/core/cli/main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+await runAsProcess(process.argv.slice(2));

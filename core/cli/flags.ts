@@ -14,3 +14,9 @@ export function numberFlag(rule: Rule): (text: string) => number {
     return value;
   };
 }
+
+/** A commander parser for a path flag: an empty value (`--out ''`) is a usage error, never the current folder. */
+export function pathFlag(text: string): string {
+  if (text.trim() === '') throw new InvalidArgumentError('expected a path, got an empty value.');
+  return text;
+}

@@ -3,6 +3,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, engineThreads } from '../engine/backend.js';
 import { isUserError } from '../errors.js';
 import { fileSystemError } from '../io/atomic-write.js';
+import { releaseOutFolders } from '../io/out-lock.js';
+import { guardOutputStreams, takeStreamFailure } from '../io/streams.js';
 import { configureLogging, isVerbose } from '../log.js';
 import { COMMANDS } from './commands/index.js';
 import { CliContext } from './context.js';
@@ -40,10 +42,11 @@ export function buildProgram(context = new CliContext()): Command {
 
 /** Runs the CLI and returns the process exit code (0 ok, 1 invalid input, 2 usage or setup, 3 a bug). */
 export async function main(argv: string[]): Promise<number> {
+  guardOutputStreams();
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return await reportStreamFailure(0);
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : 2;
@@ -57,11 +60,32 @@ export async function main(argv: string[]): Promise<number> {
       const hint = commandLineHint(userError);
       if (hint) process.stderr.write(`  fix: ${hint}\n`);
       if (isVerbose() && (error as Error).stack) process.stderr.write(`${(error as Error).stack}\n`);
-      return userError.exitCode;
+      return await reportStreamFailure(userError.exitCode);
     }
     process.stderr.write(
       `simkit: internal error (a bug: please report it with this output): ${(error as Error)?.stack ?? String(error)}\n`,
     );
     return 3;
+  } finally {
+    releaseOutFolders();
   }
+}
+
+/** A command whose stdout or stderr could not be written (other than a closed pipe) ends with exit 2 naming it. */
+async function reportStreamFailure(code: number): Promise<number> {
+  // A stream reports a failed write on a later tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  const failure = takeStreamFailure();
+  if (!failure) return code;
+  process.stderr.write(`simkit: ${failure.message}\n`);
+  return code === 0 ? failure.exitCode : code;
+}
+
+/** How long a finished command waits for open handles (decoder threads after a failure) before it exits anyway. */
+const EXIT_GRACE_MS = 2000;
+
+/** Runs the CLI as the process: its exit code, and an exit even when something left a handle open. */
+export async function runAsProcess(argv: string[]): Promise<void> {
+  process.exitCode = await main(argv);
+  setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }

@@ -1,3 +1,4 @@
+import { realpathSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable, pipeline } from 'node:stream';
@@ -70,9 +71,23 @@ export async function readCsv(
   return rows;
 }
 
+/** `path` with its symbolic links resolved, or unchanged when it does not exist (yet). */
+function realPath(path: string): string {
+  try {
+    return realpathSync.native(path);
+  } catch {
+    return path;
+  }
+}
+
+function isInside(path: string, root: string): boolean {
+  return path === root || path.startsWith(`${root}${sep}`);
+}
+
 /**
  * The path of a file named by a data cell (`segments` joined below `folder`), refused when it
- * resolves outside the data directory (`../../outside.jpg`, an absolute path).
+ * leads outside the data directory: as written (`../../outside.jpg`, an absolute path) or through a
+ * symbolic link inside the data directory that points out of it.
  */
 export function dataPath(
   dataDir: string,
@@ -82,14 +97,22 @@ export function dataPath(
 ): string {
   const path = resolve(dataDir, folder, ...segments);
   const root = resolve(dataDir);
-  if (path !== root && !path.startsWith(`${root}${sep}`)) {
+  const written = JSON.stringify(join(folder, ...segments));
+  if (!isInside(path, root))
     throw new InputError(
       where.file,
       where.line,
       where.field,
-      `the path ${JSON.stringify(join(...segments))} leads outside the data directory ${root}; only files inside it are read`,
+      `the path ${written} leads outside the data directory ${root}; only files inside it are read`,
     );
-  }
+  const real = realPath(path);
+  if (real !== path && !isInside(real, realPath(root)))
+    throw new InputError(
+      where.file,
+      where.line,
+      where.field,
+      `the path ${written} is a symbolic link (or lies below one) to ${real}, outside the data directory ${root}; only files inside it are read`,
+    );
   return path;
 }
 
@@ -145,8 +168,19 @@ export async function readImageFolder(folder: string): Promise<Item[]> {
   } catch {
     throw new InputError(folder, undefined, undefined, 'image folder not found');
   }
+  const root = realPath(resolve(folder));
   return files
     .filter((name) => /\.(jpe?g|png)$/i.test(name))
     .sort()
-    .map((file) => ({ id: file, labels: [], imagePath: join(folder, file), extra: {} }));
+    .map((file) => {
+      const real = realPath(join(root, file));
+      if (!isInside(real, root))
+        throw new InputError(
+          join(folder, file),
+          undefined,
+          undefined,
+          `is a symbolic link to ${real}, outside the folder ${folder}; only files inside the data directory are read`,
+        );
+      return { id: file, labels: [], imagePath: join(folder, file), extra: {} };
+    });
 }

@@ -199,6 +199,8 @@ export interface IndexPair {
 
 export interface BatchSampler {
   readonly kind: 'batches';
+  /** Samples in its largest batch, when the sampler's options fix it (P × K); otherwise the config's batch size. */
+  readonly largestBatch?: number;
   /** Batches of one epoch over `labels` (one label per dataset row). */
   epoch(labels: readonly (string | number)[], random: RandomSource): IndexBatch[];
 }

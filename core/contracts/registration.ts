@@ -16,7 +16,28 @@ export interface Registration<T, Options extends object = Record<string, unknown
    * are the doc comments of their option types (core/cli/option-docs.json, `make option-docs`).
    */
   readonly optionDescriptions?: { readonly [option: string]: string };
+  /** What each numeric option may be; checked with the option names before any work (core/di/option-ranges.ts). */
+  readonly ranges?: { readonly [K in keyof Options]?: OptionRange };
   create(options?: Partial<Options>): T;
+}
+
+/** What a number must be: an integer or any finite value, within bounds. */
+export interface NumberRule {
+  readonly integer?: boolean;
+  readonly min?: number;
+  /** Exclusive lower bound. */
+  readonly above?: number;
+  readonly max?: number;
+  /** Exclusive upper bound. */
+  readonly below?: number;
+}
+
+/** A rule for an option's value: one number, or a list of them (`each`), or an ascending [low, high] (`pair`). */
+export interface OptionRange extends NumberRule {
+  readonly each?: boolean;
+  readonly pair?: boolean;
+  /** The option may be left out (undefined) or null. */
+  readonly optional?: boolean;
 }
 
 export interface Origin {

@@ -28,7 +28,9 @@ export interface TableOptions {
   readonly delimiter?: string;
 }
 
-const LATIN1_HINT = "if the file is Latin-1 (ISO-8859-1), read it with encoding 'latin1'";
+const LATIN1_HINT =
+  'save it as UTF-8 (a Latin-1 file: `iconv -f latin1 -t utf-8 <file> > <new file>`); ' +
+  "a competition's adapter can read Latin-1 files with encoding 'latin1'";
 
 /**
  * Streams a CSV file as typed rows. Columns not in the schema are ignored. Numbers are converted

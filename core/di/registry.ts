@@ -1,4 +1,5 @@
-import type { Registered } from '../contracts/registration.js';
+import type { OptionRange, Registered } from '../contracts/registration.js';
+import { outOfRange } from './option-ranges.js';
 import { UserError } from '../errors.js';
 
 /** Components of one kind, looked up by name; unknown names fail with the list of known ones. */
@@ -37,10 +38,18 @@ export class Registry<T> {
   }
 
   /**
-   * The component built from its defaults merged with `options`. An option its defaults do not
-   * name is an error that lists the options it has.
+   * The component built from its defaults merged with `options`, after checkOptions.
    */
   create(name: string, options: object = {}): T {
+    const entry = this.checkOptions(name, options);
+    return entry.create({ ...entry.defaults, ...options });
+  }
+
+  /**
+   * Refuses options a component does not have (the error lists the ones it has) and values outside
+   * the ranges its registration declares, before anything is built.
+   */
+  checkOptions(name: string, options: object = {}): Registered<T> {
     const entry = this.get(name);
     const known = Object.keys(entry.defaults);
     const unknown = Object.keys(options).filter((key) => !known.includes(key));
@@ -50,7 +59,17 @@ export class Registry<T> {
         'fix the option names in the config (`--print-config` shows every default)',
       );
     }
-    return entry.create({ ...entry.defaults, ...options });
+    const wrong = outOfRange(
+      { ...entry.defaults, ...options },
+      (entry.ranges ?? {}) as Record<string, OptionRange | undefined>,
+    );
+    if (wrong)
+      throw new UserError(
+        `${this.kind} "${name}" option ${wrong.option}: ${wrong.problem}`,
+        'fix the value in the config (`simkit list` describes the components)',
+        1,
+      );
+    return entry;
   }
 
   names(): string[] {

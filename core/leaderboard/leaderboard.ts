@@ -103,10 +103,15 @@ export class LeaderboardFileError extends UserError {
         : code === 'SQLITE_NOTADB'
           ? 'it is not an SQLite database'
           : (cause as Error).message;
+    const busy = code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED';
     super(
-      `the leaderboard ${path} cannot be used: ${reason}`,
-      `move it aside (mv '${path}' '${path}.broken') to start a new one, or run \`simkit leaderboard --repair --db ` +
-        `'${path}'\` to keep the rows that can still be read`,
+      busy
+        ? `the leaderboard ${path} is locked: another process has been writing to it for over ${BUSY_TIMEOUT_MS / 1000} s`
+        : `the leaderboard ${path} cannot be used: ${reason}`,
+      busy
+        ? 'the database is healthy: wait for the other process (another simkit run or score --record) and run again'
+        : `move it aside (mv '${path}' '${path}.broken') to start a new one, or run \`simkit leaderboard --repair --db ` +
+            `'${path}'\` to keep the rows that can still be read`,
       1,
     );
     this.name = 'LeaderboardFileError';

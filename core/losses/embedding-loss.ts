@@ -67,11 +67,8 @@ export function embeddingLoss(
  * A loss registration whose `create` takes its complete options: `Registry.create` has merged them
  * over `defaults` and refused any other, so a loss neither merges nor checks them again.
  */
-export function defineLoss<Options extends object>(registration: {
-  readonly name: string;
-  readonly description: string;
-  readonly defaults: Options;
-  create(options: Options): LossFactory;
-}): Registration<LossFactory, Options> {
+export function defineLoss<Options extends object>(
+  registration: Omit<Registration<LossFactory, Options>, 'create'> & { create(options: Options): LossFactory },
+): Registration<LossFactory, Options> {
   return registration;
 }

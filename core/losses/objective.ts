@@ -108,8 +108,15 @@ export function createObjective(
  * Builds and disposes the objective of `config` on two made-up classes, so that unknown names or
  * options and a loss/head/miner mismatch are refused before any data is read or trained on.
  */
-export function checkObjective(app: Pick<Simkit, 'registry'>, config: ObjectiveConfig, embeddingDim: number): void {
-  createObjective(app, config, { embeddingDim, numClasses: 2, classCounts: [1, 1] }).dispose();
+/** Builds the objective once to refuse a bad config early; returns the batches it trains on. */
+export function checkObjective(
+  app: Pick<Simkit, 'registry'>,
+  config: ObjectiveConfig,
+  embeddingDim: number,
+): BatchKind {
+  const objective = createObjective(app, config, { embeddingDim, numClasses: 2, classCounts: [1, 1] });
+  objective.dispose();
+  return objective.batch;
 }
 
 class ComposedObjective implements Objective {

@@ -19,10 +19,24 @@ import { writeRunConfig } from './run-config.js';
 import { modelDir } from './train-models.js';
 import type { ValidationOutcome } from './validate.js';
 
-/** `<out>/submission.csv`, validated before it replaces anything: an invalid submission is never left there. */
-export async function writeSubmission(run: ScoredRunContext, predictions: readonly Prediction[]): Promise<string> {
+/** The embedded sample's hidden truth, or null on real data. */
+function sampleSolution(run: ScoredRunContext): string | null {
+  const solutionFile = join(run.dataDir, SAMPLE_SOLUTION_FILE);
+  return !run.options.data && existsSync(solutionFile) ? solutionFile : null;
+}
+
+/**
+ * `<out>/submission.csv`, validated (and scored against the sample's hidden truth) before it replaces anything: an
+ * invalid submission, or one for other data, never replaces submission.csv. Returns its path and its sample score.
+ */
+export async function writeSubmission(
+  run: ScoredRunContext,
+  predictions: readonly Prediction[],
+): Promise<{ submission: string; test: ScoreReport | null }> {
   const { competition, spec, test } = run;
   const submission = join(run.out, 'submission.csv');
+  const solutionFile = sampleSolution(run);
+  let scored: ScoreReport | null = null;
   await replaceFile(submission, async (temporary) => {
     await competition.writeSubmission(predictions, temporary);
     await validateSubmissionFile(
@@ -30,23 +44,16 @@ export async function writeSubmission(run: ScoredRunContext, predictions: readon
       temporary,
       test.queries.map((item) => item.id),
     );
+    if (solutionFile) scored = await scoreFiles(spec, solutionFile, temporary);
   });
-  return submission;
+  return { submission, test: scored };
 }
 
-/**
- * The submission scored against the embedded sample's hidden truth (null on real data), and the trivial
- * submissions (Kaggle's sample submission) scored against the same truth, by name.
- */
-export async function scoreOnSample(
-  run: ScoredRunContext,
-  submission: string,
-): Promise<{ test: ScoreReport | null; testBaselines: Record<string, number | null> }> {
-  const solutionFile = join(run.dataDir, SAMPLE_SOLUTION_FILE);
-  if (run.options.data || !existsSync(solutionFile)) return { test: null, testBaselines: {} };
-  const test = await scoreFiles(run.spec, solutionFile, submission);
-  const sample = await scoreSampleSubmission(run.spec, run.dataDir, solutionFile);
-  return { test, testBaselines: sample ? { [SAMPLE_SUBMISSION_BASELINE]: sample.score } : {} };
+/** The trivial submissions (Kaggle's sample submission) scored against the sample's hidden truth, by name. */
+export async function sampleTestBaselines(run: ScoredRunContext): Promise<Record<string, number | null>> {
+  const solutionFile = sampleSolution(run);
+  const sample = solutionFile ? await scoreSampleSubmission(run.spec, run.dataDir, solutionFile) : null;
+  return sample ? { [SAMPLE_SUBMISSION_BASELINE]: sample.score } : {};
 }
 
 /**

@@ -1,41 +1,10 @@
 import type { CompetitionConfig } from '../contracts/competition.js';
 import { InputError } from '../errors.js';
+import type { NumberRule, OptionRange } from '../contracts/registration.js';
+import { describeRange, describeRule, fitsRange, satisfies, showValue } from '../di/option-ranges.js';
 import { trainingConfig } from './config.js';
 
-/** What a number must be: an integer or any finite value, within bounds. */
-interface NumberRule {
-  readonly integer?: boolean;
-  readonly min?: number;
-  /** Exclusive lower bound. */
-  readonly above?: number;
-  readonly max?: number;
-  /** Exclusive upper bound. */
-  readonly below?: number;
-}
-
-/** The rule as words: "an integer ≥ 1", "a number > 0 and < 1". */
-export function describeRule(rule: NumberRule): string {
-  const bounds = [
-    rule.min === undefined ? undefined : `≥ ${rule.min}`,
-    rule.above === undefined ? undefined : `> ${rule.above}`,
-    rule.max === undefined ? undefined : `≤ ${rule.max}`,
-    rule.below === undefined ? undefined : `< ${rule.below}`,
-  ].filter(Boolean);
-  return `${rule.integer ? 'an integer' : 'a number'}${bounds.length > 0 ? ` ${bounds.join(' and ')}` : ''}`;
-}
-
-/** Whether `value` satisfies `rule` (a finite number, an integer where asked, within bounds). */
-export function satisfies(value: unknown, rule: NumberRule): value is number {
-  return (
-    typeof value === 'number' &&
-    Number.isFinite(value) &&
-    (!rule.integer || Number.isSafeInteger(value)) &&
-    (rule.min === undefined || value >= rule.min) &&
-    (rule.above === undefined || value > rule.above) &&
-    (rule.max === undefined || value <= rule.max) &&
-    (rule.below === undefined || value < rule.below)
-  );
-}
+export { describeRule, satisfies };
 
 export const POSITIVE_INTEGER: NumberRule = { integer: true, min: 1 };
 export const SEED: NumberRule = { integer: true, min: 0, max: 2 ** 32 - 1 };
@@ -43,7 +12,7 @@ const NON_NEGATIVE_INTEGER: NumberRule = { integer: true, min: 0 };
 const POSITIVE: NumberRule = { above: 0 };
 const NON_NEGATIVE: NumberRule = { min: 0 };
 
-const MODEL_RULES: readonly [string, NumberRule][] = [
+const MODEL_RULES: readonly [string, OptionRange][] = [
   ['embeddingSize', POSITIVE_INTEGER],
   ['epochs', POSITIVE_INTEGER],
   ['batchSize', POSITIVE_INTEGER],
@@ -56,9 +25,17 @@ const MODEL_RULES: readonly [string, NumberRule][] = [
   ['training.keepCheckpoints', POSITIVE_INTEGER],
   ['training.earlyStopping.patience', NON_NEGATIVE_INTEGER],
   ['training.earlyStopping.minDelta', NON_NEGATIVE],
+  ['training.augment.rotate', { min: 0, max: 180, optional: true }],
+  ['training.augment.crop.scale', { above: 0, max: 1, pair: true, optional: true }],
+  ['training.augment.crop.ratio', { above: 0, pair: true, optional: true }],
+  ['training.augment.colorJitter.brightness', { min: 0, optional: true }],
+  ['training.augment.colorJitter.contrast', { min: 0, optional: true }],
+  ['training.augment.colorJitter.saturation', { min: 0, optional: true }],
+  ['training.augment.cutout.size', { above: 0, max: 1, optional: true }],
+  ['training.augment.cutout.count', { integer: true, min: 0, optional: true }],
 ];
 
-const INPUT_RULES: Readonly<Record<string, readonly [string, NumberRule][]>> = {
+const INPUT_RULES: Readonly<Record<string, readonly [string, OptionRange][]>> = {
   image: [['imageSize', POSITIVE_INTEGER]],
   text: [['maxTokens', POSITIVE_INTEGER]],
 };
@@ -68,7 +45,7 @@ const COMPONENTS = ['backbone', 'head', 'loss', 'sampler'] as const;
 /** A model name is a folder of the run and a word in post-processor options. */
 const MODEL_NAME = /^[a-z][a-z0-9-]*$/;
 
-const RUN_RULES: readonly [string, NumberRule][] = [
+const RUN_RULES: readonly [string, OptionRange][] = [
   ['neighbours', POSITIVE_INTEGER],
   ['validation.fraction', { above: 0, below: 1 }],
 ];
@@ -82,15 +59,15 @@ function at(value: unknown, path: string): unknown {
     );
 }
 
-function check(value: object, rules: readonly [string, NumberRule][], source: string, prefix: string): void {
+function check(value: object, rules: readonly [string, OptionRange][], source: string, prefix: string): void {
   for (const [path, rule] of rules) {
     const found = at(value, path);
-    if (!satisfies(found, rule))
+    if (!fitsRange(found, rule))
       throw new InputError(
         source,
         undefined,
         `${prefix}${path}`,
-        `expected ${describeRule(rule)}, got ${JSON.stringify(found) ?? 'nothing'}`,
+        `expected ${describeRange(rule)}, got ${showValue(found)}`,
       );
   }
 }

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { refuseDuplicateKeys } from '../data/duplicate-keys.js';
 import type { CompetitionConfig, Json, ModelConfig, TrainingConfig } from '../contracts/competition.js';
 import { InputError, UserError } from '../errors.js';
 
@@ -31,6 +32,7 @@ export async function loadConfigFile(path: string): Promise<JsonObject> {
       `not valid ${path.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message.split('\n')[0]}`,
     );
   }
+  if (path.endsWith('.json')) refuseDuplicateKeys(path, text);
   if (!isObject(value))
     throw new InputError(path, undefined, undefined, 'expected a mapping of config keys at the top level');
   return value;

@@ -1,8 +1,8 @@
 import { existsSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Item, TestSet } from '../contracts/competition.js';
 import { rowOrigin } from '../competition/adapter.js';
+import { unusableImages } from '../data/image-probe.js';
 import { InputError, UserError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { log } from '../log.js';
@@ -12,8 +12,6 @@ export const DEFAULT_MAX_BAD_IMAGES = 0.1;
 
 /** Where missing images are listed, one per line, in the run directory. */
 export const MISSING_IMAGES_FILE = 'missing-images.txt';
-
-const STAT_CONCURRENCY = 64;
 
 function imageFiles(item: Item): string[] {
   return item.channelPaths ? [...item.channelPaths] : item.imagePath ? [item.imagePath] : [];
@@ -50,41 +48,33 @@ function requireUniqueIds(items: readonly Item[], what: string, idColumn: string
   }
 }
 
-async function missingFiles(files: readonly string[]): Promise<string[]> {
-  const missing: string[] = [];
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < files.length; i = next++) {
-      const found = await stat(files[i]!).catch(() => undefined);
-      if (!found?.isFile()) missing.push(files[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: STAT_CONCURRENCY }, worker));
-  return missing.sort();
-}
-
 /**
- * Checks that the images of a set exist before any training: more than `maxBad` of them missing
- * fails the run (exit 1) naming the folder; fewer are summarised in one line and listed in the run
- * directory's missing-images.txt.
+ * Checks that the images of a set exist and can be read before any training: more than `maxBad` of
+ * them missing or unreadable fails the run (exit 1) naming the folder; fewer are summarised in one
+ * line and listed in the run directory's missing-images.txt.
  */
 async function checkImages(items: readonly Item[], what: string, maxBad: number, runDir: string): Promise<string[]> {
   // Rows may share an image (Shopee's duplicate listings): each file counts once.
   const files = [...new Set(items.flatMap(imageFiles))];
   if (files.length === 0) return [];
-  const missing = await missingFiles(files);
-  if (missing.length === 0) return [];
-  const share = missing.length / files.length;
-  const folder = dirname(missing[0]!);
-  const summary = `${missing.length} of ${files.length} ${what} image files (${(share * 100).toFixed(1)} %) are missing (first: ${missing[0]})`;
+  const { missing, unreadable } = await unusableImages(files);
+  const bad = [...missing, ...unreadable];
+  if (bad.length === 0) return [];
+  const share = bad.length / files.length;
+  const folder = dirname(bad[0]!);
+  const state =
+    unreadable.length === 0
+      ? 'are missing'
+      : `are missing or unreadable (${missing.length} missing, ${unreadable.length} not readable as images)`;
+  const summary = `${bad.length} of ${files.length} ${what} image files (${(share * 100).toFixed(1)} %) ${state} (first: ${bad[0]})`;
   if (share > maxBad) {
     const hint = existsSync(folder)
-      ? `put the images in place, or allow more with --max-bad-images (now ${maxBad})`
+      ? `put readable images in place, or allow more with --max-bad-images (now ${maxBad})`
       : `the folder ${folder} does not exist: check the data directory's layout`;
     throw new UserError(summary, hint, 1);
   }
   log.warn(`${summary}; they are left out (list in ${join(runDir, MISSING_IMAGES_FILE)})`);
-  return missing;
+  return bad;
 }
 
 export interface RunData {

@@ -9,6 +9,7 @@ import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
 import { exactSearch } from '../search/neighbours.js';
 import { log } from '../log.js';
+import { checkBatchFits, plannedBatchSize } from '../training/batch-memory.js';
 import { FINE_TUNING_DEFAULTS } from '../training/fine-tuning.js';
 import { trainEmbedding, type TrainerOptions, type TrainingResult } from '../training/trainer.js';
 import { trainingConfig } from './config.js';
@@ -48,9 +49,14 @@ export function objectiveConfig(spec: Pick<ModelCommon, 'head' | 'loss' | 'miner
   };
 }
 
-/** Refuses a config with a model whose loss, head or miner cannot be built, before any data is read. */
-export function checkObjectives(app: Simkit, config: Pick<CompetitionConfig, 'models'>): void {
-  for (const spec of Object.values(config.models)) checkObjective(app, objectiveConfig(spec), spec.embeddingSize);
+/**
+ * Refuses a config with a model whose loss, head or miner cannot be built, before any data is read; returns whether
+ * one of the models learns from labels.
+ */
+export function checkObjectives(app: Simkit, config: Pick<CompetitionConfig, 'models'>): boolean {
+  return Object.values(config.models)
+    .map((spec) => checkObjective(app, objectiveConfig(spec), spec.embeddingSize))
+    .some((batch) => batch !== 'views');
 }
 
 /**
@@ -168,6 +174,7 @@ function buildModel(
     spec.sampler.name === NO_SAMPLER
       ? undefined
       : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
+  checkBatchFits(plannedBatchSize(spec.batchSize, sampler), inputs.shape, inputs.kind);
   return { model, objective, sampler };
 }
 

@@ -1,9 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Competition, CompetitionConfig, CompetitionRegistration, Item } from '../contracts/competition.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
+import { checkComponentOptions } from '../di/component-options.js';
+import { checkTrainingData } from '../data/trainable.js';
+import { lockOutFolder } from '../io/out-lock.js';
+import { embeddedSample } from '../samples/sample-folder.js';
 import { log } from '../log.js';
 import { Random } from '../random.js';
 import { checkResumable } from '../training/checkpoint.js';
@@ -51,6 +55,7 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   const source = options.config ?? `the defaults of ${competition.alias}`;
   checkConfig(config, source);
   competition.checkConfig?.(config, source);
+  checkComponentOptions(app, config);
   return config;
 }
 
@@ -63,11 +68,10 @@ async function dataDirectory(
 ): Promise<string> {
   const dataDir = options.data ? resolve(options.data) : join(out, 'sample');
   if (!options.data) {
-    log.info(`[${slug}] generating the embedded sample in ${dataDir}`);
-    await competition.generateSample(dataDir, options.seed ?? 42);
-  } else if (!existsSync(dataDir)) {
+    await embeddedSample(competition, dataDir, options.seed ?? 42);
+  } else if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
     throw new UserError(
-      `data directory ${dataDir} does not exist`,
+      `data directory ${dataDir} ${existsSync(dataDir) ? 'is not a directory' : 'does not exist'}`,
       `pass DATA=<a directory in ${slug}'s Kaggle layout>`,
     );
   }
@@ -91,9 +95,17 @@ function splitTrain(
   return { train, validation, labelled: items.filter((item) => !item.labels.includes(unknown)) };
 }
 
-/** Every check of the config that needs the container, before any data is read or generated. */
-function checkRunConfig(app: Simkit, competition: Competition, config: CompetitionConfig, options: RunOptions): void {
-  checkObjectives(app, config);
+/**
+ * Every check of the config that needs the container, before any data is read or generated; returns whether a model
+ * learns from labels.
+ */
+function checkRunConfig(
+  app: Simkit,
+  competition: Competition,
+  config: CompetitionConfig,
+  options: RunOptions,
+): boolean {
+  const learnsFromLabels = checkObjectives(app, config);
   checkChainModels(app, config);
   checkTuneKeys(app, config);
   for (const [name, model] of Object.entries(config.models)) {
@@ -106,6 +118,7 @@ function checkRunConfig(app: Simkit, competition: Competition, config: Competiti
   const seed = options.seed ?? 42;
   if (!satisfies(seed, SEED))
     throw new UserError(`the seed must be ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
+  return learnsFromLabels;
 }
 
 /**
@@ -118,10 +131,11 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<RunC
   if (![slug, competition.alias].includes(options.competition))
     log.info(`"${options.competition}" stands for ${slug}, the slug Kaggle used`);
   const config = await effectiveConfig(app, options);
-  checkRunConfig(app, competition, config, options);
+  const learnsFromLabels = checkRunConfig(app, competition, config, options);
   const seed = options.seed ?? 42;
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });
+  lockOutFolder(out);
   const dataDir = await dataDirectory(competition, slug, out, options);
   const runDir = join(out, 'run');
   if (options.resume)
@@ -135,6 +149,15 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<RunC
     maxBadImages: options.strict ? 0 : options.maxBadImages,
   });
   const { labelled, train, validation } = splitTrain(competition, config, items, seed);
+  checkTrainingData({
+    train,
+    all: items,
+    test,
+    dataDir,
+    unknownLabel: competition.unknownLabel,
+    learnsFromLabels,
+    config,
+  });
   log.info(
     `[${slug}] ${items.length} train items: ${train.length} to train, ${validation.length} to validate; ${test.queries.length} test queries` +
       (test.distractors ? `; ${test.distractors.length} known non-targets` : ''),

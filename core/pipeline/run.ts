@@ -9,7 +9,7 @@ import {
   exportModel,
   recordOnLeaderboard,
   ranConfig,
-  scoreOnSample,
+  sampleTestBaselines,
   writeRunReport,
   writeSubmission,
   writeUsedConfig,
@@ -69,9 +69,11 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       reference: distractors.filter((_, i) => i % 2 === 1),
     });
     await saveValidationEmbeddings(run.runDir, outcome.queries, outcome.gallery);
-    const submission = await writeSubmission(run, await predictTest(run, embedder, outcome.chain));
-    const sample = await scoreOnSample(run, submission);
-    const testReport = sample.test;
+    const { submission, test: testReport } = await writeSubmission(
+      run,
+      await predictTest(run, embedder, outcome.chain),
+    );
+    const sample = { test: testReport, testBaselines: await sampleTestBaselines(run) };
     const exportedModel = await exportModel(run, embedder, outcome, testReport);
     const seconds = (Date.now() - run.started) / 1000;
     const report = await writeRunReport(run, outcome, sample, seconds);

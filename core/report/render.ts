@@ -246,6 +246,15 @@ export async function writeReport(
       `pass the directory holding ${REPORT_DATA_FILE} and ${TRAINING_LOG_FILE} (output/<slug>/run)`,
     );
   }
+  if (![REPORT_DATA_FILE, TRAINING_LOG_FILE].some((file) => existsSync(join(runDir, file)))) {
+    const nested = join(runDir, 'run');
+    throw new UserError(
+      `${runDir} is not a run directory: it holds neither ${REPORT_DATA_FILE} nor ${TRAINING_LOG_FILE}`,
+      existsSync(join(nested, REPORT_DATA_FILE)) || existsSync(join(nested, TRAINING_LOG_FILE))
+        ? `pass ${nested}`
+        : `pass the directory a run or training wrote them to (output/<slug>/run)`,
+    );
+  }
   const { html, problems } = await renderReportHtml(runDir);
   await writeFileAtomic(out, html);
   return { path: out, problems };

@@ -77,9 +77,14 @@ export class Checkpoints {
     return existsSync(join(this.dir, LATEST));
   }
 
-  /** Removes every checkpoint (a fresh run replacing an earlier one). */
-  async clear(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+  private superseding = false;
+
+  /**
+   * A fresh run replacing earlier checkpoints: they stay (a run killed before its first checkpoint
+   * can still be resumed from them) and are removed once the next write is complete.
+   */
+  supersede(): void {
+    this.superseding = true;
   }
 
   async write(state: CheckpointState, groups: TensorGroups, options: { protect?: number } = {}): Promise<string> {
@@ -106,6 +111,7 @@ export class Checkpoints {
       JSON.stringify({ format: CHECKPOINT_FORMAT, checkpoint: name, epoch: state.epoch }),
     );
     await this.prune(name, options.protect === undefined ? undefined : epochDirName(options.protect));
+    this.superseding = false;
     return final;
   }
 
@@ -209,7 +215,9 @@ export class Checkpoints {
       .filter((entry) => entry.startsWith('epoch-'))
       .sort()
       .reverse();
-    const kept = new Set([latest, ...complete.slice(0, this.keep), ...(protect ? [protect] : [])]);
+    const kept = this.superseding
+      ? new Set([latest])
+      : new Set([latest, ...complete.slice(0, this.keep), ...(protect ? [protect] : [])]);
     for (const entry of entries) {
       if (kept.has(entry)) continue;
       await rm(join(this.dir, entry), { recursive: true, force: true });

@@ -76,8 +76,10 @@ export async function resumeOrStart(
     loop.resumedFrom = loop.state.epoch;
     log.info(`resuming after epoch ${loop.state.epoch} from ${checkpoints.dir}`);
   } else if (checkpoints?.exists()) {
-    log.warn(`replacing the checkpoints in ${checkpoints.dir} (resume to continue them instead)`);
-    await checkpoints.clear();
+    log.warn(
+      `replacing the checkpoints in ${checkpoints.dir} once this run's first one is written (resume to continue them instead)`,
+    );
+    checkpoints.supersede();
   } else if (resume) {
     log.info(`no checkpoint${checkpoints ? ` in ${checkpoints.dir}` : ''}: starting from epoch 1`);
   }

@@ -24,5 +24,6 @@ export const mlpBackbone: Registration<BackboneBuilder, MlpOptions> = {
   name: 'mlp',
   description: 'multi-layer perceptron on flattened inputs (dense ReLU layers, dense embedding)',
   defaults: { hidden: [512] },
+  ranges: { hidden: { integer: true, min: 1, each: true } },
   create: mlp,
 };

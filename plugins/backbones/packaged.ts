@@ -11,9 +11,9 @@ import {
   weightsSource,
 } from '../../core/models/packaged-networks.js';
 import { setTrainableFrom } from '../../core/models/trainable.js';
-import { neckHead } from './pretrained.js';
+import { neckHead, type NeckOptions } from './pretrained.js';
 
-export interface PackagedOptions {
+export interface PackagedOptions extends NeckOptions {
   /** The network is cut after this layer (default: the network's best frozen layer on unseen classes). */
   readonly layer: string | null;
   /** How the cut layer's B×H×W×C map becomes a vector: GeM, average, or the whole map flattened. */
@@ -25,10 +25,6 @@ export interface PackagedOptions {
   readonly trainable: boolean | string;
   /** Batch norms of the pretrained network keep their ImageNet statistics, also while they train. */
   readonly freezeBatchNorm: boolean;
-  /** Widths of dense → batch-norm → ReLU layers of the neck before the embedding layer. */
-  readonly hidden: readonly number[];
-  readonly prelu: boolean;
-  readonly dropout: number;
 }
 
 export const PACKAGED_DEFAULTS: PackagedOptions = {

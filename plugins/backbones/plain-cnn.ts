@@ -47,5 +47,6 @@ export const plainCnnBackbone: Registration<BackboneBuilder, PlainCnnOptions> = 
   description:
     'plain CNN for small images (3×3 ReLU convolutions and 2×2 max-pools per stage, flatten, dense ReLU, dense embedding)',
   defaults: PLAIN_CNN_DEFAULTS,
+  ranges: { hidden: { integer: true, min: 0 } },
   create: plainCnn,
 };

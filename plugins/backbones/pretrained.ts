@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { DROPOUT } from '../../core/di/option-ranges.js';
 import { UserError } from '../../core/errors.js';
 import {
   embeddingNeck,
@@ -18,7 +19,17 @@ import {
   readModelDirectory,
 } from '../../core/models/pretrained.js';
 
-export interface PretrainedOptions {
+/** The neck between a pretrained network's features and the embedding, shared by every pretrained backbone. */
+export interface NeckOptions {
+  /** Widths of dense → batch-norm → ReLU layers of the neck before the embedding layer. */
+  readonly hidden: readonly number[];
+  /** A PReLU after the embedding's batch norm. */
+  readonly prelu: boolean;
+  /** Dropout rate before the embedding layer (0: none). */
+  readonly dropout: number;
+}
+
+export interface PretrainedOptions extends NeckOptions {
   /** Local directory holding model.json (a TF.js LayersModel or GraphModel) and its weight files. */
   readonly path: string;
   /** Fine-tune the pretrained layers (true) or keep them frozen (false, default). GraphModels are always frozen. */
@@ -30,12 +41,6 @@ export interface PretrainedOptions {
   readonly inputSize: number | null;
   /** Pooling of a B×H×W×C feature map (a B×C output is used as it is). */
   readonly pooling: Pooling;
-  /** Widths of dense → batch-norm → ReLU layers of the neck before the embedding layer. */
-  readonly hidden: readonly number[];
-  /** A PReLU after the embedding's batch norm. */
-  readonly prelu: boolean;
-  /** Dropout rate before the embedding layer (0: none). */
-  readonly dropout: number;
 }
 
 export const PRETRAINED_DEFAULTS: PretrainedOptions = {
@@ -167,5 +172,10 @@ export const pretrainedBackbone: Registration<BackboneBuilder, PretrainedOptions
   description:
     'a local TF.js LayersModel (frozen or fine-tuned) or GraphModel (frozen) + GeM/average pooling + batch-norm embedding neck',
   defaults: PRETRAINED_DEFAULTS,
+  ranges: {
+    inputSize: { integer: true, min: 1, optional: true },
+    hidden: { integer: true, min: 1, each: true },
+    dropout: DROPOUT,
+  },
   create: pretrained,
 };

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
 import { seededInitializers } from '../../core/tensors.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { DROPOUT } from '../../core/di/option-ranges.js';
 import { UserError } from '../../core/errors.js';
 import { embeddingNeck, globalPool, type Pooling } from '../../core/models/layers.js';
 
@@ -37,6 +38,8 @@ export const RESIDUAL_CNN_DEFAULTS: ResidualCnnOptions = {
   pooling: 'average',
   neck: 'dense',
 };
+
+const RESIDUAL_CNN_RANGES = { widths: { integer: true, min: 1, each: true }, dropout: DROPOUT } as const;
 
 /** ResNet-18 at its published widths; `widths` scales it (e.g. [32, 64, 128, 256] for small machines). */
 export const RESNET18_DEFAULTS: ResidualCnnOptions = {
@@ -141,6 +144,7 @@ export const residualCnnBackbone: Registration<BackboneBuilder, ResidualCnnOptio
   description:
     'residual CNN (strided stages of 3×3 residual blocks, style stage-conv or resnet, global average or GeM pooling, dense or batch-norm embedding neck)',
   defaults: RESIDUAL_CNN_DEFAULTS,
+  ranges: RESIDUAL_CNN_RANGES,
   create: residualCnn,
 };
 
@@ -149,5 +153,6 @@ export const resnet18Backbone: Registration<BackboneBuilder, ResidualCnnOptions>
   description:
     'ResNet-18 (7×7 stride-2 stem and max-pool, BasicBlocks ×[2, 2, 2, 2] with projection shortcuts, batch norm): residual-cnn in style resnet',
   defaults: RESNET18_DEFAULTS,
+  ranges: RESIDUAL_CNN_RANGES,
   create: (options) => residualCnn({ ...RESNET18_DEFAULTS, ...options }),
 };

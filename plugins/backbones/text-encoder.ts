@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../../core/contracts/backbone.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { DROPOUT } from '../../core/di/option-ranges.js';
 import { UserError } from '../../core/errors.js';
 import { EmbeddingBag, embeddingNeck } from '../../core/models/layers.js';
 
@@ -61,5 +62,11 @@ export const textEncoderBackbone: Registration<BackboneBuilder, TextEncoderOptio
   description:
     'bag of hashed word/char n-grams (int32 ids 1..buckets, 0 = padding): mean embedding → dense + batch-norm embedding',
   defaults: TEXT_ENCODER_DEFAULTS,
+  ranges: {
+    buckets: { integer: true, min: 1 },
+    tokenDim: { integer: true, min: 1 },
+    hidden: { integer: true, min: 1, each: true },
+    dropout: DROPOUT,
+  },
   create: textEncoder,
 };

@@ -116,6 +116,12 @@ function arcfaceVariant(
     name,
     description,
     defaults,
+    ranges: {
+      margin: { min: 0 },
+      marginDegrees: { min: 0, optional: true },
+      scale: { above: 0 },
+      centres: { integer: true, min: 1 },
+    },
     create: (options: ArcFaceOptions) => {
       const o = inRadians(options);
       return (dims) => new ArcFaceHead(dims, o);

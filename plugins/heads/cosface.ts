@@ -35,5 +35,6 @@ export const cosface: Registration<HeadFactory, CosFaceOptions> = {
   name: 'cosface',
   description: 'CosFace: s·(cos θ − m) for the true class',
   defaults: COSFACE_DEFAULTS,
+  ranges: { margin: { min: 0 }, scale: { above: 0 } },
   create: (options: CosFaceOptions) => (dims) => new CosFaceHead(dims, options),
 };

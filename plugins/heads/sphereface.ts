@@ -76,5 +76,6 @@ export const sphereface: Registration<HeadFactory, SphereFaceOptions> = {
   description:
     "SphereFace: s·cos(m·θ) for the true class (multiplicative angular margin), kept monotone past π (linear, or the paper's piecewise ψ)",
   defaults: SPHEREFACE_DEFAULTS,
+  ranges: { margin: { above: 0 }, scale: { above: 0 } },
   create: (options: SphereFaceOptions) => (dims) => new SphereFaceHead(dims, options),
 };

@@ -81,6 +81,7 @@ export const multiSupCon = defineLoss<MultiSupConOptions>({
   description:
     'multi-label supervised contrastive (PML 3 MultiSupConLoss): positives by Jaccard similarity of label sets > threshold, weighted by it',
   defaults: MULTI_SUPCON_DEFAULTS,
+  ranges: { temperature: { above: 0 }, threshold: { min: 0, max: 1 } },
   create: (o) => {
     const parts = lossParts('multi-supcon', o);
     return ({ miner }) => {

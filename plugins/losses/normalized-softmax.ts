@@ -22,6 +22,7 @@ export const normalizedSoftmax = defineLoss<NormalizedSoftmaxOptions>({
   name: 'normalized-softmax',
   description: 'normalized softmax (Zhai 2019): softmax over cosines to a class matrix divided by τ',
   defaults: NORMALIZED_SOFTMAX_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (o) =>
     classSoftmaxLoss('normalized-softmax', 'weight', 33, lossParts('normalized-softmax', o), (similarities) =>
       similarities.div(o.temperature),

@@ -44,6 +44,7 @@ export const labelledNtXentLoss = defineLoss<LabelledNtXentOptions>({
   name: 'nt-xent-labels',
   description: 'NT-Xent / InfoNCE with labels: one term per same-label pair, negatives of its anchor (PML NTXentLoss)',
   defaults: LABELLED_NT_XENT_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (o) => {
     const parts = lossParts('nt-xent-labels', o);
     return ({ miner }) =>

@@ -27,6 +27,7 @@ export const ntXent = defineLoss<NtXentOptions>({
   name: 'nt-xent',
   description: 'NT-Xent (SimCLR): two augmented views per item, no labels, temperature τ',
   defaults: NT_XENT_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (o) => {
     const parts = lossParts('nt-xent', o);
     return (): ViewLoss => ({

@@ -27,6 +27,7 @@ export const supCon = defineLoss<SupConOptions>({
   name: 'supcon',
   description: 'supervised contrastive (Khosla 2020): every same-label row is a positive, temperature τ',
   defaults: SUPCON_DEFAULTS,
+  ranges: { temperature: { above: 0 } },
   create: (o) => {
     const parts = lossParts('supcon', o);
     return ({ miner }) =>

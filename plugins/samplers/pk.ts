@@ -88,5 +88,10 @@ export const pk: Registration<BatchSampler, PkOptions> = {
   description:
     'P classes × K samples per batch; every sample each epoch; small classes repeated (flagged for augmentation), not dropped',
   defaults: PK_DEFAULTS,
-  create: (options: PkOptions) => ({ kind: 'batches', epoch: (labels, random) => pkEpoch(labels, options, random) }),
+  ranges: { classesPerBatch: { integer: true, min: 1 }, samplesPerClass: { integer: true, min: 1 } },
+  create: (options: PkOptions) => ({
+    kind: 'batches',
+    largestBatch: options.classesPerBatch * options.samplesPerClass,
+    epoch: (labels, random) => pkEpoch(labels, options, random),
+  }),
 };

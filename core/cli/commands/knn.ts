@@ -4,6 +4,7 @@ import type { CliContext } from '../context.js';
 import type { Item } from '../../contracts/competition.js';
 import { initEngine } from '../../engine/backend.js';
 import { UserError } from '../../errors.js';
+import { fileSystemError } from '../../io/atomic-write.js';
 import { EmbeddingsWriter, inShard, parseShard, readEmbeddings } from '../../search/embeddings-file.js';
 import { searchNeighbours } from '../../search/neighbours.js';
 import { VectorIndex } from '../../search/vector-index.js';
@@ -15,7 +16,7 @@ import { modelDir } from '../../pipeline/train-models.js';
 import { readRunConfig, runConfigPath } from '../../pipeline/run-config.js';
 import { writeCsvAtomic } from '../../data/csv.js';
 import { POSITIVE_INTEGER } from '../../pipeline/config-check.js';
-import { numberFlag } from '../flags.js';
+import { numberFlag, pathFlag } from '../flags.js';
 
 const SETS = ['train', 'test', 'index'] as const;
 
@@ -26,10 +27,10 @@ export function registerKnn(program: Command, context: CliContext): void {
     .argument('<competition>', 'slug or short name')
     .requiredOption('--run <dir>', 'output directory of `simkit run` (holds config.json and run/<model>/model)')
     .option('--model <name>', "the run's model to embed with (default: the search model)")
-    .option('--data <dir>', "the competition's data (default: <run>/sample)")
+    .option('--data <dir>', "the competition's data (default: <run>/sample)", pathFlag)
     .option('--set <set>', SETS.join('|'), 'test')
     .option('--shard <i/n>', 'embed only items i, i+n, i+2n, … (for splitting work between processes)')
-    .requiredOption('--out <file>', 'embeddings file to write')
+    .requiredOption('--out <file>', 'embeddings file to write', pathFlag)
     .option('--strict', 'an unreadable image fails the command instead of being embedded as a blank one')
     .action(
       async (
@@ -65,6 +66,14 @@ export function registerKnn(program: Command, context: CliContext): void {
               ? (await competition.readTest(dataDir)).queries
               : ((await competition.readTest(dataDir)).index ?? []);
         const selected = items.filter((_, position) => inShard(shard, position));
+        if (selected.length === 0)
+          throw new UserError(
+            `the ${options.set} set of ${competition.alias} in ${dataDir} has no items${shard ? ` in shard ${options.shard}` : ''}: nothing to embed`,
+            options.set === 'index'
+              ? `${competition.alias} has no separate index set; embed --set test or train`
+              : undefined,
+            1,
+          );
         const modelName = options.model ?? config.search ?? Object.keys(config.models)[0]!;
         const spec = config.models[modelName];
         if (!spec)
@@ -87,7 +96,7 @@ export function registerKnn(program: Command, context: CliContext): void {
           log.info(`embedded ${header.count} items (dim ${header.dim}) into ${options.out}`);
         } catch (error) {
           writer.abort();
-          throw error;
+          throw fileSystemError(options.out, error);
         } finally {
           model.dispose();
         }

@@ -42,7 +42,16 @@ export function registerLeaderboard(program: Command, context: CliContext): void
       const competition = options.competition === undefined ? undefined : await slugOf(context, options.competition);
       const leaderboard = Leaderboard.open(path);
       try {
-        process.stdout.write(formatLeaderboard(leaderboard.list({ competition, by: options.by }), options.format));
+        const rows = leaderboard.list({ competition, by: options.by });
+        if (competition !== undefined && rows.length === 0) {
+          const recorded = [...new Set(leaderboard.list({ by: options.by }).map((row) => row.competition))].sort();
+          throw new UserError(
+            `no runs of "${options.competition}" on the leaderboard ${path}`,
+            recorded.length > 0 ? `its competitions: ${recorded.join(', ')}` : 'it holds no runs yet',
+            1,
+          );
+        }
+        process.stdout.write(formatLeaderboard(rows, options.format));
       } finally {
         leaderboard.close();
       }

@@ -6,7 +6,7 @@ import { POSITIVE_INTEGER, SEED } from '../../pipeline/config-check.js';
 import { DEFAULT_MAX_BAD_IMAGES } from '../../pipeline/data-check.js';
 import { effectiveConfig } from '../../pipeline/prepare.js';
 import { runCompetition, type RunSummary } from '../../pipeline/run.js';
-import { numberFlag } from '../flags.js';
+import { numberFlag, pathFlag } from '../flags.js';
 
 function formatScore(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : value.toFixed(4);
@@ -62,9 +62,9 @@ export interface RunFlags {
 
 export function withRunFlags(command: Command, help: { out: string; config: string }): Command {
   return command
-    .option('--config <file>', help.config)
-    .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)")
-    .option('--out <dir>', help.out)
+    .option('--config <file>', help.config, pathFlag)
+    .option('--data <dir>', "a directory in the competition's Kaggle layout (default: the embedded sample)", pathFlag)
+    .option('--out <dir>', help.out, pathFlag)
     .option('--seed <n>', 'random seed (an integer ≥ 0)', numberFlag(SEED))
     .option(
       '--epochs <n>',

@@ -1,4 +1,4 @@
 // Runs the CLI from source in a child process, so tests see real exit codes, stdout and stderr.
-import { main } from '../../../core/cli/main.js';
+import { runAsProcess } from '../../../core/cli/main.js';
 
-process.exitCode = await main(process.argv.slice(2));
+await runAsProcess(process.argv.slice(2));

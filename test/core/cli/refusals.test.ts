@@ -2,9 +2,22 @@
 // input, the exit code, a fragment of the message, and the files that must not exist afterwards.
 // Every case also checks that no internal error (exit 3) or stack trace is shown and that no
 // temporary file is left behind.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { execFile, spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,13 +25,15 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { EmbeddingsWriter } from '../../../core/search/embeddings-file.js';
 import { VectorIndex } from '../../../core/search/vector-index.js';
 import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
+import type { CompetitionConfig, ImageModelConfig } from '../../../core/contracts/competition.js';
 import { Simkit } from '../../../core/di/container.js';
 import { saveModel } from '../../../core/models/io.js';
 import { effectiveConfig } from '../../../core/pipeline/prepare.js';
 import { writeRunConfig } from '../../../core/pipeline/run-config.js';
 import { Checkpoints } from '../../../core/training/checkpoint.js';
 import { competition } from '../../competitions/helpers.js';
-import { STACK_LINE, simkitInProcess, temporaries } from './in-process.js';
+import { STACK_LINE, simkitInProcess, temporaries, type CliResult } from './in-process.js';
+import { createHash } from 'node:crypto';
 
 const root = mkdtempSync(join(tmpdir(), 'simkit-reliability-'));
 const cache = join(root, 'cache');
@@ -28,6 +43,11 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 interface Scene {
   readonly args: readonly string[];
   readonly env?: Record<string, string | undefined>;
+  /**
+   * Runs the command in a child process through bash instead, with its streams as this wraps it
+   * (`cli` is the quoted command line): `${cli} | head -1; exit ${PIPESTATUS[0]}`.
+   */
+  readonly shell?: (cli: string) => string;
 }
 
 interface Case {
@@ -42,6 +62,10 @@ interface Case {
   readonly absent?: readonly string[];
   /** Paths that must exist afterwards (what a failed step must not lose). */
   readonly present?: readonly string[];
+  /** Files whose bytes must be the same afterwards as when the setup left them. */
+  readonly unchanged?: readonly string[];
+  /** Further checks of the case's folder afterwards. */
+  readonly check?: (dir: string) => void;
 }
 
 /** A copy of a competition's embedded sample in `dir/data`. */
@@ -131,6 +155,66 @@ export default new ContainerModule(() => {});
 function pluginFolder(dir: string): void {
   writeFileSync(join(dir, 'plugin.mjs'), PLUGIN);
   writeFileSync(join(dir, 'simkit.config.json'), JSON.stringify({ plugins: ['./plugin.mjs'] }));
+}
+
+const TSX = fileURLToPath(import.meta.resolve('tsx'));
+const ENTRY = fileURLToPath(new URL('./entry.ts', import.meta.url));
+
+/** `simkit <args>` in a child process, its streams wrapped by `shell` (a closed pipe, a full disk). */
+function simkitInShell(
+  args: readonly string[],
+  shell: (cli: string) => string,
+  options: { cwd: string; env: Record<string, string | undefined> },
+): Promise<CliResult> {
+  const quote = (word: string) => `'${word.replaceAll("'", `'\\''`)}'`;
+  const cli = [process.execPath, '--import', TSX, ENTRY, ...args].map(quote).join(' ');
+  return new Promise((resolve) => {
+    execFile(
+      'bash',
+      ['-c', shell(cli)],
+      { cwd: options.cwd, env: { ...process.env, ...options.env }, timeout: 240_000 },
+      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** The command's stdout (and stderr with `both`) read up to its first line, then closed, like `| head -1`. */
+const firstLineOnly =
+  (both = false) =>
+  (cli: string) =>
+    `${cli} ${both ? '2>&1 ' : ''}| head -1; exit \${PIPESTATUS[0]}`;
+
+/** A pid no process has (a finished child's). */
+function deadPid(): number {
+  return spawnSync('true').pid;
+}
+
+/** A config file `c.yaml` in `dir`: the small image model with `text` (its own settings) after the small ones. */
+function smallConfig(dir: string, text = ''): string {
+  const settings = `imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n${text}`;
+  const indented = settings
+    .split('\n')
+    .map((line) => (line ? `    ${line}` : line))
+    .join('\n');
+  writeFileSync(join(dir, 'c.yaml'), `models:\n  image:\n${indented}`);
+  return 'c.yaml';
+}
+
+/** Rewrites every data line of a CSV (after the header) with `change`, given the line and its position from 0. */
+function editRows(file: string, change: (line: string, row: number) => string): void {
+  const [header, ...rows] = readFileSync(file, 'utf8').trimEnd().split('\n');
+  writeFileSync(file, `${[header, ...rows.map(change)].join('\n')}\n`);
+}
+
+/** `<dir>/out/config.json` of a hotels run with the default config, which it returns. */
+async function hotelsRunConfig(dir: string): Promise<CompetitionConfig> {
+  const config = await effectiveConfig(await Simkit.create(), { competition: 'hotels' });
+  await writeRunConfig(join(dir, 'out'), { competition: 'hotels', seed: 1, ...config });
+  return config;
+}
+
+function sha256(file: string): string {
+  return createHash('sha256').update(readFileSync(file)).digest('hex');
 }
 
 const CASES: Case[] = [
@@ -435,7 +519,7 @@ const CASES: Case[] = [
   },
 
   {
-    name: 'a third of the training images unreadable',
+    name: 'a third of the training images cut off after their header',
     setup: async (dir) => {
       const data = await sample('hotels', dir);
       const rows = readFileSync(join(data, 'train.csv'), 'utf8').trim().split('\n').slice(1);
@@ -443,7 +527,8 @@ const CASES: Case[] = [
         .filter((_, i) => i % 3 === 0)
         .forEach((row) => {
           const [image, chain] = row.split(',');
-          writeFileSync(join(data, 'train_images', chain!, image!), 'not a JPEG');
+          // A readable header and a cut-off body: only decoding finds out.
+          truncateSync(join(data, 'train_images', chain!, image!), 400);
         });
       writeFileSync(join(dir, 'small.yaml'), SMALL_IMAGE_MODEL);
       return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', 'small.yaml'] };
@@ -594,12 +679,7 @@ const CASES: Case[] = [
     name: 'a saved model whose weights are NaN',
     setup: async (dir) => {
       const data = await sample('hotels', dir);
-      const app = await Simkit.create();
-      await writeRunConfig(join(dir, 'out'), {
-        competition: 'hotels',
-        seed: 1,
-        ...(await effectiveConfig(app, { competition: 'hotels' })),
-      });
+      await hotelsRunConfig(dir);
       const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
       model.setWeights(model.getWeights().map((w) => tf.fill(w.shape, Number.NaN)));
       await saveModel(model, join(dir, 'out', 'run', 'image', 'model'));
@@ -651,6 +731,362 @@ const CASES: Case[] = [
     exit: 0,
     message: '',
   },
+  // 10. A shared or reused output folder loses nothing (issue 27).
+  {
+    name: 'a second run into the same --out with another seed regenerates the sample whole and keeps a valid submission',
+    setup: async (dir) => {
+      const config = smallConfig(dir);
+      const first = await simkitInProcess(
+        ['run', 'whales', '--epochs', '1', '--seed', '3', '--out', 'out', '--config', config],
+        { cwd: dir, env: { SIMKIT_LEADERBOARD: join(dir, 'leaderboard.sqlite'), SIMKIT_CACHE: cache } },
+      );
+      expect(first.code, first.stderr).toBe(0);
+      // The first run was killed: its lock names a process that is gone.
+      writeFileSync(join(dir, 'out', '.simkit.lock'), `${deadPid()}\n`);
+      return { args: ['run', 'whales', '--epochs', '1', '--out', 'out', '--config', config] };
+    },
+    exit: 0,
+    message: /taking over .*\.simkit\.lock: the run that held it \(process \d+\) is gone/,
+    stdout: /sample test set \(hidden truth\) +\d\.\d{4}/,
+    absent: ['out/.simkit.lock'],
+    check: (dir) => {
+      const sample = readdirSync(join(samples, 'whales', 'test')).length;
+      expect(readdirSync(join(dir, 'out', 'sample', 'test'))).toHaveLength(sample);
+      const rows = readFileSync(join(dir, 'out', 'submission.csv'), 'utf8')
+        .trim()
+        .split('\n');
+      expect(rows).toHaveLength(sample + 1);
+    },
+  },
+  {
+    name: 'a run into an --out that another live run holds',
+    setup: async (dir) => {
+      await sample('whales', dir);
+      mkdirSync(join(dir, 'out'));
+      writeFileSync(join(dir, 'out', '.simkit.lock'), `${process.ppid}\n`);
+      return { args: ['run', 'whales', '--data', 'data', '--epochs', '1', '--out', 'out'] };
+    },
+    exit: 2,
+    message: /output folder .*out is in use by another simkit run \(process \d+, lock .*\.simkit\.lock\)/,
+    absent: RUN_OUTPUTS,
+    unchanged: ['out/.simkit.lock'],
+  },
+  {
+    name: 'a fresh run that fails before its first checkpoint keeps the earlier checkpoints',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      await checkpoint(dir, 3, [1, 2]);
+      const config = smallConfig(dir, 'learningRate: 1.0e+30\ntraining: { clipNorm: 0, warmupEpochs: 0 }\n');
+      return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', config] };
+    },
+    exit: 2,
+    message: /the loss became/,
+    present: ['out/run/image/checkpoints/epoch-0003/tensors.bin', 'out/run/image/checkpoints/latest.json'],
+    unchanged: ['out/run/image/checkpoints/latest.json'],
+  },
+
+  // 11. Degenerate data is refused before training, saying what the competition needs.
+  {
+    name: 'one class in train.csv (hotels)',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      editRows(join(data, 'train.csv'), (line) => line.replace(/^([^,]*,[^,]*),[^,]*/, '$1,10000'));
+      return { args: ['run', 'hotels', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message: /hold 1 class\(es\) \("10000"\) .*at least two classes/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'every whale labelled new_whale',
+    setup: async (dir) => {
+      const data = await sample('whales', dir);
+      editRows(join(data, 'train.csv'), (line) => line.replace(/,.*$/, ',new_whale'));
+      return { args: ['run', 'whales', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message: /hold 0 class\(es\) .*labelled "new_whale", the unknown label, are no class to learn/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'every Shopee class a single posting',
+    setup: (dir) =>
+      shopeeRun(dir, (data) => editRows(join(data, 'train.csv'), (line, i) => line.replace(/,\d+$/, `,${900000 + i}`))),
+    exit: 1,
+    message: /each of the \d+ classes to train on has a single item/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'every Shopee test title empty',
+    setup: (dir) =>
+      shopeeRun(dir, (data) =>
+        editRows(join(data, 'test.csv'), (line) => line.replace(/^([^,]*,[^,]*,[^,]*),.*$/, '$1,')),
+      ),
+    exit: 1,
+    message: /every one of the \d+ test item\(s\) has an empty text/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'every whale test image unreadable',
+    setup: async (dir) => {
+      const data = await sample('whales', dir);
+      for (const file of readdirSync(join(data, 'test'))) writeFileSync(join(data, 'test', file), 'not a JPEG');
+      return { args: ['run', 'whales', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message:
+      /\d+ of \d+ test image files \(100\.0 %\) are missing or unreadable \(0 missing, \d+ not readable as images\)/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'a symbolic link in the data folder to an image outside it',
+    setup: async (dir) => {
+      const data = await sample('shopee', dir);
+      const image = readFileSync(join(data, 'train.csv'), 'utf8').split('\n')[1]!.split(',')[1]!;
+      cpSync(join(data, 'train_images', image), join(dir, 'outside.jpg'));
+      rmSync(join(data, 'train_images', image));
+      symlinkSync(join(dir, 'outside.jpg'), join(data, 'train_images', image));
+      return { args: ['run', 'shopee', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message:
+      /train\.csv:2 \(image\): the path "train_images\/[^"]+" is a symbolic link .* to .*outside\.jpg, outside the data directory/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'a symbolic link in the whales test folder to an image outside it',
+    setup: async (dir) => {
+      const data = await sample('whales', dir);
+      const [image] = readdirSync(join(data, 'test'));
+      cpSync(join(data, 'test', image!), join(dir, 'outside.jpg'));
+      rmSync(join(data, 'test', image!));
+      symlinkSync(join(dir, 'outside.jpg'), join(data, 'test', image!));
+      return { args: ['run', 'whales', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message: /is a symbolic link to .*outside\.jpg, outside the folder/,
+    absent: RUN_OUTPUTS,
+  },
+
+  // 12. Component options and config values out of range, before any work.
+  ...(
+    [
+      [
+        'subcenter-arcface with centres 0',
+        'head: { name: subcenter-arcface, options: { centres: 0 } }',
+        /head "subcenter-arcface" option centres: expected an integer ≥ 1, got 0/,
+      ],
+      [
+        'an mlp with a hidden layer of -5 units',
+        'backbone: { name: mlp, options: { hidden: [-5] } }',
+        /backbone "mlp" option hidden: expected a list of numbers, each an integer ≥ 1, got \[-5\]/,
+      ],
+      [
+        'dropout 2',
+        'backbone: { name: residual-cnn, options: { dropout: 2 } }',
+        /backbone "residual-cnn" option dropout: expected a number ≥ 0 and < 1, got 2/,
+      ],
+      [
+        'crop.scale [2, 1]',
+        'training: { augment: { crop: { scale: [2, 1] } } }',
+        /\(models\.image\.training\.augment\.crop\.scale\): expected \[low, high\] with low ≤ high, each a number > 0 and ≤ 1, got \[2,1\]/,
+      ],
+      [
+        'rotate "abc"',
+        'training: { augment: { rotate: abc } }',
+        /\(models\.image\.training\.augment\.rotate\): expected a number ≥ 0 and ≤ 180, got "abc"/,
+      ],
+      [
+        'nt-xent temperature 0',
+        'loss: { name: nt-xent, options: { temperature: 0 } }\nhead: { name: none }\nsampler: { name: none }',
+        /loss "nt-xent" option temperature: expected a number > 0, got 0/,
+      ],
+      [
+        'a learning rate of .inf',
+        'learningRate: .inf',
+        /\(models\.image\.learningRate\): expected a number > 0, got Infinity/,
+      ],
+      [
+        'a learning rate of .nan',
+        'learningRate: .nan',
+        /\(models\.image\.learningRate\): expected a number > 0, got NaN/,
+      ],
+      [
+        'pk 1000 classes × 1000 samples',
+        'sampler: { name: pk, options: { classesPerBatch: 1000, samplesPerClass: 1000 } }',
+        /a training batch of 1000000 image samples of 24×24×3 does not fit in the engine's 4 GiB of memory: at most about \d+ fit/,
+      ],
+    ] as const
+  ).map(([what, yaml, message]): Case => ({
+    name: `a config with ${what}`,
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      return {
+        args: [
+          'train',
+          'hotels',
+          '--data',
+          data,
+          '--out',
+          'out',
+          '--epochs',
+          '1',
+          '--config',
+          smallConfig(dir, `${yaml}\n`),
+        ],
+      };
+    },
+    exit: 1,
+    message,
+    absent: ['out/run/image/model', 'out/run/image/checkpoints', 'out/config.json'],
+  })),
+  {
+    name: 'an imageSize of 100000',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      writeFileSync(join(dir, 'c.yaml'), 'models:\n  image:\n    imageSize: 100000\n');
+      return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'c.yaml'] };
+    },
+    exit: 1,
+    message: /image inputs of 100000×100000×3 are too large to train on[^]*fix: use a smaller imageSize/,
+    absent: ['out/run/image/model', 'out/run/image/checkpoints', 'out/config.json'],
+  },
+  {
+    name: 'a JSON config that gives a key twice',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'c.json'), '{\n  "epochs": 1,\n  "epochs": 50\n}\n');
+      return { args: ['run', 'hotels', '--out', 'out', '--config', 'c.json'] };
+    },
+    exit: 1,
+    message: /c\.json:3: a key appears twice in one object/,
+    absent: ['out'],
+  },
+
+  // 13. Empty and odd flag values, and folders that are not what they should be.
+  ...(['--out', '--data', '--config'] as const).map((flag): Case => ({
+    name: `run ${flag} ''`,
+    setup: () => ({ args: ['run', 'hotels', '--epochs', '1', flag, ''] }),
+    exit: 2,
+    message: new RegExp(`${flag} <[a-z]+>.*expected a path, got an empty value`),
+    absent: ['sample', 'run', 'config.json', 'submission.csv', 'output'],
+  })),
+  {
+    name: 'run --data /etc/passwd (a file)',
+    setup: () => ({ args: ['run', 'hotels', '--epochs', '1', '--out', 'out', '--data', '/etc/passwd'] }),
+    exit: 2,
+    message: /data directory \/etc\/passwd is not a directory/,
+    absent: RUN_OUTPUTS,
+  },
+  {
+    name: 'report on a folder without run files',
+    setup: (dir) => {
+      mkdirSync(join(dir, 'empty'));
+      return { args: ['report', 'empty'] };
+    },
+    exit: 2,
+    message: /empty is not a run directory: it holds neither report\.json nor log\.jsonl/,
+    absent: ['empty/report.html'],
+  },
+  {
+    name: 'embed --set index for a competition without an index set',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      await hotelsRunConfig(dir);
+      return { args: ['embed', 'hotels', '--run', 'out', '--data', data, '--set', 'index', '--out', 'v.emb'] };
+    },
+    exit: 1,
+    message: /the index set of hotels in .* has no items: nothing to embed/,
+    absent: ['v.emb'],
+  },
+  {
+    name: 'embed onto a full disk',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      const image = (await hotelsRunConfig(dir)).models.image as ImageModelConfig;
+      const model = tf.sequential({
+        layers: [
+          tf.layers.flatten({ inputShape: [image.imageSize, image.imageSize, 3] }),
+          tf.layers.dense({ units: image.embeddingSize }),
+        ],
+      });
+      await saveModel(model, join(dir, 'out', 'run', 'image', 'model'));
+      model.dispose();
+      mkdirSync(join(dir, 'full'));
+      return {
+        args: ['embed', 'hotels', '--run', 'out', '--data', data, '--set', 'train', '--out', 'full/v.emb'],
+        // A 16 KiB file system of its own (a mount namespace of an unprivileged user namespace).
+        shell: (cli) => `unshare -rm bash -c "mount -t tmpfs -o size=16k tmpfs full && ${cli}"`,
+      };
+    },
+    exit: 2,
+    message: /cannot write full\/v\.emb: the disk is full \(ENOSPC\)/,
+    absent: ['full/v.emb'],
+  },
+  {
+    name: 'leaderboard --competition of a competition with no runs',
+    setup: (dir) => ({ args: ['leaderboard', '--competition', 'nope', '--db', leaderboardFile(dir, () => {})] }),
+    exit: 1,
+    message: /no runs of "nope" on the leaderboard[^]*fix: its competitions: hotel-id-2021-fgvc8/,
+  },
+  {
+    name: 'an image id ../../../etc/passwd (landmarks)',
+    setup: async (dir) => {
+      const data = await sample('landmarks', dir);
+      editLine(join(data, 'train.csv'), 2, (line) => line.replace(/^[^,]*/, '../../../etc/passwd'));
+      return { args: ['run', 'landmarks', '--data', data, '--out', 'out', '--epochs', '1'] };
+    },
+    exit: 1,
+    message: /train\.csv:2 \(id\): the path "[^"]*etc\/passwd[^"]*" leads outside the data directory/,
+    absent: RUN_OUTPUTS,
+  },
+
+  // 14. Closed and full output streams stop the printing, not the run.
+  {
+    name: 'leaderboard --format json into a closed pipe',
+    setup: (dir) => ({
+      args: ['leaderboard', '--format', 'json', '--db', leaderboardFile(dir, () => {})],
+      shell: (cli) => `${cli} | true; exit \${PIPESTATUS[0]}`,
+    }),
+    exit: 0,
+    message: '',
+  },
+  {
+    name: 'leaderboard --format csv into a full disk',
+    setup: (dir) => ({
+      args: ['leaderboard', '--format', 'csv', '--db', leaderboardFile(dir, () => {})],
+      shell: (cli) => `${cli} > /dev/full`,
+    }),
+    exit: 2,
+    message: /simkit: cannot write stdout: the disk is full \(ENOSPC\)/,
+  },
+  {
+    name: 'simkit run shopee | head -1 writes its submission and exits 0',
+    setup: async (dir) => {
+      const data = await sample('shopee', dir);
+      return {
+        args: ['run', 'shopee', '--data', data, '--out', 'out', '--epochs', '1', '--config', smallConfig(dir)],
+        shell: firstLineOnly(),
+      };
+    },
+    exit: 0,
+    message: '',
+    stdout: /^shopee-product-matching: mean F1 \(higher is better\)\n$/,
+    present: ['out/submission.csv', 'out/config.json', 'leaderboard.sqlite'],
+  },
+  {
+    name: 'simkit run hotels 2>&1 | head -1 writes its submission and exits 0',
+    setup: async (dir) => {
+      const data = await sample('hotels', dir);
+      return {
+        args: ['run', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', smallConfig(dir)],
+        shell: firstLineOnly(true),
+      };
+    },
+    exit: 0,
+    message: '',
+    stdout: /^.+\n$/,
+    present: ['out/submission.csv', 'out/config.json', 'leaderboard.sqlite'],
+  },
 ];
 
 describe('every bad input, flag and file is refused early and clearly', () => {
@@ -662,18 +1098,25 @@ describe('every bad input, flag and file is refused early and clearly', () => {
   it.each(CASES.map((entry) => [entry.name, entry] as const))('%s', async (_, entry) => {
     const dir = mkdtempSync(join(root, 'case-'));
     const scene = await entry.setup(dir);
-    const result = await simkitInProcess(scene.args, {
+    const before = new Map((entry.unchanged ?? []).map((path) => [path, sha256(join(dir, path))]));
+    const options = {
       cwd: dir,
       env: { SIMKIT_LEADERBOARD: join(dir, 'leaderboard.sqlite'), SIMKIT_CACHE: cache, ...scene.env },
-    });
+    };
+    const result = scene.shell
+      ? await simkitInShell(scene.args, scene.shell, options)
+      : await simkitInProcess(scene.args, options);
     const output = `exit ${result.code}\n--- stderr\n${result.stderr}\n--- stdout\n${result.stdout}`;
     expect(result.code, output).toBe(entry.exit);
     expect(result.stderr, output).toMatch(entry.message);
     if (entry.stdout) expect(result.stdout, output).toMatch(entry.stdout);
     expect(result.stderr).not.toMatch(/internal error/);
     expect(result.stderr).not.toMatch(STACK_LINE);
+    expect(result.stdout).not.toMatch(STACK_LINE);
     for (const path of entry.absent ?? []) expect(existsSync(join(dir, path)), `${path} should not exist`).toBe(false);
     for (const path of entry.present ?? []) expect(existsSync(join(dir, path)), `${path} should exist`).toBe(true);
+    for (const [path, hash] of before) expect(sha256(join(dir, path)), `${path} should be unchanged`).toBe(hash);
+    entry.check?.(dir);
     expect(temporaries(dir)).toEqual([]);
   });
 });

@@ -114,6 +114,18 @@ describe('checkpoints and resume', () => {
     expect(stopped.tensorsAfter).toBe(stopped.tensorsBefore);
   });
 
+  it('a fresh run replaces earlier checkpoints only once its own first one is written', async () => {
+    const dir = runDir();
+    await trainTiny(app, 64, { epochs: 3, runDir: dir });
+    expect(readdirSync(join(dir, 'checkpoints')).filter((name) => name.startsWith('epoch-'))).toEqual([
+      'epoch-0002',
+      'epoch-0003',
+    ]);
+    await trainTiny(app, 64, { epochs: 1, runDir: dir });
+    expect(readdirSync(join(dir, 'checkpoints')).filter((name) => name.startsWith('epoch-'))).toEqual(['epoch-0001']);
+    expect(latestEpoch(dir)).toBe(1);
+  });
+
   it('refuses to resume a checkpoint of another model, and ignores half-written temporaries', async () => {
     const dir = runDir();
     await trainTiny(app, 64, { epochs: 1, runDir: dir });

@@ -89,15 +89,11 @@ describe('the loss catalogue from a competition config (loss: { name, options })
         models: { image: { head: { name: 'none' }, loss: { name, options: { ...options, temprature: 1 } } } },
       }),
     );
-    const config = await effectiveConfig(app, { competition: 'hotels', config: file });
-    const error = (() => {
-      try {
-        checkObjectives(app, config);
-      } catch (caught) {
-        return caught;
-      }
-      return undefined;
-    })();
+    // Refused with the config (effectiveConfig checks every component's options), before any work.
+    const error = await effectiveConfig(app, { competition: 'hotels', config: file }).then(
+      (config) => checkObjectives(app, config),
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(UserError);
     expect((error as UserError).message).toContain(`loss "${name}" has no option "temprature"`);
     for (const known of [...Object.keys(options), 'distance', 'reducer', 'regularizer'])

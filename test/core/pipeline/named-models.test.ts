@@ -12,8 +12,8 @@ import { loggedEpochs } from '../../json-files.js';
 const { image, text } = SHOPEE_CONFIG.models;
 
 /**
- * Shopee with two image models of different sizes and backbones beside the text model: the full image model at 32 px
- * and a small plain CNN at 24 px; one match source combines all three.
+ * Shopee with two image models of different sizes and backbones beside the text model: Shopee's image model
+ * (MobileNetV2) at 32 px and a small plain CNN at 24 px; one match source combines all three.
  */
 const THREE_MODELS: Partial<CompetitionConfig> = {
   models: {
@@ -71,6 +71,7 @@ describe('named models', () => {
         'without the image model',
         'without the text model',
         'without the image-small model',
+        "Kaggle's sample submission",
       ]);
       expect(summary.baselines['without the image-small model']).toEqual(expect.any(Number));
       const used = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as CompetitionConfig;

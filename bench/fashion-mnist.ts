@@ -13,8 +13,8 @@ import type { Item } from '../core/contracts/competition.js';
 import type { NeighbourRow } from '../core/contracts/postprocessor.js';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
-import { searchNeighbours } from '../core/index/neighbours.js';
-import { VectorIndex } from '../core/index/vector-index.js';
+import { searchNeighbours } from '../core/search/neighbours.js';
+import { VectorIndex } from '../core/search/vector-index.js';
 import { l2Normalize } from '../core/tensors.js';
 import { createObjective } from '../core/losses/objective.js';
 import {

@@ -12,7 +12,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import { initEngine } from '../core/engine/backend.js';
-import { VectorIndex } from '../core/index/vector-index.js';
+import { VectorIndex } from '../core/search/vector-index.js';
 import { Random } from '../core/random.js';
 
 const GALLERY = Number(process.env.KNN_GALLERY ?? 200_000);

@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Item } from '../core/contracts/competition.js';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
-import { embedInChunks, type ModelInputs } from '../core/pipeline/model.js';
+import { embedInChunks, type ModelInputs } from '../core/pipeline/model-inputs.js';
 import { backendRequest, machineLine, printTable, pytorch, referenceThreads, ratio, runBenchmark } from './harness.js';
 import {
   EMBED_BATCH,

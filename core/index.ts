@@ -40,9 +40,9 @@ export { createObjective } from './losses/objective.js';
 export { inMemoryData } from './training/data.js';
 export { trainEmbedding, type InMemoryDataset, type TrainerOptions, type TrainingResult } from './training/trainer.js';
 
-export { VectorIndex } from './index/vector-index.js';
-export { exactSearch, exactSearchContext, searchNeighbours } from './index/neighbours.js';
-export { EmbeddingsFile, EmbeddingsWriter, readEmbeddings } from './index/embeddings-file.js';
+export { VectorIndex } from './search/vector-index.js';
+export { exactSearch, exactSearchContext, searchNeighbours } from './search/neighbours.js';
+export { EmbeddingsFile, EmbeddingsWriter, readEmbeddings } from './search/embeddings-file.js';
 export { chainSteps, fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './pipeline/knn.js';
 export { taskStrategy } from './tasks/index.js';
 
@@ -60,7 +60,7 @@ export {
   type CompetitionSpec,
 } from './competition/adapter.js';
 export { competitionModule, scoringSpecOf } from './competition/module.js';
-export { IMAGE_CLASSIFICATION_CONFIG } from './pipeline/defaults.js';
+export { IMAGE_CLASSIFICATION_CONFIG, IMAGE_MODEL } from './pipeline/defaults.js';
 export { writeCsvAtomic } from './data/csv.js';
 export { classSizes, hexId, renderPictures, type SamplePicture } from './samples/labelled.js';
 export { generateSimpleLayoutSample } from './samples/simple-layout.js';
@@ -70,4 +70,6 @@ export { meanF1Metric } from './metrics/f1.js';
 export { gapMetric } from './metrics/gap.js';
 export { multiLabelMacroF1Metric, singleLabelMacroF1Metric } from './metrics/macro-f1.js';
 export { meanTop1ErrorMetric } from './metrics/top1-error.js';
-export { effectiveConfig, findCompetition, runCompetition, type RunOptions, type RunSummary } from './pipeline/run.js';
+export { effectiveConfig, findCompetition } from './pipeline/prepare.js';
+export { runCompetition, type RunSummary } from './pipeline/run.js';
+export type { RunOptions } from './pipeline/context.js';

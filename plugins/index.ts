@@ -45,7 +45,7 @@ export {
   type RegularizerSpec,
 } from '../core/losses/regularizers.js';
 export {
-  checkOptionNames,
+  defineLoss,
   embeddingLoss,
   lossParts,
   regularized,

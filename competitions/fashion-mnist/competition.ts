@@ -24,16 +24,21 @@ export const SUBMISSION_HEADER = ['id', 'label'] as const;
 const PUBLIC_SHARE = 0.3;
 
 export const DEFAULT_CONFIG: CompetitionConfig = {
-  imageSize: 28,
-  // The benchmark's CNN (bench/fashion-mnist.ts): ≥ 0.91 kNN accuracy on the full data in 5 epochs.
-  backbone: { name: 'plain-cnn', options: { stages: [[16], [32]], hidden: 128 } },
-  head: { name: 'arcface', options: { margin: 0.3, scale: 30 } },
-  loss: { name: 'cross-entropy', options: {} },
-  sampler: { name: 'pk', options: {} },
-  embeddingSize: 64,
-  epochs: 5,
-  batchSize: 128,
-  learningRate: 0.003,
+  models: {
+    image: {
+      input: 'image',
+      imageSize: 28,
+      // The benchmark's CNN (bench/fashion-mnist.ts): ≥ 0.91 kNN accuracy on the full data in 5 epochs.
+      backbone: { name: 'plain-cnn', options: { stages: [[16], [32]], hidden: 128 } },
+      head: { name: 'arcface', options: { margin: 0.3, scale: 30 } },
+      loss: { name: 'cross-entropy', options: {} },
+      sampler: { name: 'pk', options: {} },
+      embeddingSize: 64,
+      epochs: 5,
+      batchSize: 128,
+      learningRate: 0.003,
+    },
+  },
   validation: { fraction: 0.1, by: 'item' },
   indexer: { name: 'flat', options: {} },
   neighbours: 20,

@@ -1,6 +1,6 @@
 import type { NeighbourRow } from '../../core/contracts/postprocessor.js';
-import { searchNeighbours } from '../../core/index/neighbours.js';
-import { VectorIndex } from '../../core/index/vector-index.js';
+import { searchNeighbours } from '../../core/search/neighbours.js';
+import { VectorIndex } from '../../core/search/vector-index.js';
 
 /**
  * Euclidean nearest neighbours through the project's inner-product FAISS index:

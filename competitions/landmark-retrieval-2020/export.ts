@@ -1,10 +1,11 @@
 import { join, relative } from 'node:path';
 import type { Competition, ModelExport } from '../../core/contracts/competition.js';
 import { replaceDirectoryAtomic, writeFileAtomic } from '../../core/io/atomic-write.js';
+import { UserError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
 import { normalizedEmbeddingModel, simkitOnlyLayers } from '../../core/models/export.js';
 import { loadModel, saveModel } from '../../core/models/io.js';
-import { embedInChunks, imageInputs } from '../../core/pipeline/model.js';
+import { embedInChunks, imageInputs } from '../../core/pipeline/model-inputs.js';
 
 /** The folder of `<out>` that holds what would be uploaded: the TF.js model (model.json, weights.bin). */
 export const SUBMISSION_MODEL_DIR = 'submission-model';
@@ -25,13 +26,18 @@ function largestDifference(a: Float32Array, b: Float32Array): number {
 }
 
 /** Loads the model saved in `dir` and embeds the run's test queries with it: the largest difference to the run's. */
-async function reproducedDifference(competition: Competition, run: ModelExport, dir: string): Promise<number> {
+async function reproducedDifference(
+  competition: Competition,
+  run: ModelExport,
+  dir: string,
+  imageSize: number,
+): Promise<number> {
   const { items, vectors } = run.queries;
   const dim = vectors.length / items.length;
   const reloaded = await loadModel(dir);
   const embedded = new Float32Array(vectors.length);
   try {
-    await embedInChunks(reloaded, items, imageInputs(competition, run.config), (start, chunk) =>
+    await embedInChunks(reloaded, items, imageInputs(competition, { imageSize }), (start, chunk) =>
       embedded.set(chunk, start * dim),
     );
   } finally {
@@ -51,7 +57,10 @@ export async function exportHostModel(competition: Competition, run: ModelExport
   const dir = join(run.out, SUBMISSION_MODEL_DIR);
   const { items, vectors } = run.queries;
   const dim = vectors.length / items.length;
-  const trained = await loadModel(join(run.runDir, 'model'));
+  if (run.model.input !== 'image')
+    throw new UserError(`${competition.slug} took an image model; the run's search model reads ${run.model.input}s`);
+  const size = run.model.imageSize;
+  const trained = await loadModel(join(run.modelDir, 'model'));
   const customLayers = simkitOnlyLayers(trained);
   let difference = Number.NaN;
   try {
@@ -59,7 +68,7 @@ export async function exportHostModel(competition: Competition, run: ModelExport
     // Checked before it replaces anything: a model that does not reproduce the scored vectors is never left in place.
     await replaceDirectoryAtomic(dir, async (temporary) => {
       await saveModel(served, temporary);
-      difference = await reproducedDifference(competition, run, temporary);
+      difference = await reproducedDifference(competition, run, temporary, size);
       if (!(difference <= EXPORT_TOLERANCE))
         throw new Error(
           `the exported model does not reproduce the vectors the run scored: largest difference ${difference}`,
@@ -69,7 +78,6 @@ export async function exportHostModel(competition: Competition, run: ModelExport
     // The served model shares the trained model's layers: disposing the trained one frees both.
     trained.dispose();
   }
-  const size = run.config.imageSize;
   const card = {
     competition: competition.slug,
     metric: competition.scoring.name,

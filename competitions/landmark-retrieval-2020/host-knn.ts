@@ -1,7 +1,7 @@
 import type { Indexer, SearchIndex, SearchResult } from '../../core/contracts/indexer.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { faiss } from '../../core/index/native.js';
+import { faiss } from '../../core/search/native.js';
 
 /** faiss's METRIC_L2 (squared Euclidean distance). */
 const METRIC_L2 = 1;

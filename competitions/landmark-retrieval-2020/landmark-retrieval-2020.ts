@@ -32,6 +32,12 @@ function checkHostProtocol(config: CompetitionConfig, source: string): void {
       `${source}: postProcessors (${config.postProcessors.map((p) => p.name).join(', ')}) cannot be part of a ${RETRIEVAL_2020_SLUG} submission`,
       `${why}; set postProcessors: [] and tune: {}`,
     );
+  const search = config.search ?? Object.keys(config.models)[0]!;
+  if (config.models[search]?.input !== 'image')
+    throw new UserError(
+      `${source}: the search model "${search}" must be an image model`,
+      `${why}; search an image model`,
+    );
   if (config.indexer.name !== HOST_KNN || config.neighbours !== HOST_NEIGHBOURS)
     throw new UserError(
       `${source}: indexer ${config.indexer.name} with ${config.neighbours} neighbours is not the search ${RETRIEVAL_2020_SLUG} was scored with`,

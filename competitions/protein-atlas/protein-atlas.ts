@@ -6,7 +6,7 @@ import { InputError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { renderPictures } from '../../core/samples/labelled.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
+import { IMAGE_CLASSIFICATION_CONFIG, IMAGE_MODEL } from '../../core/pipeline/defaults.js';
 import { multiLabelMacroF1Metric } from '../../core/metrics/macro-f1.js';
 
 export const CHANNELS = ['red', 'green', 'blue', 'yellow'] as const;
@@ -16,7 +16,7 @@ export const PROTEIN_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
   // Sample, validation macro F1: 0.115 (every class on every row: 0.067; 10 epochs with k ≤ 10 and threshold ≥ 0.3:
   // below that).
-  epochs: 20,
+  models: { image: { ...IMAGE_MODEL, epochs: 20 } },
   postProcessors: [
     { name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } },
     // The tuned threshold is the fallback; classes with ≥ 3 validation positives get their own.

@@ -1,4 +1,4 @@
-import type { CompetitionConfig, ComponentChoice } from '../contracts/competition.js';
+import type { CompetitionConfig, ComponentChoice, ModelCommon, ModelConfig } from '../contracts/competition.js';
 import type { Registered } from '../contracts/registration.js';
 import type { Simkit } from '../di/container.js';
 import type { ComponentKind } from '../tokens.js';
@@ -42,15 +42,13 @@ export function describeOptions(entry: Registered<unknown>): { name: string; val
   }));
 }
 
-const COMPONENTS: readonly [keyof CompetitionConfig & keyof ModelChoices, ComponentKind][] = [
+const COMPONENTS: readonly [keyof ModelCommon, ComponentKind][] = [
   ['backbone', 'Backbone'],
   ['head', 'Head'],
   ['loss', 'Loss'],
   ['miner', 'Miner'],
   ['sampler', 'Sampler'],
 ];
-
-type ModelChoices = Pick<CompetitionConfig, 'backbone' | 'head' | 'loss' | 'miner' | 'sampler'>;
 
 /**
  * The config as the run uses it: each component's options are its registered defaults merged with
@@ -64,18 +62,18 @@ export function withComponentDefaults(app: Simkit, config: CompetitionConfig): C
     if (!registry.has(choice.name)) return choice;
     return { name: choice.name, options: { ...registry.get(choice.name).defaults, ...choice.options } };
   };
-  const models = <T extends ModelChoices>(spec: T): T => {
-    const result: Record<string, unknown> = { ...spec };
+  const withDefaults = (model: ModelConfig): ModelConfig => {
+    const result: Record<string, unknown> = { ...model };
     for (const [field, kind] of COMPONENTS) {
-      const choice = spec[field];
+      const choice = model[field] as ComponentChoice | undefined;
       if (choice) result[field] = filled(kind, choice);
     }
-    return result as T;
+    return result as unknown as ModelConfig;
   };
   return {
-    ...models(config),
+    ...config,
+    models: Object.fromEntries(Object.entries(config.models).map(([name, model]) => [name, withDefaults(model)])),
     indexer: filled('Indexer', config.indexer),
     postProcessors: config.postProcessors.map((choice) => filled('PostProcessor', choice)),
-    ...(config.textModel ? { textModel: models(config.textModel) } : {}),
   };
 }

@@ -8,6 +8,7 @@ import { guardOutputStreams, takeStreamFailure } from '../io/streams.js';
 import { configureLogging, isVerbose } from '../log.js';
 import { COMMANDS } from './commands/index.js';
 import { CliContext } from './context.js';
+import { commandLineHint } from './hints.js';
 
 export function buildProgram(context = new CliContext()): Command {
   const program = new Command('simkit')
@@ -56,7 +57,8 @@ export async function main(argv: string[]): Promise<number> {
     const userError = isUserError(error) ? error : path === undefined ? undefined : fileSystemError(path, error, 'use');
     if (isUserError(userError)) {
       process.stderr.write(`simkit: ${userError.message}\n`);
-      if (userError.hint) process.stderr.write(`  fix: ${userError.hint}\n`);
+      const hint = commandLineHint(userError);
+      if (hint) process.stderr.write(`  fix: ${hint}\n`);
       if (isVerbose() && (error as Error).stack) process.stderr.write(`${(error as Error).stack}\n`);
       return await reportStreamFailure(userError.exitCode);
     }

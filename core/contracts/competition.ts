@@ -89,7 +89,6 @@ export interface ComponentChoice {
   readonly options: { readonly [key: string]: Json };
 }
 
-/** Defaults of a competition's pipeline; every field is plain JSON so a config file can override it. */
 /** The training loop's settings (core/training); a competition lists only those it changes. */
 export interface TrainingConfig {
   readonly optimizer: 'adam' | 'adamw' | 'sgd';
@@ -123,42 +122,9 @@ export interface FineTuningConfig {
   readonly backboneLearningRateFactor: number;
 }
 
-/** What one embedding model is built and trained from: the image model's fields of a config, or its `textModel`. */
-export type ModelSpec = Pick<
-  CompetitionConfig,
-  | 'backbone'
-  | 'head'
-  | 'loss'
-  | 'miner'
-  | 'sampler'
-  | 'embeddingSize'
-  | 'epochs'
-  | 'batchSize'
-  | 'learningRate'
-  | 'training'
->;
-
-/**
- * A second, text embedding model trained on the items' texts (Shopee titles): a token backbone
- * (text-encoder, whose `buckets` option sets the hash range) with its own head and loss. Texts
- * become hashed n-gram ids (core/data/text.ts hashedTokenIds).
- */
-export interface TextModelConfig extends ModelSpec {
-  /** Ids per text: longer texts are truncated, shorter ones padded. */
-  readonly maxTokens: number;
-  /** Word n-grams and char_wb n-grams hashed into tokens (null leaves a kind out). */
-  readonly ngrams: {
-    readonly words: readonly [number, number] | null;
-    readonly chars: readonly [number, number] | null;
-  };
-}
-
-export interface CompetitionConfig {
-  /** Competition edition, where the adapter serves several years (Herbarium, landmarks). */
-  readonly year?: number;
-  /** Images are resized to imageSize × imageSize pixels. */
-  readonly imageSize: number;
-  /** The network that embeds an image (TOKENS.Backbone; `simkit list backbones`). */
+/** What every embedding model of a run is built and trained from, whatever its input. */
+export interface ModelCommon {
+  /** The network that embeds an item (TOKENS.Backbone; `simkit list backbones`). */
   readonly backbone: ComponentChoice;
   /** What the embedding is trained through: a class matrix such as ArcFace, or `none` (TOKENS.Head). */
   readonly head: ComponentChoice;
@@ -180,6 +146,47 @@ export interface CompetitionConfig {
   readonly batchSize: number;
   /** Peak learning rate of the schedule (`training.warmupEpochs`, then cosine decay). */
   readonly learningRate: number;
+  /** Training-loop settings that differ from the defaults (the effective config lists all). */
+  readonly training?: Partial<TrainingConfig>;
+}
+
+/** A model of the items' images (or four-channel images), resized to imageSize × imageSize pixels. */
+export interface ImageModelConfig extends ModelCommon {
+  readonly input: 'image';
+  readonly imageSize: number;
+}
+
+/**
+ * A model of the items' texts (Shopee titles): a token backbone (text-encoder, whose `buckets`
+ * option sets the hash range); texts become hashed n-gram ids (core/data/token-ids.ts).
+ */
+export interface TextModelConfig extends ModelCommon {
+  readonly input: 'text';
+  /** Ids per text: longer texts are truncated, shorter ones padded. */
+  readonly maxTokens: number;
+  /** Word n-grams and char_wb n-grams hashed into tokens (null leaves a kind out). */
+  readonly ngrams: {
+    readonly words: readonly [number, number] | null;
+    readonly chars: readonly [number, number] | null;
+  };
+}
+
+/** One named embedding model of a run. */
+export type ModelConfig = ImageModelConfig | TextModelConfig;
+
+/** The input kinds a model can read. */
+export type ModelInput = ModelConfig['input'];
+
+export interface CompetitionConfig {
+  /** Competition edition, where the adapter serves several years (Herbarium, landmarks). */
+  readonly year?: number;
+  /**
+   * The run's embedding models by name (`image`, `text`, …), each trained in its own folder of the
+   * run (`run/<name>/`); post-processors name the models they read.
+   */
+  readonly models: { readonly [name: string]: ModelConfig };
+  /** The model whose neighbours the post-processing chain starts from (default: the first model). */
+  readonly search?: string;
   /**
    * Validation split of the train set: `label` holds out whole classes (the test set shows new
    * classes: Shopee, retrieval), `item` holds out items of known classes.
@@ -193,21 +200,16 @@ export interface CompetitionConfig {
   readonly postProcessors: readonly ComponentChoice[];
   /** Values tried on the validation split, keyed `<postProcessor>.<option>`. */
   readonly tune: { readonly [option: string]: readonly number[] };
-  /** Training-loop settings that differ from the defaults (the effective config lists all). */
-  readonly training?: Partial<TrainingConfig>;
-  /**
-   * A text model trained beside the image model (text+image competitions); the `text-model` and `combined`
-   * post-processors match by its vectors.
-   */
-  readonly textModel?: TextModelConfig;
 }
 
 /** What a run hands a competition that took a model rather than a CSV (`Competition.exportModel`). */
 export interface ModelExport {
   /** The run's output folder (submission.csv, run/, …). */
   readonly out: string;
-  /** The run folder; its `model/` holds the trained image model. */
-  readonly runDir: string;
+  /** The folder of the search model (the model whose vectors the run searched); its `model/` holds it as trained. */
+  readonly modelDir: string;
+  /** The search model's config. */
+  readonly model: ModelConfig;
   readonly config: CompetitionConfig;
   /** The test queries with the vectors the run searched for them (items.length × dim, row-major). */
   readonly queries: { readonly items: readonly Item[]; readonly vectors: Float32Array };

@@ -7,7 +7,7 @@ export interface SearchResult {
 }
 
 /**
- * An inner-product index with string ids, as the pipeline uses it (core/index/vector-index.ts implements it over
+ * An inner-product index with string ids, as the pipeline uses it (core/search/vector-index.ts implements it over
  * faiss).
  */
 export interface SearchIndex {

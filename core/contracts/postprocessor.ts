@@ -8,13 +8,10 @@
 
 import type { Item, Json } from './competition.js';
 
-/**
- * A trained model whose output a post-processor reads: the image model's neighbours and vectors, or the text model's
- * vectors.
- */
-export type TrainedModel = 'image' | 'text';
+/** The name of one of a run's models (a key of the config's `models`), whose output a post-processor reads. */
+export type ModelName = string;
 
-/** Another model's L2-normalised vectors of the same queries and gallery, row-major. */
+/** A model's L2-normalised vectors of the state's queries and gallery, row-major. */
 export interface ModelVectors {
   readonly dim: number;
   readonly queryVectors: Float32Array;
@@ -52,8 +49,10 @@ export interface KnnState {
   /** The queries and the gallery as read (titles, perceptual hashes), for match sources that read item data. */
   readonly queryItems?: readonly Item[];
   readonly galleryItems?: readonly Item[];
-  /** The text model's vectors, where the run trains one (text+image competitions). */
-  readonly text?: ModelVectors;
+  /** The model whose vectors `queryVectors` and `galleryVectors` are and whose neighbours the chain starts from. */
+  readonly searchModel?: ModelName;
+  /** The other models' vectors of the same queries and gallery, by model name. */
+  readonly models?: { readonly [name: ModelName]: ModelVectors };
 }
 
 export interface PostProcessContext {
@@ -64,11 +63,11 @@ export interface PostProcessContext {
 export interface PostProcessor {
   readonly name: string;
   /**
-   * The trained models it reads; [] for one that reads item data only (perceptual hashes, TF-IDF
-   * of titles). Absent means ['image']: the image model's neighbours. Baselines leave out the
+   * The models it reads, by name; [] for one that reads item data only (perceptual hashes, TF-IDF
+   * of titles). Absent means the search model's neighbours. Baselines leave out the
    * post-processors of a model to measure what that model adds.
    */
-  readonly models?: readonly TrainedModel[];
+  readonly models?: readonly ModelName[];
   apply(state: KnnState, context: PostProcessContext): KnnState;
   /**
    * Options learned from the validation queries' true labels (`truth[q]` for query q), given the

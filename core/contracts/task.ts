@@ -1,6 +1,6 @@
 import type { ComponentChoice, Item, Prediction, SubmissionFormat, TaskKind, TestSet } from './competition.js';
 import type { Usage } from './metric.js';
-import type { KnnState, TrainedModel } from './postprocessor.js';
+import type { KnnState, ModelName } from './postprocessor.js';
 
 /**
  * What one kind of task decides in a run (core/tasks): which items validation searches and with
@@ -18,8 +18,11 @@ export interface TaskStrategy {
   testGallery(test: TestSet, labelled: readonly Item[]): readonly Item[];
   /** One prediction per query from the final kNN state. */
   predictions(state: KnnState): Prediction[];
-  /** What a trained pipeline must beat, on the validation sets; `chain` is the configured post-processors. */
-  baselines(sets: ValidationItems, chain: readonly ChainStep[]): Baseline[];
+  /**
+   * What a trained pipeline must beat, on the validation sets; `chain` is the configured post-processors,
+   * `searchModel` the model whose neighbours they start from.
+   */
+  baselines(sets: ValidationItems, chain: readonly ChainStep[], searchModel: ModelName): Baseline[];
   /** A prediction as the submission's label cell. */
   submissionCell(prediction: Prediction, format: SubmissionFormat): string;
   /** A labelled item's truth as a solution cell; `Ignored` where nothing can be found for it. */
@@ -41,13 +44,13 @@ export interface ValidationItems {
 /** A configured post-processor and the trained models it reads. */
 export interface ChainStep {
   readonly choice: ComponentChoice;
-  readonly models: readonly TrainedModel[];
+  readonly models: readonly ModelName[];
 }
 
 /**
  * Fixed predictions, or a part of the configured chain run like the full pipeline (tuned on the
- * tune keys of its post-processors); `withoutImageNeighbours` starts it from empty neighbour rows.
+ * tune keys of its post-processors); `withoutSearchNeighbours` starts it from empty neighbour rows.
  */
 export type Baseline =
   | { readonly name: string; readonly predictions: readonly Prediction[] }
-  | { readonly name: string; readonly chain: readonly ComponentChoice[]; readonly withoutImageNeighbours: boolean };
+  | { readonly name: string; readonly chain: readonly ComponentChoice[]; readonly withoutSearchNeighbours: boolean };

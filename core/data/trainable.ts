@@ -60,10 +60,10 @@ export function checkTrainingData(run: {
   readonly dataDir: string;
   readonly unknownLabel?: string;
   readonly learnsFromLabels: boolean;
-  readonly config: Pick<CompetitionConfig, 'textModel'>;
+  readonly config: Pick<CompetitionConfig, 'models'>;
 }): void {
   if (run.learnsFromLabels) checkTrainableClasses(run.train, run.all, run);
-  if (run.config.textModel) {
+  if (Object.values(run.config.models).some((model) => model.input === 'text')) {
     checkTexts(run.all, 'train', run.dataDir);
     checkTexts(run.test.queries, 'test', run.dataDir);
   }

@@ -1,10 +1,10 @@
-import type { CompetitionConfig, ComponentChoice, ModelSpec } from '../contracts/competition.js';
+import type { CompetitionConfig, ComponentChoice, ModelCommon } from '../contracts/competition.js';
 import type { ComponentKind } from '../tokens.js';
 import type { Simkit } from './container.js';
 
 type Choice = readonly [ComponentKind, ComponentChoice | undefined];
 
-function modelChoices(spec: ModelSpec): Choice[] {
+function modelChoices(spec: ModelCommon): Choice[] {
   return [
     ['Backbone', spec.backbone],
     ['Head', spec.head],
@@ -15,14 +15,13 @@ function modelChoices(spec: ModelSpec): Choice[] {
 }
 
 /**
- * Every component option of a run's config (the text model's too) checked at once, before any
+ * Every component option of a run's config (every model's) checked at once, before any
  * work: names each component has, values within the ranges it declares (Registry.checkOptions).
  * Choices that name no registered component (`none`) are left to the code that reads them.
  */
 export function checkComponentOptions(app: Pick<Simkit, 'registry'>, config: CompetitionConfig): void {
   const choices: Choice[] = [
-    ...modelChoices(config),
-    ...(config.textModel ? modelChoices(config.textModel) : []),
+    ...Object.values(config.models).flatMap(modelChoices),
     ['Indexer', config.indexer],
     ...config.postProcessors.map((choice): Choice => ['PostProcessor', choice]),
   ];

@@ -9,6 +9,17 @@ let nextId = 0;
 export { l2Normalize };
 
 /**
+ * The initial class matrix of every head and loss that learns class centres or proxies: rows × D
+ * values drawn from N(0, 1/√D) with `seed`.
+ */
+export function initialClassMatrix(shape: [number, number], seed: number): tf.Tensor2D {
+  return tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed);
+}
+
+/** The seed of the heads' class matrices. */
+const HEAD_SEED = 7;
+
+/**
  * A trainable class matrix W (C × D, or C·k × D with k sub-centres per class) whose rows are class
  * centres. Heads subclass it and say how the true class's cosine is turned into its logit.
  */
@@ -24,7 +35,7 @@ export abstract class ClassMatrixHead implements ClassHead {
     if (initial && (initial.shape[0] !== shape[0] || initial.shape[1] !== shape[1])) {
       throw new UserError(`initial class weights have shape ${initial.shape}, expected ${shape}`);
     }
-    const init = initial ?? tf.tidy(() => tf.randomNormal(shape, 0, 1 / Math.sqrt(dims.embeddingDim), 'float32', 7));
+    const init = initial ?? initialClassMatrix(shape, HEAD_SEED);
     this.weight = tf.variable(init, true, `class-matrix-${nextId++}`);
     if (!initial) init.dispose();
   }

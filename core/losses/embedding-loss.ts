@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EmbeddingLoss, Trainable } from '../contracts/loss.js';
-import { UserError } from '../errors.js';
+import type { EmbeddingLoss, LossFactory, Trainable } from '../contracts/loss.js';
+import type { Registration } from '../contracts/registration.js';
 import { createDistance, type Distance, type DistanceOption } from './distances.js';
 import { PARAMETER_FREE } from './pairwise.js';
 import { createReducer, type Reducer, type ReducerOption } from './reducers.js';
@@ -27,23 +27,8 @@ export interface LossParts {
   readonly regularizer: Regularizer | null;
 }
 
-/**
- * Refuses an option the component does not have, naming the known ones. `options` is the merged
- * `{ ...defaults, ...given }`, so any key beyond the defaults was given and is unknown.
- */
-export function checkOptionNames(component: string, options: object, defaults: object): void {
-  const known = Object.keys(defaults);
-  const unknown = Object.keys(options).find((key) => !known.includes(key));
-  if (unknown !== undefined)
-    throw new UserError(`${component}: unknown option "${unknown}"`, `known: ${known.join(', ') || '(none)'}`);
-}
-
-/**
- * The distance, reducer and regulariser of a loss from its merged options; also checks every option name against the
- * defaults.
- */
-export function lossParts(loss: string, options: LossPartOptions, defaults: object): LossParts {
-  checkOptionNames(loss, options, defaults);
+/** The distance, reducer and regulariser of a loss from its complete options. */
+export function lossParts(loss: string, options: LossPartOptions): LossParts {
   return {
     distance: createDistance(options.distance, loss),
     reducer: createReducer(options.reducer, loss),
@@ -76,4 +61,14 @@ export function embeddingLoss(
     dispose: () => trainable.dispose(),
     compute: (embeddings, labels) => tf.tidy(() => regularized(parts, compute(embeddings, labels), embeddings)),
   };
+}
+
+/**
+ * A loss registration whose `create` takes its complete options: `Registry.create` has merged them
+ * over `defaults` and refused any other, so a loss neither merges nor checks them again.
+ */
+export function defineLoss<Options extends object>(
+  registration: Omit<Registration<LossFactory, Options>, 'create'> & { create(options: Options): LossFactory },
+): Registration<LossFactory, Options> {
+  return registration;
 }

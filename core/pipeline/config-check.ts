@@ -1,4 +1,4 @@
-import type { CompetitionConfig, ModelSpec } from '../contracts/competition.js';
+import type { CompetitionConfig } from '../contracts/competition.js';
 import { InputError } from '../errors.js';
 import type { NumberRule, OptionRange } from '../contracts/registration.js';
 import { describeRange, describeRule, fitsRange, satisfies, showValue } from '../di/option-ranges.js';
@@ -35,8 +35,17 @@ const MODEL_RULES: readonly [string, OptionRange][] = [
   ['training.augment.cutout.count', { integer: true, min: 0, optional: true }],
 ];
 
+const INPUT_RULES: Readonly<Record<string, readonly [string, OptionRange][]>> = {
+  image: [['imageSize', POSITIVE_INTEGER]],
+  text: [['maxTokens', POSITIVE_INTEGER]],
+};
+
+const COMPONENTS = ['backbone', 'head', 'loss', 'sampler'] as const;
+
+/** A model name is a folder of the run and a word in post-processor options. */
+const MODEL_NAME = /^[a-z][a-z0-9-]*$/;
+
 const RUN_RULES: readonly [string, OptionRange][] = [
-  ['imageSize', POSITIVE_INTEGER],
   ['neighbours', POSITIVE_INTEGER],
   ['validation.fraction', { above: 0, below: 1 }],
 ];
@@ -63,15 +72,65 @@ function check(value: object, rules: readonly [string, OptionRange][], source: s
   }
 }
 
+/** Refuses a model that is not a complete model of a known input kind. */
+function checkModelShape(model: unknown, source: string, prefix: string): void {
+  const fields = (model ?? {}) as Record<string, unknown>;
+  if (typeof model !== 'object' || model === null || !(String(fields.input) in INPUT_RULES))
+    throw new InputError(
+      source,
+      undefined,
+      `${prefix}input`,
+      `expected ${Object.keys(INPUT_RULES).join(' or ')}, got ${JSON.stringify(fields.input) ?? 'nothing'}`,
+    );
+  for (const key of COMPONENTS) {
+    const choice = fields[key] as { name?: unknown } | undefined;
+    if (typeof choice?.name !== 'string')
+      throw new InputError(
+        source,
+        undefined,
+        `${prefix}${key}`,
+        'expected a component: { name: <registered name>, options: {…} }',
+      );
+  }
+}
+
 /**
  * Refuses a config whose numbers cannot make a run (epochs 0, a negative batch size, a NaN seed)
- * before any work starts, naming where the value came from and the key.
+ * or whose models are misnamed or incomplete, before any work starts, naming where the value came from and the key.
  */
 export function checkConfig(config: CompetitionConfig, source: string): void {
   check(config, RUN_RULES, source, '');
-  const models: [string, ModelSpec][] = [
-    ['', config],
-    ...(config.textModel ? [['textModel.', config.textModel] as [string, ModelSpec]] : []),
-  ];
-  for (const [prefix, spec] of models) check({ ...spec, training: trainingConfig(spec) }, MODEL_RULES, source, prefix);
+  const names = Object.keys(config.models ?? {});
+  if (names.length === 0)
+    throw new InputError(
+      source,
+      undefined,
+      'models',
+      'expected at least one model: models: { image: { input: image, … } }',
+    );
+  for (const name of names) {
+    const prefix = `models.${name}.`;
+    if (!MODEL_NAME.test(name))
+      throw new InputError(
+        source,
+        undefined,
+        `models.${name}`,
+        'a model name is lower-case letters, digits and dashes',
+      );
+    const model = config.models[name]!;
+    checkModelShape(model, source, prefix);
+    check(
+      { ...model, training: trainingConfig(model) },
+      [...MODEL_RULES, ...INPUT_RULES[model.input]!],
+      source,
+      prefix,
+    );
+  }
+  if (config.search !== undefined && !names.includes(config.search))
+    throw new InputError(
+      source,
+      undefined,
+      'search',
+      `expected one of the models (${names.join(', ')}), got ${JSON.stringify(config.search)}`,
+    );
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { refuseDuplicateKeys } from '../data/duplicate-keys.js';
-import type { CompetitionConfig, Json, TrainingConfig } from '../contracts/competition.js';
+import type { CompetitionConfig, Json, ModelConfig, TrainingConfig } from '../contracts/competition.js';
 import { InputError, UserError } from '../errors.js';
 
 export type JsonObject = { readonly [key: string]: Json };
@@ -47,7 +47,8 @@ export async function loadConfigFile(path: string): Promise<JsonObject> {
 export function mergeConfig<T>(base: T, override: JsonObject, source: string, path = ''): T {
   if (!isObject(base)) throw new UserError(`${source}: ${path || 'config'} cannot be overridden with a mapping`);
   const result: Record<string, unknown> = { ...(base as Record<string, unknown>) };
-  const open = path.endsWith('options') || path === 'tune' || path.endsWith('augment');
+  const open = path.endsWith('options') || path === 'tune' || path.endsWith('augment') || path === 'models';
+  if (path === '') refuseLegacyKeys(override, source);
   for (const [key, value] of Object.entries(override)) {
     const here = path ? `${path}.${key}` : key;
     if (!(key in result)) {
@@ -112,6 +113,55 @@ export function trainingConfig(config: { readonly training?: Partial<TrainingCon
   return { ...DEFAULT_TRAINING, ...config.training };
 }
 
+/** Top-level keys of configs before named models, and where each went. */
+const MODEL_KEYS = [
+  'imageSize',
+  'backbone',
+  'head',
+  'loss',
+  'miner',
+  'sampler',
+  'embeddingSize',
+  'epochs',
+  'batchSize',
+  'learningRate',
+  'training',
+];
+
+/**
+ * A config written for the single image model (top-level `imageSize`, `backbone`, … or `textModel`) is refused
+ * with the same settings in the new form, so that the fix can be copied.
+ */
+function refuseLegacyKeys(override: JsonObject, source: string): void {
+  const { textModel, ...rest } = override;
+  const imageKeys = Object.fromEntries(Object.entries(rest).filter(([key]) => MODEL_KEYS.includes(key)));
+  const models = {
+    ...(Object.keys(imageKeys).length > 0 ? { image: imageKeys } : {}),
+    ...(textModel !== undefined ? { text: { input: 'text', ...(isObject(textModel) ? textModel : {}) } } : {}),
+  };
+  const moved = Object.keys(models).length;
+  if (moved === 0) return;
+  const keys = [...Object.keys(imageKeys), ...(textModel !== undefined ? ['textModel'] : [])];
+  throw new InputError(
+    source,
+    undefined,
+    keys[0],
+    `${keys.join(', ')} now belong to a named model; write ${JSON.stringify({ models })} ` +
+      '(`--print-config` shows every model and its keys)',
+  );
+}
+
+/** The settings every model lists in an effective config: its miner and training loop, defaults filled in. */
+function completeModel(model: ModelConfig): ModelConfig {
+  return { ...model, miner: model.miner ?? NO_MINER_CHOICE, training: trainingConfig(model) };
+}
+
+/** The config with every model's defaults filled in, and the search model named (default: the first model). */
+export function completeConfig(config: CompetitionConfig): CompetitionConfig {
+  const models = Object.fromEntries(Object.entries(config.models).map(([name, model]) => [name, completeModel(model)]));
+  return { ...config, models, search: config.search ?? Object.keys(models)[0] };
+}
+
 /**
  * The effective config: the adapter's defaults, then the Kaggle slug's options, then a config file
  * (`overrides`, already read, when the caller took its own keys out of the file first).
@@ -122,21 +172,7 @@ export async function resolveConfig(
   configFile?: string,
   overrides?: JsonObject,
 ): Promise<CompetitionConfig> {
-  const withSlug = { ...defaults, ...slugOptions };
-  const complete: CompetitionConfig = {
-    ...withSlug,
-    miner: withSlug.miner ?? NO_MINER_CHOICE,
-    training: trainingConfig(withSlug),
-    ...(withSlug.textModel
-      ? {
-          textModel: {
-            ...withSlug.textModel,
-            miner: withSlug.textModel.miner ?? NO_MINER_CHOICE,
-            training: trainingConfig(withSlug.textModel),
-          },
-        }
-      : {}),
-  };
+  const complete = completeConfig({ ...defaults, ...slugOptions });
   if (!configFile) return complete;
-  return mergeConfig(complete, overrides ?? (await loadConfigFile(configFile)), configFile);
+  return completeConfig(mergeConfig(complete, overrides ?? (await loadConfigFile(configFile)), configFile));
 }

@@ -1,10 +1,8 @@
-import type { CompetitionConfig } from '../contracts/competition.js';
+import type { CompetitionConfig, ImageModelConfig } from '../contracts/competition.js';
 
-/**
- * The pipeline defaults an image adapter starts from (kNN voting over the train images); each
- * competition's adapter spreads them and sets what differs, so its config is in its own folder.
- */
-export const IMAGE_CLASSIFICATION_CONFIG: CompetitionConfig = {
+/** The image model an image adapter starts from: a small residual CNN with ArcFace on P×K batches. */
+export const IMAGE_MODEL: ImageModelConfig = {
+  input: 'image',
   imageSize: 32,
   backbone: { name: 'residual-cnn', options: { widths: [16, 32], blocks: 1, dropout: 0 } },
   head: { name: 'arcface', options: { margin: 0.2, scale: 16, centres: 1 } },
@@ -14,6 +12,14 @@ export const IMAGE_CLASSIFICATION_CONFIG: CompetitionConfig = {
   epochs: 10,
   batchSize: 64,
   learningRate: 0.003,
+};
+
+/**
+ * The pipeline defaults an image adapter starts from (kNN voting over the train images with the
+ * `image` model); each competition's adapter spreads them and sets what differs, so its config is in its own folder.
+ */
+export const IMAGE_CLASSIFICATION_CONFIG: CompetitionConfig = {
+  models: { image: IMAGE_MODEL },
   validation: { fraction: 0.25, by: 'item' },
   indexer: { name: 'flat', options: {} },
   neighbours: 20,

@@ -4,7 +4,7 @@ import type { KnnState, ModelVectors, PostProcessContext, PostProcessor } from '
 import type { ChainStep, TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
-import { searchNeighbours } from '../index/neighbours.js';
+import { searchNeighbours } from '../search/neighbours.js';
 
 export interface EmbeddedSet {
   readonly items: readonly Item[];
@@ -25,7 +25,14 @@ export function initialState(
   queries: EmbeddedSet,
   gallery: EmbeddedSet,
   k: number,
-  options: { excludeSelf: boolean; distractors?: Float32Array; text?: ModelVectors },
+  options: {
+    excludeSelf: boolean;
+    distractors?: Float32Array;
+    /** The model whose vectors `queries` and `gallery` are. */
+    searchModel?: string;
+    /** The other models' vectors of the same queries and gallery, by name. */
+    models?: Readonly<Record<string, ModelVectors>>;
+  },
 ): KnnState {
   const index = app.registry<Indexer>('Indexer').create(indexer.name, indexer.options).build(dim, gallery.vectors);
   const galleryIds = gallery.items.map((item) => item.id);
@@ -43,11 +50,12 @@ export function initialState(
     distractorVectors: options.distractors,
     queryItems: queries.items,
     galleryItems: gallery.items,
-    ...(options.text ? { text: options.text } : {}),
+    ...(options.searchModel !== undefined ? { searchModel: options.searchModel } : {}),
+    ...(options.models ? { models: options.models } : {}),
   };
 }
 
-/** The same state with every neighbour row empty: what is left of a chain runs without the image model's neighbours. */
+/** The state with every neighbour row empty: what is left of a chain runs without the search model's neighbours. */
 export function withoutNeighbours(state: KnnState): KnnState {
   return { ...state, neighbours: state.neighbours.map(() => ({ indices: [], similarities: [] })) };
 }
@@ -95,12 +103,31 @@ export function tuneOf(chain: readonly ComponentChoice[], tune: CompetitionConfi
 }
 
 /**
- * Each configured post-processor with the trained models it reads (the image model's neighbours unless it says
+ * Each configured post-processor with the trained models it reads (the search model's neighbours unless it says
  * otherwise).
  */
-export function chainSteps(app: Simkit, chain: readonly ComponentChoice[]): ChainStep[] {
+export function chainSteps(app: Simkit, chain: readonly ComponentChoice[], searchModel: string): ChainStep[] {
   const registry = app.registry<PostProcessor>('PostProcessor');
-  return chain.map((choice) => ({ choice, models: registry.create(choice.name, choice.options).models ?? ['image'] }));
+  return chain.map((choice) => ({
+    choice,
+    models: registry.create(choice.name, choice.options).models ?? [searchModel],
+  }));
+}
+
+/** Refuses, before any work, a post-processor that reads a model the config does not have. */
+export function checkChainModels(
+  app: Simkit,
+  config: Pick<CompetitionConfig, 'models' | 'postProcessors' | 'search'>,
+): void {
+  const names = Object.keys(config.models);
+  for (const step of chainSteps(app, config.postProcessors, config.search ?? names[0]!)) {
+    const unknown = step.models.filter((model) => !names.includes(model));
+    if (unknown.length > 0)
+      throw new UserError(
+        `post-processor ${step.choice.name} reads model "${unknown[0]}", which the config does not have`,
+        `models: ${names.join(', ')}; name one of them in its options, or add the model under models`,
+      );
+  }
 }
 
 /** Applies the configured post-processors in order, with tuned overrides, and reads off the strategy's predictions. */

@@ -7,7 +7,7 @@ import { checkConfig } from './config-check.js';
 
 /** `<out>/config.json`: what a run (or a training) used, read back by `simkit embed` and `--resume`. */
 export const RUN_CONFIG_FILE = 'config.json';
-export const RUN_CONFIG_FORMAT = 'simkit-run-config/1';
+export const RUN_CONFIG_FORMAT = 'simkit-run-config/2';
 
 /**
  * The one shape of config.json: the format, the competition's alias, the seed, the effective

@@ -197,7 +197,7 @@ async function gallerySection(data: ReportData | null): Promise<string> {
 export async function renderReportHtml(runDir: string): Promise<{ html: string; problems: string[] }> {
   const { data, problem } = await readReportData(runDir);
   const log = await readTrainingLog(runDir);
-  // A run that trains more than one model (Shopee's text model) keeps each further log in a subdirectory.
+  // A run keeps each model's log in its folder (run/<name>/log.jsonl).
   const subdirectories = (existsSync(runDir) ? readdirSync(runDir, { withFileTypes: true }) : []).filter(
     (entry) => entry.isDirectory() && existsSync(join(runDir, entry.name, TRAINING_LOG_FILE)),
   );
@@ -222,7 +222,8 @@ export async function renderReportHtml(runDir: string): Promise<{ html: string; 
     ...(problem ? [`<p class="problem">${escapeHtml(problem)}</p>`] : []),
     `<h2>Summary</h2>${data?.summary ? keyValueTable(Object.entries(data.summary)) : NOT_RECORDED}`,
     `<h2>Comparison</h2>${comparisonSection(data)}`,
-    `<h2>Training</h2>${trainingSection(log)}`,
+    // A run keeps each model's log in the model's folder; a bare training directory has its own.
+    ...(otherLogs.length === 0 || log.found ? [`<h2>Training</h2>${trainingSection(log)}`] : []),
     ...otherLogs.map((other) => `<h2>Training: ${escapeHtml(other.name)}</h2>${trainingSection(other.log)}`),
     `<h2>Threshold tuning</h2>${tuningSection(data?.tuning, metric)}`,
     `<h2>Embeddings</h2>${embeddingSection(data)}`,

@@ -244,10 +244,11 @@ describe('${slug}', () => {
       competition: '${slug}',
       out: join(root, 'out'),
       leaderboard: join(root, 'lb.sqlite'),
-      overrides: { epochs: 1 },
+      epochs: 1,
     });
     await validateSubmissionFile(resolveScoringSpec(app, '${slug}'), summary.submission);
-    expect(summary.validation).not.toBeNull();
+    expect(summary.validation).toEqual(expect.any(Number));
+    expect(summary.test?.score).toEqual(expect.any(Number));
   });
 });
 `;

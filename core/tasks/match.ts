@@ -1,5 +1,5 @@
 import type { ComponentChoice, Item } from '../contracts/competition.js';
-import type { TrainedModel } from '../contracts/postprocessor.js';
+import type { ModelName } from '../contracts/postprocessor.js';
 import type { Baseline, ChainStep, TaskStrategy } from '../contracts/task.js';
 import { neighbourIds, sameLabel, submissionCell } from './cells.js';
 
@@ -15,23 +15,27 @@ function groupBy(items: readonly Item[], key: (item: Item) => string | undefined
   return groups;
 }
 
-const without = (chain: readonly ChainStep[], model: TrainedModel): ComponentChoice[] =>
+const without = (chain: readonly ChainStep[], model: ModelName): ComponentChoice[] =>
   chain.filter((step) => !step.models.includes(model)).map((step) => step.choice);
 
 /**
  * What the trained models add: the chain without the post-processors that read a model, tuned
- * like the full pipeline. Without the image model the image neighbours go too; what is left of the
- * chain (match sources such as phash, TF-IDF, the text model) starts from empty rows.
+ * like the full pipeline. Without the search model its neighbours go too; what is left of the
+ * chain (match sources such as phash, TF-IDF, another model's neighbours) starts from empty rows.
  */
-function modelBaselines(chain: readonly ChainStep[]): Baseline[] {
+function modelBaselines(chain: readonly ChainStep[], searchModel: ModelName): Baseline[] {
   const baselines: Baseline[] = [];
-  const reads = (model: TrainedModel) => chain.some((step) => step.models.includes(model));
+  const read = [...new Set(chain.flatMap((step) => step.models))];
   const untrained = chain.filter((step) => step.models.length === 0).map((step) => step.choice);
   if (untrained.length > 0)
-    baselines.push({ name: 'without trained models', chain: untrained, withoutImageNeighbours: true });
-  if (reads('text')) {
-    baselines.push({ name: 'without the image model', chain: without(chain, 'image'), withoutImageNeighbours: true });
-    baselines.push({ name: 'without the text model', chain: without(chain, 'text'), withoutImageNeighbours: false });
+    baselines.push({ name: 'without trained models', chain: untrained, withoutSearchNeighbours: true });
+  if (read.length > 1) {
+    for (const model of read)
+      baselines.push({
+        name: `without the ${model} model`,
+        chain: without(chain, model),
+        withoutSearchNeighbours: model === searchModel,
+      });
   }
   return baselines;
 }
@@ -47,7 +51,7 @@ export const matchTask: TaskStrategy = {
   validationSets: (_train, validation) => ({ queries: validation, gallery: validation, truth: validation }),
   testGallery: (test) => test.queries,
   predictions: (state) => neighbourIds(state, { self: true }),
-  baselines: ({ queries }, chain) => {
+  baselines: ({ queries }, chain, searchModel) => {
     const baselines: Baseline[] = [
       { name: 'self only', predictions: queries.map((item) => ({ id: item.id, labels: [item.id] })) },
     ];
@@ -61,7 +65,7 @@ export const matchTask: TaskStrategy = {
         })),
       });
     }
-    return [...baselines, ...modelBaselines(chain)];
+    return [...baselines, ...modelBaselines(chain, searchModel)];
   },
   submissionCell,
   solutionCell: (item, { truth }) => ({

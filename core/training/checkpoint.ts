@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { InputError } from '../errors.js';
 import { replaceDirectoryAtomic, writeFileAtomic } from '../io/atomic-write.js';
 import { assertDigest, sha256OfBytes } from '../io/checksum.js';
+import { ShrinkingResumeError } from './errors.js';
 
 export const CHECKPOINT_FORMAT = 'simkit-checkpoint/1';
 const LATEST = 'latest.json';
@@ -230,4 +231,18 @@ function parseJson(file: string, text: string): unknown {
   } catch (error) {
     throw new InputError(file, undefined, undefined, `not valid JSON: ${(error as Error).message}`);
   }
+}
+
+/**
+ * The one refusal of a resume that cannot continue: `epochs` fewer than the checkpoint in `checkpointsDir` has
+ * already trained. The run checks each model before any work; the trainer checks again when it restores.
+ */
+export function refuseShrinkingResume(checkpointsDir: string, epochs: number, trained: number): void {
+  if (trained > epochs) throw new ShrinkingResumeError(checkpointsDir, epochs, trained);
+}
+
+/** Refuses, before any work, to resume the model trained in `runDir` for fewer epochs than its checkpoint holds. */
+export function checkResumable(runDir: string, epochs: number): void {
+  const checkpoints = new Checkpoints(runDir);
+  refuseShrinkingResume(checkpoints.dir, epochs, checkpoints.latestEpoch());
 }

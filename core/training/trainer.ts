@@ -1,29 +1,23 @@
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
-import { writeFileAtomic } from '../io/atomic-write.js';
-import { join } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import type { BatchKind, Objective, ObjectiveBatch, Sampler } from '../contracts/loss.js';
-import { UserError } from '../errors.js';
-import { l2Normalize } from '../tensors.js';
-import { log } from '../log.js';
+import { mkdir } from 'node:fs/promises';
+import type * as tf from '@tensorflow/tfjs';
+import type { Objective } from '../contracts/loss.js';
+import type { Sampler } from '../contracts/loss.js';
 import { Random } from '../random.js';
-import { Checkpoints, type CheckpointState, type NamedTensor, type TensorGroups } from './checkpoint.js';
+import { badImageQuota } from './bad-image-quota.js';
+import type { EpochRecord, TrainingCallback, TrainingLoop } from './callbacks.js';
+import { Checkpoints } from './checkpoint.js';
+import { checkpointing, resumeOrStart } from './checkpointing.js';
 import { inMemoryData, type InMemoryDataset, type TrainingData } from './data.js';
-import { createOptimizer, type OptimizerOptions, type ScheduledOptimizer } from './optimizer.js';
-import { epochProgress } from '../progress.js';
-import { warmupCosine } from './schedule.js';
+import { earlyStopping, type EarlyStopping } from './early-stopping.js';
+import { epochLog } from './epoch-log.js';
+import { epochPlanner, type EpochPlan } from './epoch-plan.js';
 import { FineTuningPhases, type FineTuningOptions, type PhaseVariables } from './fine-tuning.js';
+import { createOptimizer, type OptimizerOptions } from './optimizer.js';
+import { trainEpoch, type StepSettings } from './step.js';
 
 export type { InMemoryDataset } from './data.js';
-
-export interface EarlyStopping {
-  /** Epochs without improvement of `metric` before training stops. */
-  readonly patience: number;
-  /** A validation metric (higher is better); default: the first one `validate` returns. */
-  readonly metric?: string;
-  /** Smallest increase that counts as an improvement. */
-  readonly minDelta?: number;
-}
+export type { EpochRecord } from './callbacks.js';
+export type { EarlyStopping } from './early-stopping.js';
 
 export interface TrainerOptions {
   readonly epochs: number;
@@ -62,19 +56,6 @@ export interface TrainerOptions {
   readonly fineTuning?: FineTuningOptions;
 }
 
-export interface EpochRecord {
-  readonly epoch: number;
-  readonly loss: number;
-  readonly learningRate: number;
-  readonly seconds: number;
-  readonly samplesPerSecond: number;
-  readonly validation?: Record<string, number>;
-  /** Samples that could not be read this epoch. */
-  readonly skipped?: number;
-  /** The fine-tuning phase of the epoch (with fineTuning only). */
-  readonly phase?: PhaseVariables['phase'];
-}
-
 export interface TrainingResult {
   readonly history: EpochRecord[];
   /** Epoch whose weights the model holds at the end (the best one after early stopping). */
@@ -84,15 +65,6 @@ export interface TrainingResult {
 }
 
 const ADAM: OptimizerOptions = { name: 'adam', momentum: 0.9, weightDecay: 0 };
-
-function shuffledBatches(count: number, batchSize: number, random: Random): number[][] {
-  const order = random.shuffle([...Array(count).keys()]);
-  const batches: number[][] = [];
-  for (let start = 0; start + batchSize <= count || (start < count && batches.length === 0); start += batchSize) {
-    batches.push(order.slice(start, start + batchSize));
-  }
-  return batches;
-}
 
 function fingerprint(model: tf.LayersModel, objective: Objective): string {
   const shapes = (tensors: readonly { shape: readonly (number | null)[] }[]) =>
@@ -104,79 +76,93 @@ function isInMemory(data: InMemoryDataset | TrainingData): data is InMemoryDatas
   return 'data' in data && 'shape' in data;
 }
 
-/** One epoch's batches as dataset positions; pair batches carry a target per pair. */
-interface EpochPlan {
-  readonly batches: number[][];
-  readonly targets?: number[][];
+/** The loop's starting point: the model, the objective, fresh optimisers and the state before epoch 1. */
+function startLoop(model: tf.LayersModel, objective: Objective, options: TrainerOptions): TrainingLoop {
+  const random = new Random(options.seed);
+  const optimizer = options.optimizer ?? ADAM;
+  const { fineTuning } = options;
+  // Phases set the layers' trainable flags, which order model.weights (and so the fingerprint).
+  const phases = fineTuning ? new FineTuningPhases(model, fineTuning) : undefined;
+  const modelFingerprint = fingerprint(model, objective);
+  return {
+    model,
+    objective,
+    modelOptimizer: createOptimizer(optimizer, options.learningRate),
+    headOptimizer: createOptimizer(
+      { ...optimizer, weightDecay: 0 },
+      options.learningRate * options.headLearningRateFactor,
+    ),
+    ...(phases && fineTuning
+      ? {
+          phases,
+          backboneOptimizer: createOptimizer(optimizer, options.learningRate * fineTuning.backboneLearningRateFactor),
+        }
+      : {}),
+    random,
+    epochs: options.epochs,
+    fingerprint: modelFingerprint,
+    state: {
+      epoch: 0,
+      step: 0,
+      randomState: random.getState(),
+      history: [],
+      best: null,
+      epochsWithoutImprovement: 0,
+      fingerprint: modelFingerprint,
+    },
+    resumedFrom: null,
+    stoppedEarly: false,
+  };
 }
 
-/**
- * How an epoch is drawn for the objective's batch kind. Labels: the sampler's batches, or shuffled
- * ones. Views: each shuffled (or sampled) batch of B items twice over, [x₁…x_B, x₁…x_B], so that
- * the data source augments every position differently (two views). Pairs: the pair sampler's pairs,
- * B at a time, as [a₁…a_B, b₁…b_B].
- */
-function epochPlanner(
-  kind: BatchKind,
-  labels: readonly number[],
-  options: TrainerOptions,
-): (random: Random) => EpochPlan {
-  const { sampler, batchSize } = options;
-  if (kind === 'pairs') {
-    if (sampler?.kind !== 'pairs') {
-      throw new UserError(
-        'this objective trains on pairs, which a batch sampler does not make',
-        'choose a pair sampler: balanced-pairs or all-pairs (`simkit list samplers`)',
-      );
-    }
-    return (random) => {
-      const batches: number[][] = [];
-      const targets: number[][] = [];
-      let chunk: { a: number; b: number; target: number }[] = [];
-      const flush = () => {
-        batches.push([...chunk.map((pair) => pair.a), ...chunk.map((pair) => pair.b)]);
-        targets.push(chunk.map((pair) => pair.target));
-        chunk = [];
-      };
-      for (const pair of sampler.pairs(labels, random)) {
-        chunk.push(pair);
-        if (chunk.length === batchSize) flush();
-      }
-      if (chunk.length > 0) flush();
-      return { batches, targets };
-    };
-  }
-  if (sampler?.kind === 'pairs')
-    throw new UserError(
-      `sampler yields pairs, but this objective trains on ${kind === 'views' ? 'two views per item' : 'labelled batches'}`,
-      'choose a batch sampler (pk) or none',
-    );
-  const items = (random: Random) =>
-    sampler
-      ? sampler.epoch(labels, random).map((batch) => batch.indices)
-      : shuffledBatches(labels.length, batchSize, random);
-  if (kind === 'views') return (random) => ({ batches: items(random).map((batch) => [...batch, ...batch]) });
-  return (random) => ({ batches: items(random) });
+/** The callbacks of a training run, in the order each hook runs them. */
+function trainingCallbacks(options: TrainerOptions, checkpoints: Checkpoints | undefined): TrainingCallback[] {
+  return [
+    badImageQuota(options.maxSkippedShare),
+    ...(options.earlyStopping ? [earlyStopping(options.earlyStopping, checkpoints)] : []),
+    epochLog(options.runDir),
+    ...(checkpoints ? [checkpointing(checkpoints)] : []),
+  ];
 }
 
-/** The loss's input from one forward pass over the batch: pair and view batches are split in halves. */
-function objectiveBatch(
-  kind: BatchKind,
-  embeddings: tf.Tensor2D,
-  labels: tf.Tensor1D,
-  targets: tf.Tensor1D | undefined,
-): ObjectiveBatch {
-  if (kind === 'labels') return { kind, embeddings, labels };
-  const [a, b] = tf.split(embeddings, 2, 0) as [tf.Tensor2D, tf.Tensor2D];
-  return kind === 'views' ? { kind, a, b } : { kind, a, b, targets: targets! };
+/** One epoch: the step loop, the callbacks' checks of the data, validation, the record, the callbacks' epoch end. */
+async function runEpoch(
+  loop: TrainingLoop,
+  data: TrainingData,
+  plan: EpochPlan,
+  epoch: number,
+  settings: StepSettings & { readonly validate?: TrainerOptions['validate']; readonly allTrainable: PhaseVariables },
+  callbacks: readonly TrainingCallback[],
+): Promise<void> {
+  const started = Date.now();
+  const trained = loop.phases?.enter(epoch) ?? settings.allTrainable;
+  const totals = await trainEpoch(loop, data, plan, epoch, settings, trained);
+  const skipped = data.skipped ?? 0;
+  for (const callback of callbacks) callback.onBatchesDone?.({ epoch, skipped, samples: data.labels.length }, loop);
+  const seconds = (Date.now() - started) / 1000;
+  const validation = settings.validate ? await settings.validate() : undefined;
+  const record: EpochRecord = {
+    epoch: epoch + 1,
+    loss: totals.lossSum / Math.max(1, totals.samples),
+    learningRate: totals.learningRate,
+    seconds,
+    samplesPerSecond: totals.samples / seconds,
+    validation,
+    ...(skipped ? { skipped } : {}),
+    ...(loop.phases ? { phase: trained.phase } : {}),
+  };
+  const history = [...loop.state.history, record];
+  loop.state = { ...loop.state, epoch: epoch + 1, randomState: loop.random.getState(), history };
+  for (const callback of callbacks) await callback.onEpochEnd?.(record, loop);
 }
 
 /**
  * Trains `model` (inputs → raw embeddings) with `objective` on L2-normalised embeddings: Adam, AdamW
  * or SGD with momentum, linear warm-up and cosine decay, a separate learning rate for the
- * objective's variables, global-norm clipping, validation and early stopping. With a run directory
- * it logs each epoch to `log.jsonl` and checkpoints model, objective, optimisers, epoch and random
- * state after each epoch, so that `resume` continues exactly where a stopped run left off.
+ * objective's variables, global-norm clipping. Around the step loop, callbacks keep the bad-image
+ * quota, stop early, log each epoch (to `log.jsonl` with a run directory) and checkpoint model,
+ * objective, optimisers, epoch and random state after each epoch, so that `resume` continues exactly
+ * where a stopped run left off.
  */
 export async function trainEmbedding(
   model: tf.LayersModel,
@@ -185,306 +171,42 @@ export async function trainEmbedding(
   options: TrainerOptions,
 ): Promise<TrainingResult> {
   const data = isInMemory(dataset) ? inMemoryData(dataset, { flip: options.flip }) : dataset;
-  const random = new Random(options.seed);
-  const labels = Array.from(data.labels);
-  const planEpoch = epochPlanner(objective.batch, labels, options);
+  const planEpoch = epochPlanner(objective.batch, Array.from(data.labels), options);
   const stepsPerEpoch = planEpoch(new Random(options.seed)).batches.length;
-  const totalSteps = stepsPerEpoch * options.epochs;
-  const optimizerOptions = options.optimizer ?? ADAM;
-  const modelOptimizer = createOptimizer(optimizerOptions, options.learningRate);
-  const headOptimizer = createOptimizer(
-    { ...optimizerOptions, weightDecay: 0 },
-    options.learningRate * options.headLearningRateFactor,
-  );
-  const phases = options.fineTuning ? new FineTuningPhases(model, options.fineTuning) : undefined;
-  const backboneFactor = options.fineTuning?.backboneLearningRateFactor ?? 1;
-  const backboneOptimizer = phases
-    ? createOptimizer(optimizerOptions, options.learningRate * backboneFactor)
-    : undefined;
-  const allTrainable: PhaseVariables = {
-    phase: 'unfrozen',
-    backbone: [],
-    neck: model.trainableWeights.map((weight) => weight.read() as tf.Variable),
-  };
-  const headVariables = objective.variables();
+  const loop = startLoop(model, objective, options);
   const checkpoints = options.runDir ? new Checkpoints(options.runDir, options.keepCheckpoints) : undefined;
-  const logFile = options.runDir ? join(options.runDir, 'log.jsonl') : undefined;
-  const modelFingerprint = fingerprint(model, objective);
-
-  let state: CheckpointState<EpochRecord> = {
-    epoch: 0,
-    step: 0,
-    randomState: random.getState(),
-    history: [],
-    best: null,
-    epochsWithoutImprovement: 0,
-    fingerprint: modelFingerprint,
+  const callbacks = trainingCallbacks(options, checkpoints);
+  const settings = {
+    ...options,
+    stepsPerEpoch,
+    warmupSteps: options.warmupEpochs * stepsPerEpoch,
+    backboneFactor: options.fineTuning?.backboneLearningRateFactor ?? 1,
+    allTrainable: {
+      phase: 'unfrozen' as const,
+      backbone: [],
+      neck: model.trainableWeights.map((weight) => weight.read() as tf.Variable),
+    },
+    headVariables: objective.variables(),
   };
-  let resumedFrom: number | null = null;
-  let bestWeights: NamedTensor[] | null = null;
-  if (options.runDir) await mkdir(options.runDir, { recursive: true });
-  if (checkpoints && options.resume && checkpoints.exists()) {
-    state = await restore(
-      checkpoints,
-      model,
-      objective,
-      modelOptimizer,
-      headOptimizer,
-      backboneOptimizer,
-      modelFingerprint,
-      options.epochs,
-    );
-    random.setState(state.randomState);
-    resumedFrom = state.epoch;
-    log.info(`resuming after epoch ${state.epoch} from ${checkpoints.dir}`);
-    // The best epoch's weights were held in memory by the stopped run; its checkpoint is kept for this.
-    if (options.earlyStopping && state.best) bestWeights = await checkpoints.readModelWeights(state.best.epoch);
-    // The log is rewritten from the checkpoint: a run killed after an epoch's log line but before
-    // its checkpoint would otherwise log that epoch twice.
-    if (logFile)
-      await writeFileAtomic(
-        logFile,
-        state.history.map((record) => `${JSON.stringify({ type: 'epoch', ...record })}\n`).join(''),
-      );
-  } else {
-    if (checkpoints?.exists()) {
-      log.warn(
-        `replacing the checkpoints in ${checkpoints.dir} once this run's first one is written (pass --resume to continue them instead)`,
-      );
-      checkpoints.supersede();
-    } else if (options.resume) {
-      log.info(`no checkpoint in ${options.runDir}: starting from epoch 1`);
-    }
-    if (logFile) await writeFile(logFile, '');
-  }
-
-  const history = [...state.history];
-  let step = state.step;
-  // A run killed after it stopped early (before saving its model) is not trained any further.
-  let stoppedEarly =
-    options.earlyStopping !== undefined &&
-    state.best !== null &&
-    state.epochsWithoutImprovement >= options.earlyStopping.patience;
   try {
-    for (let epoch = state.epoch; epoch < options.epochs && !stoppedEarly; epoch++) {
-      const started = Date.now();
-      const plan = planEpoch(random);
-      const progress = epochProgress(epoch + 1, options.epochs, plan.batches.length, options.progress);
-      const trained = phases?.enter(epoch) ?? allTrainable;
-      let lossSum = 0;
-      let samples = 0;
-      let learningRate = 0;
-      let incomplete = 0;
-      for await (const batch of data.batches(plan.batches, epoch, random)) {
-        if (objective.batch !== 'labels' && batch.size !== plan.batches[batch.plan]!.length) {
-          // A pair or a view lost a sample it cannot be trained without; the batch is left out.
-          incomplete += 1;
-          tf.dispose([batch.x, batch.labels]);
-          continue;
-        }
-        learningRate = warmupCosine(step, totalSteps, options.warmupEpochs * stepsPerEpoch, options.learningRate, 0.05);
-        modelOptimizer.setLearningRate(learningRate);
-        headOptimizer.setLearningRate(learningRate * options.headLearningRateFactor);
-        backboneOptimizer?.setLearningRate(learningRate * backboneFactor);
-        objective.onStep({ epoch, step, epochs: options.epochs, stepsPerEpoch });
-        const targets = plan.targets ? tf.tensor1d(plan.targets[batch.plan]!) : undefined;
-        const { value, grads } = tf.variableGrads(() => {
-          const embeddings = l2Normalize(model.apply(batch.x, { training: true }) as tf.Tensor2D);
-          return objective.loss(objectiveBatch(objective.batch, embeddings, batch.labels, targets));
-        }, [...trained.neck, ...trained.backbone, ...headVariables]);
-        const clipped = clipByGlobalNorm(grads, options.clipNorm);
-        modelOptimizer.apply(trained.neck, clipped);
-        backboneOptimizer?.apply(trained.backbone, clipped);
-        headOptimizer.apply(headVariables, clipped);
-        const loss = (await value.data())[0]!;
-        tf.dispose([value, grads, clipped, batch.x, batch.labels, ...(targets ? [targets] : [])]);
-        if (!Number.isFinite(loss))
-          throw new UserError(
-            `the loss became ${loss} at epoch ${epoch + 1}, step ${step + 1}`,
-            'lower the learning rate or enable gradient clipping (clipNorm)',
-          );
-        lossSum += loss * batch.size;
-        samples += batch.size;
-        progress.step(loss, batch.size);
-        step += 1;
-      }
-      progress.stop();
-      if (data.skipped) {
-        if (options.maxSkippedShare !== undefined && data.skipped > options.maxSkippedShare * labels.length) {
-          throw new UserError(
-            `epoch ${epoch + 1}: ${data.skipped} of ${labels.length} training images could not be read, more than ${options.maxSkippedShare * 100} %`,
-            'check the images (--verbose names each), or allow more with --max-bad-images',
-            1,
-          );
-        }
-        log.warn(
-          `epoch ${epoch + 1}: ${data.skipped} unreadable image(s) left out (--verbose names each, --strict makes this an error)`,
-        );
-      }
-      if (incomplete > 0)
-        log.warn(
-          `epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`,
-        );
-      const seconds = (Date.now() - started) / 1000;
-      const validation = options.validate ? await options.validate() : undefined;
-      const record: EpochRecord = {
-        epoch: epoch + 1,
-        loss: lossSum / Math.max(1, samples),
-        learningRate,
-        seconds,
-        samplesPerSecond: samples / seconds,
-        validation,
-        ...(data.skipped ? { skipped: data.skipped } : {}),
-        ...(phases ? { phase: trained.phase } : {}),
-      };
-      history.push(record);
-
-      let { best, epochsWithoutImprovement } = state;
-      if (options.earlyStopping && validation) {
-        const metric = options.earlyStopping.metric ?? Object.keys(validation)[0]!;
-        const value = validation[metric];
-        if (value === undefined)
-          throw new UserError(
-            `early stopping watches "${metric}", but validation reports ${Object.keys(validation).join(', ')}`,
-          );
-        if (best === null || value > best.value + (options.earlyStopping.minDelta ?? 0)) {
-          best = { metric, value, epoch: epoch + 1 };
-          epochsWithoutImprovement = 0;
-          tf.dispose(bestWeights?.map((w) => w.tensor) ?? []);
-          bestWeights = model.weights.map((w) => ({ name: w.originalName, tensor: w.read().clone() }));
-        } else {
-          epochsWithoutImprovement += 1;
-          stoppedEarly = epochsWithoutImprovement >= options.earlyStopping.patience;
-        }
-      }
-      state = {
-        epoch: epoch + 1,
-        step,
-        randomState: random.getState(),
-        history,
-        best,
-        epochsWithoutImprovement,
-        fingerprint: modelFingerprint,
-      };
-
-      const metrics = validation
-        ? Object.entries(validation)
-            .map(([k, v]) => ` ${k} ${v.toFixed(4)}`)
-            .join('')
-        : '';
-      log.info(
-        `epoch ${record.epoch}/${options.epochs}  loss ${record.loss.toFixed(4)}  lr ` +
-          `${learningRate.toExponential(2)}  ${record.samplesPerSecond.toFixed(0)} samples/s${metrics}`,
-      );
-      if (logFile) await appendFile(logFile, `${JSON.stringify({ type: 'epoch', ...record })}\n`);
-      if (checkpoints) {
-        const groups = await tensorGroups(model, objective, modelOptimizer, headOptimizer, backboneOptimizer);
-        try {
-          await checkpoints.write(state, groups, { protect: best?.epoch });
-        } finally {
-          // Optimisers hand out their step count as a new tensor; everything else is a live variable.
-          tf.dispose(
-            Object.values(groups).flatMap((group) =>
-              group.filter((t) => !(t.tensor instanceof tf.Variable)).map((t) => t.tensor),
-            ),
-          );
-        }
-      }
-      if (stoppedEarly)
-        log.info(
-          `early stopping: ${best!.metric} has not improved for ${epochsWithoutImprovement} epochs (best ${best!.value.toFixed(4)} at epoch ${best!.epoch})`,
-        );
-    }
-    const best = state.best;
-    if (best && bestWeights && best.epoch !== state.epoch) {
-      setWeightsByName(model, bestWeights);
-      log.info(`restored the weights of epoch ${best.epoch} (${best.metric} ${best.value.toFixed(4)})`);
-    }
-    return { history, epoch: best && bestWeights ? best.epoch : state.epoch, stoppedEarly, resumedFrom };
+    if (options.runDir) await mkdir(options.runDir, { recursive: true });
+    await resumeOrStart(checkpoints, loop, options.resume);
+    for (const callback of callbacks) await callback.onStart?.(loop);
+    for (let epoch = loop.state.epoch; epoch < options.epochs && !loop.stoppedEarly; epoch++)
+      await runEpoch(loop, data, planEpoch(loop.random), epoch, settings, callbacks);
+    for (const callback of callbacks) callback.onEnd?.(loop);
+    const { history, epoch } = loop.state;
+    return {
+      history: [...history],
+      epoch: loop.keptEpoch ?? epoch,
+      stoppedEarly: loop.stoppedEarly,
+      resumedFrom: loop.resumedFrom,
+    };
   } finally {
-    tf.dispose(bestWeights?.map((w) => w.tensor) ?? []);
-    modelOptimizer.dispose();
-    headOptimizer.dispose();
-    backboneOptimizer?.dispose();
+    for (const callback of callbacks) callback.dispose?.();
+    loop.modelOptimizer.dispose();
+    loop.headOptimizer.dispose();
+    loop.backboneOptimizer?.dispose();
     await data.close?.();
   }
-}
-
-async function tensorGroups(
-  model: tf.LayersModel,
-  objective: Objective,
-  modelOptimizer: ScheduledOptimizer,
-  headOptimizer: ScheduledOptimizer,
-  backboneOptimizer: ScheduledOptimizer | undefined,
-): Promise<TensorGroups> {
-  return {
-    ...(backboneOptimizer ? { backboneOptimizer: await backboneOptimizer.getWeights() } : {}),
-    model: model.weights.map((weight) => ({ name: weight.originalName, tensor: weight.read() })),
-    head: objective.variables().map((variable) => ({ name: variable.name, tensor: variable })),
-    modelOptimizer: await modelOptimizer.getWeights(),
-    headOptimizer: await headOptimizer.getWeights(),
-  };
-}
-
-async function restore(
-  checkpoints: Checkpoints,
-  model: tf.LayersModel,
-  objective: Objective,
-  modelOptimizer: ScheduledOptimizer,
-  headOptimizer: ScheduledOptimizer,
-  backboneOptimizer: ScheduledOptimizer | undefined,
-  expectedFingerprint: string,
-  epochs: number,
-): Promise<CheckpointState<EpochRecord>> {
-  const loaded = (await checkpoints.readLatest<EpochRecord>())!;
-  try {
-    if (loaded.state.epoch > epochs) {
-      throw new UserError(
-        `cannot resume ${epochs} epoch(s): the checkpoint in ${loaded.dir} has already trained ${loaded.state.epoch}`,
-        `resume with --epochs ${loaded.state.epoch} or more, or start afresh without --resume`,
-      );
-    }
-    if (loaded.state.fingerprint !== expectedFingerprint) {
-      throw new UserError(
-        `the checkpoint in ${loaded.dir} was written for another model or objective (${loaded.state.fingerprint}; this run has ${expectedFingerprint})`,
-        'resume with the config the run started with, or start afresh without --resume',
-      );
-    }
-    setWeightsByName(model, loaded.groups.model!);
-    objective.variables().forEach((variable, i) => variable.assign(loaded.groups.head![i]!.tensor));
-    // The optimisers' slot variables share the data of these tensors (reference-counted).
-    await modelOptimizer.setWeights(loaded.groups.modelOptimizer!);
-    await headOptimizer.setWeights(loaded.groups.headOptimizer!);
-    const backboneState = loaded.groups.backboneOptimizer;
-    if (backboneOptimizer && backboneState) await backboneOptimizer.setWeights(backboneState);
-    return loaded.state;
-  } finally {
-    tf.dispose(Object.values(loaded.groups).flatMap((group) => group.map((t) => t.tensor)));
-  }
-}
-
-/**
- * Writes saved weights into the model, by name when the model has every saved name: the order of
- * model.weights follows the layers' trainable flags, which fine-tuning phases change between saving
- * and restoring (and pretrained networks and their necks have fixed names). Otherwise by position:
- * automatic layer names (dense_Dense3) differ between processes, and without phases the order holds.
- */
-function setWeightsByName(model: tf.LayersModel, weights: readonly NamedTensor[]): void {
-  const byName = new Map(weights.map((w) => [w.name, w.tensor]));
-  const named = model.weights.map((weight) => byName.get(weight.originalName));
-  model.setWeights(
-    named.every((value) => value !== undefined) && byName.size === weights.length
-      ? named
-      : weights.map((w) => w.tensor),
-  );
-}
-
-/** Scales every gradient by min(1, maxNorm / ‖g‖) where ‖g‖ is the norm of all gradients together. */
-export function clipByGlobalNorm(grads: tf.NamedTensorMap, maxNorm: number): tf.NamedTensorMap {
-  return tf.tidy(() => {
-    if (maxNorm <= 0) return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g.clone()]));
-    const norm = tf.addN(Object.values(grads).map((g) => g.square().sum())).sqrt();
-    const factor = tf.minimum(1, tf.scalar(maxNorm).div(norm.add(1e-12)));
-    return Object.fromEntries(Object.entries(grads).map(([name, g]) => [name, g.mul(factor)]));
-  });
 }

@@ -3,6 +3,7 @@ import type { HeadFactory, ObjectiveDims } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
 import { ClassMatrixHead } from '../../core/losses/class-matrix.js';
+import { piecewisePsi } from '../../core/losses/psi.js';
 
 export interface SphereFaceOptions {
   /** Multiplicative angular margin m (θ becomes m·θ). */
@@ -56,12 +57,9 @@ export class SphereFaceHead extends ClassMatrixHead {
   protected marginLogit(cos: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const scaled = tf.acos(cos.clipByValue(-1 + 1e-7, 1 - 1e-7)).mul(this.options.margin);
-      if (this.options.psi === 'piecewise') {
-        // k has zero gradient (floor); (−1)^k = 1 − 2·(k mod 2).
-        const k = tf.floor(scaled.div(Math.PI));
-        const sign = tf.scalar(1).sub(tf.mod(k, 2).mul(2));
-        return sign.mul(tf.cos(scaled)).sub(k.mul(2)).mul(this.scale) as tf.Tensor2D;
-      }
+      // k has zero gradient (floor).
+      if (this.options.psi === 'piecewise')
+        return piecewisePsi(tf.cos(scaled), tf.floor(scaled.div(Math.PI))).mul(this.scale) as tf.Tensor2D;
       const psi = tf.cos(scaled.minimum(Math.PI)).sub(
         scaled
           .maximum(Math.PI)

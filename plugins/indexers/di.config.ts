@@ -1,7 +1,7 @@
 import type { Indexer } from '../../core/contracts/indexer.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { registrations } from '../../core/di/container.js';
-import { VectorIndex } from '../../core/index/vector-index.js';
+import { VectorIndex } from '../../core/search/vector-index.js';
 
 interface FactoryOptions {
   /** A faiss index factory string: `Flat`, `HNSW32`, `IVF1024,Flat`, `IVF4096,PQ32`, … */

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { outsideTape } from '../../core/losses/pairwise.js';
@@ -36,14 +34,13 @@ export const ANGULAR_DEFAULTS: AngularOptions = {
  * With `normalizeNegatives: false` (PML) the negative's raw row x_n replaces its unit row: the exponent's first
  * part is 4t·(x̂_a + x̂_p)·x_n, and E = e^(c·(x̂_a·x_n − M)) with M the largest row length.
  */
-export const angular: Registration<LossFactory, AngularOptions> = {
+export const angular = defineLoss<AngularOptions>({
   name: 'angular',
   description:
     'angular loss (Wang 2017): bounds the angle at the negative of each (anchor, positive, negative) by α (degrees)',
   defaults: ANGULAR_DEFAULTS,
-  create: (options) => {
-    const o = { ...ANGULAR_DEFAULTS, ...options };
-    const parts = lossParts('angular', o, ANGULAR_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('angular', o);
     if (!parts.distance.similarity)
       throw new UserError(
         `angular: works on dot products, not the ${parts.distance.name} distance`,
@@ -72,4 +69,4 @@ export const angular: Registration<LossFactory, AngularOptions> = {
         return reduce(parts.reducer, perPair, positive);
       });
   },
-};
+});

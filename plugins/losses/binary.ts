@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { LogitLoss, LossFactory } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
+import { defineLoss } from '../../core/losses/embedding-loss.js';
 
 /**
  * One-vs-all sigmoid losses on head logits B×C with one-hot targets from the labels, averaged over
@@ -23,7 +24,7 @@ function oneHot(labels: tf.Tensor1D, classes: number): tf.Tensor2D {
 }
 
 function sigmoidLoss(name: string, description: string): Registration<LossFactory, Record<string, never>> {
-  return {
+  return defineLoss<Record<string, never>>({
     name,
     description,
     defaults: {},
@@ -32,7 +33,7 @@ function sigmoidLoss(name: string, description: string): Registration<LossFactor
       compute: (logits, labels) =>
         tf.tidy(() => sigmoidCrossEntropy(logits, oneHot(labels, logits.shape[1])).mean() as tf.Scalar),
     }),
-  };
+  });
 }
 
 export const binaryCrossEntropy = sigmoidLoss(
@@ -52,12 +53,11 @@ export interface FocalOptions {
 }
 
 /** Focal loss (Lin et al. 2017), one-vs-all: α_t·(1 − p_t)^γ·BCE, averaged over every (row, class). */
-export const focal: Registration<LossFactory, FocalOptions> = {
+export const focal = defineLoss<FocalOptions>({
   name: 'focal',
   description: 'focal loss α_t·(1−p_t)^γ·BCE (one-vs-all sigmoid), for rare classes',
   defaults: { gamma: 2, alpha: 0.25 },
-  create: (options) => {
-    const { gamma, alpha } = { gamma: 2, alpha: 0.25, ...options };
+  create: ({ gamma, alpha }) => {
     return (): LogitLoss => ({
       input: 'logits',
       compute: (logits, labels) =>
@@ -77,4 +77,4 @@ export const focal: Registration<LossFactory, FocalOptions> = {
         }),
     });
   },
-};
+});

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 import { indicator, labelRanks } from './class-weights.js';
@@ -26,14 +24,13 @@ export const CENTROID_TRIPLET_DEFAULTS: CentroidTripletOptions = {
  * A class with a single row has no c_P, so its row is no anchor (its centroid is still a negative).
  * One term per (anchor, other class), reduced (by default averaged over the non-zero ones).
  */
-export const centroidTriplet: Registration<LossFactory, CentroidTripletOptions> = {
+export const centroidTriplet = defineLoss<CentroidTripletOptions>({
   name: 'centroid-triplet',
   description:
     'centroid triplet (Wieczorek 2021): each row against its class centroid (itself left out) and the other classes’ centroids',
   defaults: CENTROID_TRIPLET_DEFAULTS,
-  create: (options) => {
-    const o = { ...CENTROID_TRIPLET_DEFAULTS, ...options };
-    const parts = lossParts('centroid-triplet', o, CENTROID_TRIPLET_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('centroid-triplet', o);
     return ({ miner }) => {
       noMiner(miner, 'centroid-triplet');
       return embeddingLoss(parts, (embeddings, labels) =>
@@ -63,4 +60,4 @@ export const centroidTriplet: Registration<LossFactory, CentroidTripletOptions> 
       );
     };
   },
-};
+});

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { outsideTape } from '../../core/losses/pairwise.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
@@ -29,13 +27,12 @@ export const CIRCLE_DEFAULTS: CircleOptions = {
  * with α_p = [1 + m − s_p]₊ and α_n = [s_n + m]₊ held constant for the gradient. Anchors with
  * both a positive and a negative are reduced (by default averaged over the non-zero ones).
  */
-export const circle: Registration<LossFactory, CircleOptions> = {
+export const circle = defineLoss<CircleOptions>({
   name: 'circle',
   description: 'circle loss (Sun 2020): self-paced weights α on similarities, relaxation m, scale γ',
   defaults: CIRCLE_DEFAULTS,
-  create: (options) => {
-    const o = { ...CIRCLE_DEFAULTS, ...options };
-    const parts = lossParts('circle', o, CIRCLE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('circle', o);
     if (!parts.distance.similarity)
       throw new UserError(
         `circle: works on similarities, not the ${parts.distance.name} distance`,
@@ -56,4 +53,4 @@ export const circle: Registration<LossFactory, CircleOptions> = {
         return reduce(parts.reducer, perAnchor, rowHasAny(positive).mul(rowHasAny(negative)));
       });
   },
-};
+});

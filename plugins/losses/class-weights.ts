@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Trainable } from '../../core/contracts/loss.js';
+import type { LossFactory, Trainable } from '../../core/contracts/loss.js';
+import { embeddingLoss, type LossParts } from '../../core/losses/embedding-loss.js';
+import { noMiner } from '../../core/losses/pairwise.js';
+import { reduce } from '../../core/losses/reducers.js';
 import { UserError } from '../../core/errors.js';
+import { initialClassMatrix } from '../../core/losses/class-matrix.js';
 
 /**
  * Pieces shared by the losses of the catalogue that own a class matrix (proxies, class centres,
@@ -15,8 +19,8 @@ export function classMatrix(
   seed: number,
 ): { readonly matrix: tf.Variable<tf.Rank.R2>; readonly trainable: Trainable } {
   if (!(shape[0] >= 1)) throw new UserError(`${loss}: needs the number of classes (got ${shape[0]} rows)`);
-  const initial = tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed);
-  const matrix = tf.variable(initial, true) as tf.Variable<tf.Rank.R2>;
+  const initial = initialClassMatrix(shape, seed);
+  const matrix = tf.variable(initial, true);
   initial.dispose();
   return {
     matrix,
@@ -54,4 +58,30 @@ export function labelRanks(labels: ArrayLike<number>): { ranks: number[]; distin
   const distinct = [...new Set(Array.from(labels))].sort((a, b) => a - b);
   const rank = new Map(distinct.map((label, r) => [label, r]));
   return { ranks: Array.from(labels, (label) => rank.get(label)!), distinct: distinct.length };
+}
+
+/**
+ * The loss of ProxyNCA and normalized softmax: per row, the cross-entropy of its scaled similarities
+ * (the distance's) to a trainable matrix of one row per class (checkpoint name `matrixName`), reduced.
+ */
+export function classSoftmaxLoss(
+  loss: string,
+  matrixName: string,
+  seed: number,
+  parts: LossParts,
+  scale: (similarities: tf.Tensor2D) => tf.Tensor2D,
+): LossFactory {
+  return ({ numClasses, embeddingDim, miner }) => {
+    noMiner(miner, loss);
+    const { matrix, trainable } = classMatrix(loss, matrixName, [numClasses, embeddingDim], seed);
+    return embeddingLoss(
+      parts,
+      (embeddings, labels) =>
+        tf.tidy(() => {
+          const perRow = crossEntropyPerRow(scale(parts.distance.similarities(embeddings, matrix)), labels);
+          return reduce(parts.reducer, perRow, tf.onesLike(perRow));
+        }),
+      trainable,
+    );
+  };
 }

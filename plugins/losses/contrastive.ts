@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
 
@@ -27,13 +25,12 @@ export const CONTRASTIVE_DEFAULTS: ContrastiveOptions = {
  * default averaged over its pairs with non-zero loss); the result is their sum. With a
  * similarity (cosine, dot) d is 1 − s. A pair miner (pair-margin) narrows both sets of pairs.
  */
-export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
+export const contrastive = defineLoss<ContrastiveOptions>({
   name: 'contrastive',
   description: 'contrastive: same label pulled within m_pos, different labels pushed beyond m_neg',
   defaults: CONTRASTIVE_DEFAULTS,
-  create: (options) => {
-    const o = { ...CONTRASTIVE_DEFAULTS, ...options };
-    const parts = lossParts('contrastive', o, CONTRASTIVE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('contrastive', o);
     return ({ miner }) =>
       pairLoss('contrastive', parts, miner, ({ distances, positive, negative }) => {
         const d = distances();
@@ -42,4 +39,4 @@ export const contrastive: Registration<LossFactory, ContrastiveOptions> = {
         ) as tf.Scalar;
       });
   },
-};
+});

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EmbeddingLoss, LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
+import type { EmbeddingLoss } from '../../core/contracts/loss.js';
 import { UserError } from '../../core/errors.js';
-import { checkOptionNames } from '../../core/losses/embedding-loss.js';
+import { defineLoss } from '../../core/losses/embedding-loss.js';
 import { detached } from '../../core/losses/pairwise.js';
 
 export interface CrossBatchMemoryOptions {
@@ -49,13 +48,11 @@ function batchAnchorPairs(batch: number, references: number): tf.Tensor2D {
  * semantics, anchors from the batch only. The queue is not part of a checkpoint: on resume it starts
  * empty and refills within M / B steps.
  */
-export const crossBatchMemory: Registration<LossFactory, CrossBatchMemoryOptions> = {
+export const crossBatchMemory = defineLoss<CrossBatchMemoryOptions>({
   name: 'cross-batch-memory',
   description: 'XBM: wraps an embedding loss with a queue of past embeddings (memorySize) that join every batch',
   defaults: CROSS_BATCH_MEMORY_DEFAULTS,
-  create: (options) => {
-    const o = { ...CROSS_BATCH_MEMORY_DEFAULTS, ...options };
-    checkOptionNames('cross-batch-memory', o, CROSS_BATCH_MEMORY_DEFAULTS);
+  create: (o) => {
     if (!Number.isInteger(o.memorySize) || o.memorySize < 1)
       throw new UserError(`cross-batch-memory: memorySize must be a whole number ≥ 1, got ${o.memorySize}`);
     if (!ANCHORS.includes(o.anchors))
@@ -136,4 +133,4 @@ export const crossBatchMemory: Registration<LossFactory, CrossBatchMemoryOptions
       };
     };
   },
-};
+});

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LogitLoss, LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
+import type { LogitLoss } from '../../core/contracts/loss.js';
+import { defineLoss } from '../../core/losses/embedding-loss.js';
 
 export interface CrossEntropyOptions {
   /** Label smoothing ε: the target puts 1−ε on the true class and ε/C on every class. */
@@ -20,12 +20,14 @@ export function softmaxCrossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D, la
   });
 }
 
-export const crossEntropy: Registration<LossFactory, CrossEntropyOptions> = {
+export const crossEntropy = defineLoss<CrossEntropyOptions>({
   name: 'cross-entropy',
   description: 'softmax (categorical) cross-entropy on head logits, with label smoothing',
   defaults: { labelSmoothing: 0 },
-  create: (options) => (): LogitLoss => {
-    const labelSmoothing = options?.labelSmoothing ?? 0;
-    return { input: 'logits', compute: (logits, labels) => softmaxCrossEntropy(logits, labels, labelSmoothing) };
-  },
-};
+  create:
+    ({ labelSmoothing }) =>
+    (): LogitLoss => ({
+      input: 'logits',
+      compute: (logits, labels) => softmaxCrossEntropy(logits, labels, labelSmoothing),
+    }),
+});

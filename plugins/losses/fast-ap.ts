@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { labelMasks, noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
@@ -102,13 +100,12 @@ function softHistograms(
  *   FastAP = (1/N⁺) Σ_k h⁺_k·H⁺_k / H_k  (bins with H_k > 0),   loss = 1 − FastAP
  * per anchor with a positive, reduced (by default averaged).
  */
-export const fastAp: Registration<LossFactory, FastApOptions> = {
+export const fastAp = defineLoss<FastApOptions>({
   name: 'fast-ap',
   description: 'FastAP (Cakir 2019): 1 − average precision from soft distance histograms',
   defaults: FAST_AP_DEFAULTS,
-  create: (options) => {
-    const o = { ...FAST_AP_DEFAULTS, ...options };
-    const parts = lossParts('fast-ap', o, FAST_AP_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('fast-ap', o);
     const range = RANGE[parts.distance.name];
     if (range === undefined || !parts.distance.normalize) {
       throw new UserError(
@@ -145,4 +142,4 @@ export const fastAp: Registration<LossFactory, FastApOptions> = {
       );
     };
   },
-};
+});

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { minerOfKind, pairMasks } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 
@@ -25,13 +23,12 @@ export const HINGE_DEFAULTS: HingeOptions = {
  * max(0, margin − y·(threshold − d)), reduced over every pair (i < j and j < i alike; by default
  * the mean), or over the pairs a pair miner keeps.
  */
-export const hinge: Registration<LossFactory, HingeOptions> = {
+export const hinge = defineLoss<HingeOptions>({
   name: 'hinge',
   description: 'hinge on pair distances: max(0, m − y·(τ − d)), y = ±1',
   defaults: HINGE_DEFAULTS,
-  create: (options) => {
-    const o = { ...HINGE_DEFAULTS, ...options };
-    const parts = lossParts('hinge', o, HINGE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('hinge', o);
     return ({ miner }) => {
       const pairMiner = minerOfKind(miner, 'pair', 'hinge');
       return embeddingLoss(parts, (embeddings, labels) =>
@@ -48,4 +45,4 @@ export const hinge: Registration<LossFactory, HingeOptions> = {
       );
     };
   },
-};
+});

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 import { crossEntropyPerRow, labelRanks } from './class-weights.js';
@@ -21,14 +19,13 @@ export const INSTANCE_DEFAULTS: InstanceOptions = { gamma: 64, distance: 'cosine
  * (every row its own instance) that is each row's own column: instance discrimination. With
  * repeated labels (P×K batches) the target column is another row, as in PML: use one row per label.
  */
-export const instance: Registration<LossFactory, InstanceOptions> = {
+export const instance = defineLoss<InstanceOptions>({
   name: 'instance',
   description:
     'instance loss (Zheng 2020, as PML 2.x): softmax over γ·cosines of the batch, target column = the rank of the label',
   defaults: INSTANCE_DEFAULTS,
-  create: (options) => {
-    const o = { ...INSTANCE_DEFAULTS, ...options };
-    const parts = lossParts('instance', o, INSTANCE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('instance', o);
     if (parts.distance.name !== 'cosine')
       throw new UserError(
         `instance: works on cosines, not the ${parts.distance.name} distance`,
@@ -48,4 +45,4 @@ export const instance: Registration<LossFactory, InstanceOptions> = {
       );
     };
   },
-};
+});

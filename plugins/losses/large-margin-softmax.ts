@@ -1,9 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { noMiner, outsideTape } from '../../core/losses/pairwise.js';
+import { piecewisePsi } from '../../core/losses/psi.js';
 import { reduce } from '../../core/losses/reducers.js';
 import { classMatrix, crossEntropyPerRow, indicator } from './class-weights.js';
 
@@ -29,7 +28,7 @@ function binomial(n: number, k: number): number {
 }
 
 /**
- * ψ(θ) = (−1)^k·cos(mθ) − 2k for θ in [kπ/m, (k+1)π/m], from c = cos θ: cos(mθ) is the Chebyshev
+ * ψ(θ) (core/losses/psi.ts) from c = cos θ: cos(mθ) is the Chebyshev
  * polynomial Σ_n (−1)^n·C(m, 2n)·c^(m−2n)·(1 − c²)^n (smooth in c, no acos in the gradient), and
  * k = ⌊mθ/π⌋ a constant. ψ decreases monotonically from 1 at θ = 0 to −(2m − 1) at θ = π.
  */
@@ -46,8 +45,7 @@ export function largeMarginCosine(cos: tf.Tensor, m: number): tf.Tensor {
           .mul((-1) ** n * binomial(m, 2 * n)),
       );
     const k = outsideTape(c, (values) => tf.floor(tf.acos(values).mul(m / Math.PI)).minimum(m - 1));
-    const sign = tf.scalar(1).sub(k.mod(2).mul(2));
-    return sign.mul(multiple).sub(k.mul(2));
+    return piecewisePsi(multiple, k);
   });
 }
 
@@ -57,13 +55,12 @@ export function largeMarginCosine(cos: tf.Tensor, m: number): tf.Tensor {
  * ψ(θ) (see largeMarginCosine); cross-entropy, reduced (by default averaged). The norms are the
  * raw ones by definition; θ comes from the cosine distance.
  */
-export const largeMarginSoftmax: Registration<LossFactory, LargeMarginSoftmaxOptions> = {
+export const largeMarginSoftmax = defineLoss<LargeMarginSoftmaxOptions>({
   name: 'large-margin-softmax',
   description: 'large-margin softmax (Liu 2016): ‖W‖‖x‖·ψ(θ) for the true class, integer margin m',
   defaults: LARGE_MARGIN_SOFTMAX_DEFAULTS,
-  create: (options) => {
-    const o = { ...LARGE_MARGIN_SOFTMAX_DEFAULTS, ...options };
-    const parts = lossParts('large-margin-softmax', o, LARGE_MARGIN_SOFTMAX_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('large-margin-softmax', o);
     if (!Number.isInteger(o.margin) || o.margin < 1)
       throw new UserError(
         `large-margin-softmax: margin must be a whole number ≥ 1 (the angle multiplier), got ${o.margin}`,
@@ -102,4 +99,4 @@ export const largeMarginSoftmax: Registration<LossFactory, LargeMarginSoftmaxOpt
       );
     };
   },
-};
+});

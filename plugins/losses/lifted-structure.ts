@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { outsideTape } from '../../core/losses/pairwise.js';
@@ -28,13 +26,12 @@ export const LIFTED_STRUCTURE_DEFAULTS: LiftedStructureOptions = {
  * and the loss [J_ij]₊² / 2 over the positive pairs (by default their mean: the paper's
  * 1/(2|P|) Σ). Each row's negatives are summed once (a B vector), so the pairs cost B×B.
  */
-export const liftedStructure: Registration<LossFactory, LiftedStructureOptions> = {
+export const liftedStructure = defineLoss<LiftedStructureOptions>({
   name: 'lifted-structure',
   description: 'lifted structured loss (Song 2016): each positive pair against the negatives of both its rows',
   defaults: LIFTED_STRUCTURE_DEFAULTS,
-  create: (options) => {
-    const o = { ...LIFTED_STRUCTURE_DEFAULTS, ...options };
-    const parts = lossParts('lifted-structure', o, LIFTED_STRUCTURE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('lifted-structure', o);
     return ({ miner }) =>
       pairLoss('lifted-structure', parts, miner, ({ distances, positive, negative }) => {
         const d = distances();
@@ -56,7 +53,7 @@ export const liftedStructure: Registration<LossFactory, LiftedStructureOptions> 
         return reduce(parts.reducer, tf.relu(j).square().div(2), positive);
       });
   },
-};
+});
 
 export interface GeneralizedLiftedStructureOptions extends LiftedStructureOptions {
   /**
@@ -76,14 +73,13 @@ export const GENERALIZED_LIFTED_STRUCTURE_DEFAULTS: GeneralizedLiftedStructureOp
  *   [ log Σ_p e^(D_ap − m_pos) + log Σ_n e^(m_neg − D_an) ]₊
  * reduced over those anchors (by default their mean; the paper sums), or over every row (`rows: all`).
  */
-export const generalizedLiftedStructure: Registration<LossFactory, GeneralizedLiftedStructureOptions> = {
+export const generalizedLiftedStructure = defineLoss<GeneralizedLiftedStructureOptions>({
   name: 'generalized-lifted-structure',
   description:
     'generalized lifted structure (Hermans 2017): per anchor, soft-max positive distance against soft-min negative distance',
   defaults: GENERALIZED_LIFTED_STRUCTURE_DEFAULTS,
-  create: (options) => {
-    const o = { ...GENERALIZED_LIFTED_STRUCTURE_DEFAULTS, ...options };
-    const parts = lossParts('generalized-lifted-structure', o, GENERALIZED_LIFTED_STRUCTURE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('generalized-lifted-structure', o);
     return ({ miner }) =>
       pairLoss('generalized-lifted-structure', parts, miner, ({ distances, positive, negative, anchors }) => {
         const d = distances();
@@ -100,4 +96,4 @@ export const generalizedLiftedStructure: Registration<LossFactory, GeneralizedLi
         );
       });
   },
-};
+});

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { detached, labelMasks, minerOfKind, noMiner, outsideTape } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 import { TRIPLET_DEFAULTS, forEachTripletChunk } from './triplet.js';
@@ -71,14 +69,13 @@ function logInverseDensity(d: tf.Tensor, n: number, cutoff: number): tf.Tensor {
  * The terms are reduced over all pairs (by default: divided by the number of pairs with non-zero
  * loss). The weights assume L2 distances of unit rows.
  */
-export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
+export const marginLoss = defineLoss<MarginLossOptions>({
   name: 'margin',
   description:
     "margin loss (Wu 2017): learnable per-class β, margin α; pairs with distance-weighted negatives, or PML's triplets form",
   defaults: MARGIN_DEFAULTS,
-  create: (options) => {
-    const o = { ...MARGIN_DEFAULTS, ...options };
-    const parts = lossParts('margin', o, MARGIN_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('margin', o);
     if (!FORMS.includes(o.form)) throw new UserError(`margin: unknown form "${o.form}"`, `known: ${FORMS.join(', ')}`);
     return ({ numClasses, embeddingDim, miner }) => {
       if (numClasses < 1) throw new UserError('the margin loss needs the number of classes');
@@ -135,4 +132,4 @@ export const marginLoss: Registration<LossFactory, MarginLossOptions> = {
       );
     };
   },
-};
+});

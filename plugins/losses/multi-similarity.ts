@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce, reducedRows, type ReducedRows } from '../../core/losses/reducers.js';
@@ -33,14 +31,13 @@ export const MULTI_SIMILARITY_DEFAULTS: MultiSimilarityOptions = {
  * with S the distance's similarity (for a distance D, S − λ becomes λ − D). The anchors that have
  * at least one pair are reduced (by default averaged). A pair miner (multi-similarity) narrows P and N.
  */
-export const multiSimilarity: Registration<LossFactory, MultiSimilarityOptions> = {
+export const multiSimilarity = defineLoss<MultiSimilarityOptions>({
   name: 'multi-similarity',
   description:
     'multi-similarity (Wang 2019): soft-weighted positives (α) and negatives (β) around λ, optional pair miner',
   defaults: MULTI_SIMILARITY_DEFAULTS,
-  create: (options) => {
-    const o = { ...MULTI_SIMILARITY_DEFAULTS, ...options };
-    const parts = lossParts('multi-similarity', o, MULTI_SIMILARITY_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('multi-similarity', o);
     return ({ miner }) =>
       pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative, anchors }) => {
         const aboveBase = parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix());
@@ -51,4 +48,4 @@ export const multiSimilarity: Registration<LossFactory, MultiSimilarityOptions> 
         return reduce(parts.reducer, positiveTerm.add(negativeTerm), rows);
       });
   },
-};
+});

@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory, PairMiner } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions, type LossParts } from '../../core/losses/embedding-loss.js';
+import type { PairMiner } from '../../core/contracts/loss.js';
+import {
+  defineLoss,
+  embeddingLoss,
+  type LossPartOptions,
+  lossParts,
+  type LossParts,
+} from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp } from '../../core/losses/log-sum-exp.js';
 import { detached, minerOfKind } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
@@ -71,15 +76,14 @@ export function multiSupConLoss(
  * class, 0 otherwise), where the loss equals `supcon`; multi-label batches call `multiSupConLoss` with the Jaccard
  * similarity of their label sets.
  */
-export const multiSupCon: Registration<LossFactory, MultiSupConOptions> = {
+export const multiSupCon = defineLoss<MultiSupConOptions>({
   name: 'multi-supcon',
   description:
     'multi-label supervised contrastive (PML 3 MultiSupConLoss): positives by Jaccard similarity of label sets > threshold, weighted by it',
   defaults: MULTI_SUPCON_DEFAULTS,
   ranges: { temperature: { above: 0 }, threshold: { min: 0, max: 1 } },
-  create: (options) => {
-    const o = { ...MULTI_SUPCON_DEFAULTS, ...options };
-    const parts = lossParts('multi-supcon', o, MULTI_SUPCON_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('multi-supcon', o);
     return ({ miner }) => {
       const pairMiner = minerOfKind(miner, 'pair', 'multi-supcon');
       return embeddingLoss(parts, (embeddings, labels) =>
@@ -91,4 +95,4 @@ export const multiSupCon: Registration<LossFactory, MultiSupConOptions> = {
       );
     };
   },
-};
+});

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 import { crossEntropyPerRow } from './class-weights.js';
@@ -31,13 +29,12 @@ function firstPairs(labels: ArrayLike<number>): { anchors: number[]; positives: 
  * with s the similarity (dot products of unit rows by default; −d for a distance), reduced over
  * the pairs (by default averaged). A batch without a label seen twice gives 0.
  */
-export const nPairs: Registration<LossFactory, NPairsOptions> = {
+export const nPairs = defineLoss<NPairsOptions>({
   name: 'n-pairs',
   description: 'N-pair loss (Sohn 2016): one pair per label, softmax of each anchor over all pairs’ positives',
   defaults: N_PAIRS_DEFAULTS,
-  create: (options) => {
-    const o = { ...N_PAIRS_DEFAULTS, ...options };
-    const parts = lossParts('n-pairs', o, N_PAIRS_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('n-pairs', o);
     return ({ miner }) => {
       noMiner(miner, 'n-pairs');
       return embeddingLoss(parts, (embeddings, labels) =>
@@ -51,4 +48,4 @@ export const nPairs: Registration<LossFactory, NPairsOptions> = {
       );
     };
   },
-};
+});

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
@@ -18,13 +16,12 @@ export const NCA_DEFAULTS: NcaOptions = { softmaxScale: 1, distance: 'squared-l2
  *   −log Σ_{j ∈ P(i)} softmax_j(−s·d_ij), the softmax over every other row j ≠ i
  * (s·sim for a similarity), reduced over those rows (by default averaged).
  */
-export const nca: Registration<LossFactory, NcaOptions> = {
+export const nca = defineLoss<NcaOptions>({
   name: 'nca',
   description: 'NCA (Goldberger 2005): −log of the softmax mass of the same-label rows, over squared L2 by default',
   defaults: NCA_DEFAULTS,
-  create: (options) => {
-    const o = { ...NCA_DEFAULTS, ...options };
-    const parts = lossParts('nca', o, NCA_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('nca', o);
     return ({ miner }) =>
       pairLoss('nca', parts, miner, ({ similarities, positive, negative }) => {
         const logits = similarities().mul(o.softmaxScale) as tf.Tensor2D;
@@ -34,4 +31,4 @@ export const nca: Registration<LossFactory, NcaOptions> = {
         return reduce(parts.reducer, perRow, rowHasAny(positive));
       });
   },
-};
+});

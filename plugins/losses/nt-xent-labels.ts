@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce, type Reducer } from '../../core/losses/reducers.js';
@@ -42,17 +40,16 @@ export function labelledNtXent(
  * is a positive (`nt-xent` is the two-view SimCLR form without labels). z = s/τ with s the
  * distance's similarity (−d for a distance). A pair miner narrows the pairs.
  */
-export const labelledNtXentLoss: Registration<LossFactory, LabelledNtXentOptions> = {
+export const labelledNtXentLoss = defineLoss<LabelledNtXentOptions>({
   name: 'nt-xent-labels',
   description: 'NT-Xent / InfoNCE with labels: one term per same-label pair, negatives of its anchor (PML NTXentLoss)',
   defaults: LABELLED_NT_XENT_DEFAULTS,
   ranges: { temperature: { above: 0 } },
-  create: (options) => {
-    const o = { ...LABELLED_NT_XENT_DEFAULTS, ...options };
-    const parts = lossParts('nt-xent-labels', o, LABELLED_NT_XENT_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('nt-xent-labels', o);
     return ({ miner }) =>
       pairLoss('nt-xent-labels', parts, miner, ({ similarities, positive, negative }) =>
         labelledNtXent(similarities().div(o.temperature) as tf.Tensor2D, positive, negative, parts.reducer),
       );
   },
-};
+});

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory, ViewLoss } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { lossParts, regularized, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import type { ViewLoss } from '../../core/contracts/loss.js';
+import { defineLoss, type LossPartOptions, lossParts, regularized } from '../../core/losses/embedding-loss.js';
 import { labelMasks } from '../../core/losses/pairwise.js';
 import { labelledNtXent } from './nt-xent-labels.js';
 
@@ -24,14 +23,13 @@ export const NT_XENT_DEFAULTS: NtXentOptions = {
  * default; an L2 distance d enters as −d), the view itself excluded; the 2B view losses are
  * reduced (by default their mean). This is `nt-xent-labels` with the twins as the only same-label pair.
  */
-export const ntXent: Registration<LossFactory, NtXentOptions> = {
+export const ntXent = defineLoss<NtXentOptions>({
   name: 'nt-xent',
   description: 'NT-Xent (SimCLR): two augmented views per item, no labels, temperature τ',
   defaults: NT_XENT_DEFAULTS,
   ranges: { temperature: { above: 0 } },
-  create: (options) => {
-    const o = { ...NT_XENT_DEFAULTS, ...options };
-    const parts = lossParts('nt-xent', o, NT_XENT_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('nt-xent', o);
     return (): ViewLoss => ({
       input: 'views',
       compute: (a, b) =>
@@ -50,4 +48,4 @@ export const ntXent: Registration<LossFactory, NtXentOptions> = {
         }),
     });
   },
-};
+});

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
@@ -30,14 +28,13 @@ export const PROXY_ANCHOR_DEFAULTS: ProxyAnchorOptions = {
  * similarity (for a distance d, s − δ becomes δ − d and s + δ becomes −δ − d). Each of the two
  * sums over proxies is the reducer's (by default the mean).
  */
-export const proxyAnchor: Registration<LossFactory, ProxyAnchorOptions> = {
+export const proxyAnchor = defineLoss<ProxyAnchorOptions>({
   name: 'proxy-anchor',
   description:
     'Proxy-Anchor (Kim 2020): each class proxy against the rows of its class and of the others, margin δ, scale α',
   defaults: PROXY_ANCHOR_DEFAULTS,
-  create: (options) => {
-    const o = { ...PROXY_ANCHOR_DEFAULTS, ...options };
-    const parts = lossParts('proxy-anchor', o, PROXY_ANCHOR_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('proxy-anchor', o);
     return ({ numClasses, embeddingDim, miner }) => {
       noMiner(miner, 'proxy-anchor');
       const { matrix: proxies, trainable } = classMatrix('proxy-anchor', 'proxies', [numClasses, embeddingDim], 31);
@@ -62,4 +59,4 @@ export const proxyAnchor: Registration<LossFactory, ProxyAnchorOptions> = {
       );
     };
   },
-};
+});

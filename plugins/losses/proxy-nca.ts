@@ -1,10 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
-import { noMiner } from '../../core/losses/pairwise.js';
-import { reduce } from '../../core/losses/reducers.js';
-import { classMatrix, crossEntropyPerRow } from './class-weights.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
+import { classSoftmaxLoss } from './class-weights.js';
 
 export interface ProxyNcaOptions extends LossPartOptions {
   /** The scale s in e^(−s·d). */
@@ -25,28 +20,12 @@ export const PROXY_NCA_DEFAULTS: ProxyNcaOptions = {
  * with d the squared L2 distance of unit rows by default (s·sim for a similarity); reduced
  * (by default averaged).
  */
-export const proxyNca: Registration<LossFactory, ProxyNcaOptions> = {
+export const proxyNca = defineLoss<ProxyNcaOptions>({
   name: 'proxy-nca',
   description: 'ProxyNCA (Movshovitz-Attias 2017): softmax over −s·d to one proxy per class',
   defaults: PROXY_NCA_DEFAULTS,
-  create: (options) => {
-    const o = { ...PROXY_NCA_DEFAULTS, ...options };
-    const parts = lossParts('proxy-nca', o, PROXY_NCA_DEFAULTS);
-    return ({ numClasses, embeddingDim, miner }) => {
-      noMiner(miner, 'proxy-nca');
-      const { matrix: proxies, trainable } = classMatrix('proxy-nca', 'proxies', [numClasses, embeddingDim], 32);
-      return embeddingLoss(
-        parts,
-        (embeddings, labels) =>
-          tf.tidy(() => {
-            const perRow = crossEntropyPerRow(
-              parts.distance.similarities(embeddings, proxies).mul(o.softmaxScale) as tf.Tensor2D,
-              labels,
-            );
-            return reduce(parts.reducer, perRow, tf.onesLike(perRow));
-          }),
-        trainable,
-      );
-    };
-  },
-};
+  create: (o) =>
+    classSoftmaxLoss('proxy-nca', 'proxies', 32, lossParts('proxy-nca', o), (similarities) =>
+      similarities.mul(o.softmaxScale),
+    ),
+});

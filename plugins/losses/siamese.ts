@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory, PairLoss } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
+import type { PairLoss } from '../../core/contracts/loss.js';
+import { defineLoss } from '../../core/losses/embedding-loss.js';
 import { UserError } from '../../core/errors.js';
 import { PARAMETER_FREE } from '../../core/losses/pairwise.js';
 import { sigmoidCrossEntropy } from './binary.js';
@@ -75,16 +75,15 @@ export const SIAMESE_CONCAT_DEFAULTS: ConcatOptions = { symmetric: false, hidden
  * Siamese head on [a ; b] → dense ReLU → logit → sigmoid. NOT symmetric: f(A, B) ≠ f(B, A) in
  * general, since the weights of the two halves differ; `symmetric: true` averages both orders.
  */
-export const siameseConcat: Registration<LossFactory, ConcatOptions> = {
+export const siameseConcat = defineLoss<ConcatOptions>({
   name: 'siamese-concat',
   description: 'siamese pairs: concatenate embeddings → binary classifier (asymmetric unless symmetric: true)',
   defaults: SIAMESE_CONCAT_DEFAULTS,
-  create: (options) => {
-    const o = { ...SIAMESE_CONCAT_DEFAULTS, ...options };
+  create: (o) => {
     checkedHidden('siamese-concat', o.hidden);
     return ({ embeddingDim }) => pairClassifier(2 * embeddingDim, (a, b) => tf.concat([a, b], 1) as tf.Tensor2D, o, 21);
   },
-};
+});
 
 export interface DifferenceOptions {
   /** ReLU units between |a − b| and the logit; 0 = a weighted L1 distance (Koch et al. 2015). */
@@ -92,19 +91,19 @@ export interface DifferenceOptions {
 }
 
 /** Siamese head on |a − b| → dense → sigmoid (symmetric by construction). */
-export const siameseDifference: Registration<LossFactory, DifferenceOptions> = {
+export const siameseDifference = defineLoss<DifferenceOptions>({
   name: 'siamese-difference',
   description: 'siamese pairs: |a − b| → binary classifier',
   defaults: { hidden: 0 },
-  create: (options) => {
-    const hidden = checkedHidden('siamese-difference', options?.hidden ?? 0);
+  create: (o) => {
+    const hidden = checkedHidden('siamese-difference', o.hidden);
     return ({ embeddingDim }) =>
       pairClassifier(embeddingDim, (a, b) => a.sub(b).abs() as tf.Tensor2D, { symmetric: false, hidden }, 22);
   },
-};
+});
 
 /** Siamese regression: cosine similarity of the pair fitted to a real target by mean squared error. */
-export const siameseCosine: Registration<LossFactory, Record<string, never>> = {
+export const siameseCosine = defineLoss<Record<string, never>>({
   name: 'siamese-cosine',
   description: 'siamese pairs: cosine similarity → regression (MSE) to a real target',
   defaults: {},
@@ -113,4 +112,4 @@ export const siameseCosine: Registration<LossFactory, Record<string, never>> = {
     ...PARAMETER_FREE,
     compute: (a, b, targets) => tf.tidy(() => a.mul(b).sum(1).sub(targets).square().mean() as tf.Scalar),
   }),
-};
+});

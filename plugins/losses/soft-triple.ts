@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { noMiner } from '../../core/losses/pairwise.js';
 import { reduce } from '../../core/losses/reducers.js';
 import { classMatrix, crossEntropyPerRow, indicator } from './class-weights.js';
@@ -35,13 +33,12 @@ export const SOFT_TRIPLE_DEFAULTS: SoftTripleOptions = {
  * and the loss the cross-entropy of λ·(S′ − δ·[c = y]), reduced (by default averaged). The
  * paper's centre regulariser is left out, as in pytorch-metric-learning's default.
  */
-export const softTriple: Registration<LossFactory, SoftTripleOptions> = {
+export const softTriple = defineLoss<SoftTripleOptions>({
   name: 'soft-triple',
   description: 'SoftTriple (Qian 2019): K centres per class, soft-max similarity to a class, margin δ, scale λ',
   defaults: SOFT_TRIPLE_DEFAULTS,
-  create: (options) => {
-    const o = { ...SOFT_TRIPLE_DEFAULTS, ...options };
-    const parts = lossParts('soft-triple', o, SOFT_TRIPLE_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('soft-triple', o);
     if (!Number.isInteger(o.centres) || o.centres < 1)
       throw new UserError(`soft-triple: centres must be a whole number ≥ 1, got ${o.centres}`);
     return ({ numClasses, embeddingDim, miner }) => {
@@ -66,4 +63,4 @@ export const softTriple: Registration<LossFactory, SoftTripleOptions> = {
       );
     };
   },
-};
+});

@@ -1,7 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
@@ -25,14 +23,13 @@ export const SUPCON_DEFAULTS: SupConOptions = {
  * (−d for a distance). Anchors without positives have no term; the rest are reduced (by default
  * averaged over the non-zero ones). A pair miner narrows P and A.
  */
-export const supCon: Registration<LossFactory, SupConOptions> = {
+export const supCon = defineLoss<SupConOptions>({
   name: 'supcon',
   description: 'supervised contrastive (Khosla 2020): every same-label row is a positive, temperature τ',
   defaults: SUPCON_DEFAULTS,
   ranges: { temperature: { above: 0 } },
-  create: (options) => {
-    const o = { ...SUPCON_DEFAULTS, ...options };
-    const parts = lossParts('supcon', o, SUPCON_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('supcon', o);
     return ({ miner }) =>
       pairLoss('supcon', parts, miner, ({ similarities, positive, negative }) => {
         const logits = similarities().div(o.temperature) as tf.Tensor2D;
@@ -43,4 +40,4 @@ export const supCon: Registration<LossFactory, SupConOptions> = {
         return reduce(parts.reducer, perAnchor, rowHasAny(positive));
       });
   },
-};
+});

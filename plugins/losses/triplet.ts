@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory, TripletMiner } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
-import { embeddingLoss, lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import type { TripletMiner } from '../../core/contracts/loss.js';
+import { defineLoss, embeddingLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { labelMasks, minerOfKind } from '../../core/losses/pairwise.js';
 import type { Reducer } from '../../core/losses/reducers.js';
 import { UserError } from '../../core/errors.js';
@@ -131,14 +130,13 @@ export function tripletLoss(
 }
 
 /** Triplet loss over all (anchor, positive, negative) of the batch, or those a miner selects. */
-export const triplet: Registration<LossFactory, TripletOptions> = {
+export const triplet = defineLoss<TripletOptions>({
   name: 'triplet',
   description:
     'triplet loss relu(d_ap − d_an + m), soft margin or smooth (PML), any distance and reducer, with an optional miner',
   defaults: TRIPLET_DEFAULTS,
-  create: (options) => {
-    const o = { ...TRIPLET_DEFAULTS, ...options };
-    const parts = lossParts('triplet', o, TRIPLET_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('triplet', o);
     if (o.softMargin && o.smoothLoss)
       throw new UserError(
         'triplet: softMargin drops the margin and smoothLoss keeps it; set one of them',
@@ -161,4 +159,4 @@ export const triplet: Registration<LossFactory, TripletOptions> = {
       );
     };
   },
-};
+});

@@ -1,8 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
-import type { LossFactory } from '../../core/contracts/loss.js';
-import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
-import { lossParts, type LossPartOptions } from '../../core/losses/embedding-loss.js';
+import { defineLoss, type LossPartOptions, lossParts } from '../../core/losses/embedding-loss.js';
 import { maskedLogSumExp, rowHasAny } from '../../core/losses/log-sum-exp.js';
 import { pairLoss } from '../../core/losses/pair-loss.js';
 import { reduce } from '../../core/losses/reducers.js';
@@ -28,14 +26,13 @@ export const TUPLET_MARGIN_DEFAULTS: TupletMarginOptions = {
  * = softplus(log Σ_n e^(s·cos θ_an) − s·cos(θ_ap − β)), reduced over the positive pairs (by
  * default their mean). Cosines are clamped to ±(1 − 10⁻⁷) before acos.
  */
-export const tupletMargin: Registration<LossFactory, TupletMarginOptions> = {
+export const tupletMargin = defineLoss<TupletMarginOptions>({
   name: 'tuplet-margin',
   description:
     'tuplet margin (Yu 2019): each positive pair, its angle narrowed by β (degrees), against the anchor’s negatives, scale s',
   defaults: TUPLET_MARGIN_DEFAULTS,
-  create: (options) => {
-    const o = { ...TUPLET_MARGIN_DEFAULTS, ...options };
-    const parts = lossParts('tuplet-margin', o, TUPLET_MARGIN_DEFAULTS);
+  create: (o) => {
+    const parts = lossParts('tuplet-margin', o);
     if (parts.distance.name !== 'cosine')
       throw new UserError(
         `tuplet-margin: works on angles, so on the cosine distance, not ${parts.distance.name}`,
@@ -51,4 +48,4 @@ export const tupletMargin: Registration<LossFactory, TupletMarginOptions> = {
         return reduce(parts.reducer, perPair, positive);
       });
   },
-};
+});

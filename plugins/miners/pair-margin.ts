@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { PairMiner } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { checkOptionNames } from '../../core/losses/embedding-loss.js';
 
 export interface PairMarginOptions {
   /** Positive pairs farther apart than this are kept (the hard positives). */
@@ -17,10 +16,7 @@ export const pairMargin: Registration<PairMiner, PairMarginOptions> = {
   name: 'pair-margin',
   description: 'pairs by margin: positives with d > m_pos, negatives with d < m_neg (for contrastive and hinge)',
   defaults: PAIR_MARGIN_DEFAULTS,
-  create: (options) => {
-    const o = { ...PAIR_MARGIN_DEFAULTS, ...options };
-    checkOptionNames('miner pair-margin', o, PAIR_MARGIN_DEFAULTS);
-    const { positiveMargin, negativeMargin } = o;
+  create: ({ positiveMargin, negativeMargin }: PairMarginOptions) => {
     return {
       kind: 'pair',
       select: (distances, positive, negative) =>

@@ -1,8 +1,7 @@
 import type { Miner } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { checkOptionNames } from '../../core/losses/embedding-loss.js';
 
-/** A miner registration of one kind whose options are checked against its defaults. */
+/** A miner registration of one kind; `build` takes its complete options. */
 export function minerRegistration<M extends Miner, O extends object>(
   kind: M['kind'],
   name: string,
@@ -14,10 +13,7 @@ export function minerRegistration<M extends Miner, O extends object>(
     name,
     description,
     defaults,
-    create: (options) => {
-      const o = { ...defaults, ...options };
-      checkOptionNames(`miner ${name}`, o, defaults);
-      return { kind, select: build(o) } as M;
-    },
+    // Registry.create hands over the complete options, checked against the defaults.
+    create: (options) => ({ kind, select: build(options as O) }) as M,
   };
 }

@@ -1,6 +1,6 @@
 import type { KnnState, PostProcessContext, PostProcessor } from '../../core/contracts/postprocessor.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { blendVectors, queriesAreGallery, type BlendOptions } from '../../core/index/neighbours.js';
+import { blendVectors, queriesAreGallery, type BlendOptions } from '../../core/search/neighbours.js';
 
 interface RequeryOptions extends BlendOptions {
   /** Neighbours fetched by the new search. */

@@ -4,10 +4,10 @@ import { combined } from './combined.js';
 import { knnVote } from './knn-vote.js';
 import { labelThreshold } from './label-threshold.js';
 import { min2 } from './min2.js';
+import { modelMatch } from './model-match.js';
 import { nonTargetPenalty } from './non-target.js';
 import { phash } from './phash.js';
 import { reciprocal } from './reciprocal.js';
-import { textModel } from './text-model.js';
 import { tfidf } from './tfidf.js';
 import { threshold } from './threshold.js';
 import { unknownLabel } from './unknown-label.js';
@@ -23,9 +23,9 @@ export default registrations('PostProcessor', [
   neighbourhoodBlending,
   nonTargetPenalty,
   reciprocal,
-  // Match sources: matches besides the image model's neighbours.
+  // Match sources: matches besides the search model's neighbours.
   phash,
   tfidf,
-  textModel,
+  modelMatch,
   combined,
 ]);

@@ -1,9 +1,9 @@
 import type { Item } from '../../core/contracts/competition.js';
-import type { KnnState, NeighbourRow } from '../../core/contracts/postprocessor.js';
+import type { KnnState, ModelVectors, NeighbourRow } from '../../core/contracts/postprocessor.js';
 import { UserError } from '../../core/errors.js';
 
 /**
- * A match source adds matches besides the image model's neighbours: to each query's row it
+ * A match source adds matches besides the search model's neighbours: to each query's row it
  * appends, after the neighbours already there, the gallery rows it finds whose similarity reaches
  * its threshold (each gallery row once per query).
  */
@@ -54,4 +54,22 @@ export function cachedRows(
   let rows = byKey.get(key);
   if (!rows) byKey.set(key, (rows = compute()));
   return rows;
+}
+
+/**
+ * The vectors of the model called `name` for the state's queries and gallery: the state's own
+ * (as the chain has left them) for the search model, else the model's vectors the pipeline passed.
+ */
+export function modelVectors(state: KnnState, name: string, source: string): ModelVectors {
+  if (name === state.searchModel)
+    return { dim: state.dim, queryVectors: state.queryVectors, galleryVectors: state.galleryVectors };
+  const vectors = state.models?.[name];
+  if (!vectors) {
+    const known = [state.searchModel, ...Object.keys(state.models ?? {})].filter(Boolean);
+    throw new UserError(
+      `the ${source} post-processor reads model "${name}", which this run does not have`,
+      `models: ${known.join(', ') || '(none)'}; add "${name}" under models, or name another in its options`,
+    );
+  }
+  return vectors;
 }

@@ -1,6 +1,6 @@
 import type { PostProcessor } from '../../core/contracts/postprocessor.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { filterNeighbours, firstNonSelf } from '../../core/index/neighbours.js';
+import { filterNeighbours, firstNonSelf } from '../../core/search/neighbours.js';
 
 export interface Min2Options {
   /** Neighbours at least this similar are matches. */

@@ -1,6 +1,6 @@
 import type { NeighbourRow, PostProcessor } from '../../core/contracts/postprocessor.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { queriesAreGallery } from '../../core/index/neighbours.js';
+import { queriesAreGallery } from '../../core/search/neighbours.js';
 
 /**
  * Symmetric matching for a set matched against itself: if A lists B then B lists A (with the same

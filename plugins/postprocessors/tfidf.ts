@@ -1,6 +1,7 @@
 import type { PostProcessor } from '../../core/contracts/postprocessor.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { TfidfVectorizer, sparseTopK } from '../../core/data/text.js';
+import { sparseTopK } from '../../core/data/sparse.js';
+import { TfidfVectorizer } from '../../core/data/tfidf.js';
 import { UserError } from '../../core/errors.js';
 import { appendNeighbours, cachedRows, stateItems } from './match-source.js';
 

@@ -1,6 +1,6 @@
 import type { PostProcessor } from '../../core/contracts/postprocessor.js';
 import type { Registration } from '../../core/contracts/registration.js';
-import { filterNeighbours } from '../../core/index/neighbours.js';
+import { filterNeighbours } from '../../core/search/neighbours.js';
 
 export interface ThresholdOptions {
   /** Neighbours with a smaller inner-product similarity are dropped. */

@@ -11,7 +11,7 @@ import { SAMPLE_SOLUTION_FILE, type Competition, type Prediction } from '../../c
 import type { ScoringSpec } from '../../core/contracts/metric.js';
 import { Simkit } from '../../core/di/container.js';
 import { isUserError } from '../../core/errors.js';
-import { findCompetition } from '../../core/pipeline/run.js';
+import { findCompetition } from '../../core/pipeline/prepare.js';
 import { checkRunData } from '../../core/pipeline/data-check.js';
 import { Random } from '../../core/random.js';
 import { scoreFiles } from '../../core/scoring/score.js';

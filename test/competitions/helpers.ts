@@ -5,7 +5,7 @@ import { parse } from 'csv-parse/sync';
 import { FASHION_MNIST_SLUG } from '../../competitions/fashion-mnist/competition.js';
 import type { Competition, CompetitionRegistration } from '../../core/contracts/competition.js';
 import { Simkit } from '../../core/di/container.js';
-import { findCompetition } from '../../core/pipeline/run.js';
+import { findCompetition } from '../../core/pipeline/prepare.js';
 
 let app: Promise<Simkit> | undefined;
 

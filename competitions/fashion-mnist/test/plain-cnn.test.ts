@@ -13,10 +13,10 @@ beforeAll(async () => {
 });
 
 function build(seed: number): tf.LayersModel {
-  const { name, options } = DEFAULT_CONFIG.backbone;
+  const { name, options } = DEFAULT_CONFIG.models.image!.backbone;
   return app.registry<BackboneBuilder>('Backbone').create(name, options)(
     { height: 28, width: 28, channels: 1 },
-    DEFAULT_CONFIG.embeddingSize,
+    DEFAULT_CONFIG.models.image!.embeddingSize,
     seed,
   );
 }
@@ -25,7 +25,7 @@ describe('fashion-mnist default backbone (plain-cnn)', () => {
   it('is the benchmark CNN: conv 16 → pool → conv 32 → pool → dense 128 → 64-d embedding', () => {
     const model = build(3);
     try {
-      expect(DEFAULT_CONFIG.backbone.name).toBe('plain-cnn');
+      expect(DEFAULT_CONFIG.models.image!.backbone.name).toBe('plain-cnn');
       expect(model.outputs[0]!.shape).toEqual([null, 64]);
       const kernels = model.layers.map((layer) => layer.getClassName());
       expect(kernels).toEqual([

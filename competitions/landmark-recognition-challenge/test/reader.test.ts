@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Competition, Item } from '../../../core/contracts/competition.js';
 import { Simkit } from '../../../core/di/container.js';
 import { InputError } from '../../../core/errors.js';
-import { findCompetition } from '../../../core/pipeline/run.js';
+import { findCompetition } from '../../../core/pipeline/prepare.js';
 import { resolveScoringSpec } from '../../../core/scoring/registration.js';
 import { scoreFiles } from '../../../core/scoring/score.js';
 import { readCsvFile } from '../../../test/competitions/helpers.js';

@@ -10,12 +10,12 @@ import {
   type TestSet,
 } from '../../../core/contracts/competition.js';
 import { Simkit } from '../../../core/di/container.js';
-import { exactSearchContext } from '../../../core/index/neighbours.js';
+import { exactSearchContext } from '../../../core/search/neighbours.js';
 import { initialState, postProcess, type EmbeddedSet } from '../../../core/pipeline/knn.js';
 import { resolveScoringSpec } from '../../../core/scoring/registration.js';
 import { scoreRows } from '../../../core/scoring/score.js';
 import { LANDMARK_CONFIG } from '../landmark-recognition.js';
-import { findCompetition } from '../../../core/pipeline/run.js';
+import { findCompetition } from '../../../core/pipeline/prepare.js';
 import { taskStrategy } from '../../../core/tasks/index.js';
 import { readCsvFile } from '../../../test/competitions/helpers.js';
 

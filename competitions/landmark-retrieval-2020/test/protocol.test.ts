@@ -3,20 +3,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Competition, Item, TestSet } from '../../../core/contracts/competition.js';
+import type { Competition, ImageModelConfig, Item, TestSet } from '../../../core/contracts/competition.js';
 import { SAMPLE_SOLUTION_FILE } from '../../../core/contracts/competition.js';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { UserError } from '../../../core/errors.js';
 import { loadImages } from '../../../core/data/images.js';
 import { loadModel } from '../../../core/models/io.js';
-import { embedInChunks, imageInputs } from '../../../core/pipeline/model.js';
-import { effectiveConfig, findCompetition, runCompetition, type RunSummary } from '../../../core/pipeline/run.js';
+import { embedInChunks, imageInputs } from '../../../core/pipeline/model-inputs.js';
+import { effectiveConfig, findCompetition } from '../../../core/pipeline/prepare.js';
+import { runCompetition, type RunSummary } from '../../../core/pipeline/run.js';
 import { resolveScoringSpec } from '../../../core/scoring/registration.js';
 import { scoreFiles } from '../../../core/scoring/score.js';
 import { readCsvFile } from '../../../test/competitions/helpers.js';
 import { EXPORT_TOLERANCE, LOCAL_SCORE_FILE, SUBMISSION_MODEL_DIR } from '../export.js';
-import { RETRIEVAL_2020_SLUG } from '../landmark-retrieval-2020.js';
+import { RETRIEVAL_2020_CONFIG, RETRIEVAL_2020_SLUG } from '../landmark-retrieval-2020.js';
+
+/** The image model the run trains and the host ran. */
+const IMAGE = RETRIEVAL_2020_CONFIG.models.image as ImageModelConfig;
 
 const root = mkdtempSync(join(tmpdir(), 'simkit-glr2020-'));
 const out = join(root, 'out');
@@ -46,11 +50,11 @@ beforeAll(async () => {
     competition: RETRIEVAL_2020_SLUG,
     out,
     leaderboard: join(root, 'leaderboard.sqlite'),
-    overrides: { epochs: 2 },
+    epochs: 2,
   });
   test = await adapter.readTest(join(out, 'sample'));
   const model = await loadModel(join(out, SUBMISSION_MODEL_DIR));
-  const size = adapter.config.imageSize;
+  const size = IMAGE.imageSize;
   exported = { queries: await outputs(model, test.queries, size), index: await outputs(model, test.index!, size) };
   dim = exported.queries.length / test.queries.length;
   model.dispose();
@@ -66,10 +70,10 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
     expect(summary.exportedModel).toBe(join(out, SUBMISSION_MODEL_DIR));
     expect(existsSync(join(out, SUBMISSION_MODEL_DIR, 'weights.bin'))).toBe(true);
     // The run searched l2Normalize(trained model's output): embedInChunks over the model saved by training.
-    const trained = await loadModel(join(summary.runDir, 'model'));
+    const trained = await loadModel(join(summary.runDir, 'image', 'model'));
     const items = [...test.queries, ...test.index!];
     const searched = new Float32Array(items.length * dim);
-    await embedInChunks(trained, items, imageInputs(adapter, adapter.config), (start, chunk) =>
+    await embedInChunks(trained, items, imageInputs(adapter, IMAGE), (start, chunk) =>
       searched.set(chunk, start * dim),
     );
     trained.dispose();
@@ -133,7 +137,8 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
     const before = tf.memory().numTensors;
     await adapter.exportModel!({
       out: again,
-      runDir: summary.runDir,
+      modelDir: join(summary.runDir, 'image'),
+      model: IMAGE,
       config: adapter.config,
       queries,
       validation: null,
@@ -148,7 +153,8 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
     vectors[3] = vectors[3]! + 1e-3;
     const error = await adapter.exportModel!({
       out: join(root, 'tampered'),
-      runDir: summary.runDir,
+      modelDir: join(summary.runDir, 'image'),
+      model: IMAGE,
       config: adapter.config,
       queries: { items: test.queries, vectors },
       validation: null,
@@ -191,9 +197,9 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
       'indexer flat with 100 neighbours is not the search landmark-retrieval-2020 was scored with',
     );
     expect(await refused('twenty', { neighbours: 20 })).toContain('with 20 neighbours');
-    const allowed = configFile('epochs', { epochs: 3 });
+    const allowed = configFile('epochs', { models: { image: { epochs: 3 } } });
     await expect(effectiveConfig(app, { competition: RETRIEVAL_2020_SLUG, config: allowed })).resolves.toMatchObject({
-      epochs: 3,
+      models: { image: { epochs: 3 } },
     });
   });
 });

@@ -9,7 +9,7 @@ import { registerWasmTrainingKernels } from '../../engine/kernels/index.js';
 import { loadNativeAddon } from '../../engine/native/addon.js';
 import { NATIVE_PLANNERS } from '../../engine/native/kernels.js';
 import { isUserError, UserError } from '../../errors.js';
-import { METRIC_INNER_PRODUCT, faiss } from '../../index/native.js';
+import { METRIC_INNER_PRODUCT, faiss } from '../../search/native.js';
 import { PACKAGED_NETWORKS, weightsPackage, weightsSource } from '../../models/packaged-networks.js';
 
 export interface Check {

@@ -5,13 +5,14 @@ import type { Item } from '../../contracts/competition.js';
 import { initEngine } from '../../engine/backend.js';
 import { UserError } from '../../errors.js';
 import { fileSystemError } from '../../io/atomic-write.js';
-import { EmbeddingsWriter, inShard, parseShard, readEmbeddings } from '../../index/embeddings-file.js';
-import { searchNeighbours } from '../../index/neighbours.js';
-import { VectorIndex } from '../../index/vector-index.js';
+import { EmbeddingsWriter, inShard, parseShard, readEmbeddings } from '../../search/embeddings-file.js';
+import { searchNeighbours } from '../../search/neighbours.js';
+import { VectorIndex } from '../../search/vector-index.js';
 import { log } from '../../log.js';
 import { loadModel } from '../../models/io.js';
-import { embedInChunks, imageInputs } from '../../pipeline/model.js';
-import { findCompetition } from '../../pipeline/run.js';
+import { embedInChunks, modelInputs } from '../../pipeline/model-inputs.js';
+import { findCompetition } from '../../pipeline/prepare.js';
+import { modelDir } from '../../pipeline/train-models.js';
 import { readRunConfig, runConfigPath } from '../../pipeline/run-config.js';
 import { writeCsvAtomic } from '../../data/csv.js';
 import { POSITIVE_INTEGER } from '../../pipeline/config-check.js';
@@ -22,9 +23,10 @@ const SETS = ['train', 'test', 'index'] as const;
 export function registerKnn(program: Command, context: CliContext): void {
   program
     .command('embed')
-    .description("embed a competition's items with a trained run's image model into an embeddings file")
+    .description("embed a competition's items with one of a trained run's models into an embeddings file")
     .argument('<competition>', 'slug or short name')
-    .requiredOption('--run <dir>', 'output directory of `simkit run` (holds config.json and run/model)')
+    .requiredOption('--run <dir>', 'output directory of `simkit run` (holds config.json and run/<model>/model)')
+    .option('--model <name>', "the run's model to embed with (default: the search model)")
     .option('--data <dir>', "the competition's data (default: <run>/sample)", pathFlag)
     .option('--set <set>', SETS.join('|'), 'test')
     .option('--shard <i/n>', 'embed only items i, i+n, i+2n, … (for splitting work between processes)')
@@ -33,13 +35,22 @@ export function registerKnn(program: Command, context: CliContext): void {
     .action(
       async (
         name: string,
-        options: { run: string; data?: string; set: string; shard?: string; out: string; strict?: boolean },
+        options: {
+          run: string;
+          model?: string;
+          data?: string;
+          set: string;
+          shard?: string;
+          out: string;
+          strict?: boolean;
+        },
       ) => {
         if (!(SETS as readonly string[]).includes(options.set))
           throw new UserError(`unknown set "${options.set}"`, `choose one of: ${SETS.join(', ')}`);
         const shard = options.shard ? parseShard(options.shard) : undefined;
         await initEngine();
-        const { competition } = findCompetition(await context.simkit(), name);
+        const app = await context.simkit();
+        const { competition } = findCompetition(app, name);
         const runOut = resolve(options.run);
         const config = await readRunConfig(runOut);
         if (config.competition !== competition.alias)
@@ -63,12 +74,21 @@ export function registerKnn(program: Command, context: CliContext): void {
               : undefined,
             1,
           );
-        const model = await loadModel(join(runOut, 'run', 'model'));
-        const writer = EmbeddingsWriter.open(options.out, config.embeddingSize, { run: runOut, shard });
+        const modelName = options.model ?? config.search ?? Object.keys(config.models)[0]!;
+        const spec = config.models[modelName];
+        if (!spec)
+          throw new UserError(
+            `${runConfigPath(runOut)} has no model "${modelName}"`,
+            `its models: ${Object.keys(config.models).join(', ')}`,
+          );
+        const inputs = modelInputs(app, competition, modelName, spec, options.strict);
+        const model = await loadModel(join(modelDir(join(runOut, 'run'), modelName), 'model'));
+        const dim = spec.embeddingSize;
+        const writer = EmbeddingsWriter.open(options.out, dim, { run: runOut, shard });
         try {
-          await embedInChunks(model, selected, imageInputs(competition, config, options.strict), (start, vectors) => {
+          await embedInChunks(model, selected, inputs, (start, vectors) => {
             writer.append(
-              selected.slice(start, start + vectors.length / config.embeddingSize).map((item) => item.id),
+              selected.slice(start, start + vectors.length / dim).map((item) => item.id),
               vectors,
             );
           });

@@ -4,7 +4,8 @@ import { withComponentDefaults } from '../component-options.js';
 import { initEngine } from '../../engine/backend.js';
 import { POSITIVE_INTEGER, SEED } from '../../pipeline/config-check.js';
 import { DEFAULT_MAX_BAD_IMAGES } from '../../pipeline/data-check.js';
-import { effectiveConfig, runCompetition, type RunSummary } from '../../pipeline/run.js';
+import { effectiveConfig } from '../../pipeline/prepare.js';
+import { runCompetition, type RunSummary } from '../../pipeline/run.js';
 import { numberFlag, pathFlag } from '../flags.js';
 
 function formatScore(value: number | null | undefined): string {
@@ -70,7 +71,7 @@ export function withRunFlags(command: Command, help: { out: string; config: stri
       'override the number of training epochs of every model of the run',
       numberFlag(POSITIVE_INTEGER),
     )
-    .option('--resume', "continue training from the run's latest checkpoint (<out>/run/checkpoints)")
+    .option('--resume', "continue training from the run's latest checkpoints (<out>/run/<model>/checkpoints)")
     .option('--strict', 'an unreadable image fails the run instead of being skipped (or replaced by a blank one)')
     .option(
       '--max-bad-images <share>',
@@ -99,7 +100,7 @@ export function registerRun(program: Command, context: CliContext): void {
       resume: options.resume,
       strict: options.strict,
       maxBadImages: options.maxBadImages,
-      overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
+      epochs: options.epochs,
     };
     if (options.printConfig) {
       process.stdout.write(`${JSON.stringify(withComponentDefaults(app, await effectiveConfig(app, run)), null, 2)}\n`);

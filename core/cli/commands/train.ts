@@ -3,14 +3,14 @@ import type { CliContext } from '../context.js';
 import { withComponentDefaults } from '../component-options.js';
 import { initEngine } from '../../engine/backend.js';
 import { UserError } from '../../errors.js';
-import { effectiveConfig } from '../../pipeline/run.js';
+import { effectiveConfig } from '../../pipeline/prepare.js';
 import { readTrainFile, trainOnly, type TrainSummary } from '../../pipeline/train.js';
 import { withRunFlags, type RunFlags } from './run.js';
 
 export function formatTrainSummary(summary: TrainSummary): string {
   const lines: string[] = [];
   for (const model of summary.models) {
-    const what = summary.models.length > 1 ? ` the ${model.kind} model for` : '';
+    const what = summary.models.length > 1 ? ` the ${model.name} model for` : '';
     lines.push(
       `${summary.competition}: trained${what} ${model.history.length} ` +
         `epoch(s)${model.resumedFrom === null ? '' : ` (resumed after epoch ${model.resumedFrom})`}`,
@@ -31,7 +31,9 @@ export function formatTrainSummary(summary: TrainSummary): string {
 export function registerTrain(program: Command, context: CliContext): void {
   const command = program
     .command('train')
-    .description('train and validate an embedding model with per-epoch checkpoints (no search or submission)')
+    .description(
+      "train and validate the config's embedding models with per-epoch checkpoints (no search or submission)",
+    )
     .argument('[competition]', 'Kaggle slug or short name (or `competition:` in the config file)');
   withRunFlags(command, {
     out: 'where the run goes (default: output/<slug>)',
@@ -55,7 +57,7 @@ export function registerTrain(program: Command, context: CliContext): void {
       resume: options.resume,
       strict: options.strict,
       maxBadImages: options.maxBadImages,
-      overrides: options.epochs === undefined ? undefined : { epochs: options.epochs },
+      epochs: options.epochs,
     };
     if (options.printConfig) {
       const config = withComponentDefaults(app, await effectiveConfig(app, run));

@@ -5,7 +5,10 @@ export type ConvInfo = tf.backend_util.Conv2DInfo;
 type Pair = [number, number];
 export type Padding4D = [Pair, Pair, Pair, Pair];
 
-/** The forward convolution's geometry (NHWC), as tfjs computes it from a kernel's attributes. */
+/**
+ * The forward convolution's geometry (NHWC: a kernel given NCHW tensors transposes them first), as
+ * tfjs computes it from a kernel's attributes. The one place a convolution's geometry is computed.
+ */
 export function convGeometry(
   xShape: number[],
   filterShape: number[],
@@ -28,6 +31,43 @@ export function convGeometry(
     depthwise,
     'channelsLast',
   );
+}
+
+/** The 17 geometry numbers of native/engine's convolutions, when oneDNN's output-size rule agrees with tfjs's. */
+export function oneDnnGeometry(info: ConvInfo): number[] | undefined {
+  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } =
+    info;
+  const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo, dataFormat } = info;
+  if (
+    dataFormat !== 'channelsLast' ||
+    batchSize * inHeight * inWidth * inChannels * outHeight * outWidth * outChannels === 0
+  )
+    return undefined;
+  const { top, left, bottom, right } = padInfo;
+  if (Math.min(top, left, bottom, right) < 0) return undefined;
+  const extentH = (filterHeight - 1) * dilationHeight + 1;
+  const extentW = (filterWidth - 1) * dilationWidth + 1;
+  if (Math.floor((inHeight + top + bottom - extentH) / strideHeight) + 1 !== outHeight) return undefined;
+  if (Math.floor((inWidth + left + right - extentW) / strideWidth) + 1 !== outWidth) return undefined;
+  return [
+    batchSize,
+    inHeight,
+    inWidth,
+    inChannels,
+    outHeight,
+    outWidth,
+    outChannels,
+    filterHeight,
+    filterWidth,
+    strideHeight,
+    strideWidth,
+    dilationHeight,
+    dilationWidth,
+    top,
+    left,
+    bottom,
+    right,
+  ];
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { log } from '../../log.js';
+import { convGeometry, oneDnnGeometry } from '../kernels/conv-geometry.js';
 import type { NativeEngineAddon } from './addon.js';
 
 export const NATIVE_BACKEND = 'native';
@@ -138,64 +139,9 @@ function matmulPlanner(fused: boolean): Planner {
   };
 }
 
-/** The 17 geometry numbers of native/engine's convolutions, when oneDNN's output-size rule agrees with tfjs's. */
-function convGeometry(info: tf.backend_util.Conv2DInfo): number[] | undefined {
-  const { batchSize, inHeight, inWidth, inChannels, outHeight, outWidth, outChannels, filterHeight, filterWidth } =
-    info;
-  const { strideHeight, strideWidth, dilationHeight, dilationWidth, padInfo, dataFormat } = info;
-  if (
-    dataFormat !== 'channelsLast' ||
-    batchSize * inHeight * inWidth * inChannels * outHeight * outWidth * outChannels === 0
-  )
-    return undefined;
-  const { top, left, bottom, right } = padInfo;
-  if (Math.min(top, left, bottom, right) < 0) return undefined;
-  const extentH = (filterHeight - 1) * dilationHeight + 1;
-  const extentW = (filterWidth - 1) * dilationWidth + 1;
-  if (Math.floor((inHeight + top + bottom - extentH) / strideHeight) + 1 !== outHeight) return undefined;
-  if (Math.floor((inWidth + left + right - extentW) / strideWidth) + 1 !== outWidth) return undefined;
-  return [
-    batchSize,
-    inHeight,
-    inWidth,
-    inChannels,
-    outHeight,
-    outWidth,
-    outChannels,
-    filterHeight,
-    filterWidth,
-    strideHeight,
-    strideWidth,
-    dilationHeight,
-    dilationWidth,
-    top,
-    left,
-    bottom,
-    right,
-  ];
-}
-
-type ConvAttrs = {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dilations?: number | [number, number];
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  dataFormat?: 'NHWC' | 'NCHW';
-};
-
-function convInfo(xShape: number[], filterShape: number[], attrs: tf.NamedAttrMap): tf.backend_util.Conv2DInfo {
-  const a = attrs as unknown as ConvAttrs;
-  const format = tf.backend_util.convertConv2DDataFormat(a.dataFormat ?? 'NHWC');
-  return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number],
-    filterShape as [number, number, number, number],
-    a.strides,
-    a.dilations ?? 1,
-    a.pad,
-    a.dimRoundingMode,
-    false,
-    format,
-  );
+/** Whether a convolution's tensors are NHWC, the only layout of native/engine's convolutions. */
+function isNhwc(attrs: tf.NamedAttrMap): boolean {
+  return (attrs.dataFormat ?? 'NHWC') === 'NHWC';
 }
 
 /** Conv2D and FusedConv2D (bias of outChannels values, fused activation). */
@@ -208,11 +154,12 @@ function conv2dPlanner(fused: boolean): Planner {
       !activation ||
       !allFloat32(x, filter, bias) ||
       x.shape.length !== 4 ||
-      filter.shape.length !== 4
+      filter.shape.length !== 4 ||
+      !isNhwc(attrs)
     )
       return undefined;
-    const info = convInfo(x.shape, filter.shape, attrs);
-    const geometry = convGeometry(info);
+    const info = convGeometry(x.shape, filter.shape, attrs, false);
+    const geometry = oneDnnGeometry(info);
     if (!geometry || (bias && size(bias.shape) !== info.outChannels)) return undefined;
     const [xAt, filterAt, biasAt] = [offsetOf(x), offsetOf(filter), bias ? offsetOf(bias) : -1];
     return {
@@ -225,8 +172,8 @@ function conv2dPlanner(fused: boolean): Planner {
 
 const conv2dBackpropInputPlanner: Planner = ({ dy, filter }, attrs, offsetOf) => {
   const inputShape = attrs.inputShape as number[];
-  if (!dy || !filter || !allFloat32(dy, filter) || inputShape.length !== 4) return undefined;
-  const geometry = convGeometry(convInfo(inputShape, filter.shape, { ...attrs, dilations: 1 }));
+  if (!dy || !filter || !allFloat32(dy, filter) || inputShape.length !== 4 || !isNhwc(attrs)) return undefined;
+  const geometry = oneDnnGeometry(convGeometry(inputShape, filter.shape, { ...attrs, dilations: 1 }, false));
   if (!geometry) return undefined;
   const [dyAt, filterAt] = [offsetOf(dy), offsetOf(filter)];
   return {
@@ -237,8 +184,9 @@ const conv2dBackpropInputPlanner: Planner = ({ dy, filter }, attrs, offsetOf) =>
 
 const conv2dBackpropFilterPlanner: Planner = ({ x, dy }, attrs, offsetOf) => {
   const filterShape = attrs.filterShape as number[];
-  if (!x || !dy || !allFloat32(x, dy) || x.shape.length !== 4 || filterShape.length !== 4) return undefined;
-  const geometry = convGeometry(convInfo(x.shape, filterShape, { ...attrs, dilations: 1 }));
+  if (!x || !dy || !allFloat32(x, dy) || x.shape.length !== 4 || filterShape.length !== 4 || !isNhwc(attrs))
+    return undefined;
+  const geometry = oneDnnGeometry(convGeometry(x.shape, filterShape, { ...attrs, dilations: 1 }, false));
   if (!geometry) return undefined;
   const [xAt, dyAt] = [offsetOf(x), offsetOf(dy)];
   return {
@@ -256,8 +204,8 @@ function poolGeometry(
   const a = attrs as unknown as {
     filterSize: number | [number, number];
     strides: number | [number, number];
-    pad: ConvAttrs['pad'];
-    dimRoundingMode?: ConvAttrs['dimRoundingMode'];
+    pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
   const info = tf.backend_util.computePool2DInfo(
     xShape as [number, number, number, number],

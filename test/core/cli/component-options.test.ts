@@ -55,9 +55,11 @@ describe("components' options", () => {
       "  headWeight  0        Weight of the head's class probability when the state carries one: score·(1−w) + p·w.",
     ]);
     const competition = await simkitInProcess(['list', 'competitions', 'whales'], { cwd: REPO_ROOT });
-    expect(competition.stdout).toMatch(/\n {2}imageSize +32 +Images are resized/);
+    expect(competition.stdout).toMatch(/\n {2}models +The run's embedding models by name/);
     // A nested default gets a line of its own.
-    expect(competition.stdout).toContain('    = {"name":"residual-cnn"');
+    expect(competition.stdout).toContain(
+      '    = {"image":{"input":"image","imageSize":32,"backbone":{"name":"residual-cnn"',
+    );
     const unknown = await simkitInProcess(['list', 'losses', 'tripplet'], { cwd: REPO_ROOT });
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown loss "tripplet"');
@@ -66,13 +68,16 @@ describe("components' options", () => {
   it("--print-config shows a switched component's every option: its defaults with the config's values", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'simkit-print-config-'));
     const config = join(dir, 'triplet.yaml');
-    writeFileSync(config, 'loss: { name: triplet, options: { margin: 0.2 } }\nhead: { name: none }\n');
+    writeFileSync(
+      config,
+      'models:\n  image:\n    loss: { name: triplet, options: { margin: 0.2 } }\n    head: { name: none }\n',
+    );
     const result = await simkitInProcess(['run', 'hotels', '--config', config, '--print-config'], { cwd: dir });
     expect(result.code).toBe(0);
     const printed = JSON.parse(result.stdout) as CompetitionConfig;
     const triplet = (await Simkit.create()).registry('Loss').get('triplet').defaults;
-    expect(printed.loss).toEqual({ name: 'triplet', options: { ...triplet, margin: 0.2 } });
-    expect(printed.head).toEqual({ name: 'none', options: {} });
+    expect(printed.models.image!.loss).toEqual({ name: 'triplet', options: { ...triplet, margin: 0.2 } });
+    expect(printed.models.image!.head).toEqual({ name: 'none', options: {} });
     expect(printed.postProcessors[0]).toEqual({ name: 'knn-vote', options: { k: 5, power: 3, headWeight: 0 } });
     // What it prints is a config the run accepts as it is.
     writeFileSync(join(dir, 'printed.json'), result.stdout);

@@ -22,13 +22,13 @@ import Database from 'better-sqlite3';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../../core/engine/backend.js';
-import { EmbeddingsWriter } from '../../../core/index/embeddings-file.js';
-import { VectorIndex } from '../../../core/index/vector-index.js';
+import { EmbeddingsWriter } from '../../../core/search/embeddings-file.js';
+import { VectorIndex } from '../../../core/search/vector-index.js';
 import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
-import type { CompetitionConfig } from '../../../core/contracts/competition.js';
+import type { CompetitionConfig, ImageModelConfig } from '../../../core/contracts/competition.js';
 import { Simkit } from '../../../core/di/container.js';
 import { saveModel } from '../../../core/models/io.js';
-import { effectiveConfig } from '../../../core/pipeline/run.js';
+import { effectiveConfig } from '../../../core/pipeline/prepare.js';
 import { writeRunConfig } from '../../../core/pipeline/run-config.js';
 import { Checkpoints } from '../../../core/training/checkpoint.js';
 import { competition } from '../../competitions/helpers.js';
@@ -84,7 +84,10 @@ function editLine(file: string, line: number, change: (text: string) => string):
   writeFileSync(file, lines.join('\n'));
 }
 
-const RUN_OUTPUTS = ['out/submission.csv', 'out/run/checkpoints', 'out/run/model', 'out/config.json'];
+/** A smaller image model: hotels in seconds. */
+const SMALL_IMAGE_MODEL = 'models:\n  image: { imageSize: 24, batchSize: 32, embeddingSize: 16 }\n';
+
+const RUN_OUTPUTS = ['out/submission.csv', 'out/run/image/checkpoints', 'out/run/image/model', 'out/config.json'];
 
 async function shopeeRun(dir: string, edit: (data: string) => void, extra: string[] = []): Promise<Scene> {
   const data = await sample('shopee', dir);
@@ -120,9 +123,9 @@ function searchFiles(dir: string): { index: string; queries: string } {
   return { index: join(dir, 'gallery.index'), queries };
 }
 
-/** A checkpoint of `epoch` epochs in `<dir>/out/run` whose tensors are `values`. */
+/** A checkpoint of `epoch` epochs of the image model in `<dir>/out/run/image` whose tensors are `values`. */
 async function checkpoint(dir: string, epoch: number, values: number[]): Promise<string> {
-  const runDir = join(dir, 'out', 'run');
+  const runDir = join(dir, 'out', 'run', 'image');
   const tensor = tf.tensor1d(values);
   const state = {
     epoch,
@@ -186,11 +189,14 @@ function deadPid(): number {
   return spawnSync('true').pid;
 }
 
-const SMALL_MODEL = 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n';
-
-/** A config file `c.yaml` in `dir` with `text` after the small model's settings. */
+/** A config file `c.yaml` in `dir`: the small image model with `text` (its own settings) after the small ones. */
 function smallConfig(dir: string, text = ''): string {
-  writeFileSync(join(dir, 'c.yaml'), `${SMALL_MODEL}${text}`);
+  const settings = `imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n${text}`;
+  const indented = settings
+    .split('\n')
+    .map((line) => (line ? `    ${line}` : line))
+    .join('\n');
+  writeFileSync(join(dir, 'c.yaml'), `models:\n  image:\n${indented}`);
   return 'c.yaml';
 }
 
@@ -220,8 +226,11 @@ const CASES: Case[] = [
       return { args: ['train', 'fashion-mnist', '--out', 'out', '--resume', '--epochs', '2'] };
     },
     exit: 2,
-    message: /cannot resume 2 epoch\(s\): the checkpoint in .*out\/run\/checkpoints has already trained 3/,
-    absent: ['out/run/model', 'out/config.json'],
+    message: new RegExp(
+      String.raw`cannot resume 2 epoch\(s\): the checkpoint in .*out/run/image/checkpoints has already trained 3\n` +
+        String.raw` {2}fix: resume with --epochs 3 or more, or start afresh without --resume`,
+    ),
+    absent: ['out/run/image/model', 'out/config.json'],
   },
 
   // 2. Numeric flags and config values.
@@ -252,21 +261,47 @@ const CASES: Case[] = [
   {
     name: 'a config file with epochs: 0',
     setup: (dir) => {
-      writeFileSync(join(dir, 'c.yaml'), 'epochs: 0\n');
+      writeFileSync(join(dir, 'c.yaml'), 'models:\n  image:\n    epochs: 0\n');
       return { args: ['run', 'hotels', '--out', 'out', '--config', 'c.yaml'] };
     },
     exit: 1,
-    message: /c\.yaml \(epochs\): expected an integer ≥ 1, got 0/,
+    message: /c\.yaml \(models\.image\.epochs\): expected an integer ≥ 1, got 0/,
     absent: ['out/run', 'out/submission.csv'],
+  },
+  {
+    name: 'a config file in the form before named models (top-level image keys, textModel)',
+    setup: (dir) => {
+      writeFileSync(join(dir, 'c.yaml'), 'epochs: 3\nimageSize: 48\ntextModel:\n  epochs: 2\n');
+      return { args: ['run', 'shopee', '--out', 'out', '--config', 'c.yaml'] };
+    },
+    exit: 1,
+    message: new RegExp(
+      String.raw`c\.yaml \(epochs\): epochs, imageSize, textModel now belong to a named model; ` +
+        String.raw`write \{"models":\{"image":\{"epochs":3,"imageSize":48\},"text":\{"input":"text","epochs":2\}\}\}`,
+    ),
+    absent: ['out/run', 'out/sample'],
+  },
+  {
+    name: 'a post-processor reading a model the config does not have',
+    setup: (dir) => {
+      writeFileSync(
+        join(dir, 'c.json'),
+        JSON.stringify({ postProcessors: [{ name: 'model-match', options: { model: 'title' } }], tune: {} }),
+      );
+      return { args: ['run', 'shopee', '--out', 'out', '--config', 'c.json'] };
+    },
+    exit: 2,
+    message: /post-processor model-match reads model "title", which the config does not have[^]*models: image, text/,
+    absent: ['out/run', 'out/sample'],
   },
   {
     name: 'a config file with a negative learning rate for the text model',
     setup: (dir) => {
-      writeFileSync(join(dir, 'c.json'), JSON.stringify({ textModel: { learningRate: -0.1 } }));
+      writeFileSync(join(dir, 'c.json'), JSON.stringify({ models: { text: { learningRate: -0.1 } } }));
       return { args: ['run', 'shopee', '--out', 'out', '--config', 'c.json'] };
     },
     exit: 1,
-    message: /c\.json \(textModel\.learningRate\): expected a number > 0/,
+    message: /c\.json \(models\.text\.learningRate\): expected a number > 0/,
     absent: ['out/run'],
   },
   {
@@ -280,11 +315,11 @@ const CASES: Case[] = [
     absent: ['output'],
   },
   {
-    name: '--epochs reaches the text model too',
+    name: '--epochs reaches every model',
     setup: () => ({ args: ['run', 'shopee', '--epochs', '2', '--print-config'] }),
     exit: 0,
     message: '',
-    stdout: /"textModel": \{[^]*"epochs": 2,/,
+    stdout: /"image": \{[^]*"epochs": 2,[^]*"text": \{[^]*"epochs": 2,/,
   },
 
   // 3. A leaderboard that cannot be used names its file and says what to do.
@@ -359,7 +394,7 @@ const CASES: Case[] = [
       const [, first] = readFileSync(join(data, 'train.csv'), 'utf8').split('\n');
       const [image, chain] = first!.split(',');
       rmSync(join(data, 'train_images', chain!, image!));
-      writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
+      writeFileSync(join(dir, 'small.yaml'), SMALL_IMAGE_MODEL);
       const board = leaderboardFile(dir, (path) => truncateSync(path, 1000));
       return {
         args: ['run', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'small.yaml'],
@@ -495,12 +530,12 @@ const CASES: Case[] = [
           // A readable header and a cut-off body: only decoding finds out.
           truncateSync(join(data, 'train_images', chain!, image!), 400);
         });
-      writeFileSync(join(dir, 'small.yaml'), 'imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n');
+      writeFileSync(join(dir, 'small.yaml'), SMALL_IMAGE_MODEL);
       return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '2', '--config', 'small.yaml'] };
     },
     exit: 1,
-    message: /epoch 1: \d+ of \d+ training images could not be read, more than 10 %/,
-    absent: ['out/run/model', 'out/config.json', 'out/run/checkpoints/epoch-0001'],
+    message: /epoch 1: \d+ of \d+ training images could not be read, more than 10 %\n {2}fix: .*--max-bad-images/,
+    absent: ['out/run/image/model', 'out/config.json', 'out/run/image/checkpoints/epoch-0001'],
   },
 
   // 5. Paths that leave the data directory.
@@ -624,7 +659,7 @@ const CASES: Case[] = [
     },
     exit: 1,
     message: /epoch-0001\/tensors\.bin \(model\/0\): holds values that are not finite/,
-    absent: ['out/run/model', 'out/config.json'],
+    absent: ['out/run/image/model', 'out/config.json'],
   },
   {
     name: 'a checkpoint with changed bytes',
@@ -637,7 +672,7 @@ const CASES: Case[] = [
     },
     exit: 1,
     message: /epoch-0001\/tensors\.bin: checksum mismatch/,
-    absent: ['out/run/model', 'out/config.json'],
+    absent: ['out/run/image/model', 'out/config.json'],
   },
 
   {
@@ -647,12 +682,12 @@ const CASES: Case[] = [
       await hotelsRunConfig(dir);
       const model = tf.sequential({ layers: [tf.layers.dense({ units: 2, inputShape: [3] })] });
       model.setWeights(model.getWeights().map((w) => tf.fill(w.shape, Number.NaN)));
-      await saveModel(model, join(dir, 'out', 'run', 'model'));
+      await saveModel(model, join(dir, 'out', 'run', 'image', 'model'));
       model.dispose();
       return { args: ['embed', 'hotels', '--run', 'out', '--data', data, '--out', 'v.emb'] };
     },
     exit: 1,
-    message: /out\/run\/model\/weights\.bin \([^)]*\): holds values that are not finite/,
+    message: /out\/run\/image\/model\/weights\.bin \([^)]*\): holds values that are not finite/,
     absent: ['v.emb'],
   },
 
@@ -746,8 +781,8 @@ const CASES: Case[] = [
     },
     exit: 2,
     message: /the loss became/,
-    present: ['out/run/checkpoints/epoch-0003/tensors.bin', 'out/run/checkpoints/latest.json'],
-    unchanged: ['out/run/checkpoints/latest.json'],
+    present: ['out/run/image/checkpoints/epoch-0003/tensors.bin', 'out/run/image/checkpoints/latest.json'],
+    unchanged: ['out/run/image/checkpoints/latest.json'],
   },
 
   // 11. Degenerate data is refused before training, saying what the competition needs.
@@ -854,20 +889,28 @@ const CASES: Case[] = [
       [
         'crop.scale [2, 1]',
         'training: { augment: { crop: { scale: [2, 1] } } }',
-        /\(training\.augment\.crop\.scale\): expected \[low, high\] with low ≤ high, each a number > 0 and ≤ 1, got \[2,1\]/,
+        /\(models\.image\.training\.augment\.crop\.scale\): expected \[low, high\] with low ≤ high, each a number > 0 and ≤ 1, got \[2,1\]/,
       ],
       [
         'rotate "abc"',
         'training: { augment: { rotate: abc } }',
-        /\(training\.augment\.rotate\): expected a number ≥ 0 and ≤ 180, got "abc"/,
+        /\(models\.image\.training\.augment\.rotate\): expected a number ≥ 0 and ≤ 180, got "abc"/,
       ],
       [
         'nt-xent temperature 0',
         'loss: { name: nt-xent, options: { temperature: 0 } }\nhead: { name: none }\nsampler: { name: none }',
         /loss "nt-xent" option temperature: expected a number > 0, got 0/,
       ],
-      ['a learning rate of .inf', 'learningRate: .inf', /\(learningRate\): expected a number > 0, got Infinity/],
-      ['a learning rate of .nan', 'learningRate: .nan', /\(learningRate\): expected a number > 0, got NaN/],
+      [
+        'a learning rate of .inf',
+        'learningRate: .inf',
+        /\(models\.image\.learningRate\): expected a number > 0, got Infinity/,
+      ],
+      [
+        'a learning rate of .nan',
+        'learningRate: .nan',
+        /\(models\.image\.learningRate\): expected a number > 0, got NaN/,
+      ],
       [
         'pk 1000 classes × 1000 samples',
         'sampler: { name: pk, options: { classesPerBatch: 1000, samplesPerClass: 1000 } }',
@@ -895,18 +938,18 @@ const CASES: Case[] = [
     },
     exit: 1,
     message,
-    absent: ['out/run/model', 'out/run/checkpoints', 'out/config.json'],
+    absent: ['out/run/image/model', 'out/run/image/checkpoints', 'out/config.json'],
   })),
   {
     name: 'an imageSize of 100000',
     setup: async (dir) => {
       const data = await sample('hotels', dir);
-      writeFileSync(join(dir, 'c.yaml'), 'imageSize: 100000\n');
+      writeFileSync(join(dir, 'c.yaml'), 'models:\n  image:\n    imageSize: 100000\n');
       return { args: ['train', 'hotels', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'c.yaml'] };
     },
     exit: 1,
     message: /image inputs of 100000×100000×3 are too large to train on[^]*fix: use a smaller imageSize/,
-    absent: ['out/run/model', 'out/run/checkpoints', 'out/config.json'],
+    absent: ['out/run/image/model', 'out/run/image/checkpoints', 'out/config.json'],
   },
   {
     name: 'a JSON config that gives a key twice',
@@ -959,14 +1002,14 @@ const CASES: Case[] = [
     name: 'embed onto a full disk',
     setup: async (dir) => {
       const data = await sample('hotels', dir);
-      const config = await hotelsRunConfig(dir);
+      const image = (await hotelsRunConfig(dir)).models.image as ImageModelConfig;
       const model = tf.sequential({
         layers: [
-          tf.layers.flatten({ inputShape: [config.imageSize, config.imageSize, 3] }),
-          tf.layers.dense({ units: config.embeddingSize }),
+          tf.layers.flatten({ inputShape: [image.imageSize, image.imageSize, 3] }),
+          tf.layers.dense({ units: image.embeddingSize }),
         ],
       });
-      await saveModel(model, join(dir, 'out', 'run', 'model'));
+      await saveModel(model, join(dir, 'out', 'run', 'image', 'model'));
       model.dispose();
       mkdirSync(join(dir, 'full'));
       return {
@@ -1020,9 +1063,9 @@ const CASES: Case[] = [
     name: 'simkit run shopee | head -1 writes its submission and exits 0',
     setup: async (dir) => {
       const data = await sample('shopee', dir);
-      writeFileSync(join(dir, 'c.yaml'), 'imageSize: 32\nbatchSize: 32\nembeddingSize: 16\n');
+      // Shopee's image model is MobileNetV2, which takes 32 px at least.
+      writeFileSync(join(dir, 'c.yaml'), 'models:\n  image: { imageSize: 32, batchSize: 32, embeddingSize: 16 }\n');
       return {
-        // The smallest input Shopee's pretrained MobileNetV2 takes.
         args: ['run', 'shopee', '--data', data, '--out', 'out', '--epochs', '1', '--config', 'c.yaml'],
         shell: firstLineOnly(),
       };

@@ -1,21 +1,23 @@
 import { describe, expect, it } from 'vitest';
+import { fnv1a32, hashToken } from '../../../core/data/hashing.js';
+import { csrFromRows, sparseTopK, type CsrMatrix, type SparseRow } from '../../../core/data/sparse.js';
 import {
-  TfidfVectorizer,
   analyze,
   charNgrams,
   charWbNgrams,
-  csrFromRows,
-  csrRow,
-  fnv1a32,
-  hashToken,
   normalizeText,
-  sparseTopK,
   wordNgrams,
   wordTokens,
-  type CsrMatrix,
-  type TfidfOptions,
-} from '../../../core/data/text.js';
+} from '../../../core/data/text-analysis.js';
+import { TfidfVectorizer, type TfidfOptions } from '../../../core/data/tfidf.js';
 import { Random } from '../../../core/random.js';
+
+/** Row `row` of a CSR matrix. */
+function csrRow(matrix: CsrMatrix, row: number): SparseRow {
+  const start = matrix.indptr[row]!;
+  const end = matrix.indptr[row + 1]!;
+  return { indices: matrix.indices.subarray(start, end), values: matrix.values.subarray(start, end) };
+}
 
 const TITLES = [
   'Botol Minum 500ml, ORIGINAL',

@@ -13,7 +13,7 @@ import {
 } from '../../../core/di/container.js';
 import { InputError, UserError } from '../../../core/errors.js';
 import { initialState } from '../../../core/pipeline/knn.js';
-import { findCompetition } from '../../../core/pipeline/run.js';
+import { findCompetition } from '../../../core/pipeline/prepare.js';
 import { faissIndexer } from '../../../plugins/indexers/di.config.js';
 
 const entry = (name: string) => ({

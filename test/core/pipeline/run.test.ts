@@ -6,7 +6,9 @@ import { FASHION_MNIST_SLUG } from '../../../competitions/fashion-mnist/competit
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { Leaderboard } from '../../../core/leaderboard/leaderboard.js';
-import { effectiveConfig, runCompetition } from '../../../core/pipeline/run.js';
+import { effectiveConfig } from '../../../core/pipeline/prepare.js';
+import { IMAGE_MODEL } from '../../../core/pipeline/defaults.js';
+import { runCompetition } from '../../../core/pipeline/run.js';
 import { formatSummary } from '../../../core/cli/commands/run.js';
 import type { Competition } from '../../../core/contracts/competition.js';
 import { resolveScoringSpec } from '../../../core/scoring/registration.js';
@@ -31,14 +33,14 @@ describe('simkit run on every embedded sample (small settings)', () => {
 
   it.each(COMPETITIONS)('%s: sample → train → search → tuned, validated submission → leaderboard', async (name) => {
     const out = join(root, name);
-    const summary = await runCompetition(app, { competition: name, out, leaderboard, overrides: { epochs: 1 } });
+    const summary = await runCompetition(app, { competition: name, out, leaderboard, epochs: 1 });
     const spec = resolveScoringSpec(app, summary.competition);
     expect(existsSync(summary.submission)).toBe(true);
     const header = readFileSync(summary.submission, 'utf8').split('\n')[0];
     expect(header).toBe(spec.header.join(','));
     await validateSubmissionFile(spec, summary.submission);
-    expect(summary.validation).not.toBeNull();
-    expect(summary.test?.score).not.toBeNull();
+    expect(summary.validation).toEqual(expect.any(Number));
+    expect(summary.test?.score).toEqual(expect.any(Number));
     expect(Object.keys(summary.baselines).length).toBeGreaterThan(0);
     // Kaggle's sample submission is a baseline on validation and on the sample test, printed beside the model.
     const printed = formatSummary(summary);
@@ -51,12 +53,12 @@ describe('simkit run on every embedded sample (small settings)', () => {
       const rows = readFileSync(summary.submission, 'utf8').trim().split('\n').slice(1);
       expect(rows.filter((row) => row.split(',')[1]!.split(' ').length !== spec.metric.counted)).toEqual([]);
     }
-    expect(existsSync(join(summary.runDir, 'model', 'model.json'))).toBe(true);
+    expect(existsSync(join(summary.runDir, 'image', 'model', 'model.json'))).toBe(true);
     if (name === 'shopee') {
-      // The title model is trained beside the image model and its matches are tuned with the rest.
-      expect(existsSync(join(summary.runDir, 'text-model', 'model', 'model.json'))).toBe(true);
+      // The title model is trained beside the image model, in its own folder, and its matches are tuned with the rest.
+      expect(existsSync(join(summary.runDir, 'text', 'model', 'model.json'))).toBe(true);
       expect(Object.keys(summary.tuned)).toEqual(
-        expect.arrayContaining(['tfidf.threshold', 'text-model.threshold', 'combined.threshold']),
+        expect.arrayContaining(['tfidf.threshold', 'model-match.threshold', 'combined.threshold']),
       );
       expect(Object.keys(summary.baselines)).toEqual(
         expect.arrayContaining(['without trained models', 'without the image model', 'without the text model']),
@@ -92,18 +94,21 @@ describe('simkit run on every embedded sample (small settings)', () => {
       competition: 'hotels',
       out: join(root, `hotels-${objective.loss.name}`),
       leaderboard,
-      overrides: { epochs: 1, ...objective },
+      overrides: { models: { image: { ...IMAGE_MODEL, epochs: 1, ...objective } } },
     });
-    expect(summary.validation).not.toBeNull();
-    const log = loggedEpochs(summary.runDir);
+    expect(summary.validation).toEqual(expect.any(Number));
+    const log = loggedEpochs(join(summary.runDir, 'image'));
     expect(log).toHaveLength(1);
     expect(Number.isFinite(log[0]!.loss)).toBe(true);
   });
 
   it('shows the effective config and refuses unknown config keys', async () => {
     const config = await effectiveConfig(app, { competition: 'shopee-product-matching' });
-    expect(config.head.name).toBe('arcface');
-    expect(config.textModel).toMatchObject({
+    expect(Object.keys(config.models)).toEqual(['image', 'text']);
+    expect(config.models.image!.head.name).toBe('arcface');
+    expect(config.search).toBe('image');
+    expect(config.models.text).toMatchObject({
+      input: 'text',
       backbone: { name: 'text-encoder' },
       head: { name: 'arcface' },
       training: { optimizer: 'adam', augment: {} },

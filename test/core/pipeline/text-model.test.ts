@@ -8,7 +8,9 @@ import type { Item, TextModelConfig } from '../../../core/contracts/competition.
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { formatTrainSummary } from '../../../core/cli/commands/train.js';
-import { embedInChunks, textInputsFor, trainEmbeddingModel } from '../../../core/pipeline/model.js';
+import { trainEmbeddingModel } from '../../../core/pipeline/embedding-model.js';
+import { embedInChunks, modelInputs } from '../../../core/pipeline/model-inputs.js';
+import { findCompetition } from '../../../core/pipeline/prepare.js';
 import { trainOnly } from '../../../core/pipeline/train.js';
 import { Random } from '../../../core/random.js';
 import { SHOPEE_CONFIG } from '../../../competitions/shopee/shopee.js';
@@ -53,7 +55,7 @@ describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
   });
 
   const spec: TextModelConfig = {
-    ...SHOPEE_CONFIG.textModel!,
+    ...(SHOPEE_CONFIG.models.text as TextModelConfig),
     epochs: 6,
     batchSize: 48,
     embeddingSize: 32,
@@ -67,7 +69,7 @@ describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
       const random = new Random(5);
       const train = titles(240, random);
       const validation = titles(96, random);
-      const inputs = textInputsFor(app, spec);
+      const inputs = modelInputs(app, findCompetition(app, 'shopee').competition, 'text', spec);
       expect(inputs.shape).toEqual({ height: 1, width: spec.maxTokens, channels: 1 });
 
       const untrained = app.registry<BackboneBuilder>('Backbone').create('text-encoder', spec.backbone.options)(
@@ -83,7 +85,14 @@ describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
 
       const tensors = tf.memory().numTensors;
       const runDir = mkdtempSync(join(tmpdir(), 'simkit-text-model-'));
-      const model = await trainEmbeddingModel(app, spec, inputs, train, validation, { runDir, seed: 7 });
+      const model = await trainEmbeddingModel(
+        app,
+        'text',
+        spec,
+        inputs,
+        { train, validation },
+        { dir: runDir, seed: 7 },
+      );
       const after = await model.embed(validation);
       model.dispose();
       expect(tf.memory().numTensors).toBe(tensors);
@@ -100,27 +109,37 @@ describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
 
   it(
     'simkit train on Shopee trains the image and the text model, each resumable from its own checkpoints',
-    { timeout: 120_000 },
+    { timeout: 300_000 },
     async () => {
       const out = mkdtempSync(join(tmpdir(), 'simkit-train-shopee-'));
       const options = {
         competition: 'shopee',
         out,
-        overrides: { epochs: 1, textModel: { ...SHOPEE_CONFIG.textModel!, epochs: 2 } },
+        overrides: {
+          models: {
+            image: { ...SHOPEE_CONFIG.models.image!, epochs: 1 },
+            text: { ...SHOPEE_CONFIG.models.text!, epochs: 2 },
+          },
+        },
       };
       const first = await trainOnly(app, options);
-      expect(first.models.map((model) => [model.kind, model.history.length])).toEqual([
+      expect(first.models.map((model) => [model.name, model.history.length])).toEqual([
         ['image', 1],
         ['text', 2],
       ]);
-      expect(first.models[1]!.model).toBe(join(out, 'run', 'text-model', 'model'));
+      expect(first.models[1]!.model).toBe(join(out, 'run', 'text', 'model'));
       expect(existsSync(join(first.models[1]!.model, 'model.json'))).toBe(true);
       const resumed = await trainOnly(app, {
         ...options,
         resume: true,
-        overrides: { ...options.overrides, epochs: 2 },
+        overrides: {
+          models: {
+            image: { ...SHOPEE_CONFIG.models.image!, epochs: 2 },
+            text: { ...SHOPEE_CONFIG.models.text!, epochs: 2 },
+          },
+        },
       });
-      expect(resumed.models.map((model) => [model.kind, model.resumedFrom, model.history.length])).toEqual([
+      expect(resumed.models.map((model) => [model.name, model.resumedFrom, model.history.length])).toEqual([
         ['image', 1, 2],
         ['text', 2, 2],
       ]);
@@ -129,7 +148,8 @@ describe('text model (hashed n-grams → text-encoder → ArcFace)', () => {
   );
 
   it('refuses a backbone without token buckets', () => {
-    expect(() => textInputsFor(app, { ...spec, backbone: { name: 'mlp', options: {} } })).toThrow(
+    const shopee = findCompetition(app, 'shopee').competition;
+    expect(() => modelInputs(app, shopee, 'text', { ...spec, backbone: { name: 'mlp', options: {} } })).toThrow(
       /needs a token backbone/,
     );
   });

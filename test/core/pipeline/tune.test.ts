@@ -75,7 +75,7 @@ describe('tune keys', () => {
 
   it("a part of the chain is tuned on its own post-processors' keys, in the config's order", () => {
     const chain = SHOPEE_CONFIG.postProcessors.filter(
-      (choice) => choice.name !== 'text-model' && choice.name !== 'combined',
+      (choice) => choice.name !== 'model-match' && choice.name !== 'combined',
     );
     expect(Object.keys(tuneOf(chain, SHOPEE_CONFIG.tune))).toEqual(['min2.threshold', 'min2.floor', 'tfidf.threshold']);
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { validationMetrics } from '../../../core/pipeline/model.js';
+import { validationMetrics } from '../../../core/pipeline/embedding-model.js';
 
 const unit = (angle: number) => [Math.cos(angle), Math.sin(angle)];
 const vectors = (angles: number[]) => Float32Array.from(angles.flatMap(unit));

@@ -16,7 +16,7 @@ const sets = { queries: QUERIES, gallery: GALLERY, truth: QUERIES };
 
 describe('task strategies: trivial baselines', () => {
   it('multi-label: the most frequent label alone, and every label on every row', () => {
-    const result = fixed(taskStrategy('multilabel').baselines(sets, []));
+    const result = fixed(taskStrategy('multilabel').baselines(sets, [], 'image'));
     expect(result['most frequent class']!.map((p) => p.labels)).toEqual([['1'], ['1'], ['1']]);
     // Counts: 1 ×3, 2 ×2, 3 ×1.
     expect(result['every class']![0]!.labels).toEqual(['1', '2', '3']);
@@ -24,7 +24,7 @@ describe('task strategies: trivial baselines', () => {
 
   it('label tasks: every label ranked by frequency with its share as the score (the writer keeps what the format allows)', () => {
     for (const kind of ['classify', 'recognize'] as const) {
-      const result = fixed(taskStrategy(kind).baselines(sets, []));
+      const result = fixed(taskStrategy(kind).baselines(sets, [], 'image'));
       expect(Object.keys(result)).toEqual(['most frequent class']);
       expect(result['most frequent class']![0]).toEqual({
         id: 'q1',
@@ -35,7 +35,9 @@ describe('task strategies: trivial baselines', () => {
   });
 
   it('matching: self only, and items sharing a perceptual hash', () => {
-    const result = fixed(taskStrategy('match').baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, []));
+    const result = fixed(
+      taskStrategy('match').baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, [], 'image'),
+    );
     expect(result['self only']!.map((p) => p.labels)).toEqual([['q1'], ['q2'], ['q3']]);
     expect(result['phash only']!.map((p) => p.labels)).toEqual([['q1', 'q2'], ['q1', 'q2'], ['q3']]);
   });
@@ -43,20 +45,22 @@ describe('task strategies: trivial baselines', () => {
 
 describe('task strategies: what the trained models add (match)', () => {
   it("Shopee's chain without trained models, without the image model and without the text model", async () => {
-    const steps = chainSteps(await Simkit.create(), SHOPEE_CONFIG.postProcessors);
+    const steps = chainSteps(await Simkit.create(), SHOPEE_CONFIG.postProcessors, 'image');
     expect(steps.map((step) => [step.choice.name, step.models])).toEqual([
       ['min2', ['image']],
       ['phash', []],
       ['tfidf', []],
-      ['text-model', ['text']],
+      ['model-match', ['text']],
       ['combined', ['image', 'text']],
     ]);
     const chains = taskStrategy('match')
-      .baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, steps)
-      .flatMap((b) => ('chain' in b ? [[b.name, b.chain.map((choice) => choice.name), b.withoutImageNeighbours]] : []));
+      .baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, steps, 'image')
+      .flatMap((b) =>
+        'chain' in b ? [[b.name, b.chain.map((choice) => choice.name), b.withoutSearchNeighbours]] : [],
+      );
     expect(chains).toEqual([
       ['without trained models', ['phash', 'tfidf'], true],
-      ['without the image model', ['phash', 'tfidf', 'text-model'], true],
+      ['without the image model', ['phash', 'tfidf', 'model-match'], true],
       ['without the text model', ['min2', 'phash', 'tfidf'], false],
     ]);
   });
@@ -65,7 +69,7 @@ describe('task strategies: what the trained models add (match)', () => {
     const steps: ChainStep[] = [{ choice: { name: 'min2', options: {} }, models: ['image'] }];
     expect(
       taskStrategy('match')
-        .baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, steps)
+        .baselines({ queries: QUERIES, gallery: QUERIES, truth: QUERIES }, steps, 'image')
         .map((b) => b.name),
     ).toEqual(['self only', 'phash only']);
   });

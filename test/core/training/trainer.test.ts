@@ -11,7 +11,8 @@ import { createObjective } from '../../../core/losses/objective.js';
 import { Random } from '../../../core/random.js';
 import { warmupCosine } from '../../../core/training/schedule.js';
 import { imageStreamData } from '../../../core/training/data.js';
-import { clipByGlobalNorm, trainEmbedding } from '../../../core/training/trainer.js';
+import { clipByGlobalNorm } from '../../../core/training/step.js';
+import { trainEmbedding } from '../../../core/training/trainer.js';
 import { mlp } from '../../../plugins/backbones/mlp.js';
 import { pkEpoch } from '../../../plugins/samplers/pk.js';
 

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hashedTokenBatch, hashedTokenIds } from '../../../core/data/text.js';
+import { hashedTokenBatch, hashedTokenIds } from '../../../core/data/token-ids.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { EmbeddingBag } from '../../../core/models/layers.js';
 import { textEncoder, TEXT_ENCODER_DEFAULTS } from '../../../plugins/backbones/text-encoder.js';

@@ -6,12 +6,14 @@ import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { UserError } from '../../../core/errors.js';
 import { createObjective } from '../../../core/losses/objective.js';
-import { checkObjectives } from '../../../core/pipeline/model.js';
-import { effectiveConfig } from '../../../core/pipeline/run.js';
+import { checkObjectives } from '../../../core/pipeline/embedding-model.js';
+import { effectiveConfig } from '../../../core/pipeline/prepare.js';
+import { catalogueLosses } from './catalogue.js';
 
 // Each loss of the catalogue with an option that is not its default, as a user would write it in a config file.
-const CATALOGUE: [string, Record<string, unknown>][] = [
+const OPTIONS: Record<string, Record<string, unknown>> = Object.fromEntries([
   ['supcon', { temperature: 0.2 }],
+  ['multi-supcon', { temperature: 0.2 }],
   ['nt-xent-labels', { temperature: 0.1, distance: 'l2' }],
   ['multi-similarity', { alpha: 2, beta: 40, base: 1 }],
   ['circle', { margin: 0.25, gamma: 256 }],
@@ -29,7 +31,9 @@ const CATALOGUE: [string, Record<string, unknown>][] = [
   ['centroid-triplet', { margin: 0.1, distance: 'l2' }],
   ['instance', { gamma: 32 }],
   ['large-margin-softmax', { margin: 2 }],
-];
+] as [string, Record<string, unknown>][]);
+
+const CATALOGUE = (await catalogueLosses()).map((name): [string, Record<string, unknown>] => [name, OPTIONS[name]!]);
 
 describe('the loss catalogue from a competition config (loss: { name, options })', () => {
   let app: Simkit;
@@ -39,17 +43,22 @@ describe('the loss catalogue from a competition config (loss: { name, options })
     app = await Simkit.create();
   });
 
+  it('lists an option for every registered loss the catalogue holds', () => {
+    expect(CATALOGUE.filter(([, options]) => options === undefined).map(([name]) => name)).toEqual([]);
+  });
+
   it.each(CATALOGUE)('%s: taken from the config file and built before any data is read', async (name, options) => {
     const file = join(root, `${name}.json`);
-    writeFileSync(file, JSON.stringify({ head: { name: 'none' }, loss: { name, options } }));
+    writeFileSync(file, JSON.stringify({ models: { image: { head: { name: 'none' }, loss: { name, options } } } }));
     const config = await effectiveConfig(app, { competition: 'hotels', config: file });
-    expect(config.loss).toEqual({ name, options });
+    expect(config.models.image!.loss).toEqual({ name, options });
     expect(() => checkObjectives(app, config)).not.toThrow();
   });
 
   // The losses whose terms are pairs take a pair miner; the others select their own terms.
   const PAIR_LOSSES = [
     'supcon',
+    'multi-supcon',
     'nt-xent-labels',
     'multi-similarity',
     'circle',
@@ -76,7 +85,9 @@ describe('the loss catalogue from a competition config (loss: { name, options })
     const file = join(root, `${name}-typo.json`);
     writeFileSync(
       file,
-      JSON.stringify({ head: { name: 'none' }, loss: { name, options: { ...options, temprature: 1 } } }),
+      JSON.stringify({
+        models: { image: { head: { name: 'none' }, loss: { name, options: { ...options, temprature: 1 } } } },
+      }),
     );
     // Refused with the config (effectiveConfig checks every component's options), before any work.
     const error = await effectiveConfig(app, { competition: 'hotels', config: file }).then(

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KnnState, RankedLabels } from '../../../core/contracts/postprocessor.js';
 import { Simkit } from '../../../core/di/container.js';
 import { create } from './helpers.js';
-import { exactSearchContext } from '../../../core/index/neighbours.js';
+import { exactSearchContext } from '../../../core/search/neighbours.js';
 import { fitChain, postProcess } from '../../../core/pipeline/knn.js';
 import { taskStrategy } from '../../../core/tasks/index.js';
 import { labelThreshold } from '../../../plugins/postprocessors/label-threshold.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { ComponentChoice, Item } from '../../../core/contracts/competition.js';
 import type { KnnState } from '../../../core/contracts/postprocessor.js';
 import { Simkit } from '../../../core/di/container.js';
-import { exactSearchContext } from '../../../core/index/neighbours.js';
+import { exactSearchContext } from '../../../core/search/neighbours.js';
 import { postProcess, withoutNeighbours } from '../../../core/pipeline/knn.js';
 import { taskStrategy } from '../../../core/tasks/index.js';
 import { combinedVectors } from '../../../plugins/postprocessors/combined.js';
@@ -36,7 +36,8 @@ const STATE: KnnState = {
   neighbours: ITEMS.map((_, q) => ({ indices: [q], similarities: [1] })),
   queryItems: ITEMS,
   galleryItems: ITEMS,
-  text: { dim: 2, queryVectors: text, galleryVectors: text },
+  searchModel: 'image',
+  models: { text: { dim: 2, queryVectors: text, galleryVectors: text } },
 };
 
 const app = Simkit.create();
@@ -51,13 +52,43 @@ const matchesOf = async (chain: ComponentChoice[], state: KnnState = STATE) =>
 
 describe('match sources (post-processors)', () => {
   it('combined vectors: the inner product of two rows is the mean of their image and text cosines', () => {
-    const combined = combinedVectors(image, 2, text, 2);
+    const combined = combinedVectors([
+      { vectors: image, dim: 2 },
+      { vectors: text, dim: 2 },
+    ]);
     for (let i = 0; i < 4; i++) {
       for (let j = 0; j < 4; j++) {
         let dot = 0;
         for (let d = 0; d < 4; d++) dot += combined[i * 4 + d]! * combined[j * 4 + d]!;
         const mean = (Math.cos(IMAGE_ANGLES[i]! - IMAGE_ANGLES[j]!) + Math.cos(TEXT_ANGLES[i]! - TEXT_ANGLES[j]!)) / 2;
         expect(dot).toBeCloseTo(mean, 6);
+      }
+    }
+  });
+
+  it('combined over three models: the inner product of two rows is the mean of the three cosines', async () => {
+    const OTHER_ANGLES = [0.5, 0.1, 2.0, 0.7];
+    const other = vectors(OTHER_ANGLES);
+    const state: KnnState = {
+      ...STATE,
+      models: { ...STATE.models, other: { dim: 2, queryVectors: other, galleryVectors: other } },
+    };
+    for (const threshold of [0.3, 0.6, 0.9]) {
+      const got = await matchesOf(
+        [{ name: 'combined', options: { models: ['image', 'text', 'other'], threshold } }],
+        state,
+      );
+      for (const [q, item] of ITEMS.entries()) {
+        const expected = new Set([item.id]);
+        ITEMS.forEach((candidate, g) => {
+          const mean =
+            [IMAGE_ANGLES, TEXT_ANGLES, OTHER_ANGLES].reduce(
+              (sum, angles) => sum + Math.cos(angles[q]! - angles[g]!),
+              0,
+            ) / 3;
+          if (mean >= threshold + 1e-6) expected.add(candidate.id);
+        });
+        expect(got[item.id], `≥ ${threshold}, query ${item.id}`).toBe([...expected].sort().join(' '));
       }
     }
   });
@@ -79,16 +110,16 @@ describe('match sources (post-processors)', () => {
     });
   });
 
-  it('text-model and combined add the neighbours at or above their thresholds, after the rows already there', async () => {
+  it('model-match and combined add the neighbours at or above their thresholds, after the rows already there', async () => {
     for (const threshold of [0.5, 0.8, 0.95, 0.99]) {
-      for (const source of ['text-model', 'combined'] as const) {
+      for (const source of ['model-match', 'combined'] as const) {
         const got = await matchesOf([{ name: source, options: { threshold } }]);
         for (const [q, item] of ITEMS.entries()) {
           const expected = new Set([item.id]);
           ITEMS.forEach((other, g) => {
             const cosine = Math.cos(TEXT_ANGLES[q]! - TEXT_ANGLES[g]!);
             const similarity =
-              source === 'text-model' ? cosine : (cosine + Math.cos(IMAGE_ANGLES[q]! - IMAGE_ANGLES[g]!)) / 2;
+              source === 'model-match' ? cosine : (cosine + Math.cos(IMAGE_ANGLES[q]! - IMAGE_ANGLES[g]!)) / 2;
             if (similarity >= threshold + 1e-6) expected.add(other.id);
           });
           expect(got[item.id], `${source} ≥ ${threshold}, query ${item.id}`).toBe([...expected].sort().join(' '));
@@ -102,7 +133,7 @@ describe('match sources (post-processors)', () => {
       taskStrategy('match'),
       [
         { name: 'phash', options: {} },
-        { name: 'text-model', options: { threshold: 0.95 } },
+        { name: 'model-match', options: { model: 'text', threshold: 0.95 } },
       ],
       STATE,
       context,
@@ -119,9 +150,14 @@ describe('match sources (post-processors)', () => {
     });
   });
 
-  it('says what a source needs: items with titles, a text model', async () => {
-    const { text: _text, ...imageOnly } = STATE;
-    await expect(matchesOf([{ name: 'text-model', options: {} }], imageOnly)).rejects.toThrow(/needs a text model/);
+  it('says what a source needs: items with titles, the models it names', async () => {
+    const { models: _models, ...imageOnly } = STATE;
+    await expect(matchesOf([{ name: 'model-match', options: {} }], imageOnly)).rejects.toThrow(
+      /model-match post-processor reads model "text", which this run does not have/,
+    );
+    await expect(matchesOf([{ name: 'combined', options: { models: ['image', 'title'] } }])).rejects.toThrow(
+      /reads model "title".*\n?.*|models: image, text/,
+    );
     const untitled = ITEMS.map(({ text: _t, ...item }) => item);
     await expect(
       matchesOf([{ name: 'tfidf', options: {} }], { ...STATE, queryItems: untitled, galleryItems: untitled }),

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KnnState } from '../../../core/contracts/postprocessor.js';
 import { create } from './helpers.js';
-import { exactSearchContext } from '../../../core/index/neighbours.js';
+import { exactSearchContext } from '../../../core/search/neighbours.js';
 import { taskStrategy } from '../../../core/tasks/index.js';
 import { queryExpansion } from '../../../plugins/postprocessors/blend.js';
 import { knnVote } from '../../../plugins/postprocessors/knn-vote.js';

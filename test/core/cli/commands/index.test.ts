@@ -6,9 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../../../core/cli/main.js';
 import { Simkit } from '../../../../core/di/container.js';
 import { initEngine } from '../../../../core/engine/backend.js';
-import { mergeEmbeddingFiles, readEmbeddings } from '../../../../core/index/embeddings-file.js';
-import { evaluateEmbeddings } from '../../../../core/index/evaluate.js';
-import { readLabels, VALIDATION_FILES } from '../../../../core/index/labelled-embeddings.js';
+import { mergeEmbeddingFiles, readEmbeddings } from '../../../../core/search/embeddings-file.js';
+import { evaluateEmbeddings } from '../../../../core/search/evaluate.js';
+import { readLabels, VALIDATION_FILES } from '../../../../core/search/labelled-embeddings.js';
 import { runCompetition } from '../../../../core/pipeline/run.js';
 import { simkitInProcess } from '../in-process.js';
 
@@ -22,7 +22,7 @@ describe('simkit embed → index → search', () => {
       competition: 'hotels',
       out,
       leaderboard: join(root, 'lb.sqlite'),
-      overrides: { epochs: 1 },
+      epochs: 1,
     });
   });
 

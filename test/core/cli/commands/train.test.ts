@@ -32,12 +32,14 @@ describe('simkit train --config', () => {
       'competition: fashion-mnist',
       `out: ${out}`,
       'seed: 3',
-      'epochs: 2',
-      'batchSize: 64',
-      'backbone: { name: mlp, options: { hidden: [32] } }',
-      'training:',
-      '  optimizer: adamw',
-      '  augment: { flip: false }',
+      'models:',
+      '  image:',
+      '    epochs: 2',
+      '    batchSize: 64',
+      '    backbone: { name: mlp, options: { hidden: [32] } }',
+      '    training:',
+      '      optimizer: adamw',
+      '      augment: { flip: false }',
     ].join('\n'),
   );
 
@@ -49,18 +51,17 @@ describe('simkit train --config', () => {
       expect(first.stderr).toMatch(/epoch 2\/2 .*MAP@R/);
       expect(first.code).toBe(0);
       expect(first.stdout).toMatch(/trained 2 epoch\(s\)/);
-      expect(existsSync(join(out, 'run', 'model', 'model.json'))).toBe(true);
-      expect(readJsonFile<{ epoch: number }>(join(out, 'run', 'checkpoints', 'latest.json')).epoch).toBe(2);
+      expect(existsSync(join(out, 'run', 'image', 'model', 'model.json'))).toBe(true);
+      expect(readJsonFile<{ epoch: number }>(join(out, 'run', 'image', 'checkpoints', 'latest.json')).epoch).toBe(2);
       expect(existsSync(join(out, 'run', 'report.html'))).toBe(true);
-      expect(readJsonFile<{ training: { optimizer: string } }>(join(out, 'config.json')).training.optimizer).toBe(
-        'adamw',
-      );
+      const used = readJsonFile<{ models: { image: { training: { optimizer: string } } } }>(join(out, 'config.json'));
+      expect(used.models.image.training.optimizer).toBe('adamw');
 
       const resumed = await simkit(['train', '--config', 'train.yaml', '--epochs', '3', '--resume']);
       expect(resumed.code).toBe(0);
       expect(resumed.stdout).toMatch(/trained 3 epoch\(s\) \(resumed after epoch 2\)/);
       expect(resumed.stderr).not.toMatch(/epoch 1\/3/);
-      const epochs = loggedEpochs(join(out, 'run')).map((record) => record.epoch);
+      const epochs = loggedEpochs(join(out, 'run', 'image')).map((record) => record.epoch);
       expect(epochs).toEqual([1, 2, 3]);
     },
   );
@@ -68,13 +69,20 @@ describe('simkit train --config', () => {
   it('prints the effective config with every training default, and names a mistyped key', async () => {
     const printed = await simkit(['train', 'fashion-mnist', '--print-config']);
     expect(printed.code).toBe(0);
-    const config = JSON.parse(printed.stdout) as { training: object; [key: string]: unknown };
-    expect(config.training).toMatchObject({ optimizer: 'adam', earlyStopping: { patience: 0 }, keepCheckpoints: 2 });
+    const config = JSON.parse(printed.stdout) as { models: { image: { training: object } } };
+    expect(config.models.image.training).toMatchObject({
+      optimizer: 'adam',
+      earlyStopping: { patience: 0 },
+      keepCheckpoints: 2,
+    });
 
-    writeFileSync(join(dir, 'typo.yaml'), 'competition: fashion-mnist\ntraining:\n  optimiser: sgd\n');
+    writeFileSync(
+      join(dir, 'typo.yaml'),
+      'competition: fashion-mnist\nmodels:\n  image:\n    training:\n      optimiser: sgd\n',
+    );
     const typo = await simkit(['train', '--config', 'typo.yaml']);
     expect(typo.code).toBe(1);
-    expect(typo.stderr).toMatch(/typo\.yaml.*training\.optimiser.*unknown config key/);
+    expect(typo.stderr).toMatch(/typo\.yaml.*models\.image\.training\.optimiser.*unknown config key/);
 
     const none = await simkit(['train']);
     expect(none.code).toBe(2);

@@ -78,10 +78,6 @@ export function firstNonSelf(state: KnnState, query: number): number {
   return state.neighbours[query]!.indices.findIndex((g) => state.galleryIds[g] !== state.queryIds[query]);
 }
 
-export function isSelf(state: KnnState, query: number, galleryIndex: number): boolean {
-  return state.galleryIds[galleryIndex] === state.queryIds[query];
-}
-
 /** True when the queries are exactly the gallery (same ids in the same order), as in Shopee. */
 export function queriesAreGallery(state: KnnState): boolean {
   return (

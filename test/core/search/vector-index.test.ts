@@ -1,9 +1,9 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseFactory } from '../../../core/index/factory.js';
-import { rowsOf, searchNeighbours } from '../../../core/index/neighbours.js';
-import { VectorIndex } from '../../../core/index/vector-index.js';
+import { parseFactory } from '../../../core/search/factory.js';
+import { rowsOf, searchNeighbours } from '../../../core/search/neighbours.js';
+import { VectorIndex } from '../../../core/search/vector-index.js';
 import { bruteForce, idsFor, tempDir, unitVectors } from './helpers.js';
 
 const dim = 16;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateEmbeddings, evaluationTable } from '../../../core/index/evaluate.js';
+import { evaluateEmbeddings, evaluationTable } from '../../../core/search/evaluate.js';
 import { Random } from '../../../core/random.js';
 import { idsFor, unitVectors } from './helpers.js';
 

@@ -2,8 +2,8 @@ import { createRequire } from 'node:module';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { NativeIndex } from '../../../core/index/native.js';
-import { VectorIndex } from '../../../core/index/vector-index.js';
+import type { NativeIndex } from '../../../core/search/native.js';
+import { VectorIndex } from '../../../core/search/vector-index.js';
 
 const require = createRequire(import.meta.url);
 const faiss = require('faiss-node') as typeof import('faiss-node') & { simkitTypedArrays?: boolean };

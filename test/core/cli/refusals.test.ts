@@ -485,7 +485,9 @@ const CASES: Case[] = [
         writeFileSync(file, Buffer.from(lines.join('\n'), 'latin1'));
       }),
     exit: 1,
-    message: /train\.csv:4: is not valid UTF-8/,
+    // The hint names what to do with the file, not an encoding option the CLI does not have.
+    message:
+      /train\.csv:4: is not valid UTF-8 \(byte \d+ of the line\); save it as UTF-8 \(a Latin-1 file: `iconv -f latin1 -t utf-8 /,
     absent: RUN_OUTPUTS,
   },
   {

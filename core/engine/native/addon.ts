@@ -37,6 +37,17 @@ export interface NativeEngineAddon {
   ): void;
   conv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
   conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
+  /** Depthwise convolution (oneDNN's grouped convolution): the arguments and geometry of conv2d and its gradients. */
+  depthwiseConv2d(
+    heap: ArrayBuffer,
+    x: number,
+    filter: number,
+    bias: number,
+    out: number,
+    ...geometryActivationAlpha: number[]
+  ): void;
+  depthwiseConv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
+  depthwiseConv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
   maxPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: number[]): void;
   avgPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;

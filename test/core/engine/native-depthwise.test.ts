@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../../core/engine/backend.js';
 import { nativeKernelCalls } from '../../../core/engine/native/kernels.js';
-import { type Backend, expectNative, run, tensor, TOLERANCE } from './native-harness.js';
+import { type Backend, expectNative, run, stepGradients, tensor, TOLERANCE } from './native-harness.js';
 import {
   depthwiseFilterGradient,
   depthwiseForward,
@@ -196,23 +196,7 @@ function invertedResidual(): tf.LayersModel {
 }
 
 describe('depthwise convolutions in training on the native backend', () => {
-  async function gradients(backend: Backend): Promise<Float32Array[]> {
-    await tf.setBackend(backend);
-    const model = invertedResidual();
-    const x = tensor([3, 10, 10, 4], 7);
-    const labels = tf.oneHot(tf.tensor1d([0, 2, 1], 'int32'), 3);
-    const { grads, value } = tf.variableGrads(
-      () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-      model.trainableWeights.map((w) => w.read() as tf.Variable),
-    );
-    const values = await Promise.all(
-      model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!.data() as Promise<Float32Array>),
-    );
-    tf.dispose([x, labels, value, grads]);
-    model.dispose();
-    await tf.setBackend('native');
-    return values;
-  }
+  const gradients = (backend: Backend) => stepGradients(backend, invertedResidual, [3, 10, 10, 4], [0, 2, 1]);
 
   it("computes an inverted residual block's gradients as the wasm route does, through the native depthwise kernels", async () => {
     const before = nativeKernelCalls();

@@ -59,3 +59,30 @@ export const tensor = (shape: number[], seed: number) =>
     ),
     shape,
   );
+
+/**
+ * The gradients of one training step (softmax cross-entropy, training mode) of the network `build` makes on `backend`,
+ * on seeded inputs of `inputShape` with `labels`, in the order of its trainable weights.
+ */
+export async function stepGradients(
+  backend: Backend,
+  build: () => tf.LayersModel,
+  inputShape: number[],
+  labels: number[],
+): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  const model = build();
+  const x = tensor(inputShape, 7);
+  const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), model.outputs[0]!.shape.at(-1)!);
+  const { grads, value } = tf.variableGrads(
+    () => tf.losses.softmaxCrossEntropy(oneHot, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+    model.trainableWeights.map((w) => w.read() as tf.Variable),
+  );
+  const values = await Promise.all(
+    model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!.data() as Promise<Float32Array>),
+  );
+  tf.dispose([x, oneHot, value, grads]);
+  model.dispose();
+  await tf.setBackend('native');
+  return values;
+}

@@ -5,7 +5,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { loadNativeAddon } from '../../../core/engine/native/addon.js';
 import { BATCH_NORM_GRAD } from '../../../core/engine/native/gradients.js';
 import { nativeKernelCalls } from '../../../core/engine/native/kernels.js';
-import { type Backend, expectNative, run, tensor, TOLERANCE } from './native-harness.js';
+import { type Backend, expectNative, run, stepGradients, tensor, TOLERANCE } from './native-harness.js';
 import {
   avgPool,
   batchMatMul,
@@ -486,23 +486,7 @@ function smallNetwork(): tf.LayersModel {
   });
 }
 
-async function trainingGradients(backend: Backend): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const model = smallNetwork();
-  const x = tensor([4, 12, 12, 2], 7);
-  const labels = tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5);
-  const { grads, value } = tf.variableGrads(
-    () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-    model.trainableWeights.map((w) => w.read() as tf.Variable),
-  );
-  const values = await Promise.all(
-    model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!.data() as Promise<Float32Array>),
-  );
-  tf.dispose([x, labels, value, grads]);
-  model.dispose();
-  await tf.setBackend('native');
-  return values;
-}
+const trainingGradients = (backend: Backend) => stepGradients(backend, smallNetwork, [4, 12, 12, 2], [0, 3, 1, 4]);
 
 describe('training on the native backend', () => {
   it("computes a whole step's gradients as the wasm route does (≤ 1e-4 relative), through native kernels", async () => {

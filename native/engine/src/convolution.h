@@ -1,6 +1,6 @@
 // What the oneDNN kernels share: the primitive cache, binding heap memory, and a convolution's
-// geometry (NHWC activations, filters reordered to the layout oneDNN prefers). Used by
-// dnnl-kernels.cc (dense convolutions) and depthwise.cc (grouped ones).
+// geometry (NHWC activations, filters reordered to the layout oneDNN prefers). The convolution
+// kernels (dnnl-kernels.cc) run dense and depthwise convolutions; depthwise.cc exports the latter.
 #pragma once
 #include <omp.h>
 #include <optional>

@@ -3,6 +3,16 @@ import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+/** A convolution's forward pass: byte offsets (bias −1: none), the 17 geometry numbers, activation code, alpha. */
+type ConvolutionForward = (
+  heap: ArrayBuffer,
+  x: number,
+  filter: number,
+  bias: number,
+  out: number,
+  ...geometryActivationAlpha: number[]
+) => void;
+
 /**
  * The native engine addon (native/engine, built by scripts/build-native-engine.mjs): oneDNN
  * matmul and convolutions and OpenMP pooling, working in place on TensorFlow.js's wasm heap.
@@ -27,16 +37,13 @@ export interface NativeEngineAddon {
     activation: number,
     alpha: number,
   ): void;
-  conv2d(
-    heap: ArrayBuffer,
-    x: number,
-    filter: number,
-    bias: number,
-    out: number,
-    ...geometryActivationAlpha: number[]
-  ): void;
+  conv2d: ConvolutionForward;
   conv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
   conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
+  /** Depthwise convolution (oneDNN's grouped convolution): the arguments and geometry of conv2d and its gradients. */
+  depthwiseConv2d: ConvolutionForward;
+  depthwiseConv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
+  depthwiseConv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
   maxPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;
   maxPoolGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, ...geometry: number[]): void;
   avgPool(heap: ArrayBuffer, x: number, y: number, ...geometry: number[]): void;

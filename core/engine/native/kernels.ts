@@ -144,8 +144,11 @@ function isNhwc(attrs: tf.NamedAttrMap): boolean {
   return (attrs.dataFormat ?? 'NHWC') === 'NHWC';
 }
 
-/** Conv2D and FusedConv2D (bias of outChannels values, fused activation). */
-function conv2dPlanner(fused: boolean): Planner {
+/**
+ * Conv2D and FusedConv2D (bias of outChannels values, fused activation); with `depthwise`,
+ * DepthwiseConv2dNative and FusedDepthwiseConv2D (any channel multiplier: outChannels = inChannels · multiplier).
+ */
+function conv2dPlanner(fused: boolean, depthwise = false): Planner {
   return ({ x, filter, bias, preluActivationWeights }, attrs, offsetOf) => {
     const activation = fused ? activationOf(attrs, preluActivationWeights) : { code: 0, alpha: 0 };
     if (
@@ -158,42 +161,60 @@ function conv2dPlanner(fused: boolean): Planner {
       !isNhwc(attrs)
     )
       return undefined;
-    const info = convGeometry(x.shape, filter.shape, attrs, false);
+    const info = convGeometry(x.shape, filter.shape, attrs, depthwise);
     const geometry = oneDnnGeometry(info);
     if (!geometry || (bias && size(bias.shape) !== info.outChannels)) return undefined;
     const [xAt, filterAt, biasAt] = [offsetOf(x), offsetOf(filter), bias ? offsetOf(bias) : -1];
     return {
       shape: info.outShape,
       run: (addon, heap, out) =>
-        addon.conv2d(heap, xAt, filterAt, biasAt, out, ...geometry, activation.code, activation.alpha),
+        addon[depthwise ? 'depthwiseConv2d' : 'conv2d'](
+          heap,
+          xAt,
+          filterAt,
+          biasAt,
+          out,
+          ...geometry,
+          activation.code,
+          activation.alpha,
+        ),
     };
   };
 }
 
-const conv2dBackpropInputPlanner: Planner = ({ dy, filter }, attrs, offsetOf) => {
-  const inputShape = attrs.inputShape as number[];
-  if (!dy || !filter || !allFloat32(dy, filter) || inputShape.length !== 4 || !isNhwc(attrs)) return undefined;
-  const geometry = oneDnnGeometry(convGeometry(inputShape, filter.shape, { ...attrs, dilations: 1 }, false));
-  if (!geometry) return undefined;
-  const [dyAt, filterAt] = [offsetOf(dy), offsetOf(filter)];
-  return {
-    shape: [...inputShape],
-    run: (addon, heap, out) => addon.conv2dBackpropInput(heap, dyAt, filterAt, out, ...geometry),
-  };
-};
+/**
+ * The attributes of a convolution's gradient kernel as the forward geometry reads them: tfjs's conv2d gradients are
+ * for dilation 1 only; depthwise ones carry the forward pass's dilations.
+ */
+const gradientAttrs = (attrs: tf.NamedAttrMap, depthwise: boolean): tf.NamedAttrMap =>
+  depthwise ? attrs : { ...attrs, dilations: 1 };
 
-const conv2dBackpropFilterPlanner: Planner = ({ x, dy }, attrs, offsetOf) => {
-  const filterShape = attrs.filterShape as number[];
-  if (!x || !dy || !allFloat32(x, dy) || x.shape.length !== 4 || filterShape.length !== 4 || !isNhwc(attrs))
-    return undefined;
-  const geometry = oneDnnGeometry(convGeometry(x.shape, filterShape, { ...attrs, dilations: 1 }, false));
-  if (!geometry) return undefined;
-  const [xAt, dyAt] = [offsetOf(x), offsetOf(dy)];
-  return {
-    shape: [...filterShape],
-    run: (addon, heap, out) => addon.conv2dBackpropFilter(heap, xAt, dyAt, out, ...geometry),
+/** Conv2DBackpropInput; with `depthwise`, DepthwiseConv2dNativeBackpropInput. */
+function conv2dBackpropInputPlanner(depthwise: boolean): Planner {
+  return ({ dy, filter }, attrs, offsetOf) => {
+    const inputShape = attrs.inputShape as number[];
+    if (!dy || !filter || !allFloat32(dy, filter) || inputShape.length !== 4 || !isNhwc(attrs)) return undefined;
+    const geometry = oneDnnGeometry(convGeometry(inputShape, filter.shape, gradientAttrs(attrs, depthwise), depthwise));
+    if (!geometry) return undefined;
+    const [dyAt, filterAt] = [offsetOf(dy), offsetOf(filter)];
+    const kernel = depthwise ? 'depthwiseConv2dBackpropInput' : 'conv2dBackpropInput';
+    return { shape: [...inputShape], run: (addon, heap, out) => addon[kernel](heap, dyAt, filterAt, out, ...geometry) };
   };
-};
+}
+
+/** Conv2DBackpropFilter; with `depthwise`, DepthwiseConv2dNativeBackpropFilter. */
+function conv2dBackpropFilterPlanner(depthwise: boolean): Planner {
+  return ({ x, dy }, attrs, offsetOf) => {
+    const filterShape = attrs.filterShape as number[];
+    if (!x || !dy || !allFloat32(x, dy) || x.shape.length !== 4 || filterShape.length !== 4 || !isNhwc(attrs))
+      return undefined;
+    const geometry = oneDnnGeometry(convGeometry(x.shape, filterShape, gradientAttrs(attrs, depthwise), depthwise));
+    if (!geometry) return undefined;
+    const [xAt, dyAt] = [offsetOf(x), offsetOf(dy)];
+    const kernel = depthwise ? 'depthwiseConv2dBackpropFilter' : 'conv2dBackpropFilter';
+    return { shape: [...filterShape], run: (addon, heap, out) => addon[kernel](heap, xAt, dyAt, out, ...geometry) };
+  };
+}
 
 /** The 12 geometry numbers of native/engine's pooling kernels (NHWC, no dilation). */
 function poolGeometry(
@@ -345,8 +366,12 @@ export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
   _FusedMatMul: matmulPlanner(true),
   Conv2D: conv2dPlanner(false),
   FusedConv2D: conv2dPlanner(true),
-  Conv2DBackpropInput: conv2dBackpropInputPlanner,
-  Conv2DBackpropFilter: conv2dBackpropFilterPlanner,
+  Conv2DBackpropInput: conv2dBackpropInputPlanner(false),
+  Conv2DBackpropFilter: conv2dBackpropFilterPlanner(false),
+  DepthwiseConv2dNative: conv2dPlanner(false, true),
+  FusedDepthwiseConv2D: conv2dPlanner(true, true),
+  DepthwiseConv2dNativeBackpropInput: conv2dBackpropInputPlanner(true),
+  DepthwiseConv2dNativeBackpropFilter: conv2dBackpropFilterPlanner(true),
   MaxPool: poolPlanner('maxPool'),
   MaxPoolGrad: maxPoolGradPlanner,
   AvgPool: poolPlanner('avgPool'),

@@ -5,7 +5,7 @@
 #include <omp.h>
 #include <optional>
 #include <unordered_map>
-#include "common.h"
+#include "convolution.h"
 
 namespace simkit {
 using dnnl::memory;
@@ -39,35 +39,6 @@ dnnl::primitive_attr activationAttr(int64_t code, float alpha) {
 }
 
 namespace {
-
-/** Below about this much work per thread, one thread is faster than a team (see threadsFor). */
-constexpr double kFlopsPerThread = 4e6;
-
-struct KeyHash {
-  size_t operator()(const std::vector<int64_t>& key) const {
-    size_t h = 1469598103934665603ull;
-    for (int64_t v : key) h = (h ^ static_cast<size_t>(v)) * 1099511628211ull;
-    return h;
-  }
-};
-
-/** Primitives by shape key. A run sees few shapes; the bound only guards against unbounded growth. */
-template <typename Entry>
-class PrimitiveCache {
- public:
-  template <typename Make>
-  Entry& get(const std::vector<int64_t>& key, Make make) {
-    auto found = entries_.find(key);
-    if (found != entries_.end()) return found->second;
-    if (entries_.size() >= 512) entries_.clear();
-    return entries_.emplace(key, make()).first->second;
-  }
-
- private:
-  std::unordered_map<std::vector<int64_t>, Entry, KeyHash> entries_;
-};
-
-memory bind(const memory::desc& desc, float* data) { return memory(desc, cpuEngine(), data); }
 
 // ---- matmul ---------------------------------------------------------------------------------
 // matmul(heap, a, b, bias|-1, out, batchA, batchB, m, n, k, transA, transB, activation, alpha)
@@ -122,75 +93,20 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   });
 }
 
-// ---- convolution ----------------------------------------------------------------------------
-// Geometry, in order: n, h, w, c, outH, outW, outC, kH, kW, strideH, strideW, dilationH,
-// dilationW, padTop, padLeft, padBottom, padRight (TensorFlow's dilation: 1 = dense).
-
-struct ConvGeometry {
-  int64_t n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
-
-  static ConvGeometry read(const Napi::CallbackInfo& info, size_t first) {
-    int64_t v[17];
-    for (size_t i = 0; i < 17; i++) v[i] = integer(info, first + i);
-    return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], v[12], v[13], v[14], v[15], v[16]};
-  }
-  std::vector<int64_t> key() const { return {n, h, w, c, oh, ow, oc, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr, omp_get_max_threads()}; }
-  double flops() const { return 2.0 * n * oh * ow * oc * kh * kw * c; }
-  memory::desc src() const { return memory::desc({n, c, h, w}, dt::f32, tag::nhwc); }
-  memory::desc weights() const { return memory::desc({oc, c, kh, kw}, dt::f32, tag::hwio); }
-  /** Weights in whatever layout oneDNN picks: with it, brgconv and the direct JIT kernels, about 1.5× faster forward than GEMM on HWIO. */
-  memory::desc preferredWeights() const { return memory::desc({oc, c, kh, kw}, dt::f32, tag::any); }
-  memory::desc dst() const { return memory::desc({n, oc, oh, ow}, dt::f32, tag::nhwc); }
-  memory::dims strides() const { return {sh, sw}; }
-  memory::dims dilations() const { return {dh - 1, dw - 1}; }
-  memory::dims padBefore() const { return {pt, pl}; }
-  memory::dims padAfter() const { return {pb, pr}; }
-  int64_t srcSize() const { return n * h * w * c; }
-  int64_t weightsSize() const { return kh * kw * c * oc; }
-  int64_t dstSize() const { return n * oh * ow * oc; }
-
-  dnnl::convolution_forward::desc forward(bool withBias) const {
-    const auto prop = dnnl::prop_kind::forward_training;
-    const auto algo = dnnl::algorithm::convolution_direct;
-    if (withBias) {
-      return {prop, algo, src(), preferredWeights(), memory::desc({oc}, dt::f32, tag::a), dst(), strides(), dilations(), padBefore(), padAfter()};
-    }
-    return {prop, algo, src(), preferredWeights(), dst(), strides(), dilations(), padBefore(), padAfter()};
-  }
-};
-
 /** A cached primitive that needs nothing besides itself (max pooling's forward pass). */
 struct PrimitiveEntry {
   dnnl::primitive primitive;
 };
 
-/**
- * A convolution with the weights in the layout oneDNN prefers (which lets it pick its direct JIT
- * kernels over im2col + GEMM), and the reorder between that layout and tfjs's HWIO.
- */
-struct BlockedConvEntry {
-  dnnl::primitive primitive;
-  memory::desc blocked;
-  std::optional<dnnl::reorder> reorder;
-  std::vector<float> buffer;
+}  // namespace
 
-  BlockedConvEntry(dnnl::primitive p, const memory::desc& user, const memory::desc& preferred, bool toUser) : primitive(std::move(p)), blocked(preferred) {
-    if (preferred == user) return;
-    buffer.resize(preferred.get_size() / sizeof(float));
-    reorder = toUser ? dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), preferred, cpuEngine(), user))
-                     : dnnl::reorder(dnnl::reorder::primitive_desc(cpuEngine(), user, cpuEngine(), preferred));
-  }
-  /** The weights memory the primitive reads or writes, given tfjs's. */
-  memory weights(const memory::desc& user, float* data) { return reorder ? memory(blocked, cpuEngine(), buffer.data()) : memory(user, cpuEngine(), data); }
-};
-
-
-// conv2d(heap, x, filter, bias|-1, out, ...geometry, activation, alpha)
-Napi::Value Conv2d(const Napi::CallbackInfo& info) {
-  return guarded(info, "conv2d", [&] {
+// conv2d(heap, x, filter, bias|-1, out, ...geometry, activation, alpha), depthwiseConv2d likewise
+Napi::Value convolutionForward(const Napi::CallbackInfo& info, const char* kernel, bool depthwise) {
+  return guarded(info, kernel, [&] {
+    const std::string name(kernel);
     Heap heap(info[0]);
     const int64_t xOff = integer(info, 1), wOff = integer(info, 2), biasOff = integer(info, 3), yOff = integer(info, 4);
-    const ConvGeometry g = ConvGeometry::read(info, 5);
+    const ConvGeometry g = ConvGeometry::read(info, 5, depthwise);
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     const int64_t act = integer(info, 22);
     const float alpha = real(info, 23);
@@ -203,27 +119,28 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
       return BlockedConvEntry(dnnl::convolution_forward(pd), g.weights(), pd.weights_desc(), false);
     });
     Napi::Env env = info.Env();
-    float* filter = heap.floats(env, wOff, g.weightsSize(), "conv2d filter");
+    float* filter = heap.floats(env, wOff, g.weightsSize(), (name + " filter").c_str());
     memory weights = entry.weights(g.weights(), filter);
     memory user = bind(g.weights(), filter);
     if (entry.reorder) entry.reorder->execute(cpuStream(), user, weights);
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, bind(g.src(), heap.floats(env, xOff, g.srcSize(), "conv2d input"))},
+        {DNNL_ARG_SRC, bind(g.src(), heap.floats(env, xOff, g.srcSize(), (name + " input").c_str()))},
         {DNNL_ARG_WEIGHTS, weights},
-        {DNNL_ARG_DST, bind(g.dst(), heap.floats(env, yOff, g.dstSize(), "conv2d output"))},
+        {DNNL_ARG_DST, bind(g.dst(), heap.floats(env, yOff, g.dstSize(), (name + " output").c_str()))},
     };
-    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(memory::desc({g.oc}, dt::f32, tag::a), heap.floats(env, biasOff, g.oc, "conv2d bias")));
+    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(memory::desc({g.oc}, dt::f32, tag::a), heap.floats(env, biasOff, g.oc, (name + " bias").c_str())));
     entry.primitive.execute(cpuStream(), args);
     cpuStream().wait();
   });
 }
 
-// conv2dBackpropInput(heap, dy, filter, dx, ...geometry)
-Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
-  return guarded(info, "conv2dBackpropInput", [&] {
+// conv2dBackpropInput(heap, dy, filter, dx, ...geometry), depthwiseConv2dBackpropInput likewise
+Napi::Value convolutionBackwardData(const Napi::CallbackInfo& info, const char* kernel, bool depthwise) {
+  return guarded(info, kernel, [&] {
+    const std::string name(kernel);
     Heap heap(info[0]);
     const int64_t dyOff = integer(info, 1), wOff = integer(info, 2), dxOff = integer(info, 3);
-    const ConvGeometry g = ConvGeometry::read(info, 4);
+    const ConvGeometry g = ConvGeometry::read(info, 4, depthwise);
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     static PrimitiveCache<BlockedConvEntry> cache;
     BlockedConvEntry& entry = cache.get(g.key(), [&] {
@@ -233,25 +150,26 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
       return BlockedConvEntry(dnnl::convolution_backward_data(pd), g.weights(), pd.weights_desc(), false);
     });
     Napi::Env env = info.Env();
-    float* filter = heap.floats(env, wOff, g.weightsSize(), "conv2dBackpropInput filter");
+    float* filter = heap.floats(env, wOff, g.weightsSize(), (name + " filter").c_str());
     memory weights = entry.weights(g.weights(), filter);
     memory user = bind(g.weights(), filter);
     if (entry.reorder) entry.reorder->execute(cpuStream(), user, weights);
     entry.primitive.execute(cpuStream(), {
-        {DNNL_ARG_DIFF_DST, bind(g.dst(), heap.floats(env, dyOff, g.dstSize(), "conv2dBackpropInput dy"))},
+        {DNNL_ARG_DIFF_DST, bind(g.dst(), heap.floats(env, dyOff, g.dstSize(), (name + " dy").c_str()))},
         {DNNL_ARG_WEIGHTS, weights},
-        {DNNL_ARG_DIFF_SRC, bind(g.src(), heap.floats(env, dxOff, g.srcSize(), "conv2dBackpropInput dx"))},
+        {DNNL_ARG_DIFF_SRC, bind(g.src(), heap.floats(env, dxOff, g.srcSize(), (name + " dx").c_str()))},
     });
     cpuStream().wait();
   });
 }
 
-// conv2dBackpropFilter(heap, x, dy, dw, ...geometry)
-Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
-  return guarded(info, "conv2dBackpropFilter", [&] {
+// conv2dBackpropFilter(heap, x, dy, dw, ...geometry), depthwiseConv2dBackpropFilter likewise
+Napi::Value convolutionBackwardWeights(const Napi::CallbackInfo& info, const char* kernel, bool depthwise) {
+  return guarded(info, kernel, [&] {
+    const std::string name(kernel);
     Heap heap(info[0]);
     const int64_t xOff = integer(info, 1), dyOff = integer(info, 2), dwOff = integer(info, 3);
-    const ConvGeometry g = ConvGeometry::read(info, 4);
+    const ConvGeometry g = ConvGeometry::read(info, 4, depthwise);
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     static PrimitiveCache<BlockedConvEntry> cache;
     BlockedConvEntry& entry = cache.get(g.key(), [&] {
@@ -261,11 +179,11 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
       return BlockedConvEntry(dnnl::convolution_backward_weights(pd), g.weights(), pd.diff_weights_desc(), true);
     });
     Napi::Env env = info.Env();
-    float* gradient = heap.floats(env, dwOff, g.weightsSize(), "conv2dBackpropFilter dw");
+    float* gradient = heap.floats(env, dwOff, g.weightsSize(), (name + " dw").c_str());
     memory weights = entry.weights(g.weights(), gradient);
     entry.primitive.execute(cpuStream(), {
-        {DNNL_ARG_SRC, bind(g.src(), heap.floats(env, xOff, g.srcSize(), "conv2dBackpropFilter x"))},
-        {DNNL_ARG_DIFF_DST, bind(g.dst(), heap.floats(env, dyOff, g.dstSize(), "conv2dBackpropFilter dy"))},
+        {DNNL_ARG_SRC, bind(g.src(), heap.floats(env, xOff, g.srcSize(), (name + " x").c_str()))},
+        {DNNL_ARG_DIFF_DST, bind(g.dst(), heap.floats(env, dyOff, g.dstSize(), (name + " dy").c_str()))},
         {DNNL_ARG_DIFF_WEIGHTS, weights},
     });
     memory user = bind(g.weights(), gradient);
@@ -273,6 +191,8 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     cpuStream().wait();
   });
 }
+
+namespace {
 
 // ---- max pooling ----------------------------------------------------------------------------
 // Geometry, in order: n, h, w, c, outH, outW, kH, kW, strideH, strideW, padTop, padLeft (as in
@@ -366,9 +286,9 @@ Napi::Value MaxPoolGrad(const Napi::CallbackInfo& info) {
 
 void registerDnnlKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("matmul", Napi::Function::New(env, Matmul));
-  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
-  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
-  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("conv2d", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return convolutionForward(info, "conv2d", false); }));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return convolutionBackwardData(info, "conv2dBackpropInput", false); }));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, [](const Napi::CallbackInfo& info) { return convolutionBackwardWeights(info, "conv2dBackpropFilter", false); }));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("maxPoolGrad", Napi::Function::New(env, MaxPoolGrad));
 }

@@ -5,6 +5,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { loadNativeAddon } from '../../../core/engine/native/addon.js';
 import { BATCH_NORM_GRAD } from '../../../core/engine/native/gradients.js';
 import { nativeKernelCalls } from '../../../core/engine/native/kernels.js';
+import { type Backend, expectNative, run, stepGradients, tensor, TOLERANCE } from './native-harness.js';
 import {
   avgPool,
   batchMatMul,
@@ -16,52 +17,6 @@ import {
   randomArray,
   relativeError,
 } from './reference.js';
-
-const TOLERANCE = 1e-4;
-type Backend = 'native' | 'wasm' | 'cpu';
-
-/** Values of what `build` makes on `backend`, and how often each native kernel ran meanwhile. */
-async function run(
-  backend: Backend,
-  build: () => tf.Tensor,
-): Promise<{ values: Float32Array; native: Record<string, number>; wasm: Record<string, number> }> {
-  await tf.setBackend(backend);
-  const before = nativeKernelCalls();
-  try {
-    const result = tf.tidy(build);
-    const values = (await result.data()) as Float32Array;
-    result.dispose();
-    const after = nativeKernelCalls();
-    const delta = (a: Record<string, number>, b: Record<string, number>) =>
-      Object.fromEntries(
-        Object.entries(a)
-          .map(([k, v]) => [k, v - (b[k] ?? 0)] as const)
-          .filter(([, v]) => v !== 0),
-      );
-    return { values, native: delta(after.native, before.native), wasm: delta(after.wasm, before.wasm) };
-  } finally {
-    await tf.setBackend('native');
-  }
-}
-
-/** The native result ran through `kernel` natively and agrees with the cpu backend and the float64 formula. */
-async function expectNative(kernel: string, build: () => tf.Tensor, expected: ArrayLike<number>): Promise<void> {
-  const native = await run('native', build);
-  expect(native.native[kernel], `${kernel} ran natively`).toBeGreaterThan(0);
-  expect(native.wasm[kernel]).toBeUndefined();
-  expect(relativeError(native.values, expected)).toBeLessThanOrEqual(TOLERANCE);
-  const cpu = await run('cpu', build);
-  expect(relativeError(native.values, cpu.values)).toBeLessThanOrEqual(TOLERANCE);
-}
-
-const tensor = (shape: number[], seed: number) =>
-  tf.tensor(
-    randomArray(
-      shape.reduce((a, b) => a * b, 1),
-      seed,
-    ),
-    shape,
-  );
 
 beforeAll(async () => {
   const choice = await initEngine('native');
@@ -531,23 +486,7 @@ function smallNetwork(): tf.LayersModel {
   });
 }
 
-async function trainingGradients(backend: Backend): Promise<Float32Array[]> {
-  await tf.setBackend(backend);
-  const model = smallNetwork();
-  const x = tensor([4, 12, 12, 2], 7);
-  const labels = tf.oneHot(tf.tensor1d([0, 3, 1, 4], 'int32'), 5);
-  const { grads, value } = tf.variableGrads(
-    () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-    model.trainableWeights.map((w) => w.read() as tf.Variable),
-  );
-  const values = await Promise.all(
-    model.trainableWeights.map((w) => grads[(w.read() as tf.Variable).name]!.data() as Promise<Float32Array>),
-  );
-  tf.dispose([x, labels, value, grads]);
-  model.dispose();
-  await tf.setBackend('native');
-  return values;
-}
+const trainingGradients = (backend: Backend) => stepGradients(backend, smallNetwork, [4, 12, 12, 2], [0, 3, 1, 4]);
 
 describe('training on the native backend', () => {
   it("computes a whole step's gradients as the wasm route does (≤ 1e-4 relative), through native kernels", async () => {

@@ -166,6 +166,27 @@ export function conv2dForward(
   return y;
 }
 
+/** y[n,p,q,c·M+m] = Σ x[n, p·s+i·d−top, q·s+j·d−left, c] · W[i,j,c,m] (+ bias[c·M+m]) for a depthwise convolution. */
+export function depthwiseForward(
+  g: Geometry,
+  x: ArrayLike<number>,
+  filter: ArrayLike<number>,
+  multiplier: number,
+  bias?: ArrayLike<number>,
+): Float64Array {
+  const outChannels = g.channels * multiplier;
+  const y = new Float64Array(g.batch * g.outHeight * g.outWidth * outChannels);
+  forEachTap(g, (n, xBase, p, q, i, j) => {
+    const yBase = ((n * g.outHeight + p) * g.outWidth + q) * outChannels;
+    for (let c = 0; c < g.channels; c++)
+      for (let m = 0; m < multiplier; m++)
+        y[yBase + c * multiplier + m]! +=
+          x[xBase + c]! * filter[((i * g.filterWidth + j) * g.channels + c) * multiplier + m]!;
+  });
+  if (bias) y.forEach((value, k) => (y[k] = value + bias[k % outChannels]!));
+  return y;
+}
+
 /** C[b] = op(A[b]) · op(B[b]) with op a transpose when asked; a batch of one is broadcast. */
 export function batchMatMul(
   a: ArrayLike<number>,

@@ -70,13 +70,13 @@ export const largeMarginSoftmax = defineLoss<LargeMarginSoftmaxOptions>({
         `large-margin-softmax: works on angles, so on the cosine distance, not ${parts.distance.name}`,
         'drop the distance option',
       );
-    return ({ numClasses, embeddingDim, miner }) => {
+    return ({ numClasses, embeddingDim, miner, seed }) => {
       noMiner(miner, 'large-margin-softmax');
       const { matrix: weight, trainable } = classMatrix(
         'large-margin-softmax',
         'weight',
         [numClasses, embeddingDim],
-        35,
+        seed,
       );
       return embeddingLoss(
         parts,

@@ -24,7 +24,7 @@ export const normalizedSoftmax = defineLoss<NormalizedSoftmaxOptions>({
   defaults: NORMALIZED_SOFTMAX_DEFAULTS,
   ranges: { temperature: { above: 0 } },
   create: (o) =>
-    classSoftmaxLoss('normalized-softmax', 'weight', 33, lossParts('normalized-softmax', o), (similarities) =>
+    classSoftmaxLoss('normalized-softmax', 'weight', lossParts('normalized-softmax', o), (similarities) =>
       similarities.div(o.temperature),
     ),
 });

@@ -35,9 +35,9 @@ export const proxyAnchor = defineLoss<ProxyAnchorOptions>({
   defaults: PROXY_ANCHOR_DEFAULTS,
   create: (o) => {
     const parts = lossParts('proxy-anchor', o);
-    return ({ numClasses, embeddingDim, miner }) => {
+    return ({ numClasses, embeddingDim, miner, seed }) => {
       noMiner(miner, 'proxy-anchor');
-      const { matrix: proxies, trainable } = classMatrix('proxy-anchor', 'proxies', [numClasses, embeddingDim], 31);
+      const { matrix: proxies, trainable } = classMatrix('proxy-anchor', 'proxies', [numClasses, embeddingDim], seed);
       return embeddingLoss(
         parts,
         (embeddings, labels) =>

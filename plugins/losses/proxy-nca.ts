@@ -25,7 +25,7 @@ export const proxyNca = defineLoss<ProxyNcaOptions>({
   description: 'ProxyNCA (Movshovitz-Attias 2017): softmax over −s·d to one proxy per class',
   defaults: PROXY_NCA_DEFAULTS,
   create: (o) =>
-    classSoftmaxLoss('proxy-nca', 'proxies', 32, lossParts('proxy-nca', o), (similarities) =>
+    classSoftmaxLoss('proxy-nca', 'proxies', lossParts('proxy-nca', o), (similarities) =>
       similarities.mul(o.softmaxScale),
     ),
 });

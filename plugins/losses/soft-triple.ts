@@ -41,13 +41,13 @@ export const softTriple = defineLoss<SoftTripleOptions>({
     const parts = lossParts('soft-triple', o);
     if (!Number.isInteger(o.centres) || o.centres < 1)
       throw new UserError(`soft-triple: centres must be a whole number ≥ 1, got ${o.centres}`);
-    return ({ numClasses, embeddingDim, miner }) => {
+    return ({ numClasses, embeddingDim, miner, seed }) => {
       noMiner(miner, 'soft-triple');
       const { matrix: centres, trainable } = classMatrix(
         'soft-triple',
         'centres',
         [numClasses * o.centres, embeddingDim],
-        34,
+        seed,
       );
       return embeddingLoss(
         parts,

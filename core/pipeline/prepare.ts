@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Competition, CompetitionConfig, CompetitionRegistration, Item } from '../contracts/competition.js';
+import type { Competition, CompetitionConfig, Item, RegisteredCompetition } from '../contracts/competition.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
 import { checkComponentOptions } from '../di/component-options.js';
@@ -26,12 +26,14 @@ export function findCompetition(
   name: string,
 ): { competition: Competition; slugOptions: Partial<CompetitionConfig>; slug: string } {
   const registry = app.registry<Competition>('Competition');
-  const entries = registry.list() as (CompetitionRegistration & { origin?: unknown })[];
+  const entries = registry.list() as RegisteredCompetition[];
   for (const entry of entries) {
-    if (entry.name === name || entry.aliases?.includes(name))
-      return { competition: entry.create(), slugOptions: {}, slug: entry.create().slug };
+    if (entry.name === name || entry.aliases?.includes(name)) {
+      const competition = entry.create({}, app.components);
+      return { competition, slugOptions: {}, slug: competition.slug };
+    }
     const options = entry.slugs?.[name];
-    if (options) return { competition: entry.create(options), slugOptions: options, slug: name };
+    if (options) return { competition: entry.create(options, app.components), slugOptions: options, slug: name };
   }
   registry.get(name);
   throw new UserError(`unknown competition "${name}"`);

@@ -18,7 +18,7 @@ export type * from './contracts/random.js';
 export type * from './contracts/registration.js';
 export type * from './contracts/task.js';
 export { SAMPLE_SOLUTION_FILE, SAMPLE_SUBMISSION_FILE } from './contracts/competition.js';
-export { TOKENS, type ComponentKind } from './tokens.js';
+export { TOKENS, type ComponentKind } from './contracts/component-tokens.js';
 export { InputError, UserError } from './errors.js';
 
 export { BACKENDS, initEngine, type BackendChoice, type BackendRequest } from './engine/backend.js';
@@ -44,7 +44,7 @@ export { VectorIndex } from './search/vector-index.js';
 export { exactSearch, exactSearchContext, searchNeighbours } from './search/neighbours.js';
 export { EmbeddingsFile, EmbeddingsWriter, readEmbeddings } from './search/embeddings-file.js';
 export { chainSteps, fitChain, initialState, postProcess, type EmbeddedSet, type Overrides } from './pipeline/knn.js';
-export { taskStrategy } from './tasks/index.js';
+export { TASKS, taskRegistration } from './tasks/index.js';
 
 export { resolveScoringSpec, scoringRegistration } from './scoring/registration.js';
 export { InvalidFileError, scoreFiles, scoreRows, validateSubmissionFile } from './scoring/score.js';
@@ -57,7 +57,7 @@ export {
   readCsv,
   readImageFolder,
   requireField,
-  type CompetitionSpec,
+  withTaskTables,
 } from './competition/adapter.js';
 export { competitionModule, scoringSpecOf } from './competition/module.js';
 export { IMAGE_CLASSIFICATION_CONFIG, IMAGE_MODEL } from './pipeline/defaults.js';

@@ -1,5 +1,8 @@
 import type { RandomSource } from './contracts/random.js';
 
+/** The seed of a run that names none (`simkit run` without `--seed`). */
+export const DEFAULT_SEED = 42;
+
 /**
  * Seeded, serialisable pseudo-random numbers (SplitMix32-style mixing over a 32-bit counter), so that
  * shuffles, splits and augmentations repeat exactly for a seed and resume exactly from a checkpoint.
@@ -51,4 +54,17 @@ export class Random implements RandomSource {
   setState(state: number): void {
     this.state = state >>> 0;
   }
+}
+
+/**
+ * A seed derived from `seed` and the names of what it seeds (`deriveSeed(42, 'image', 'head', 'arcface')`): the same
+ * for the same seed and names, and another for another seed or other names, so that every seeded component of a run
+ * follows the run's seed without two of them sharing their random draws.
+ */
+export function deriveSeed(seed: number, ...names: readonly string[]): number {
+  let hash = Math.imul((seed >>> 0) ^ 0x811c9dc5, 0x01000193) >>> 0;
+  for (const name of names) {
+    for (const char of `${name}/`) hash = Math.imul(hash ^ char.codePointAt(0)!, 0x01000193) >>> 0;
+  }
+  return new Random(hash).int(0x8000_0000);
 }

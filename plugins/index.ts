@@ -4,7 +4,7 @@
  * plugin can reuse or wrap them.
  */
 export type * from '../core/contracts/loss.js';
-export type { Registration } from '../core/contracts/registration.js';
+export type { Components, Registration } from '../core/contracts/registration.js';
 export { registrations } from '../core/di/container.js';
 export { createObjective } from '../core/losses/objective.js';
 export { ClassMatrixHead, scheduleFraction, type MarginSchedule } from '../core/losses/class-matrix.js';
@@ -21,15 +21,17 @@ export {
 } from '../core/losses/pairwise.js';
 export {
   DISTANCE_NAMES,
-  createDistance,
+  DISTANCES,
+  defineDistance,
   type Distance,
+  type DistanceOptions,
   type DistanceName,
   type DistanceOption,
   type DistanceSpec,
 } from '../core/losses/distances.js';
 export {
   REDUCER_NAMES,
-  createReducer,
+  REDUCERS,
   reduce,
   type Reducer,
   type ReducerName,
@@ -38,7 +40,7 @@ export {
 } from '../core/losses/reducers.js';
 export {
   REGULARIZER_NAMES,
-  createRegularizer,
+  REGULARIZERS,
   type Regularizer,
   type RegularizerName,
   type RegularizerOption,

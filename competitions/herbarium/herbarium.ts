@@ -1,4 +1,4 @@
-import type { Competition, CompetitionConfig, SubmissionFormat } from '../../core/contracts/competition.js';
+import type { CompetitionAdapter, CompetitionConfig, SubmissionFormat } from '../../core/contracts/competition.js';
 import { defineCompetition } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
 import { singleLabelMacroF1Metric } from '../../core/metrics/macro-f1.js';
@@ -18,7 +18,7 @@ export const HERBARIUM_SLUGS: Record<HerbariumYear, string> = {
 };
 
 /** Herbarium 2019-2022: one species per specimen from kNN voting; macro F1 (2019: top-1 error). */
-export function herbarium(config: Partial<CompetitionConfig> = {}): Competition {
+export function herbarium(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   const resolved = { ...HERBARIUM_CONFIG, ...config };
   const year = (resolved.year ?? 2022) as HerbariumYear;
   const slug = HERBARIUM_SLUGS[year];

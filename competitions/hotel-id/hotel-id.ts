@@ -1,5 +1,9 @@
 import { join } from 'node:path';
-import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
+import {
+  SAMPLE_SOLUTION_FILE,
+  type CompetitionAdapter,
+  type CompetitionConfig,
+} from '../../core/contracts/competition.js';
 import {
   dataPath,
   defineCompetition,
@@ -53,7 +57,7 @@ async function generateSample(dir: string, seed: number): Promise<void> {
 }
 
 /** Hotel-ID to Combat Human Trafficking: five distinct hotels per image, MAP@5. */
-export function hotelId(config: Partial<CompetitionConfig> = {}): Competition {
+export function hotelId(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   return defineCompetition({
     slug: 'hotel-id-2021-fgvc8',
     alias: 'hotels',

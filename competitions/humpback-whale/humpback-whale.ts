@@ -1,5 +1,9 @@
 import { join } from 'node:path';
-import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
+import {
+  SAMPLE_SOLUTION_FILE,
+  type CompetitionAdapter,
+  type CompetitionConfig,
+} from '../../core/contracts/competition.js';
 import {
   dataPath,
   defineCompetition,
@@ -66,7 +70,7 @@ async function generateSample(dir: string, seed: number): Promise<void> {
 }
 
 /** Humpback Whale Identification: five ids per image, new_whale inserted where similarity drops, MAP@5. */
-export function humpbackWhale(config: Partial<CompetitionConfig> = {}): Competition {
+export function humpbackWhale(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   return defineCompetition({
     slug: 'humpback-whale-identification',
     alias: 'whales',

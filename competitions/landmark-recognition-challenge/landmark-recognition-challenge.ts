@@ -1,4 +1,4 @@
-import type { Competition, CompetitionConfig } from '../../core/contracts/competition.js';
+import type { CompetitionAdapter, CompetitionConfig } from '../../core/contracts/competition.js';
 import { GLR_2018_LAYOUT } from '../landmark-recognition/glr.js';
 import { landmarkRecognition } from '../landmark-recognition/landmark-recognition.js';
 
@@ -9,7 +9,7 @@ export const RECOGNITION_2018_SLUG = 'landmark-recognition-challenge';
  * as `id,url,landmark_id` and `test.csv` as `id,url`, with the images the participant downloaded in `train/<id>.jpg`
  * and `test/<id>.jpg`.
  */
-export function landmarkRecognitionChallenge(config: Partial<CompetitionConfig> = {}): Competition {
+export function landmarkRecognitionChallenge(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   return landmarkRecognition(config, {
     slug: RECOGNITION_2018_SLUG,
     alias: RECOGNITION_2018_SLUG,

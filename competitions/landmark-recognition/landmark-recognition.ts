@@ -1,6 +1,10 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
+import {
+  SAMPLE_SOLUTION_FILE,
+  type CompetitionAdapter,
+  type CompetitionConfig,
+} from '../../core/contracts/competition.js';
 import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
@@ -87,7 +91,7 @@ const RECOGNITION_2021: GlrEdition = {
 export function landmarkRecognition(
   config: Partial<CompetitionConfig> = {},
   edition: GlrEdition = RECOGNITION_2021,
-): Competition {
+): CompetitionAdapter {
   const { slug, alias, title, layout } = edition;
   return defineCompetition({
     slug,

@@ -1,5 +1,5 @@
 import { join, relative } from 'node:path';
-import type { Competition, ModelExport } from '../../core/contracts/competition.js';
+import type { CompetitionAdapter, ModelExport } from '../../core/contracts/competition.js';
 import { replaceDirectoryAtomic, writeFileAtomic } from '../../core/io/atomic-write.js';
 import { UserError } from '../../core/errors.js';
 import { log } from '../../core/log.js';
@@ -27,7 +27,7 @@ function largestDifference(a: Float32Array, b: Float32Array): number {
 
 /** Loads the model saved in `dir` and embeds the run's test queries with it: the largest difference to the run's. */
 async function reproducedDifference(
-  competition: Competition,
+  competition: CompetitionAdapter,
   run: ModelExport,
   dir: string,
   imageSize: number,
@@ -53,7 +53,7 @@ async function reproducedDifference(
  * the run fails as a bug and nothing is exported.
  * The local score, the model's input and output and the conversion route go to `<out>/local-score.json`.
  */
-export async function exportHostModel(competition: Competition, run: ModelExport): Promise<string> {
+export async function exportHostModel(competition: CompetitionAdapter, run: ModelExport): Promise<string> {
   const dir = join(run.out, SUBMISSION_MODEL_DIR);
   const { items, vectors } = run.queries;
   const dim = vectors.length / items.length;

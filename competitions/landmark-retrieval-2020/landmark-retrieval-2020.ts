@@ -1,4 +1,4 @@
-import type { Competition, CompetitionConfig } from '../../core/contracts/competition.js';
+import type { CompetitionAdapter, CompetitionConfig } from '../../core/contracts/competition.js';
 import { UserError } from '../../core/errors.js';
 import { GLR_LAYOUT } from '../landmark-recognition/glr.js';
 import { RETRIEVAL_CONFIG, landmarkRetrieval } from '../landmark-retrieval/landmark-retrieval.js';
@@ -50,7 +50,7 @@ function checkHostProtocol(config: CompetitionConfig, source: string): void {
  * host ran on the index and test images before its own kNN. A run trains the model, searches as the host did, scores
  * the result, and exports the model (export.ts) that reproduces exactly the vectors that were scored.
  */
-export function landmarkRetrieval2020(config: Partial<CompetitionConfig> = {}): Competition {
+export function landmarkRetrieval2020(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   const competition = landmarkRetrieval(
     { ...RETRIEVAL_2020_CONFIG, ...config },
     {

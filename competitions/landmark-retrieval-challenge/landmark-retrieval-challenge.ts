@@ -1,4 +1,4 @@
-import type { Competition, CompetitionConfig } from '../../core/contracts/competition.js';
+import type { CompetitionAdapter, CompetitionConfig } from '../../core/contracts/competition.js';
 import { GLR_2018_LAYOUT } from '../landmark-recognition/glr.js';
 import { landmarkRetrieval } from '../landmark-retrieval/landmark-retrieval.js';
 
@@ -9,7 +9,7 @@ export const RETRIEVAL_2018_SLUG = 'landmark-retrieval-challenge';
  * `index.csv` and `test.csv` as `id,url` (train.csv, the recognition train set, as `id,url,landmark_id`), with the
  * images the participant downloaded in `index/<id>.jpg`, `test/<id>.jpg` and `train/<id>.jpg`.
  */
-export function landmarkRetrievalChallenge(config: Partial<CompetitionConfig> = {}): Competition {
+export function landmarkRetrievalChallenge(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   return landmarkRetrieval(config, {
     slug: RETRIEVAL_2018_SLUG,
     alias: RETRIEVAL_2018_SLUG,

@@ -1,5 +1,9 @@
 import { join } from 'node:path';
-import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
+import {
+  SAMPLE_SOLUTION_FILE,
+  type CompetitionAdapter,
+  type CompetitionConfig,
+} from '../../core/contracts/competition.js';
 import { defineCompetition, hashedUsage } from '../../core/competition/adapter.js';
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
@@ -76,7 +80,7 @@ const RETRIEVAL_2021: GlrEdition = {
 export function landmarkRetrieval(
   config: Partial<CompetitionConfig> = {},
   edition: GlrEdition = RETRIEVAL_2021,
-): Competition {
+): CompetitionAdapter {
   const { slug, alias, title, layout } = edition;
   return defineCompetition({
     slug,

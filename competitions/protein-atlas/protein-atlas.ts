@@ -1,6 +1,10 @@
 import { join } from 'node:path';
 import { readdir } from 'node:fs/promises';
-import { SAMPLE_SOLUTION_FILE, type Competition, type CompetitionConfig } from '../../core/contracts/competition.js';
+import {
+  SAMPLE_SOLUTION_FILE,
+  type CompetitionAdapter,
+  type CompetitionConfig,
+} from '../../core/contracts/competition.js';
 import { dataPath, defineCompetition, hashedUsage, readCsv, requireField } from '../../core/competition/adapter.js';
 import { InputError } from '../../core/errors.js';
 import { Random } from '../../core/random.js';
@@ -90,7 +94,7 @@ async function generateSample(dir: string, seed: number): Promise<void> {
 }
 
 /** Human Protein Atlas: four-channel images, several of 28 classes per sample, macro F1. */
-export function proteinAtlas(config: Partial<CompetitionConfig> = {}): Competition {
+export function proteinAtlas(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   return defineCompetition({
     slug: 'human-protein-atlas-image-classification',
     alias: 'protein',

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Competition, CompetitionConfig, Item } from '../../core/contracts/competition.js';
+import type { CompetitionAdapter, CompetitionConfig, Item } from '../../core/contracts/competition.js';
 import { dataPath, defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
 import { meanF1Metric } from '../../core/metrics/f1.js';
 import { IMAGE_CLASSIFICATION_CONFIG, IMAGE_MODEL } from '../../core/pipeline/defaults.js';
@@ -79,7 +79,7 @@ async function readPostings(dataDir: string, file: string, imageFolder: string, 
 }
 
 /** Shopee - Price Match Guarantee: match postings of the same product (mean F1, self included, ≤ 50 ids). */
-export function shopee(config: Partial<CompetitionConfig> = {}): Competition {
+export function shopee(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   return defineCompetition({
     slug: 'shopee-product-matching',
     alias: 'shopee',

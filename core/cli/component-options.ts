@@ -1,7 +1,7 @@
 import type { CompetitionConfig, ComponentChoice, ModelCommon, ModelConfig } from '../contracts/competition.js';
 import type { Registered } from '../contracts/registration.js';
 import type { Simkit } from '../di/container.js';
-import type { ComponentKind } from '../tokens.js';
+import type { ComponentKind } from '../contracts/component-tokens.js';
 import OPTION_DOCS from './option-docs.json' with { type: 'json' };
 
 interface OptionDocs {

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { Simkit } from '../di/container.js';
 import { log } from '../log.js';
-import { externalModules } from '../plugins/external.js';
+import { externalModules } from '../plugin-loader/external.js';
 
 /** node_modules of the simkit installation itself (its own plugins can live beside it). */
 const ownDependency = createRequire(import.meta.url).resolve('commander');

@@ -3,15 +3,13 @@ import { readdir } from 'node:fs/promises';
 import { join, resolve, sep } from 'node:path';
 import { Readable, pipeline } from 'node:stream';
 import { parse } from 'csv-parse';
-import type { Competition, Item, Prediction, Table } from '../contracts/competition.js';
+import type { Competition, CompetitionAdapter, Item, Prediction, Table } from '../contracts/competition.js';
+import type { Components } from '../contracts/registration.js';
+import type { TaskStrategy } from '../contracts/task.js';
 import type { Usage } from '../contracts/metric.js';
 import { checkedChunks, type TextEncoding } from '../data/table.js';
-import { InputError } from '../errors.js';
+import { InputError, UserError } from '../errors.js';
 import { writeCsvAtomic } from '../data/csv.js';
-import { taskStrategy } from '../tasks/index.js';
-
-/** What an adapter writes itself; `defineCompetition` adds the submission and solution tables. */
-export type CompetitionSpec = Omit<Competition, 'submissionTable' | 'solutionTable' | 'writeSubmission'>;
 
 /** The file and line each record read by readCsv came from (records are items' `extra`). */
 const ORIGINS = new WeakMap<object, { readonly file: string; readonly line: number }>();
@@ -124,32 +122,52 @@ export function requireField(path: string, line: number, record: Record<string, 
 }
 
 /**
- * Completes an adapter with Kaggle's submission and solution tables (written by its task's strategy) and an atomic
- * writer.
+ * An adapter that leaves Kaggle's submission and solution tables to its task's strategy (see withTaskTables); the
+ * type checks what it must write itself.
  */
-export function defineCompetition(spec: CompetitionSpec): Competition {
+export function defineCompetition(adapter: CompetitionAdapter): CompetitionAdapter {
+  return adapter;
+}
+
+/**
+ * The adapter with the submission and solution tables, and the atomic writer, that it leaves out, written by the task
+ * strategy its `task` names, found through the container's `components` (so a plugin can replace or add one). Without
+ * `components` (an adapter's registration called directly, for its slug or format) the tables refuse to run.
+ */
+export function withTaskTables(adapter: CompetitionAdapter, components: Components | undefined): Competition {
+  if (adapter.submissionTable && adapter.solutionTable && adapter.writeSubmission) return adapter as Competition;
+  const resolved = components?.create<TaskStrategy>('Task', adapter.task);
+  return tablesOf(adapter, () => {
+    if (resolved) return resolved;
+    throw new UserError(
+      `competition ${adapter.alias}: its task strategy "${adapter.task}" is found through the container`,
+      "create the competition with app.registry('Competition').create(name)",
+    );
+  });
+}
+
+function tablesOf(spec: CompetitionAdapter, strategy: () => TaskStrategy): Competition {
   const { idColumn, labelColumn } = spec.submission;
-  const strategy = taskStrategy(spec.task);
   const submissionTable = (predictions: readonly Prediction[]): Table => ({
     columns: [idColumn, labelColumn],
-    rows: predictions.map((prediction) => [prediction.id, strategy.submissionCell(prediction, spec.submission)]),
+    rows: predictions.map((prediction) => [prediction.id, strategy().submissionCell(prediction, spec.submission)]),
   });
   const solutionTable: Competition['solutionTable'] = (truth, options = {}) => {
     const usage = options.usage ?? (() => 'Public');
     const rows = truth.map((item) => {
-      const { cell, usage: fixed } = strategy.solutionCell(item, { truth, index: options.index });
+      const { cell, usage: fixed } = strategy().solutionCell(item, { truth, index: options.index });
       return [item.id, cell, fixed ?? usage(item)];
     });
     return { columns: [idColumn, labelColumn, 'Usage'], rows };
   };
   return {
-    ...spec,
     submissionTable,
     solutionTable,
     writeSubmission: async (predictions, path) => {
       const table = submissionTable(predictions);
       await writeCsvAtomic(path, table.columns, table.rows);
     },
+    ...spec,
   };
 }
 

@@ -1,6 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SAMPLE_SUBMISSION_FILE, type Competition, type Item, type Prediction } from '../contracts/competition.js';
+import {
+  SAMPLE_SUBMISSION_FILE,
+  type CompetitionAdapter,
+  type Item,
+  type Prediction,
+} from '../contracts/competition.js';
 import type { ScoreReport, ScoringSpec } from '../contracts/metric.js';
 import type { Baseline } from '../contracts/task.js';
 import { InputError } from '../errors.js';
@@ -27,7 +32,7 @@ export function predictionOfCell(id: string, cell: string, withConfidence: boole
  * Undefined when the data directory has no sample submission or it cannot be read (a warning).
  */
 async function sampleSubmissionAnswer(
-  competition: Competition,
+  competition: CompetitionAdapter,
   dataDir: string,
 ): Promise<((id: string) => Prediction) | undefined> {
   const path = join(dataDir, SAMPLE_SUBMISSION_FILE);
@@ -57,7 +62,7 @@ async function sampleSubmissionAnswer(
  * The task's own (most frequent class, self only, …) come from its strategy.
  */
 export async function competitionBaselines(
-  competition: Competition,
+  competition: CompetitionAdapter,
   dataDir: string,
   queries: readonly Item[],
 ): Promise<Baseline[]> {

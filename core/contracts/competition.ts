@@ -13,7 +13,7 @@ import type { AugmentOptions } from './augment.js';
  * configuration.
  */
 import type { MetricDefinition, ScoreReport, Usage } from './metric.js';
-import type { Registration } from './registration.js';
+import type { Components, Registration } from './registration.js';
 
 export type Json = string | number | boolean | null | readonly Json[] | { readonly [key: string]: Json };
 
@@ -272,7 +272,17 @@ export interface Competition {
   exportModel?(run: ModelExport): Promise<string>;
 }
 
-export interface CompetitionRegistration extends Registration<Competition, CompetitionConfig> {
+/** The tables a competition's task strategy writes (core/competition/adapter.ts:withTaskTables). */
+type TaskTables = 'submissionTable' | 'solutionTable' | 'writeSubmission';
+
+/**
+ * What an adapter builds: a Competition whose submission and solution tables are written by the task strategy its
+ * `task` names (TOKENS.Task, looked up in the container), unless it writes them itself (Fashion-MNIST).
+ */
+export type CompetitionAdapter = Omit<Competition, TaskTables> & Partial<Pick<Competition, TaskTables>>;
+
+/** What an adapter registers; `competitionModule` binds it as a RegisteredCompetition. */
+export interface CompetitionRegistration extends Registration<CompetitionAdapter, CompetitionConfig> {
   /** Every Kaggle slug this adapter serves, with the options that select it. */
   readonly slugs: { readonly [slug: string]: Partial<CompetitionConfig> };
   /**
@@ -280,6 +290,14 @@ export interface CompetitionRegistration extends Registration<Competition, Compe
    * slug differs); using one says which slug it stands for.
    */
   readonly aliases?: readonly string[];
+}
+
+/**
+ * What the container holds under TOKENS.Competition (core/competition/module.ts): the adapter's registration, whose
+ * `create` completes the adapter with its task strategy's tables, found through `components`.
+ */
+export interface RegisteredCompetition extends CompetitionRegistration {
+  create(options?: Partial<CompetitionConfig>, components?: Components): Competition;
 }
 
 /** File name of the hidden test truth a generated sample writes next to Kaggle's files. */

@@ -42,6 +42,12 @@ export interface ObjectiveDims {
   readonly embeddingDim: number;
   readonly numClasses: number;
   readonly classCounts?: readonly number[];
+  /**
+   * The seed of the class matrices (heads' class centres, losses' proxies). `createObjective` gives each head and loss
+   * its own, derived from the run's `--seed`, the model's name and the component's name (core/random.ts:deriveSeed);
+   * without one, the run's default seed.
+   */
+  readonly seed?: number;
 }
 
 /** Something that owns trainable state. Names are stable so checkpoints can be restored. */

@@ -1,3 +1,5 @@
+import type { ComponentKind } from './component-tokens.js';
+
 /**
  * What a plugin registers for one named component: a description for `simkit list`, the
  * documented defaults of its options, and a factory. `origin` is filled in by the container
@@ -18,7 +20,16 @@ export interface Registration<T, Options extends object = Record<string, unknown
   readonly optionDescriptions?: { readonly [option: string]: string };
   /** What each numeric option may be; checked with the option names before any work (core/di/option-ranges.ts). */
   readonly ranges?: { readonly [K in keyof Options]?: OptionRange };
-  create(options?: Partial<Options>): T;
+  /** `components` builds the components it names (a loss's distance); the registry always passes it. */
+  create(options?: Partial<Options>, components?: Components): T;
+}
+
+/**
+ * The registered components of every kind, for a component made of others by name (a loss's distance, reducer and
+ * regulariser, a competition's task strategy): `create` merges and checks the options as `Registry.create` does.
+ */
+export interface Components {
+  create<T>(kind: ComponentKind, name: string, options?: object): T;
 }
 
 /** What a number must be: an integer or any finite value, within bounds. */

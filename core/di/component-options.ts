@@ -1,5 +1,5 @@
 import type { CompetitionConfig, ComponentChoice, ModelCommon } from '../contracts/competition.js';
-import type { ComponentKind } from '../tokens.js';
+import type { ComponentKind } from '../contracts/component-tokens.js';
 import type { Simkit } from './container.js';
 
 type Choice = readonly [ComponentKind, ComponentChoice | undefined];

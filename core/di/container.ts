@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Container, ContainerModule } from 'inversify';
-import type { Origin, Registered } from '../contracts/registration.js';
-import { TOKENS, type ComponentKind } from '../tokens.js';
+import type { Components, Origin, Registered } from '../contracts/registration.js';
+import { TOKENS, type ComponentKind } from '../contracts/component-tokens.js';
 import { Registry } from './registry.js';
 
 /** Where compiled (dist/) or source (tsx, vitest) modules live: two levels above this file. */
@@ -65,6 +65,11 @@ export class Simkit {
   /** The modules that registered each component name, in load order, by kind. */
   private readonly origins = new Map<ComponentKind, Map<string, Origin[]>>();
 
+  /** Every kind's registry by kind, handed to each component's `create` (see Components). */
+  readonly components: Components = {
+    create: <T>(kind: ComponentKind, name: string, options?: object) => this.registry<T>(kind).create(name, options),
+  };
+
   private constructor(readonly container: Container) {}
 
   static async create(options: { sources?: ModuleSource[]; extra?: ModuleSource[] } = {}): Promise<Simkit> {
@@ -122,7 +127,11 @@ export class Simkit {
   registry<T>(kind: ComponentKind): Registry<T> {
     let registry = this.registries.get(kind);
     if (!registry) {
-      registry = new Registry<unknown>(kind.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(), this.all(kind));
+      registry = new Registry<unknown>(
+        kind.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase(),
+        this.all(kind),
+        this.components,
+      );
       this.registries.set(kind, registry);
     }
     return registry as Registry<T>;

@@ -1,4 +1,4 @@
-import type { OptionRange, Registered } from '../contracts/registration.js';
+import type { Components, OptionRange, Registered } from '../contracts/registration.js';
 import { outOfRange } from './option-ranges.js';
 import { UserError } from '../errors.js';
 
@@ -6,9 +6,11 @@ import { UserError } from '../errors.js';
 export class Registry<T> {
   private readonly byName = new Map<string, Registered<T>>();
 
+  /** `components` is handed to each `create`, for components made of others by name. */
   constructor(
     readonly kind: string,
     entries: readonly Registered<T>[],
+    private readonly components?: Components,
   ) {
     for (const entry of entries) {
       const existing = this.byName.get(entry.name);
@@ -42,7 +44,7 @@ export class Registry<T> {
    */
   create(name: string, options: object = {}): T {
     const entry = this.checkOptions(name, options);
-    return entry.create({ ...entry.defaults, ...options });
+    return entry.create({ ...entry.defaults, ...options }, this.components);
   }
 
   /**

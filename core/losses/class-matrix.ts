@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ClassHead, ObjectiveDims, TrainingProgress } from '../contracts/loss.js';
 import { UserError } from '../errors.js';
+import { DEFAULT_SEED } from '../random.js';
 import { l2Normalize } from '../tensors.js';
 
 let nextId = 0;
@@ -9,15 +10,12 @@ let nextId = 0;
 export { l2Normalize };
 
 /**
- * The initial class matrix of every head and loss that learns class centres or proxies: rows × D
- * values drawn from N(0, 1/√D) with `seed`.
+ * The initial class matrix of every head and loss that learns class centres, proxies or classifier weights: rows × D
+ * values drawn from N(0, 1/√D) with `seed` (the objective dims' seed: see ObjectiveDims.seed).
  */
-export function initialClassMatrix(shape: [number, number], seed: number): tf.Tensor2D {
-  return tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed);
+export function initialClassMatrix(shape: [number, number], seed: number | undefined): tf.Tensor2D {
+  return tf.randomNormal(shape, 0, 1 / Math.sqrt(shape[1]), 'float32', seed ?? DEFAULT_SEED);
 }
-
-/** The seed of the heads' class matrices. */
-const HEAD_SEED = 7;
 
 /**
  * A trainable class matrix W (C × D, or C·k × D with k sub-centres per class) whose rows are class
@@ -35,7 +33,7 @@ export abstract class ClassMatrixHead implements ClassHead {
     if (initial && (initial.shape[0] !== shape[0] || initial.shape[1] !== shape[1])) {
       throw new UserError(`initial class weights have shape ${initial.shape}, expected ${shape}`);
     }
-    const init = initial ?? initialClassMatrix(shape, HEAD_SEED);
+    const init = initial ?? initialClassMatrix(shape, dims.seed);
     this.weight = tf.variable(init, true, `class-matrix-${nextId++}`);
     if (!initial) init.dispose();
   }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Registration } from '../contracts/registration.js';
 import { UserError } from '../errors.js';
 import { l2Normalize } from './class-matrix.js';
 
@@ -18,17 +19,21 @@ import { l2Normalize } from './class-matrix.js';
  */
 export type DistanceName = 'cosine' | 'dot' | 'l2' | 'squared-l2' | 'snr';
 
-export interface DistanceSpec {
-  readonly name: DistanceName;
+export interface DistanceOptions {
   /** Scale rows to unit length first (default true; cosine cannot be turned off). */
-  readonly normalize?: boolean;
+  readonly normalize: boolean;
 }
 
-/** What a loss's `distance` option takes: a name, or a name with options. */
+/** A distance by name with its options; a plugin registers more under TOKENS.Distance. */
+export interface DistanceSpec extends Partial<DistanceOptions> {
+  readonly name: string;
+}
+
+/** What a loss's `distance` option takes: a registered distance's name, or a name with options. */
 export type DistanceOption = DistanceName | DistanceSpec;
 
 export interface Distance {
-  readonly name: DistanceName;
+  readonly name: string;
   readonly normalize: boolean;
   /** True for similarities (cosine, dot): larger means closer. */
   readonly similarity: boolean;
@@ -65,45 +70,67 @@ function signalToNoise(x: tf.Tensor2D, y: tf.Tensor2D): tf.Tensor2D {
   });
 }
 
-const KINDS: Record<
-  DistanceName,
-  { readonly similarity: boolean; readonly compute: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D }
-> = {
-  cosine: { similarity: true, compute: (x, y) => tf.matMul(x, y, false, true) as tf.Tensor2D },
-  dot: { similarity: true, compute: (x, y) => tf.matMul(x, y, false, true) as tf.Tensor2D },
-  l2: { similarity: false, compute: (x, y) => tf.tidy(() => squaredL2(x, y).add(1e-12).sqrt() as tf.Tensor2D) },
-  'squared-l2': { similarity: false, compute: squaredL2 },
-  snr: { similarity: false, compute: signalToNoise },
-};
-
-export const DISTANCE_NAMES = Object.keys(KINDS) as DistanceName[];
-
-/** The distance a `distance` option names; an unknown name or option is an error naming the known ones. */
-export function createDistance(option: DistanceOption, owner = 'distance'): Distance {
-  const spec: DistanceSpec = typeof option === 'string' ? { name: option } : option;
-  const kind = KINDS[spec.name];
-  if (!kind) throw new UserError(`${owner}: unknown distance "${spec.name}"`, `known: ${DISTANCE_NAMES.join(', ')}`);
-  const unknown = Object.keys(spec).filter((key) => key !== 'name' && key !== 'normalize');
-  if (unknown.length)
-    throw new UserError(`${owner}: unknown distance option "${unknown[0]}"`, 'known: name, normalize');
-  const normalize = spec.normalize ?? true;
-  if (spec.name === 'cosine' && !normalize)
-    throw new UserError(
-      `${owner}: the cosine distance always normalises`,
-      'use distance "dot" for unnormalised dot products',
-    );
-  const matrix = (x: tf.Tensor2D, y?: tf.Tensor2D): tf.Tensor2D =>
-    tf.tidy(() => {
-      const query = normalize ? l2Normalize(x) : x;
-      return kind.compute(query, y ? (normalize ? l2Normalize(y) : y) : query);
-    });
+/**
+ * A distance from its raw values between rows (`compute(x, y)`, after the optional normalisation), registered under
+ * TOKENS.Distance by `name`; `similarity` says whether larger values mean closer.
+ */
+export function defineDistance(
+  name: string,
+  description: string,
+  similarity: boolean,
+  compute: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor2D,
+): Registration<Distance, DistanceOptions> {
   return {
-    name: spec.name,
-    normalize,
-    similarity: kind.similarity,
-    matrix,
-    distances: (x, y) =>
-      tf.tidy(() => (kind.similarity ? (tf.scalar(1).sub(matrix(x, y)) as tf.Tensor2D) : matrix(x, y))),
-    similarities: (x, y) => tf.tidy(() => (kind.similarity ? matrix(x, y) : (matrix(x, y).neg() as tf.Tensor2D))),
+    name,
+    description,
+    defaults: { normalize: true },
+    create: ({ normalize }: DistanceOptions) => {
+      const matrix = (x: tf.Tensor2D, y?: tf.Tensor2D): tf.Tensor2D =>
+        tf.tidy(() => {
+          const query = normalize ? l2Normalize(x) : x;
+          return compute(query, y ? (normalize ? l2Normalize(y) : y) : query);
+        });
+      return {
+        name,
+        normalize,
+        similarity,
+        matrix,
+        distances: (x, y) =>
+          tf.tidy(() => (similarity ? (tf.scalar(1).sub(matrix(x, y)) as tf.Tensor2D) : matrix(x, y))),
+        similarities: (x, y) => tf.tidy(() => (similarity ? matrix(x, y) : (matrix(x, y).neg() as tf.Tensor2D))),
+      };
+    },
   };
 }
+
+const dotProducts = (x: tf.Tensor2D, y: tf.Tensor2D) => tf.matMul(x, y, false, true) as tf.Tensor2D;
+
+const cosine = defineDistance(
+  'cosine',
+  'cos(x, y) = x·y on unit rows (a similarity; always normalised)',
+  true,
+  dotProducts,
+);
+
+/** The built-in distances (plugins/loss-parts registers them). */
+export const DISTANCES: readonly Registration<Distance, DistanceOptions>[] = [
+  {
+    ...cosine,
+    create: (options: DistanceOptions) => {
+      if (!options.normalize)
+        throw new UserError(
+          'the cosine distance always normalises',
+          'use distance "dot" for unnormalised dot products',
+        );
+      return cosine.create(options);
+    },
+  },
+  defineDistance('dot', 'x·y (a similarity; cosine when normalised)', true, dotProducts),
+  defineDistance('l2', '‖x − y‖, finite gradient where rows coincide', false, (x, y) =>
+    tf.tidy(() => squaredL2(x, y).add(1e-12).sqrt() as tf.Tensor2D),
+  ),
+  defineDistance('squared-l2', '‖x − y‖²', false, squaredL2),
+  defineDistance('snr', 'var(y − x) / var(x), the signal-to-noise distance (Yuan 2019)', false, signalToNoise),
+];
+
+export const DISTANCE_NAMES = DISTANCES.map((distance) => distance.name) as DistanceName[];

@@ -1,19 +1,22 @@
 import * as tf from '@tensorflow/tfjs';
 import type { EmbeddingLoss, LossFactory, Trainable } from '../contracts/loss.js';
-import type { Registration } from '../contracts/registration.js';
-import { createDistance, type Distance, type DistanceOption } from './distances.js';
+import type { Components, Registration } from '../contracts/registration.js';
+import type { ComponentKind } from '../contracts/component-tokens.js';
+import { UserError } from '../errors.js';
+import type { Distance, DistanceOption } from './distances.js';
 import { PARAMETER_FREE } from './pairwise.js';
-import { createReducer, type Reducer, type ReducerOption } from './reducers.js';
-import { createRegularizer, type Regularizer, type RegularizerOption } from './regularizers.js';
+import type { Reducer, ReducerOption } from './reducers.js';
+import type { Regularizer, RegularizerOption } from './regularizers.js';
 
 /**
  * The three options every embedding loss takes, as in pytorch-metric-learning's BaseMetricLossFunction:
  * a distance, a reducer and an embedding regulariser, each a registry name or an option object
  * (`distance: l2`, `distance: { name: l2, normalize: false }`, `reducer: { name: threshold, low: 0.1 }`,
- * `regularizer: { name: lp, weight: 0.01 }`). A loss lists its own defaults for them.
+ * `regularizer: { name: lp, weight: 0.01 }`). A loss lists its own defaults for them. The names are those registered
+ * under TOKENS.Distance, Reducer and Regularizer (`simkit list distances`), a plugin's included.
  */
 export interface LossPartOptions {
-  /** How embeddings are compared: `cosine`, `dot`, `l2`, `squared-l2`, `snr`, or `{ name, …options }`. */
+  /** How embeddings are compared: a distance's name (`cosine`, `dot`, `l2`, `squared-l2`, `snr`), or `{ name, … }`. */
   readonly distance: DistanceOption;
   /** Reduction of the per-element losses: `mean`, `mean-non-zero`, `sum`, `threshold`, `per-anchor`, `{ name, … }`. */
   readonly reducer: ReducerOption;
@@ -27,12 +30,42 @@ export interface LossParts {
   readonly regularizer: Regularizer | null;
 }
 
-/** The distance, reducer and regulariser of a loss from its complete options. */
-export function lossParts(loss: string, options: LossPartOptions): LossParts {
+/**
+ * The part a loss's option names (`l2`, `{ name: l2, normalize: false }`), built by the registry of its kind (so a
+ * plugin's distance, reducer or regulariser is found by name); an unknown name or option is an error naming the loss.
+ */
+function namedPart<T>(
+  components: Components,
+  kind: ComponentKind,
+  option: string | { readonly name: string },
+  loss: string,
+): T {
+  const { name, ...options } = typeof option === 'string' ? { name: option } : option;
+  try {
+    return components.create<T>(kind, name, options);
+  } catch (error) {
+    if (error instanceof UserError) throw new UserError(`${loss}: ${error.message}`, error.hint, error.exitCode);
+    throw error;
+  }
+}
+
+/**
+ * The distance, reducer and regulariser of a loss from its complete options, through the registries the loss's
+ * registration was created by.
+ */
+export function lossParts(loss: string, options: LossPartOptions, components: Components | undefined): LossParts {
+  if (!components)
+    throw new UserError(
+      `${loss}: its distance, reducer and regularizer are found through the container`,
+      "build the loss with app.registry('Loss').create(name, options)",
+    );
   return {
-    distance: createDistance(options.distance, loss),
-    reducer: createReducer(options.reducer, loss),
-    regularizer: createRegularizer(options.regularizer, loss),
+    distance: namedPart<Distance>(components, 'Distance', options.distance, loss),
+    reducer: namedPart<Reducer>(components, 'Reducer', options.reducer, loss),
+    regularizer:
+      options.regularizer === null
+        ? null
+        : namedPart<Regularizer>(components, 'Regularizer', options.regularizer, loss),
   };
 }
 
@@ -65,10 +98,13 @@ export function embeddingLoss(
 
 /**
  * A loss registration whose `create` takes its complete options: `Registry.create` has merged them
- * over `defaults` and refused any other, so a loss neither merges nor checks them again.
+ * over `defaults` and refused any other, so a loss neither merges nor checks them again. Its second
+ * argument finds the distance, reducer and regulariser the options name (`lossParts`).
  */
 export function defineLoss<Options extends object>(
-  registration: Omit<Registration<LossFactory, Options>, 'create'> & { create(options: Options): LossFactory },
+  registration: Omit<Registration<LossFactory, Options>, 'create'> & {
+    create(options: Options, components?: Components): LossFactory;
+  },
 ): Registration<LossFactory, Options> {
   return registration;
 }

@@ -14,6 +14,7 @@ import type {
 } from '../contracts/loss.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
+import { DEFAULT_SEED, deriveSeed } from '../random.js';
 import { MinerKindError } from './pairwise.js';
 
 function prefixed(prefix: string, weights: tf.NamedTensorMap): tf.NamedTensorMap {
@@ -68,7 +69,8 @@ function createLoss(
 
 /**
  * Builds what the training loop optimises from registry names: a loss, plus a class head for
- * logit losses (default head `dense`; a head without a loss gets `cross-entropy`).
+ * logit losses (default head `dense`; a head without a loss gets `cross-entropy`). The head and the loss
+ * each draw their class matrices with a seed of their own, derived from `dims.seed` and their names.
  */
 export function createObjective(
   app: Pick<Simkit, 'registry'>,
@@ -78,7 +80,8 @@ export function createObjective(
   const minerName = config.miner === NO_MINER ? undefined : config.miner;
   const miner = minerName ? app.registry<Miner>('Miner').create(minerName, config.minerOptions) : undefined;
   const lossName = config.loss ?? 'cross-entropy';
-  const loss = createLoss(app, lossName, config, dims, miner);
+  const seed = dims.seed ?? DEFAULT_SEED;
+  const loss = createLoss(app, lossName, config, { ...dims, seed: deriveSeed(seed, 'loss', lossName) }, miner);
   if (minerName && loss.input !== 'embeddings') {
     if ('variables' in loss) loss.dispose();
     throw new UserError(
@@ -100,7 +103,12 @@ export function createObjective(
       'name a head (dense, arcface, cosface, …): `simkit list heads`',
     );
   }
-  const head = headName ? app.registry<HeadFactory>('Head').create(headName, config.headOptions)(dims) : undefined;
+  const head = headName
+    ? app.registry<HeadFactory>('Head').create(headName, config.headOptions)({
+        ...dims,
+        seed: deriveSeed(seed, 'head', headName),
+      })
+    : undefined;
   return new ComposedObjective(minerName ? `${lossName} (${minerName})` : lossName, headName, loss, head);
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import type { Registration } from '../contracts/registration.js';
 import { UserError } from '../errors.js';
 
 /**
@@ -22,16 +23,29 @@ import { UserError } from '../errors.js';
  */
 export type ReducerName = 'mean' | 'mean-non-zero' | 'sum' | 'threshold' | 'per-anchor';
 
-export type ReducerSpec =
-  | { readonly name: 'mean' | 'mean-non-zero' | 'sum' }
-  | { readonly name: 'threshold'; readonly low?: number; readonly high?: number }
-  | { readonly name: 'per-anchor'; readonly nonZero?: boolean };
+export interface ThresholdReducerOptions {
+  /** Terms at or below this value get weight 0. */
+  readonly low: number;
+  /** Terms at or above this value get weight 0; null for no upper bound. */
+  readonly high: number | null;
+}
 
-/** What a loss's `reducer` option takes: a name, or a name with options. */
+export interface PerAnchorReducerOptions {
+  /** Count only the anchor's terms with a value > 0. */
+  readonly nonZero: boolean;
+}
+
+/** A reducer by name with its options; a plugin registers more under TOKENS.Reducer. */
+export interface ReducerSpec {
+  readonly name: string;
+  readonly [option: string]: unknown;
+}
+
+/** What a loss's `reducer` option takes: a registered reducer's name, or a name with options. */
 export type ReducerOption = ReducerName | ReducerSpec;
 
 export interface Reducer {
-  readonly name: ReducerName;
+  readonly name: string;
   /** Weight of each term (same shape as `values`); outside the gradient. */
   weights(values: tf.Tensor, mask: tf.Tensor): tf.Tensor;
   /** What the weighted sum is divided by, given the sum of all weights. */
@@ -45,72 +59,68 @@ function positive(values: tf.Tensor): tf.Tensor {
 
 const atLeastOne = (total: tf.Scalar) => total.maximum(1) as tf.Scalar;
 
-const OPTIONS: Record<ReducerName, readonly string[]> = {
-  mean: [],
-  'mean-non-zero': [],
-  sum: [],
-  threshold: ['low', 'high'],
-  'per-anchor': ['nonZero'],
+/** A reducer without options. */
+function plainReducer(
+  name: string,
+  description: string,
+  weights: Reducer['weights'],
+  divisor: Reducer['divisor'],
+): Registration<Reducer, Record<string, never>> {
+  return { name, description, defaults: {}, create: () => ({ name, weights, divisor }) };
+}
+
+const threshold: Registration<Reducer, ThresholdReducerOptions> = {
+  name: 'threshold',
+  description: 'the mean of the terms strictly between low and high (PML ThresholdReducer)',
+  defaults: { low: 0, high: null },
+  ranges: { low: {}, high: { optional: true } },
+  create: ({ low, high }: ThresholdReducerOptions) => ({
+    name: 'threshold',
+    weights: (values, mask) =>
+      tf.tidy(() => {
+        const above = tf.step(values.sub(low + 1e-12));
+        return high === null ? above.mul(mask) : above.mul(tf.step(tf.scalar(high - 1e-12).sub(values))).mul(mask);
+      }),
+    divisor: atLeastOne,
+  }),
 };
 
-export const REDUCER_NAMES = Object.keys(OPTIONS) as ReducerName[];
+const perAnchor: Registration<Reducer, PerAnchorReducerOptions> = {
+  name: 'per-anchor',
+  description: "each anchor's terms averaged, then the anchors that have terms averaged (PML PerAnchorReducer)",
+  defaults: { nonZero: false },
+  create: ({ nonZero }: PerAnchorReducerOptions) => ({
+    name: 'per-anchor',
+    weights: (values, mask) =>
+      tf.tidy(() => {
+        const counted = nonZero ? positive(values).mul(mask) : mask;
+        const axes = [...Array(counted.rank).keys()].slice(1);
+        return counted.div(counted.sum(axes, true).maximum(1));
+      }),
+    divisor: atLeastOne,
+  }),
+};
 
-/** The reducer a `reducer` option names; an unknown name or option is an error naming the known ones. */
-export function createReducer(option: ReducerOption, owner = 'reducer'): Reducer {
-  const spec = (typeof option === 'string' ? { name: option } : option) as ReducerSpec & {
-    low?: number;
-    high?: number;
-    nonZero?: boolean;
-  };
-  const known = OPTIONS[spec.name];
-  if (!known) throw new UserError(`${owner}: unknown reducer "${spec.name}"`, `known: ${REDUCER_NAMES.join(', ')}`);
-  const unknown = Object.keys(spec).filter((key) => key !== 'name' && !known.includes(key));
-  if (unknown.length)
-    throw new UserError(
-      `${owner}: unknown option "${unknown[0]}" of reducer ${spec.name}`,
-      `known: ${['name', ...known].join(', ')}`,
-    );
-  switch (spec.name) {
-    case 'mean':
-      return { name: 'mean', weights: (_values, mask) => mask.clone(), divisor: atLeastOne };
-    case 'sum':
-      return { name: 'sum', weights: (_values, mask) => mask.clone(), divisor: () => tf.scalar(1) };
-    case 'mean-non-zero':
-      return {
-        name: 'mean-non-zero',
-        weights: (values, mask) => tf.tidy(() => positive(values).mul(mask)),
-        divisor: atLeastOne,
-      };
-    case 'threshold': {
-      const low = spec.low ?? 0;
-      const high = spec.high ?? Infinity;
-      return {
-        name: 'threshold',
-        weights: (values, mask) =>
-          tf.tidy(() => {
-            const above = tf.step(values.sub(low + 1e-12));
-            return Number.isFinite(high)
-              ? above.mul(tf.step(tf.scalar(high - 1e-12).sub(values))).mul(mask)
-              : above.mul(mask);
-          }),
-        divisor: atLeastOne,
-      };
-    }
-    case 'per-anchor': {
-      const nonZero = spec.nonZero ?? false;
-      return {
-        name: 'per-anchor',
-        weights: (values, mask) =>
-          tf.tidy(() => {
-            const counted = nonZero ? positive(values).mul(mask) : mask;
-            const axes = [...Array(counted.rank).keys()].slice(1);
-            return counted.div(counted.sum(axes, true).maximum(1));
-          }),
-        divisor: atLeastOne,
-      };
-    }
-  }
-}
+/** The built-in reducers (plugins/loss-parts registers them). */
+export const REDUCERS: readonly Registration<Reducer, object>[] = [
+  plainReducer('mean', 'the mean of the terms (PML MeanReducer)', (_values, mask) => mask.clone(), atLeastOne),
+  plainReducer(
+    'mean-non-zero',
+    'the mean of the terms with a value > 0 (PML AvgNonZeroReducer)',
+    (values, mask) => tf.tidy(() => positive(values).mul(mask)),
+    atLeastOne,
+  ),
+  plainReducer(
+    'sum',
+    'the sum of the terms (PML SumReducer)',
+    (_values, mask) => mask.clone(),
+    () => tf.scalar(1),
+  ),
+  threshold,
+  perAnchor,
+];
+
+export const REDUCER_NAMES = REDUCERS.map((reducer) => reducer.name) as ReducerName[];
 
 /** Σ values·weights / divisor over a whole tensor of terms (0, still connected to the graph, when no term counts). */
 export function reduce(reducer: Reducer, values: tf.Tensor, mask: tf.Tensor): tf.Scalar {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { UserError } from '../errors.js';
+import type { Registration } from '../contracts/registration.js';
 
 /**
  * Embedding regularisers, added to a loss as weight · R(embeddings) on the embeddings the loss
@@ -13,23 +13,29 @@ import { UserError } from '../errors.js';
  */
 export type RegularizerName = 'lp';
 
-export interface RegularizerSpec {
-  readonly name: RegularizerName;
-  readonly p?: number;
-  readonly power?: number;
-  readonly weight?: number;
+export interface LpRegularizerOptions {
+  /** The norm's p (2: Euclidean). */
+  readonly p: number;
+  /** The power the norm is raised to. */
+  readonly power: number;
+  /** What the penalty is multiplied by (PML's embedding_reg_weight). */
+  readonly weight: number;
 }
 
-/** What a loss's `regularizer` option takes: a name, a name with options, or null for none. */
+/** A regulariser by name with its options; a plugin registers more under TOKENS.Regularizer. */
+export interface RegularizerSpec {
+  readonly name: string;
+  readonly [option: string]: unknown;
+}
+
+/** What a loss's `regularizer` option takes: a registered regulariser's name, a name with options, or null for none. */
 export type RegularizerOption = RegularizerName | RegularizerSpec | null;
 
 export interface Regularizer {
-  readonly name: RegularizerName;
+  readonly name: string;
   /** weight · R(embeddings), a scalar. */
   penalty(embeddings: tf.Tensor2D): tf.Scalar;
 }
-
-export const REGULARIZER_NAMES: RegularizerName[] = ['lp'];
 
 /** ‖x‖_p per row; the ε under the root keeps the gradient finite at a zero row. */
 function rowNorms(x: tf.Tensor2D, p: number): tf.Tensor1D {
@@ -46,25 +52,18 @@ function rowNorms(x: tf.Tensor2D, p: number): tf.Tensor1D {
   );
 }
 
-/**
- * The regulariser a `regularizer` option names (null for none); unknown names or options are errors naming the known
- * ones.
- */
-export function createRegularizer(option: RegularizerOption, owner = 'regularizer'): Regularizer | null {
-  if (option === null) return null;
-  const spec: RegularizerSpec = typeof option === 'string' ? { name: option } : option;
-  if (spec.name !== 'lp')
-    throw new UserError(
-      `${owner}: unknown regularizer "${spec.name}"`,
-      `known: ${REGULARIZER_NAMES.join(', ')} (or null for none)`,
-    );
-  const unknown = Object.keys(spec).filter((key) => !['name', 'p', 'power', 'weight'].includes(key));
-  if (unknown.length)
-    throw new UserError(`${owner}: unknown option "${unknown[0]}" of regularizer lp`, 'known: name, p, power, weight');
-  const { p = 2, power = 1, weight = 1 } = spec;
-  if (!(p > 0)) throw new UserError(`${owner}: regularizer lp needs p > 0, got ${p}`);
-  return {
+const lp: Registration<Regularizer, LpRegularizerOptions> = {
+  name: 'lp',
+  description: 'weight · the mean over rows of ‖x‖_p^power (PML LpRegularizer)',
+  defaults: { p: 2, power: 1, weight: 1 },
+  ranges: { p: { above: 0 }, power: {}, weight: {} },
+  create: ({ p, power, weight }: LpRegularizerOptions) => ({
     name: 'lp',
     penalty: (embeddings) => tf.tidy(() => rowNorms(embeddings, p).pow(power).mean().mul(weight) as tf.Scalar),
-  };
-}
+  }),
+};
+
+/** The built-in regularisers (plugins/loss-parts registers them). */
+export const REGULARIZERS: readonly Registration<Regularizer, LpRegularizerOptions>[] = [lp];
+
+export const REGULARIZER_NAMES = REGULARIZERS.map((regularizer) => regularizer.name) as RegularizerName[];

@@ -9,6 +9,7 @@ import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
 import { exactSearch } from '../search/neighbours.js';
 import { log } from '../log.js';
+import { deriveSeed } from '../random.js';
 import { checkBatchFits, plannedBatchSize } from '../training/batch-memory.js';
 import { FINE_TUNING_DEFAULTS } from '../training/fine-tuning.js';
 import { trainEmbedding, type TrainerOptions, type TrainingResult } from '../training/trainer.js';
@@ -153,9 +154,13 @@ function trainerOptions(
   };
 }
 
-/** The backbone, the objective (head, loss, miner) and the sampler of a model, built from the registries. */
+/**
+ * The backbone, the objective (head, loss, miner) and the sampler of the model called `name`, built from the
+ * registries; its class matrices are seeded from the run's seed and the model's name.
+ */
 function buildModel(
   app: Simkit,
+  name: string,
   spec: ModelCommon,
   inputs: ModelInputs,
   seed: number,
@@ -169,6 +174,7 @@ function buildModel(
     embeddingDim: spec.embeddingSize,
     numClasses: classes.count,
     classCounts: classes.counts,
+    seed: deriveSeed(seed, 'model', name),
   });
   const sampler =
     spec.sampler.name === NO_SAMPLER
@@ -193,7 +199,7 @@ export async function trainEmbeddingModel(
 ): Promise<EmbeddingModel> {
   const { train, validation } = data;
   const classes = classesOf(train);
-  const { model, objective, sampler } = buildModel(app, spec, inputs, options.seed, classes);
+  const { model, objective, sampler } = buildModel(app, name, spec, inputs, options.seed, classes);
   const embed = async (items: readonly Item[]): Promise<Float32Array> => {
     const out = new Float32Array(items.length * spec.embeddingSize);
     await embedInChunks(model, items, inputs, (start, vectors) => out.set(vectors, start * spec.embeddingSize));

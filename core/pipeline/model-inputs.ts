@@ -31,7 +31,7 @@ const EMBED_CHUNK = 256;
  * Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training.
  */
 export function imageInputs(
-  competition: Competition,
+  competition: Pick<Competition, 'modality'>,
   config: Pick<ImageModelConfig, 'imageSize'>,
   strict?: boolean,
 ): ModelInputs {

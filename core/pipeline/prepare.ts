@@ -1,7 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { Competition, CompetitionConfig, CompetitionRegistration, Item } from '../contracts/competition.js';
+import type { Competition, CompetitionConfig, Item, RegisteredCompetition } from '../contracts/competition.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
 import { checkComponentOptions } from '../di/component-options.js';
@@ -9,7 +9,7 @@ import { checkTrainingData } from '../data/trainable.js';
 import { lockOutFolder } from '../io/out-lock.js';
 import { embeddedSample } from '../samples/sample-folder.js';
 import { log } from '../log.js';
-import { Random } from '../random.js';
+import { DEFAULT_SEED, Random } from '../random.js';
 import { checkResumable } from '../training/checkpoint.js';
 import { resolveConfig } from './config.js';
 import { SEED, checkConfig, describeRule, satisfies } from './config-check.js';
@@ -26,12 +26,14 @@ export function findCompetition(
   name: string,
 ): { competition: Competition; slugOptions: Partial<CompetitionConfig>; slug: string } {
   const registry = app.registry<Competition>('Competition');
-  const entries = registry.list() as (CompetitionRegistration & { origin?: unknown })[];
+  const entries = registry.list() as RegisteredCompetition[];
   for (const entry of entries) {
-    if (entry.name === name || entry.aliases?.includes(name))
-      return { competition: entry.create(), slugOptions: {}, slug: entry.create().slug };
+    if (entry.name === name || entry.aliases?.includes(name)) {
+      const competition = entry.create({}, app.components);
+      return { competition, slugOptions: {}, slug: competition.slug };
+    }
     const options = entry.slugs?.[name];
-    if (options) return { competition: entry.create(options), slugOptions: options, slug: name };
+    if (options) return { competition: entry.create(options, app.components), slugOptions: options, slug: name };
   }
   registry.get(name);
   throw new UserError(`unknown competition "${name}"`);
@@ -68,7 +70,7 @@ async function dataDirectory(
 ): Promise<string> {
   const dataDir = options.data ? resolve(options.data) : join(out, 'sample');
   if (!options.data) {
-    await embeddedSample(competition, dataDir, options.seed ?? 42);
+    await embeddedSample(competition, dataDir, options.seed ?? DEFAULT_SEED);
   } else if (!existsSync(dataDir) || !statSync(dataDir).isDirectory()) {
     throw new UserError(
       `data directory ${dataDir} ${existsSync(dataDir) ? 'is not a directory' : 'does not exist'}`,
@@ -115,7 +117,7 @@ function checkRunConfig(
         `remove models.${name} from the config, or give it input: image`,
       );
   }
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? DEFAULT_SEED;
   if (!satisfies(seed, SEED))
     throw new UserError(`the seed must be ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);
   return learnsFromLabels;
@@ -132,7 +134,7 @@ export async function prepareRun(app: Simkit, options: RunOptions): Promise<RunC
     log.info(`"${options.competition}" stands for ${slug}, the slug Kaggle used`);
   const config = await effectiveConfig(app, options);
   const learnsFromLabels = checkRunConfig(app, competition, config, options);
-  const seed = options.seed ?? 42;
+  const seed = options.seed ?? DEFAULT_SEED;
   const out = resolve(options.out ?? join('output', slug));
   await mkdir(out, { recursive: true });
   lockOutFolder(out);

@@ -1,9 +1,9 @@
 import type { Json } from '../contracts/competition.js';
 import type { ScoreReport } from '../contracts/metric.js';
+import type { TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
 import type { UserError } from '../errors.js';
 import { resolveScoringSpec } from '../scoring/registration.js';
-import { taskStrategy } from '../tasks/index.js';
 import { filledToCount } from '../tasks/fill.js';
 import {
   exportModel,
@@ -56,7 +56,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const prepared = await prepareRun(app, options);
   const { competition, config, test } = prepared;
   const spec = resolveScoringSpec(app, competition.metric);
-  const strategy = filledToCount(taskStrategy(competition.task), spec.metric.counted);
+  const strategy = filledToCount(app.registry<TaskStrategy>('Task').create(competition.task), spec.metric.counted);
   const run: ScoredRunContext = { ...prepared, strategy, spec };
   const models = await trainModels(app, run, options);
   try {

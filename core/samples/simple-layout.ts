@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import { SAMPLE_SOLUTION_FILE, SAMPLE_SUBMISSION_FILE, type TaskKind } from '../contracts/competition.js';
 import { hashedUsage } from '../competition/adapter.js';
 import { Random } from '../random.js';
-import { taskStrategy } from '../tasks/index.js';
+import type { TaskStrategy } from '../contracts/task.js';
+import { Registry } from '../di/registry.js';
+import { TASKS } from '../tasks/index.js';
 import { writeCsvAtomic } from '../data/csv.js';
 import { classSizes, hexId, renderPictures } from './labelled.js';
 
@@ -79,7 +81,8 @@ export async function generateSimpleLayoutSample(
   // The hidden truth is what the task's strategy writes for a validation split.
   const asItem = (t: { id: string; label: string }) => ({ id: t.id, labels: [t.label], extra: {} });
   const sets = { truth: test.map(asItem), index: index.map(asItem) };
-  const strategy = taskStrategy(task);
+  // The scaffold's layouts are those of the built-in tasks, whose strategies write their truth.
+  const strategy = new Registry<TaskStrategy>('task', TASKS).create(task);
   const rows = sets.truth.map((item) => {
     const { cell, usage } = strategy.solutionCell(item, sets);
     return [item.id, cell, usage ?? hashedUsage(item)];

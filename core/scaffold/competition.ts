@@ -148,7 +148,12 @@ function adapterSource(names: Names, task: ScaffoldTask, metric: (typeof METRICS
   const RETRIEVE_DOC = searchedSet ? ', and the searched set index.csv (id) with index_images/<id>.jpg' : '';
   const RETRIEVE_INDEX = searchedSet ? ", index: await readItems(dataDir, 'index.csv', 'index_images', false)" : '';
   return `import { join } from 'node:path';
-import type { Competition, CompetitionConfig, Item, SubmissionFormat } from '../../core/contracts/competition.js';
+import type {
+  CompetitionAdapter,
+  CompetitionConfig,
+  Item,
+  SubmissionFormat,
+} from '../../core/contracts/competition.js';
 import { dataPath, defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
 import { ${metric.symbol} } from '../../core/metrics/${metric.module}.js';
 import { generateSimpleLayoutSample } from '../../core/samples/simple-layout.js';
@@ -181,7 +186,7 @@ async function readItems(dataDir: string, file: string, folder: string, labelled
   });
 }
 
-export function ${name}(config: Partial<CompetitionConfig> = {}): Competition {
+export function ${name}(config: Partial<CompetitionConfig> = {}): CompetitionAdapter {
   return defineCompetition({
     // Kaggle's slug: results are recorded under it (keep it when renaming the folder or the alias).
     slug: '${kaggleSlug}',

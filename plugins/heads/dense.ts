@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ClassHead, HeadFactory, ObjectiveDims } from '../../core/contracts/loss.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { UserError } from '../../core/errors.js';
+import { initialClassMatrix } from '../../core/losses/class-matrix.js';
 
 export interface DenseHeadOptions {
   /** Weights to start from (embedding size × classes), or null for random ones; set in code only. */
@@ -14,11 +15,11 @@ export class DenseHead implements ClassHead {
   private readonly bias: tf.Variable;
 
   constructor(dims: ObjectiveDims, options: DenseHeadOptions) {
-    this.weight = tf.variable(
-      options.initialWeights ??
-        tf.randomNormal([dims.numClasses, dims.embeddingDim], 0, 1 / Math.sqrt(dims.embeddingDim), 'float32', 11),
+    // tf.tidy keeps the variables and disposes the tensors they were made from.
+    this.weight = tf.tidy(() =>
+      tf.variable(options.initialWeights ?? initialClassMatrix([dims.numClasses, dims.embeddingDim], dims.seed)),
     );
-    this.bias = tf.variable(tf.zeros([dims.numClasses]));
+    this.bias = tf.tidy(() => tf.variable(tf.zeros([dims.numClasses])));
   }
 
   logits(embeddings: tf.Tensor2D): tf.Tensor2D {

@@ -39,8 +39,8 @@ export const angular = defineLoss<AngularOptions>({
   description:
     'angular loss (Wang 2017): bounds the angle at the negative of each (anchor, positive, negative) by α (degrees)',
   defaults: ANGULAR_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('angular', o);
+  create: (o, components) => {
+    const parts = lossParts('angular', o, components);
     if (!parts.distance.similarity)
       throw new UserError(
         `angular: works on dot products, not the ${parts.distance.name} distance`,

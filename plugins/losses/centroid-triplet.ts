@@ -29,8 +29,8 @@ export const centroidTriplet = defineLoss<CentroidTripletOptions>({
   description:
     'centroid triplet (Wieczorek 2021): each row against its class centroid (itself left out) and the other classes’ centroids',
   defaults: CENTROID_TRIPLET_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('centroid-triplet', o);
+  create: (o, components) => {
+    const parts = lossParts('centroid-triplet', o, components);
     return ({ miner }) => {
       noMiner(miner, 'centroid-triplet');
       return embeddingLoss(parts, (embeddings, labels) =>

@@ -31,8 +31,8 @@ export const circle = defineLoss<CircleOptions>({
   name: 'circle',
   description: 'circle loss (Sun 2020): self-paced weights α on similarities, relaxation m, scale γ',
   defaults: CIRCLE_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('circle', o);
+  create: (o, components) => {
+    const parts = lossParts('circle', o, components);
     if (!parts.distance.similarity)
       throw new UserError(
         `circle: works on similarities, not the ${parts.distance.name} distance`,

@@ -11,12 +11,12 @@ import { initialClassMatrix } from '../../core/losses/class-matrix.js';
  * classifier weights) or compute class logits.
  */
 
-/** A trainable rows × D matrix under a stable checkpoint name (`proxies`, `weight`, …). */
+/** A trainable rows × D matrix under a stable checkpoint name (`proxies`, `weight`, …), drawn with the loss's seed. */
 export function classMatrix(
   loss: string,
   name: string,
   shape: [number, number],
-  seed: number,
+  seed: number | undefined,
 ): { readonly matrix: tf.Variable<tf.Rank.R2>; readonly trainable: Trainable } {
   if (!(shape[0] >= 1)) throw new UserError(`${loss}: needs the number of classes (got ${shape[0]} rows)`);
   const initial = initialClassMatrix(shape, seed);
@@ -67,11 +67,10 @@ export function labelRanks(labels: ArrayLike<number>): { ranks: number[]; distin
 export function classSoftmaxLoss(
   loss: string,
   matrixName: string,
-  seed: number,
   parts: LossParts,
   scale: (similarities: tf.Tensor2D) => tf.Tensor2D,
 ): LossFactory {
-  return ({ numClasses, embeddingDim, miner }) => {
+  return ({ numClasses, embeddingDim, miner, seed }) => {
     noMiner(miner, loss);
     const { matrix, trainable } = classMatrix(loss, matrixName, [numClasses, embeddingDim], seed);
     return embeddingLoss(

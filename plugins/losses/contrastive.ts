@@ -29,8 +29,8 @@ export const contrastive = defineLoss<ContrastiveOptions>({
   name: 'contrastive',
   description: 'contrastive: same label pulled within m_pos, different labels pushed beyond m_neg',
   defaults: CONTRASTIVE_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('contrastive', o);
+  create: (o, components) => {
+    const parts = lossParts('contrastive', o, components);
     return ({ miner }) =>
       pairLoss('contrastive', parts, miner, ({ distances, positive, negative }) => {
         const d = distances();

@@ -104,8 +104,8 @@ export const fastAp = defineLoss<FastApOptions>({
   name: 'fast-ap',
   description: 'FastAP (Cakir 2019): 1 − average precision from soft distance histograms',
   defaults: FAST_AP_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('fast-ap', o);
+  create: (o, components) => {
+    const parts = lossParts('fast-ap', o, components);
     const range = RANGE[parts.distance.name];
     if (range === undefined || !parts.distance.normalize) {
       throw new UserError(

@@ -27,8 +27,8 @@ export const hinge = defineLoss<HingeOptions>({
   name: 'hinge',
   description: 'hinge on pair distances: max(0, m − y·(τ − d)), y = ±1',
   defaults: HINGE_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('hinge', o);
+  create: (o, components) => {
+    const parts = lossParts('hinge', o, components);
     return ({ miner }) => {
       const pairMiner = minerOfKind(miner, 'pair', 'hinge');
       return embeddingLoss(parts, (embeddings, labels) =>

@@ -24,8 +24,8 @@ export const instance = defineLoss<InstanceOptions>({
   description:
     'instance loss (Zheng 2020, as PML 2.x): softmax over γ·cosines of the batch, target column = the rank of the label',
   defaults: INSTANCE_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('instance', o);
+  create: (o, components) => {
+    const parts = lossParts('instance', o, components);
     if (parts.distance.name !== 'cosine')
       throw new UserError(
         `instance: works on cosines, not the ${parts.distance.name} distance`,

@@ -59,8 +59,8 @@ export const largeMarginSoftmax = defineLoss<LargeMarginSoftmaxOptions>({
   name: 'large-margin-softmax',
   description: 'large-margin softmax (Liu 2016): ‖W‖‖x‖·ψ(θ) for the true class, integer margin m',
   defaults: LARGE_MARGIN_SOFTMAX_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('large-margin-softmax', o);
+  create: (o, components) => {
+    const parts = lossParts('large-margin-softmax', o, components);
     if (!Number.isInteger(o.margin) || o.margin < 1)
       throw new UserError(
         `large-margin-softmax: margin must be a whole number ≥ 1 (the angle multiplier), got ${o.margin}`,
@@ -70,13 +70,13 @@ export const largeMarginSoftmax = defineLoss<LargeMarginSoftmaxOptions>({
         `large-margin-softmax: works on angles, so on the cosine distance, not ${parts.distance.name}`,
         'drop the distance option',
       );
-    return ({ numClasses, embeddingDim, miner }) => {
+    return ({ numClasses, embeddingDim, miner, seed }) => {
       noMiner(miner, 'large-margin-softmax');
       const { matrix: weight, trainable } = classMatrix(
         'large-margin-softmax',
         'weight',
         [numClasses, embeddingDim],
-        35,
+        seed,
       );
       return embeddingLoss(
         parts,

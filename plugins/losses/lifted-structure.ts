@@ -30,8 +30,8 @@ export const liftedStructure = defineLoss<LiftedStructureOptions>({
   name: 'lifted-structure',
   description: 'lifted structured loss (Song 2016): each positive pair against the negatives of both its rows',
   defaults: LIFTED_STRUCTURE_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('lifted-structure', o);
+  create: (o, components) => {
+    const parts = lossParts('lifted-structure', o, components);
     return ({ miner }) =>
       pairLoss('lifted-structure', parts, miner, ({ distances, positive, negative }) => {
         const d = distances();
@@ -78,8 +78,8 @@ export const generalizedLiftedStructure = defineLoss<GeneralizedLiftedStructureO
   description:
     'generalized lifted structure (Hermans 2017): per anchor, soft-max positive distance against soft-min negative distance',
   defaults: GENERALIZED_LIFTED_STRUCTURE_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('generalized-lifted-structure', o);
+  create: (o, components) => {
+    const parts = lossParts('generalized-lifted-structure', o, components);
     return ({ miner }) =>
       pairLoss('generalized-lifted-structure', parts, miner, ({ distances, positive, negative, anchors }) => {
         const d = distances();

@@ -74,8 +74,8 @@ export const marginLoss = defineLoss<MarginLossOptions>({
   description:
     "margin loss (Wu 2017): learnable per-class β, margin α; pairs with distance-weighted negatives, or PML's triplets form",
   defaults: MARGIN_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('margin', o);
+  create: (o, components) => {
+    const parts = lossParts('margin', o, components);
     if (!FORMS.includes(o.form)) throw new UserError(`margin: unknown form "${o.form}"`, `known: ${FORMS.join(', ')}`);
     return ({ numClasses, embeddingDim, miner }) => {
       if (numClasses < 1) throw new UserError('the margin loss needs the number of classes');

@@ -36,8 +36,8 @@ export const multiSimilarity = defineLoss<MultiSimilarityOptions>({
   description:
     'multi-similarity (Wang 2019): soft-weighted positives (α) and negatives (β) around λ, optional pair miner',
   defaults: MULTI_SIMILARITY_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('multi-similarity', o);
+  create: (o, components) => {
+    const parts = lossParts('multi-similarity', o, components);
     return ({ miner }) =>
       pairLoss('multi-similarity', parts, miner, ({ matrix, positive, negative, anchors }) => {
         const aboveBase = parts.distance.similarity ? matrix().sub(o.base) : tf.scalar(o.base).sub(matrix());

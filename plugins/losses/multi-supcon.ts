@@ -82,8 +82,8 @@ export const multiSupCon = defineLoss<MultiSupConOptions>({
     'multi-label supervised contrastive (PML 3 MultiSupConLoss): positives by Jaccard similarity of label sets > threshold, weighted by it',
   defaults: MULTI_SUPCON_DEFAULTS,
   ranges: { temperature: { above: 0 }, threshold: { min: 0, max: 1 } },
-  create: (o) => {
-    const parts = lossParts('multi-supcon', o);
+  create: (o, components) => {
+    const parts = lossParts('multi-supcon', o, components);
     return ({ miner }) => {
       const pairMiner = minerOfKind(miner, 'pair', 'multi-supcon');
       return embeddingLoss(parts, (embeddings, labels) =>

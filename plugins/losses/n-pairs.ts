@@ -33,8 +33,8 @@ export const nPairs = defineLoss<NPairsOptions>({
   name: 'n-pairs',
   description: 'N-pair loss (Sohn 2016): one pair per label, softmax of each anchor over all pairs’ positives',
   defaults: N_PAIRS_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('n-pairs', o);
+  create: (o, components) => {
+    const parts = lossParts('n-pairs', o, components);
     return ({ miner }) => {
       noMiner(miner, 'n-pairs');
       return embeddingLoss(parts, (embeddings, labels) =>

@@ -20,8 +20,8 @@ export const nca = defineLoss<NcaOptions>({
   name: 'nca',
   description: 'NCA (Goldberger 2005): −log of the softmax mass of the same-label rows, over squared L2 by default',
   defaults: NCA_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('nca', o);
+  create: (o, components) => {
+    const parts = lossParts('nca', o, components);
     return ({ miner }) =>
       pairLoss('nca', parts, miner, ({ similarities, positive, negative }) => {
         const logits = similarities().mul(o.softmaxScale) as tf.Tensor2D;

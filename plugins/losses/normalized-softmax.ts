@@ -23,8 +23,8 @@ export const normalizedSoftmax = defineLoss<NormalizedSoftmaxOptions>({
   description: 'normalized softmax (Zhai 2019): softmax over cosines to a class matrix divided by τ',
   defaults: NORMALIZED_SOFTMAX_DEFAULTS,
   ranges: { temperature: { above: 0 } },
-  create: (o) =>
-    classSoftmaxLoss('normalized-softmax', 'weight', 33, lossParts('normalized-softmax', o), (similarities) =>
+  create: (o, components) =>
+    classSoftmaxLoss('normalized-softmax', 'weight', lossParts('normalized-softmax', o, components), (similarities) =>
       similarities.div(o.temperature),
     ),
 });

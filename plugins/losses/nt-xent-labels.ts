@@ -45,8 +45,8 @@ export const labelledNtXentLoss = defineLoss<LabelledNtXentOptions>({
   description: 'NT-Xent / InfoNCE with labels: one term per same-label pair, negatives of its anchor (PML NTXentLoss)',
   defaults: LABELLED_NT_XENT_DEFAULTS,
   ranges: { temperature: { above: 0 } },
-  create: (o) => {
-    const parts = lossParts('nt-xent-labels', o);
+  create: (o, components) => {
+    const parts = lossParts('nt-xent-labels', o, components);
     return ({ miner }) =>
       pairLoss('nt-xent-labels', parts, miner, ({ similarities, positive, negative }) =>
         labelledNtXent(similarities().div(o.temperature) as tf.Tensor2D, positive, negative, parts.reducer),

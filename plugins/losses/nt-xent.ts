@@ -28,8 +28,8 @@ export const ntXent = defineLoss<NtXentOptions>({
   description: 'NT-Xent (SimCLR): two augmented views per item, no labels, temperature τ',
   defaults: NT_XENT_DEFAULTS,
   ranges: { temperature: { above: 0 } },
-  create: (o) => {
-    const parts = lossParts('nt-xent', o);
+  create: (o, components) => {
+    const parts = lossParts('nt-xent', o, components);
     return (): ViewLoss => ({
       input: 'views',
       compute: (a, b) =>

@@ -33,11 +33,11 @@ export const proxyAnchor = defineLoss<ProxyAnchorOptions>({
   description:
     'Proxy-Anchor (Kim 2020): each class proxy against the rows of its class and of the others, margin δ, scale α',
   defaults: PROXY_ANCHOR_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('proxy-anchor', o);
-    return ({ numClasses, embeddingDim, miner }) => {
+  create: (o, components) => {
+    const parts = lossParts('proxy-anchor', o, components);
+    return ({ numClasses, embeddingDim, miner, seed }) => {
       noMiner(miner, 'proxy-anchor');
-      const { matrix: proxies, trainable } = classMatrix('proxy-anchor', 'proxies', [numClasses, embeddingDim], 31);
+      const { matrix: proxies, trainable } = classMatrix('proxy-anchor', 'proxies', [numClasses, embeddingDim], seed);
       return embeddingLoss(
         parts,
         (embeddings, labels) =>

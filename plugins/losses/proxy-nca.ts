@@ -24,8 +24,8 @@ export const proxyNca = defineLoss<ProxyNcaOptions>({
   name: 'proxy-nca',
   description: 'ProxyNCA (Movshovitz-Attias 2017): softmax over −s·d to one proxy per class',
   defaults: PROXY_NCA_DEFAULTS,
-  create: (o) =>
-    classSoftmaxLoss('proxy-nca', 'proxies', 32, lossParts('proxy-nca', o), (similarities) =>
+  create: (o, components) =>
+    classSoftmaxLoss('proxy-nca', 'proxies', lossParts('proxy-nca', o, components), (similarities) =>
       similarities.mul(o.softmaxScale),
     ),
 });

@@ -3,12 +3,19 @@ import type { PairLoss } from '../../core/contracts/loss.js';
 import { defineLoss } from '../../core/losses/embedding-loss.js';
 import { UserError } from '../../core/errors.js';
 import { PARAMETER_FREE } from '../../core/losses/pairwise.js';
+import { DEFAULT_SEED, deriveSeed } from '../../core/random.js';
 import { sigmoidCrossEntropy } from './binary.js';
 
-/** Variables of a dense layer: `{prefix}weight` (in × out) and `{prefix}bias` (out). */
+/**
+ * Variables of a dense layer: `{prefix}weight` (in × out, drawn with a seed derived from `seed` and the prefix) and
+ * `{prefix}bias` (out).
+ */
 function denseLayer(prefix: string, inputs: number, outputs: number, seed: number): Record<string, tf.Variable> {
+  const layerSeed = deriveSeed(seed, 'pair-classifier', prefix);
   return {
-    [`${prefix}weight`]: tf.variable(tf.randomNormal([inputs, outputs], 0, 1 / Math.sqrt(inputs), 'float32', seed)),
+    [`${prefix}weight`]: tf.variable(
+      tf.randomNormal([inputs, outputs], 0, 1 / Math.sqrt(inputs), 'float32', layerSeed),
+    ),
     [`${prefix}bias`]: tf.variable(tf.zeros([outputs])),
   };
 }
@@ -23,11 +30,11 @@ function pairClassifier(
   featureSize: number,
   features: (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D,
   { symmetric, hidden }: { symmetric: boolean; hidden: number },
-  seed: number,
+  seed = DEFAULT_SEED,
 ): PairLoss {
   const variables =
     hidden > 0
-      ? { ...denseLayer('hidden', featureSize, hidden, seed + 100), ...denseLayer('', hidden, 1, seed) }
+      ? { ...denseLayer('hidden', featureSize, hidden, seed), ...denseLayer('', hidden, 1, seed) }
       : denseLayer('', featureSize, 1, seed);
   const layer = (x: tf.Tensor2D, prefix: string) =>
     tf.matMul(x, variables[`${prefix}weight`] as tf.Tensor2D).add(variables[`${prefix}bias`]!) as tf.Tensor2D;
@@ -81,7 +88,8 @@ export const siameseConcat = defineLoss<ConcatOptions>({
   defaults: SIAMESE_CONCAT_DEFAULTS,
   create: (o) => {
     checkedHidden('siamese-concat', o.hidden);
-    return ({ embeddingDim }) => pairClassifier(2 * embeddingDim, (a, b) => tf.concat([a, b], 1) as tf.Tensor2D, o, 21);
+    return ({ embeddingDim, seed }) =>
+      pairClassifier(2 * embeddingDim, (a, b) => tf.concat([a, b], 1) as tf.Tensor2D, o, seed);
   },
 });
 
@@ -97,8 +105,8 @@ export const siameseDifference = defineLoss<DifferenceOptions>({
   defaults: { hidden: 0 },
   create: (o) => {
     const hidden = checkedHidden('siamese-difference', o.hidden);
-    return ({ embeddingDim }) =>
-      pairClassifier(embeddingDim, (a, b) => a.sub(b).abs() as tf.Tensor2D, { symmetric: false, hidden }, 22);
+    return ({ embeddingDim, seed }) =>
+      pairClassifier(embeddingDim, (a, b) => a.sub(b).abs() as tf.Tensor2D, { symmetric: false, hidden }, seed);
   },
 });
 

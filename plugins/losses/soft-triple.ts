@@ -37,17 +37,17 @@ export const softTriple = defineLoss<SoftTripleOptions>({
   name: 'soft-triple',
   description: 'SoftTriple (Qian 2019): K centres per class, soft-max similarity to a class, margin δ, scale λ',
   defaults: SOFT_TRIPLE_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('soft-triple', o);
+  create: (o, components) => {
+    const parts = lossParts('soft-triple', o, components);
     if (!Number.isInteger(o.centres) || o.centres < 1)
       throw new UserError(`soft-triple: centres must be a whole number ≥ 1, got ${o.centres}`);
-    return ({ numClasses, embeddingDim, miner }) => {
+    return ({ numClasses, embeddingDim, miner, seed }) => {
       noMiner(miner, 'soft-triple');
       const { matrix: centres, trainable } = classMatrix(
         'soft-triple',
         'centres',
         [numClasses * o.centres, embeddingDim],
-        34,
+        seed,
       );
       return embeddingLoss(
         parts,

@@ -28,8 +28,8 @@ export const supCon = defineLoss<SupConOptions>({
   description: 'supervised contrastive (Khosla 2020): every same-label row is a positive, temperature τ',
   defaults: SUPCON_DEFAULTS,
   ranges: { temperature: { above: 0 } },
-  create: (o) => {
-    const parts = lossParts('supcon', o);
+  create: (o, components) => {
+    const parts = lossParts('supcon', o, components);
     return ({ miner }) =>
       pairLoss('supcon', parts, miner, ({ similarities, positive, negative }) => {
         const logits = similarities().div(o.temperature) as tf.Tensor2D;

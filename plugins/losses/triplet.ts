@@ -135,8 +135,8 @@ export const triplet = defineLoss<TripletOptions>({
   description:
     'triplet loss relu(d_ap − d_an + m), soft margin or smooth (PML), any distance and reducer, with an optional miner',
   defaults: TRIPLET_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('triplet', o);
+  create: (o, components) => {
+    const parts = lossParts('triplet', o, components);
     if (o.softMargin && o.smoothLoss)
       throw new UserError(
         'triplet: softMargin drops the margin and smoothLoss keeps it; set one of them',

@@ -31,8 +31,8 @@ export const tupletMargin = defineLoss<TupletMarginOptions>({
   description:
     'tuplet margin (Yu 2019): each positive pair, its angle narrowed by β (degrees), against the anchor’s negatives, scale s',
   defaults: TUPLET_MARGIN_DEFAULTS,
-  create: (o) => {
-    const parts = lossParts('tuplet-margin', o);
+  create: (o, components) => {
+    const parts = lossParts('tuplet-margin', o, components);
     if (parts.distance.name !== 'cosine')
       throw new UserError(
         `tuplet-margin: works on angles, so on the cosine distance, not ${parts.distance.name}`,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Random } from '../../core/random.js';
+import { deriveSeed, Random } from '../../core/random.js';
 
 describe('Random', () => {
   it('repeats for a seed and resumes from a saved state', () => {
@@ -22,5 +22,24 @@ describe('Random', () => {
     const shuffled = r.shuffle([...Array(50).keys()]);
     expect([...shuffled].sort((x, y) => x - y)).toEqual([...Array(50).keys()]);
     expect(shuffled).not.toEqual([...Array(50).keys()]);
+  });
+
+  it('derives a seed per seed and names: repeatable, distinct, a non-negative 31-bit integer', () => {
+    expect(deriveSeed(42, 'image', 'head', 'arcface')).toBe(deriveSeed(42, 'image', 'head', 'arcface'));
+    const seeds = [
+      deriveSeed(42, 'image', 'head', 'arcface'),
+      deriveSeed(43, 'image', 'head', 'arcface'),
+      deriveSeed(42, 'text', 'head', 'arcface'),
+      deriveSeed(42, 'image', 'loss', 'arcface'),
+      deriveSeed(42, 'ab', 'c'),
+      deriveSeed(42, 'a', 'bc'),
+      deriveSeed(42),
+    ];
+    expect(new Set(seeds).size).toBe(seeds.length);
+    for (const seed of seeds) {
+      expect(Number.isInteger(seed)).toBe(true);
+      expect(seed).toBeGreaterThanOrEqual(0);
+      expect(seed).toBeLessThan(2 ** 31);
+    }
   });
 });

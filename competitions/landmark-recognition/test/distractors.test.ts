@@ -16,7 +16,7 @@ import { resolveScoringSpec } from '../../../core/scoring/registration.js';
 import { scoreRows } from '../../../core/scoring/score.js';
 import { LANDMARK_CONFIG } from '../landmark-recognition.js';
 import { findCompetition } from '../../../core/pipeline/prepare.js';
-import { taskStrategy } from '../../../core/tasks/index.js';
+import type { TaskStrategy } from '../../../core/contracts/task.js';
 import { readCsvFile } from '../../../test/competitions/helpers.js';
 
 const SIDE = 16;
@@ -84,7 +84,7 @@ describe('landmarks: known non-landmark images (distractors/)', () => {
     const gap = async (weight: number): Promise<number> => {
       const predictions = postProcess(
         app,
-        taskStrategy(adapter.task),
+        app.registry<TaskStrategy>('Task').create(adapter.task),
         LANDMARK_CONFIG.postProcessors,
         state,
         exactSearchContext(DIM),

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { KIND_NAMES, type ComponentKind } from '../../tokens.js';
+import { KIND_NAMES, type ComponentKind } from '../../contracts/component-tokens.js';
 import { UserError } from '../../errors.js';
 import { describeOrigin } from '../../di/registry.js';
 import type { Registered } from '../../contracts/registration.js';

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { describeOptions, optionDescriptions } from '../../../core/cli/component-options.js';
 import type { CompetitionConfig } from '../../../core/contracts/competition.js';
 import { Simkit } from '../../../core/di/container.js';
-import { KIND_NAMES } from '../../../core/tokens.js';
+import { KIND_NAMES } from '../../../core/contracts/component-tokens.js';
 import { REPO_ROOT } from '../../repo-root.js';
 import { simkitInProcess } from './in-process.js';
 

@@ -142,8 +142,8 @@ describe('rebinding and decorating built-in components by token', () => {
     const decorating = plugin('read-log', () =>
       decorateComponent<Competition>('Competition', 'hotels', (builtin) => ({
         ...builtin,
-        create: (options) => {
-          const competition = builtin.create(options);
+        create: (options, components) => {
+          const competition = builtin.create(options, components);
           return { ...competition, readTrain: (dir: string) => (read.push(dir), competition.readTrain(dir)) };
         },
       })),
@@ -153,6 +153,7 @@ describe('rebinding and decorating built-in components by token', () => {
     expect(competition.slug).toBe('hotel-id-2021-fgvc8');
     await expect(competition.readTrain('/nonexistent')).rejects.toThrow(InputError);
     expect(read).toEqual(['/nonexistent']);
+    expect(competition.submissionTable([{ id: 'a.jpg', labels: ['h1', 'h2'] }]).rows).toEqual([['a.jpg', 'h1 h2']]);
     // Without the plugin the reader is the built-in one.
     const plain = findCompetition(await Simkit.create(), 'hotels').competition;
     await expect(plain.readTrain('/nonexistent')).rejects.toThrow(InputError);

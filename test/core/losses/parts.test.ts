@@ -4,9 +4,15 @@ import type { EmbeddingLoss, LossFactory } from '../../../core/contracts/loss.js
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { UserError } from '../../../core/errors.js';
-import { createDistance, DISTANCE_NAMES, type DistanceName } from '../../../core/losses/distances.js';
-import { createReducer, reduce, type ReducerOption } from '../../../core/losses/reducers.js';
-import { createRegularizer } from '../../../core/losses/regularizers.js';
+import type { ComponentKind } from '../../../core/contracts/component-tokens.js';
+import {
+  DISTANCE_NAMES,
+  type Distance,
+  type DistanceName,
+  type DistanceOption,
+} from '../../../core/losses/distances.js';
+import { reduce, type Reducer, type ReducerOption } from '../../../core/losses/reducers.js';
+import type { Regularizer, RegularizerOption } from '../../../core/losses/regularizers.js';
 import { checkGradient, expectClose, expectNoLeak } from '../../plugins/losses/helpers.js';
 
 // Raw (not unit-length) rows, so normalisation is visible.
@@ -46,6 +52,16 @@ describe('distances, reducers and regularisers', () => {
     await initEngine('cpu');
     app = await Simkit.create();
   });
+
+  /** What a loss's option names, built through the container as a loss builds it. */
+  function named<T>(kind: ComponentKind, option: string | { readonly name: string }): T {
+    const { name, ...options } = typeof option === 'string' ? { name: option } : option;
+    return app.components.create<T>(kind, name, options);
+  }
+  const createDistance = (option: DistanceOption) => named<Distance>('Distance', option);
+  const createReducer = (option: ReducerOption) => named<Reducer>('Reducer', option);
+  const createRegularizer = (option: RegularizerOption) =>
+    option === null ? null : named<Regularizer>('Regularizer', option);
 
   it('every distance, normalised or not, against float64 loops; distances() and similarities() orient it', () => {
     for (const name of DISTANCE_NAMES) {
@@ -215,12 +231,16 @@ describe('distances, reducers and regularisers', () => {
 
   it('unknown distance, reducer, regulariser or loss option: one line naming the known ones, exit code 2', () => {
     const attempts: [() => unknown, RegExp][] = [
-      [() => createDistance('manhattan' as DistanceName), /known: cosine, dot, l2, squared-l2, snr/],
+      [() => createDistance('manhattan' as DistanceName), /known: cosine, dot, l2, snr, squared-l2/],
       [() => createDistance({ name: 'cosine', normalize: false }), /dot/],
-      [() => createDistance({ name: 'l2', p: 3 } as never), /known: name, normalize/],
-      [() => createReducer('median' as never), /known: mean, mean-non-zero, sum, threshold, per-anchor/],
-      [() => createReducer({ name: 'threshold', cutoff: 1 } as never), /known: name, low, high/],
+      [() => createDistance({ name: 'l2', p: 3 } as never), /its options: normalize/],
+      [() => createReducer('median' as never), /known: mean, mean-non-zero, per-anchor, sum, threshold/],
+      [() => createReducer({ name: 'threshold', cutoff: 1 }), /its options: low, high/],
       [() => createRegularizer('l1' as never), /known: lp/],
+      [
+        () => app.registry<LossFactory>('Loss').create('triplet', { distance: 'manhattan' }),
+        /^triplet: unknown distance "manhattan".*known: cosine, dot, l2, snr, squared-l2/,
+      ],
       [() => app.registry<LossFactory>('Loss').create('triplet', { margn: 0.2 }), /its options: margin, softMargin/],
     ];
     for (const [attempt, hint] of attempts) {

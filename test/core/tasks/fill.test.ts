@@ -3,7 +3,7 @@ import type { Prediction } from '../../../core/contracts/competition.js';
 import type { KnnState } from '../../../core/contracts/postprocessor.js';
 import { meanAveragePrecisionMetric } from '../../../core/metrics/average-precision.js';
 import { fillRow, filledToCount } from '../../../core/tasks/fill.js';
-import { taskStrategy } from '../../../core/tasks/index.js';
+import { taskStrategy } from './task-strategy.js';
 
 /** AP@5 as Kaggle's apk computes it, written out in float64 independently of core/metrics. */
 function apAt5(truth: string, predicted: readonly string[]): number {

@@ -3,7 +3,7 @@ import type { Item, Prediction } from '../../../core/contracts/competition.js';
 import type { Baseline, ChainStep } from '../../../core/contracts/task.js';
 import { Simkit } from '../../../core/di/container.js';
 import { chainSteps } from '../../../core/pipeline/knn.js';
-import { taskStrategy } from '../../../core/tasks/index.js';
+import { taskStrategy } from './task-strategy.js';
 import { SHOPEE_CONFIG } from '../../../competitions/shopee/shopee.js';
 
 const item = (id: string, labels: string[], phash?: string): Item => ({ id, labels, phash, extra: {} });

@@ -70,7 +70,7 @@ describe('multi-supcon (PML 3 MultiSupConLoss)', () => {
       [0.2, 0],
     ] as const) {
       const options = { ...MULTI_SUPCON_DEFAULTS, temperature, threshold };
-      const parts = lossParts('multi-supcon', options);
+      const parts = lossParts('multi-supcon', options, app.components);
       const value = tf.tidy(() =>
         multiSupConLoss(parts, options, undefined, tf.tensor2d(X), jaccard(tf.tensor2d(SETS))).arraySync(),
       );

@@ -4,7 +4,7 @@ import { Simkit } from '../../../core/di/container.js';
 import { create } from './helpers.js';
 import { exactSearchContext } from '../../../core/search/neighbours.js';
 import { fitChain, postProcess } from '../../../core/pipeline/knn.js';
-import { taskStrategy } from '../../../core/tasks/index.js';
+import { taskStrategy } from '../../core/tasks/task-strategy.js';
 import { labelThreshold } from '../../../plugins/postprocessors/label-threshold.js';
 
 /**

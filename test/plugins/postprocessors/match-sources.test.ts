@@ -4,7 +4,7 @@ import type { KnnState } from '../../../core/contracts/postprocessor.js';
 import { Simkit } from '../../../core/di/container.js';
 import { exactSearchContext } from '../../../core/search/neighbours.js';
 import { postProcess, withoutNeighbours } from '../../../core/pipeline/knn.js';
-import { taskStrategy } from '../../../core/tasks/index.js';
+import { taskStrategy } from '../../core/tasks/task-strategy.js';
 import { combinedVectors } from '../../../plugins/postprocessors/combined.js';
 
 function unit(angle: number): number[] {

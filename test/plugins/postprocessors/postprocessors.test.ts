@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { KnnState } from '../../../core/contracts/postprocessor.js';
 import { create } from './helpers.js';
 import { exactSearchContext } from '../../../core/search/neighbours.js';
-import { taskStrategy } from '../../../core/tasks/index.js';
+import { taskStrategy } from '../../core/tasks/task-strategy.js';
 import { queryExpansion } from '../../../plugins/postprocessors/blend.js';
 import { knnVote } from '../../../plugins/postprocessors/knn-vote.js';
 import { labelThreshold } from '../../../plugins/postprocessors/label-threshold.js';

@@ -5,11 +5,11 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../../core/cli/main.js';
 import { Simkit } from '../../../core/di/container.js';
-import { externalModules } from '../../../core/plugins/external.js';
+import { externalModules } from '../../../core/plugin-loader/external.js';
 import { REPO_ROOT } from '../../repo-root.js';
 
 const inversify = pathToFileURL(join(REPO_ROOT, 'node_modules', 'inversify', 'lib', 'index.js')).href;
-const tokens = pathToFileURL(join(REPO_ROOT, 'core', 'tokens.ts')).href;
+const tokens = pathToFileURL(join(REPO_ROOT, 'core', 'contracts', 'component-tokens.ts')).href;
 
 function pluginFile(dir: string, name: string, body: string): string {
   const file = join(dir, name);

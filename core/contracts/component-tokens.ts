@@ -13,6 +13,10 @@ export const TOKENS = {
   PostProcessor: Symbol.for('simkit.PostProcessor'),
   Metric: Symbol.for('simkit.Metric'),
   Competition: Symbol.for('simkit.Competition'),
+  Distance: Symbol.for('simkit.Distance'),
+  Reducer: Symbol.for('simkit.Reducer'),
+  Regularizer: Symbol.for('simkit.Regularizer'),
+  Task: Symbol.for('simkit.Task'),
 } as const;
 
 export type ComponentKind = keyof typeof TOKENS;
@@ -28,4 +32,8 @@ export const KIND_NAMES: Record<string, ComponentKind> = {
   postprocessors: 'PostProcessor',
   metrics: 'Metric',
   competitions: 'Competition',
+  distances: 'Distance',
+  reducers: 'Reducer',
+  regularizers: 'Regularizer',
+  tasks: 'Task',
 };

@@ -1,5 +1,12 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CompetitionConfig, Item } from '../../../core/contracts/competition.js';
+import { Simkit } from '../../../core/di/container.js';
+import { initEngine } from '../../../core/engine/backend.js';
+import { runCompetition } from '../../../core/pipeline/run.js';
+import { SHOPEE_CONFIG } from '../../../competitions/shopee/shopee.js';
 import { Random } from '../../../core/random.js';
 import {
   checkEnsemble,
@@ -260,4 +267,48 @@ describe('ensemble', () => {
       expect(text).toMatch(message);
     });
   });
+
+  it(
+    'an image + text ensemble, PCA-whitened, weights tuned, runs end to end on the Shopee sample and is reported',
+    { timeout: 600_000 },
+    async () => {
+      await initEngine('native');
+      const app = await Simkit.create();
+      const { image, text } = SHOPEE_CONFIG.models;
+      const out = mkdtempSync(join(tmpdir(), 'simkit-ensemble-'));
+      const summary = await runCompetition(app, {
+        competition: 'shopee',
+        out,
+        leaderboard: join(out, 'leaderboard.sqlite'),
+        overrides: {
+          models: {
+            image: { ...image!, input: 'image', imageSize: 32, epochs: 1 },
+            text: { ...text!, epochs: 1 },
+          },
+          search: 'ensemble',
+          ensemble: { models: { image: 1, text: 1 }, pca: { dimension: 16, whiten: true } },
+          postProcessors: [
+            { name: 'min2', options: { threshold: 0.6, floor: 0.3 } },
+            { name: 'combined', options: { models: ['image', 'text'], threshold: 0.7, neighbours: 50 } },
+          ],
+          tune: { 'ensemble.text': [0.5, 1], 'min2.threshold': [0.7, 1.01] },
+        },
+      });
+      expect(summary.searched).toMatch(/^ensemble of image ×1, text ×(0\.5|1) \(PCA-whitened to 16\)$/);
+      expect(Object.keys(summary.tuned)).toEqual(
+        expect.arrayContaining(['ensemble.image', 'ensemble.text', 'min2.threshold']),
+      );
+      expect(summary.validation!).toBeGreaterThan(summary.baselines['self only']!);
+      expect(summary.test?.score).toEqual(expect.any(Number));
+      const used = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as CompetitionConfig & {
+        tuned: Record<string, number>;
+      };
+      expect(used.ensemble).toEqual({ models: { image: 1, text: 1 }, pca: { dimension: 16, whiten: true } });
+      expect(used.tuned['ensemble.text']).toBe(summary.tuned['ensemble.text']);
+      const report = JSON.parse(readFileSync(join(summary.runDir, 'report.json'), 'utf8')) as {
+        summary: Record<string, unknown>;
+      };
+      expect(report.summary.searched).toBe(summary.searched);
+    },
+  );
 });

@@ -236,6 +236,31 @@ describe('image model inputs', () => {
     ).rejects.toThrow(/backbone plain-cnn takes only 16×16 images.*need a backbone that takes any size/);
   });
 
+  it('refuses test-time sizes with a backbone whose flattened map needs a fixed size, naming the fix', async () => {
+    const spec = {
+      ...IMAGE_MODEL,
+      imageSize: 32,
+      backbone: { name: 'mobilenet-v2', options: { layer: 'block_2_add', pooling: 'flatten' } },
+      tta: { ...NO_TTA, sizes: [48] },
+    };
+    await expect(
+      trainEmbeddingModel(
+        app,
+        'image',
+        spec,
+        imageInputs(COMPETITION, spec),
+        { train: items, validation: [] },
+        {
+          dir: mkdtempSync(join(tmpdir(), 'simkit-tta-')),
+          seed: 1,
+        },
+      ),
+    ).rejects.toMatchObject({
+      message: expect.stringMatching(/^backbone mobilenet-v2 cannot be built without a fixed image size/),
+      hint: expect.stringMatching(/pooling gem or average/),
+    });
+  });
+
   it.each([
     [{ progressiveSizes: [{ until: 0, size: 8 }] }, /progressiveSizes\.0\.until\): expected an epoch after 0, got 0/],
     [

@@ -213,49 +213,39 @@ describe('image model inputs', () => {
     expect(resumed.weights).toEqual(straight.weights);
   });
 
-  it('refuses progressive sizes with a backbone that takes one size only, naming the fix', async () => {
-    const spec = {
+  /** Builds and trains an image model of `spec` on the photos: what a run does with it. */
+  const trainImageModel = (spec: ImageModelConfig) =>
+    trainEmbeddingModel(
+      app,
+      'image',
+      spec,
+      imageInputs(COMPETITION, spec),
+      { train: items, validation: [] },
+      {
+        dir: mkdtempSync(join(tmpdir(), 'simkit-any-size-')),
+        seed: 1,
+      },
+    );
+
+  it('refuses progressive sizes or test-time sizes with a backbone that needs a fixed size, naming the fix', async () => {
+    const plain = {
       ...IMAGE_MODEL,
       backbone: { name: 'plain-cnn', options: { stages: [[4]], hidden: 0 } },
       epochs: 2,
       progressiveSizes: [{ until: 1, size: 8 }],
       imageSize: 16,
     };
-    await expect(
-      trainEmbeddingModel(
-        app,
-        'image',
-        spec,
-        imageInputs(COMPETITION, spec),
-        { train: items, validation: [] },
-        {
-          dir: mkdtempSync(join(tmpdir(), 'simkit-progressive-')),
-          seed: 1,
-        },
-      ),
-    ).rejects.toThrow(/backbone plain-cnn takes only 16×16 images.*need a backbone that takes any size/);
-  });
-
-  it('refuses test-time sizes with a backbone whose flattened map needs a fixed size, naming the fix', async () => {
-    const spec = {
+    await expect(trainImageModel(plain)).rejects.toThrow(
+      /backbone plain-cnn takes only 16×16 images.*need a backbone that takes any image size/,
+    );
+    // A flattened map cannot be built without a fixed size at all.
+    const flattened = {
       ...IMAGE_MODEL,
       imageSize: 32,
       backbone: { name: 'mobilenet-v2', options: { layer: 'block_2_add', pooling: 'flatten' } },
       tta: { ...NO_TTA, sizes: [48] },
     };
-    await expect(
-      trainEmbeddingModel(
-        app,
-        'image',
-        spec,
-        imageInputs(COMPETITION, spec),
-        { train: items, validation: [] },
-        {
-          dir: mkdtempSync(join(tmpdir(), 'simkit-tta-')),
-          seed: 1,
-        },
-      ),
-    ).rejects.toMatchObject({
+    await expect(trainImageModel(flattened)).rejects.toMatchObject({
       message: expect.stringMatching(/^backbone mobilenet-v2 cannot be built without a fixed image size/),
       hint: expect.stringMatching(/pooling gem or average/),
     });

@@ -57,8 +57,15 @@ async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
       throw new Error('the embedding benchmark does not train');
     },
     // A fresh tensor per chunk, as decoded images become one in the pipeline.
-    tensor: async (chunk) =>
-      tf.tensor4d(data.subarray(0, chunk.length * height * width * channels), [chunk.length, height, width, channels]),
+    views: (chunk) =>
+      Promise.resolve([
+        tf.tensor4d(data.subarray(0, chunk.length * height * width * channels), [
+          chunk.length,
+          height,
+          width,
+          channels,
+        ]),
+      ]),
   };
   const items = (n: number): Item[] => Array.from({ length: n }, (_, i) => ({ id: String(i), labels: [], extra: {} }));
   const model = network.build(1);

@@ -5,6 +5,12 @@ export interface InputShape {
   readonly height: number;
   readonly width: number;
   readonly channels: number;
+  /**
+   * The model must take images of any height and width (progressive sizes, test-time augmentation at several sizes);
+   * height × width is then the largest training size. A backbone that cannot leaves its input fixed, and the pipeline
+   * refuses it.
+   */
+  readonly anySize?: boolean;
 }
 
 /**

@@ -150,10 +150,39 @@ export interface ModelCommon {
   readonly training?: Partial<TrainingConfig>;
 }
 
+/**
+ * Test-time augmentation of an image model: an item's embedding is the mean of its views' raw embeddings, then
+ * L2-normalised. The views are the image at imageSize, at each of `sizes`, and its `crops`, each also mirrored with
+ * `flip`.
+ */
+export interface TtaConfig {
+  /** Adds every view mirrored left to right. */
+  readonly flip: boolean;
+  /** Further image sides the whole image is embedded at (the backbone must take any input size). */
+  readonly sizes: readonly number[];
+  /** Crops of `cropScale` of each side resized to imageSize: 0 (none), 1 (the centre) or 5 (the centre and corners). */
+  readonly crops: 0 | 1 | 5;
+  readonly cropScale: number;
+}
+
+/** Epochs trained at a smaller image size than the model's imageSize: `until` (an epoch, inclusive) at `size` px. */
+export interface ImageSizeStep {
+  readonly until: number;
+  readonly size: number;
+}
+
 /** A model of the items' images (or four-channel images), resized to imageSize × imageSize pixels. */
 export interface ImageModelConfig extends ModelCommon {
   readonly input: 'image';
+  /** The image side the model embeds at, and trains at after the progressive sizes. */
   readonly imageSize: number;
+  /**
+   * Progressive image sizes: `[{ until: 3, size: 48 }, { until: 6, size: 56 }]` trains epochs 1-3 at 48 px, 4-6 at
+   * 56 px and the later ones at imageSize (the backbone must take any input size). Empty: every epoch at imageSize.
+   */
+  readonly progressiveSizes?: readonly ImageSizeStep[];
+  /** Test-time augmentation when the model embeds (validation and test); every field off: one view. */
+  readonly tta?: TtaConfig;
 }
 
 /**
@@ -177,6 +206,20 @@ export type ModelConfig = ImageModelConfig | TextModelConfig;
 /** The input kinds a model can read. */
 export type ModelInput = ModelConfig['input'];
 
+/** Embeddings of several named models combined into the one searched index (`search: ensemble`). */
+export interface EnsembleConfig {
+  /**
+   * The models that take part, each with its weight: every model's L2-normalised vectors are multiplied by its weight
+   * and concatenated (then projected, then L2-normalised again). Tune a weight with `tune: { ensemble.<model>: […] }`.
+   */
+  readonly models: { readonly [name: string]: number };
+  /**
+   * PCA of the concatenated vectors to `dimension` components fitted on the training items' vectors; `whiten`
+   * divides each component by its standard deviation (PCA-whitening). null: the concatenation is searched as it is.
+   */
+  readonly pca: { readonly dimension: number; readonly whiten: boolean } | null;
+}
+
 export interface CompetitionConfig {
   /** Competition edition, where the adapter serves several years (Herbarium, landmarks). */
   readonly year?: number;
@@ -185,8 +228,10 @@ export interface CompetitionConfig {
    * run (`run/<name>/`); post-processors name the models they read.
    */
   readonly models: { readonly [name: string]: ModelConfig };
-  /** The model whose neighbours the post-processing chain starts from (default: the first model). */
+  /** The model whose neighbours the post-processing chain starts from (default: the first model), or `ensemble`. */
   readonly search?: string;
+  /** Several models' embeddings searched as one index when `search` is `ensemble`; null: none. */
+  readonly ensemble?: EnsembleConfig | null;
   /**
    * Validation split of the train set: `label` holds out whole classes (the test set shows new
    * classes: Shopee, retrieval), `item` holds out items of known classes.

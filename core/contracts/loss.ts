@@ -60,6 +60,12 @@ export interface Trainable {
   setWeights(weights: tf.NamedTensorMap): void;
   /** Called by the loop before each step; schedules (margins) update here. */
   onStep?(progress: TrainingProgress): void;
+  /**
+   * State that is not trained but that a resumed run needs to continue exactly (cross-batch memory's queue), keyed
+   * by stable names; checkpoints save it and `setState` restores it. Tensors that are not variables are the caller's.
+   */
+  getState?(): tf.NamedTensorMap;
+  setState?(state: tf.NamedTensorMap): void;
   dispose(): void;
 }
 

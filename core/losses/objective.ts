@@ -148,6 +148,8 @@ class ComposedObjective implements Objective {
         variables(): tf.Variable[];
         getWeights(): tf.NamedTensorMap;
         setWeights(w: tf.NamedTensorMap): void;
+        getState?(): tf.NamedTensorMap;
+        setState?(state: tf.NamedTensorMap): void;
         onStep?(p: TrainingProgress): void;
         dispose(): void;
       },
@@ -169,6 +171,16 @@ class ComposedObjective implements Objective {
 
   setWeights(weights: tf.NamedTensorMap): void {
     for (const [prefix, part] of this.trainables()) part.setWeights(unprefixed(prefix, weights));
+  }
+
+  getState(): tf.NamedTensorMap {
+    return Object.fromEntries(
+      this.trainables().flatMap(([prefix, part]) => Object.entries(prefixed(prefix, part.getState?.() ?? {}))),
+    );
+  }
+
+  setState(state: tf.NamedTensorMap): void {
+    for (const [prefix, part] of this.trainables()) part.setState?.(unprefixed(prefix, state));
   }
 
   onStep(progress: TrainingProgress): void {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import { l2Normalize, seededInitializers } from '../tensors.js';
+import type { InputShape } from '../contracts/backbone.js';
 
 /**
  * Custom layers of simkit's backbones and the embedding neck they share. Every layer here is
@@ -256,4 +257,9 @@ export function embeddingNeck(features: tf.SymbolicTensor, options: NeckOptions)
       .prelu({ alphaInitializer: tf.initializers.constant({ value: 0.25 }), ...named('embedding_prelu') })
       .apply(x) as tf.SymbolicTensor;
   return x;
+}
+
+/** The Keras input shape of `input`: height and width left open (null) when the model must take any size. */
+export function inputShape(input: InputShape): (number | null)[] {
+  return [input.anySize ? null : input.height, input.anySize ? null : input.width, input.channels];
 }

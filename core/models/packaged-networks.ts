@@ -264,6 +264,8 @@ export interface NetworkOptions {
   readonly size?: number;
   /** Output layer (the network is cut after it); the whole network when absent. */
   readonly layer?: string;
+  /** Takes images of any side (no fixed input size; refused where the cut keeps the final fixed-size pool). */
+  readonly anySize?: boolean;
 }
 
 type LayerConfig = { name: string; class_name: string; config: Record<string, unknown>; inbound_nodes: unknown[] };
@@ -291,7 +293,8 @@ function packagedModelDirectory(
   if (!Number.isInteger(size) || size < 32)
     throw new UserError(`${network.name}: input size ${size} is not an integer of at least 32`);
   const input = config.layers[0]!;
-  input.config['batch_input_shape'] = [null, size, size, 3];
+  const side = options.anySize ? null : size;
+  input.config['batch_input_shape'] = [null, side, side, 3];
   if (options.layer !== undefined) {
     const byName = new Map(config.layers.map((layer) => [layer.name, layer]));
     if (!byName.has(options.layer))
@@ -313,12 +316,17 @@ function packagedModelDirectory(
     config.layers = config.layers.filter((layer) => needed.has(layer.name));
     config.output_layers = [[options.layer, 0, 0]];
   }
-  if (size !== network.nativeSize) {
+  if (size !== network.nativeSize || options.anySize) {
     for (const layer of config.layers) {
       if (layer.class_name !== 'AveragePooling2D') continue;
       const pool = layer.config['pool_size'] as number[];
       // The final pool covers the native map exactly (7×7, 8×8); the inner 3×3 pools keep their size.
       if (pool[0]! <= 3) continue;
+      if (options.anySize)
+        throw new UserError(
+          `${network.name} cut at ${options.layer ?? 'its end'} keeps its fixed-size final pool, so it takes one image size only`,
+          `cut it before ${layer.name} (layer) and pool its map (pooling gem or average)`,
+        );
       const map = mapSize(inboundNames(layer)[0]!);
       layer.config['pool_size'] = map;
       layer.config['strides'] = map;

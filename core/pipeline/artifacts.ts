@@ -116,6 +116,7 @@ export async function writeRunReport(
     summary: {
       'validation (trained + tuned)': best.score,
       'sample test set': testReport?.score ?? null,
+      searched: outcome.searched,
       seconds: Math.round(seconds),
     },
     comparison: [

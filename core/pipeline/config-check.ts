@@ -1,8 +1,9 @@
-import type { CompetitionConfig } from '../contracts/competition.js';
+import type { CompetitionConfig, ImageModelConfig, ImageSizeStep } from '../contracts/competition.js';
 import { InputError } from '../errors.js';
 import type { NumberRule, OptionRange } from '../contracts/registration.js';
 import { describeRange, describeRule, fitsRange, satisfies, showValue } from '../di/option-ranges.js';
 import { trainingConfig } from './config.js';
+import { ENSEMBLE, checkEnsemble } from './ensemble.js';
 
 export { describeRule, satisfies };
 
@@ -36,7 +37,11 @@ const MODEL_RULES: readonly [string, OptionRange][] = [
 ];
 
 const INPUT_RULES: Readonly<Record<string, readonly [string, OptionRange][]>> = {
-  image: [['imageSize', POSITIVE_INTEGER]],
+  image: [
+    ['imageSize', POSITIVE_INTEGER],
+    ['tta.sizes', { ...POSITIVE_INTEGER, each: true, optional: true }],
+    ['tta.cropScale', { above: 0, max: 1, optional: true }],
+  ],
   text: [['maxTokens', POSITIVE_INTEGER]],
 };
 
@@ -94,6 +99,32 @@ function checkModelShape(model: unknown, source: string, prefix: string): void {
   }
 }
 
+/** Refuses an image model's progressive sizes and test-time crops that cannot be run. */
+function checkImageModel(model: ImageModelConfig, source: string, prefix: string): void {
+  const refuse = (key: string, message: string): never => {
+    throw new InputError(source, undefined, `${prefix}${key}`, message);
+  };
+  const crops = model.tta?.crops;
+  if (crops !== undefined && crops !== 0 && crops !== 1 && crops !== 5)
+    refuse('tta.crops', `expected 0 (none), 1 (the centre) or 5 (the centre and corners), got ${showValue(crops)}`);
+  const steps: unknown = model.progressiveSizes ?? [];
+  if (!Array.isArray(steps)) return refuse('progressiveSizes', 'expected a list: [{ until: 3, size: 48 }, …]');
+  let previous = 0;
+  steps.forEach((step: Partial<ImageSizeStep> | null, i) => {
+    const { until, size } = step ?? {};
+    if (!satisfies(until, POSITIVE_INTEGER) || until <= previous)
+      return refuse(`progressiveSizes.${i}.until`, `expected an epoch after ${previous}, got ${showValue(until)}`);
+    if (until >= model.epochs)
+      refuse(
+        `progressiveSizes.${i}.until`,
+        `epoch ${until} leaves no epoch of the ${model.epochs} at imageSize ${model.imageSize}, the size the model embeds at`,
+      );
+    if (!satisfies(size, POSITIVE_INTEGER))
+      refuse(`progressiveSizes.${i}.size`, `expected an image side in pixels, got ${showValue(size)}`);
+    previous = until;
+  });
+}
+
 /**
  * Refuses a config whose numbers cannot make a run (epochs 0, a negative batch size, a NaN seed)
  * or whose models are misnamed or incomplete, before any work starts, naming where the value came from and the key.
@@ -125,12 +156,14 @@ export function checkConfig(config: CompetitionConfig, source: string): void {
       source,
       prefix,
     );
+    if (model.input === 'image') checkImageModel(model, source, prefix);
   }
-  if (config.search !== undefined && !names.includes(config.search))
+  if (config.search !== undefined && config.search !== ENSEMBLE && !names.includes(config.search))
     throw new InputError(
       source,
       undefined,
       'search',
-      `expected one of the models (${names.join(', ')}), got ${JSON.stringify(config.search)}`,
+      `expected one of the models (${names.join(', ')}) or ${ENSEMBLE}, got ${JSON.stringify(config.search)}`,
     );
+  checkEnsemble(config, source);
 }

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { refuseDuplicateKeys } from '../data/duplicate-keys.js';
-import type { CompetitionConfig, Json, ModelConfig, TrainingConfig } from '../contracts/competition.js';
+import type { CompetitionConfig, Json, ModelConfig, TrainingConfig, TtaConfig } from '../contracts/competition.js';
 import { InputError, UserError } from '../errors.js';
 
 export type JsonObject = { readonly [key: string]: Json };
@@ -151,15 +151,26 @@ function refuseLegacyKeys(override: JsonObject, source: string): void {
   );
 }
 
-/** The settings every model lists in an effective config: its miner and training loop, defaults filled in. */
+/** Test-time augmentation off: each item embedded once, as it is. */
+export const NO_TTA: TtaConfig = { flip: false, sizes: [], crops: 0, cropScale: 0.875 };
+
+/**
+ * The settings every model lists in an effective config: its miner and training loop (and an image model's
+ * progressive sizes and test-time augmentation), defaults filled in.
+ */
 function completeModel(model: ModelConfig): ModelConfig {
-  return { ...model, miner: model.miner ?? NO_MINER_CHOICE, training: trainingConfig(model) };
+  const common = { miner: model.miner ?? NO_MINER_CHOICE, training: trainingConfig(model) };
+  if (model.input !== 'image') return { ...model, ...common };
+  return { ...model, ...common, progressiveSizes: model.progressiveSizes ?? [], tta: { ...NO_TTA, ...model.tta } };
 }
 
-/** The config with every model's defaults filled in, and the search model named (default: the first model). */
+/**
+ * The config with every model's defaults filled in, the search model named (default: the first model), and the
+ * ensemble listed (null: none).
+ */
 export function completeConfig(config: CompetitionConfig): CompetitionConfig {
   const models = Object.fromEntries(Object.entries(config.models).map(([name, model]) => [name, completeModel(model)]));
-  return { ...config, models, search: config.search ?? Object.keys(models)[0] };
+  return { ...config, models, search: config.search ?? Object.keys(models)[0], ensemble: config.ensemble ?? null };
 }
 
 /**

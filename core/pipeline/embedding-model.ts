@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type * as tf from '@tensorflow/tfjs';
-import type { BackboneBuilder } from '../contracts/backbone.js';
+import type { BackboneBuilder, InputShape } from '../contracts/backbone.js';
 import type { CompetitionConfig, Item, ModelCommon } from '../contracts/competition.js';
 import type { Objective, ObjectiveConfig, Sampler } from '../contracts/loss.js';
 import type { Simkit } from '../di/container.js';
@@ -8,6 +8,7 @@ import { NO_MINER, checkObjective, createObjective } from '../losses/objective.j
 import { retrievalMetrics } from '../metrics/retrieval.js';
 import { saveModel } from '../models/io.js';
 import { exactSearch } from '../search/neighbours.js';
+import { UserError } from '../errors.js';
 import { log } from '../log.js';
 import { deriveSeed } from '../random.js';
 import { checkBatchFits, plannedBatchSize } from '../training/batch-memory.js';
@@ -155,6 +156,33 @@ function trainerOptions(
 }
 
 /**
+ * The backbone `build` makes, refused with the fix when the model must take any image size (progressive sizes,
+ * test-time augmentation at other sizes) and it cannot: a fixed input, or layers such as a flattened map that need one.
+ */
+function anySizeChecked(spec: ModelCommon, shape: InputShape, build: () => tf.LayersModel): tf.LayersModel {
+  const refusal = (why: string) =>
+    new UserError(
+      `backbone ${spec.backbone.name} ${why}, and progressive sizes or test-time augmentation at other sizes need ` +
+        'a backbone that takes any image size',
+      'use global pooling (pooling gem or average; residual-cnn, resnet-18, mobilenet-v2 cut before its final pool), ' +
+        'or leave progressiveSizes and tta.sizes empty',
+    );
+  if (!shape.anySize) return build();
+  let model: tf.LayersModel;
+  try {
+    model = build();
+  } catch (error) {
+    throw refusal(`cannot be built without a fixed image size (${(error as Error).message.split('\n')[0]})`);
+  }
+  const [, height, width] = model.inputs[0]!.shape;
+  if (height !== null || width !== null) {
+    model.dispose();
+    throw refusal(`takes only ${height}×${width} images`);
+  }
+  return model;
+}
+
+/**
  * The backbone, the objective (head, loss, miner) and the sampler of the model called `name`, built from the
  * registries; its class matrices are seeded from the run's seed and the model's name.
  */
@@ -169,7 +197,7 @@ function buildModel(
   const build = app
     .registry<BackboneBuilder>('Backbone')
     .create(spec.backbone.name, componentOptions(spec.backbone.options));
-  const model = build(inputs.shape, spec.embeddingSize, seed);
+  const model = anySizeChecked(spec, inputs.shape, () => build(inputs.shape, spec.embeddingSize, seed));
   const objective = createObjective(app, objectiveConfig(spec), {
     embeddingDim: spec.embeddingSize,
     numClasses: classes.count,

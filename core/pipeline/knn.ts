@@ -5,6 +5,7 @@ import type { ChainStep, TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
 import { searchNeighbours } from '../search/neighbours.js';
+import { ENSEMBLE } from './ensemble.js';
 
 export interface EmbeddedSet {
   readonly items: readonly Item[];
@@ -81,6 +82,8 @@ export function checkTuneKeys(app: Simkit, config: Pick<CompetitionConfig, 'post
   const chain = new Set(config.postProcessors.map((choice) => choice.name));
   for (const key of Object.keys(config.tune)) {
     const [name = '', option = ''] = key.split('.');
+    // An ensemble's weights (`ensemble.<model>`) are checked with the ensemble.
+    if (name === ENSEMBLE) continue;
     if (!chain.has(name)) {
       throw new UserError(
         `tune key "${key}" names no post-processor of the chain`,
@@ -117,9 +120,9 @@ export function chainSteps(app: Simkit, chain: readonly ComponentChoice[], searc
 /** Refuses, before any work, a post-processor that reads a model the config does not have. */
 export function checkChainModels(
   app: Simkit,
-  config: Pick<CompetitionConfig, 'models' | 'postProcessors' | 'search'>,
+  config: Pick<CompetitionConfig, 'models' | 'postProcessors' | 'search' | 'ensemble'>,
 ): void {
-  const names = Object.keys(config.models);
+  const names = [...Object.keys(config.models), ...(config.ensemble ? [ENSEMBLE] : [])];
   for (const step of chainSteps(app, config.postProcessors, config.search ?? names[0]!)) {
     const unknown = step.models.filter((model) => !names.includes(model));
     if (unknown.length > 0)

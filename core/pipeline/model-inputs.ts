@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackboneBuilder, InputShape } from '../contracts/backbone.js';
-import type { Competition, ImageModelConfig, Item, ModelConfig, TextModelConfig } from '../contracts/competition.js';
+import type {
+  Competition,
+  ImageModelConfig,
+  Item,
+  ModelConfig,
+  TextModelConfig,
+  TtaConfig,
+} from '../contracts/competition.js';
+import { NO_TTA } from './config.js';
 import type { Simkit } from '../di/container.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { loadImages } from '../data/images.js';
@@ -21,28 +29,80 @@ export interface ModelInputs {
     labels: Int32Array,
     options: { augment: AugmentOptions; seed: number; strict?: boolean },
   ): TrainingData;
-  /** The input tensor of a chunk of items (the caller disposes it). */
-  tensor(items: readonly Item[]): Promise<tf.Tensor>;
+  /**
+   * The input tensors of a chunk of items whose embeddings are averaged into each item's (one, or the test-time
+   * augmentation's views; the caller disposes them).
+   */
+  views(items: readonly Item[]): Promise<tf.Tensor[]>;
 }
 
 const EMBED_CHUNK = 256;
 
+/** The image side of a 0-based training epoch: the progressive size whose `until` has not passed, else imageSize. */
+export function imageSizeAt(config: Pick<ImageModelConfig, 'imageSize' | 'progressiveSizes'>, epoch: number): number {
+  return (config.progressiveSizes ?? []).find((step) => epoch + 1 <= step.until)?.size ?? config.imageSize;
+}
+
+/** Boxes [y1, x1, y2, x2] (fractions of the side) of the test-time crops: the centre, then the four corners. */
+export function cropBoxes(count: 0 | 1 | 5, scale: number): [number, number, number, number][] {
+  const far = 1 - scale;
+  const centre: [number, number, number, number] = [far / 2, far / 2, 1 - far / 2, 1 - far / 2];
+  const corners: [number, number, number, number][] = [
+    [0, 0, scale, scale],
+    [0, far, scale, 1],
+    [far, 0, 1, scale],
+    [far, far, 1, 1],
+  ];
+  return count === 0 ? [] : count === 1 ? [centre] : [centre, ...corners];
+}
+
 /**
- * Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training.
+ * The test-time views of a batch of images at `size` (the batch itself first): the whole images at the other
+ * `sizes`, the crops resized to `size`, and each of these mirrored with `flip`.
+ */
+export async function ttaViews(
+  images: tf.Tensor4D,
+  tta: TtaConfig,
+  load: (size: number) => Promise<tf.Tensor4D>,
+): Promise<tf.Tensor4D[]> {
+  const [count, size] = images.shape;
+  const boxes = cropBoxes(tta.crops, tta.cropScale);
+  const crops = tf.tidy(() =>
+    boxes.map((box) =>
+      tf.image.cropAndResize(images, tf.tensor2d(Array(count).fill(box), [count, 4]), tf.range(0, count, 1, 'int32'), [
+        size,
+        size,
+      ]),
+    ),
+  );
+  const views = [images, ...crops];
+  for (const other of tta.sizes) views.push(await load(other));
+  if (tta.flip) views.push(...tf.tidy(() => views.map((view) => tf.reverse(view, 2) as tf.Tensor4D)));
+  return views;
+}
+
+/**
+ * Images resized to imageSize × imageSize (four channels for `image4`), streamed from the decoder pool while training
+ * (at each epoch's progressive size), embedded with the test-time views the model asks for.
  */
 export function imageInputs(
   competition: Pick<Competition, 'modality'>,
-  config: Pick<ImageModelConfig, 'imageSize'>,
+  config: Pick<ImageModelConfig, 'imageSize' | 'progressiveSizes' | 'tta'>,
   strict?: boolean,
 ): ModelInputs {
   const size = config.imageSize;
+  const tta = { ...NO_TTA, ...config.tta };
   const channels = competition.modality === 'image4' ? 4 : 3;
+  const anySize = (config.progressiveSizes ?? []).length > 0 || tta.sizes.length > 0;
+  const largest = Math.max(size, ...(config.progressiveSizes ?? []).map((step) => step.size));
+  const load = (items: readonly Item[]) => async (side: number) =>
+    tf.tensor4d((await loadImages(items, { size: side, channels, strict })).data, [items.length, side, side, channels]);
   return {
     kind: 'image',
-    shape: { height: size, width: size, channels },
-    trainingData: (items, labels, options) => imageStreamData(items, labels, { size, channels, ...options }),
-    tensor: async (items) =>
-      tf.tensor4d((await loadImages(items, { size, channels, strict })).data, [items.length, size, size, channels]),
+    shape: { height: largest, width: largest, channels, ...(anySize ? { anySize } : {}) },
+    trainingData: (items, labels, options) =>
+      imageStreamData(items, labels, { size: (epoch) => imageSizeAt(config, epoch), channels, ...options }),
+    views: async (items) => ttaViews(await load(items)(size), tta, load(items)),
   };
 }
 
@@ -58,7 +118,7 @@ export function textInputs(config: Pick<TextModelConfig, 'maxTokens' | 'ngrams'>
     kind: 'text',
     shape: { height: 1, width: config.maxTokens, channels: 1 },
     trainingData: (items, labels) => inMemoryData({ data: ids(items), shape: [config.maxTokens], labels }),
-    tensor: async (items) => tf.tensor2d(ids(items), [items.length, config.maxTokens], 'int32'),
+    views: (items) => Promise.resolve([tf.tensor2d(ids(items), [items.length, config.maxTokens], 'int32')]),
   };
 }
 
@@ -88,7 +148,8 @@ export function modelInputs(
 
 /**
  * Runs `model` over `items` in chunks (inputs made per chunk, so memory stays bounded) and hands
- * each chunk's L2-normalised vectors to `sink` with the chunk's first position.
+ * each chunk's vectors to `sink` with the chunk's first position: the mean of the raw embeddings of the
+ * inputs' views (test-time augmentation), L2-normalised.
  */
 export async function embedInChunks(
   model: tf.LayersModel,
@@ -100,9 +161,11 @@ export async function embedInChunks(
   try {
     for (let start = 0; start < items.length; start += EMBED_CHUNK) {
       const chunk = items.slice(start, start + EMBED_CHUNK);
-      const x = await inputs.tensor(chunk);
-      const vectors = tf.tidy(() => l2Normalize(model.predict(x) as tf.Tensor2D));
-      x.dispose();
+      const views = await inputs.views(chunk);
+      const vectors = tf.tidy(() =>
+        l2Normalize(tf.addN(views.map((view) => model.predict(view) as tf.Tensor2D)).div(views.length)),
+      );
+      tf.dispose(views);
       const values = (await vectors.data()) as Float32Array;
       vectors.dispose();
       await sink(start, values);

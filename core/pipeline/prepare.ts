@@ -57,6 +57,11 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   const source = options.config ?? `the defaults of ${competition.alias}`;
   checkConfig(config, source);
   competition.checkConfig?.(config, source);
+  if (competition.exportModel && config.ensemble)
+    throw new UserError(
+      `${competition.alias} takes the trained model itself, and an ensemble is several (${source}: ensemble)`,
+      'search one model: remove ensemble and set search to a model',
+    );
   checkComponentOptions(app, config);
   return config;
 }

@@ -15,12 +15,12 @@ import {
   writeUsedConfig,
 } from './artifacts.js';
 import type { RunOptions, ScoredRunContext } from './context.js';
-import { embedderOf } from './embed.js';
+import { searchedEmbedder } from './ensemble.js';
 import type { Overrides } from './knn.js';
 import { predictTest } from './predict.js';
 import { prepareRun } from './prepare.js';
 import { trainModels } from './train-models.js';
-import { validate } from './validate.js';
+import { tunedValidationScore, validate } from './validate.js';
 import { saveValidationEmbeddings } from '../search/labelled-embeddings.js';
 
 export interface RunSummary {
@@ -30,6 +30,8 @@ export interface RunSummary {
   /** The competition metric on the validation split, with the tuned post-processing. */
   readonly validation: number | null;
   readonly tuned: Overrides;
+  /** What was searched: the search model, or the ensemble's models and weights. */
+  readonly searched: string;
   /** Trivial baselines on the same validation split, by name. */
   readonly baselines: Readonly<Record<string, number | null>>;
   /** Scores of the test submission against the sample's hidden truth (embedded sample only). */
@@ -60,14 +62,18 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   const run: ScoredRunContext = { ...prepared, strategy, spec };
   const models = await trainModels(app, run, options);
   try {
-    const embedder = embedderOf(models, config.search ?? Object.keys(config.models)[0]!);
     // Half the known non-targets join the validation queries (with empty truth, like the test set's
     // non-targets); the other half is what the non-target penalty compares the validation queries with.
-    const distractors = test.distractors ?? [];
-    const outcome = await validate(run, embedder, {
-      queries: distractors.filter((_, i) => i % 2 === 0),
-      reference: distractors.filter((_, i) => i % 2 === 1),
+    const known = test.distractors ?? [];
+    const distractors = {
+      queries: known.filter((_, i) => i % 2 === 0),
+      reference: known.filter((_, i) => i % 2 === 1),
+    };
+    const embedder = await searchedEmbedder(config, run.train, models, {
+      score: (candidate) => tunedValidationScore(run, candidate, distractors),
+      higherIsBetter: spec.metric.higherIsBetter,
     });
+    const outcome = await validate(run, embedder, distractors);
     await saveValidationEmbeddings(run.runDir, outcome.queries, outcome.gallery);
     const { submission, test: testReport } = await writeSubmission(
       run,
@@ -93,6 +99,7 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       higherIsBetter: spec.metric.higherIsBetter,
       validation: best.score,
       tuned: best.overrides,
+      searched: outcome.searched,
       baselines: outcome.baselines,
       test: testReport,
       testBaselines: sample.testBaselines,

@@ -21,6 +21,8 @@ export interface ValidationOutcome {
   readonly queries: EmbeddedSet;
   readonly gallery: EmbeddedSet;
   readonly state: KnnState;
+  /** What was searched: the search model, or the ensemble's models and weights. */
+  readonly searched: string;
 }
 
 /** Known non-targets split in two: half join the validation queries, half are what the penalty compares them with. */
@@ -64,6 +66,17 @@ function validationScoring(run: ScoredRunContext, sets: ValidationItems, dim: nu
   return { context, score, tune };
 }
 
+/** The validation score of the searched vectors with the post-processing tuned for them (no baselines, no fitting). */
+export async function tunedValidationScore(
+  run: ScoredRunContext,
+  embedder: Embedder,
+  distractors: Distractors,
+): Promise<number | null> {
+  const sets = run.strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
+  const { state } = await validationState(run, sets, embedder, distractors);
+  return (await validationScoring(run, sets, embedder.dim).tune(run.config.postProcessors, state)).best.score;
+}
+
 /**
  * The validate-and-tune stage: tunes the post-processing on held-out items, learns what the chain
  * fits from truth, and scores the strategy's baselines: fixed predictions, or a part of the chain tuned the same way.
@@ -77,8 +90,10 @@ export async function validate(
   const sets = strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
   const { queries, gallery, state } = await validationState(run, sets, embedder, distractors);
   const { context, score, tune } = validationScoring(run, sets, embedder.dim);
-  const tuning = await tune(config.postProcessors, state);
-  printCurve(tuning, spec);
+  const chainTuning = await tune(config.postProcessors, state);
+  printCurve(chainTuning, spec);
+  const { best } = chainTuning;
+  const tuning = { ...chainTuning, best: { ...best, overrides: { ...embedder.tuned, ...best.overrides } } };
   const truth = sets.truth.map((item) => item.labels);
   const fit = fitChain(app, config.postProcessors, state, context, tuning.best.overrides, truth);
   if (Object.keys(fit.fitted).length > 0) {
@@ -100,7 +115,16 @@ export async function validate(
         ? await score(baseline.predictions)
         : (await tune(baseline.chain, baseline.withoutSearchNeighbours ? withoutNeighbours(state) : state)).best.score;
   }
-  return { tuning, chain: fit.chain, fitted: fit.fitted, baselines, queries, gallery, state };
+  return {
+    tuning,
+    chain: fit.chain,
+    fitted: fit.fitted,
+    baselines,
+    queries,
+    gallery,
+    state,
+    searched: embedder.description,
+  };
 }
 
 /** The tuning run: every setting when there are few, else the best ten. */

@@ -18,6 +18,7 @@ async function tensorGroups(loop: TrainingLoop): Promise<TensorGroups> {
     head: loop.objective.variables().map((variable) => ({ name: variable.name, tensor: variable })),
     modelOptimizer: await loop.modelOptimizer.getWeights(),
     headOptimizer: await loop.headOptimizer.getWeights(),
+    objectiveState: Object.entries(loop.objective.getState?.() ?? {}).map(([name, tensor]) => ({ name, tensor })),
   };
 }
 
@@ -34,6 +35,8 @@ async function restore(checkpoints: Checkpoints, loop: TrainingLoop): Promise<Ch
     }
     setWeightsByName(loop.model, loaded.groups.model!);
     loop.objective.variables().forEach((variable, i) => variable.assign(loaded.groups.head![i]!.tensor));
+    const objectiveState = loaded.groups.objectiveState ?? [];
+    loop.objective.setState?.(Object.fromEntries(objectiveState.map(({ name, tensor }) => [name, tensor])));
     // The optimisers' slot variables share the data of these tensors (reference-counted).
     await loop.modelOptimizer.setWeights(loaded.groups.modelOptimizer!);
     await loop.headOptimizer.setWeights(loaded.groups.headOptimizer!);
@@ -86,7 +89,8 @@ export async function resumeOrStart(
 }
 
 /**
- * A checkpoint after every epoch: model, objective, optimisers and the loop's state, so that a
+ * A checkpoint after every epoch: model, objective (its untrained state too: cross-batch memory's queue),
+ * optimisers and the loop's state, so that a
  * resumed run continues exactly; the best epoch's checkpoint is kept besides the latest ones.
  */
 export function checkpointing(checkpoints: Checkpoints): TrainingCallback {

@@ -93,7 +93,8 @@ export function inMemoryData(dataset: InMemoryDataset, options: { flip?: boolean
 }
 
 export interface ImageStreamOptions {
-  readonly size: number;
+  /** The image side, or the side of each 0-based epoch (progressive sizes). */
+  readonly size: number | ((epoch: number) => number);
   readonly channels: number;
   readonly augment?: AugmentOptions;
   /** Seeds the augmentations together with the epoch, so that each epoch draws new ones. */
@@ -131,7 +132,7 @@ export function imageStreamData(
       const ordered = plan.flat().map((index) => ({ ...items[index]!, label: labels[index]! }));
       const stream = imageBatches(ordered, {
         batchSize,
-        size: options.size,
+        size: typeof options.size === 'number' ? options.size : options.size(epoch),
         channels: options.channels,
         augment: options.augment,
         seed: sampleSeed(options.seed, epoch),

@@ -63,6 +63,7 @@ export function packaged(name: string): (options: PackagedOptions) => BackboneBu
       const size = checkInput(network, input);
       const base = packagedNetworkModel(network, {
         size,
+        anySize: input.anySize,
         layer: options.layer ?? network.defaultLayer,
         frozen: options.freezeBatchNorm,
       });

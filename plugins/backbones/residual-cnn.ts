@@ -4,7 +4,7 @@ import { seededInitializers } from '../../core/tensors.js';
 import type { Registration } from '../../core/contracts/registration.js';
 import { DROPOUT } from '../../core/di/option-ranges.js';
 import { UserError } from '../../core/errors.js';
-import { embeddingNeck, globalPool, type Pooling } from '../../core/models/layers.js';
+import { embeddingNeck, globalPool, inputShape, type Pooling } from '../../core/models/layers.js';
 
 export interface ResidualCnnOptions {
   /** Channels of each stage; every stage after the first halves the resolution. */
@@ -104,7 +104,7 @@ export function residualCnn(options: ResidualCnnOptions): BackboneBuilder {
   const blocks = blocksPerStage(options);
   return (input: InputShape, embeddingDim: number, seed: number) => {
     const init = seededInitializers(seed);
-    const inputs = tf.input({ shape: [input.height, input.width, input.channels] });
+    const inputs = tf.input({ shape: inputShape(input) });
     let x = inputs;
     if (options.style === 'resnet') {
       x = convBn(x, { filters: options.widths[0]!, kernelSize: 7, strides: 2, relu: true }, init);

@@ -93,6 +93,19 @@ export const crossBatchMemory = defineLoss<CrossBatchMemoryOptions>({
         getWeights: () => inner.getWeights(),
         setWeights: (weights) => inner.setWeights(weights),
         ...(inner.onStep ? { onStep: (progress) => inner.onStep!(progress) } : {}),
+        getState: () => ({ memory, memoryLabels, filled: tf.scalar(filled, 'int32') }),
+        setState: (state) => {
+          const { memory: saved, memoryLabels: savedLabels, filled: savedFilled } = state;
+          if (!saved || !savedLabels || !savedFilled) return;
+          if (saved.shape[0] !== size || saved.shape[1] !== dim)
+            throw new UserError(
+              `cross-batch-memory: the checkpoint's queue is ${saved.shape.join('×')}, this run's ${size}×${dim}`,
+              'resume with the memorySize and embeddingSize the run started with',
+            );
+          memory.assign(saved as tf.Tensor2D);
+          memoryLabels.assign(savedLabels as tf.Tensor1D);
+          filled = (savedFilled.dataSync() as Int32Array)[0]!;
+        },
         dispose: () => {
           inner.dispose();
           tf.dispose([memory, memoryLabels]);

@@ -14,6 +14,7 @@ function formatScore(value: number | null | undefined): string {
 
 export function formatSummary(summary: RunSummary): string {
   const rows: [string, string][] = [
+    ['searched', summary.searched],
     ['validation (trained + tuned)', formatScore(summary.validation)],
     ...Object.entries(summary.baselines).map(([name, score]): [string, string] => [
       `baseline: ${name}`,

@@ -57,6 +57,32 @@ describe('checkpoints and resume', () => {
     expect(logged).toEqual([1, 2, 3, 4]);
   });
 
+  it("a resumed run restores the cross-batch memory queue: its contents equal the uninterrupted run's", async () => {
+    const xbm = { loss: 'cross-batch-memory', lossOptions: { loss: 'contrastive', memorySize: 40 } };
+    let calls = 0;
+    const interruptAtThird = () => {
+      calls += 1;
+      if (calls === 3) throw new Error('interrupted');
+      return Promise.resolve({ 'MAP@R': 0.5 });
+    };
+    const straight = await trainTiny(app, 64, { epochs: 3, runDir: runDir() }, xbm);
+    const dir = runDir();
+    await expect(trainTiny(app, 64, { epochs: 3, runDir: dir, validate: interruptAtThird }, xbm)).rejects.toThrow(
+      'interrupted',
+    );
+    const resumed = await trainTiny(app, 64, { epochs: 3, runDir: dir, resume: true }, xbm);
+
+    expect(resumed.result.resumedFrom).toBe(2);
+    expect(Object.keys(straight.state).sort()).toEqual(['loss/filled', 'loss/memory', 'loss/memoryLabels']);
+    expect(straight.state['loss/filled']).toEqual([40]);
+    // The queue holds real embeddings (unit rows), not the zeros it starts with.
+    expect(straight.state['loss/memory']!.some((value) => value !== 0)).toBe(true);
+    expect(resumed.state).toEqual(straight.state);
+    expect(resumed.weights).toEqual(straight.weights);
+    expect(resumed.result.history.map((r) => r.loss)).toEqual(straight.result.history.map((r) => r.loss));
+    expect(resumed.tensorsAfter).toBe(resumed.tensorsBefore);
+  });
+
   it(
     'survives kill -9 at an arbitrary moment: the latest checkpoint loads and the resumed run matches',
     { timeout: 120_000 },

@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import * as tf from '@tensorflow/tfjs';
 import { Simkit } from '../../../core/di/container.js';
+import type { ObjectiveConfig } from '../../../core/contracts/loss.js';
 import { createObjective } from '../../../core/losses/objective.js';
 import { Random } from '../../../core/random.js';
 import { trainEmbedding, type TrainerOptions, type TrainingResult } from '../../../core/training/trainer.js';
@@ -37,24 +38,27 @@ export const TINY_OPTIONS = {
   progress: false,
 } as const;
 
-/** Trains a fresh MLP + ArcFace on `count` samples; returns the result, final weights and tensor counts. */
+const ARCFACE: ObjectiveConfig = { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } };
+
+/**
+ * Trains a fresh MLP + ArcFace (or `objective`) on `count` samples; returns the result, final weights, the objective's
+ * untrained state (cross-batch memory's queue) and tensor counts.
+ */
 export async function trainTiny(
   app: Simkit,
   count: number,
   options: Partial<TrainerOptions> & { epochs: number },
+  objectiveConfig: ObjectiveConfig = ARCFACE,
 ): Promise<{
   result: TrainingResult;
   weights: number[][];
   head: number[][];
+  state: Record<string, number[]>;
   tensorsBefore: number;
   tensorsAfter: number;
 }> {
   const model = mlp({ hidden: [16] })({ height: 1, width: 1, channels: FEATURES }, 4, 5);
-  const objective = createObjective(
-    app,
-    { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } },
-    { embeddingDim: 4, numClasses: CLASSES },
-  );
+  const objective = createObjective(app, objectiveConfig, { embeddingDim: 4, numClasses: CLASSES });
   const tensorsBefore = tf.memory().numTensors;
   try {
     const result = await trainEmbedding(model, objective, tinyDataset(count), { ...TINY_OPTIONS, ...options });
@@ -62,6 +66,13 @@ export async function trainTiny(
       result,
       weights: model.getWeights().map((w) => Array.from(w.dataSync())),
       head: objective.variables().map((v) => Array.from(v.dataSync())),
+      state: Object.fromEntries(
+        Object.entries(objective.getState?.() ?? {}).map(([name, tensor]) => {
+          const values = Array.from(tensor.dataSync());
+          if (!(tensor instanceof tf.Variable)) tensor.dispose();
+          return [name, values];
+        }),
+      ),
       tensorsBefore,
       tensorsAfter: tf.memory().numTensors,
     };

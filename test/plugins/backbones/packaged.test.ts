@@ -50,4 +50,22 @@ describe('mobilenet-v2 backbone', () => {
       /unknown pooling "max"/,
     );
   });
+
+  it('takes any image size when asked, cut before its final pool and pooled; refuses a cut that keeps that pool', () => {
+    const options = { ...PACKAGED_DEFAULTS, layer: 'block_10_project_BN' };
+    const model = packaged('mobilenet-v2')(options)({ height: 64, width: 64, channels: 3, anySize: true }, 8, 1);
+    expect(model.inputs[0]!.shape).toEqual([null, null, null, 3]);
+    for (const side of [48, 64, 80]) {
+      const embedded = tf.tidy(() => (model.predict(tf.ones([2, side, side, 3])) as tf.Tensor).shape);
+      expect(embedded).toEqual([2, 8]);
+    }
+    model.dispose();
+    expect(() =>
+      packaged('mobilenet-v2')({ ...PACKAGED_DEFAULTS, layer: 'average_pooling2d_1' })(
+        { height: 64, width: 64, channels: 3, anySize: true },
+        8,
+        1,
+      ),
+    ).toThrow(/keeps its fixed-size final pool, so it takes one image size only/);
+  });
 });

@@ -16,6 +16,7 @@ import { hashedTokenBatch } from '../data/token-ids.js';
 import { UserError } from '../errors.js';
 import { l2Normalize } from '../tensors.js';
 import { itemProgress } from '../progress.js';
+import { phase } from './phases.js';
 import { imageStreamData, inMemoryData, type TrainingData } from '../training/data.js';
 
 /**
@@ -158,7 +159,7 @@ export async function embedInChunks(
   sink: (start: number, vectors: Float32Array) => void | Promise<void>,
 ): Promise<void> {
   const progress = itemProgress(`embedding ${inputs.kind}s`, items.length);
-  try {
+  const embedAll = async () => {
     for (let start = 0; start < items.length; start += EMBED_CHUNK) {
       const chunk = items.slice(start, start + EMBED_CHUNK);
       const views = await inputs.views(chunk);
@@ -171,6 +172,9 @@ export async function embedInChunks(
       await sink(start, values);
       progress.advance(chunk.length);
     }
+  };
+  try {
+    await phase(`embed ${inputs.kind}s`, embedAll, items.length);
   } finally {
     progress.stop();
   }

@@ -21,6 +21,9 @@ import { predictTest } from './predict.js';
 import { prepareRun } from './prepare.js';
 import { trainModels } from './train-models.js';
 import { tunedValidationScore, validate } from './validate.js';
+import { phase, recordPhases, type PhaseRecord } from './phases.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { join } from 'node:path';
 import { saveValidationEmbeddings } from '../search/labelled-embeddings.js';
 
 export interface RunSummary {
@@ -48,6 +51,8 @@ export interface RunSummary {
   readonly report: string;
   /** Where the model went, for a competition that took a model rather than a CSV (Competition.exportModel). */
   readonly exportedModel?: string;
+  /** Wall time, items and peak memory of each stage, also in `<runDir>/phases.json`. */
+  readonly phases: readonly PhaseRecord[];
 }
 
 /**
@@ -55,12 +60,18 @@ export interface RunSummary {
  * (submission, score on the sample, report, config, leaderboard).
  */
 export async function runCompetition(app: Simkit, options: RunOptions): Promise<RunSummary> {
-  const prepared = await prepareRun(app, options);
+  const { result, phases } = await recordPhases(() => runStages(app, options));
+  await writeFileAtomic(join(result.runDir, 'phases.json'), `${JSON.stringify(phases, null, 1)}\n`);
+  return { ...result, phases };
+}
+
+async function runStages(app: Simkit, options: RunOptions): Promise<Omit<RunSummary, 'phases'>> {
+  const prepared = await phase('prepare', () => prepareRun(app, options));
   const { competition, config, test } = prepared;
   const spec = resolveScoringSpec(app, competition.metric);
   const strategy = filledToCount(app.registry<TaskStrategy>('Task').create(competition.task), spec.metric.counted);
   const run: ScoredRunContext = { ...prepared, strategy, spec };
-  const models = await trainModels(app, run, options);
+  const models = await phase('train', () => trainModels(app, run, options));
   try {
     // Half the known non-targets join the validation queries (with empty truth, like the test set's
     // non-targets); the other half is what the non-target penalty compares the validation queries with.
@@ -73,11 +84,11 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
       score: (candidate) => tunedValidationScore(run, candidate, distractors),
       higherIsBetter: spec.metric.higherIsBetter,
     });
-    const outcome = await validate(run, embedder, distractors);
+    const outcome = await phase('validate', () => validate(run, embedder, distractors));
     await saveValidationEmbeddings(run.runDir, outcome.queries, outcome.gallery);
     const { submission, test: testReport } = await writeSubmission(
       run,
-      await predictTest(run, embedder, outcome.chain),
+      await phase('predict', () => predictTest(run, embedder, outcome.chain), test.queries.length),
     );
     const sample = { test: testReport, testBaselines: await sampleTestBaselines(run) };
     const exportedModel = await exportModel(run, embedder, outcome, testReport);

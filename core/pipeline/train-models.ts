@@ -4,6 +4,7 @@ import type { PreparedRun, RunOptions } from './context.js';
 import { DEFAULT_MAX_BAD_IMAGES } from './data-check.js';
 import { trainEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
 import { modelInputs } from './model-inputs.js';
+import { phase } from './phases.js';
 import type { Simkit } from '../di/container.js';
 
 /** How many training items at most the validation queries of an item split search each epoch. */
@@ -43,20 +44,18 @@ export async function trainModels(
   try {
     for (const [name, model] of Object.entries(config.models)) {
       const inputs = modelInputs(app, competition, name, model, options.strict);
-      const trained = await trainEmbeddingModel(
-        app,
+      const training = {
+        dir: modelDir(run.runDir, name),
+        seed,
+        resume: options.resume,
+        strict: options.strict,
+        maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES,
+        validationGallery,
+      };
+      const trained = await phase(
         name,
-        model,
-        inputs,
-        { train, validation },
-        {
-          dir: modelDir(run.runDir, name),
-          seed,
-          resume: options.resume,
-          strict: options.strict,
-          maxBadImages: options.maxBadImages ?? DEFAULT_MAX_BAD_IMAGES,
-          validationGallery,
-        },
+        () => trainEmbeddingModel(app, name, model, inputs, { train, validation }, training),
+        (result) => result.training.history.length * train.length,
       );
       byName.set(name, trained);
     }

@@ -10,6 +10,7 @@ import type { Embedder } from './embed.js';
 import { chainSteps, fitChain, initialState, postProcess, tuneOf, withoutNeighbours, type EmbeddedSet } from './knn.js';
 import { describeWall, tuneToEdges, type EdgeAwareTuning } from './grid-edges.js';
 import type { TuningPoint } from './tune.js';
+import { phase } from './phases.js';
 import { competitionBaselines } from '../competition/baselines.js';
 
 /** What the validation split gives: the tuned settings, the chain the test set runs, and the baselines. */
@@ -90,7 +91,7 @@ export async function validate(
   const sets = strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
   const { queries, gallery, state } = await validationState(run, sets, embedder, distractors);
   const { context, score, tune } = validationScoring(run, sets, embedder.dim);
-  const chainTuning = await tune(config.postProcessors, state);
+  const chainTuning = await phase('tune', () => tune(config.postProcessors, state), sets.queries.length);
   printCurve(chainTuning, spec);
   const { best } = chainTuning;
   const tuning = { ...chainTuning, best: { ...best, overrides: { ...embedder.tuned, ...best.overrides } } };

@@ -77,6 +77,28 @@ describe('named models', () => {
       const used = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as CompetitionConfig;
       expect(Object.keys(used.models)).toEqual(['image', 'image-small', 'text']);
       expect(used.models['image-small']).toMatchObject({ imageSize: 24, backbone: { name: 'plain-cnn' } });
+      // Each stage and each model's training is a phase of the run, with its time, items and peak memory.
+      expect(summary.phases.map((p) => p.name).filter((name) => !name.endsWith('embed images'))).toEqual([
+        'prepare',
+        'train',
+        'train/image',
+        'train/image-small',
+        'train/text',
+        'train/text/embed texts',
+        'validate',
+        'validate/embed texts',
+        'validate/tune',
+        'predict',
+        'predict/embed texts',
+      ]);
+      const phase = (name: string) => summary.phases.find((p) => p.name === name)!;
+      // One epoch each over the same training items; a phase lasts at least as long as the phases inside it.
+      expect(phase('train/text').items).toBeGreaterThan(100);
+      expect(phase('train/image').items).toBe(phase('train/text').items);
+      expect(phase('train').seconds).toBeGreaterThanOrEqual(phase('train/image').seconds + phase('train/text').seconds);
+      expect(phase('validate/tune').items).toBe(phase('validate/embed texts').items);
+      for (const p of summary.phases) expect(p.peakRssMb, p.name).toBeGreaterThan(50);
+      expect(JSON.parse(readFileSync(join(summary.runDir, 'phases.json'), 'utf8'))).toEqual(summary.phases);
     },
   );
 });

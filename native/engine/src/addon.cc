@@ -61,6 +61,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerPoolKernels(env, exports);
   registerOptimizerKernels(env, exports);
   registerElementwiseKernels(env, exports);
+  registerTrainingKernels(env, exports);
   return exports;
 }
 

@@ -93,5 +93,6 @@ void registerDnnlKernels(Napi::Env env, Napi::Object exports);
 void registerPoolKernels(Napi::Env env, Napi::Object exports);
 void registerOptimizerKernels(Napi::Env env, Napi::Object exports);
 void registerElementwiseKernels(Napi::Env env, Napi::Object exports);
+void registerTrainingKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace simkit

@@ -155,7 +155,8 @@ Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
   });
 }
 
-// reluGrad(heap, dy, x, dx, count): dx = dy where x > 0, else 0.
+// reluGrad(heap, dy, x, dx, count): dx = dy where x > 0, else 0. dy's bits are masked rather than
+// chosen by a branch, which the compiler vectorises (a branch on random signs mispredicts half the time).
 Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   return guarded(info, "reluGrad", [&] {
     Heap heap(info[0]);
@@ -165,8 +166,10 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
     const float* dy = heap.floats(env, integer(info, 1), count, "reluGrad dy");
     const float* x = heap.floats(env, integer(info, 2), count, "reluGrad input");
     float* dx = heap.floats(env, integer(info, 3), count, "reluGrad dx");
+    const auto* gradient = reinterpret_cast<const uint32_t*>(dy);
+    auto* out = reinterpret_cast<uint32_t*>(dx);
 #pragma omp parallel for simd schedule(static) num_threads(threadsFor(static_cast<double>(count), kElementsPerThread))
-    for (int64_t i = 0; i < count; i++) dx[i] = x[i] > 0.f ? dy[i] : 0.f;
+    for (int64_t i = 0; i < count; i++) out[i] = gradient[i] & (0u - static_cast<uint32_t>(x[i] > 0.f));
   });
 }
 

@@ -74,12 +74,17 @@ export interface NativeEngineAddon {
     x: number,
     scale: number,
     offset: number,
+    movingMean: number,
+    movingVariance: number,
     y: number,
     mean: number,
     variance: number,
+    newMovingMean: number,
+    newMovingVariance: number,
     count: number,
     channels: number,
     epsilon: number,
+    decay: number,
   ): void;
   batchNormTrainingGrad(
     heap: ArrayBuffer,

@@ -3,15 +3,19 @@
  * where tfjs composes many. tfjs-layers' BatchNormalization in training mode computes the batch
  * moments with tf.moments and normalises with tf.batchNorm; their forward and backward passes are
  * about twenty kernels, each a pass over the activation. On the native backend the layer instead
- * runs BATCH_NORM_TRAINING (moments and normalisation) and its gradient BATCH_NORM_TRAINING_GRAD
- * (the input, scale and offset gradients, through the batch statistics): four passes in all.
+ * runs BATCH_NORM_TRAINING (moments, normalisation and the moving averages' update) and its
+ * gradient BATCH_NORM_TRAINING_GRAD (the input, scale and offset gradients, through the batch
+ * statistics): four passes in all.
  */
 import * as tf from '@tensorflow/tfjs';
 import type { NativeEngineAddon } from './addon.js';
 import { overrideGradient } from './gradients.js';
 import { NATIVE_BACKEND, runMultiOutput, size, type WasmHeapBackend } from './kernels.js';
 
-/** Outputs y, mean, variance of x normalised with its own batch statistics over every axis but the last. */
+/**
+ * Outputs y, mean, variance, new moving mean, new moving variance: x normalised with its own batch
+ * statistics over every axis but the last, and the moving averages moved towards them by `decay`.
+ */
 export const BATCH_NORM_TRAINING = 'SimkitBatchNormTraining';
 /** Outputs dx, dScale, dOffset of BATCH_NORM_TRAINING's output. */
 export const BATCH_NORM_TRAINING_GRAD = 'SimkitBatchNormTrainingGrad';
@@ -51,21 +55,27 @@ function batchNormTrainingKernel(addon: NativeEngineAddon): tf.KernelConfig {
     backendName: NATIVE_BACKEND,
     kernelFunc: ({ inputs, attrs, backend: kernelBackend }) => {
       const backend = kernelBackend as unknown as WasmHeapBackend;
-      const { x, scale, offset } = float32Inputs(BATCH_NORM_TRAINING, inputs, ['x', 'scale', 'offset']);
-      const channels = channelsOf(BATCH_NORM_TRAINING, x, [scale, offset]);
-      const at = [x, scale, offset].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset) as [
+      const names = ['x', 'scale', 'offset', 'movingMean', 'movingVariance'] as const;
+      const tensors = float32Inputs(BATCH_NORM_TRAINING, inputs, names);
+      const { x, ...vectors } = tensors;
+      const channels = channelsOf(BATCH_NORM_TRAINING, x, Object.values(vectors));
+      const at = names.map((name) => backend.dataIdMap.get(tensors[name].dataId).memoryOffset) as [
+        number,
+        number,
         number,
         number,
         number,
       ];
-      return runMultiOutput(BATCH_NORM_TRAINING, backend, [x.shape, [channels], [channels]], (heap, outputs) =>
+      const vector = [channels];
+      return runMultiOutput(BATCH_NORM_TRAINING, backend, [x.shape, vector, vector, vector, vector], (heap, outputs) =>
         addon.batchNormTraining(
           heap,
           ...at,
-          ...(outputs as [number, number, number]),
+          ...(outputs as [number, number, number, number, number]),
           size(x.shape),
           channels,
           epsilonOf(attrs),
+          Number(attrs?.decay),
         ),
       );
     },
@@ -131,7 +141,7 @@ function reluGradKernel(addon: NativeEngineAddon): tf.KernelConfig {
 const batchNormTrainingGradient: tf.GradConfig = {
   kernelName: BATCH_NORM_TRAINING,
   inputsToSave: ['x', 'scale'],
-  outputsToSave: [false, true, true],
+  outputsToSave: [false, true, true, false, false],
   gradFunc: (dys, saved, attrs) => {
     const [x, scale, mean, variance] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
     const [dx, dScale, dOffset] = tf
@@ -168,7 +178,7 @@ const routed = Symbol('simkit native batch-norm training route');
  * Routes tfjs-layers' BatchNormalization in training mode through BATCH_NORM_TRAINING while the
  * native backend is active and the layer normalises the last axis of a float32 tensor with a scale
  * and an offset (every batch-norm layer simkit builds); anything else runs tfjs-layers' own call.
- * The moving averages are updated as tfjs-layers does: moving −= (moving − batch)·(1 − momentum).
+ * The kernel updates the moving averages as tfjs-layers does: moving − (moving − batch)·(1 − momentum).
  * Idempotent.
  */
 function routeBatchNormalizationTraining(): void {
@@ -191,22 +201,19 @@ function routeBatchNormalizationTraining(): void {
     )
       return original.call(this, inputs, kwargs);
     return tf.tidy(() => {
-      const [y, mean, variance] = tf
-        .engine()
-        .runKernel(
-          BATCH_NORM_TRAINING,
-          { x, scale: gamma.read(), offset: beta.read() },
-          { varianceEpsilon: this.epsilon },
-        ) as tf.Tensor[];
-      const decay = 1 - this.momentum;
-      for (const [moving, batch] of [
-        [this.movingMean, mean!],
-        [this.movingVariance, variance!],
-      ] as const)
-        tf.tidy(() => {
-          const value = moving.read();
-          moving.write(tf.sub(value, tf.mul(tf.sub(value, batch), decay)));
-        });
+      const [y, , , movingMean, movingVariance] = tf.engine().runKernel(
+        BATCH_NORM_TRAINING,
+        {
+          x,
+          scale: gamma.read(),
+          offset: beta.read(),
+          movingMean: this.movingMean.read(),
+          movingVariance: this.movingVariance.read(),
+        },
+        { varianceEpsilon: this.epsilon, decay: 1 - this.momentum },
+      ) as tf.Tensor[];
+      this.movingMean.write(movingMean!);
+      this.movingVariance.write(movingVariance!);
       return y!;
     });
   };

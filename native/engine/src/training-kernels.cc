@@ -5,7 +5,8 @@
 // - ReLU's gradient in one pass (tfjs: Step, Cast, Multiply).
 // Rows of `channels` values (NHWC, channels last) are split into fixed contiguous ranges per thread,
 // and per-thread partial sums are added in thread order, so results depend only on the thread count.
-// Sums accumulate in double: a channel's batch holds up to millions of values.
+// Sums accumulate in float over blocks of rows and in double across blocks: a channel's batch holds
+// up to millions of values.
 #include <omp.h>
 #include <algorithm>
 #include <vector>
@@ -32,6 +33,9 @@ Rows rowsOf(const Napi::CallbackInfo& info, size_t countAt, const char* kernel) 
   return {rows, channels, threads};
 }
 
+/** Rows summed in float before their sum joins the double total: vectorised, and exact enough for 64 terms. */
+constexpr int64_t kRowsPerBlock = 64;
+
 /**
  * Per channel, the sums of `first(r, c)` and `second(r, c)` over all rows: each thread sums its own
  * range of rows, then the partials are added in thread order.
@@ -46,10 +50,19 @@ void channelSums(const Rows& shape, std::vector<double>& first, std::vector<doub
     const int64_t begin = shape.rows * t / team, end = shape.rows * (t + 1) / team;
     double* a = partial.data() + static_cast<size_t>(t) * channels * 2;
     double* b = a + channels;
-    for (int64_t r = begin; r < end; r++) {
+    std::vector<float> blockA(channels), blockB(channels);
+    for (int64_t block = begin; block < end; block += kRowsPerBlock) {
+      std::fill(blockA.begin(), blockA.end(), 0.f);
+      std::fill(blockB.begin(), blockB.end(), 0.f);
+      for (int64_t r = block; r < std::min(end, block + kRowsPerBlock); r++) {
+        for (int64_t c = 0; c < channels; c++) {
+          blockA[c] += firstOf(r, c);
+          blockB[c] += secondOf(r, c);
+        }
+      }
       for (int64_t c = 0; c < channels; c++) {
-        a[c] += firstOf(r, c);
-        b[c] += secondOf(r, c);
+        a[c] += blockA[c];
+        b[c] += blockB[c];
       }
     }
   }
@@ -64,28 +77,33 @@ void channelSums(const Rows& shape, std::vector<double>& first, std::vector<doub
   }
 }
 
-// batchNormTraining(heap, x, scale, offset, y, mean, variance, count, channels, epsilon):
-// mean and (biased) variance of each channel over the rows, then
-// y = (x − mean)·scale/sqrt(variance + ε) + offset. The variance is summed around each channel's
-// first value, so a large mean does not cancel it away.
+// batchNormTraining(heap, x, scale, offset, movingMean, movingVariance, y, mean, variance,
+// newMovingMean, newMovingVariance, count, channels, epsilon, decay): mean and (biased) variance of
+// each channel over the rows, y = (x − mean)·scale/sqrt(variance + ε) + offset, and the moving
+// averages updated as tfjs-layers does, moving − (moving − batch)·decay. The variance is summed
+// around each channel's first value, so a large mean does not cancel it away.
 Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
   return guarded(info, "batchNormTraining", [&] {
     Heap heap(info[0]);
     Napi::Env env = info.Env();
-    const Rows shape = rowsOf(info, 7, "batchNormTraining");
+    const Rows shape = rowsOf(info, 11, "batchNormTraining");
     const int64_t channels = shape.channels, count = shape.rows * channels;
-    const float epsilon = real(info, 9);
+    const float epsilon = real(info, 13), decay = real(info, 14);
     const float* x = heap.floats(env, integer(info, 1), count, "batchNormTraining input");
     const float* scale = heap.floats(env, integer(info, 2), channels, "batchNormTraining scale");
     const float* offset = heap.floats(env, integer(info, 3), channels, "batchNormTraining offset");
-    float* y = heap.floats(env, integer(info, 4), count, "batchNormTraining output");
-    float* mean = heap.floats(env, integer(info, 5), channels, "batchNormTraining mean");
-    float* variance = heap.floats(env, integer(info, 6), channels, "batchNormTraining variance");
+    const float* movingMean = heap.floats(env, integer(info, 4), channels, "batchNormTraining moving mean");
+    const float* movingVariance = heap.floats(env, integer(info, 5), channels, "batchNormTraining moving variance");
+    float* y = heap.floats(env, integer(info, 6), count, "batchNormTraining output");
+    float* mean = heap.floats(env, integer(info, 7), channels, "batchNormTraining mean");
+    float* variance = heap.floats(env, integer(info, 8), channels, "batchNormTraining variance");
+    float* newMovingMean = heap.floats(env, integer(info, 9), channels, "batchNormTraining new moving mean");
+    float* newMovingVariance = heap.floats(env, integer(info, 10), channels, "batchNormTraining new moving variance");
     std::vector<double> sum, squares;
     channelSums(
-        shape, sum, squares, [&](int64_t r, int64_t c) { return static_cast<double>(x[r * channels + c]) - x[c]; },
+        shape, sum, squares, [&](int64_t r, int64_t c) { return x[r * channels + c] - x[c]; },
         [&](int64_t r, int64_t c) {
-          const double d = static_cast<double>(x[r * channels + c]) - x[c];
+          const float d = x[r * channels + c] - x[c];
           return d * d;
         });
     std::vector<float> multiplier(channels), shift(channels);
@@ -96,6 +114,8 @@ Napi::Value BatchNormTraining(const Napi::CallbackInfo& info) {
       variance[c] = static_cast<float>(var);
       multiplier[c] = scale[c] / std::sqrt(variance[c] + epsilon);
       shift[c] = offset[c] - mean[c] * multiplier[c];
+      newMovingMean[c] = movingMean[c] - (movingMean[c] - mean[c]) * decay;
+      newMovingVariance[c] = movingVariance[c] - (movingVariance[c] - variance[c]) * decay;
     }
 #pragma omp parallel for schedule(static) num_threads(shape.threads)
     for (int64_t r = 0; r < shape.rows; r++) {
@@ -127,10 +147,10 @@ Napi::Value BatchNormTrainingGrad(const Napi::CallbackInfo& info) {
     float* dOffset = heap.floats(env, integer(info, 8), channels, "batchNormTrainingGrad dOffset");
     std::vector<double> sumDy, sumDyCentred;
     channelSums(
-        shape, sumDy, sumDyCentred, [&](int64_t r, int64_t c) { return static_cast<double>(dy[r * channels + c]); },
+        shape, sumDy, sumDyCentred, [&](int64_t r, int64_t c) { return dy[r * channels + c]; },
         [&](int64_t r, int64_t c) {
           const int64_t i = r * channels + c;
-          return static_cast<double>(dy[i]) * (static_cast<double>(x[i]) - mean[c]);
+          return dy[i] * (x[i] - mean[c]);
         });
     // dx = a·dy + b·(x − mean) + k per channel, with a = s·r, b = −s·r³·Σdy(x−mean)/n, k = −a·Σdy/n.
     std::vector<float> a(channels), b(channels), k(channels);

@@ -101,6 +101,7 @@ export interface NativeEngineAddon {
     epsilon: number,
   ): void;
   reluGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, count: number): void;
+  relu(heap: ArrayBuffer, x: number, y: number, count: number): void;
   repeatBlock(heap: ArrayBuffer, x: number, out: number, blockSize: number, copies: number): void;
   reduceLeading(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, mean: number): void;
   binary(

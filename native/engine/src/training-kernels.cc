@@ -2,7 +2,8 @@
 // - batch normalisation with batch statistics, forward (moments and normalisation) and backward (the
 //   input, scale and offset gradients, the moments' own paths included), where tfjs composes moments,
 //   FusedBatchNorm and their gradients from about twenty kernels, each a pass through memory;
-// - ReLU's gradient in one pass (tfjs: Step, Cast, Multiply).
+// - ReLU and its gradient, multi-threaded, one pass each (tfjs: wasm's single-threaded Relu; Step,
+//   Cast and Multiply for the gradient).
 // Rows of `channels` values (NHWC, channels last) are split into fixed contiguous ranges per thread,
 // and per-thread partial sums are added in thread order, so results depend only on the thread count.
 // Sums accumulate in float over blocks of rows and in double across blocks: a channel's batch holds
@@ -193,12 +194,28 @@ Napi::Value ReluGrad(const Napi::CallbackInfo& info) {
   });
 }
 
+// relu(heap, x, y, count): y = x, or 0 where x < 0 (NaN passes, as in tfjs), masking bits as reluGrad does.
+Napi::Value Relu(const Napi::CallbackInfo& info) {
+  return guarded(info, "relu", [&] {
+    Heap heap(info[0]);
+    Napi::Env env = info.Env();
+    const int64_t count = integer(info, 3);
+    if (count <= 0) throw Napi::RangeError::New(env, "simkit engine: relu needs elements");
+    const float* x = heap.floats(env, integer(info, 1), count, "relu input");
+    const auto* bits = reinterpret_cast<const uint32_t*>(x);
+    auto* out = reinterpret_cast<uint32_t*>(heap.floats(env, integer(info, 2), count, "relu output"));
+#pragma omp parallel for simd schedule(static) num_threads(threadsFor(static_cast<double>(count), kElementsPerThread))
+    for (int64_t i = 0; i < count; i++) out[i] = bits[i] & (0u - static_cast<uint32_t>(!(x[i] < 0.f)));
+  });
+}
+
 }  // namespace
 
 void registerTrainingKernels(Napi::Env env, Napi::Object exports) {
   exports.Set("batchNormTraining", Napi::Function::New(env, BatchNormTraining));
   exports.Set("batchNormTrainingGrad", Napi::Function::New(env, BatchNormTrainingGrad));
   exports.Set("reluGrad", Napi::Function::New(env, ReluGrad));
+  exports.Set("relu", Napi::Function::New(env, Relu));
 }
 
 }  // namespace simkit

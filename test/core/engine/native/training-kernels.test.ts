@@ -146,8 +146,23 @@ describe('training-mode batch norm on the native backend', () => {
   });
 });
 
-describe("ReLU's gradient on the native backend", () => {
-  it('passes dy where x > 0 in one native kernel, as a float64 loop does', () => {
+describe('ReLU on the native backend', () => {
+  it('keeps x where it is not negative (NaN included) in one native kernel when large, on wasm when small', () => {
+    const count = 4 * 9 * 11 * 170;
+    const x = randomArray(count, 10).map((v, i) => (i % 101 === 0 ? NaN : i % 103 === 0 ? 0 : v));
+    const before = [nativeKernelCalls().native.Relu ?? 0, nativeKernelCalls().wasm.Relu ?? 0];
+    const y = tf.tidy(() =>
+      tf
+        .relu(tf.tensor(x, [4, 9, 11, 170]))
+        .dataSync()
+        .slice(),
+    );
+    tf.tidy(() => tf.relu(tf.ones([8, 8])));
+    expect([nativeKernelCalls().native.Relu, nativeKernelCalls().wasm.Relu]).toEqual([before[0]! + 1, before[1]! + 1]);
+    expect([...y]).toEqual(Array.from(x, (v) => (v < 0 ? 0 : v)));
+  });
+
+  it('passes dy where x > 0 in its gradient, one native kernel, as a float64 loop does', () => {
     const shape = [4, 9, 11, 13];
     const count = shape.reduce((a, b) => a * b, 1);
     const x = randomArray(count, 7).map((v, i) => (i % 17 === 0 ? 0 : v));

@@ -47,6 +47,9 @@ function channelsOf(kernelName: string, x: tf.TensorInfo, vectors: readonly tf.T
   return channels;
 }
 
+const offsetsOf = (backend: WasmHeapBackend, tensors: readonly tf.TensorInfo[]): number[] =>
+  tensors.map((t) => backend.dataIdMap.get(t.dataId).memoryOffset);
+
 const epsilonOf = (attrs: tf.NamedAttrMap | undefined): number => Number(attrs?.varianceEpsilon ?? 0.001);
 
 function batchNormTrainingKernel(addon: NativeEngineAddon): tf.KernelConfig {
@@ -59,13 +62,10 @@ function batchNormTrainingKernel(addon: NativeEngineAddon): tf.KernelConfig {
       const tensors = float32Inputs(BATCH_NORM_TRAINING, inputs, names);
       const { x, ...vectors } = tensors;
       const channels = channelsOf(BATCH_NORM_TRAINING, x, Object.values(vectors));
-      const at = names.map((name) => backend.dataIdMap.get(tensors[name].dataId).memoryOffset) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
+      const at = offsetsOf(
+        backend,
+        names.map((name) => tensors[name]),
+      ) as [number, number, number, number, number];
       const vector = [channels];
       return runMultiOutput(BATCH_NORM_TRAINING, backend, [x.shape, vector, vector, vector, vector], (heap, outputs) =>
         addon.batchNormTraining(
@@ -94,13 +94,10 @@ function batchNormTrainingGradKernel(addon: NativeEngineAddon): tf.KernelConfig 
       const channels = channelsOf(BATCH_NORM_TRAINING_GRAD, x, [mean, variance, scale]);
       if (size(dy.shape) !== size(x.shape))
         throw new Error(`${BATCH_NORM_TRAINING_GRAD}: dy [${dy.shape}] and x [${x.shape}] differ`);
-      const at = names.map((name) => backend.dataIdMap.get(tensors[name].dataId).memoryOffset) as [
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
+      const at = offsetsOf(
+        backend,
+        names.map((name) => tensors[name]),
+      ) as [number, number, number, number, number];
       return runMultiOutput(BATCH_NORM_TRAINING_GRAD, backend, [x.shape, [channels], [channels]], (heap, outputs) =>
         addon.batchNormTrainingGrad(
           heap,
@@ -125,7 +122,7 @@ function reluGradKernel(addon: NativeEngineAddon): tf.KernelConfig {
       const count = size(x.shape);
       if (size(dy.shape) !== count || count === 0)
         throw new Error(`${RELU_GRAD}: dy [${dy.shape}] and x [${x.shape}] must have one non-zero size`);
-      const [dyAt, xAt] = [dy, x].map((t) => backend.dataIdMap.get(t.dataId).memoryOffset) as [number, number];
+      const [dyAt, xAt] = offsetsOf(backend, [dy, x]) as [number, number];
       return runMultiOutput(RELU_GRAD, backend, [x.shape], (heap, [dx]) =>
         addon.reluGrad(heap, dyAt, xAt, dx!, count),
       )[0]!;

@@ -169,7 +169,7 @@ type LayerCall = (
   kwargs: tf.serialization.ConfigDict,
 ) => tf.Tensor | tf.Tensor[];
 
-const routed = Symbol('simkit native batch-norm training route');
+const routed = Symbol('simkit native route');
 
 /**
  * Routes tfjs-layers' BatchNormalization in training mode through BATCH_NORM_TRAINING while the
@@ -218,6 +218,35 @@ function routeBatchNormalizationTraining(): void {
   layerClass.prototype.call = call;
 }
 
+type FusedConv2dArgs = Parameters<typeof tf.fused.conv2d>[0];
+
+/**
+ * Routes tf.fused.conv2d without bias or activation (tfjs-layers' convolutions before a batch
+ * norm) to tf.conv2d while the native backend is active. The fused op's gradient is a custom one
+ * that computes the input gradient eagerly, also where nothing needs it: the first convolution's
+ * gradient with respect to the input images, which with 3 channels is oneDNN's slowest
+ * backward-data case. Conv2D's registered gradient is lazy, and the forward kernel is the same
+ * oneDNN convolution. Idempotent.
+ */
+function routeLinearConvolutions(): void {
+  const original = tf.fused.conv2d as typeof tf.fused.conv2d & { [routed]?: true };
+  if (original[routed]) return;
+  const conv2d = (args: FusedConv2dArgs) => {
+    const { x, filter, strides, pad, dataFormat, dilations, dimRoundingMode, bias, activation } = args;
+    if (
+      tf.getBackend() !== NATIVE_BACKEND ||
+      bias !== undefined ||
+      args.preluActivationWeights !== undefined ||
+      (activation ?? 'linear') !== 'linear' ||
+      !(x instanceof tf.Tensor) ||
+      !(filter instanceof tf.Tensor)
+    )
+      return original(args);
+    return tf.conv2d(x, filter, strides, pad, dataFormat, dilations, dimRoundingMode);
+  };
+  tf.fused.conv2d = Object.assign(conv2d, { [routed]: true as const }) as typeof tf.fused.conv2d;
+}
+
 /** Registers the kernels and routes of this module on the native backend. Idempotent. */
 export function registerTrainingKernels(addon: NativeEngineAddon): void {
   tf.registerKernel(batchNormTrainingKernel(addon));
@@ -230,4 +259,5 @@ export function registerTrainingKernels(addon: NativeEngineAddon): void {
     (dy, [x]) => ({ x: () => tf.engine().runKernel(RELU_GRAD, { dy: dy as tf.Tensor, x: x! }) as tf.Tensor }),
   );
   routeBatchNormalizationTraining();
+  routeLinearConvolutions();
 }

@@ -179,6 +179,48 @@ describe('ReLU on the native backend', () => {
   });
 });
 
+describe('convolutions without bias or activation on the native backend', () => {
+  const x = tf.tensor(randomArray(2 * 9 * 9 * 3, 11), [2, 9, 9, 3]);
+  const filter = tf.tensor(randomArray(5 * 5 * 3 * 8, 12), [5, 5, 3, 8]);
+  const dy = tf.tensor(randomArray(2 * 5 * 5 * 8, 13), [2, 5, 5, 8]);
+  const loss = (input: tf.Tensor, weights: tf.Tensor) =>
+    tf.sum(
+      tf.mul(tf.fused.conv2d({ x: input as tf.Tensor4D, filter: weights as tf.Tensor4D, strides: 2, pad: 'same' }), dy),
+    );
+
+  async function gradients(backend: 'native' | 'cpu', withInput: boolean) {
+    await tf.setBackend(backend);
+    try {
+      const before = ['Conv2DBackpropInput', 'Conv2DBackpropFilter'].map(callsOf);
+      const values = tf.tidy(() =>
+        withInput
+          ? tf
+              .grads(loss)([x, filter])
+              .map((g) => g.dataSync().slice())
+          : [
+              tf
+                .grad((weights: tf.Tensor) => loss(x, weights))(filter)
+                .dataSync()
+                .slice(),
+            ],
+      );
+      return { values, ran: ['Conv2DBackpropInput', 'Conv2DBackpropFilter'].map((k, i) => callsOf(k) - before[i]!) };
+    } finally {
+      await tf.setBackend('native');
+    }
+  }
+
+  it("skip the input gradient nobody asks for (tfjs's fused op computes it eagerly), and agree with it", async () => {
+    const filterOnly = await gradients('native', false);
+    expect(filterOnly.ran).toEqual([0, 1]);
+    const both = await gradients('native', true);
+    expect(both.ran).toEqual([1, 1]);
+    const cpu = await gradients('cpu', true);
+    both.values.forEach((g, i) => expect(relativeError(g, cpu.values[i]!)).toBeLessThanOrEqual(TOLERANCE));
+    expect(relativeError(filterOnly.values[0]!, cpu.values[1]!)).toBeLessThanOrEqual(TOLERANCE);
+  });
+});
+
 describe('training kernels and memory', () => {
   it('leave no tensor and no heap buffer behind, forward and backward', () => {
     const input = tf.variable(tf.tensor(randomArray(2 * 4 * 4 * 6, 9), [2, 4, 4, 6]), true, 'leak-check-x');

@@ -235,8 +235,8 @@ function routeLinearConvolutions(): void {
     const { x, filter, strides, pad, dataFormat, dilations, dimRoundingMode, bias, activation } = args;
     if (
       tf.getBackend() !== NATIVE_BACKEND ||
-      bias !== undefined ||
-      args.preluActivationWeights !== undefined ||
+      bias != null ||
+      args.preluActivationWeights != null ||
       (activation ?? 'linear') !== 'linear' ||
       !(x instanceof tf.Tensor) ||
       !(filter instanceof tf.Tensor)

@@ -183,9 +183,19 @@ describe('convolutions without bias or activation on the native backend', () => 
   const x = tf.tensor(randomArray(2 * 9 * 9 * 3, 11), [2, 9, 9, 3]);
   const filter = tf.tensor(randomArray(5 * 5 * 3 * 8, 12), [5, 5, 3, 8]);
   const dy = tf.tensor(randomArray(2 * 5 * 5 * 8, 13), [2, 5, 5, 8]);
+  // As tfjs-layers calls it: no bias is null.
   const loss = (input: tf.Tensor, weights: tf.Tensor) =>
     tf.sum(
-      tf.mul(tf.fused.conv2d({ x: input as tf.Tensor4D, filter: weights as tf.Tensor4D, strides: 2, pad: 'same' }), dy),
+      tf.mul(
+        tf.fused.conv2d({
+          x: input as tf.Tensor4D,
+          filter: weights as tf.Tensor4D,
+          strides: 2,
+          pad: 'same',
+          bias: null as unknown as undefined,
+        }),
+        dy,
+      ),
     );
 
   async function gradients(backend: 'native' | 'cpu', withInput: boolean) {

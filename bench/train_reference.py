@@ -4,6 +4,8 @@ Usage:
   train_reference.py --threads N train NETWORK:BATCH:STEPS ...   training samples/s
   train_reference.py --threads N embed NETWORK:BATCH:BATCHES ... embedding samples/s (eval, torch.no_grad)
   train_reference.py --threads N sgemm M:K:N ...                 torch.mm float32 GFLOP/s
+--precision bf16 runs train's and embed's forward passes (and the loss) under torch.autocast's CPU
+bfloat16 (convolutions and matmuls in bf16, weights and optimiser in float32); default float32.
 NETWORK is mlp, cnn or resnet (bench/networks.ts builds the same ones in TensorFlow.js).
 Prints one JSON line: {"torch": version, "threads": N, "results": {...}}; for train and embed each
 network's entry also carries its trainable parameter count, which bench/train.ts compares with its own.
@@ -72,7 +74,11 @@ def parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def train(network, batch, steps):
+def autocast(precision):
+    return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def train(network, batch, steps, precision):
     """Samples/s of `steps` training steps after one untimed step: the step of simkit's loop
     (L2-normalised embedding, dense softmax head, cross-entropy, Adam, global-norm clipping at 5)."""
     build, shape = NETWORKS[network]
@@ -84,7 +90,8 @@ def train(network, batch, steps):
 
     def step():
         optimizer.zero_grad()
-        loss = F.cross_entropy(head(F.normalize(backbone(x), dim=1)), y)
+        with autocast(precision):
+            loss = F.cross_entropy(head(F.normalize(backbone(x), dim=1)), y)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(variables, 5.0)
         optimizer.step()
@@ -97,12 +104,12 @@ def train(network, batch, steps):
     return {"samples_per_second": steps * batch / (time.perf_counter() - started), "parameters": parameters(backbone)}
 
 
-def embed(network, batch, batches):
+def embed(network, batch, batches, precision):
     """Samples/s of L2-normalised embeddings in eval mode under torch.no_grad(), after one untimed batch."""
     build, shape = NETWORKS[network]
     model = build().eval()
     x = torch.rand(batch, *shape)
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision):
         F.normalize(model(x), dim=1)
         started = time.perf_counter()
         for _ in range(batches):
@@ -132,6 +139,7 @@ def spec(text, fields):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--precision", choices=["f32", "bf16"], default="f32")
     parser.add_argument("mode", choices=["train", "embed", "sgemm"])
     parser.add_argument("specs", nargs="+")
     args = parser.parse_args()
@@ -146,8 +154,8 @@ def main():
         network, batch, count = spec(text, ["NETWORK", "BATCH", "STEPS" if args.mode == "train" else "BATCHES"])
         if network not in NETWORKS:
             raise SystemExit(f"train_reference.py: unknown network {network!r}: choose {', '.join(NETWORKS)}")
-        results[network] = (train if args.mode == "train" else embed)(network, int(batch), int(count))
-    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "results": results}))
+        results[network] = (train if args.mode == "train" else embed)(network, int(batch), int(count), args.precision)
+    print(json.dumps({"torch": torch.__version__, "threads": args.threads, "precision": args.precision, "results": results}))
 
 
 main()

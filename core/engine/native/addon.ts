@@ -76,6 +76,39 @@ export interface NativeEngineAddon {
     channels: number,
     epsilon: number,
   ): void;
+  batchNormTraining(
+    heap: ArrayBuffer,
+    x: number,
+    scale: number,
+    offset: number,
+    movingMean: number,
+    movingVariance: number,
+    y: number,
+    mean: number,
+    variance: number,
+    newMovingMean: number,
+    newMovingVariance: number,
+    count: number,
+    channels: number,
+    epsilon: number,
+    decay: number,
+  ): void;
+  batchNormTrainingGrad(
+    heap: ArrayBuffer,
+    dy: number,
+    x: number,
+    mean: number,
+    variance: number,
+    scale: number,
+    dx: number,
+    dScale: number,
+    dOffset: number,
+    count: number,
+    channels: number,
+    epsilon: number,
+  ): void;
+  reluGrad(heap: ArrayBuffer, dy: number, x: number, dx: number, count: number): void;
+  relu(heap: ArrayBuffer, x: number, y: number, count: number): void;
   repeatBlock(heap: ArrayBuffer, x: number, out: number, blockSize: number, copies: number): void;
   reduceLeading(heap: ArrayBuffer, x: number, out: number, rows: number, cols: number, mean: number): void;
   binary(

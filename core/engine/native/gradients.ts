@@ -41,7 +41,7 @@ export function batchNormGradKernel(addon: NativeEngineAddon): tf.KernelConfig {
  * Replaces `kernelName`'s registered gradient with `faster` where the active backend is native and
  * `covers` the saved tensors; anywhere else tfjs's own gradient runs, unchanged. Idempotent.
  */
-function overrideGradient(
+export function overrideGradient(
   kernelName: string,
   covers: (dy: tf.Tensor, saved: tf.Tensor[], attrs: tf.NamedAttrMap) => boolean,
   faster: tf.GradConfig['gradFunc'],

@@ -360,6 +360,13 @@ const batchNormPlanner: Planner = ({ x, mean, variance, offset, scale }, attrs, 
   };
 };
 
+/** Relu of a large float32 tensor, multi-threaded (wasm's runs on one thread). */
+const reluPlanner: Planner = ({ x }, _attrs, offsetOf) => {
+  if (!x || !allFloat32(x) || size(x.shape) < MEMORY_BOUND_MINIMUM) return undefined;
+  const xAt = offsetOf(x);
+  return { shape: [...x.shape], run: (addon, heap, out) => addon.relu(heap, xAt, out, size(x.shape)) };
+};
+
 /** Kernels the native engine runs, by TensorFlow.js kernel name. */
 export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
   BatchMatMul: matmulPlanner(false),
@@ -378,6 +385,7 @@ export const NATIVE_PLANNERS: Readonly<Record<string, Planner>> = {
   AvgPoolGrad: avgPoolGradPlanner,
   Tile: tilePlanner,
   FusedBatchNorm: batchNormPlanner,
+  Relu: reluPlanner,
   Sum: reducePlanner(false),
   Mean: reducePlanner(true),
   ...Object.fromEntries(Object.keys(BINARY_OPS).map((op) => [op, binaryPlanner(op as keyof typeof BINARY_OPS)])),

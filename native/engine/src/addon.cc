@@ -62,6 +62,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerOptimizerKernels(env, exports);
   registerElementwiseKernels(env, exports);
   registerDepthwiseKernels(env, exports);
+  registerTrainingKernels(env, exports);
   return exports;
 }
 

@@ -94,5 +94,6 @@ void registerPoolKernels(Napi::Env env, Napi::Object exports);
 void registerOptimizerKernels(Napi::Env env, Napi::Object exports);
 void registerElementwiseKernels(Napi::Env env, Napi::Object exports);
 void registerDepthwiseKernels(Napi::Env env, Napi::Object exports);
+void registerTrainingKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace simkit

@@ -1,7 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { refuseDuplicateKeys } from '../data/duplicate-keys.js';
-import type { CompetitionConfig, Json, ModelConfig, TrainingConfig } from '../contracts/competition.js';
+import type {
+  CompetitionConfig,
+  FoldsConfig,
+  Json,
+  ModelConfig,
+  PseudoLabelsConfig,
+  TrainingConfig,
+} from '../contracts/competition.js';
 import { InputError, UserError } from '../errors.js';
 
 export type JsonObject = { readonly [key: string]: Json };
@@ -156,10 +163,24 @@ function completeModel(model: ModelConfig): ModelConfig {
   return { ...model, miner: model.miner ?? NO_MINER_CHOICE, training: trainingConfig(model) };
 }
 
-/** The config with every model's defaults filled in, and the search model named (default: the first model). */
+/** Cross-validation off: one split for validation. */
+export const NO_FOLDS: FoldsConfig = { count: 1, final: 'folds' };
+
+export const PSEUDO_LABEL_DEFAULTS: PseudoLabelsConfig = { enabled: false, precision: 0.95, maxClusterSize: 50 };
+
+/**
+ * The config with every model's defaults filled in, the search model named (default: the first model), and the
+ * run-level techniques (folds, pseudo-labels) with their defaults.
+ */
 export function completeConfig(config: CompetitionConfig): CompetitionConfig {
   const models = Object.fromEntries(Object.entries(config.models).map(([name, model]) => [name, completeModel(model)]));
-  return { ...config, models, search: config.search ?? Object.keys(models)[0] };
+  return {
+    ...config,
+    models,
+    search: config.search ?? Object.keys(models)[0],
+    folds: { ...NO_FOLDS, ...config.folds },
+    pseudoLabels: { ...PSEUDO_LABEL_DEFAULTS, ...config.pseudoLabels },
+  };
 }
 
 /**

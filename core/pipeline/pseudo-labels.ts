@@ -1,4 +1,6 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeCsvAtomic } from '../data/csv.js';
 import type { Item } from '../contracts/competition.js';
 import type { KnnState } from '../contracts/postprocessor.js';
 import { log } from '../log.js';
@@ -7,6 +9,9 @@ import { embedderOf, type Embedder } from './embed.js';
 import { testState } from './predict.js';
 import { trainModels, type TrainedModels } from './train-models.js';
 import { validate, type Distractors, type ValidationOutcome } from './validate.js';
+
+/** The test items that joined the training set and their classes, in `run/pseudo-labels/`. */
+export const PSEUDO_LABELS_FILE = 'pseudo-labels.csv';
 
 /** The prefix of the classes made of test clusters. */
 export const PSEUDO_LABEL_PREFIX = 'pseudo-';
@@ -112,6 +117,12 @@ export async function pseudoLabelRound(
           `${pseudo.length} test items in ${classes} classes join the training set`,
   );
   const second = { ...run, train: [...run.train, ...pseudo], runDir: join(run.runDir, 'pseudo-labels') };
+  await mkdir(second.runDir, { recursive: true });
+  await writeCsvAtomic(
+    join(second.runDir, PSEUDO_LABELS_FILE),
+    ['id', 'label'],
+    pseudo.map((item) => [item.id, item.labels[0]!]),
+  );
   const models = await trainModels(run.app, second, options);
   try {
     const embedder = embedderOf(models, first.embedder.searchModel);

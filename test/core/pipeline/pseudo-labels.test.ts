@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,12 @@ import type { KnnState } from '../../../core/contracts/postprocessor.js';
 import { Simkit } from '../../../core/di/container.js';
 import { initEngine } from '../../../core/engine/backend.js';
 import { formatSummary } from '../../../core/cli/commands/run.js';
-import { PSEUDO_LABEL_PREFIX, pseudoLabelled, tunedConfidence } from '../../../core/pipeline/pseudo-labels.js';
+import {
+  PSEUDO_LABELS_FILE,
+  PSEUDO_LABEL_PREFIX,
+  pseudoLabelled,
+  tunedConfidence,
+} from '../../../core/pipeline/pseudo-labels.js';
 import { runCompetition } from '../../../core/pipeline/run.js';
 import { Random } from '../../../core/random.js';
 
@@ -136,6 +141,13 @@ describe('simkit run with pseudoLabels on the Hotel-ID sample (one epoch)', () =
     expect(round.firstValidation).toEqual(expect.any(Number));
     expect(summary.validation).toEqual(expect.any(Number));
     expect(existsSync(join(summary.runDir, 'pseudo-labels', 'image', 'model', 'model.json'))).toBe(true);
+    const joined = readFileSync(join(summary.runDir, 'pseudo-labels', PSEUDO_LABELS_FILE), 'utf8')
+      .trim()
+      .split('\n');
+    expect(joined[0]).toBe('id,label');
+    expect(joined.length - 1).toBe(round.items);
+    const testIds = new Set(readdirSync(join(out, 'sample', 'test_images')));
+    for (const row of joined.slice(1)) expect(testIds.has(row.split(',')[0]!)).toBe(true);
     expect(formatSummary(summary)).toMatch(/validation before pseudo-labels\s+\d\.\d{4}/);
   }, 600_000);
 });

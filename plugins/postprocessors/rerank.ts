@@ -34,6 +34,13 @@ const PAIR_MODELS: Readonly<Record<string, (hidden: number) => LossFactory>> = {
   'siamese-cosine': () => siameseCosine.create({}),
 };
 
+function pairFactory(pair: string): (hidden: number) => LossFactory {
+  const build = PAIR_MODELS[pair];
+  if (!build)
+    throw new UserError(`rerank: unknown pair model "${pair}"`, `pair: ${Object.keys(PAIR_MODELS).join(', ')}`);
+  return build;
+}
+
 /** Pairs per step of the pair model's training. */
 const PAIR_BATCH = 256;
 
@@ -61,10 +68,7 @@ export function minedPairs(
 
 /** The pair model trained with Adam on the pairs mined from the training items' kNN lists (shuffled, fixed seed). */
 export function trainPairModel(training: TrainingVectors, dim: number, options: RerankOptions): PairLoss {
-  const build = PAIR_MODELS[options.pair];
-  if (!build)
-    throw new UserError(`rerank: unknown pair model "${options.pair}"`, `pair: ${Object.keys(PAIR_MODELS).join(', ')}`);
-  const model = build(options.hidden)({ embeddingDim: dim, numClasses: 0 }) as PairLoss;
+  const model = pairFactory(options.pair)(options.hidden)({ embeddingDim: dim, numClasses: 0 }) as PairLoss;
   const pairs = minedPairs(training, dim, options.mine);
   if (model.variables().length === 0 || pairs.targets.length === 0) return model;
   const vectors = tf.tensor2d(training.vectors, [training.ids.length, dim]);
@@ -177,20 +181,23 @@ export const rerank: Registration<PostProcessor, RerankOptions> = {
     learningRate: { above: 0 },
     weight: { min: 0, max: 1 },
   },
-  create: (options: RerankOptions) => ({
-    name: 'rerank',
-    learnsFromTraining: true,
-    apply: (state) => {
-      if (options.weight === 0) return state;
-      if (!state.training)
-        throw new UserError(
-          'rerank: the state has no training vectors to learn from',
-          "run it in the pipeline's chain",
-        );
-      const model = modelFor(state.training, state.dim, options);
-      const pairs = state.neighbours.flatMap((row, q) => row.indices.slice(0, options.k).map((g) => [q, g] as const));
-      const scores = pairScores(model, state, pairs);
-      return { ...state, neighbours: rerankRows(state, scores, options.k, options.weight) };
-    },
-  }),
+  create: (options: RerankOptions) => {
+    pairFactory(options.pair);
+    return {
+      name: 'rerank',
+      learnsFromTraining: true,
+      apply: (state) => {
+        if (options.weight === 0) return state;
+        if (!state.training)
+          throw new UserError(
+            'rerank: the state has no training vectors to learn from',
+            "run it in the pipeline's chain",
+          );
+        const model = modelFor(state.training, state.dim, options);
+        const pairs = state.neighbours.flatMap((row, q) => row.indices.slice(0, options.k).map((g) => [q, g] as const));
+        const scores = pairScores(model, state, pairs);
+        return { ...state, neighbours: rerankRows(state, scores, options.k, options.weight) };
+      },
+    };
+  },
 };

@@ -174,5 +174,7 @@ describe('rerank: a siamese pair model re-scores the top-k', () => {
       row.similarities.forEach((s, r) => expect(s).toBeCloseTo(base.neighbours[q]!.similarities[r]!, 5));
     });
     expect(create(rerank, { weight: 0 }).apply(base, exactSearchContext(DIM))).toBe(base);
+    // Built when the run checks its chain, before any training: an unknown pair model is refused there.
+    expect(() => create(rerank, { pair: 'siamese-triplet' })).toThrow(/unknown pair model "siamese-triplet"/);
   });
 });

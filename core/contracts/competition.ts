@@ -245,6 +245,32 @@ export interface CompetitionConfig {
   readonly postProcessors: readonly ComponentChoice[];
   /** Values tried on the validation split, keyed `<postProcessor>.<option>`. */
   readonly tune: { readonly [option: string]: readonly number[] };
+  /** Cross-validation over folds of the train set (`--folds K`); `count: 1` is off. */
+  readonly folds?: FoldsConfig;
+  /** A second training round with confident test clusters as new classes; off by default. */
+  readonly pseudoLabels?: PseudoLabelsConfig;
+}
+
+export interface FoldsConfig {
+  /**
+   * K models, each trained with one of K folds held out (folds split as `validation.by` says: whole labels or
+   * items of every class); the post-processing is tuned on the out-of-fold predictions over every train item.
+   */
+  readonly count: number;
+  /** The test's embeddings: `folds` averages the K models' L2-normalised vectors, `full` retrains on all items. */
+  readonly final: 'folds' | 'full';
+}
+
+export interface PseudoLabelsConfig {
+  /** Train a second round with the first round's confident test clusters as classes (validation untouched). */
+  readonly enabled: boolean;
+  /**
+   * The pair precision the confidence is tuned for: the lowest similarity at which at least this share of the
+   * validation's neighbour pairs above it share a label.
+   */
+  readonly precision: number;
+  /** Clusters of confident test pairs with more items than this are dropped (a chain of weak links). */
+  readonly maxClusterSize: number;
 }
 
 /** What a run hands a competition that took a model rather than a CSV (`Competition.exportModel`). */

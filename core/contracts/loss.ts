@@ -131,6 +131,8 @@ export interface LogitLoss {
 export interface PairLoss extends Trainable {
   readonly input: 'pairs';
   compute(a: tf.Tensor2D, b: tf.Tensor2D, targets: tf.Tensor1D): tf.Scalar;
+  /** How much each pair (row i of a with row i of b) looks like a match, higher is closer: a re-ranker sorts by it. */
+  score?(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor1D;
 }
 
 /** Self-supervised loss on two views of the same items (NT-Xent). */

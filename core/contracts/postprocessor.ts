@@ -53,6 +53,18 @@ export interface KnnState {
   readonly searchModel?: ModelName;
   /** The other models' vectors of the same queries and gallery, by model name. */
   readonly models?: { readonly [name: ModelName]: ModelVectors };
+  /**
+   * The search model's vectors of the items the models trained on, with their labels: what a post-processor that
+   * learns without truth (`learnsFromTraining`: the re-ranker) learns from. Never a validation or test item.
+   */
+  readonly training?: TrainingVectors;
+}
+
+export interface TrainingVectors {
+  readonly ids: readonly string[];
+  /** ids.length × dim, L2-normalised, row-major. */
+  readonly vectors: Float32Array;
+  readonly labels: readonly string[];
 }
 
 export interface PostProcessContext {
@@ -68,6 +80,8 @@ export interface PostProcessor {
    * post-processors of a model to measure what that model adds.
    */
   readonly models?: readonly ModelName[];
+  /** It reads `state.training`, which the pipeline then fills (an embedding of the training items more). */
+  readonly learnsFromTraining?: boolean;
   apply(state: KnnState, context: PostProcessContext): KnnState;
   /**
    * Options learned from the validation queries' true labels (`truth[q]` for query q), given the

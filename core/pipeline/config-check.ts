@@ -53,6 +53,9 @@ const MODEL_NAME = /^[a-z][a-z0-9-]*$/;
 const RUN_RULES: readonly [string, OptionRange][] = [
   ['neighbours', POSITIVE_INTEGER],
   ['validation.fraction', { above: 0, below: 1 }],
+  ['folds.count', { ...POSITIVE_INTEGER, optional: true }],
+  ['pseudoLabels.precision', { above: 0, max: 1, optional: true }],
+  ['pseudoLabels.maxClusterSize', { integer: true, min: 2, optional: true }],
 ];
 
 function at(value: unknown, path: string): unknown {
@@ -158,6 +161,9 @@ export function checkConfig(config: CompetitionConfig, source: string): void {
     );
     if (model.input === 'image') checkImageModel(model, source, prefix);
   }
+  const final = config.folds?.final;
+  if (final !== undefined && final !== 'folds' && final !== 'full')
+    throw new InputError(source, undefined, 'folds.final', `expected folds or full, got ${JSON.stringify(final)}`);
   if (config.search !== undefined && config.search !== ENSEMBLE && !names.includes(config.search))
     throw new InputError(
       source,

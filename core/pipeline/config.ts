@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { refuseDuplicateKeys } from '../data/duplicate-keys.js';
-import type { CompetitionConfig, Json, ModelConfig, TrainingConfig, TtaConfig } from '../contracts/competition.js';
+import type {
+  CompetitionConfig,
+  FoldsConfig,
+  Json,
+  ModelConfig,
+  PseudoLabelsConfig,
+  TrainingConfig,
+  TtaConfig,
+} from '../contracts/competition.js';
 import { InputError, UserError } from '../errors.js';
 
 export type JsonObject = { readonly [key: string]: Json };
@@ -164,13 +172,25 @@ function completeModel(model: ModelConfig): ModelConfig {
   return { ...model, ...common, progressiveSizes: model.progressiveSizes ?? [], tta: { ...NO_TTA, ...model.tta } };
 }
 
+/** Cross-validation off: one split for validation. */
+export const NO_FOLDS: FoldsConfig = { count: 1, final: 'folds' };
+
+export const PSEUDO_LABEL_DEFAULTS: PseudoLabelsConfig = { enabled: false, precision: 0.95, maxClusterSize: 50 };
+
 /**
- * The config with every model's defaults filled in, the search model named (default: the first model), and the
- * ensemble listed (null: none).
+ * The config with every model's defaults filled in, the search model named (default: the first model), the ensemble
+ * listed (null: none), and the run-level techniques (folds, pseudo-labels) with their defaults.
  */
 export function completeConfig(config: CompetitionConfig): CompetitionConfig {
   const models = Object.fromEntries(Object.entries(config.models).map(([name, model]) => [name, completeModel(model)]));
-  return { ...config, models, search: config.search ?? Object.keys(models)[0], ensemble: config.ensemble ?? null };
+  return {
+    ...config,
+    models,
+    search: config.search ?? Object.keys(models)[0],
+    ensemble: config.ensemble ?? null,
+    folds: { ...NO_FOLDS, ...config.folds },
+    pseudoLabels: { ...PSEUDO_LABEL_DEFAULTS, ...config.pseudoLabels },
+  };
 }
 
 /**

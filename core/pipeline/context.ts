@@ -17,6 +17,8 @@ export interface RunOptions {
   readonly seed?: number;
   /** Epochs of every model of the run (`--epochs`). */
   readonly epochs?: number;
+  /** Cross-validation over this many folds (`--folds`), overriding the config's `folds.count`. */
+  readonly folds?: number;
   /** Continue training from the run's latest checkpoints. */
   readonly resume?: boolean;
   /** Overrides for quick runs (tests): other post-processors, say. */

@@ -33,6 +33,8 @@ export function initialState(
     searchModel?: string;
     /** The other models' vectors of the same queries and gallery, by name. */
     models?: Readonly<Record<string, ModelVectors>>;
+    /** The training items in the search model's vectors, for a post-processor that learns from them. */
+    training?: EmbeddedSet;
   },
 ): KnnState {
   const index = app.registry<Indexer>('Indexer').create(indexer.name, indexer.options).build(dim, gallery.vectors);
@@ -53,7 +55,22 @@ export function initialState(
     galleryItems: gallery.items,
     ...(options.searchModel !== undefined ? { searchModel: options.searchModel } : {}),
     ...(options.models ? { models: options.models } : {}),
+    ...(options.training
+      ? {
+          training: {
+            ids: options.training.items.map((item) => item.id),
+            vectors: options.training.vectors,
+            labels: options.training.items.map(galleryLabel),
+          },
+        }
+      : {}),
   };
+}
+
+/** Whether a post-processor of the chain learns from the training items (`state.training`). */
+export function learnsFromTraining(app: Simkit, chain: readonly ComponentChoice[]): boolean {
+  const registry = app.registry<PostProcessor>('PostProcessor');
+  return chain.some((choice) => registry.create(choice.name, choice.options).learnsFromTraining === true);
 }
 
 /** The state with every neighbour row empty: what is left of a chain runs without the search model's neighbours. */

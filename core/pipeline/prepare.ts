@@ -53,7 +53,9 @@ function withEpochs(config: CompetitionConfig, options: RunOptions): Competition
 export async function effectiveConfig(app: Simkit, options: RunOptions): Promise<CompetitionConfig> {
   const { competition, slugOptions } = findCompetition(app, options.competition);
   const resolved = await resolveConfig(competition.config, slugOptions, options.config, options.configOverrides);
-  const config = withEpochs({ ...resolved, ...options.overrides }, options);
+  const withFlags = withEpochs({ ...resolved, ...options.overrides }, options);
+  const config =
+    options.folds === undefined ? withFlags : { ...withFlags, folds: { ...withFlags.folds!, count: options.folds } };
   const source = options.config ?? `the defaults of ${competition.alias}`;
   checkConfig(config, source);
   competition.checkConfig?.(config, source);
@@ -61,6 +63,11 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
     throw new UserError(
       `${competition.alias} takes the trained model itself, and an ensemble is several (${source}: ensemble)`,
       'search one model: remove ensemble and set search to a model',
+    );
+  if (config.ensemble && ((config.folds?.count ?? 1) > 1 || config.pseudoLabels?.enabled))
+    throw new UserError(
+      `cross-validation and pseudo-labels retrain one searched model, and ${source} searches an ensemble`,
+      'search one model (remove ensemble and set search to a model), or run without --folds and pseudoLabels',
     );
   checkComponentOptions(app, config);
   return config;
@@ -122,6 +129,16 @@ function checkRunConfig(
         `remove models.${name} from the config, or give it input: image`,
       );
   }
+  if ((config.folds?.count ?? 1) > 1 && competition.unknownLabel)
+    throw new UserError(
+      `cross-validation does not split ${competition.alias}, whose unknown label ("${competition.unknownLabel}") is no class to fold`,
+      'run without --folds (folds.count: 1)',
+    );
+  if ((config.folds?.count ?? 1) > 1 && config.pseudoLabels?.enabled)
+    throw new UserError(
+      'folds and pseudoLabels are one or the other',
+      'set folds.count: 1 or pseudoLabels.enabled: false',
+    );
   const seed = options.seed ?? DEFAULT_SEED;
   if (!satisfies(seed, SEED))
     throw new UserError(`the seed must be ${describeRule(SEED)}, got ${JSON.stringify(seed)}`);

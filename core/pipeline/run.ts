@@ -1,4 +1,4 @@
-import type { Json } from '../contracts/competition.js';
+import type { ComponentChoice, Item, Json, TestSet } from '../contracts/competition.js';
 import type { ScoreReport } from '../contracts/metric.js';
 import type { TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
@@ -20,10 +20,13 @@ import type { Overrides } from './knn.js';
 import { predictTest } from './predict.js';
 import { prepareRun } from './prepare.js';
 import { trainModels } from './train-models.js';
-import { tunedValidationScore, validate } from './validate.js';
 import { phase, recordPhases, type PhaseRecord } from './phases.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { join } from 'node:path';
+import { tunedValidationScore, validate, type Distractors, type ValidationOutcome } from './validate.js';
+import { pseudoLabelRound, type PseudoLabelRound } from './pseudo-labels.js';
+import { crossValidate, type OutOfFold } from './cross-validate.js';
+import type { Embedder } from './embed.js';
 import { saveValidationEmbeddings } from '../search/labelled-embeddings.js';
 
 export interface RunSummary {
@@ -53,6 +56,73 @@ export interface RunSummary {
   readonly exportedModel?: string;
   /** Wall time, items and peak memory of each stage, also in `<runDir>/phases.json`. */
   readonly phases: readonly PhaseRecord[];
+  /** The cross-validation's out-of-fold score (`folds.count` ≥ 2); `tuned` is then its settings. */
+  readonly outOfFold?: OutOfFold;
+  /** The pseudo-labels round (`pseudoLabels.enabled`); `validation` is then its second round's. */
+  readonly pseudoLabels?: PseudoLabelRound;
+}
+
+/**
+ * What the test set runs and the run reports: the single split's models, chain and validation, a cross-validation's
+ * final models with the chain tuned out of fold, or the pseudo-labels round's models and validation.
+ */
+interface FinalPass {
+  readonly embedder: Embedder;
+  readonly outcome: ValidationOutcome;
+  readonly chain: readonly ComponentChoice[];
+  readonly tuned: Overrides;
+  /** The train items the test's models learned from. */
+  readonly training: readonly Item[];
+  readonly outOfFold?: OutOfFold;
+  readonly pseudoLabels?: PseudoLabelRound;
+  readonly dispose: () => void;
+}
+
+async function finalPass(
+  run: ScoredRunContext,
+  options: RunOptions,
+  first: { readonly embedder: Embedder; readonly outcome: ValidationOutcome },
+  distractors: Distractors,
+): Promise<FinalPass> {
+  const { outcome } = first;
+  if ((run.config.folds?.count ?? 1) > 1) {
+    const folds = await crossValidate(run, options, outcome);
+    return { ...folds, outcome, tuned: folds.outOfFold.tuned };
+  }
+  if (run.config.pseudoLabels?.enabled) {
+    const second = await pseudoLabelRound(run, options, first, distractors);
+    const { embedder, outcome: secondOutcome, round, models } = second;
+    const tuned = secondOutcome.tuning.best.overrides;
+    const training = run.train;
+    return {
+      embedder,
+      outcome: secondOutcome,
+      chain: secondOutcome.chain,
+      tuned,
+      training,
+      pseudoLabels: round,
+      dispose: () => models.dispose(),
+    };
+  }
+  return {
+    ...first,
+    chain: outcome.chain,
+    tuned: outcome.tuning.best.overrides,
+    training: run.train,
+    dispose: () => undefined,
+  };
+}
+
+/**
+ * Half the known non-targets join the validation queries (with empty truth, like the test set's non-targets); the
+ * other half is what the non-target penalty compares the validation queries with.
+ */
+function distractorSplit(test: TestSet): Distractors {
+  const distractors = test.distractors ?? [];
+  return {
+    queries: distractors.filter((_, i) => i % 2 === 0),
+    reference: distractors.filter((_, i) => i % 2 === 1),
+  };
 }
 
 /**
@@ -65,36 +135,47 @@ export async function runCompetition(app: Simkit, options: RunOptions): Promise<
   return { ...result, phases };
 }
 
+/** The searched vectors (one model, or the ensemble with its weights tuned), their validation, and the final pass. */
+async function validatedFinalPass(
+  run: ScoredRunContext,
+  options: RunOptions,
+  models: Awaited<ReturnType<typeof trainModels>>,
+): Promise<FinalPass> {
+  const split = distractorSplit(run.test);
+  const embedder = await searchedEmbedder(run.config, run.train, models, {
+    score: (candidate) => tunedValidationScore(run, candidate, split),
+    higherIsBetter: run.spec.metric.higherIsBetter,
+  });
+  const first = { embedder, outcome: await phase('validate', () => validate(run, embedder, split)) };
+  return finalPass(run, options, first, split);
+}
+
 async function runStages(app: Simkit, options: RunOptions): Promise<Omit<RunSummary, 'phases'>> {
   const prepared = await phase('prepare', () => prepareRun(app, options));
-  const { competition, config, test } = prepared;
+  const { competition, test } = prepared;
   const spec = resolveScoringSpec(app, competition.metric);
   const strategy = filledToCount(app.registry<TaskStrategy>('Task').create(competition.task), spec.metric.counted);
   const run: ScoredRunContext = { ...prepared, strategy, spec };
   const models = await phase('train', () => trainModels(app, run, options));
+  let disposeFinal = () => undefined as void;
   try {
-    // Half the known non-targets join the validation queries (with empty truth, like the test set's
-    // non-targets); the other half is what the non-target penalty compares the validation queries with.
-    const known = test.distractors ?? [];
-    const distractors = {
-      queries: known.filter((_, i) => i % 2 === 0),
-      reference: known.filter((_, i) => i % 2 === 1),
-    };
-    const embedder = await searchedEmbedder(config, run.train, models, {
-      score: (candidate) => tunedValidationScore(run, candidate, distractors),
-      higherIsBetter: spec.metric.higherIsBetter,
-    });
-    const outcome = await phase('validate', () => validate(run, embedder, distractors));
+    const final = await validatedFinalPass(run, options, models);
+    disposeFinal = final.dispose;
+    const { outcome } = final;
     await saveValidationEmbeddings(run.runDir, outcome.queries, outcome.gallery);
     const { submission, test: testReport } = await writeSubmission(
       run,
-      await phase('predict', () => predictTest(run, embedder, outcome.chain), test.queries.length),
+      await phase(
+        'predict',
+        () => predictTest({ ...run, train: final.training }, final.embedder, final.chain),
+        test.queries.length,
+      ),
     );
     const sample = { test: testReport, testBaselines: await sampleTestBaselines(run) };
-    const exportedModel = await exportModel(run, embedder, outcome, testReport);
+    const exportedModel = await exportModel(run, final.embedder, outcome, testReport);
     const seconds = (Date.now() - run.started) / 1000;
     const report = await writeRunReport(run, outcome, sample, seconds);
-    const used = ranConfig(run, outcome);
+    const used = { ...ranConfig(run, outcome), tuned: final.tuned };
     await writeUsedConfig(run, used);
     const { best } = outcome.tuning;
     const recorded = recordOnLeaderboard(
@@ -109,7 +190,7 @@ async function runStages(app: Simkit, options: RunOptions): Promise<Omit<RunSumm
       metric: spec.metric.name,
       higherIsBetter: spec.metric.higherIsBetter,
       validation: best.score,
-      tuned: best.overrides,
+      tuned: final.tuned,
       searched: outcome.searched,
       baselines: outcome.baselines,
       test: testReport,
@@ -120,8 +201,11 @@ async function runStages(app: Simkit, options: RunOptions): Promise<Omit<RunSumm
       ...recorded,
       report,
       ...(exportedModel ? { exportedModel } : {}),
+      ...(final.outOfFold ? { outOfFold: final.outOfFold } : {}),
+      ...(final.pseudoLabels ? { pseudoLabels: final.pseudoLabels } : {}),
     };
   } finally {
+    disposeFinal();
     models.dispose();
   }
 }

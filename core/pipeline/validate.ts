@@ -7,7 +7,17 @@ import { scoreRows } from '../scoring/score.js';
 import { exactSearchContext } from '../search/neighbours.js';
 import type { ScoredRunContext } from './context.js';
 import type { Embedder } from './embed.js';
-import { chainSteps, fitChain, initialState, postProcess, tuneOf, withoutNeighbours, type EmbeddedSet } from './knn.js';
+import {
+  chainSteps,
+  fitChain,
+  initialState,
+  learnsFromTraining,
+  postProcess,
+  tuneOf,
+  withoutNeighbours,
+  type EmbeddedSet,
+  type Overrides,
+} from './knn.js';
 import { describeWall, tuneToEdges, type EdgeAwareTuning } from './grid-edges.js';
 import type { TuningPoint } from './tune.js';
 import { phase } from './phases.js';
@@ -18,6 +28,8 @@ export interface ValidationOutcome {
   readonly tuning: EdgeAwareTuning;
   readonly chain: ComponentChoice[];
   readonly fitted: Record<string, Json>;
+  /** The true labels of each validation query. */
+  readonly truth: readonly (readonly string[])[];
   readonly baselines: Record<string, number | null>;
   readonly queries: EmbeddedSet;
   readonly gallery: EmbeddedSet;
@@ -33,7 +45,7 @@ export interface Distractors {
 }
 
 /** The validation sets searched: the kNN state of the queries against the gallery, every model's vectors in it. */
-async function validationState(
+export async function validationState(
   run: ScoredRunContext,
   sets: ValidationItems,
   embedder: Embedder,
@@ -47,24 +59,31 @@ async function validationState(
     distractors: distractors.reference.length > 0 ? (await embedder.embed(distractors.reference)).vectors : undefined,
     searchModel: embedder.searchModel,
     models: await embedder.otherModels(sets.queries, sets.gallery),
+    training: learnsFromTraining(app, config.postProcessors) ? await embedder.embed(run.train) : undefined,
   });
   return { queries, gallery, state };
 }
 
-/** Scores the chain's predictions on validation, and tunes a chain's options from a state. */
-function validationScoring(run: ScoredRunContext, sets: ValidationItems, dim: number) {
+/**
+ * Scores the chain's predictions on validation, and tunes a chain's options from the states of one or more
+ * validation parts (the folds of a cross-validation), their predictions scored together.
+ */
+export function validationScoring(run: ScoredRunContext, parts: readonly ValidationItems[], dim: number) {
   const { app, competition, config, strategy, spec } = run;
-  const solution = competition.solutionTable(sets.truth, { index: sets.index });
+  const tables = parts.map((sets) => competition.solutionTable(sets.truth, { index: sets.index }));
+  const solution = { columns: tables[0]!.columns, rows: tables.flatMap((table) => table.rows) };
   const context = exactSearchContext(dim);
   const score = (predictions: readonly Prediction[]) =>
     scoreRows(spec, solution, competition.submissionTable(predictions)).then((report) => report.score);
-  const tune = (chain: readonly ComponentChoice[], from: KnnState) =>
+  const predict = (chain: readonly ComponentChoice[], states: readonly KnnState[], overrides: Overrides = {}) =>
+    states.flatMap((state) => postProcess(app, strategy, chain, state, context, overrides));
+  const tune = (chain: readonly ComponentChoice[], states: readonly KnnState[]) =>
     tuneToEdges(
       tuneOf(chain, config.tune),
-      (overrides) => score(postProcess(app, strategy, chain, from, context, overrides)),
+      (overrides) => score(predict(chain, states, overrides)),
       spec.metric.higherIsBetter,
     );
-  return { context, score, tune };
+  return { context, score, predict, tune };
 }
 
 /** The validation score of the searched vectors with the post-processing tuned for them (no baselines, no fitting). */
@@ -75,7 +94,7 @@ export async function tunedValidationScore(
 ): Promise<number | null> {
   const sets = run.strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
   const { state } = await validationState(run, sets, embedder, distractors);
-  return (await validationScoring(run, sets, embedder.dim).tune(run.config.postProcessors, state)).best.score;
+  return (await validationScoring(run, [sets], embedder.dim).tune(run.config.postProcessors, [state])).best.score;
 }
 
 /**
@@ -90,8 +109,8 @@ export async function validate(
   const { app, config, strategy, spec } = run;
   const sets = strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
   const { queries, gallery, state } = await validationState(run, sets, embedder, distractors);
-  const { context, score, tune } = validationScoring(run, sets, embedder.dim);
-  const chainTuning = await phase('tune', () => tune(config.postProcessors, state), sets.queries.length);
+  const { context, score, tune } = validationScoring(run, [sets], embedder.dim);
+  const chainTuning = await phase('tune', () => tune(config.postProcessors, [state]), sets.queries.length);
   printCurve(chainTuning, spec);
   const { best } = chainTuning;
   const tuning = { ...chainTuning, best: { ...best, overrides: { ...embedder.tuned, ...best.overrides } } };
@@ -114,12 +133,14 @@ export async function validate(
     baselines[baseline.name] =
       'predictions' in baseline
         ? await score(baseline.predictions)
-        : (await tune(baseline.chain, baseline.withoutSearchNeighbours ? withoutNeighbours(state) : state)).best.score;
+        : (await tune(baseline.chain, [baseline.withoutSearchNeighbours ? withoutNeighbours(state) : state])).best
+            .score;
   }
   return {
     tuning,
     chain: fit.chain,
     fitted: fit.fitted,
+    truth,
     baselines,
     queries,
     gallery,
@@ -129,7 +150,7 @@ export async function validate(
 }
 
 /** The tuning run: every setting when there are few, else the best ten. */
-function printCurve({ points, strategy, extended, walls }: EdgeAwareTuning, spec: ScoringSpec): void {
+export function printCurve({ points, strategy, extended, walls }: EdgeAwareTuning, spec: ScoringSpec): void {
   for (const wall of walls) log.warn(describeWall(wall));
   if (points.length <= 1) return;
   const byScore = (a: TuningPoint, b: TuningPoint) =>

@@ -12,12 +12,13 @@ import { sigmoidCrossEntropy } from './binary.js';
  */
 function denseLayer(prefix: string, inputs: number, outputs: number, seed: number): Record<string, tf.Variable> {
   const layerSeed = deriveSeed(seed, 'pair-classifier', prefix);
-  return {
+  // The tidy disposes the initial values; the variables hold copies.
+  return tf.tidy(() => ({
     [`${prefix}weight`]: tf.variable(
       tf.randomNormal([inputs, outputs], 0, 1 / Math.sqrt(inputs), 'float32', layerSeed),
     ),
     [`${prefix}bias`]: tf.variable(tf.zeros([outputs])),
-  };
+  }));
 }
 
 /**
@@ -42,6 +43,8 @@ function pairClassifier(
     const x = features(a, b);
     return layer(hidden > 0 ? (tf.relu(layer(x, 'hidden')) as tf.Tensor2D) : x, '');
   };
+  const pairLogit = (a: tf.Tensor2D, b: tf.Tensor2D) =>
+    symmetric ? (logit(a, b).add(logit(b, a)).div(2) as tf.Tensor2D) : logit(a, b);
   return {
     input: 'pairs',
     variables: () => Object.values(variables),
@@ -56,10 +59,8 @@ function pairClassifier(
     },
     dispose: () => tf.dispose(Object.values(variables)),
     compute: (a, b, targets) =>
-      tf.tidy(() => {
-        const z = symmetric ? logit(a, b).add(logit(b, a)).div(2) : logit(a, b);
-        return sigmoidCrossEntropy(z as tf.Tensor2D, targets.reshape([-1, 1]) as tf.Tensor2D).mean() as tf.Scalar;
-      }),
+      tf.tidy(() => sigmoidCrossEntropy(pairLogit(a, b), targets.reshape([-1, 1]) as tf.Tensor2D).mean()) as tf.Scalar,
+    score: (a, b) => tf.tidy(() => tf.sigmoid(pairLogit(a, b)).reshape([-1])) as tf.Tensor1D,
   };
 }
 
@@ -119,5 +120,6 @@ export const siameseCosine = defineLoss<Record<string, never>>({
     input: 'pairs',
     ...PARAMETER_FREE,
     compute: (a, b, targets) => tf.tidy(() => a.mul(b).sum(1).sub(targets).square().mean() as tf.Scalar),
+    score: (a, b) => tf.tidy(() => a.mul(b).sum(1) as tf.Tensor1D),
   }),
 });

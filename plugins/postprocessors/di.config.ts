@@ -8,6 +8,7 @@ import { modelMatch } from './model-match.js';
 import { nonTargetPenalty } from './non-target.js';
 import { phash } from './phash.js';
 import { reciprocal } from './reciprocal.js';
+import { rerank } from './rerank.js';
 import { tfidf } from './tfidf.js';
 import { threshold } from './threshold.js';
 import { unknownLabel } from './unknown-label.js';
@@ -23,6 +24,7 @@ export default registrations('PostProcessor', [
   neighbourhoodBlending,
   nonTargetPenalty,
   reciprocal,
+  rerank,
   // Match sources: matches besides the search model's neighbours.
   phash,
   tfidf,

@@ -16,6 +16,23 @@ export function formatSummary(summary: RunSummary): string {
   const rows: [string, string][] = [
     ['searched', summary.searched],
     ['validation (trained + tuned)', formatScore(summary.validation)],
+    ...(summary.pseudoLabels
+      ? [
+          [
+            'validation before pseudo-labels',
+            `${formatScore(summary.pseudoLabels.firstValidation)}  ` +
+              `(${summary.pseudoLabels.items} test items in ${summary.pseudoLabels.classes} classes joined)`,
+          ] as [string, string],
+        ]
+      : []),
+    ...(summary.outOfFold
+      ? [
+          [
+            `out of fold, all ${summary.outOfFold.items} train items (${summary.outOfFold.folds} folds)`,
+            `${formatScore(summary.outOfFold.score)}  folds ${summary.outOfFold.perFold.map(formatScore).join(' ')}`,
+          ] as [string, string],
+        ]
+      : []),
     ...Object.entries(summary.baselines).map(([name, score]): [string, string] => [
       `baseline: ${name}`,
       formatScore(score),
@@ -90,26 +107,35 @@ export function registerRun(program: Command, context: CliContext): void {
   withRunFlags(command, {
     out: 'where the submission, run and sample go (default: output/<slug>)',
     config: 'JSON or YAML overriding the defaults (see --print-config)',
-  }).action(async (competition: string, options: RunFlags) => {
-    const app = await context.simkit();
-    const run = {
-      competition,
-      data: options.data,
-      out: options.out,
-      config: options.config,
-      seed: options.seed,
-      resume: options.resume,
-      strict: options.strict,
-      maxBadImages: options.maxBadImages,
-      epochs: options.epochs,
-    };
-    if (options.printConfig) {
-      process.stdout.write(`${JSON.stringify(withComponentDefaults(app, await effectiveConfig(app, run)), null, 2)}\n`);
-      return;
-    }
-    await initEngine();
-    const summary = await runCompetition(app, run);
-    process.stdout.write(`${formatSummary(summary)}\n`);
-    if (summary.leaderboardError) throw summary.leaderboardError;
-  });
+  })
+    .option(
+      '--folds <k>',
+      'cross-validate over k folds of the train set, tune on the out-of-fold score (config: folds.count, folds.final)',
+      numberFlag(POSITIVE_INTEGER),
+    )
+    .action(async (competition: string, options: RunFlags & { readonly folds?: number }) => {
+      const app = await context.simkit();
+      const run = {
+        competition,
+        data: options.data,
+        out: options.out,
+        config: options.config,
+        seed: options.seed,
+        resume: options.resume,
+        strict: options.strict,
+        maxBadImages: options.maxBadImages,
+        epochs: options.epochs,
+        folds: options.folds,
+      };
+      if (options.printConfig) {
+        process.stdout.write(
+          `${JSON.stringify(withComponentDefaults(app, await effectiveConfig(app, run)), null, 2)}\n`,
+        );
+        return;
+      }
+      await initEngine();
+      const summary = await runCompetition(app, run);
+      process.stdout.write(`${formatSummary(summary)}\n`);
+      if (summary.leaderboardError) throw summary.leaderboardError;
+    });
 }

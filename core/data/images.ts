@@ -1,9 +1,11 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { threadId, Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { log } from '../log.js';
+import { itemProgress } from '../progress.js';
+import type { CacheSlot, ImageCache } from './image-cache.js';
 import {
   channelsOf,
   decodeImage,
@@ -22,6 +24,10 @@ export interface DecodeRequest {
   readonly source: ImageSource;
   readonly options: DecodeOptions;
   readonly seed: number;
+  /** Where the item's decoded pixels are cached: read from there when filled, stored there when not. */
+  readonly cache?: CacheSlot;
+  /** Only fill the cache slot: no augmentation, no data in the reply. */
+  readonly fillOnly?: boolean;
 }
 
 export interface DecodeReply {
@@ -29,6 +35,8 @@ export interface DecodeReply {
   readonly threadId: number;
   readonly data?: Float32Array;
   readonly error?: string;
+  /** The pixels came from the cache (sharp did not decode the image). */
+  readonly cached?: boolean;
 }
 
 /**
@@ -81,10 +89,15 @@ export class DecoderPool {
     return this.workers.length;
   }
 
-  decode(source: ImageSource, options: DecodeOptions, seed: number): Promise<DecodeReply> {
+  decode(
+    source: ImageSource,
+    options: DecodeOptions,
+    seed: number,
+    cached: Pick<DecodeRequest, 'cache' | 'fillOnly'> = {},
+  ): Promise<DecodeReply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ request: { task: this.nextTask++, source, options, seed }, resolve, reject });
+      this.queue.push({ request: { task: this.nextTask++, source, options, seed, ...cached }, resolve, reject });
       this.dispatch();
     });
   }
@@ -131,6 +144,8 @@ export class DecoderPool {
 /** An item of a batch stream; `label` is copied into the batch's labels (−1 when absent). */
 export interface BatchSource extends ImageSource {
   readonly label?: number;
+  /** The item's slot in the stream's cache. */
+  readonly cacheSlot?: number;
 }
 
 export interface ImageBatchOptions extends DecodeOptions {
@@ -145,6 +160,8 @@ export interface ImageBatchOptions extends DecodeOptions {
   readonly workers?: number;
   /** A pool to share between streams; the stream then leaves it open. */
   readonly pool?: DecoderPool;
+  /** Decoded pixels of the items with a `cacheSlot` (at this stream's size and channels): sharp decodes each once. */
+  readonly cache?: ImageCache;
 }
 
 export interface ImageBatch {
@@ -159,10 +176,11 @@ export interface ImageBatch {
   readonly threadIds: number[];
 }
 
-/** Items left out because their image could not be read. */
-export interface SkipSummary {
+/** Items left out because their image could not be read, and images sharp decoded (not taken from the cache). */
+export interface StreamSummary {
   skipped: number;
   readonly reasons: { readonly id: string; readonly file: string; readonly reason: string }[];
+  decoded: number;
 }
 
 /**
@@ -171,7 +189,7 @@ export interface SkipSummary {
  * unreadable image is left out of its batch (a batch may then be smaller) and counted in `summary`.
  */
 export class ImageBatches implements AsyncIterable<ImageBatch> {
-  readonly summary: SkipSummary = { skipped: 0, reasons: [] };
+  readonly summary: StreamSummary = { skipped: 0, reasons: [], decoded: 0 };
 
   constructor(
     private readonly items: readonly BatchSource[],
@@ -208,9 +226,29 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     const options: DecodeOptions = { size, channels, layout, mean, std, augment };
     const indices = Array.from({ length: end - start }, (_, i) => start + i);
     const replies = await Promise.all(
-      indices.map((index) => pool.decode(this.items[index]!, options, sampleSeed(seed, index))),
+      indices.map((index) => this.decodeItem(pool, this.items[index]!, options, sampleSeed(seed, index))),
     );
     return { indices, replies };
+  }
+
+  private async decodeItem(
+    pool: DecoderPool,
+    item: BatchSource,
+    options: DecodeOptions,
+    seed: number,
+  ): Promise<DecodeReply> {
+    const { cache } = this.options;
+    if (!cache || item.cacheSlot === undefined) return this.counted(await pool.decode(item, options, seed));
+    const known = cache.bad.get(item.cacheSlot);
+    if (known !== undefined) return { task: -1, threadId, error: known };
+    const reply = this.counted(await pool.decode(item, options, seed, { cache: cache.slot(item.cacheSlot) }));
+    if (reply.error !== undefined) cache.bad.set(item.cacheSlot, reply.error);
+    return reply;
+  }
+
+  private counted(reply: DecodeReply): DecodeReply {
+    if (!reply.cached) this.summary.decoded++;
+    return reply;
   }
 
   /** Runs in item order, so that skips are counted (and strict failures raised) in that order. */
@@ -268,6 +306,31 @@ interface DecodedBatch {
 
 export function imageBatches(items: readonly BatchSource[], options: ImageBatchOptions): ImageBatches {
   return new ImageBatches(items, options);
+}
+
+/**
+ * Decodes every item whose cache slot (its position in `items`) is not filled yet, on the pool's threads, with a
+ * progress bar; images that cannot be decoded are recorded in the cache's `bad` (streams skip and count them).
+ */
+export async function fillImageCache(
+  items: readonly ImageSource[],
+  cache: ImageCache,
+  options: DecodeOptions,
+  pool: DecoderPool,
+): Promise<void> {
+  const missing = items.flatMap((_, slot) => (cache.isFilled(slot) || cache.bad.has(slot) ? [] : [slot]));
+  const progress = itemProgress('decoding images once', missing.length);
+  try {
+    await Promise.all(
+      missing.map(async (slot) => {
+        const reply = await pool.decode(items[slot]!, options, 0, { cache: cache.slot(slot), fillOnly: true });
+        if (reply.error !== undefined) cache.bad.set(slot, reply.error);
+        progress.advance(1);
+      }),
+    );
+  } finally {
+    progress.stop();
+  }
 }
 
 export interface ImageOptions extends DecodeOptions {

@@ -19,7 +19,7 @@ export interface ModelInputs {
   trainingData(
     items: readonly Item[],
     labels: Int32Array,
-    options: { augment: AugmentOptions; seed: number; strict?: boolean },
+    options: { augment: AugmentOptions; seed: number; strict?: boolean; cacheDir?: string },
   ): TrainingData;
   /** The input tensor of a chunk of items (the caller disposes it). */
   tensor(items: readonly Item[]): Promise<tf.Tensor>;
@@ -40,7 +40,8 @@ export function imageInputs(
   return {
     kind: 'image',
     shape: { height: size, width: size, channels },
-    trainingData: (items, labels, options) => imageStreamData(items, labels, { size, channels, ...options }),
+    trainingData: (items, labels, { cacheDir, ...options }) =>
+      imageStreamData(items, labels, { size, channels, ...options, cache: { dir: cacheDir } }),
     tensor: async (items) =>
       tf.tensor4d((await loadImages(items, { size, channels, strict })).data, [items.length, size, size, channels]),
   };

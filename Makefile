@@ -16,7 +16,7 @@ NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 
 .PHONY: help setup system deps build test lint format fuzz typecheck gpu webgpu doctor clean \
-	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
+	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
@@ -25,8 +25,9 @@ help:
 	@echo "make lint            type-check sources and tests, ESLint, Prettier --check (part of make test)"
 	@echo "make format          rewrite the sources in the project's layout (Prettier, then ESLint --fix)"
 	@echo "make fuzz            fuzz every reader, scorer and the submission writer longer (FUZZ_CASES=20000)"
-	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score)"
+	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data)"
 	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
+	@echo "make bench-data      make shopee's image model: samples/s per epoch against the pure training-step rate"
 	@echo "make bench-profile   top kernels of one training step and sgemm GFLOP/s (BACKENDS=wasm,native)"
 	@echo "make gpu             install the optional CUDA backend (@tensorflow/tfjs-node-gpu)"
 	@echo "make doctor          check the installation"
@@ -101,9 +102,9 @@ webgpu: deps
 	npm install --no-save webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0
 	$(SIMKIT) --backend webgpu doctor
 
-bench: bench-engine bench-losses bench-train bench-profile bench-knn bench-score
+bench: bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data
 
-bench-engine bench-losses bench-train bench-profile bench-knn bench-score: build
+bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data: build
 	$(NODE) --expose-gc dist/bench/$(@:bench-%=%).js
 
 clean:

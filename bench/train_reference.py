@@ -1,12 +1,13 @@
 """The networks and steps of bench/train.ts and bench/profile.ts in PyTorch, on the same machine.
 
 Usage:
-  train_reference.py --threads N train NETWORK:BATCH:STEPS ...   training samples/s
-  train_reference.py --threads N embed NETWORK:BATCH:BATCHES ... embedding samples/s (eval, torch.no_grad)
+  train_reference.py --threads N [--runs R] train NETWORK:BATCH:STEPS ...   training samples/s
+  train_reference.py --threads N [--runs R] embed NETWORK:BATCH:BATCHES ... embedding samples/s (eval, torch.no_grad)
   train_reference.py --threads N sgemm M:K:N ...                 torch.mm float32 GFLOP/s
 NETWORK is mlp, cnn or resnet (bench/networks.ts builds the same ones in TensorFlow.js).
 Prints one JSON line: {"torch": version, "threads": N, "results": {...}}; for train and embed each
-network's entry also carries its trainable parameter count, which bench/train.ts compares with its own.
+network's entry holds the samples/s of each of R timed runs back to back (default 1) and their mean, and its
+trainable parameter count, which bench/train.ts compares with its own.
 """
 import argparse
 import json
@@ -72,8 +73,18 @@ def parameters(model):
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def train(network, batch, steps):
-    """Samples/s of `steps` training steps after one untimed step: the step of simkit's loop
+def timed_runs(work, count, runs):
+    """Samples/s of each of `runs` timed runs of `count` samples of `work`, back to back, and their mean."""
+    rates = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        rates.append(count / (time.perf_counter() - started))
+    return {"runs": rates, "samples_per_second": sum(rates) / len(rates)}
+
+
+def train(network, batch, steps, runs):
+    """Samples/s of `runs` timed runs of `steps` training steps after one untimed step: the step of simkit's loop
     (L2-normalised embedding, dense softmax head, cross-entropy, Adam, global-norm clipping at 5)."""
     build, shape = NETWORKS[network]
     backbone = build()
@@ -91,24 +102,28 @@ def train(network, batch, steps):
         return loss.item()
 
     step()
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return {"samples_per_second": steps * batch / (time.perf_counter() - started), "parameters": parameters(backbone)}
+
+    def steps_run():
+        for _ in range(steps):
+            step()
+
+    return {**timed_runs(steps_run, steps * batch, runs), "parameters": parameters(backbone)}
 
 
-def embed(network, batch, batches):
-    """Samples/s of L2-normalised embeddings in eval mode under torch.no_grad(), after one untimed batch."""
+def embed(network, batch, batches, runs):
+    """Samples/s of `runs` timed runs of L2-normalised embeddings in eval mode under torch.no_grad(), after one
+    untimed batch."""
     build, shape = NETWORKS[network]
     model = build().eval()
     x = torch.rand(batch, *shape)
     with torch.no_grad():
         F.normalize(model(x), dim=1)
-        started = time.perf_counter()
-        for _ in range(batches):
-            F.normalize(model(x), dim=1)
-        seconds = time.perf_counter() - started
-    return {"samples_per_second": batches * batch / seconds, "parameters": parameters(model)}
+
+        def batches_run():
+            for _ in range(batches):
+                F.normalize(model(x), dim=1)
+
+        return {**timed_runs(batches_run, batches * batch, runs), "parameters": parameters(model)}
 
 
 def sgemm(m, k, n, budget_seconds=0.5):
@@ -132,6 +147,7 @@ def spec(text, fields):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, required=True)
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("mode", choices=["train", "embed", "sgemm"])
     parser.add_argument("specs", nargs="+")
     args = parser.parse_args()
@@ -146,7 +162,7 @@ def main():
         network, batch, count = spec(text, ["NETWORK", "BATCH", "STEPS" if args.mode == "train" else "BATCHES"])
         if network not in NETWORKS:
             raise SystemExit(f"train_reference.py: unknown network {network!r}: choose {', '.join(NETWORKS)}")
-        results[network] = (train if args.mode == "train" else embed)(network, int(batch), int(count))
+        results[network] = (train if args.mode == "train" else embed)(network, int(batch), int(count), args.runs)
     print(json.dumps({"torch": torch.__version__, "threads": args.threads, "results": results}))
 
 

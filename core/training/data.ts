@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AugmentOptions } from '../data/augment.js';
 import { ImageCache, type ImageCacheOptions } from '../data/image-cache.js';
-import { DecoderPool, fillImageCache, imageBatches, sampleSeed, type ImageSource } from '../data/images.js';
+import {
+  DecoderPool,
+  fillImageCache,
+  imageBatches,
+  sampleSeed,
+  type BatchSource,
+  type ImageSource,
+} from '../data/images.js';
 import { UserError } from '../errors.js';
 import { log } from '../log.js';
 import type { Random } from '../random.js';
@@ -142,6 +149,18 @@ function streamBatchSize(plan: readonly (readonly number[])[]): number {
   return batchSize;
 }
 
+/** The plan's items in order, with what decoding needs only (it travels to the worker threads with each item). */
+function planItems(
+  items: readonly ImageSource[],
+  labels: Int32Array,
+  plan: readonly (readonly number[])[],
+): BatchSource[] {
+  return plan.flat().map((index) => {
+    const { id, imagePath, channelPaths } = items[index]!;
+    return { id, imagePath, channelPaths, label: labels[index]!, cacheSlot: index };
+  });
+}
+
 /**
  * Images augmented by a pool of worker threads while the previous batches train. Each image is decoded once (by
  * `prepare`, or the first time an epoch uses it) into a cache at the training size, in memory when it fits under
@@ -176,7 +195,7 @@ export function imageStreamData(
       const batchSize = streamBatchSize(plan);
       const opened = await openCache();
       pool ??= new DecoderPool(options.workers);
-      const ordered = plan.flat().map((index) => ({ ...items[index]!, label: labels[index]!, cacheSlot: index }));
+      const ordered = planItems(items, labels, plan);
       const stream = imageBatches(ordered, {
         batchSize,
         size: options.size,

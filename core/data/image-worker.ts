@@ -1,7 +1,7 @@
 import { parentPort, threadId } from 'node:worker_threads';
 import { cachedPixels, storePixels } from './image-cache.js';
 import { augmentPixels, decodePixels } from './image-decode.js';
-import type { DecodeReply, DecodeRequest } from './images.js';
+import { WORKER_READY, type DecodeReply, type DecodeRequest } from './worker-protocol.js';
 
 /** An item's decoded pixels: from its cache slot when filled, else decoded with sharp (and stored in the slot). */
 async function pixelsOf(request: DecodeRequest): Promise<{ pixels: Uint8Array; cached: boolean }> {
@@ -31,3 +31,4 @@ const port = parentPort!;
 port.on('message', (request: DecodeRequest) => {
   void reply(request).then(({ reply, transfer }) => port.postMessage(reply, transfer));
 });
+port.postMessage(WORKER_READY);

@@ -5,7 +5,8 @@ import { threadId, Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { log } from '../log.js';
 import { itemProgress } from '../progress.js';
-import type { CacheSlot, ImageCache } from './image-cache.js';
+import type { ImageCache } from './image-cache.js';
+import { WORKER_READY, type DecodeReply, type DecodeRequest } from './worker-protocol.js';
 import {
   channelsOf,
   decodeImage,
@@ -19,25 +20,7 @@ import {
 export { IMAGENET_MEAN, IMAGENET_STD, decodeImage, sampleSeed } from './image-decode.js';
 export type { DecodeOptions, ImageSource } from './image-decode.js';
 
-export interface DecodeRequest {
-  readonly task: number;
-  readonly source: ImageSource;
-  readonly options: DecodeOptions;
-  readonly seed: number;
-  /** Where the item's decoded pixels are cached: read from there when filled, stored there when not. */
-  readonly cache?: CacheSlot;
-  /** Only fill the cache slot: no augmentation, no data in the reply. */
-  readonly fillOnly?: boolean;
-}
-
-export interface DecodeReply {
-  readonly task: number;
-  readonly threadId: number;
-  readonly data?: Float32Array;
-  readonly error?: string;
-  /** The pixels came from the cache (sharp did not decode the image). */
-  readonly cached?: boolean;
-}
+export { WORKER_READY, type DecodeReply, type DecodeRequest } from './worker-protocol.js';
 
 /**
  * The worker runs from dist/ when compiled (.js) and from source under tsx or vitest (.ts), like the
@@ -57,6 +40,17 @@ function startWorker(): Worker {
   return new Worker(code, { eval: true });
 }
 
+/** A promise with its resolve and reject (Promise.withResolvers, which Node 20 lacks). */
+function resolvers<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: Error): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
 interface Pending {
   readonly request: DecodeRequest;
   resolve(reply: DecodeReply): void;
@@ -74,8 +68,11 @@ export class DecoderPool {
   private readonly running = new Map<Worker, Pending>();
   private nextTask = 0;
   private failure: Error | undefined;
+  private started = 0;
+  private readonly whenReady = resolvers<void>();
 
   constructor(size: number = availableParallelism()) {
+    this.whenReady.promise.catch(() => {}); // a failure is reported by the calls that wait for it
     this.workers = Array.from({ length: Math.max(1, size) }, () => this.start());
     this.idle = [...this.workers];
   }
@@ -87,6 +84,11 @@ export class DecoderPool {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  /** Resolves once every thread has loaded its modules (sharp included) and can take work. */
+  ready(): Promise<void> {
+    return this.whenReady.promise;
   }
 
   decode(
@@ -110,7 +112,12 @@ export class DecoderPool {
 
   private start(): Worker {
     const worker = startWorker();
-    worker.on('message', (reply: DecodeReply) => {
+    worker.on('message', (reply: DecodeReply | typeof WORKER_READY) => {
+      if (reply === WORKER_READY) {
+        this.started++;
+        if (this.started === this.workers.length) this.whenReady.resolve();
+        return;
+      }
       const pending = this.running.get(worker);
       this.running.delete(worker);
       this.idle.push(worker);
@@ -135,6 +142,7 @@ export class DecoderPool {
 
   private fail(error: Error): void {
     this.failure ??= error;
+    this.whenReady.reject(this.failure);
     for (const pending of [...this.running.values(), ...this.queue]) pending.reject(this.failure);
     this.running.clear();
     this.queue.length = 0;

@@ -128,6 +128,8 @@ async function decodeOnce(
 ): Promise<void> {
   const started = Date.now();
   await fillImageCache(items, cache, { size: options.size, channels: options.channels }, pool);
+  // The threads are started here rather than in the first epoch, whose time they would count in.
+  await pool.ready();
   const unreadable = cache.bad.size ? `, ${cache.bad.size} unreadable` : '';
   log.info(
     `${items.length} training images decoded once at ${options.size}×${options.size} ` +

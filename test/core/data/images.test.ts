@@ -370,6 +370,16 @@ describe('imageBatches', () => {
     expect((error as InputError).file).toBe(path('truncated.jpg'));
   });
 
+  it('says when its threads are ready, and fails that promise when a thread dies', async () => {
+    const pool = new DecoderPool(2);
+    await pool.ready();
+    expect(pool.threadIds).toHaveLength(2);
+    const closed = new DecoderPool(1);
+    await closed.close();
+    await expect(closed.ready()).rejects.toThrow(/closed/);
+    await pool.close();
+  });
+
   it('leaves a shared pool open when the consumer stops early', async () => {
     const pool = new DecoderPool(2);
     try {

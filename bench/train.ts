@@ -119,8 +119,8 @@ function runsCell(runs: readonly number[]): string {
   return `${runs.map((rate) => rate.toFixed(0)).join(' / ')} (${(spread(runs) * 100).toFixed(0)}%${flag})`;
 }
 
-/** Prints the rows; returns the labels of those whose runs spread past AGREEMENT. */
-function printComparison(title: string, cores: number, rows: readonly ComparisonRow[]): string[] {
+/** Prints the rows; returns "<kind> <network>" of those whose runs spread past AGREEMENT. */
+function printComparison(kind: string, title: string, cores: number, rows: readonly ComparisonRow[]): string[] {
   process.stdout.write(`\n${title}\n`);
   const cells = rows.map(({ network, batch, target, own, single, all }) => {
     const one = single?.samples_per_second;
@@ -152,7 +152,7 @@ function printComparison(title: string, cores: number, rows: readonly Comparison
   );
   return rows
     .filter(({ own, all }) => spread(own.runs) > AGREEMENT || (all !== undefined && spread(all.runs) > AGREEMENT))
-    .map(({ network }) => network.label);
+    .map(({ network }) => `${kind} ${network.label}`);
 }
 
 async function main(): Promise<void> {
@@ -182,6 +182,7 @@ async function main(): Promise<void> {
   process.stdout.write(`PyTorch ${trainSingle?.torch ?? trainAll?.torch ?? '—'} on the same machine\n`);
 
   const unstable = printComparison(
+    'training',
     'training throughput (samples/s of training steps)',
     cores,
     networks.map((network) => ({
@@ -195,6 +196,7 @@ async function main(): Promise<void> {
   );
   unstable.push(
     ...printComparison(
+      'embedding',
       `embedding throughput (inference, batches of ${EMBED_BATCH}; PyTorch in eval mode under torch.no_grad())`,
       cores,
       networks.map((network) => ({

@@ -26,9 +26,16 @@ async function reply(request: DecodeRequest): Promise<{ reply: DecodeReply; tran
   }
 }
 
-/** Decodes and augments items sent by a DecoderPool (core/data/images.ts), one at a time. */
+/** Decodes and augments the chunks of items a DecoderPool (core/data/images.ts) sends, one item at a time. */
 const port = parentPort!;
-port.on('message', (request: DecodeRequest) => {
-  void reply(request).then(({ reply, transfer }) => port.postMessage(reply, transfer));
+port.on('message', (requests: DecodeRequest[]) => {
+  void (async () => {
+    const done = [];
+    for (const request of requests) done.push(await reply(request));
+    port.postMessage(
+      done.map((item) => item.reply),
+      done.flatMap((item) => item.transfer),
+    );
+  })();
 });
 port.postMessage(WORKER_READY);

@@ -51,6 +51,9 @@ function resolvers<T>(): { promise: Promise<T>; resolve(value: T): void; reject(
   return { promise, resolve, reject };
 }
 
+/** Most tasks sent to a thread in one message. */
+const MAX_CHUNK = 16;
+
 interface Pending {
   readonly request: DecodeRequest;
   resolve(reply: DecodeReply): void;
@@ -65,7 +68,8 @@ export class DecoderPool {
   private readonly workers: Worker[];
   private readonly idle: Worker[];
   private readonly queue: Pending[] = [];
-  private readonly running = new Map<Worker, Pending>();
+  private readonly running = new Map<Worker, Pending[]>();
+  private dispatchScheduled = false;
   private nextTask = 0;
   private failure: Error | undefined;
   private started = 0;
@@ -100,7 +104,7 @@ export class DecoderPool {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
       this.queue.push({ request: { task: this.nextTask++, source, options, seed, ...cached }, resolve, reject });
-      this.dispatch();
+      this.scheduleDispatch();
     });
   }
 
@@ -112,16 +116,16 @@ export class DecoderPool {
 
   private start(): Worker {
     const worker = startWorker();
-    worker.on('message', (reply: DecodeReply | typeof WORKER_READY) => {
-      if (reply === WORKER_READY) {
+    worker.on('message', (replies: DecodeReply[] | typeof WORKER_READY) => {
+      if (replies === WORKER_READY) {
         this.started++;
         if (this.started === this.workers.length) this.whenReady.resolve();
         return;
       }
-      const pending = this.running.get(worker);
+      const pending = this.running.get(worker) ?? [];
       this.running.delete(worker);
       this.idle.push(worker);
-      pending?.resolve(reply);
+      pending.forEach((task, i) => task.resolve(replies[i]!));
       this.dispatch();
     });
     worker.on('error', (error) => this.fail(error));
@@ -131,19 +135,34 @@ export class DecoderPool {
     return worker;
   }
 
+  /** Dispatches once the caller's synchronous requests are all queued, so that they can go out in chunks. */
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Sends each idle thread a chunk of the queue (an equal share, at most MAX_CHUNK tasks): one message per chunk
+   * rather than per image keeps the threads' round trips few when an image takes little work (cached pixels).
+   */
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
+      const share = Math.ceil(this.queue.length / this.idle.length);
       const worker = this.idle.pop()!;
-      const pending = this.queue.shift()!;
-      this.running.set(worker, pending);
-      worker.postMessage(pending.request);
+      const chunk = this.queue.splice(0, Math.min(MAX_CHUNK, share));
+      this.running.set(worker, chunk);
+      worker.postMessage(chunk.map((pending) => pending.request));
     }
   }
 
   private fail(error: Error): void {
     this.failure ??= error;
     this.whenReady.reject(this.failure);
-    for (const pending of [...this.running.values(), ...this.queue]) pending.reject(this.failure);
+    for (const pending of [...[...this.running.values()].flat(), ...this.queue]) pending.reject(this.failure);
     this.running.clear();
     this.queue.length = 0;
   }

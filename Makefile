@@ -16,7 +16,7 @@ NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 
 .PHONY: help setup system deps build test lint format fuzz typecheck gpu webgpu doctor clean \
-	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score \
+	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data \
 	shopee-like bench-scale
 
 help:
@@ -26,8 +26,9 @@ help:
 	@echo "make lint            type-check sources and tests, ESLint, Prettier --check (part of make test)"
 	@echo "make format          rewrite the sources in the project's layout (Prettier, then ESLint --fix)"
 	@echo "make fuzz            fuzz every reader, scorer and the submission writer longer (FUZZ_CASES=20000)"
-	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score)"
+	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data)"
 	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
+	@echo "make bench-data      make shopee's image model: samples/s per epoch against the pure training-step rate"
 	@echo "make bench-profile   top kernels of one training step and sgemm GFLOP/s (BACKENDS=wasm,native)"
 	@echo "make bench-scale     the Shopee pipeline on a generated set: phase times, items/s, peak RSS (SCALE_POSTINGS=3000,10000 SCALE_EPOCHS=n)"
 	@echo "make shopee-like     write a Shopee-like set (SCALE_POSTINGS=34250 SCALE_SEED=1 SCALE_HARD=0.3 SCALE_DATA=<dir>)"
@@ -104,9 +105,9 @@ webgpu: deps
 	npm install --no-save webgpu@0.6.2 @tensorflow/tfjs-backend-webgpu@4.22.0
 	$(SIMKIT) --backend webgpu doctor
 
-bench: bench-engine bench-losses bench-train bench-profile bench-knn bench-score
+bench: bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data
 
-bench-engine bench-losses bench-train bench-profile bench-knn bench-score: build
+bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data: build
 	$(NODE) --expose-gc dist/bench/$(@:bench-%=%).js
 
 # A Shopee-like set in Kaggle's layout, of any size, the same for a seed (bench/generate-shopee-like.ts).

@@ -36,15 +36,17 @@ export interface Reference<T> {
 }
 
 /**
- * Runs bench/train_reference.py (`mode` train, embed or sgemm) with `threads` threads;
- * undefined, with the reason printed, where python3-torch is missing or the run fails.
+ * Runs bench/train_reference.py (`mode` train, embed or sgemm) with `threads` threads, timing `runs` runs back to
+ * back (train and embed); undefined, with the reason printed, where python3-torch is missing or the run fails.
  */
 export function pytorch<T>(
   mode: 'train' | 'embed' | 'sgemm',
   threads: number,
   specs: readonly string[],
+  runs = 1,
 ): Reference<T> | undefined {
-  const run = spawnSync('/usr/bin/python3', [REFERENCE, '--threads', String(threads), mode, ...specs], {
+  const args = [REFERENCE, '--threads', String(threads), '--runs', String(runs), mode, ...specs];
+  const run = spawnSync('/usr/bin/python3', args, {
     encoding: 'utf8',
     timeout: 600_000,
     env: { ...process.env, OMP_NUM_THREADS: String(threads) },

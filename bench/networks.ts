@@ -31,9 +31,9 @@ export interface BenchNetwork {
   readonly label: string;
   readonly input: InputShape;
   readonly batch: number;
-  /** Timed training steps; the trainer runs as many untimed ones first (its first epoch). */
+  /** Training steps of one timed run (an epoch); the trainer runs as many untimed ones first (its first epoch). */
   readonly trainSteps: number;
-  /** Timed embedding batches of EMBED_BATCH, after one untimed batch. */
+  /** Embedding batches of EMBED_BATCH in one timed run, after one untimed batch. */
   readonly embedBatches: number;
   /** Issue targets, as a fraction of PyTorch's samples/s on every core. */
   readonly targets: { readonly train: number; readonly embed: number };
@@ -58,8 +58,8 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
       label: 'MLP 784→512→128',
       input: MNIST,
       batch: 128,
-      trainSteps: count('TRAIN_MLP_STEPS', 60),
-      embedBatches: count('EMBED_MLP_BATCHES', 40),
+      trainSteps: count('TRAIN_MLP_STEPS', 150),
+      embedBatches: count('EMBED_MLP_BATCHES', 200),
       targets: { train: 1.0, embed: 1.0 },
       build: (seed) => mlp({ hidden: [512] })(MNIST, EMBEDDING_DIM, seed),
     },
@@ -68,8 +68,8 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
       label: 'CNN conv32-pool-conv64-pool-dense128',
       input: MNIST,
       batch: 128,
-      trainSteps: count('TRAIN_CNN_STEPS', 20),
-      embedBatches: count('EMBED_CNN_BATCHES', 10),
+      trainSteps: count('TRAIN_CNN_STEPS', 50),
+      embedBatches: count('EMBED_CNN_BATCHES', 48),
       targets: { train: 0.8, embed: 1.0 },
       build: (seed) => plainCnn({ stages: [[32], [64]], hidden: 0 })(MNIST, EMBEDDING_DIM, seed),
     },
@@ -78,8 +78,8 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
       label: `ResNet-18 layout ${RESNET_WIDTHS.join('-')}, 64×64×3`,
       input: { height: 64, width: 64, channels: 3 },
       batch: 64,
-      trainSteps: count('TRAIN_RESNET_STEPS', 5),
-      embedBatches: count('EMBED_RESNET_BATCHES', 3),
+      trainSteps: count('TRAIN_RESNET_STEPS', 24),
+      embedBatches: count('EMBED_RESNET_BATCHES', 10),
       targets: { train: 0.7, embed: 1.0 },
       build: (seed) =>
         residualCnn({ ...RESNET18_DEFAULTS, widths: RESNET_WIDTHS })(
@@ -121,7 +121,7 @@ export function randomInputs(network: BenchNetwork, count: number, seed = 1): Fl
 
 /**
  * Trains a fresh `network` (seed 1) on random inputs and labels through trainEmbedding, the step
- * PyTorch repeats: dense softmax head, cross-entropy, Adam at 1e-3, clip-norm 5, no warm-up. Two
+ * PyTorch repeats: dense softmax head, cross-entropy, Adam at 1e-3, clip-norm 5, no warm-up. `epochs`
  * epochs of `steps` batches; `validate` runs after each epoch. Returns the epochs' records.
  */
 export async function trainNetwork(
@@ -129,6 +129,7 @@ export async function trainNetwork(
   network: BenchNetwork,
   steps: number,
   validate?: TrainerOptions['validate'],
+  epochs = 2,
 ): Promise<EpochRecord[]> {
   const count = steps * network.batch;
   const random = new Random(1);
@@ -146,7 +147,7 @@ export async function trainNetwork(
       objective,
       { data: randomInputs(network, count), shape: [height, width, channels], labels },
       {
-        epochs: 2,
+        epochs,
         batchSize: network.batch,
         learningRate: 1e-3,
         headLearningRateFactor: 1,

@@ -4,10 +4,12 @@
  * (bench/train_reference.py) on this machine, with one thread and with every core; the ratios are
  * against every core.
  * - Training: core/training's trainEmbedding (L2-normalised embeddings, dense softmax head,
- *   cross-entropy, Adam, clip-norm 5); samples/s of its second epoch (the first builds kernels and
- *   optimiser slots). Targets: MLP ≥ 1.0×, CNN ≥ 0.8×, ResNet ≥ 0.7×.
+ *   cross-entropy, Adam, clip-norm 5); samples/s of its second and third epochs, two timed runs
+ *   (the first epoch builds kernels and optimiser slots). Targets: MLP ≥ 1.0×, CNN ≥ 0.8×, ResNet ≥ 0.7×.
  * - Embedding: core/pipeline's embedInChunks (inference, L2-normalised, chunks of 256) against
- *   PyTorch in eval mode under torch.no_grad(). Target ≥ 1.0× for each.
+ *   PyTorch in eval mode under torch.no_grad(), two timed runs. Target ≥ 1.0× for each.
+ * Each side is timed in RUNS runs back to back; the table prints them and their spread (largest − smallest over
+ * the mean), which should stay within 10% for the ratios to be read; ratios are of the runs' means.
  * The backend comes from `--backend` or SIMKIT_BACKEND (default auto). NETWORKS=mlp,cnn,resnet picks
  * networks; TRAIN_<NET>_STEPS and EMBED_<NET>_BATCHES set the counts.
  */
@@ -30,23 +32,40 @@ import {
   type NetworkKey,
 } from './networks.js';
 
+/** Timed runs of each measurement, back to back. */
+const RUNS = 2;
+/** Largest spread of the runs of one row for its ratio to be read. */
+const AGREEMENT = 0.1;
+
 interface Measured {
+  /** Samples/s of each run. */
+  readonly runs: readonly number[];
   readonly samplesPerSecond: number;
   readonly parameters: number;
 }
 
-type ReferenceResults = Partial<Record<NetworkKey, { samples_per_second: number; parameters: number }>>;
+interface ReferenceResult {
+  readonly runs: number[];
+  readonly samples_per_second: number;
+  readonly parameters: number;
+}
+type ReferenceResults = Partial<Record<NetworkKey, ReferenceResult>>;
 
-/** Samples/s of the second of two epochs of `trainSteps` batches (the first builds kernels and optimiser slots). */
+const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+/** (largest − smallest) / mean of the runs. */
+const spread = (runs: readonly number[]) => (Math.max(...runs) - Math.min(...runs)) / mean(runs);
+
+/** Samples/s of the epochs after the first (which builds kernels and slots), each a run of `trainSteps` batches. */
 async function trainingThroughput(app: Simkit, network: BenchNetwork): Promise<Measured> {
   const model = network.build(1);
   const parameters = trainableParameters(model);
   model.dispose();
-  const history = await trainNetwork(app, network, network.trainSteps);
-  return { samplesPerSecond: history[1]!.samplesPerSecond, parameters };
+  const history = await trainNetwork(app, network, network.trainSteps, undefined, 1 + RUNS);
+  const runs = history.slice(1).map((record) => record.samplesPerSecond);
+  return { runs, samplesPerSecond: mean(runs), parameters };
 }
 
-/** Samples/s of the pipeline's embedding route over `embedBatches` chunks, after one untimed chunk. */
+/** Samples/s of the pipeline's embedding route, RUNS runs of `embedBatches` chunks after one untimed chunk. */
 async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
   const { height, width, channels } = network.input;
   const data = randomInputs(network, EMBED_BATCH, 2);
@@ -72,12 +91,13 @@ async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
   try {
     const ignore = () => {};
     await embedInChunks(model, items(EMBED_BATCH), inputs, ignore);
-    const started = performance.now();
-    await embedInChunks(model, items(network.embedBatches * EMBED_BATCH), inputs, ignore);
-    return {
-      samplesPerSecond: (network.embedBatches * EMBED_BATCH) / ((performance.now() - started) / 1000),
-      parameters: trainableParameters(model),
-    };
+    const runs: number[] = [];
+    for (let run = 0; run < RUNS; run++) {
+      const started = performance.now();
+      await embedInChunks(model, items(network.embedBatches * EMBED_BATCH), inputs, ignore);
+      runs.push((network.embedBatches * EMBED_BATCH) / ((performance.now() - started) / 1000));
+    }
+    return { runs, samplesPerSecond: mean(runs), parameters: trainableParameters(model) };
   } finally {
     model.dispose();
   }
@@ -96,11 +116,18 @@ interface ComparisonRow {
   readonly batch: number;
   readonly target: number;
   readonly own: Measured;
-  readonly single?: { samples_per_second: number; parameters: number };
-  readonly all?: { samples_per_second: number; parameters: number };
+  readonly single?: ReferenceResult;
+  readonly all?: ReferenceResult;
 }
 
-function printComparison(title: string, cores: number, rows: readonly ComparisonRow[]): void {
+/** Each run's samples/s and their spread: "1234 / 1250 (1%)", flagged past AGREEMENT. */
+function runsCell(runs: readonly number[]): string {
+  const flag = spread(runs) > AGREEMENT ? ' UNSTABLE' : '';
+  return `${runs.map((rate) => rate.toFixed(0)).join(' / ')} (${(spread(runs) * 100).toFixed(0)}%${flag})`;
+}
+
+/** Prints the rows; returns "<kind> <network>" of those whose runs spread past AGREEMENT. */
+function printComparison(kind: string, title: string, cores: number, rows: readonly ComparisonRow[]): string[] {
   process.stdout.write(`\n${title}\n`);
   const cells = rows.map(({ network, batch, target, own, single, all }) => {
     const one = single?.samples_per_second;
@@ -109,9 +136,9 @@ function printComparison(title: string, cores: number, rows: readonly Comparison
     return [
       network.label,
       String(batch),
-      own.samplesPerSecond.toFixed(0),
+      runsCell(own.runs),
       one === undefined ? '—' : `${one.toFixed(0)} (${ratio(own.samplesPerSecond, one)})`,
-      every === undefined ? '—' : every.toFixed(0),
+      all === undefined ? '—' : runsCell(all.runs),
       ratio(own.samplesPerSecond, every),
       `≥ ${target.toFixed(1)}×${verdict}`,
       parametersCell(own, all ?? single),
@@ -121,15 +148,18 @@ function printComparison(title: string, cores: number, rows: readonly Comparison
     [
       'network',
       'batch',
-      'simkit samples/s',
+      `simkit samples/s, ${RUNS} runs (spread)`,
       'PyTorch 1 thread',
-      `PyTorch ${cores} threads`,
+      `PyTorch ${cores} threads, ${RUNS} runs (spread)`,
       `ratio (vs ${cores})`,
       'target',
       'parameters',
     ],
     cells,
   );
+  return rows
+    .filter(({ own, all }) => spread(own.runs) > AGREEMENT || (all !== undefined && spread(all.runs) > AGREEMENT))
+    .map(({ network }) => `${kind} ${network.label}`);
 }
 
 async function main(): Promise<void> {
@@ -152,11 +182,14 @@ async function main(): Promise<void> {
   const threads = referenceThreads();
   const trainSpecs = networks.map((n) => `${n.key}:${n.batch}:${n.trainSteps}`);
   const embedSpecs = networks.map((n) => `${n.key}:${EMBED_BATCH}:${n.embedBatches}`);
-  const [trainSingle, trainAll = trainSingle] = threads.map((t) => pytorch<ReferenceResults>('train', t, trainSpecs));
-  const [embedSingle, embedAll = embedSingle] = threads.map((t) => pytorch<ReferenceResults>('embed', t, embedSpecs));
+  const reference = (mode: 'train' | 'embed', specs: string[]) =>
+    threads.map((t) => pytorch<ReferenceResults>(mode, t, specs, RUNS));
+  const [trainSingle, trainAll = trainSingle] = reference('train', trainSpecs);
+  const [embedSingle, embedAll = embedSingle] = reference('embed', embedSpecs);
   process.stdout.write(`PyTorch ${trainSingle?.torch ?? trainAll?.torch ?? '—'} on the same machine\n`);
 
-  printComparison(
+  const unstable = printComparison(
+    'training',
     'training throughput (samples/s of training steps)',
     cores,
     networks.map((network) => ({
@@ -168,21 +201,27 @@ async function main(): Promise<void> {
       all: trainAll?.results[network.key],
     })),
   );
-  printComparison(
-    `embedding throughput (inference, batches of ${EMBED_BATCH}; PyTorch in eval mode under torch.no_grad())`,
-    cores,
-    networks.map((network) => ({
-      network,
-      batch: EMBED_BATCH,
-      target: network.targets.embed,
-      own: embedding.get(network.key)!,
-      single: embedSingle?.results[network.key],
-      all: embedAll?.results[network.key],
-    })),
+  unstable.push(
+    ...printComparison(
+      'embedding',
+      `embedding throughput (inference, batches of ${EMBED_BATCH}; PyTorch in eval mode under torch.no_grad())`,
+      cores,
+      networks.map((network) => ({
+        network,
+        batch: EMBED_BATCH,
+        target: network.targets.embed,
+        own: embedding.get(network.key)!,
+        single: embedSingle?.results[network.key],
+        all: embedAll?.results[network.key],
+      })),
+    ),
   );
   const counts = networks.map((n) => `${n.key} ${n.trainSteps}/${n.embedBatches}`).join(', ');
   process.stdout.write(
-    `\ntimed training steps/embedding batches: ${counts} (TRAIN_<NET>_STEPS, EMBED_<NET>_BATCHES)\n`,
+    `\ntimed training steps/embedding batches per run: ${counts} (TRAIN_<NET>_STEPS, EMBED_<NET>_BATCHES)\n` +
+      (unstable.length === 0
+        ? `every row's ${RUNS} runs agree within ${AGREEMENT * 100}%\n`
+        : `runs spread past ${AGREEMENT * 100}% (busy machine, or too few steps): ${unstable.join('; ')}\n`),
   );
 }
 

@@ -1,14 +1,15 @@
 """The networks and steps of bench/train.ts and bench/profile.ts in PyTorch, on the same machine.
 
 Usage:
-  train_reference.py --threads N train NETWORK:BATCH:STEPS ...   training samples/s
-  train_reference.py --threads N embed NETWORK:BATCH:BATCHES ... embedding samples/s (eval, torch.no_grad)
+  train_reference.py --threads N [--runs R] train NETWORK:BATCH:STEPS ...   training samples/s
+  train_reference.py --threads N [--runs R] embed NETWORK:BATCH:BATCHES ... embedding samples/s (eval, torch.no_grad)
   train_reference.py --threads N sgemm M:K:N ...                 torch.mm float32 GFLOP/s
 --precision bf16 runs train's and embed's forward passes (and the loss) under torch.autocast's CPU
 bfloat16 (convolutions and matmuls in bf16, weights and optimiser in float32); default float32.
 NETWORK is mlp, cnn or resnet (bench/networks.ts builds the same ones in TensorFlow.js).
 Prints one JSON line: {"torch": version, "threads": N, "results": {...}}; for train and embed each
-network's entry also carries its trainable parameter count, which bench/train.ts compares with its own.
+network's entry holds the samples/s of each of R timed runs back to back (default 1) and their mean, and its
+trainable parameter count, which bench/train.ts compares with its own.
 """
 import argparse
 import json
@@ -78,8 +79,18 @@ def autocast(precision):
     return torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
-def train(network, batch, steps, precision):
-    """Samples/s of `steps` training steps after one untimed step: the step of simkit's loop
+def timed_runs(work, count, runs):
+    """Samples/s of each of `runs` timed runs of `count` samples of `work`, back to back, and their mean."""
+    rates = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        work()
+        rates.append(count / (time.perf_counter() - started))
+    return {"runs": rates, "samples_per_second": sum(rates) / len(rates)}
+
+
+def train(network, batch, steps, runs, precision):
+    """Samples/s of `runs` timed runs of `steps` training steps after one untimed step: the step of simkit's loop
     (L2-normalised embedding, dense softmax head, cross-entropy, Adam, global-norm clipping at 5)."""
     build, shape = NETWORKS[network]
     backbone = build()
@@ -98,24 +109,28 @@ def train(network, batch, steps, precision):
         return loss.item()
 
     step()
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return {"samples_per_second": steps * batch / (time.perf_counter() - started), "parameters": parameters(backbone)}
+
+    def steps_run():
+        for _ in range(steps):
+            step()
+
+    return {**timed_runs(steps_run, steps * batch, runs), "parameters": parameters(backbone)}
 
 
-def embed(network, batch, batches, precision):
-    """Samples/s of L2-normalised embeddings in eval mode under torch.no_grad(), after one untimed batch."""
+def embed(network, batch, batches, runs, precision):
+    """Samples/s of `runs` timed runs of L2-normalised embeddings in eval mode under torch.no_grad(), after one
+    untimed batch."""
     build, shape = NETWORKS[network]
     model = build().eval()
     x = torch.rand(batch, *shape)
     with torch.no_grad(), autocast(precision):
         F.normalize(model(x), dim=1)
-        started = time.perf_counter()
-        for _ in range(batches):
-            F.normalize(model(x), dim=1)
-        seconds = time.perf_counter() - started
-    return {"samples_per_second": batches * batch / seconds, "parameters": parameters(model)}
+
+        def batches_run():
+            for _ in range(batches):
+                F.normalize(model(x), dim=1)
+
+        return {**timed_runs(batches_run, batches * batch, runs), "parameters": parameters(model)}
 
 
 def sgemm(m, k, n, budget_seconds=0.5):
@@ -140,6 +155,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--threads", type=int, required=True)
     parser.add_argument("--precision", choices=["f32", "bf16"], default="f32")
+    parser.add_argument("--runs", type=int, default=1)
     parser.add_argument("mode", choices=["train", "embed", "sgemm"])
     parser.add_argument("specs", nargs="+")
     args = parser.parse_args()
@@ -154,7 +170,9 @@ def main():
         network, batch, count = spec(text, ["NETWORK", "BATCH", "STEPS" if args.mode == "train" else "BATCHES"])
         if network not in NETWORKS:
             raise SystemExit(f"train_reference.py: unknown network {network!r}: choose {', '.join(NETWORKS)}")
-        results[network] = (train if args.mode == "train" else embed)(network, int(batch), int(count), args.precision)
+        results[network] = (train if args.mode == "train" else embed)(
+            network, int(batch), int(count), args.runs, args.precision
+        )
     print(json.dumps({"torch": torch.__version__, "threads": args.threads, "precision": args.precision, "results": results}))
 
 

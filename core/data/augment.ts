@@ -57,6 +57,37 @@ export function randomResizedCropBox(width: number, height: number, options: Cro
   return centreCropBox(width, height, Math.min(maxRatio, Math.max(minRatio, aspect)));
 }
 
+/**
+ * The pixels of `box` resampled bilinearly to the image's own size (half-pixel centres, clamped to
+ * the box's edge pixels), as a resize of the cropped region.
+ */
+export function resizedCrop(image: FloatImage, box: Box): FloatImage {
+  const { data, height, width, channels } = image;
+  const out = new Float32Array(data.length);
+  const scaleX = box.width / width;
+  const scaleY = box.height / height;
+  const clampTo = (v: number, first: number, last: number) => (v < first ? first : v > last ? last : v);
+  for (let y = 0; y < height; y++) {
+    const sy = clampTo(box.top + (y + 0.5) * scaleY - 0.5, box.top, box.top + box.height - 1);
+    const y0 = Math.floor(sy);
+    const y1 = Math.min(y0 + 1, box.top + box.height - 1);
+    const fy = sy - y0;
+    for (let x = 0; x < width; x++) {
+      const sx = clampTo(box.left + (x + 0.5) * scaleX - 0.5, box.left, box.left + box.width - 1);
+      const x0 = Math.floor(sx);
+      const x1 = Math.min(x0 + 1, box.left + box.width - 1);
+      const fx = sx - x0;
+      for (let c = 0; c < channels; c++) {
+        const at = (yy: number, xx: number) => data[(yy * width + xx) * channels + c]!;
+        const top = at(y0, x0) * (1 - fx) + at(y0, x1) * fx;
+        const bottom = at(y1, x0) * (1 - fx) + at(y1, x1) * fx;
+        out[(y * width + x) * channels + c] = top * (1 - fy) + bottom * fy;
+      }
+    }
+  }
+  return { data: out, height, width, channels };
+}
+
 export function flipHorizontal(image: FloatImage): void {
   const { data, height, width, channels } = image;
   for (let y = 0; y < height; y++) {

@@ -6,6 +6,7 @@ import {
   cutout,
   flipHorizontal,
   randomResizedCropBox,
+  resizedCrop,
   rotate,
   type AugmentOptions,
   type Box,
@@ -79,35 +80,51 @@ async function decodePlane(file: string, box: Box, width: number, height: number
 }
 
 /**
- * Decodes one item: crop (centre, or random resized under `augment.crop`) and resize with sharp,
- * then flip, rotation, colour jitter, normalisation and cutout on floats. `seed` drives every random
- * choice; without augmentations it is not used.
+ * The decoding that is done once per image and may be cached: sharp decodes the file(s), crops the
+ * centred box of the output's aspect ratio and resizes it to the output size; bytes, HWC.
  */
-export async function decodeImage(source: ImageSource, options: DecodeOptions, seed = 0): Promise<Float32Array> {
+export async function decodePixels(source: ImageSource, options: DecodeOptions): Promise<Uint8Array> {
   const files = filesOf(source);
   if (files.length === 0) throw new Error(`item ${source.id} has no image path`);
   const { height, width, channels } = outputShape(options, channelsOf(source, options));
-  const augment = options.augment ?? {};
-  const random = new Random(seed);
-  const metadata = await open(files[0]!).metadata();
-  const oriented = metadata.autoOrient;
-  const box = augment.crop
-    ? randomResizedCropBox(oriented.width, oriented.height, augment.crop, random)
-    : centreCropBox(oriented.width, oriented.height, width / height);
+  const oriented = (await open(files[0]!).metadata()).autoOrient;
+  const box = centreCropBox(oriented.width, oriented.height, width / height);
   const planeChannels = files.length > 1 ? 1 : channels;
   const planes = await Promise.all(files.map((file) => decodePlane(file, box, width, height, planeChannels)));
-
-  let image: FloatImage = { data: new Float32Array(height * width * channels), height, width, channels };
-  const stride = planes.length;
+  if (planes.length === 1) return new Uint8Array(planes[0]!.buffer, planes[0]!.byteOffset, planes[0]!.length);
+  const pixels = new Uint8Array(height * width * channels);
   planes.forEach((plane, p) => {
-    for (let i = 0; i < plane.length; i++) image.data[i * stride + p] = plane[i]! / 255;
+    for (let i = 0; i < plane.length; i++) pixels[i * planes.length + p] = plane[i]!;
   });
+  return pixels;
+}
+
+/**
+ * What is done to an image's decoded bytes each time it is used: random resized crop (of the
+ * decoded image, resampled bilinearly to the output size), flip, rotation, colour jitter,
+ * normalisation and cutout, on floats. `seed` drives every random choice; without augmentations it
+ * is not used.
+ */
+export function augmentPixels(pixels: Uint8Array, source: ImageSource, options: DecodeOptions, seed = 0): Float32Array {
+  const { height, width, channels } = outputShape(options, channelsOf(source, options));
+  if (pixels.length !== height * width * channels)
+    throw new Error(`${pixels.length} decoded values for ${height}×${width}×${channels}`);
+  const augment = options.augment ?? {};
+  const random = new Random(seed);
+  let image: FloatImage = { data: new Float32Array(pixels.length), height, width, channels };
+  for (let i = 0; i < pixels.length; i++) image.data[i] = pixels[i]! / 255;
+  if (augment.crop) image = resizedCrop(image, randomResizedCropBox(width, height, augment.crop, random));
   if (augment.flip && random.next() < 0.5) flipHorizontal(image);
   if (augment.rotate) image = rotate(image, random.uniform(-augment.rotate, augment.rotate));
   if (augment.colorJitter) colorJitter(image, augment.colorJitter, random);
   if (options.mean || options.std) normalise(image, options.mean, options.std);
   if (augment.cutout) cutout(image, augment.cutout, random);
   return options.layout === 'chw' ? toChw(image) : image.data;
+}
+
+/** Decodes one item (decodePixels) and augments it (augmentPixels). */
+export async function decodeImage(source: ImageSource, options: DecodeOptions, seed = 0): Promise<Float32Array> {
+  return augmentPixels(await decodePixels(source, options), source, options, seed);
 }
 
 function normalise(image: FloatImage, mean: readonly number[] = [], std: readonly number[] = []): void {

@@ -1,9 +1,12 @@
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import { threadId, Worker } from 'node:worker_threads';
 import { InputError } from '../errors.js';
 import { log } from '../log.js';
+import { itemProgress } from '../progress.js';
+import type { ImageCache } from './image-cache.js';
+import { WORKER_READY, type DecodeReply, type DecodeRequest } from './worker-protocol.js';
 import {
   channelsOf,
   decodeImage,
@@ -17,19 +20,7 @@ import {
 export { IMAGENET_MEAN, IMAGENET_STD, decodeImage, sampleSeed } from './image-decode.js';
 export type { DecodeOptions, ImageSource } from './image-decode.js';
 
-export interface DecodeRequest {
-  readonly task: number;
-  readonly source: ImageSource;
-  readonly options: DecodeOptions;
-  readonly seed: number;
-}
-
-export interface DecodeReply {
-  readonly task: number;
-  readonly threadId: number;
-  readonly data?: Float32Array;
-  readonly error?: string;
-}
+export { WORKER_READY, type DecodeReply, type DecodeRequest } from './worker-protocol.js';
 
 /**
  * The worker runs from dist/ when compiled (.js) and from source under tsx or vitest (.ts), like the
@@ -49,6 +40,20 @@ function startWorker(): Worker {
   return new Worker(code, { eval: true });
 }
 
+/** A promise with its resolve and reject (Promise.withResolvers, which Node 20 lacks). */
+function resolvers<T>(): { promise: Promise<T>; resolve(value: T): void; reject(error: Error): void } {
+  let resolve!: (value: T) => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<T>((yes, no) => {
+    resolve = yes;
+    reject = no;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Most tasks sent to a thread in one message. */
+const MAX_CHUNK = 16;
+
 interface Pending {
   readonly request: DecodeRequest;
   resolve(reply: DecodeReply): void;
@@ -63,11 +68,15 @@ export class DecoderPool {
   private readonly workers: Worker[];
   private readonly idle: Worker[];
   private readonly queue: Pending[] = [];
-  private readonly running = new Map<Worker, Pending>();
+  private readonly running = new Map<Worker, Pending[]>();
+  private dispatchScheduled = false;
   private nextTask = 0;
   private failure: Error | undefined;
+  private started = 0;
+  private readonly whenReady = resolvers<void>();
 
   constructor(size: number = availableParallelism()) {
+    this.whenReady.promise.catch(() => {}); // a failure is reported by the calls that wait for it
     this.workers = Array.from({ length: Math.max(1, size) }, () => this.start());
     this.idle = [...this.workers];
   }
@@ -81,11 +90,21 @@ export class DecoderPool {
     return this.workers.length;
   }
 
-  decode(source: ImageSource, options: DecodeOptions, seed: number): Promise<DecodeReply> {
+  /** Resolves once every thread has loaded its modules (sharp included) and can take work. */
+  ready(): Promise<void> {
+    return this.whenReady.promise;
+  }
+
+  decode(
+    source: ImageSource,
+    options: DecodeOptions,
+    seed: number,
+    cached: Pick<DecodeRequest, 'cache' | 'fillOnly'> = {},
+  ): Promise<DecodeReply> {
     if (this.failure) return Promise.reject(this.failure);
     return new Promise((resolve, reject) => {
-      this.queue.push({ request: { task: this.nextTask++, source, options, seed }, resolve, reject });
-      this.dispatch();
+      this.queue.push({ request: { task: this.nextTask++, source, options, seed, ...cached }, resolve, reject });
+      this.scheduleDispatch();
     });
   }
 
@@ -97,11 +116,16 @@ export class DecoderPool {
 
   private start(): Worker {
     const worker = startWorker();
-    worker.on('message', (reply: DecodeReply) => {
-      const pending = this.running.get(worker);
+    worker.on('message', (replies: DecodeReply[] | typeof WORKER_READY) => {
+      if (replies === WORKER_READY) {
+        this.started++;
+        if (this.started === this.workers.length) this.whenReady.resolve();
+        return;
+      }
+      const pending = this.running.get(worker) ?? [];
       this.running.delete(worker);
       this.idle.push(worker);
-      pending?.resolve(reply);
+      pending.forEach((task, i) => task.resolve(replies[i]!));
       this.dispatch();
     });
     worker.on('error', (error) => this.fail(error));
@@ -111,18 +135,34 @@ export class DecoderPool {
     return worker;
   }
 
+  /** Dispatches once the caller's synchronous requests are all queued, so that they can go out in chunks. */
+  private scheduleDispatch(): void {
+    if (this.dispatchScheduled) return;
+    this.dispatchScheduled = true;
+    queueMicrotask(() => {
+      this.dispatchScheduled = false;
+      this.dispatch();
+    });
+  }
+
+  /**
+   * Sends each idle thread a chunk of the queue (an equal share, at most MAX_CHUNK tasks): one message per chunk
+   * rather than per image keeps the threads' round trips few when an image takes little work (cached pixels).
+   */
   private dispatch(): void {
     while (this.idle.length > 0 && this.queue.length > 0) {
+      const share = Math.ceil(this.queue.length / this.idle.length);
       const worker = this.idle.pop()!;
-      const pending = this.queue.shift()!;
-      this.running.set(worker, pending);
-      worker.postMessage(pending.request);
+      const chunk = this.queue.splice(0, Math.min(MAX_CHUNK, share));
+      this.running.set(worker, chunk);
+      worker.postMessage(chunk.map((pending) => pending.request));
     }
   }
 
   private fail(error: Error): void {
     this.failure ??= error;
-    for (const pending of [...this.running.values(), ...this.queue]) pending.reject(this.failure);
+    this.whenReady.reject(this.failure);
+    for (const pending of [...[...this.running.values()].flat(), ...this.queue]) pending.reject(this.failure);
     this.running.clear();
     this.queue.length = 0;
   }
@@ -131,6 +171,8 @@ export class DecoderPool {
 /** An item of a batch stream; `label` is copied into the batch's labels (−1 when absent). */
 export interface BatchSource extends ImageSource {
   readonly label?: number;
+  /** The item's slot in the stream's cache. */
+  readonly cacheSlot?: number;
 }
 
 export interface ImageBatchOptions extends DecodeOptions {
@@ -145,6 +187,8 @@ export interface ImageBatchOptions extends DecodeOptions {
   readonly workers?: number;
   /** A pool to share between streams; the stream then leaves it open. */
   readonly pool?: DecoderPool;
+  /** Decoded pixels of the items with a `cacheSlot` (at this stream's size and channels): sharp decodes each once. */
+  readonly cache?: ImageCache;
 }
 
 export interface ImageBatch {
@@ -159,10 +203,11 @@ export interface ImageBatch {
   readonly threadIds: number[];
 }
 
-/** Items left out because their image could not be read. */
-export interface SkipSummary {
+/** Items left out because their image could not be read, and images sharp decoded (not taken from the cache). */
+export interface StreamSummary {
   skipped: number;
   readonly reasons: { readonly id: string; readonly file: string; readonly reason: string }[];
+  decoded: number;
 }
 
 /**
@@ -171,7 +216,7 @@ export interface SkipSummary {
  * unreadable image is left out of its batch (a batch may then be smaller) and counted in `summary`.
  */
 export class ImageBatches implements AsyncIterable<ImageBatch> {
-  readonly summary: SkipSummary = { skipped: 0, reasons: [] };
+  readonly summary: StreamSummary = { skipped: 0, reasons: [], decoded: 0 };
 
   constructor(
     private readonly items: readonly BatchSource[],
@@ -208,9 +253,29 @@ export class ImageBatches implements AsyncIterable<ImageBatch> {
     const options: DecodeOptions = { size, channels, layout, mean, std, augment };
     const indices = Array.from({ length: end - start }, (_, i) => start + i);
     const replies = await Promise.all(
-      indices.map((index) => pool.decode(this.items[index]!, options, sampleSeed(seed, index))),
+      indices.map((index) => this.decodeItem(pool, this.items[index]!, options, sampleSeed(seed, index))),
     );
     return { indices, replies };
+  }
+
+  private async decodeItem(
+    pool: DecoderPool,
+    item: BatchSource,
+    options: DecodeOptions,
+    seed: number,
+  ): Promise<DecodeReply> {
+    const { cache } = this.options;
+    if (!cache || item.cacheSlot === undefined) return this.counted(await pool.decode(item, options, seed));
+    const known = cache.bad.get(item.cacheSlot);
+    if (known !== undefined) return { task: -1, threadId, error: known };
+    const reply = this.counted(await pool.decode(item, options, seed, { cache: cache.slot(item.cacheSlot) }));
+    if (reply.error !== undefined) cache.bad.set(item.cacheSlot, reply.error);
+    return reply;
+  }
+
+  private counted(reply: DecodeReply): DecodeReply {
+    if (!reply.cached) this.summary.decoded++;
+    return reply;
   }
 
   /** Runs in item order, so that skips are counted (and strict failures raised) in that order. */
@@ -268,6 +333,31 @@ interface DecodedBatch {
 
 export function imageBatches(items: readonly BatchSource[], options: ImageBatchOptions): ImageBatches {
   return new ImageBatches(items, options);
+}
+
+/**
+ * Decodes every item whose cache slot (its position in `items`) is not filled yet, on the pool's threads, with a
+ * progress bar; images that cannot be decoded are recorded in the cache's `bad` (streams skip and count them).
+ */
+export async function fillImageCache(
+  items: readonly ImageSource[],
+  cache: ImageCache,
+  options: DecodeOptions,
+  pool: DecoderPool,
+): Promise<void> {
+  const missing = items.flatMap((_, slot) => (cache.isFilled(slot) || cache.bad.has(slot) ? [] : [slot]));
+  const progress = itemProgress('decoding images once', missing.length);
+  try {
+    await Promise.all(
+      missing.map(async (slot) => {
+        const reply = await pool.decode(items[slot]!, options, 0, { cache: cache.slot(slot), fillOnly: true });
+        if (reply.error !== undefined) cache.bad.set(slot, reply.error);
+        progress.advance(1);
+      }),
+    );
+  } finally {
+    progress.stop();
+  }
 }
 
 export interface ImageOptions extends DecodeOptions {

@@ -96,6 +96,8 @@ export interface ModelTrainingOptions {
   readonly maxBadImages?: number;
   /** What an item split's validation queries search (a sample of the training items). */
   readonly validationGallery?: readonly Item[];
+  /** Where decoded training images are kept between runs (image models). */
+  readonly cacheDir?: string;
 }
 
 /** Class ids of the training items (sorted labels), each item's class and each class's size. */
@@ -234,7 +236,12 @@ export async function trainEmbeddingModel(
     return out;
   };
   const augment = trainingConfig(spec).augment;
-  const batches = inputs.trainingData(train, classes.labels, { augment, seed: options.seed, strict: options.strict });
+  const batches = inputs.trainingData(train, classes.labels, {
+    augment,
+    seed: options.seed,
+    strict: options.strict,
+    cacheDir: options.cacheDir,
+  });
   log.info(
     `training the ${name} model (${spec.backbone.name}, ${objective.description}) on ${train.length} items of ${classes.count} classes`,
   );

@@ -28,7 +28,7 @@ export interface ModelInputs {
   trainingData(
     items: readonly Item[],
     labels: Int32Array,
-    options: { augment: AugmentOptions; seed: number; strict?: boolean },
+    options: { augment: AugmentOptions; seed: number; strict?: boolean; cacheDir?: string },
   ): TrainingData;
   /**
    * The input tensors of a chunk of items whose embeddings are averaged into each item's (one, or the test-time
@@ -101,8 +101,13 @@ export function imageInputs(
   return {
     kind: 'image',
     shape: { height: largest, width: largest, channels, ...(anySize ? { anySize } : {}) },
-    trainingData: (items, labels, options) =>
-      imageStreamData(items, labels, { size: (epoch) => imageSizeAt(config, epoch), channels, ...options }),
+    trainingData: (items, labels, { cacheDir, ...options }) =>
+      imageStreamData(items, labels, {
+        size: (epoch) => imageSizeAt(config, epoch),
+        channels,
+        ...options,
+        cache: { dir: cacheDir },
+      }),
     views: async (items) => ttaViews(await load(items)(size), tta, load(items)),
   };
 }

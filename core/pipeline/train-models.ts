@@ -27,11 +27,12 @@ function trainedModels(byName: ReadonlyMap<string, EmbeddingModel>): TrainedMode
 
 /**
  * The training stage: every model of the config, in order, each in its own folder of the run
- * (`run/<name>/`), with the run's seed, resuming and treating unreadable images as asked.
+ * (`run/<name>/`), with the run's seed, resuming and treating unreadable images as asked. An image
+ * model's decoded training images are kept in `cache/<name>/` of the output folder for the next run.
  */
 export async function trainModels(
   app: Simkit,
-  run: Pick<PreparedRun, 'competition' | 'config' | 'seed' | 'runDir' | 'train' | 'validation'>,
+  run: Pick<PreparedRun, 'competition' | 'config' | 'seed' | 'out' | 'runDir' | 'train' | 'validation'>,
   options: Pick<RunOptions, 'resume' | 'strict' | 'maxBadImages'>,
 ): Promise<TrainedModels> {
   const { competition, config, seed, train, validation } = run;
@@ -46,6 +47,7 @@ export async function trainModels(
       const inputs = modelInputs(app, competition, name, model, options.strict);
       const training = {
         dir: modelDir(run.runDir, name),
+        cacheDir: join(run.out, 'cache', name),
         seed,
         resume: options.resume,
         strict: options.strict,

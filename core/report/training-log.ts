@@ -73,7 +73,7 @@ export function curveKind(field: string): CurveKind {
   if (/^(lr|learningRate|learning_rate)$/i.test(last)) return 'learning rate';
   if (/loss/i.test(field)) return 'loss';
   if (
-    /^(step|steps|seconds|ms|time|timestamp|elapsed\w*|\w*(Seconds|Ms|Time)|samples|batches|examples|\w*PerSecond)$/i.test(
+    /^(step|steps|seconds|ms|time|timestamp|elapsed\w*|\w*(Seconds|Ms|Time|Wait)|samples|batches|examples|\w*PerSecond)$/i.test(
       last,
     )
   )

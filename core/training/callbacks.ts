@@ -11,6 +11,8 @@ export interface EpochRecord {
   readonly learningRate: number;
   readonly seconds: number;
   readonly samplesPerSecond: number;
+  /** Share of the epoch's training time spent waiting for batches (decoding, augmenting, copying). */
+  readonly dataWait?: number;
   readonly validation?: Record<string, number>;
   /** Samples that could not be read this epoch. */
   readonly skipped?: number;

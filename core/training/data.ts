@@ -1,7 +1,16 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AugmentOptions } from '../data/augment.js';
-import { DecoderPool, imageBatches, sampleSeed, type ImageSource } from '../data/images.js';
+import { ImageCache, type ImageCacheOptions } from '../data/image-cache.js';
+import {
+  DecoderPool,
+  fillImageCache,
+  imageBatches,
+  sampleSeed,
+  type BatchSource,
+  type ImageSource,
+} from '../data/images.js';
 import { UserError } from '../errors.js';
+import { log } from '../log.js';
 import type { Random } from '../random.js';
 
 /** One training batch; the trainer disposes the tensors. */
@@ -24,6 +33,10 @@ export interface TrainingData {
   batches(plan: readonly (readonly number[])[], epoch: number, random: Random): AsyncIterable<TrainingBatch>;
   /** Samples left out of the last epoch because they could not be read. */
   readonly skipped?: number;
+  /** Images decoded from their files in the last epoch (the others came from a cache of decoded images). */
+  readonly decoded?: number;
+  /** Work done once before the first epoch (decoding images into a cache), outside the epochs' time. */
+  prepare?(): Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -103,11 +116,61 @@ export interface ImageStreamOptions {
   readonly strict?: boolean;
   readonly workers?: number;
   readonly prefetch?: number;
+  /** Where decoded images are cached (core/data/image-cache.ts); `false` decodes every image every epoch. */
+  readonly cache?: ImageCacheOptions | false;
+}
+
+/** Fills the cache of the training images before the first epoch, and says so. */
+async function decodeOnce(
+  items: readonly ImageSource[],
+  cache: ImageCache,
+  options: ImageStreamOptions & { readonly size: number },
+  pool: DecoderPool,
+): Promise<void> {
+  const started = Date.now();
+  await fillImageCache(items, cache, { size: options.size, channels: options.channels }, pool);
+  // The threads are started here rather than in the first epoch, whose time they would count in.
+  await pool.ready();
+  const unreadable = cache.bad.size ? `, ${cache.bad.size} unreadable` : '';
+  log.info(
+    `${items.length} training images decoded once at ${options.size}×${options.size} ` +
+      `(${cache.reused} by an earlier run${unreadable}, ${((Date.now() - started) / 1000).toFixed(1)} s), ` +
+      `kept in ${cache.where === 'memory' ? 'memory' : 'a file'} for every epoch`,
+  );
+}
+
+/** The cache at the training size; none when asked, or when the size changes over the epochs (progressive sizes). */
+function openImageCache(items: readonly ImageSource[], options: ImageStreamOptions): Promise<ImageCache | undefined> {
+  const { size } = options;
+  if (options.cache === false || typeof size !== 'number') return Promise.resolve(undefined);
+  return ImageCache.open(items, { size, channels: options.channels }, options.cache);
+}
+
+/** The batch size of an image stream's plan, which every batch but the last must have. */
+function streamBatchSize(plan: readonly (readonly number[])[]): number {
+  const batchSize = plan[0]!.length;
+  if (plan.some((batch, i) => batch.length !== batchSize && i !== plan.length - 1))
+    throw new UserError('image streams need batches of one size (the last may be smaller)');
+  return batchSize;
+}
+
+/** The plan's items in order, with what decoding needs only (it travels to the worker threads with each item). */
+function planItems(
+  items: readonly ImageSource[],
+  labels: Int32Array,
+  plan: readonly (readonly number[])[],
+): BatchSource[] {
+  return plan.flat().map((index) => {
+    const { id, imagePath, channelPaths } = items[index]!;
+    return { id, imagePath, channelPaths, label: labels[index]!, cacheSlot: index };
+  });
 }
 
 /**
- * Images decoded and augmented by a pool of worker threads while the previous batches train; only
- * the batches being prefetched are in memory, never the whole set.
+ * Images augmented by a pool of worker threads while the previous batches train. Each image is decoded once (by
+ * `prepare`, or the first time an epoch uses it) into a cache at the training size, in memory when it fits under
+ * a bound and in a file otherwise, and every epoch augments the cached pixels; only the batches being prefetched
+ * are held as floats.
  */
 export function imageStreamData(
   items: readonly ImageSource[],
@@ -116,20 +179,30 @@ export function imageStreamData(
 ): TrainingData {
   if (items.length !== labels.length) throw new UserError(`${items.length} images for ${labels.length} labels`);
   let pool: DecoderPool | undefined;
+  let cache: Promise<ImageCache | undefined> | undefined;
   let skipped = 0;
+  let decoded = 0;
+  const openCache = () => (cache ??= openImageCache(items, options));
   return {
     labels,
     get skipped() {
       return skipped;
     },
+    get decoded() {
+      return decoded;
+    },
+    async prepare() {
+      const opened = await openCache();
+      const { size } = options;
+      if (opened && typeof size === 'number')
+        await decodeOnce(items, opened, { ...options, size }, (pool ??= new DecoderPool(options.workers)));
+    },
     async *batches(plan, epoch) {
       if (plan.length === 0) return;
-      const batchSize = plan[0]!.length;
-      if (plan.some((batch, i) => batch.length !== batchSize && i !== plan.length - 1)) {
-        throw new UserError('image streams need batches of one size (the last may be smaller)');
-      }
+      const batchSize = streamBatchSize(plan);
+      const opened = await openCache();
       pool ??= new DecoderPool(options.workers);
-      const ordered = plan.flat().map((index) => ({ ...items[index]!, label: labels[index]! }));
+      const ordered = planItems(items, labels, plan);
       const stream = imageBatches(ordered, {
         batchSize,
         size: typeof options.size === 'number' ? options.size : options.size(epoch),
@@ -139,6 +212,7 @@ export function imageStreamData(
         strict: options.strict,
         prefetch: options.prefetch,
         pool,
+        cache: opened,
       });
       for await (const batch of stream) {
         const position = Math.floor(batch.indices[0]! / batchSize);
@@ -150,10 +224,13 @@ export function imageStreamData(
         };
       }
       skipped = stream.summary.skipped;
+      decoded = stream.summary.decoded;
     },
     async close() {
       await pool?.close();
       pool = undefined;
+      await (await cache)?.close();
+      cache = undefined;
     },
   };
 }

@@ -24,9 +24,10 @@ export function epochLog(runDir: string | undefined): TrainingCallback {
       const metrics = Object.entries(record.validation ?? {})
         .map(([k, v]) => ` ${k} ${v.toFixed(4)}`)
         .join('');
+      const wait = record.dataWait === undefined ? '' : ` (data wait ${(record.dataWait * 100).toFixed(0)}%)`;
       log.info(
         `epoch ${record.epoch}/${loop.epochs}  loss ${record.loss.toFixed(4)}  lr ` +
-          `${record.learningRate.toExponential(2)}  ${record.samplesPerSecond.toFixed(0)} samples/s${metrics}`,
+          `${record.learningRate.toExponential(2)}  ${record.samplesPerSecond.toFixed(0)} samples/s${wait}${metrics}`,
       );
       if (logFile) await appendFile(logFile, logLine(record));
     },

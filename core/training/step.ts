@@ -23,11 +23,28 @@ export interface StepSettings {
   readonly progress?: boolean;
 }
 
-/** Loss summed over an epoch's samples, the samples trained, the last learning rate, batches left out. */
+/** Loss summed over an epoch's samples, the samples trained, the last learning rate, the time waited for batches. */
 export interface EpochTotals {
   readonly lossSum: number;
   readonly samples: number;
   readonly learningRate: number;
+  readonly dataWaitSeconds: number;
+}
+
+/** `source`'s items, adding the time spent waiting for each to `wait.seconds`. */
+async function* timedBatches<T>(source: AsyncIterable<T>, wait: { seconds: number }): AsyncGenerator<T> {
+  const iterator = source[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const asked = performance.now();
+      const next = await iterator.next();
+      wait.seconds += (performance.now() - asked) / 1000;
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    await iterator.return?.();
+  }
 }
 
 /** Scales every gradient by min(1, maxNorm / ‖g‖) where ‖g‖ is the norm of all gradients together. */
@@ -93,7 +110,8 @@ export async function trainEpoch(
   const { stepsPerEpoch } = settings;
   const progress = epochProgress(epoch + 1, epochs, plan.batches.length, settings.progress);
   let [lossSum, samples, learningRate, incomplete] = [0, 0, 0, 0];
-  for await (const batch of data.batches(plan.batches, epoch, loop.random)) {
+  const wait = { seconds: 0 };
+  for await (const batch of timedBatches(data.batches(plan.batches, epoch, loop.random), wait)) {
     if (objective.batch !== 'labels' && batch.size !== plan.batches[batch.plan]!.length) {
       incomplete += 1;
       tf.dispose([batch.x, batch.labels]);
@@ -120,5 +138,5 @@ export async function trainEpoch(
     log.warn(
       `epoch ${epoch + 1}: ${incomplete} ${objective.batch === 'pairs' ? 'pair' : 'view'} batch(es) left out: a sample of theirs could not be read`,
     );
-  return { lossSum, samples, learningRate };
+  return { lossSum, samples, learningRate, dataWaitSeconds: wait.seconds };
 }

@@ -147,6 +147,7 @@ async function runEpoch(
     learningRate: totals.learningRate,
     seconds,
     samplesPerSecond: totals.samples / seconds,
+    dataWait: totals.dataWaitSeconds / seconds,
     validation,
     ...(skipped ? { skipped } : {}),
     ...(loop.phases ? { phase: trained.phase } : {}),
@@ -191,6 +192,7 @@ export async function trainEmbedding(
   try {
     if (options.runDir) await mkdir(options.runDir, { recursive: true });
     await resumeOrStart(checkpoints, loop, options.resume);
+    if (loop.state.epoch < options.epochs) await data.prepare?.();
     for (const callback of callbacks) await callback.onStart?.(loop);
     for (let epoch = loop.state.epoch; epoch < options.epochs && !loop.stoppedEarly; epoch++)
       await runEpoch(loop, data, planEpoch(loop.random), epoch, settings, callbacks);

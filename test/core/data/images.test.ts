@@ -12,6 +12,7 @@ import {
   cutout,
   flipHorizontal,
   randomResizedCropBox,
+  resizedCrop,
   rotate,
   type FloatImage,
 } from '../../../core/data/augment.js';
@@ -215,6 +216,28 @@ describe('augmentations on floats', () => {
     return { data, height: 5, width: 5, channels: 3 };
   };
 
+  it('resizedCrop matches bilinear resampling of the box recomputed in float64, and the whole box is the identity', () => {
+    const a = image();
+    expect(Array.from(resizedCrop(a, { left: 0, top: 0, width: 5, height: 5 }).data)).toEqual(Array.from(a.data));
+    const box = { left: 1, top: 2, width: 3, height: 2 };
+    const out = resizedCrop(a, box).data;
+    const value = (y: number, x: number, c: number) => a.data[(y * 5 + x) * 3 + c]!;
+    for (let y = 0; y < 5; y++)
+      for (let x = 0; x < 5; x++) {
+        // The source point of output pixel (x, y), clamped to the box's outer pixel centres.
+        const sx = Math.min(Math.max(1 + ((x + 0.5) * 3) / 5 - 0.5, 1), 3);
+        const sy = Math.min(Math.max(2 + ((y + 0.5) * 2) / 5 - 0.5, 2), 3);
+        const [x0, y0] = [Math.floor(sx), Math.floor(sy)];
+        const [x1, y1] = [Math.min(x0 + 1, 3), Math.min(y0 + 1, 3)];
+        for (let c = 0; c < 3; c++) {
+          const expected =
+            (1 - (sy - y0)) * ((1 - (sx - x0)) * value(y0, x0, c) + (sx - x0) * value(y0, x1, c)) +
+            (sy - y0) * ((1 - (sx - x0)) * value(y1, x0, c) + (sx - x0) * value(y1, x1, c));
+          expect(out[(y * 5 + x) * 3 + c]).toBeCloseTo(expected, 6);
+        }
+      }
+  });
+
   it('flipHorizontal twice is the identity', () => {
     const a = image();
     const copy = Float32Array.from(a.data);
@@ -345,6 +368,16 @@ describe('imageBatches', () => {
     const error = await strict().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InputError);
     expect((error as InputError).file).toBe(path('truncated.jpg'));
+  });
+
+  it('says when its threads are ready, and fails that promise when a thread dies', async () => {
+    const pool = new DecoderPool(2);
+    await pool.ready();
+    expect(pool.threadIds).toHaveLength(2);
+    const closed = new DecoderPool(1);
+    await closed.close();
+    await expect(closed.ready()).rejects.toThrow(/closed/);
+    await pool.close();
   });
 
   it('leaves a shared pool open when the consumer stops early', async () => {

@@ -67,8 +67,10 @@ describe('run report inputs', () => {
 
   it('sorts curves into charts by field name', () => {
     expect(
-      ['loss', 'validation.loss', 'learningRate', 'lr', 'validation.precisionAt1', 'seconds'].map(curveKind),
-    ).toEqual(['loss', 'loss', 'learning rate', 'learning rate', 'metric', 'other']);
+      ['loss', 'validation.loss', 'learningRate', 'lr', 'validation.precisionAt1', 'seconds', 'dataWait'].map(
+        curveKind,
+      ),
+    ).toEqual(['loss', 'loss', 'learning rate', 'learning rate', 'metric', 'other', 'other']);
   });
 
   it('round-trips report.json and refuses a file of another format without throwing', async () => {

@@ -10,7 +10,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { createObjective } from '../../../core/losses/objective.js';
 import { Random } from '../../../core/random.js';
 import { warmupCosine } from '../../../core/training/schedule.js';
-import { imageStreamData } from '../../../core/training/data.js';
+import { imageStreamData, inMemoryData, type TrainingData } from '../../../core/training/data.js';
 import { clipByGlobalNorm } from '../../../core/training/step.js';
 import { trainEmbedding } from '../../../core/training/trainer.js';
 import { mlp } from '../../../plugins/backbones/mlp.js';
@@ -97,6 +97,49 @@ describe('training', () => {
     expect(first.history.at(-1)!.loss).toBeLessThan(first.history[0]!.loss);
     expect(second.weights).toEqual(first.weights);
     expect(first.after).toBe(first.before);
+  });
+
+  it('records the share of each epoch spent waiting for batches', async () => {
+    const count = 32;
+    const labels = Int32Array.from({ length: count }, (_, i) => i % 4);
+    const data = Float32Array.from({ length: count * 8 }, (_, i) => ((i * 13) % 7) / 7);
+    const fast = inMemoryData({ data, shape: [1, 1, 8], labels });
+    let prepared = 0;
+    const slow: TrainingData = {
+      labels,
+      prepare: async () => void prepared++,
+      async *batches(plan, epoch, random) {
+        for await (const batch of fast.batches(plan, epoch, random)) {
+          await new Promise((resolve) => setTimeout(resolve, 300));
+          yield batch;
+        }
+      },
+    };
+    const train = async (source: TrainingData) => {
+      const model = mlp({ hidden: [8] })({ height: 1, width: 1, channels: 8 }, 4, 2);
+      const objective = createObjective(
+        app,
+        { head: 'arcface', headOptions: { margin: 0.2, scale: 8 } },
+        { embeddingDim: 4, numClasses: 4 },
+      );
+      const options = { epochs: 2, batchSize: 16, learningRate: 0.01, headLearningRateFactor: 1 };
+      const { history } = await trainEmbedding(model, objective, source, {
+        ...options,
+        warmupEpochs: 0,
+        clipNorm: 5,
+        seed: 3,
+        progress: false,
+      });
+      objective.dispose();
+      model.dispose();
+      return history.map((record) => record.dataWait!);
+    };
+    const waits = await train(slow);
+    expect(prepared).toBe(1);
+    // Two batches of 300 ms each epoch against steps of a few milliseconds on an 8-wide MLP.
+    for (const wait of waits) expect(wait).toBeGreaterThan(0.5);
+    for (const wait of waits) expect(wait).toBeLessThanOrEqual(1);
+    for (const wait of await train(fast)) expect(wait).toBeLessThan(0.5);
   });
 
   it('decodes images with sharp, honours EXIF orientation, and replaces unreadable files by zeros', async () => {

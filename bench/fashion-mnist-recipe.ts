@@ -40,4 +40,6 @@ export const FASHION_MNIST_PRETRAINED: PretrainedZeroShotRecipe = {
   trainImages: 2500,
   shift: 2,
   batchSize: 80,
+  retrieval: 'neck',
+  heldOutImages: 0,
 };

@@ -16,7 +16,8 @@ NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 
 .PHONY: help setup system deps build test lint format fuzz typecheck gpu webgpu doctor clean \
-	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score
+	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score \
+	shopee-like
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
@@ -28,6 +29,7 @@ help:
 	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score)"
 	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
 	@echo "make bench-profile   top kernels of one training step and sgemm GFLOP/s (BACKENDS=wasm,native)"
+	@echo "make shopee-like     write a Shopee-like set (SCALE_POSTINGS=34250 SCALE_SEED=1 SCALE_HARD=0.3 SCALE_DATA=<dir>)"
 	@echo "make gpu             install the optional CUDA backend (@tensorflow/tfjs-node-gpu)"
 	@echo "make doctor          check the installation"
 
@@ -105,6 +107,17 @@ bench: bench-engine bench-losses bench-train bench-profile bench-knn bench-score
 
 bench-engine bench-losses bench-train bench-profile bench-knn bench-score: build
 	$(NODE) --expose-gc dist/bench/$(@:bench-%=%).js
+
+# A Shopee-like set in Kaggle's layout, of any size, the same for a seed (bench/generate-shopee-like.ts).
+SCALE_POSTINGS ?= 34250
+SCALE_SEED ?= 1
+SCALE_HARD ?= 0.3
+SCALE_DATA ?= output/shopee-like-$(SCALE_POSTINGS)-seed$(SCALE_SEED)-hard$(SCALE_HARD)
+# A set already written is kept (it is written all at once, so train.csv there means complete).
+shopee-like: build
+	@if [ -f "$(SCALE_DATA)/train.csv" ]; then echo "$(SCALE_DATA) is there (remove it to write it again)"; \
+	else $(NODE) dist/bench/generate-shopee-like.js --out "$(SCALE_DATA)" --postings $(SCALE_POSTINGS) \
+		--seed $(SCALE_SEED) --hard $(SCALE_HARD); fi
 
 clean:
 	rm -rf dist output

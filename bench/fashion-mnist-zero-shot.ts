@@ -57,9 +57,9 @@ async function main(): Promise<void> {
       );
       frozen.dispose();
     }
-    const { model, seconds } = await trainPretrainedZeroShot(app, seen, recipe);
+    const { model, retrieval, seconds } = await trainPretrainedZeroShot(app, seen, recipe);
     console.log(
-      `${JSON.stringify(recipe)}\nzero-shot MAP@R ${(await unseenRgbMapAtR(model, unseen, recipe.imageSize)).toFixed(4)} (trained ${seconds.toFixed(0)} s)`,
+      `${JSON.stringify(recipe)}\nzero-shot MAP@R ${(await unseenRgbMapAtR(retrieval, unseen, recipe.imageSize)).toFixed(4)} (trained ${seconds.toFixed(0)} s)`,
     );
     model.dispose();
     return;

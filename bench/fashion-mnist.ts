@@ -356,7 +356,7 @@ async function main(): Promise<void> {
     withLabels(fit, (label) => label < 5),
     pretrained,
   );
-  const tunedMapAtR = await unseenRgbMapAtR(tuned.model, unseen, pretrained.imageSize);
+  const tunedMapAtR = await unseenRgbMapAtR(tuned.retrieval, unseen, pretrained.imageSize);
   tuned.model.dispose();
   rows.push({
     name: `zero-shot: ${pretrained.label}, classes 0–4`,
@@ -366,7 +366,8 @@ async function main(): Promise<void> {
     note:
       `${pretrained.trainImages} images, ${pretrained.fineTuning.headOnlyEpochs} head-only + ` +
       `${pretrained.epochs - pretrained.fineTuning.headOnlyEpochs} unfrozen (from ${String(pretrained.fineTuning.unfreeze)}) ` +
-      `epoch(s), lr ${pretrained.learningRate}, dim ${pretrained.embeddingDim}, ${tuned.seconds.toFixed(0)} s`,
+      `epoch(s), lr ${pretrained.learningRate}, dim ${pretrained.embeddingDim}, retrieval by the ${pretrained.retrieval}, ` +
+      `${tuned.seconds.toFixed(0)} s`,
   });
   console.log(
     `zero-shot MAP@R ${zeroShotMapAtR.toFixed(4)} vs untrained ${untrainedMapAtR.toFixed(4)} (ratio ` +

@@ -12,7 +12,7 @@ import { l2Normalize } from '../core/losses/class-matrix.js';
 import { createObjective } from '../core/losses/objective.js';
 import { retrievalMetrics } from '../core/metrics/retrieval.js';
 import type { Random } from '../core/random.js';
-import { trainEmbedding } from '../core/training/trainer.js';
+import { trainEmbedding, type TrainerOptions } from '../core/training/trainer.js';
 import type { TrainingData } from '../core/training/data.js';
 import type { FineTuningOptions } from '../core/training/fine-tuning.js';
 import { pixelVectors, subset, type Split } from '../competitions/fashion-mnist/dataset.js';
@@ -95,20 +95,59 @@ function asRgb(data: TrainingData, size: number): TrainingData {
 
 /** A pretrained backbone fine-tuned on classes 0–4: what it is, at which image size, and its phases. */
 export interface PretrainedZeroShotRecipe extends ZeroShotRecipe {
-  readonly backbone: { readonly name: string; readonly options: Record<string, unknown> };
+  readonly backbone: { readonly name: string; readonly options: { readonly layer: string } & Record<string, unknown> };
   readonly imageSize: number;
   readonly fineTuning: FineTuningOptions;
+  /**
+   * What retrieves after fine-tuning: the neck's embedding the loss trained, or the fine-tuned network's own map at
+   * its cut layer, flattened (the neck then serves only to train the network).
+   */
+  readonly retrieval: 'neck' | 'map';
+  /**
+   * Images of the seen classes after the training images, held out: their MAP@R (by `retrieval`) after each epoch
+   * stops training when it falls and keeps the best epoch's weights. 0: no early stopping.
+   */
+  readonly heldOutImages: number;
 }
 
-/** Fine-tunes the pretrained backbone on `split` (classes 0–4) with the recipe; returns the model and seconds. */
+/** The fine-tuned model's retrieval output (the recipe's `retrieval`), sharing its weights. */
+export function retrievalModel(model: tf.LayersModel, recipe: PretrainedZeroShotRecipe): tf.LayersModel {
+  return recipe.retrieval === 'neck'
+    ? model
+    : tf.model({ inputs: model.inputs, outputs: model.getLayer(recipe.backbone.options.layer).output });
+}
+
+/**
+ * Fine-tunes the pretrained backbone on `split` (classes 0–4) with the recipe, early stopping on the held-out images
+ * of the same classes; returns the model, its retrieval output (`retrieval`, sharing its weights) and seconds.
+ */
 export async function trainPretrainedZeroShot(
   app: Simkit,
   split: Split,
   recipe: PretrainedZeroShotRecipe,
-): Promise<{ model: tf.LayersModel; seconds: number }> {
+): Promise<{ model: tf.LayersModel; retrieval: tf.LayersModel; seconds: number }> {
   const build = app.registry<BackboneBuilder>('Backbone').create(recipe.backbone.name, recipe.backbone.options);
   const model = build({ height: recipe.imageSize, width: recipe.imageSize, channels: 3 }, recipe.embeddingDim, SEED);
-  return trainOnSeen(app, split, recipe, model, (data) => asRgb(data, recipe.imageSize), recipe.fineTuning);
+  const retrieval = retrievalModel(model, recipe);
+  const start = Math.min(recipe.trainImages, split.count);
+  const heldOut = subset(
+    split,
+    [...Array(Math.min(recipe.heldOutImages, split.count - start)).keys()].map((i) => start + i),
+  );
+  const stopping =
+    heldOut.count > 0
+      ? {
+          validate: async () => ({
+            'seen held-out MAP@R': await unseenRgbMapAtR(retrieval, heldOut, recipe.imageSize),
+          }),
+          earlyStopping: { patience: 1 },
+        }
+      : {};
+  const trained = await trainOnSeen(app, split, recipe, model, (data) => asRgb(data, recipe.imageSize), {
+    fineTuning: recipe.fineTuning,
+    ...stopping,
+  });
+  return { ...trained, retrieval };
 }
 
 /** Trains the CNN on `split` (classes 0–4) with the recipe; returns the model and the training seconds. */
@@ -117,7 +156,7 @@ export async function trainZeroShot(
   split: Split,
   recipe: ZeroShotRecipe,
 ): Promise<{ model: tf.LayersModel; seconds: number }> {
-  return trainOnSeen(app, split, recipe, buildCnn(app, recipe.embeddingDim), (data) => data);
+  return trainOnSeen(app, split, recipe, buildCnn(app, recipe.embeddingDim), (data) => data, {});
 }
 
 async function trainOnSeen(
@@ -126,7 +165,7 @@ async function trainOnSeen(
   recipe: ZeroShotRecipe,
   model: tf.LayersModel,
   images: (data: TrainingData) => TrainingData,
-  fineTuning?: FineTuningOptions,
+  extra: Pick<TrainerOptions, 'fineTuning' | 'validate' | 'earlyStopping'>,
 ): Promise<{ model: tf.LayersModel; seconds: number }> {
   const started = Date.now();
   const train = subset(split, [...Array(Math.min(recipe.trainImages, split.count)).keys()]);
@@ -149,7 +188,7 @@ async function trainOnSeen(
       seed: SEED,
       sampler,
       progress: false,
-      ...(fineTuning ? { fineTuning } : {}),
+      ...extra,
     });
   } finally {
     objective.dispose();
@@ -177,7 +216,10 @@ function cosineMapAtR(vectors: Float32Array, labels: Int32Array | Uint8Array): n
   const index = VectorIndex.create(dim);
   const ids = Array.from({ length: count }, (_, i) => String(i));
   index.add(ids, vectors);
-  const neighbours = searchNeighbours(index, ids, vectors, { k: count / 5, excludeSelf: true });
+  const classSizes = new Map<number, number>();
+  for (const label of labels) classSizes.set(label, (classSizes.get(label) ?? 0) + 1);
+  const k = Math.max(...classSizes.values());
+  const neighbours = searchNeighbours(index, ids, vectors, { k, excludeSelf: true });
   return retrievalMetrics(
     Array.from(labels),
     neighbours.map((row) => row.indices.map((g) => labels[g]!)),
@@ -204,7 +246,10 @@ export function rgbImages(split: Split, start: number, end: number, size: number
   });
 }
 
-/** MAP@R among `unseen` of a network on RGB images at `size` px (its output flattened when it is a map). */
+/**
+ * MAP@R among the images of `split` (the unseen classes, or held-out images of the seen ones) of a network on RGB
+ * images at `size` px (its output flattened when it is a map).
+ */
 export async function unseenRgbMapAtR(model: tf.LayersModel, unseen: Split, size: number): Promise<number> {
   const vectors = await embedAll(unseen.count, (start, end) => {
     const images = rgbImages(unseen, start, end, size);

@@ -8,7 +8,7 @@ import { defineCompetition, hashedUsage } from '../../core/competition/adapter.j
 import { Random } from '../../core/random.js';
 import { writeCsvAtomic } from '../../core/data/csv.js';
 import { classSizes, hexId, renderPictures } from '../../core/samples/labelled.js';
-import { IMAGE_CLASSIFICATION_CONFIG } from '../../core/pipeline/defaults.js';
+import { IMAGE_CLASSIFICATION_CONFIG, PRETRAINED_IMAGE_MODEL } from '../../core/pipeline/defaults.js';
 import {
   GLR_LAYOUT,
   readGlrSet,
@@ -21,6 +21,9 @@ import { meanAveragePrecisionMetric } from '../../core/metrics/average-precision
 
 export const RETRIEVAL_CONFIG: CompetitionConfig = {
   ...IMAGE_CLASSIFICATION_CONFIG,
+  // The pretrained MobileNetV2: held-out validation mAP@100 0.775 against 0.524 for the residual CNN trained from
+  // scratch (docs/competitions.md).
+  models: { image: PRETRAINED_IMAGE_MODEL },
   validation: { fraction: 0.3, by: 'label' },
   neighbours: 100,
   postProcessors: [{ name: 'query-expansion', options: { neighbours: 2, power: 3, minSimilarity: 0, k: 100 } }],

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { CompetitionAdapter, CompetitionConfig, Item } from '../../core/contracts/competition.js';
 import { dataPath, defineCompetition, readCsv, requireField } from '../../core/competition/adapter.js';
 import { meanF1Metric } from '../../core/metrics/f1.js';
-import { IMAGE_CLASSIFICATION_CONFIG, IMAGE_MODEL } from '../../core/pipeline/defaults.js';
+import { IMAGE_CLASSIFICATION_CONFIG, PRETRAINED_IMAGE_MODEL } from '../../core/pipeline/defaults.js';
 import { generateShopeeSample } from './sample.js';
 
 export const SHOPEE_CONFIG: CompetitionConfig = {
@@ -11,12 +11,7 @@ export const SHOPEE_CONFIG: CompetitionConfig = {
     // The sample's photos at their full 64 px, through the pretrained MobileNetV2 (ImageNet, from the npm package
     // nsfwjs, frozen) cut after block 10, its 4×4×64 map flattened into the batch-norm neck. Held-out validation
     // mean F1 0.918 against 0.866 for the residual CNN 32-64-128 trained from scratch (docs/competitions.md).
-    image: {
-      ...IMAGE_MODEL,
-      imageSize: 64,
-      backbone: { name: 'mobilenet-v2', options: { layer: 'block_10_project_BN', pooling: 'flatten' } },
-      epochs: 12,
-    },
+    image: { ...PRETRAINED_IMAGE_MODEL, epochs: 12 },
     // Titles: a hashed word n-gram encoder trained with ArcFace on the label groups, as Shopee's winners trained
     // BERT-style title models.
     text: {

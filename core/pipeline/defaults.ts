@@ -15,6 +15,17 @@ export const IMAGE_MODEL: ImageModelConfig = {
 };
 
 /**
+ * The pretrained MobileNetV2 (ImageNet weights from the npm package nsfwjs, frozen) at 64 px, cut after block 10,
+ * its 4×4×64 map flattened into the batch-norm neck: the image model of the competitions whose held-out validation
+ * it improved over the CNN trained from scratch (docs/competitions.md).
+ */
+export const PRETRAINED_IMAGE_MODEL: ImageModelConfig = {
+  ...IMAGE_MODEL,
+  imageSize: 64,
+  backbone: { name: 'mobilenet-v2', options: { layer: 'block_10_project_BN', pooling: 'flatten' } },
+};
+
+/**
  * The pipeline defaults an image adapter starts from (kNN voting over the train images with the
  * `image` model); each competition's adapter spreads them and sets what differs, so its config is in its own folder.
  */

@@ -58,7 +58,7 @@ describe("components' options", () => {
     expect(competition.stdout).toMatch(/\n {2}models +The run's embedding models by name/);
     // A nested default gets a line of its own.
     expect(competition.stdout).toContain(
-      '    = {"image":{"input":"image","imageSize":32,"backbone":{"name":"residual-cnn"',
+      '    = {"image":{"input":"image","imageSize":64,"backbone":{"name":"mobilenet-v2"',
     );
     const unknown = await simkitInProcess(['list', 'losses', 'tripplet'], { cwd: REPO_ROOT });
     expect(unknown.code).toBe(2);

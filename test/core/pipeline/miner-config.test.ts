@@ -26,7 +26,7 @@ describe('a miner in the competition config', () => {
   let app: Simkit;
   const root = mkdtempSync(join(tmpdir(), 'simkit-miners-'));
   beforeAll(async () => {
-    await initEngine('wasm');
+    await initEngine('native');
     app = await Simkit.create();
   });
 

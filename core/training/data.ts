@@ -124,16 +124,18 @@ export interface ImageStreamOptions {
 async function decodeOnce(
   items: readonly ImageSource[],
   cache: ImageCache,
-  options: ImageStreamOptions & { readonly size: number },
+  options: ImageStreamOptions,
   pool: DecoderPool,
 ): Promise<void> {
+  const { size } = options;
+  if (typeof size !== 'number') return;
   const started = Date.now();
-  await fillImageCache(items, cache, { size: options.size, channels: options.channels }, pool);
+  await fillImageCache(items, cache, { size, channels: options.channels }, pool);
   // The threads are started here rather than in the first epoch, whose time they would count in.
   await pool.ready();
   const unreadable = cache.bad.size ? `, ${cache.bad.size} unreadable` : '';
   log.info(
-    `${items.length} training images decoded once at ${options.size}×${options.size} ` +
+    `${items.length} training images decoded once at ${size}×${size} ` +
       `(${cache.reused} by an earlier run${unreadable}, ${((Date.now() - started) / 1000).toFixed(1)} s), ` +
       `kept in ${cache.where === 'memory' ? 'memory' : 'a file'} for every epoch`,
   );
@@ -193,9 +195,7 @@ export function imageStreamData(
     },
     async prepare() {
       const opened = await openCache();
-      const { size } = options;
-      if (opened && typeof size === 'number')
-        await decodeOnce(items, opened, { ...options, size }, (pool ??= new DecoderPool(options.workers)));
+      if (opened) await decodeOnce(items, opened, options, (pool ??= new DecoderPool(options.workers)));
     },
     async *batches(plan, epoch) {
       if (plan.length === 0) return;

@@ -60,7 +60,7 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
       batch: 128,
       trainSteps: count('TRAIN_MLP_STEPS', 150),
       embedBatches: count('EMBED_MLP_BATCHES', 200),
-      targets: { train: 1.0, embed: 1.0 },
+      targets: { train: 1.0, embed: 0.7 },
       build: (seed) => mlp({ hidden: [512] })(MNIST, EMBEDDING_DIM, seed),
     },
     cnn: {
@@ -70,7 +70,7 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
       batch: 128,
       trainSteps: count('TRAIN_CNN_STEPS', 50),
       embedBatches: count('EMBED_CNN_BATCHES', 48),
-      targets: { train: 0.8, embed: 1.0 },
+      targets: { train: 1.0, embed: 1.0 },
       build: (seed) => plainCnn({ stages: [[32], [64]], hidden: 0 })(MNIST, EMBEDDING_DIM, seed),
     },
     resnet: {
@@ -80,7 +80,7 @@ export function benchNetworks(): Record<NetworkKey, BenchNetwork> {
       batch: 64,
       trainSteps: count('TRAIN_RESNET_STEPS', 24),
       embedBatches: count('EMBED_RESNET_BATCHES', 10),
-      targets: { train: 0.7, embed: 1.0 },
+      targets: { train: 1.0, embed: 1.0 },
       build: (seed) =>
         residualCnn({ ...RESNET18_DEFAULTS, widths: RESNET_WIDTHS })(
           { height: 64, width: 64, channels: 3 },

@@ -196,6 +196,12 @@ function buildModel(
   seed: number,
   classes: { count: number; counts: number[] },
 ): { model: tf.LayersModel; objective: Objective; sampler?: Sampler } {
+  const sampler =
+    spec.sampler.name === NO_SAMPLER
+      ? undefined
+      : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
+  // Before the backbone is built: a network over inputs that cannot train may not even fit in memory.
+  checkBatchFits(plannedBatchSize(spec.batchSize, sampler), inputs.shape, inputs.kind);
   const build = app
     .registry<BackboneBuilder>('Backbone')
     .create(spec.backbone.name, componentOptions(spec.backbone.options));
@@ -206,11 +212,6 @@ function buildModel(
     classCounts: classes.counts,
     seed: deriveSeed(seed, 'model', name),
   });
-  const sampler =
-    spec.sampler.name === NO_SAMPLER
-      ? undefined
-      : app.registry<Sampler>('Sampler').create(spec.sampler.name, componentOptions(spec.sampler.options));
-  checkBatchFits(plannedBatchSize(spec.batchSize, sampler), inputs.shape, inputs.kind);
   return { model, objective, sampler };
 }
 

@@ -84,8 +84,9 @@ function editLine(file: string, line: number, change: (text: string) => string):
   writeFileSync(file, lines.join('\n'));
 }
 
-/** A smaller image model: hotels in seconds. */
-const SMALL_IMAGE_MODEL = 'models:\n  image: { imageSize: 24, batchSize: 32, embeddingSize: 16 }\n';
+/** A smaller image model (the residual CNN from scratch, not the default pretrained network): hotels in seconds. */
+const SMALL_IMAGE_MODEL =
+  'models:\n  image: { imageSize: 24, batchSize: 32, embeddingSize: 16, backbone: { name: residual-cnn } }\n';
 
 const RUN_OUTPUTS = ['out/submission.csv', 'out/run/image/checkpoints', 'out/run/image/model', 'out/config.json'];
 
@@ -189,9 +190,13 @@ function deadPid(): number {
   return spawnSync('true').pid;
 }
 
-/** A config file `c.yaml` in `dir`: the small image model with `text` (its own settings) after the small ones. */
+/**
+ * A config file `c.yaml` in `dir`: the small image model (the residual CNN unless `text` names a backbone) with `text`
+ * (its own settings) after the small ones.
+ */
 function smallConfig(dir: string, text = ''): string {
-  const settings = `imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n${text}`;
+  const backbone = text.includes('backbone:') ? '' : 'backbone: { name: residual-cnn }\n';
+  const settings = `imageSize: 24\nbatchSize: 32\nembeddingSize: 16\n${backbone}${text}`;
   const indented = settings
     .split('\n')
     .map((line) => (line ? `    ${line}` : line))

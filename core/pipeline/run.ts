@@ -78,39 +78,38 @@ interface FinalPass {
   readonly dispose: () => void;
 }
 
+/** The pass of one set of models trained on the run's train items: its validation's chain and tuned settings. */
+function modelsPass(
+  run: ScoredRunContext,
+  embedder: Embedder,
+  outcome: ValidationOutcome,
+  dispose: () => void = () => undefined,
+): FinalPass {
+  return {
+    embedder,
+    outcome,
+    chain: outcome.chain,
+    tuned: outcome.tuning.best.overrides,
+    training: run.train,
+    dispose,
+  };
+}
+
 async function finalPass(
   run: ScoredRunContext,
   options: RunOptions,
   first: { readonly embedder: Embedder; readonly outcome: ValidationOutcome },
   distractors: Distractors,
 ): Promise<FinalPass> {
-  const { outcome } = first;
   if ((run.config.folds?.count ?? 1) > 1) {
-    const folds = await crossValidate(run, options, outcome);
-    return { ...folds, outcome, tuned: folds.outOfFold.tuned };
+    const folds = await crossValidate(run, options, first.outcome);
+    return { ...folds, outcome: first.outcome, tuned: folds.outOfFold.tuned };
   }
   if (run.config.pseudoLabels?.enabled) {
-    const second = await pseudoLabelRound(run, options, first, distractors);
-    const { embedder, outcome: secondOutcome, round, models } = second;
-    const tuned = secondOutcome.tuning.best.overrides;
-    const training = run.train;
-    return {
-      embedder,
-      outcome: secondOutcome,
-      chain: secondOutcome.chain,
-      tuned,
-      training,
-      pseudoLabels: round,
-      dispose: () => models.dispose(),
-    };
+    const { embedder, outcome, round, models } = await pseudoLabelRound(run, options, first, distractors);
+    return { ...modelsPass(run, embedder, outcome, () => models.dispose()), pseudoLabels: round };
   }
-  return {
-    ...first,
-    chain: outcome.chain,
-    tuned: outcome.tuning.best.overrides,
-    training: run.train,
-    dispose: () => undefined,
-  };
+  return modelsPass(run, first.embedder, first.outcome);
 }
 
 /**

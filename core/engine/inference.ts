@@ -7,6 +7,7 @@
  * graph works; nested models and shared layers run as they are.
  */
 import * as tf from '@tensorflow/tfjs';
+import { fusedConv2dAdd } from './native/inference-kernels.js';
 
 /** tfjs-layers internals a plan reads: a layer's single call in the model's graph. */
 interface GraphNode {
@@ -23,7 +24,9 @@ type FusedActivation = 'linear' | 'relu' | 'relu6';
 interface Foldable {
   readonly kernel: tf.LayerVariable;
   readonly bias: Weight;
-  run(x: tf.Tensor, kernel: tf.Tensor, bias: tf.Tensor, activation: FusedActivation): tf.Tensor;
+  /** Whether `run` takes an addend (added before the activation, in the same kernel on the native engine). */
+  readonly addable: boolean;
+  run(inputs: tf.Tensor[], kernel: tf.Tensor, bias: tf.Tensor, activation: FusedActivation): tf.Tensor;
 }
 
 const inputRank = (layer: tf.layers.Layer) => (layer as GraphLayer).inboundNodes[0]!.inputTensors[0]!.shape.length;
@@ -41,7 +44,8 @@ function foldable(layer: tf.layers.Layer): Foldable | undefined {
     return {
       kernel: weights.kernel,
       bias: weights.bias,
-      run: (x, kernel, bias, activation) =>
+      addable: false,
+      run: ([x], kernel, bias, activation) =>
         tf.fused.matMul({ a: x as tf.Tensor2D, b: kernel as tf.Tensor2D, bias, activation }),
     };
   }
@@ -53,14 +57,18 @@ function foldable(layer: tf.layers.Layer): Foldable | undefined {
     strides: pair(options.strides),
     pad: options.padding as 'same' | 'valid',
     dilations: pair(options.dilationRate),
-    dataFormat: 'NHWC' as const,
   };
   const convolve = className === 'Conv2D' ? tf.fused.conv2d : tf.fused.depthwiseConv2d;
   return {
     kernel,
     bias: weights.bias,
-    run: (x, filter, bias, activation) =>
-      convolve({ x: x as tf.Tensor4D, filter: filter as tf.Tensor4D, bias, activation, ...geometry }),
+    addable: className === 'Conv2D',
+    run: ([x, addend], filter, bias, activation) => {
+      const [input, weights4d] = [x as tf.Tensor4D, filter as tf.Tensor4D];
+      return addend
+        ? fusedConv2dAdd({ x: input, filter: weights4d, bias, addend: addend as tf.Tensor4D, activation, ...geometry })
+        : convolve({ x: input, filter: weights4d, bias, activation, ...geometry });
+    },
   };
 }
 
@@ -111,6 +119,21 @@ export function foldBatchNorm(
   }
   for (let i = 0; i < kernel.length; i++) folded.kernel[i] = kernel[i]! * scale[i % channels]!;
   return folded;
+}
+
+/** `steps` in an order where each runs after the steps making its inputs, otherwise in the given order. */
+function topologicalOrder(steps: readonly Step[], inputId: number): Step[] {
+  const ready = new Set([inputId]);
+  const pending = [...steps];
+  const ordered: Step[] = [];
+  while (pending.length > 0) {
+    const next = pending.findIndex((step) => step.inputs.every((id) => ready.has(id)));
+    if (next < 0) throw new Error('the model graph has a step whose inputs no step makes');
+    const [step] = pending.splice(next, 1);
+    ordered.push(step!);
+    ready.add(step!.output);
+  }
+  return ordered;
 }
 
 /** One step of a plan: the symbolic tensors it reads, the one it makes, and how. */
@@ -171,10 +194,22 @@ export function inferencePlan(model: tf.LayersModel): InferencePlan | undefined 
     const normLayer = linear && soleConsumer(layer);
     const norm = normLayer && batchNormOf(normLayer);
     if (linear && normLayer && norm) {
-      const activationLayer = soleConsumer(normLayer);
-      const activation = (activationLayer && fusedActivation(activationLayer)) ?? 'linear';
-      const last = activation === 'linear' ? normLayer : activationLayer!;
-      absorbed.add(normLayer).add(last);
+      const normOutput = normLayer.inboundNodes[0]!.outputTensors[0]!.id;
+      // A layer another fold has taken already (the other branch of an add) stays out.
+      const unclaimed = (candidate: GraphLayer | undefined) =>
+        candidate && !absorbed.has(candidate) ? candidate : undefined;
+      let next = unclaimed(soleConsumer(normLayer));
+      // A residual add after the batch norm (and the activation after it) joins the same kernel.
+      const addInputs = next?.getClassName() === 'Add' ? next.inboundNodes[0]!.inputTensors.map((t) => t.id) : [];
+      const addend = addInputs.length === 2 ? addInputs.find((id) => id !== normOutput) : undefined;
+      const addLayer = linear.addable && addend !== undefined ? next : undefined;
+      if (addLayer) {
+        inputs.push(addend!);
+        next = unclaimed(soleConsumer(addLayer));
+      }
+      const activation = (next && fusedActivation(next)) ?? 'linear';
+      const last = activation === 'linear' ? (addLayer ?? normLayer) : next!;
+      for (const absorbedLayer of [normLayer, addLayer, last]) if (absorbedLayer) absorbed.add(absorbedLayer);
       const index = folds.length;
       const read = (weight: Weight) => (weight ? (weight.read().dataSync() as Float32Array) : undefined);
       folds.push({
@@ -198,8 +233,15 @@ export function inferencePlan(model: tf.LayersModel): InferencePlan | undefined 
       steps.push({
         inputs,
         output: last.inboundNodes[0]!.outputTensors[0]!.id,
-        label: `Folded${layer.getClassName()}+BatchNormalization${activation === 'linear' ? '' : `+${activation}`}`,
-        run: ([x]) => linear.run(x!, values[index]!.kernel, values[index]!.bias, activation),
+        label: [
+          `Folded${layer.getClassName()}`,
+          'BatchNormalization',
+          addLayer && 'Add',
+          activation !== 'linear' && activation,
+        ]
+          .filter(Boolean)
+          .join('+'),
+        run: (tensors) => linear.run(tensors, values[index]!.kernel, values[index]!.bias, activation),
       });
       continue;
     }
@@ -212,10 +254,11 @@ export function inferencePlan(model: tf.LayersModel): InferencePlan | undefined 
     });
   }
 
+  const inputId = model.inputs[0]!.id;
+  const ordered = topologicalOrder(steps, inputId);
   // Each symbolic tensor's readers among the steps, to release intermediates as soon as they are read.
   const readers = new Map<number, number>();
-  for (const step of steps) for (const id of step.inputs) readers.set(id, (readers.get(id) ?? 0) + 1);
-  const inputId = model.inputs[0]!.id;
+  for (const step of ordered) for (const id of step.inputs) readers.set(id, (readers.get(id) ?? 0) + 1);
   let versions: tf.DataId[] = [];
   const sources = folds.flatMap((fold) => fold.sources);
   const release = () => {
@@ -235,14 +278,19 @@ export function inferencePlan(model: tf.LayersModel): InferencePlan | undefined 
   };
 
   return {
-    steps: steps.map((step) => step.label),
+    steps: ordered.map((step) => step.label),
     predict(x) {
       refresh();
       const live = new Map<number, tf.Tensor>([[inputId, x]]);
       const left = new Map(readers);
       try {
-        for (const step of steps) {
-          const output = tf.tidy(() => step.run(step.inputs.map((id) => live.get(id)!)));
+        for (const step of ordered) {
+          const output = tf.tidy(() => {
+            const inputs = step.inputs.map((id) => live.get(id)!);
+            const result = step.run(inputs);
+            // A layer that passes its input through (Dropout in inference) gets its own handle, released on its own.
+            return inputs.includes(result) ? result.clone() : result;
+          });
           live.set(step.output, output);
           for (const id of step.inputs) {
             const remaining = left.get(id)! - 1;

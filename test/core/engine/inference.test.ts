@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../../core/engine/backend.js';
 import { foldBatchNorm, inferencePlan, inferenceRows, inferenceRunner } from '../../../core/engine/inference.js';
+import { FUSED_CONV_ADD } from '../../../core/engine/native/inference-kernels.js';
 import { nativeKernelCalls } from '../../../core/engine/native/kernels.js';
 import { embedInChunks, type ModelInputs } from '../../../core/pipeline/model-inputs.js';
 import { conv2dForward, depthwiseForward, geometry, randomArray, relativeError } from './reference.js';
@@ -163,10 +164,8 @@ describe('inferencePlan', () => {
     const plan = inferencePlan(model)!;
     expect(plan.steps).toEqual([
       'FoldedConv2D+BatchNormalization+relu',
-      'FoldedConv2D+BatchNormalization',
-      'FoldedConv2D+BatchNormalization',
-      'Add',
-      'ReLU',
+      'FoldedConv2D+BatchNormalization', // the shortcut, run before the branch that adds it
+      'FoldedConv2D+BatchNormalization+Add+relu',
       'GlobalAveragePooling2D',
       'FoldedDense+BatchNormalization',
     ]);
@@ -174,11 +173,20 @@ describe('inferencePlan', () => {
     const expected = await cpuPredict(model, x, [3, 7, 6, 3]);
     const xs = tf.tensor4d(x, [3, 7, 6, 3]);
     plan.predict(xs).dispose(); // makes the folded weights
-    const tensors = tf.memory().numTensors;
+    const [tensors, added] = [tf.memory().numTensors, callsOf(FUSED_CONV_ADD)];
     const actual = plan.predict(xs);
     expect(relativeError(actual.dataSync(), expected)).toBeLessThanOrEqual(TOLERANCE);
+    expect(callsOf(FUSED_CONV_ADD)).toBe(added + 1);
     actual.dispose();
     expect(tf.memory().numTensors).toBe(tensors);
+    await tf.setBackend('cpu'); // the plan's route without the native kernels
+    try {
+      const onCpu = tf.tidy(() => plan.predict(tf.tensor4d(x, [3, 7, 6, 3])).dataSync());
+      expect(relativeError(onCpu, expected)).toBeLessThanOrEqual(TOLERANCE);
+    } finally {
+      await tf.setBackend('native');
+    }
+    expect(callsOf(FUSED_CONV_ADD)).toBe(added + 1);
     plan.dispose();
     xs.dispose();
     expect(tf.memory().numTensors).toBe(tensors - 9); // the input, 4 folded kernels and biases
@@ -262,11 +270,12 @@ describe('embedInChunks through the plan', () => {
     };
     const items = Array.from({ length: count }, (_, i) => ({ id: String(i), labels: [], extra: {} }));
     const tensors = tf.memory().numTensors;
-    const folded = callsOf('FusedConv2D');
+    const [folded, added] = [callsOf('FusedConv2D'), callsOf(FUSED_CONV_ADD)];
     const vectors = new Float32Array(count * 6);
     await embedInChunks(model, items, inputs, (start, values) => vectors.set(values, start * 6));
     expect(tf.memory().numTensors).toBe(tensors);
-    expect(callsOf('FusedConv2D') - folded).toBe(6); // the three folded convolutions, in each of the two chunks
+    // Per chunk (two), the stem and the shortcut as fused convolutions, the branch with its add in one kernel.
+    expect([callsOf('FusedConv2D') - folded, callsOf(FUSED_CONV_ADD) - added]).toEqual([4, 2]);
     const raw = tf.tidy(() => (model.predict(tf.tensor4d(data, [count, 7, 6, 3])) as tf.Tensor2D).arraySync());
     const expected = raw.flatMap((row) => {
       const norm = Math.sqrt(row.reduce((sum, v) => sum + v * v, 0));

@@ -82,9 +82,12 @@ function fusedActivation(layer: tf.layers.Layer): FusedActivation | undefined {
   return options.maxValue === 6 ? 'relu6' : undefined;
 }
 
+/** tfjs-layers' BatchNormalization class (not exported by name); subclasses such as a frozen batch norm count too. */
+const BatchNormalization = tf.serialization.SerializationMap.getMap().classNameMap['BatchNormalization']![0];
+
 /** A batch norm over the last axis in inference mode: its four vectors and epsilon. */
 function batchNormOf(layer: tf.layers.Layer) {
-  if (layer.getClassName() !== 'BatchNormalization') return undefined;
+  if (!(layer instanceof BatchNormalization)) return undefined;
   const options = config(layer);
   if (options.axis !== -1 && options.axis !== inputRank(layer) - 1) return undefined;
   const weights = layer as unknown as Record<string, Weight>;

@@ -5,6 +5,7 @@ import { initEngine } from '../../../core/engine/backend.js';
 import { foldBatchNorm, inferencePlan, inferenceRows, inferenceRunner } from '../../../core/engine/inference.js';
 import { FUSED_CONV_ADD } from '../../../core/engine/native/inference-kernels.js';
 import { nativeKernelCalls } from '../../../core/engine/native/kernels.js';
+import { FrozenBatchNormalization } from '../../../core/models/layers.js';
 import { embedInChunks, type ModelInputs } from '../../../core/pipeline/model-inputs.js';
 import { conv2dForward, depthwiseForward, geometry, randomArray, relativeError } from './reference.js';
 
@@ -24,7 +25,7 @@ function normWeights(channels: number, seed: number): tf.Tensor[] {
 /** Gives every batch norm of `model` random inference statistics (fresh ones are the identity). */
 function randomiseNorms(model: tf.LayersModel, seed: number): void {
   model.layers.forEach((layer, i) => {
-    if (layer.getClassName() !== 'BatchNormalization') return;
+    if (!layer.getClassName().endsWith('BatchNormalization')) return;
     const weights = normWeights(layer.getWeights()[0]!.shape[0], seed + 10 * i);
     layer.setWeights(weights);
     tf.dispose(weights);
@@ -155,6 +156,22 @@ describe('inferencePlan', () => {
     const actual = tf.tidy(() => plan.predict(tf.tensor4d(x, [2, 6, 5, 3])).dataSync());
     expect(relativeError(actual, expected)).toBeLessThanOrEqual(TOLERANCE);
     expect(callsOf('FusedDepthwiseConv2D')).toBe(before + 1);
+    plan.dispose();
+    model.dispose();
+  });
+
+  it('folds a frozen batch norm (a pretrained network’s) too', async () => {
+    const input = tf.input({ shape: [4, 4, 2] });
+    const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false });
+    const frozen = new FrozenBatchNormalization({ epsilon: EPSILON });
+    const output = tf.layers.reLU().apply(frozen.apply(conv.apply(input))) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: output });
+    randomiseNorms(model, 21);
+    const plan = inferencePlan(model)!;
+    expect(plan.steps).toEqual(['FoldedConv2D+BatchNormalization+relu']);
+    const x = randomArray(2 * 4 * 4 * 2, 22);
+    const actual = tf.tidy(() => plan.predict(tf.tensor4d(x, [2, 4, 4, 2])).dataSync());
+    expect(relativeError(actual, await cpuPredict(model, x, [2, 4, 4, 2]))).toBeLessThanOrEqual(TOLERANCE);
     plan.dispose();
     model.dispose();
   });

@@ -163,7 +163,7 @@ describe('inferencePlan', () => {
   it('folds a frozen batch norm (a pretrained network’s) too', async () => {
     const input = tf.input({ shape: [4, 4, 2] });
     const conv = tf.layers.conv2d({ filters: 3, kernelSize: 3, padding: 'same', useBias: false });
-    const frozen = new FrozenBatchNormalization({ epsilon: EPSILON });
+    const frozen = new FrozenBatchNormalization({}); // epsilon 0.001, as EPSILON
     const output = tf.layers.reLU().apply(frozen.apply(conv.apply(input))) as tf.SymbolicTensor;
     const model = tf.model({ inputs: input, outputs: output });
     randomiseNorms(model, 21);

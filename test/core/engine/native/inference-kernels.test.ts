@@ -22,7 +22,7 @@ describe('fusedConv2dAdd', () => {
       const g = geometry([...shape], [...filter], stride, pad);
       const outShape = [g.batch, g.outHeight, g.outWidth, outChannels] as [number, number, number, number];
       const x = randomArray(
-        shape.reduce((a, b) => a * b),
+        shape.reduce((a: number, b) => a * b, 1),
         1,
       ).map((v) => v * 4);
       const kernel = randomArray(filter[0] * filter[1] * shape[3] * outChannels, 2);

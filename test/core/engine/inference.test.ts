@@ -77,7 +77,9 @@ async function cpuPredict(model: tf.LayersModel, x: Float32Array, shape: number[
   await tf.setBackend('cpu');
   try {
     const copy = tf.model({ inputs: model.inputs, outputs: model.outputs });
-    copy.setWeights(weights.map((w) => tf.tensor(w.values, w.shape)));
+    const copied = weights.map((w) => tf.tensor(w.values, w.shape));
+    copy.setWeights(copied);
+    tf.dispose(copied);
     return tf.tidy(() => (copy.predict(tf.tensor(x, shape)) as tf.Tensor).dataSync() as Float32Array);
   } finally {
     await tf.setBackend('native');
@@ -236,6 +238,27 @@ describe('inferencePlan', () => {
     const x = randomArray(5 * 4, 16);
     const actual = tf.tidy(() => plan.predict(tf.tensor2d(x, [5, 4])).dataSync());
     expect(relativeError(actual, await cpuPredict(model, x, [5, 4]))).toBeLessThanOrEqual(TOLERANCE);
+    plan.dispose();
+    model.dispose();
+  });
+
+  it('runs a layer that passes its input through (Dropout in inference) without releasing what it returns', async () => {
+    const input = tf.input({ shape: [4] });
+    const dropped = tf.layers.dropout({ rate: 0.5 }).apply(input) as tf.SymbolicTensor;
+    const hidden = tf.layers.dense({ units: 3 }).apply(dropped) as tf.SymbolicTensor;
+    const output = tf.layers.dropout({ rate: 0.5 }).apply(hidden) as tf.SymbolicTensor;
+    const model = tf.model({ inputs: input, outputs: output });
+    const plan = inferencePlan(model)!;
+    expect(plan.steps).toEqual(['Dropout', 'Dense', 'Dropout']);
+    const x = randomArray(5 * 4, 23);
+    const xs = tf.tensor2d(x, [5, 4]);
+    const tensors = tf.memory().numTensors;
+    const actual = plan.predict(xs);
+    expect(relativeError(actual.dataSync(), await cpuPredict(model, x, [5, 4]))).toBeLessThanOrEqual(TOLERANCE);
+    expect(xs.isDisposed).toBe(false);
+    actual.dispose();
+    expect(tf.memory().numTensors).toBe(tensors);
+    tf.dispose(xs);
     plan.dispose();
     model.dispose();
   });

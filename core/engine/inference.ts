@@ -322,17 +322,21 @@ export function inferencePlan(model: tf.LayersModel): InferencePlan | undefined 
  */
 export const INFERENCE_BATCH_VALUES = 1 << 22;
 
-/** Rows of `x` to run at once: the batch, or as many as INFERENCE_BATCH_VALUES allows (at least one). */
-export function inferenceRows(shape: readonly number[]): number {
+/** Rows of `x` to run at once: the batch, or as many as `maxValues` input values allow (at least one). */
+export function inferenceRows(shape: readonly number[], maxValues = INFERENCE_BATCH_VALUES): number {
   const perRow = shape.slice(1).reduce((product, dim) => product * dim, 1);
-  return Math.max(1, Math.min(shape[0]!, Math.floor(INFERENCE_BATCH_VALUES / Math.max(1, perRow))));
+  return Math.max(1, Math.min(shape[0]!, Math.floor(maxValues / Math.max(1, perRow))));
 }
 
 /**
  * Runs `model` in inference mode, through its plan when it has one (else model.predict), in batches of
- * inferenceRows rows. `predict` leaves `x` to the caller; `dispose` releases the plan's folded weights.
+ * inferenceRows rows (of at most `maxValues` input values). `predict` leaves `x` to the caller; `dispose`
+ * releases the plan's folded weights.
  */
-export function inferenceRunner(model: tf.LayersModel): {
+export function inferenceRunner(
+  model: tf.LayersModel,
+  maxValues = INFERENCE_BATCH_VALUES,
+): {
   predict(x: tf.Tensor): tf.Tensor;
   readonly plan: InferencePlan | undefined;
   dispose(): void;
@@ -342,7 +346,7 @@ export function inferenceRunner(model: tf.LayersModel): {
   return {
     plan,
     predict(x) {
-      const rows = inferenceRows(x.shape);
+      const rows = inferenceRows(x.shape, maxValues);
       if (rows >= x.shape[0]) return once(x);
       return tf.tidy(() => {
         const parts: tf.Tensor[] = [];

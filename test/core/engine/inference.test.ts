@@ -272,20 +272,25 @@ describe('inferencePlan', () => {
 });
 
 describe('inferenceRunner', () => {
-  it('runs large inputs in slices of inferenceRows rows, as one batch would', () => {
+  it('runs large inputs in slices of inferenceRows rows, as one batch would, and leaks nothing', () => {
     expect(inferenceRows([256, 64, 64, 3])).toBe(256);
     expect(inferenceRows([256, 224, 224, 3])).toBe(27);
     expect(inferenceRows([2, 5000, 5000, 3])).toBe(1);
+    expect(inferenceRows([30, 7, 6, 3], 8 * 7 * 6 * 3 + 5)).toBe(8);
     const model = residualModel(17);
-    const runner = inferenceRunner(model);
     const big = tf.randomUniform([30, 7, 6, 3]);
-    const rows = inferenceRows([30, 7, 6, 3]);
-    expect(rows).toBe(30);
     const whole = tf.tidy(() => (model.predict(big, { batchSize: 30 }) as tf.Tensor).dataSync());
-    const actual = tf.tidy(() => runner.predict(big).dataSync());
-    expect(relativeError(actual, whole)).toBeLessThanOrEqual(TOLERANCE);
+    for (const maxValues of [undefined, 8 * 7 * 6 * 3]) {
+      const runner = inferenceRunner(model, maxValues);
+      runner.predict(big).dispose(); // makes the folded weights
+      const [tensors, slices] = [tf.memory().numTensors, callsOf(FUSED_CONV_ADD)];
+      const actual = tf.tidy(() => runner.predict(big).dataSync());
+      expect(relativeError(actual, whole)).toBeLessThanOrEqual(TOLERANCE);
+      expect(callsOf(FUSED_CONV_ADD) - slices).toBe(maxValues ? 4 : 1);
+      expect(tf.memory().numTensors).toBe(tensors);
+      runner.dispose();
+    }
     tf.dispose(big);
-    runner.dispose();
     model.dispose();
   });
 });

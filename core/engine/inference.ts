@@ -3,8 +3,9 @@
  * convolution or dense layer before it, and the activation after it fused into the same kernel. Per folded
  * layer that is one fused convolution (or matmul) with bias and activation where tfjs-layers runs three or
  * four kernels (convolution, FusedBatchNorm, Relu; on the native engine the first is a oneDNN convolution with
- * the bias and activation as post-ops). Every other layer runs its own `apply` in inference mode, so any
- * graph works; nested models and shared layers run as they are.
+ * the bias and activation as post-ops); a convolution whose batch norm feeds a residual add runs the add and
+ * the activation after it in the same kernel too (SimkitFusedConv2DAdd). Every other layer runs its own `apply`
+ * in inference mode. A graph with a layer called more than once (shared layers, nested models) has no plan.
  */
 import * as tf from '@tensorflow/tfjs';
 import { fusedConv2dAdd } from './native/inference-kernels.js';
@@ -143,7 +144,7 @@ function topologicalOrder(steps: readonly Step[], inputId: number): Step[] {
 interface Step {
   readonly inputs: readonly number[];
   readonly output: number;
-  /** What the step runs, for tests and profiles: a layer's class name, or `Folded<Class>+BatchNormalization[+act]`. */
+  /** What the step runs (tests, profiles): a layer class, or `Folded<Class>+BatchNormalization[+Add][+act]`. */
   readonly label: string;
   run(inputs: tf.Tensor[]): tf.Tensor;
 }
@@ -166,7 +167,7 @@ export interface InferencePlan {
 /**
  * A plan for `model`, or undefined when its graph is not one a plan runs (several inputs or outputs, a layer
  * called more than once in it): then model.predict is the route. Folded weights are made on the first
- * `predict` and remade whenever any of the model's weights has been assigned since (training, setWeights,
+ * `predict` and remade whenever any weight they come from has been assigned since (training, setWeights,
  * loading), so a plan held across training stays correct.
  */
 export function inferencePlan(model: tf.LayersModel): InferencePlan | undefined {

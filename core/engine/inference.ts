@@ -125,14 +125,17 @@ export function foldBatchNorm(
   return folded;
 }
 
-/** `steps` in an order where each runs after the steps making its inputs, otherwise in the given order. */
-function topologicalOrder(steps: readonly Step[], inputId: number): Step[] {
+/**
+ * `steps` in an order where each runs after the steps making its inputs, otherwise in the given order; undefined when
+ * some step reads a tensor no step makes.
+ */
+function topologicalOrder(steps: readonly Step[], inputId: number): Step[] | undefined {
   const ready = new Set([inputId]);
   const pending = [...steps];
   const ordered: Step[] = [];
   while (pending.length > 0) {
     const next = pending.findIndex((step) => step.inputs.every((id) => ready.has(id)));
-    if (next < 0) throw new Error('the model graph has a step whose inputs no step makes');
+    if (next < 0) return undefined;
     const [step] = pending.splice(next, 1);
     ordered.push(step!);
     ready.add(step!.output);
@@ -260,6 +263,8 @@ export function inferencePlan(model: tf.LayersModel): InferencePlan | undefined 
 
   const inputId = model.inputs[0]!.id;
   const ordered = topologicalOrder(steps, inputId);
+  // A graph the steps do not cover (none makes the output, or one reads what none makes) runs model.predict.
+  if (!ordered?.some((step) => step.output === outputId)) return undefined;
   // Each symbolic tensor's readers among the steps, to release intermediates as soon as they are read.
   const readers = new Map<number, number>();
   for (const step of ordered) for (const id of step.inputs) readers.set(id, (readers.get(id) ?? 0) + 1);

@@ -263,11 +263,14 @@ describe('inferencePlan', () => {
     model.dispose();
   });
 
-  it('has no plan for a model of two inputs (model.predict runs it)', () => {
+  it('has no plan for a model of two inputs, or one no layer computes (model.predict runs them)', () => {
     const [a, b] = [tf.input({ shape: [3] }), tf.input({ shape: [3] })];
     const model = tf.model({ inputs: [a, b], outputs: tf.layers.add().apply([a, b]) as tf.SymbolicTensor });
     expect(inferencePlan(model)).toBeUndefined();
     model.dispose();
+    const identity = tf.model({ inputs: a, outputs: a });
+    expect(inferencePlan(identity)).toBeUndefined(); // no step makes the output
+    identity.dispose();
   });
 });
 

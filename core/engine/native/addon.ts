@@ -38,6 +38,15 @@ export interface NativeEngineAddon {
     alpha: number,
   ): void;
   conv2d: ConvolutionForward;
+  /** act(conv2d + bias + addend): conv2d's arguments with the addend's offset before the output's. */
+  conv2dAdd(
+    heap: ArrayBuffer,
+    x: number,
+    filter: number,
+    bias: number,
+    addend: number,
+    ...outGeometryActivation: number[]
+  ): void;
   conv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
   conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
   /** Depthwise convolution (oneDNN's grouped convolution): the arguments and geometry of conv2d and its gradients. */

@@ -4,6 +4,7 @@ import type { NativeEngineAddon } from './addon.js';
 import { fusedAdamKernel } from './adam-kernel.js';
 import { batchNormGradKernel, registerNativeGradients } from './gradients.js';
 import { NATIVE_BACKEND, NATIVE_PLANNERS, nativeKernel } from './kernels.js';
+import { registerInferenceKernels } from './inference-kernels.js';
 import { registerTrainingKernels } from './training-kernels.js';
 
 export { NATIVE_BACKEND } from './kernels.js';
@@ -43,5 +44,6 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   tf.registerKernel(batchNormGradKernel(addon));
   registerNativeGradients();
   registerTrainingKernels(addon);
+  registerInferenceKernels(addon);
   tf.registerBackend(NATIVE_BACKEND, () => wasmFactory(), 2);
 }

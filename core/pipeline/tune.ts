@@ -1,3 +1,4 @@
+import { setFlagsFromString } from 'node:v8';
 import type { Overrides } from './knn.js';
 
 export interface TuningPoint {
@@ -16,6 +17,31 @@ export interface TuningResult {
 export const FULL_GRID_LIMIT = 200;
 
 const MAX_PASSES = 4;
+
+/**
+ * How far V8 lets the old generation grow past what survived its last full collection while settings are scored,
+ * in percent. By default it grows up to four times that before collecting it; tuning applies the chain to every
+ * validation query once per setting, those rows live long enough to be promoted, so the heap filled up to that
+ * limit and tuning set the run's peak memory (about 4× the live heap; bench/tune-memory.ts). At 50 % the peak is
+ * about 1.5× the live heap, at the same speed. A --heap-growing-percent given to node is left alone.
+ */
+export const TUNING_HEAP_GROWTH_PERCENT = 50;
+
+const growthGivenToNode = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) =>
+  arg.includes('heap-growing-percent'),
+);
+let tuningsRunning = 0;
+
+/** Runs `work` with the old generation's growth held to TUNING_HEAP_GROWTH_PERCENT, then V8's default again. */
+export async function withTightHeap<T>(work: () => Promise<T>): Promise<T> {
+  if (growthGivenToNode) return work();
+  if (tuningsRunning++ === 0) setFlagsFromString(`--heap-growing-percent=${TUNING_HEAP_GROWTH_PERCENT}`);
+  try {
+    return await work();
+  } finally {
+    if (--tuningsRunning === 0) setFlagsFromString('--heap-growing-percent=0');
+  }
+}
 
 type Tune = Readonly<Record<string, readonly number[]>>;
 
@@ -40,11 +66,20 @@ function gridSize(tune: Tune): number {
  * others at the best so far, and repeat the passes (at most four) until one changes nothing. Each
  * setting is scored once.
  */
-export async function tuneSettings(
+export function tuneSettings(
   tune: Tune,
   score: (overrides: Overrides) => Promise<number | null>,
   higherIsBetter: boolean,
   limit = FULL_GRID_LIMIT,
+): Promise<TuningResult> {
+  return withTightHeap(() => searchSettings(tune, score, higherIsBetter, limit));
+}
+
+async function searchSettings(
+  tune: Tune,
+  score: (overrides: Overrides) => Promise<number | null>,
+  higherIsBetter: boolean,
+  limit: number,
 ): Promise<TuningResult> {
   const better = (a: number | null, b: number | null) => a !== null && (b === null || (higherIsBetter ? a > b : a < b));
   const points: TuningPoint[] = [];

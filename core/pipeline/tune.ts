@@ -1,4 +1,5 @@
 import { setFlagsFromString } from 'node:v8';
+import { itemProgress, type ItemProgress } from '../progress.js';
 import type { Overrides } from './knn.js';
 
 export interface TuningPoint {
@@ -66,13 +67,29 @@ function gridSize(tune: Tune): number {
  * others at the best so far, and repeat the passes (at most four) until one changes nothing. Each
  * setting is scored once.
  */
-export function tuneSettings(
+export async function tuneSettings(
   tune: Tune,
   score: (overrides: Overrides) => Promise<number | null>,
   higherIsBetter: boolean,
   limit = FULL_GRID_LIMIT,
 ): Promise<TuningResult> {
-  return withTightHeap(() => searchSettings(tune, score, higherIsBetter, limit));
+  // A bar over the settings, on a terminal: the grid, or one pass of coordinate ascent more at each pass.
+  const progress = itemProgress(
+    'tuning (settings)',
+    gridSize(tune) <= limit ? gridSize(tune) : 1 + sweepSize(tune),
+    undefined,
+    0,
+  );
+  try {
+    return await withTightHeap(() => searchSettings(tune, score, higherIsBetter, limit, progress));
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Settings of one pass of coordinate ascent. */
+function sweepSize(tune: Tune): number {
+  return Object.values(tune).reduce((size, values) => size + values.length, 0);
 }
 
 async function searchSettings(
@@ -80,6 +97,7 @@ async function searchSettings(
   score: (overrides: Overrides) => Promise<number | null>,
   higherIsBetter: boolean,
   limit: number,
+  progress: ItemProgress,
 ): Promise<TuningResult> {
   const better = (a: number | null, b: number | null) => a !== null && (b === null || (higherIsBetter ? a > b : a < b));
   const points: TuningPoint[] = [];
@@ -91,6 +109,7 @@ async function searchSettings(
       seen.set(key, point.score);
       points.push(point);
     }
+    progress.advance(1);
     return { overrides, score: seen.get(key)! };
   };
 
@@ -106,6 +125,7 @@ async function searchSettings(
   const keys = Object.keys(tune).filter((key) => tune[key]!.length > 0);
   let best = await evaluate(Object.fromEntries(keys.map((key) => [key, tune[key]![0]!])));
   for (let pass = 0; pass < MAX_PASSES; pass++) {
+    if (pass > 0) progress.grow(sweepSize(tune));
     const before = JSON.stringify(best.overrides);
     for (const key of keys) {
       for (const value of tune[key]!) {

@@ -5,6 +5,24 @@ import { Simkit } from '../../../core/di/container.js';
 import { checkTuneKeys, tuneOf, type Overrides } from '../../../core/pipeline/knn.js';
 import { grid, TUNING_HEAP_GROWTH_PERCENT, tuneSettings } from '../../../core/pipeline/tune.js';
 
+// Each bar tuning opens: its total, the items advanced and grown.
+const bars: { total: number; advanced: number; grown: number[] }[] = [];
+vi.mock('../../../core/progress.js', async (importOriginal) => {
+  const progress = await importOriginal<typeof import('../../../core/progress.js')>();
+  return {
+    ...progress,
+    itemProgress: (_label: string, total: number) => {
+      const bar = { total, advanced: 0, grown: [] as number[] };
+      bars.push(bar);
+      return {
+        advance: (items: number) => (bar.advanced += items),
+        grow: (items: number) => bar.grown.push(items),
+        stop() {},
+      };
+    },
+  };
+});
+
 // The flags tuning gives V8 are recorded (and still passed on).
 vi.mock('node:v8', async (importOriginal) => {
   const v8 = await importOriginal<typeof import('node:v8')>();
@@ -108,5 +126,21 @@ describe('tune keys', () => {
     release();
     await slow;
     expect(flags.mock.calls.map(([flag]) => flag)).toEqual([tight, '--heap-growing-percent=0']);
+  });
+
+  it('a bar over the settings: the grid, or one pass of coordinate ascent more at each pass', async () => {
+    bars.length = 0;
+    await tuneSettings(TUNE, async (o) => separable(o), true);
+    expect(bars).toEqual([{ total: 60, advanced: 60, grown: [] }]);
+    bars.length = 0;
+    const { calls, score } = counting(separable);
+    await tuneSettings(TUNE, score, true, 10);
+    const [bar] = bars;
+    // Every setting visited advances the bar, those scored before included (they are not scored again).
+    expect(bar!.total).toBe(1 + 12);
+    expect(bar!.grown.length).toBeGreaterThan(0);
+    expect(bar!.grown.every((items) => items === 12)).toBe(true);
+    expect(bar!.advanced).toBe(bar!.total + 12 * bar!.grown.length);
+    expect(bar!.advanced).toBeGreaterThan(calls.length);
   });
 });

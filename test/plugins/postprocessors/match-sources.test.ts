@@ -131,6 +131,7 @@ describe('match sources (post-processors)', () => {
     }
     // Order: the image neighbours first, then each source's in the chain's order. Text cosine of a and d: cos(0.25) ≈
     // 0.969.
+    let steps = 0;
     const a = postProcess(
       await app,
       taskStrategy('match'),
@@ -140,8 +141,12 @@ describe('match sources (post-processors)', () => {
       ],
       STATE,
       context,
+      {},
+      { advance: (items) => (steps += items) },
     )[0]!;
     expect(a.labels).toEqual(['a', 'b', 'c', 'd']);
+    // The test set's progress bar advances once per post-processor.
+    expect(steps).toBe(2);
   });
 
   it('from empty rows, a chain of sources alone still matches each item with itself', async () => {

@@ -3,7 +3,7 @@
  * split `simkit run shopee` makes of a generated set (bench/generate-shopee-like.ts), its first
  * `--queries` validation postings, and image and text vectors drawn around one centre per label
  * group. Runs the competition's chain tuning exactly as validation does, each size twice in a fresh
- * process: as simkit runs it (the old generation's growth held while tuning, core/pipeline/tune.ts)
+ * process: as simkit runs it (the old generation's growth held to core/heap.ts's HEAP_GROWTH_PERCENT)
  * and with V8's default growth as the reference. Prints the memory tuning adds (peak VmHWM, reset
  * just before, over the RSS before it), the time, and whether every setting scored the same.
  *
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import type { Item } from '../core/contracts/competition.js';
 import type { TaskStrategy } from '../core/contracts/task.js';
 import { Simkit } from '../core/di/container.js';
+import { limitHeapGrowth } from '../core/heap.js';
 import type { ScoredRunContext } from '../core/pipeline/context.js';
 import { initialState, type EmbeddedSet } from '../core/pipeline/knn.js';
 import { effectiveConfig, findCompetition } from '../core/pipeline/prepare.js';
@@ -97,7 +98,7 @@ async function measure(data: string, size: number, seed: number): Promise<Measur
   };
 }
 
-/** The measurement in a fresh process; `defaultGrowth` gives node V8's default heap growth, which tuning then keeps. */
+/** The measurement in a fresh process; `defaultGrowth` gives node V8's default heap growth, which it then keeps. */
 function measureApart(data: string, size: number, seed: number, defaultGrowth: boolean): Measured {
   const args = [
     '--expose-gc',
@@ -123,6 +124,8 @@ async function main(): Promise<void> {
   const sizes = (argument('queries', argv) ?? '1000,3000,10000').split(',').map(Number);
   const seed = Number(argument('seed', argv) ?? DEFAULT_SEED);
   if (argv.includes('--child')) {
+    // As `simkit` starts (core/cli/main.ts); a child given --heap-growing-percent keeps V8's default.
+    limitHeapGrowth();
     process.stdout.write(`${JSON.stringify(await measure(data, sizes[0]!, seed))}\n`);
     return;
   }
@@ -149,8 +152,8 @@ async function main(): Promise<void> {
     [
       'queries',
       'settings',
-      's: tuned heap / V8 default',
-      'MB added: tuned / default',
+      's: held growth / V8 default',
+      'MB added: held / default',
       'ratio',
       'peak RSS MB',
       'scores of every setting',

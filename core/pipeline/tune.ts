@@ -1,4 +1,3 @@
-import { setFlagsFromString } from 'node:v8';
 import { itemProgress, type ItemProgress } from '../progress.js';
 import type { Overrides } from './knn.js';
 
@@ -18,31 +17,6 @@ export interface TuningResult {
 export const FULL_GRID_LIMIT = 200;
 
 const MAX_PASSES = 4;
-
-/**
- * How far V8 lets the old generation grow past what survived its last full collection while settings are scored,
- * in percent. By default it grows up to four times that before collecting it; tuning applies the chain to every
- * validation query once per setting, those rows live long enough to be promoted, so the heap filled up to that
- * limit and tuning set the run's peak memory (about 4× the live heap; bench/tune-memory.ts). At 50 % the peak is
- * about 1.5× the live heap, at the same speed. A --heap-growing-percent given to node is left alone.
- */
-export const TUNING_HEAP_GROWTH_PERCENT = 50;
-
-const growthGivenToNode = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) =>
-  arg.includes('heap-growing-percent'),
-);
-let tuningsRunning = 0;
-
-/** Runs `work` with the old generation's growth held to TUNING_HEAP_GROWTH_PERCENT, then V8's default again. */
-export async function withTightHeap<T>(work: () => Promise<T>): Promise<T> {
-  if (growthGivenToNode) return work();
-  if (tuningsRunning++ === 0) setFlagsFromString(`--heap-growing-percent=${TUNING_HEAP_GROWTH_PERCENT}`);
-  try {
-    return await work();
-  } finally {
-    if (--tuningsRunning === 0) setFlagsFromString('--heap-growing-percent=0');
-  }
-}
 
 type Tune = Readonly<Record<string, readonly number[]>>;
 
@@ -81,7 +55,7 @@ export async function tuneSettings(
     0,
   );
   try {
-    return await withTightHeap(() => searchSettings(tune, score, higherIsBetter, limit, progress));
+    return await searchSettings(tune, score, higherIsBetter, limit, progress);
   } finally {
     progress.stop();
   }

@@ -1,9 +1,8 @@
-import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it, vi } from 'vitest';
 import { SHOPEE_CONFIG } from '../../../competitions/shopee/shopee.js';
 import { Simkit } from '../../../core/di/container.js';
 import { checkTuneKeys, tuneOf, type Overrides } from '../../../core/pipeline/knn.js';
-import { grid, TUNING_HEAP_GROWTH_PERCENT, tuneSettings } from '../../../core/pipeline/tune.js';
+import { grid, tuneSettings } from '../../../core/pipeline/tune.js';
 
 // Each bar tuning opens: its total, the items advanced and grown.
 const bars: { total: number; advanced: number; grown: number[] }[] = [];
@@ -21,12 +20,6 @@ vi.mock('../../../core/progress.js', async (importOriginal) => {
       };
     },
   };
-});
-
-// The flags tuning gives V8 are recorded (and still passed on).
-vi.mock('node:v8', async (importOriginal) => {
-  const v8 = await importOriginal<typeof import('node:v8')>();
-  return { ...v8, setFlagsFromString: vi.fn((flags: string) => v8.setFlagsFromString(flags)) };
 });
 
 // A separable score with its maximum at a=3, b=20, c=0.5: coordinate ascent must reach it.
@@ -103,29 +96,6 @@ describe('tune keys', () => {
       (choice) => choice.name !== 'model-match' && choice.name !== 'combined',
     );
     expect(Object.keys(tuneOf(chain, SHOPEE_CONFIG.tune))).toEqual(['min2.threshold', 'min2.floor', 'tfidf.threshold']);
-  });
-
-  it("holds the old generation's growth while settings are scored, and gives V8 its default back", async () => {
-    const flags = vi.mocked(setFlagsFromString);
-    const tight = `--heap-growing-percent=${TUNING_HEAP_GROWTH_PERCENT}`;
-    flags.mockClear();
-    const during: string[] = [];
-    await tuneSettings({ a: [1, 2] }, async () => (during.push(flags.mock.calls.at(-1)![0]), 1), true);
-    expect(during).toEqual([tight, tight]);
-    expect(flags.mock.calls.map(([flag]) => flag)).toEqual([tight, '--heap-growing-percent=0']);
-
-    // Two tunings at once: held from the first start to the last end; a failing score gives the default back too.
-    flags.mockClear();
-    let release = () => {};
-    const waiting = new Promise<void>((resolve) => (release = resolve));
-    const slow = tuneSettings({ a: [1] }, () => waiting.then(() => 1), true);
-    await expect(tuneSettings({ a: [1] }, () => Promise.reject(new Error('no score')), true)).rejects.toThrow(
-      'no score',
-    );
-    expect(flags.mock.calls.map(([flag]) => flag)).toEqual([tight]);
-    release();
-    await slow;
-    expect(flags.mock.calls.map(([flag]) => flag)).toEqual([tight, '--heap-growing-percent=0']);
   });
 
   it('a bar over the settings: the grid, or one pass of coordinate ascent more at each pass', async () => {

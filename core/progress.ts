@@ -45,24 +45,51 @@ export function epochProgress(
 /** Progress of long work over items (embedding a test set, say): a bar on a terminal, nothing otherwise. */
 export interface ItemProgress {
   advance(items: number): void;
+  /** More items than first counted (another pass of a search, say). */
+  grow(items: number): void;
   stop(): void;
 }
 
 /** Below this many items the work is too short for a bar. */
 const ITEM_PROGRESS_MINIMUM = 1000;
 
-export function itemProgress(label: string, total: number, enabled = process.stderr.isTTY === true): ItemProgress {
-  if (!enabled || total < ITEM_PROGRESS_MINIMUM) return { advance: () => {}, stop: () => {} };
+/** A bar appears once its work has run this long, so that work that ends sooner leaves nothing on the screen. */
+const ITEM_PROGRESS_DELAY_MS = 1000;
+
+const SILENT_ITEMS: ItemProgress = { advance: () => {}, grow: () => {}, stop: () => {} };
+
+/**
+ * `minimum`: fewer items than this never get a bar (0 for work that is long per item: settings of a tuning, steps
+ * of a chain).
+ */
+export function itemProgress(
+  label: string,
+  total: number,
+  enabled = process.stderr.isTTY === true,
+  minimum = ITEM_PROGRESS_MINIMUM,
+): ItemProgress {
+  if (!enabled || total < minimum) return SILENT_ITEMS;
   const bar = stderrBar(`${label} {bar} {value}/{total}  {rate}/s  ETA {eta_formatted}`);
   const started = Date.now();
+  let shown = false;
   let done = 0;
-  bar.start(total, 0, { rate: '—' });
+  let expected = total;
   return {
     advance(items) {
       done += items;
       const seconds = (Date.now() - started) / 1000;
-      bar.update(done, { rate: seconds > 0 ? (done / seconds).toFixed(0) : '—' });
+      const rate = seconds > 0 ? (done / seconds).toFixed(done / seconds < 10 ? 1 : 0) : '—';
+      if (!shown && seconds * 1000 >= ITEM_PROGRESS_DELAY_MS) {
+        bar.start(expected, done, { rate });
+        shown = true;
+      } else if (shown) bar.update(done, { rate });
     },
-    stop: () => bar.stop(),
+    grow(items) {
+      expected += items;
+      if (shown) bar.setTotal(expected);
+    },
+    stop: () => {
+      if (shown) bar.stop();
+    },
   };
 }

@@ -9,6 +9,7 @@ import { configureLogging, isVerbose } from '../log.js';
 import { COMMANDS } from './commands/index.js';
 import { CliContext } from './context.js';
 import { commandLineHint } from './hints.js';
+import { limitHeapGrowth } from '../heap.js';
 
 export function buildProgram(context = new CliContext()): Command {
   const program = new Command('simkit')
@@ -86,6 +87,7 @@ const EXIT_GRACE_MS = 2000;
 
 /** Runs the CLI as the process: its exit code, and an exit even when something left a handle open. */
 export async function runAsProcess(argv: string[]): Promise<void> {
+  limitHeapGrowth();
   process.exitCode = await main(argv);
   setTimeout(() => process.exit(), EXIT_GRACE_MS).unref();
 }

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import sharp from 'sharp';
+import { itemProgress } from '../progress.js';
 
 const PROBE_CONCURRENCY = 16;
 
@@ -18,6 +19,7 @@ export async function unusableImages(files: readonly string[]): Promise<Unusable
   const missing: string[] = [];
   const unreadable: string[] = [];
   let next = 0;
+  const progress = itemProgress('checking images', files.length);
   const worker = async () => {
     for (let i = next++; i < files.length; i = next++) {
       const file = files[i]!;
@@ -32,8 +34,13 @@ export async function unusableImages(files: readonly string[]): Promise<Unusable
           ))
       )
         unreadable.push(file);
+      progress.advance(1);
     }
   };
-  await Promise.all(Array.from({ length: PROBE_CONCURRENCY }, worker));
+  try {
+    await Promise.all(Array.from({ length: PROBE_CONCURRENCY }, worker));
+  } finally {
+    progress.stop();
+  }
   return { missing: missing.sort(), unreadable: unreadable.sort() };
 }

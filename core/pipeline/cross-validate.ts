@@ -51,7 +51,14 @@ async function trainFold(run: ScoredRunContext, options: Stage, folds: readonly 
   const held = folds[f]!;
   const train = folds.flatMap((fold, other) => (other === f ? [] : fold));
   log.info(`fold ${f + 1}/${folds.length}: training on ${train.length} items, ${held.length} held out`);
-  const foldRun = { ...run, train, validation: held, runDir: join(run.runDir, `fold-${f + 1}`) };
+  // One cache of decoded images for every fold and the final models: it holds all the labelled items.
+  const foldRun = {
+    ...run,
+    train,
+    validation: held,
+    runDir: join(run.runDir, `fold-${f + 1}`),
+    cacheItems: run.labelled,
+  };
   const models = await trainModels(run.app, foldRun, options);
   try {
     const embedder = embedderOf(models, run.config.search ?? Object.keys(run.config.models)[0]!);
@@ -162,7 +169,7 @@ function retrainOnAll(run: ScoredRunContext, options: Stage): Promise<TrainedMod
   log.info(`final: retraining on all ${run.labelled.length} labelled items with the settings tuned out of fold`);
   return trainModels(
     run.app,
-    { ...run, train: run.labelled, validation: [], runDir: join(run.runDir, 'full') },
+    { ...run, train: run.labelled, validation: [], runDir: join(run.runDir, 'full'), cacheItems: run.labelled },
     options,
   );
 }

@@ -98,6 +98,8 @@ export interface ModelTrainingOptions {
   readonly validationGallery?: readonly Item[];
   /** Where decoded training images are kept between runs (image models). */
   readonly cacheDir?: string;
+  /** The items that cache holds when more than the training items (every fold's, shared by the folds). */
+  readonly cacheItems?: readonly Item[];
 }
 
 /** Class ids of the training items (sorted labels), each item's class and each class's size. */
@@ -242,6 +244,7 @@ export async function trainEmbeddingModel(
     seed: options.seed,
     strict: options.strict,
     cacheDir: options.cacheDir,
+    cacheItems: options.cacheItems,
   });
   log.info(
     `training the ${name} model (${spec.backbone.name}, ${objective.description}) on ${train.length} items of ${classes.count} classes`,

@@ -4,6 +4,7 @@ import type { KnnState, ModelVectors, PostProcessContext, PostProcessor } from '
 import type { ChainStep, TaskStrategy } from '../contracts/task.js';
 import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
+import type { ItemProgress } from '../progress.js';
 import { searchNeighbours } from '../search/neighbours.js';
 import { ENSEMBLE } from './ensemble.js';
 
@@ -150,7 +151,10 @@ export function checkChainModels(
   }
 }
 
-/** Applies the configured post-processors in order, with tuned overrides, and reads off the strategy's predictions. */
+/**
+ * Applies the configured post-processors in order, with tuned overrides, and reads off the strategy's predictions;
+ * `progress` advances by one per post-processor.
+ */
 export function postProcess(
   app: Simkit,
   strategy: TaskStrategy,
@@ -158,11 +162,14 @@ export function postProcess(
   state: KnnState,
   context: PostProcessContext,
   overrides: Overrides = {},
+  progress?: Pick<ItemProgress, 'advance'>,
 ): Prediction[] {
   const registry = app.registry<PostProcessor>('PostProcessor');
   let current = state;
-  for (const choice of chain)
+  for (const choice of chain) {
     current = registry.create(choice.name, chainOptions(choice, overrides)).apply(current, context);
+    progress?.advance(1);
+  }
   return strategy.predictions(current);
 }
 

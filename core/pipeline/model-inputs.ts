@@ -29,7 +29,14 @@ export interface ModelInputs {
   trainingData(
     items: readonly Item[],
     labels: Int32Array,
-    options: { augment: AugmentOptions; seed: number; strict?: boolean; cacheDir?: string },
+    options: {
+      augment: AugmentOptions;
+      seed: number;
+      strict?: boolean;
+      cacheDir?: string;
+      /** The items the image cache holds when more than these (the folds' shared cache). */
+      cacheItems?: readonly Item[];
+    },
   ): TrainingData;
   /**
    * The input tensors of a chunk of items whose embeddings are averaged into each item's (one, or the test-time
@@ -102,12 +109,13 @@ export function imageInputs(
   return {
     kind: 'image',
     shape: { height: largest, width: largest, channels, ...(anySize ? { anySize } : {}) },
-    trainingData: (items, labels, { cacheDir, ...options }) =>
+    trainingData: (items, labels, { cacheDir, cacheItems, ...options }) =>
       imageStreamData(items, labels, {
         size: (epoch) => imageSizeAt(config, epoch),
         channels,
         ...options,
         cache: { dir: cacheDir },
+        cacheItems,
       }),
     views: async (items) => ttaViews(await load(items)(size), tta, load(items)),
   };

@@ -1,5 +1,6 @@
 import type { ComponentChoice, Prediction } from '../contracts/competition.js';
 import type { KnnState } from '../contracts/postprocessor.js';
+import { itemProgress } from '../progress.js';
 import { exactSearchContext } from '../search/neighbours.js';
 import type { ScoredRunContext } from './context.js';
 import type { Embedder } from './embed.js';
@@ -26,5 +27,11 @@ export async function predictTest(
   embedder: Embedder,
   chain: readonly ComponentChoice[],
 ): Promise<Prediction[]> {
-  return postProcess(run.app, run.strategy, chain, await testState(run, embedder), exactSearchContext(embedder.dim));
+  const state = await testState(run, embedder);
+  const progress = itemProgress('post-processing the test set (steps)', chain.length, undefined, 0);
+  try {
+    return postProcess(run.app, run.strategy, chain, state, exactSearchContext(embedder.dim), {}, progress);
+  } finally {
+    progress.stop();
+  }
 }

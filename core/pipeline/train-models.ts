@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Random } from '../random.js';
+import type { Item } from '../contracts/competition.js';
 import type { PreparedRun, RunOptions } from './context.js';
 import { DEFAULT_MAX_BAD_IMAGES } from './data-check.js';
 import { trainEmbeddingModel, type EmbeddingModel } from './embedding-model.js';
@@ -32,7 +33,10 @@ function trainedModels(byName: ReadonlyMap<string, EmbeddingModel>): TrainedMode
  */
 export async function trainModels(
   app: Simkit,
-  run: Pick<PreparedRun, 'competition' | 'config' | 'seed' | 'out' | 'runDir' | 'train' | 'validation'>,
+  run: Pick<PreparedRun, 'competition' | 'config' | 'seed' | 'out' | 'runDir' | 'train' | 'validation'> & {
+    /** The items an image model's cache of decoded images holds, when more than `train` (a cross-validation's). */
+    readonly cacheItems?: readonly Item[];
+  },
   options: Pick<RunOptions, 'resume' | 'strict' | 'maxBadImages'>,
 ): Promise<TrainedModels> {
   const { competition, config, seed, train, validation } = run;
@@ -48,6 +52,7 @@ export async function trainModels(
       const training = {
         dir: modelDir(run.runDir, name),
         cacheDir: join(run.out, 'cache', name),
+        cacheItems: run.cacheItems,
         seed,
         resume: options.resume,
         strict: options.strict,

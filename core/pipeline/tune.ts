@@ -1,3 +1,4 @@
+import { itemProgress, type ItemProgress } from '../progress.js';
 import type { Overrides } from './knn.js';
 
 export interface TuningPoint {
@@ -46,6 +47,32 @@ export async function tuneSettings(
   higherIsBetter: boolean,
   limit = FULL_GRID_LIMIT,
 ): Promise<TuningResult> {
+  // A bar over the settings, on a terminal: the grid, or one pass of coordinate ascent more at each pass.
+  const progress = itemProgress(
+    'tuning (settings)',
+    gridSize(tune) <= limit ? gridSize(tune) : 1 + sweepSize(tune),
+    undefined,
+    0,
+  );
+  try {
+    return await searchSettings(tune, score, higherIsBetter, limit, progress);
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Settings of one pass of coordinate ascent. */
+function sweepSize(tune: Tune): number {
+  return Object.values(tune).reduce((size, values) => size + values.length, 0);
+}
+
+async function searchSettings(
+  tune: Tune,
+  score: (overrides: Overrides) => Promise<number | null>,
+  higherIsBetter: boolean,
+  limit: number,
+  progress: ItemProgress,
+): Promise<TuningResult> {
   const better = (a: number | null, b: number | null) => a !== null && (b === null || (higherIsBetter ? a > b : a < b));
   const points: TuningPoint[] = [];
   const seen = new Map<string, number | null>();
@@ -56,6 +83,7 @@ export async function tuneSettings(
       seen.set(key, point.score);
       points.push(point);
     }
+    progress.advance(1);
     return { overrides, score: seen.get(key)! };
   };
 
@@ -71,6 +99,7 @@ export async function tuneSettings(
   const keys = Object.keys(tune).filter((key) => tune[key]!.length > 0);
   let best = await evaluate(Object.fromEntries(keys.map((key) => [key, tune[key]![0]!])));
   for (let pass = 0; pass < MAX_PASSES; pass++) {
+    if (pass > 0) progress.grow(sweepSize(tune));
     const before = JSON.stringify(best.overrides);
     for (const key of keys) {
       for (const value of tune[key]!) {

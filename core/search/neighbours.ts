@@ -62,15 +62,21 @@ export function exactSearchContext(dim: number): PostProcessContext {
   return { search: (queries, gallery, k) => exactSearch(queries, gallery, dim, k) };
 }
 
-/** Keeps, in order, the neighbours for which `keep(query, rank)` holds. */
+/** Keeps, in order, the neighbours for which `keep(query, rank)` holds; a row that keeps them all is returned as is. */
 export function filterNeighbours(
   rows: readonly NeighbourRow[],
   keep: (query: number, rank: number) => boolean,
 ): NeighbourRow[] {
-  return rows.map((row, q) => ({
-    indices: row.indices.filter((_, r) => keep(q, r)),
-    similarities: row.similarities.filter((_, r) => keep(q, r)),
-  }));
+  return rows.map((row, q) => {
+    const indices: number[] = [];
+    const similarities: number[] = [];
+    for (let r = 0; r < row.indices.length; r++) {
+      if (!keep(q, r)) continue;
+      indices.push(row.indices[r]!);
+      similarities.push(row.similarities[r]!);
+    }
+    return indices.length === row.indices.length ? row : { indices, similarities };
+  });
 }
 
 /** Rank of the first neighbour that is not the query itself, or -1. */

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AugmentOptions } from '../data/augment.js';
 import { ImageCache, type ImageCacheOptions } from '../data/image-cache.js';
+import { filesOf } from '../data/image-decode.js';
 import {
   DecoderPool,
   fillImageCache,
@@ -118,9 +119,14 @@ export interface ImageStreamOptions {
   readonly prefetch?: number;
   /** Where decoded images are cached (core/data/image-cache.ts); `false` decodes every image every epoch. */
   readonly cache?: ImageCacheOptions | false;
+  /**
+   * The items the cache holds, when more than the stream's (every fold's training items, so that the folds of a
+   * cross-validation share one cache); a stream item is read from the slot of the cache item with its id and files.
+   */
+  readonly cacheItems?: readonly ImageSource[];
 }
 
-/** Fills the cache of the training images before the first epoch, and says so. */
+/** Fills the cache of the training images (and the other folds', when it holds them) before the first epoch. */
 async function decodeOnce(
   items: readonly ImageSource[],
   cache: ImageCache,
@@ -130,22 +136,26 @@ async function decodeOnce(
   const { size } = options;
   if (typeof size !== 'number') return;
   const started = Date.now();
-  await fillImageCache(items, cache, { size, channels: options.channels }, pool);
+  const cached = options.cacheItems ?? items;
+  await fillImageCache(cached, cache, { size, channels: options.channels }, pool);
   // The threads are started here rather than in the first epoch, whose time they would count in.
   await pool.ready();
   const unreadable = cache.bad.size ? `, ${cache.bad.size} unreadable` : '';
   log.info(
-    `${items.length} training images decoded once at ${size}×${size} ` +
+    `${cached.length} training images decoded once at ${size}×${size} ` +
       `(${cache.reused} by an earlier run${unreadable}, ${((Date.now() - started) / 1000).toFixed(1)} s), ` +
       `kept in ${cache.where === 'memory' ? 'memory' : 'a file'} for every epoch`,
   );
 }
 
-/** The cache at the training size; none when asked, or when the size changes over the epochs (progressive sizes). */
+/**
+ * The cache at the training size, of the items it holds; none when asked, or when the size changes over the epochs
+ * (progressive sizes).
+ */
 function openImageCache(items: readonly ImageSource[], options: ImageStreamOptions): Promise<ImageCache | undefined> {
   const { size } = options;
   if (options.cache === false || typeof size !== 'number') return Promise.resolve(undefined);
-  return ImageCache.open(items, { size, channels: options.channels }, options.cache);
+  return ImageCache.open(options.cacheItems ?? items, { size, channels: options.channels }, options.cache);
 }
 
 /** The batch size of an image stream's plan, which every batch but the last must have. */
@@ -156,15 +166,34 @@ function streamBatchSize(plan: readonly (readonly number[])[]): number {
   return batchSize;
 }
 
-/** The plan's items in order, with what decoding needs only (it travels to the worker threads with each item). */
+/**
+ * Each item's slot in a cache of `cached` (the cache item with its id and files), or -1 when it holds none; none
+ * when the cache holds the stream's own items (the slot is the item's position).
+ */
+function cacheSlots(cached: readonly ImageSource[] | undefined, items: readonly ImageSource[]): Int32Array | undefined {
+  if (cached === undefined || cached === items) return undefined;
+  const slotOf = new Map(cached.map((item, slot) => [item.id, slot]));
+  const files = (item: ImageSource) => filesOf(item).join('\n');
+  return Int32Array.from(items, (item) => {
+    const slot = slotOf.get(item.id);
+    return slot !== undefined && files(cached[slot]!) === files(item) ? slot : -1;
+  });
+}
+
+/**
+ * The plan's items in order, with what decoding needs only (it travels to the worker threads with each item);
+ * `slots` maps an item to its cache slot when the cache holds other items than the stream's.
+ */
 function planItems(
   items: readonly ImageSource[],
   labels: Int32Array,
   plan: readonly (readonly number[])[],
+  slots: Int32Array | undefined,
 ): BatchSource[] {
   return plan.flat().map((index) => {
     const { id, imagePath, channelPaths } = items[index]!;
-    return { id, imagePath, channelPaths, label: labels[index]!, cacheSlot: index };
+    const cacheSlot = slots ? slots[index]! : index;
+    return { id, imagePath, channelPaths, label: labels[index]!, ...(cacheSlot >= 0 ? { cacheSlot } : {}) };
   });
 }
 
@@ -202,7 +231,7 @@ export function imageStreamData(
       const batchSize = streamBatchSize(plan);
       const opened = await openCache();
       pool ??= new DecoderPool(options.workers);
-      const ordered = planItems(items, labels, plan);
+      const ordered = planItems(items, labels, plan, cacheSlots(options.cacheItems, items));
       const stream = imageBatches(ordered, {
         batchSize,
         size: typeof options.size === 'number' ? options.size : options.size(epoch),

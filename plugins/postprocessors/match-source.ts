@@ -5,22 +5,30 @@ import { UserError } from '../../core/errors.js';
 /**
  * A match source adds matches besides the search model's neighbours: to each query's row it
  * appends, after the neighbours already there, the gallery rows it finds whose similarity reaches
- * its threshold (each gallery row once per query).
+ * its threshold (each gallery row once per query). A row to which nothing is added is kept as it
+ * is: tuning applies the chain once per setting, so rows are copied only where they change.
  */
 export function appendNeighbours(state: KnnState, rows: readonly NeighbourRow[], threshold: number): KnnState {
+  // present[g] === q + 1: gallery row g is in query q's row (one array for all queries, not a set per row).
+  const present = new Int32Array(state.galleryIds.length);
   const neighbours = state.neighbours.map((row, q) => {
     const found = rows[q];
     if (!found) return row;
-    const indices = [...row.indices];
-    const similarities = [...row.similarities];
-    const present = new Set(indices);
-    found.indices.forEach((g, r) => {
-      if (found.similarities[r]! < threshold || present.has(g)) return;
-      present.add(g);
+    const stamp = q + 1;
+    for (const g of row.indices) present[g] = stamp;
+    let indices: number[] | undefined;
+    let similarities: number[] | undefined;
+    for (let r = 0; r < found.indices.length; r++) {
+      const g = found.indices[r]!;
+      const similarity = found.similarities[r]!;
+      if (similarity < threshold || present[g] === stamp) continue;
+      present[g] = stamp;
+      indices ??= [...row.indices];
+      similarities ??= [...row.similarities];
       indices.push(g);
-      similarities.push(found.similarities[r]!);
-    });
-    return { indices, similarities };
+      similarities.push(similarity);
+    }
+    return indices ? { indices, similarities: similarities! } : row;
   });
   return { ...state, neighbours };
 }

@@ -1,8 +1,26 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SHOPEE_CONFIG } from '../../../competitions/shopee/shopee.js';
 import { Simkit } from '../../../core/di/container.js';
 import { checkTuneKeys, tuneOf, type Overrides } from '../../../core/pipeline/knn.js';
 import { grid, tuneSettings } from '../../../core/pipeline/tune.js';
+
+// Each bar tuning opens: its total, the items advanced and grown.
+const bars: { total: number; advanced: number; grown: number[] }[] = [];
+vi.mock('../../../core/progress.js', async (importOriginal) => {
+  const progress = await importOriginal<typeof import('../../../core/progress.js')>();
+  return {
+    ...progress,
+    itemProgress: (_label: string, total: number) => {
+      const bar = { total, advanced: 0, grown: [] as number[] };
+      bars.push(bar);
+      return {
+        advance: (items: number) => (bar.advanced += items),
+        grow: (items: number) => bar.grown.push(items),
+        stop() {},
+      };
+    },
+  };
+});
 
 // A separable score with its maximum at a=3, b=20, c=0.5: coordinate ascent must reach it.
 const separable = (o: Overrides) => -((o.a! - 3) ** 2) - ((o.b! - 20) / 10) ** 2 - (o.c! - 0.5) ** 2;
@@ -78,5 +96,21 @@ describe('tune keys', () => {
       (choice) => choice.name !== 'model-match' && choice.name !== 'combined',
     );
     expect(Object.keys(tuneOf(chain, SHOPEE_CONFIG.tune))).toEqual(['min2.threshold', 'min2.floor', 'tfidf.threshold']);
+  });
+
+  it('a bar over the settings: the grid, or one pass of coordinate ascent more at each pass', async () => {
+    bars.length = 0;
+    await tuneSettings(TUNE, async (o) => separable(o), true);
+    expect(bars).toEqual([{ total: 60, advanced: 60, grown: [] }]);
+    bars.length = 0;
+    const { calls, score } = counting(separable);
+    await tuneSettings(TUNE, score, true, 10);
+    const [bar] = bars;
+    // Every setting visited advances the bar, those scored before included (they are not scored again).
+    expect(bar!.total).toBe(1 + 12);
+    expect(bar!.grown.length).toBeGreaterThan(0);
+    expect(bar!.grown.every((items) => items === 12)).toBe(true);
+    expect(bar!.advanced).toBe(bar!.total + 12 * bar!.grown.length);
+    expect(bar!.advanced).toBeGreaterThan(calls.length);
   });
 });

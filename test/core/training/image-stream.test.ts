@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
@@ -70,4 +70,56 @@ describe('imageStreamData', () => {
     expect(cached.skipped).toBe(0);
     expect(tf.memory().numTensors).toBe(before);
   });
+
+  it("folds share one cache of every fold's items: a later fold decodes nothing, an item the cache lacks is decoded", async () => {
+    const options = { size: 6, channels: 3, augment: { flip: true }, seed: 2 };
+    const all = Array.from({ length: COUNT }, (_, i) => ({ id: String(i), imagePath: join(dir, `shared-${i}.png`) }));
+    for (let i = 0; i < COUNT; i++)
+      await sharp(Buffer.alloc(6 * 6 * 3, i * 20), { raw: { width: 6, height: 6, channels: 3 } })
+        .png()
+        .toFile(all[i]!.imagePath);
+    const cacheDir = join(dir, 'shared-cache');
+    // Fold A trains on items 0-6, fold B on 3-9 and on an item whose id is in the cache with another file.
+    const outsider = { id: '4', imagePath: join(dir, 'shared-0.png') };
+    const folds = { a: all.slice(0, 7), b: [...all.slice(3), outsider] };
+    const foldLabels = Int32Array.from({ length: 8 }, (_, i) => i % 3);
+    const foldPlan = [
+      [0, 1, 2, 3],
+      [4, 5, 6],
+    ];
+    const run = async (stream: readonly { id: string; imagePath: string }[], cache: boolean) => {
+      const data = imageStreamData(stream, foldLabels.slice(0, stream.length), {
+        ...options,
+        cache: cache ? { dir: cacheDir } : false,
+        cacheItems: all,
+      });
+      await data.prepare?.();
+      const values: number[] = [];
+      for await (const batch of data.batches(
+        stream.length === 8 ? [foldPlan[0]!, [...foldPlan[1]!, 7]] : foldPlan,
+        0,
+        new Random(1),
+      )) {
+        values.push(...(await batch.x.data()));
+        tf.dispose([batch.x, batch.labels]);
+      }
+      await data.close!();
+      return { values, decoded: data.decoded };
+    };
+    const cacheFile = async () => {
+      const [name, ...others] = await readdir(cacheDir);
+      expect(others).toEqual([]);
+      return { name, modified: (await stat(join(cacheDir, name!))).mtimeMs };
+    };
+
+    const a = await run(folds.a, true);
+    expect(a.decoded).toBe(0);
+    expect(a.values).toEqual((await run(folds.a, false)).values);
+    const afterA = await cacheFile();
+    const b = await run(folds.b, true);
+    // Only the outsider (id 4 with item 0's file) is decoded from its file; the cache is the same file, not rewritten.
+    expect(b.decoded).toBe(1);
+    expect(b.values).toEqual((await run(folds.b, false)).values);
+    expect(await cacheFile()).toEqual(afterA);
+  }, 60_000);
 });

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { ComponentChoice, Item } from '../../../core/contracts/competition.js';
-import type { KnnState } from '../../../core/contracts/postprocessor.js';
+import type { KnnState, NeighbourRow } from '../../../core/contracts/postprocessor.js';
 import { Simkit } from '../../../core/di/container.js';
 import { exactSearchContext } from '../../../core/search/neighbours.js';
 import { postProcess, withoutNeighbours } from '../../../core/pipeline/knn.js';
 import { taskStrategy } from '../../core/tasks/task-strategy.js';
 import { combinedVectors } from '../../../plugins/postprocessors/combined.js';
+import { appendNeighbours } from '../../../plugins/postprocessors/match-source.js';
+import { Random } from '../../../core/random.js';
+import { randomRows, randomState } from '../../core/search/random-rows.js';
 
 function unit(angle: number): number[] {
   return [Math.cos(angle), Math.sin(angle)];
@@ -128,6 +131,7 @@ describe('match sources (post-processors)', () => {
     }
     // Order: the image neighbours first, then each source's in the chain's order. Text cosine of a and d: cos(0.25) ≈
     // 0.969.
+    let steps = 0;
     const a = postProcess(
       await app,
       taskStrategy('match'),
@@ -137,8 +141,12 @@ describe('match sources (post-processors)', () => {
       ],
       STATE,
       context,
+      {},
+      { advance: (items) => (steps += items) },
     )[0]!;
     expect(a.labels).toEqual(['a', 'b', 'c', 'd']);
+    // The test set's progress bar advances once per post-processor.
+    expect(steps).toBe(2);
   });
 
   it('from empty rows, a chain of sources alone still matches each item with itself', async () => {
@@ -165,5 +173,43 @@ describe('match sources (post-processors)', () => {
     await expect(matchesOf([{ name: 'tfidf', options: { threshold: 0.5, limit: 3 } }])).rejects.toThrow(
       /"tfidf" has no option "limit"; its options: threshold, neighbours/,
     );
+  });
+});
+
+/** appendNeighbours as first written: a set per row, every row copied. */
+function appendWithSets(state: KnnState, rows: readonly NeighbourRow[], threshold: number): NeighbourRow[] {
+  return state.neighbours.map((row, q) => {
+    const found = rows[q];
+    if (!found) return row;
+    const indices = [...row.indices];
+    const similarities = [...row.similarities];
+    const present = new Set(indices);
+    found.indices.forEach((g, r) => {
+      if (found.similarities[r]! < threshold || present.has(g)) return;
+      present.add(g);
+      indices.push(g);
+      similarities.push(found.similarities[r]!);
+    });
+    return { indices, similarities };
+  });
+}
+
+describe('appendNeighbours', () => {
+  it('equals a set per row on rows that repeat gallery items, over many queries and thresholds', () => {
+    const random = new Random(7);
+    const gallery = Array.from({ length: 30 }, (_, g) => `g${g}`);
+    for (let round = 0; round < 20; round++) {
+      const state = randomState(random, gallery, 200);
+      // Some queries get no found row (a source with fewer rows than queries).
+      const found = randomRows(random, 180, gallery.length, 20);
+      for (const threshold of [0, 0.3, 0.7, 1.01]) {
+        const appended = appendNeighbours(state, found, threshold);
+        expect(appended.neighbours).toEqual(appendWithSets(state, found, threshold));
+        // A row with nothing added is the same row, not a copy.
+        appended.neighbours.forEach((row, q) => {
+          if (row.indices.length === state.neighbours[q]!.indices.length) expect(row).toBe(state.neighbours[q]);
+        });
+      }
+    }
   });
 });

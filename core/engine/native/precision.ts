@@ -34,6 +34,25 @@ export function setNativePrecision(precision: Precision, addon: NativeEngineAddo
   current = precision;
 }
 
+/**
+ * Sets the precision a run asked for (`--precision`, SIMKIT_PRECISION; default f32) on the active backend: bf16 runs on
+ * the native backend only, and is refused on any other, naming it.
+ */
+export function applyPrecision(
+  request: string | undefined,
+  backend: string,
+  addon: NativeEngineAddon | undefined,
+): Precision {
+  const precision = parsePrecision(request);
+  if (precision === 'bf16' && backend !== 'native')
+    throw new UserError(
+      `--precision bf16 runs on the native backend only (oneDNN bf16 convolutions and matmuls); the backend is ${backend}`,
+      'pass --backend native, or train in f32',
+    );
+  if (backend === 'native') setNativePrecision(precision, addon);
+  return precision;
+}
+
 export function parsePrecision(value: string | undefined): Precision {
   const precision = (value ?? 'f32').trim().toLowerCase();
   if (!(PRECISIONS as readonly string[]).includes(precision))

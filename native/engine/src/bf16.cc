@@ -29,6 +29,13 @@ void noteImplementation(const std::string& name) {
   bf16Implementations.push_back(name);
 }
 
+/**
+ * oneDNN 2.6's jit_bf16 backward-weights kernel splits small outputs over threads with a reduction that, on a loaded
+ * machine, ran 10-300× slower on two threads than on one (2×2 and 4×4 outputs of the bench ResNet: 40-600 ms against
+ * 1.4-2.4 ms); from 32×32 output pixels up two threads win (the 7×7 stem: 6 ms against 21 ms).
+ */
+constexpr int64_t kBackwardWeightsTeamPixels = 32 * 32;
+
 bool isReference(const std::string& implementation) { return implementation.rfind("ref", 0) == 0; }
 
 /** A bf16 copy of an f32 heap operand, in the layout a primitive wants. */
@@ -155,7 +162,7 @@ Napi::Value Conv2dBackpropFilterBf16(const Napi::CallbackInfo& info) {
     Heap heap(info[0]);
     const int64_t xOff = integer(info, 1), dyOff = integer(info, 2), dwOff = integer(info, 3);
     const ConvGeometry g = ConvGeometry::read(info, 4, false);
-    ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
+    ThreadScope threads(g.oh * g.ow >= kBackwardWeightsTeamPixels ? threadsFor(g.flops(), kFlopsPerThread) : 1);
     static PrimitiveCache<ConvEntry> cache;
     ConvEntry& entry = cache.get(g.key(), [&] {
       dnnl::convolution_forward::primitive_desc hint(forwardDesc(g, false), cpuEngine());

@@ -2,7 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initEngine } from '../../../../core/engine/backend.js';
 import { loadNativeAddon, type NativeEngineAddon } from '../../../../core/engine/native/addon.js';
-import { nativePrecision, parsePrecision, setNativePrecision } from '../../../../core/engine/native/precision.js';
+import {
+  applyPrecision,
+  nativePrecision,
+  parsePrecision,
+  setNativePrecision,
+} from '../../../../core/engine/native/precision.js';
 import { UserError } from '../../../../core/errors.js';
 import { run } from '../native-harness.js';
 import {
@@ -193,5 +198,14 @@ describe('the precision option', () => {
     });
     expect(() => setNativePrecision('bf16', noBf16)).toThrow(/no native bf16 convolution.*AVX512-BF16 or AMX/);
     expect(nativePrecision()).toBe('bf16');
+  });
+
+  it('refuses bf16 on any backend but native, naming it, and leaves the precision as it was', () => {
+    expect(() => applyPrecision('bf16', 'wasm', addon)).toThrow(/native backend only.*the backend is wasm/);
+    expect(applyPrecision('f32', 'wasm', addon)).toBe('f32');
+    expect(nativePrecision()).toBe('bf16');
+    expect(applyPrecision(undefined, 'native', addon)).toBe('f32');
+    expect(nativePrecision()).toBe('f32');
+    expect(applyPrecision('bf16', 'native', addon)).toBe('bf16');
   });
 });

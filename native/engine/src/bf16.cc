@@ -103,27 +103,24 @@ dnnl::convolution_forward::desc forwardDesc(const ConvGeometry& g, bool withBias
 Napi::Value Conv2dBf16(const Napi::CallbackInfo& info) {
   return guardedRun(info, "conv2dBf16", [&] {
     Heap heap(info[0]);
-    const int64_t xOff = integer(info, 1), wOff = integer(info, 2), biasOff = integer(info, 3), yOff = integer(info, 4);
-    const ConvGeometry g = ConvGeometry::read(info, 5, false);
+    const ConvForwardCall call = ConvForwardCall::read(info, false);
+    const ConvGeometry& g = call.g;
+    const bool hasBias = call.hasBias();
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
-    const int64_t act = integer(info, 22);
-    const float alpha = real(info, 23);
-    const bool hasBias = biasOff >= 0;
-    std::vector<int64_t> key = g.key();
-    key.insert(key.end(), {hasBias, act, static_cast<int64_t>(alpha * 1e6)});
+    const std::vector<int64_t> key = call.key();
     static PrimitiveCache<ConvEntry> cache;
     ConvEntry& entry = cache.get(key, [&] {
-      dnnl::convolution_forward::primitive_desc pd(forwardDesc(g, hasBias), activationAttr(act, alpha), cpuEngine());
+      dnnl::convolution_forward::primitive_desc pd(forwardDesc(g, hasBias), activationAttr(call.activation, call.alpha), cpuEngine());
       return ConvEntry{dnnl::convolution_forward(pd), accept(pd), Bf16Operand(g.src(), pd.src_desc()), Bf16Operand(g.weights(), pd.weights_desc()), std::nullopt};
     });
     if (!entry.usable) return false;
     Napi::Env env = info.Env();
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, entry.first->convert(heap.floats(env, xOff, g.srcSize(), "conv2dBf16 input"))},
-        {DNNL_ARG_WEIGHTS, entry.second->convert(heap.floats(env, wOff, g.weightsSize(), "conv2dBf16 filter"))},
-        {DNNL_ARG_DST, bind(g.dst(), heap.floats(env, yOff, g.dstSize(), "conv2dBf16 output"))},
+        {DNNL_ARG_SRC, entry.first->convert(heap.floats(env, call.x, g.srcSize(), "conv2dBf16 input"))},
+        {DNNL_ARG_WEIGHTS, entry.second->convert(heap.floats(env, call.filter, g.weightsSize(), "conv2dBf16 filter"))},
+        {DNNL_ARG_DST, bind(g.dst(), heap.floats(env, call.out, g.dstSize(), "conv2dBf16 output"))},
     };
-    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(memory::desc({g.oc}, dt::f32, tag::a), heap.floats(env, biasOff, g.oc, "conv2dBf16 bias")));
+    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(memory::desc({g.oc}, dt::f32, tag::a), heap.floats(env, call.bias, g.oc, "conv2dBf16 bias")));
     entry.primitive.execute(cpuStream(), args);
     cpuStream().wait();
     return true;
@@ -134,8 +131,9 @@ Napi::Value Conv2dBf16(const Napi::CallbackInfo& info) {
 Napi::Value Conv2dBackpropInputBf16(const Napi::CallbackInfo& info) {
   return guardedRun(info, "conv2dBackpropInputBf16", [&] {
     Heap heap(info[0]);
-    const int64_t dyOff = integer(info, 1), wOff = integer(info, 2), dxOff = integer(info, 3);
-    const ConvGeometry g = ConvGeometry::read(info, 4, false);
+    const ConvGradientCall call = ConvGradientCall::read(info, false);
+    const int64_t dyOff = call.first, wOff = call.second, dxOff = call.out;
+    const ConvGeometry& g = call.g;
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     static PrimitiveCache<ConvEntry> cache;
     ConvEntry& entry = cache.get(g.key(), [&] {
@@ -160,8 +158,9 @@ Napi::Value Conv2dBackpropInputBf16(const Napi::CallbackInfo& info) {
 Napi::Value Conv2dBackpropFilterBf16(const Napi::CallbackInfo& info) {
   return guardedRun(info, "conv2dBackpropFilterBf16", [&] {
     Heap heap(info[0]);
-    const int64_t xOff = integer(info, 1), dyOff = integer(info, 2), dwOff = integer(info, 3);
-    const ConvGeometry g = ConvGeometry::read(info, 4, false);
+    const ConvGradientCall call = ConvGradientCall::read(info, false);
+    const int64_t xOff = call.first, dyOff = call.second, dwOff = call.out;
+    const ConvGeometry& g = call.g;
     ThreadScope threads(g.oh * g.ow >= kBackwardWeightsTeamPixels ? threadsFor(g.flops(), kFlopsPerThread) : 1);
     static PrimitiveCache<ConvEntry> cache;
     ConvEntry& entry = cache.get(g.key(), [&] {
@@ -198,34 +197,23 @@ struct MatmulEntry {
 Napi::Value MatmulBf16(const Napi::CallbackInfo& info) {
   return guardedRun(info, "matmulBf16", [&] {
     Heap heap(info[0]);
-    const int64_t aOff = integer(info, 1), bOff = integer(info, 2), biasOff = integer(info, 3), cOff = integer(info, 4);
-    const int64_t batchA = integer(info, 5), batchB = integer(info, 6), m = integer(info, 7), n = integer(info, 8), k = integer(info, 9);
-    const int64_t transA = integer(info, 10), transB = integer(info, 11), act = integer(info, 12);
-    const float alpha = real(info, 13);
-    const int64_t batch = std::max(batchA, batchB);
-    const bool hasBias = biasOff >= 0;
-    ThreadScope threads(threadsFor(2.0 * batch * m * n * k, kFlopsPerThread));
-    std::vector<int64_t> key{batchA, batchB, m, n, k, transA, transB, hasBias, act, static_cast<int64_t>(alpha * 1e6), omp_get_max_threads()};
+    const MatmulCall call = MatmulCall::read(info);
+    ThreadScope threads(threadsFor(call.flops(), kFlopsPerThread));
     static PrimitiveCache<MatmulEntry> cache;
-    MatmulEntry& entry = cache.get(key, [&] {
-      const memory::dims aStrides = transA ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1};
-      const memory::dims bStrides = transB ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1};
-      memory::desc a({batchA, m, k}, dt::f32, aStrides), b({batchB, k, n}, dt::f32, bStrides);
-      memory::desc a16({batchA, m, k}, dt::bf16, aStrides), b16({batchB, k, n}, dt::bf16, bStrides);
-      memory::desc c({batch, m, n}, dt::f32, tag::abc);
-      memory::desc bias = hasBias ? memory::desc({1, 1, n}, dt::f32, tag::abc) : memory::desc();
-      dnnl::matmul::desc desc = hasBias ? dnnl::matmul::desc(a16, b16, bias, c) : dnnl::matmul::desc(a16, b16, c);
-      dnnl::matmul::primitive_desc pd(desc, activationAttr(act, alpha), cpuEngine());
-      return MatmulEntry{dnnl::matmul(pd), accept(pd), Bf16Operand(a, a16), Bf16Operand(b, b16), bias, c};
+    MatmulEntry& entry = cache.get(call.key(), [&] {
+      memory::desc a16 = call.aDesc(dt::bf16), b16 = call.bDesc(dt::bf16), c = call.cDesc(), bias = call.biasDesc();
+      dnnl::matmul::desc desc = call.hasBias() ? dnnl::matmul::desc(a16, b16, bias, c) : dnnl::matmul::desc(a16, b16, c);
+      dnnl::matmul::primitive_desc pd(desc, activationAttr(call.activation, call.alpha), cpuEngine());
+      return MatmulEntry{dnnl::matmul(pd), accept(pd), Bf16Operand(call.aDesc(dt::f32), a16), Bf16Operand(call.bDesc(dt::f32), b16), bias, c};
     });
     if (!entry.usable) return false;
     Napi::Env env = info.Env();
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, entry.a.convert(heap.floats(env, aOff, batchA * m * k, "matmulBf16 input a"))},
-        {DNNL_ARG_WEIGHTS, entry.b.convert(heap.floats(env, bOff, batchB * k * n, "matmulBf16 input b"))},
-        {DNNL_ARG_DST, bind(entry.c, heap.floats(env, cOff, batch * m * n, "matmulBf16 output"))},
+        {DNNL_ARG_SRC, entry.a.convert(heap.floats(env, call.a, call.batchA * call.m * call.k, "matmulBf16 input a"))},
+        {DNNL_ARG_WEIGHTS, entry.b.convert(heap.floats(env, call.b, call.batchB * call.k * call.n, "matmulBf16 input b"))},
+        {DNNL_ARG_DST, bind(entry.c, heap.floats(env, call.c, call.batch() * call.m * call.n, "matmulBf16 output"))},
     };
-    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(entry.bias, heap.floats(env, biasOff, n, "matmulBf16 bias")));
+    if (call.hasBias()) args.emplace(DNNL_ARG_BIAS, bind(entry.bias, heap.floats(env, call.bias, call.n, "matmulBf16 bias")));
     entry.primitive.execute(cpuStream(), args);
     cpuStream().wait();
     return true;

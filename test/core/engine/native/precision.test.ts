@@ -71,8 +71,8 @@ describe('bf16 convolutions on the native backend', () => {
   ];
   for (const c of cases) {
     const g = geometry(c.x, c.f, c.stride, c.pad);
-    const filterShape = [...c.f, c.x[3]!, c.out];
-    const outShape = [c.x[0]!, g.outHeight, g.outWidth, c.out];
+    const filterShape: [number, number, number, number] = [c.f[0]!, c.f[1]!, c.x[3]!, c.out];
+    const outShape: [number, number, number, number] = [c.x[0]!, g.outHeight, g.outWidth, c.out];
     const label = `x ${c.x}, filter ${filterShape}, stride ${c.stride}, ${c.pad}`;
     const [x, f, dy] = [rounded(c.x, 1), rounded(filterShape, 2), rounded(outShape, 3)];
     const conv = (input: tf.Tensor, filter: tf.Tensor) =>

@@ -1,5 +1,6 @@
+import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../../errors.js';
-import type { NativeEngineAddon } from './addon.js';
+import { loadNativeAddon, type NativeEngineAddon } from './addon.js';
 
 export const PRECISIONS = ['f32', 'bf16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
@@ -51,6 +52,21 @@ export function applyPrecision(
     );
   if (backend === 'native') setNativePrecision(precision, addon);
   return precision;
+}
+
+/**
+ * Runs `body` in `precision` (a model's `training.precision`) on the active backend, then restores the precision it
+ * found. `--precision` (SIMKIT_PRECISION) wins over it; undefined keeps the precision as set.
+ */
+export async function withPrecision<T>(precision: Precision | undefined, body: () => Promise<T>): Promise<T> {
+  if (precision === undefined || precision === current || process.env.SIMKIT_PRECISION) return body();
+  const previous = current;
+  applyPrecision(precision, tf.getBackend(), loadNativeAddon().addon);
+  try {
+    return await body();
+  } finally {
+    current = previous;
+  }
 }
 
 export function parsePrecision(value: string | undefined): Precision {

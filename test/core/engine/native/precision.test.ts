@@ -7,6 +7,7 @@ import {
   nativePrecision,
   parsePrecision,
   setNativePrecision,
+  withPrecision,
 } from '../../../../core/engine/native/precision.js';
 import { UserError } from '../../../../core/errors.js';
 import { run } from '../native-harness.js';
@@ -183,6 +184,28 @@ describe('the precision option', () => {
     tf.dispose([x, y]);
     model.dispose();
     optimizer.dispose();
+  });
+
+  it("runs a model's training in its configured precision, restores the one it found, and lets --precision win", async () => {
+    setNativePrecision('f32', addon);
+    await expect(withPrecision('bf16', async () => nativePrecision())).resolves.toBe('bf16');
+    expect(nativePrecision()).toBe('f32');
+    await expect(withPrecision(undefined, async () => nativePrecision())).resolves.toBe('f32');
+    const saved = process.env.SIMKIT_PRECISION;
+    process.env.SIMKIT_PRECISION = 'f32';
+    try {
+      await expect(withPrecision('bf16', async () => nativePrecision())).resolves.toBe('f32');
+    } finally {
+      if (saved === undefined) delete process.env.SIMKIT_PRECISION;
+      else process.env.SIMKIT_PRECISION = saved;
+    }
+    await tf.setBackend('cpu');
+    try {
+      await expect(withPrecision('bf16', async () => 'ran')).rejects.toThrow(/native backend only.*the backend is cpu/);
+    } finally {
+      await tf.setBackend('native');
+    }
+    setNativePrecision('bf16', addon);
   });
 
   it('parses f32 and bf16 and refuses anything else by name', () => {

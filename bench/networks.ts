@@ -7,9 +7,11 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { InputShape } from '../core/contracts/backbone.js';
+import type { Item } from '../core/contracts/competition.js';
 import type { Simkit } from '../core/di/container.js';
 import { UserError } from '../core/errors.js';
 import { createObjective } from '../core/losses/objective.js';
+import type { ModelInputs } from '../core/pipeline/model-inputs.js';
 import { Random } from '../core/random.js';
 import { trainEmbedding, type EpochRecord, type TrainerOptions } from '../core/training/trainer.js';
 import { mlp } from '../plugins/backbones/mlp.js';
@@ -118,6 +120,35 @@ export function randomInputs(network: BenchNetwork, count: number, seed = 1): Fl
   const random = new Random(seed);
   return Float32Array.from({ length: count * height * width * channels }, () => random.next());
 }
+
+/**
+ * The pipeline's embedding inputs for `network`: random images (the first EMBED_BATCH, reused for every chunk), a fresh
+ * tensor per chunk as decoded images become one in the pipeline.
+ */
+export function embeddingInputs(network: BenchNetwork): ModelInputs {
+  const { height, width, channels } = network.input;
+  const data = randomInputs(network, EMBED_BATCH, 2);
+  return {
+    kind: 'input',
+    shape: network.input,
+    trainingData: () => {
+      throw new Error('the embedding benchmarks do not train');
+    },
+    views: (chunk) =>
+      Promise.resolve([
+        tf.tensor4d(data.subarray(0, chunk.length * height * width * channels), [
+          chunk.length,
+          height,
+          width,
+          channels,
+        ]),
+      ]),
+  };
+}
+
+/** `count` items with ids 0, 1, … for embedInChunks. */
+export const benchItems = (count: number): Item[] =>
+  Array.from({ length: count }, (_, i) => ({ id: String(i), labels: [], extra: {} }));
 
 /**
  * Trains a fresh `network` (seed 1) on random inputs and labels through trainEmbedding, the step

@@ -1,7 +1,8 @@
 /**
  * Where a training step's time goes, per backend: tf.profile of one step of core/training's loop
  * (trainEmbedding: L2-normalised embeddings, dense softmax head, cross-entropy, Adam, clip-norm 5)
- * on each network of bench/networks.ts, as the top kernels' share of the time spent in kernels; then
+ * on each network of bench/networks.ts, as the top kernels' share of the time spent in kernels, and of
+ * one chunk of the pipeline's embedding route (embedInChunks); then
  * sgemm GFLOP/s (tf.matMul, float32) on each backend next to PyTorch's torch.mm on one thread and on
  * every core, the ceiling the dense layers can reach.
  *
@@ -16,7 +17,15 @@ import { initEngine, type BackendChoice } from '../core/engine/backend.js';
 import { isUserError } from '../core/errors.js';
 import { startKernelProfile, type KernelProfile, type KernelProfiling, type KernelTotal } from './kernel-profile.js';
 import { argument, machineLine, printTable, pytorch, referenceThreads, runBenchmark } from './harness.js';
-import { selectedNetworks, trainNetwork, type BenchNetwork } from './networks.js';
+import { embedInChunks } from '../core/pipeline/model-inputs.js';
+import {
+  benchItems,
+  EMBED_BATCH,
+  embeddingInputs,
+  selectedNetworks,
+  trainNetwork,
+  type BenchNetwork,
+} from './networks.js';
 
 const TOP = 10;
 const SGEMM_SECONDS = 0.5;
@@ -57,14 +66,31 @@ async function profileStep(app: Simkit, network: BenchNetwork): Promise<StepProf
   return { ...profile!, wallMs };
 }
 
+/** Profiles the second of two chunks of core/pipeline's embedding route (the first builds kernels and folds). */
+async function profileEmbedding(network: BenchNetwork): Promise<StepProfile> {
+  const inputs = embeddingInputs(network);
+  const model = network.build(1);
+  try {
+    await embedInChunks(model, benchItems(EMBED_BATCH), inputs, () => {});
+    const profiling = startKernelProfile();
+    const started = performance.now();
+    await embedInChunks(model, benchItems(EMBED_BATCH), inputs, () => {});
+    const wallMs = performance.now() - started;
+    return { ...(await profiling.stop()), wallMs };
+  } finally {
+    model.dispose();
+  }
+}
+
 const sum = (kernels: readonly KernelTotal[]) => kernels.reduce((total, kernel) => total + kernel.ms, 0);
 const percent = (part: number, whole: number) => `${((100 * part) / whole).toFixed(1)}%`;
 
-function printProfile(network: BenchNetwork, backend: string, profile: StepProfile): void {
+/** Prints a profile; `what` names what was profiled, e.g. "training step, batch 64". */
+function printProfile(network: BenchNetwork, backend: string, what: string, profile: StepProfile): void {
   const inKernels = sum(profile.kernels);
   const calls = profile.kernels.reduce((total, kernel) => total + kernel.calls, 0);
   process.stdout.write(
-    `\n${network.label}, batch ${network.batch}, on ${backend}: step ${profile.wallMs.toFixed(1)} ms wall, ` +
+    `\n${network.label}, ${what}, on ${backend}: ${profile.wallMs.toFixed(1)} ms wall, ` +
       `${inKernels.toFixed(1)} ms in ${calls} kernel calls of ${profile.kernels.length} ` +
       `kernels${profile.untimed ? ` (${profile.untimed} calls untimed)` : ''}\n`,
   );
@@ -175,7 +201,8 @@ async function main(): Promise<void> {
     process.stdout.write(`\nbackend ${choice.name}: ${choice.reason}\n`);
     for (const network of networks) {
       const profile = await profileStep(app, network);
-      printProfile(network, choice.name, profile);
+      printProfile(network, choice.name, `training step, batch ${network.batch}`, profile);
+      printProfile(network, choice.name, `embedding chunk of ${EMBED_BATCH}`, await profileEmbedding(network));
       profiles.set(network, [...(profiles.get(network) ?? []), [choice.name, profile]]);
     }
     const rates: number[] = [];

@@ -18,18 +18,17 @@
  */
 import 'reflect-metadata';
 import { cpus } from 'node:os';
-import * as tf from '@tensorflow/tfjs';
-import type { Item } from '../core/contracts/competition.js';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
 import { loadNativeAddon } from '../core/engine/native/addon.js';
 import { applyPrecision, parsePrecision } from '../core/engine/native/precision.js';
-import { embedInChunks, type ModelInputs } from '../core/pipeline/model-inputs.js';
+import { embedInChunks } from '../core/pipeline/model-inputs.js';
 import { backendRequest, machineLine, printTable, pytorch, referenceThreads, ratio, runBenchmark } from './harness.js';
 import {
+  benchItems,
   EMBED_BATCH,
   EMBEDDING_DIM,
-  randomInputs,
+  embeddingInputs,
   selectedNetworks,
   trainableParameters,
   trainNetwork,
@@ -75,34 +74,15 @@ async function trainingThroughput(app: Simkit, network: BenchNetwork): Promise<M
 
 /** Samples/s of the pipeline's embedding route, RUNS runs of `embedBatches` chunks after one untimed chunk. */
 async function embeddingThroughput(network: BenchNetwork): Promise<Measured> {
-  const { height, width, channels } = network.input;
-  const data = randomInputs(network, EMBED_BATCH, 2);
-  const inputs: ModelInputs = {
-    kind: 'input',
-    shape: network.input,
-    trainingData: () => {
-      throw new Error('the embedding benchmark does not train');
-    },
-    // A fresh tensor per chunk, as decoded images become one in the pipeline.
-    views: (chunk) =>
-      Promise.resolve([
-        tf.tensor4d(data.subarray(0, chunk.length * height * width * channels), [
-          chunk.length,
-          height,
-          width,
-          channels,
-        ]),
-      ]),
-  };
-  const items = (n: number): Item[] => Array.from({ length: n }, (_, i) => ({ id: String(i), labels: [], extra: {} }));
+  const inputs = embeddingInputs(network);
   const model = network.build(1);
   try {
     const ignore = () => {};
-    await embedInChunks(model, items(EMBED_BATCH), inputs, ignore);
+    await embedInChunks(model, benchItems(EMBED_BATCH), inputs, ignore);
     const runs: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const started = performance.now();
-      await embedInChunks(model, items(network.embedBatches * EMBED_BATCH), inputs, ignore);
+      await embedInChunks(model, benchItems(network.embedBatches * EMBED_BATCH), inputs, ignore);
       runs.push((network.embedBatches * EMBED_BATCH) / ((performance.now() - started) / 1000));
     }
     return { runs, samplesPerSecond: mean(runs), parameters: trainableParameters(model) };

@@ -13,6 +13,7 @@ import type { Simkit } from '../di/container.js';
 import type { AugmentOptions } from '../data/augment.js';
 import { loadImages } from '../data/images.js';
 import { hashedTokenBatch } from '../data/token-ids.js';
+import { inferenceRunner } from '../engine/inference.js';
 import { UserError } from '../errors.js';
 import { l2Normalize } from '../tensors.js';
 import { itemProgress } from '../progress.js';
@@ -164,13 +165,15 @@ export async function embedInChunks(
   sink: (start: number, vectors: Float32Array) => void | Promise<void>,
 ): Promise<void> {
   const progress = itemProgress(`embedding ${inputs.kind}s`, items.length);
+  const runner = inferenceRunner(model);
   const embedAll = async () => {
     for (let start = 0; start < items.length; start += EMBED_CHUNK) {
       const chunk = items.slice(start, start + EMBED_CHUNK);
       const views = await inputs.views(chunk);
-      const vectors = tf.tidy(() =>
-        l2Normalize(tf.addN(views.map((view) => model.predict(view) as tf.Tensor2D)).div(views.length)),
-      );
+      const vectors = tf.tidy(() => {
+        const raw = views.map((view) => runner.predict(view) as tf.Tensor2D);
+        return l2Normalize(raw.length === 1 ? raw[0]! : tf.addN(raw).div(views.length));
+      });
       tf.dispose(views);
       const values = (await vectors.data()) as Float32Array;
       vectors.dispose();
@@ -181,6 +184,7 @@ export async function embedInChunks(
   try {
     await phase(`embed ${inputs.kind}s`, embedAll, items.length);
   } finally {
+    runner.dispose();
     progress.stop();
   }
 }

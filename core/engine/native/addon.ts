@@ -51,6 +51,15 @@ export interface NativeEngineAddon {
   bf16Support(): { supported: boolean; implementation: string };
   /** bf16 kernel calls so far: run, declined (f32 ran instead), and the oneDNN implementations used. */
   bf16Stats(): { runs: number; declined: number; implementations: string[] };
+  /** act(conv2d + bias + addend): conv2d's arguments with the addend's offset before the output's. */
+  conv2dAdd(
+    heap: ArrayBuffer,
+    x: number,
+    filter: number,
+    bias: number,
+    addend: number,
+    ...outGeometryActivation: number[]
+  ): void;
   conv2dBackpropInput(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): void;
   conv2dBackpropFilter(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): void;
   /** Depthwise convolution (oneDNN's grouped convolution): the arguments and geometry of conv2d and its gradients. */

@@ -5,6 +5,7 @@ import { fusedAdamKernel } from './adam-kernel.js';
 import { batchNormGradKernel, registerNativeGradients } from './gradients.js';
 import { NATIVE_BACKEND, NATIVE_PLANNERS, nativeKernel } from './kernels.js';
 import { precisionRouted } from './precision.js';
+import { registerInferenceKernels } from './inference-kernels.js';
 import { registerTrainingKernels } from './training-kernels.js';
 
 export { NATIVE_BACKEND } from './kernels.js';
@@ -45,5 +46,6 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
   tf.registerKernel(batchNormGradKernel(addon));
   registerNativeGradients();
   registerTrainingKernels(addon);
+  registerInferenceKernels(addon);
   tf.registerBackend(NATIVE_BACKEND, () => wasmFactory(), 2);
 }

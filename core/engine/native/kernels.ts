@@ -31,7 +31,7 @@ type Planner = (
 ) => NativePlan | undefined;
 
 /** Activation codes of native/engine/src/common.h. */
-const ACTIVATIONS: Readonly<Record<string, number>> = {
+export const ACTIVATIONS: Readonly<Record<string, number>> = {
   linear: 0,
   relu: 1,
   relu6: 2,

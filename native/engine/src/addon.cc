@@ -64,6 +64,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerDepthwiseKernels(env, exports);
   registerTrainingKernels(env, exports);
   registerBf16Kernels(env, exports);
+  registerInferenceKernels(env, exports);
   return exports;
 }
 

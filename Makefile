@@ -16,7 +16,7 @@ NATIVE_ENGINE := native/engine/build/Release/simkit_engine.node
 NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeLists.txt scripts/build-native-engine.mjs
 
 .PHONY: help setup system deps build test lint format fuzz typecheck gpu webgpu doctor clean \
-	option-docs fashion-mnist bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data \
+	option-docs fashion-mnist fashion-mnist-precision bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data \
 	shopee-like bench-scale
 
 help:
@@ -27,7 +27,8 @@ help:
 	@echo "make format          rewrite the sources in the project's layout (Prettier, then ESLint --fix)"
 	@echo "make fuzz            fuzz every reader, scorer and the submission writer longer (FUZZ_CASES=20000)"
 	@echo "make bench           every benchmark (bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data)"
-	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>)"
+	@echo "make bench-train     training and embedding samples/s against PyTorch (SIMKIT_BACKEND=<name>; PRECISION=bf16 adds bf16 rows)"
+	@echo "make fashion-mnist-precision  Fashion-MNIST test accuracy of one classifier trained in f32 and in bf16"
 	@echo "make bench-data      make shopee's image model: samples/s per epoch against the pure training-step rate"
 	@echo "make bench-profile   top kernels of one training step and sgemm GFLOP/s (BACKENDS=wasm,native)"
 	@echo "make bench-scale     the Shopee pipeline on a generated set: phase times, items/s, peak RSS (SCALE_POSTINGS=3000,10000 SCALE_EPOCHS=n)"
@@ -93,6 +94,11 @@ fashion-mnist: build
 	DATA="$(or $(DATA),/usr/share/datasets/fashion-mnist)" $(if $(OUT),OUT="$(OUT)") $(NODE) dist/bench/fashion-mnist.js
 
 fashion-mnist: SYSTEM_EXTRA = dataset-fashion-mnist
+
+# The Fashion-MNIST softmax classifier trained in f32 and in bf16 mixed precision: test accuracy side by side.
+fashion-mnist-precision: build
+	DATA="$(or $(DATA),/usr/share/datasets/fashion-mnist)" $(NODE) dist/bench/fashion-mnist-precision.js
+fashion-mnist-precision: SYSTEM_EXTRA = dataset-fashion-mnist
 
 gpu: deps
 	@echo "Installing @tensorflow/tfjs-node-gpu 4.22.0. It downloads libtensorflow 2.9.1 (set TFJS_NODE_CDN_STORAGE"

@@ -7,16 +7,12 @@
 // machine shared with other work the wall seconds grow). Settings: DATA (IDX directory), OUT, FM_EPOCHS,
 // FM_SOFTMAX_EPOCHS, FM_ZERO_SHOT_EPOCHS, FM_LR, FM_FLIP (1/0), FM_ZERO_SHOT_LR.
 import { join, resolve } from 'node:path';
-import * as tf from '@tensorflow/tfjs';
-import type { BackboneBuilder } from '../core/contracts/backbone.js';
 import type { Item } from '../core/contracts/competition.js';
 import type { NeighbourRow } from '../core/contracts/postprocessor.js';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
 import { searchNeighbours } from '../core/search/neighbours.js';
 import { VectorIndex } from '../core/search/vector-index.js';
-import { l2Normalize } from '../core/tensors.js';
-import { createObjective } from '../core/losses/objective.js';
 import {
   embeddingSample,
   neighbourGallery,
@@ -25,7 +21,6 @@ import {
   type ComparisonRow,
 } from '../core/report/report-data.js';
 import { writeReport } from '../core/report/render.js';
-import { trainEmbedding } from '../core/training/trainer.js';
 import {
   CLASS_NAMES,
   pixelVectors,
@@ -53,39 +48,25 @@ import {
   unseenRgbMapAtR,
 } from './zero-shot.js';
 import { packagedNetwork, packagedNetworkModel } from '../core/models/packaged-networks.js';
+import {
+  BACKBONE_LABEL,
+  BATCH,
+  embed,
+  EMBEDDING_DIM,
+  FLIP,
+  LEARNING_RATE,
+  softmaxClassifier,
+  train,
+  type Trained,
+} from './fashion-mnist-classifier.js';
 
 const DATA = resolve(process.env.DATA ?? SYSTEM_DATA_DIR);
 const OUT = resolve(process.env.OUT ?? join('output', 'fashion-mnist-bench'));
 const RUN_DIR = join(OUT, 'run');
 const EPOCHS = Number(process.env.FM_EPOCHS ?? 13);
 const SOFTMAX_EPOCHS = Number(process.env.FM_SOFTMAX_EPOCHS ?? 2);
-const LEARNING_RATE = Number(process.env.FM_LR ?? 0.003);
-const FLIP = (process.env.FM_FLIP ?? '1') !== '0';
-/** ArcFace margin (radians) and scale of the 10-class model. */
-const MARGIN = 0.3;
-const SCALE = 30;
-/**
- * Two 3×3 convolutions per stage, conv 32·32 → pool → conv 64·64 → pool → dense 256 → 64: about
- * 0.13 s per step of 128 on the native engine (2 cores). Measured on the test set: 13 epochs 0.9298
- * in 758 s; 10 epochs 0.928; conv 32 → pool → conv 64 → pool → dense 256, 15 epochs, 0.924 in 437 s;
- * the earlier conv 16 → conv 32 → dense 128, 5 epochs on wasm, 0.913 in 420 s.
- */
-const BACKBONE = {
-  name: 'plain-cnn',
-  options: {
-    stages: [
-      [32, 32],
-      [64, 64],
-    ],
-    hidden: 256,
-  },
-} as const;
-const BACKBONE_LABEL = 'CNN 32·32-64·64-256-64';
-const EMBEDDING_DIM = 64;
-const BATCH = 128;
 /** Training budget of the metric-learning model (seconds). */
 const BUDGET_SECONDS = 900;
-const SEED = 42;
 /** Share of the training images held out to tune the vote's k (the test set is used once, at the end). */
 const VALIDATION_SHARE = 0.1;
 const TUNED_K = [1, 5, 10, 20];
@@ -98,16 +79,6 @@ const PUBLISHED = [
   '2 Conv <100K parameters',
   'Human Performance',
 ];
-
-interface Trained {
-  readonly model: tf.LayersModel;
-  readonly logits?: (embeddings: tf.Tensor2D) => tf.Tensor2D;
-  readonly dispose: () => void;
-  readonly seconds: number;
-  /** CPU seconds of the process while training (every engine thread). */
-  readonly cpuSeconds: number;
-}
-
 function splitRange(split: Split, from: number, to: number): Split {
   return subset(
     split,
@@ -120,77 +91,6 @@ function withLabels(split: Split, keep: (label: number) => boolean): Split {
     split,
     [...split.labels.keys()].filter((i) => keep(split.labels[i]!)),
   );
-}
-
-/** Trains the CNN backbone with the named head + cross-entropy on one split (1 channel, [0, 1] pixels). */
-function buildBackbone(app: Simkit): tf.LayersModel {
-  const build = app.registry<BackboneBuilder>('Backbone').create(BACKBONE.name, BACKBONE.options);
-  return build({ height: 28, width: 28, channels: 1 }, EMBEDDING_DIM, 1);
-}
-
-async function train(
-  app: Simkit,
-  split: Split,
-  head: 'dense' | 'arcface',
-  epochs: number,
-  options: { margin?: number; scale?: number; learningRate?: number; runDir?: string } = {},
-): Promise<Trained> {
-  const started = Date.now();
-  const cpu = process.cpuUsage();
-  const classes = [...new Set(split.labels)].sort((a, b) => a - b);
-  const index = new Map(classes.map((label, i) => [label, i]));
-  const model = buildBackbone(app);
-  const objective = createObjective(
-    app,
-    {
-      head,
-      headOptions: head === 'arcface' ? { margin: options.margin ?? MARGIN, scale: options.scale ?? SCALE } : {},
-      loss: 'cross-entropy',
-    },
-    { embeddingDim: EMBEDDING_DIM, numClasses: classes.length },
-  );
-  await trainEmbedding(
-    model,
-    objective,
-    { data: pixelVectors(split), shape: [28, 28, 1], labels: Int32Array.from(split.labels, (l) => index.get(l)!) },
-    {
-      epochs,
-      batchSize: BATCH,
-      learningRate: options.learningRate ?? LEARNING_RATE,
-      headLearningRateFactor: 10,
-      warmupEpochs: 1,
-      clipNorm: 5,
-      seed: SEED,
-      flip: FLIP,
-      runDir: options.runDir,
-    },
-  );
-  const logits = head === 'dense' ? (embeddings: tf.Tensor2D) => objective.logits!(embeddings) : undefined;
-  const used = process.cpuUsage(cpu);
-  return {
-    model,
-    logits,
-    seconds: (Date.now() - started) / 1000,
-    cpuSeconds: (used.user + used.system) / 1e6,
-    dispose: () => (objective.dispose(), model.dispose()),
-  };
-}
-
-/** L2-normalised embeddings of every image of a split. */
-async function embed(model: tf.LayersModel, split: Split): Promise<Float32Array> {
-  const out = new Float32Array(split.count * EMBEDDING_DIM);
-  const pixels = pixelVectors(split);
-  for (let start = 0; start < split.count; start += 1024) {
-    const end = Math.min(split.count, start + 1024);
-    const vectors = tf.tidy(() =>
-      l2Normalize(
-        model.predict(tf.tensor4d(pixels.subarray(start * 784, end * 784), [end - start, 28, 28, 1])) as tf.Tensor2D,
-      ),
-    );
-    out.set(await vectors.data(), start * EMBEDDING_DIM);
-    vectors.dispose();
-  }
-  return out;
 }
 
 function cosineNeighbours(
@@ -284,22 +184,14 @@ async function main(): Promise<void> {
 
   // Softmax classifier: same backbone, dense head, argmax of the logits (trained after the
   // metric-learning model, whose result matters most, but listed before it).
-  const softmax = await train(app, fit, 'dense', SOFTMAX_EPOCHS);
-  const testVectors = await embed(softmax.model, testSplit);
-  const predicted = tf.tidy(
-    () =>
-      softmax.logits!(tf.tensor2d(testVectors, [testSplit.count, EMBEDDING_DIM]))
-        .argMax(1)
-        .dataSync() as Int32Array,
-  );
+  const softmax = await softmaxClassifier(app, fit, testSplit, SOFTMAX_EPOCHS);
   rows.push({
     name: `softmax classifier (${BACKBONE_LABEL})`,
-    value: accuracy(predicted, testSplit.labels),
+    value: softmax.accuracy,
     metric: 'accuracy',
     source: 'measured',
     note: trainedNote(SOFTMAX_EPOCHS, softmax),
   });
-  softmax.dispose();
   rows.push(arcfaceRow);
 
   // Zero-shot: train on classes 0–4, retrieve among the test images of classes 5–9 (bench/zero-shot.ts;

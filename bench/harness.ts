@@ -44,8 +44,19 @@ export function pytorch<T>(
   threads: number,
   specs: readonly string[],
   runs = 1,
+  precision: 'f32' | 'bf16' = 'f32',
 ): Reference<T> | undefined {
-  const args = [REFERENCE, '--threads', String(threads), '--runs', String(runs), mode, ...specs];
+  const args = [
+    REFERENCE,
+    '--threads',
+    String(threads),
+    '--runs',
+    String(runs),
+    '--precision',
+    precision,
+    mode,
+    ...specs,
+  ];
   const run = spawnSync('/usr/bin/python3', args, {
     encoding: 'utf8',
     timeout: 600_000,

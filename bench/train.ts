@@ -13,11 +13,15 @@
  * the mean), which should stay within 10% for the ratios to be read; ratios are of the runs' means.
  * The backend comes from `--backend` or SIMKIT_BACKEND (default auto). NETWORKS=mlp,cnn,resnet picks
  * networks; TRAIN_<NET>_STEPS and EMBED_<NET>_BATCHES set the counts.
+ * PRECISION=bf16 adds a training table in bf16 mixed precision (native backend): simkit's bf16 runs, each right after
+ * its f32 runs of the same network, against PyTorch f32 (the target: ResNet ≥ 1.5×) and PyTorch's bf16 autocast.
  */
 import 'reflect-metadata';
 import { cpus } from 'node:os';
 import { Simkit } from '../core/di/container.js';
 import { initEngine } from '../core/engine/backend.js';
+import { loadNativeAddon } from '../core/engine/native/addon.js';
+import { applyPrecision, parsePrecision } from '../core/engine/native/precision.js';
 import { embedInChunks } from '../core/pipeline/model-inputs.js';
 import { backendRequest, machineLine, printTable, pytorch, referenceThreads, ratio, runBenchmark } from './harness.js';
 import {
@@ -31,6 +35,9 @@ import {
   type BenchNetwork,
   type NetworkKey,
 } from './networks.js';
+
+/** bf16 training targets, as a fraction of PyTorch f32's samples/s on every core (the speed issue's). */
+const BF16_TARGETS: Partial<Record<NetworkKey, number>> = { resnet: 1.5 };
 
 /** Timed runs of each measurement, back to back. */
 const RUNS = 2;
@@ -143,6 +150,58 @@ function printComparison(kind: string, title: string, cores: number, rows: reado
     .map(({ network }) => `${kind} ${network.label}`);
 }
 
+/** The bf16 table: simkit f32 and bf16, PyTorch f32 and bf16 autocast, all on every core. */
+function printBf16(
+  networks: readonly BenchNetwork[],
+  f32: ReadonlyMap<NetworkKey, Measured>,
+  bf16: ReadonlyMap<NetworkKey, Measured>,
+  torchF32: ReferenceResults | undefined,
+  specs: readonly string[],
+  cores: number,
+  unstable: string[],
+): void {
+  const torchBf16 = pytorch<ReferenceResults>('train', cores, specs, RUNS, 'bf16')?.results;
+  process.stdout.write(
+    `\nbf16 mixed-precision training, ${cores} threads (samples/s; bf16 convolutions and matmuls, f32 weights and loss;` +
+      ` PyTorch: torch.autocast('cpu', bfloat16))\n`,
+  );
+  const rows = networks.map((network) => {
+    const own = bf16.get(network.key)!;
+    const ownF32 = f32.get(network.key)!;
+    const [torch32, torch16] = [torchF32?.[network.key], torchBf16?.[network.key]];
+    const target = BF16_TARGETS[network.key];
+    const vsTorch = torch32 ? own.samplesPerSecond / torch32.samples_per_second : undefined;
+    if (spread(own.runs) > AGREEMENT) unstable.push(`bf16 training ${network.label}`);
+    return [
+      network.label,
+      runsCell(ownF32.runs),
+      runsCell(own.runs),
+      ratio(own.samplesPerSecond, ownF32.samplesPerSecond),
+      torch32 ? runsCell(torch32.runs) : '—',
+      torch16 ? runsCell(torch16.runs) : '—',
+      ratio(own.samplesPerSecond, torch32?.samples_per_second),
+      ratio(own.samplesPerSecond, torch16?.samples_per_second),
+      target === undefined
+        ? '—'
+        : `≥ ${target.toFixed(1)}×${vsTorch === undefined ? '' : vsTorch >= target ? ' met' : ' NOT met'}`,
+    ];
+  });
+  printTable(
+    [
+      'network',
+      'simkit f32',
+      'simkit bf16',
+      'bf16 / f32',
+      'PyTorch f32',
+      'PyTorch bf16',
+      'simkit bf16 / PyTorch f32',
+      'simkit bf16 / PyTorch bf16',
+      'target (vs PyTorch f32)',
+    ],
+    rows,
+  );
+}
+
 async function main(): Promise<void> {
   const networks = selectedNetworks();
   const engine = await initEngine(backendRequest());
@@ -153,10 +212,21 @@ async function main(): Promise<void> {
     `${machineLine()}\ntraining: dense softmax head on L2-normalised ${EMBEDDING_DIM}-d embeddings, cross-entropy, Adam, clip 5\n`,
   );
 
+  const bf16 = parsePrecision(process.env.PRECISION) === 'bf16';
+  const addon = loadNativeAddon().addon;
+  // Refused here, before any measurement, where bf16 cannot run.
+  if (bf16) applyPrecision('bf16', engine.name, addon);
   const training = new Map<NetworkKey, Measured>();
+  const trainingBf16 = new Map<NetworkKey, Measured>();
   const embedding = new Map<NetworkKey, Measured>();
   for (const network of networks) {
+    applyPrecision('f32', engine.name, addon);
     training.set(network.key, await trainingThroughput(app, network));
+    if (bf16) {
+      applyPrecision('bf16', engine.name, addon);
+      trainingBf16.set(network.key, await trainingThroughput(app, network));
+      applyPrecision('f32', engine.name, addon);
+    }
     embedding.set(network.key, await embeddingThroughput(network));
     (globalThis as { gc?: () => void }).gc?.();
   }
@@ -197,6 +267,7 @@ async function main(): Promise<void> {
       })),
     ),
   );
+  if (bf16) printBf16(networks, training, trainingBf16, trainAll?.results, trainSpecs, cores, unstable);
   const counts = networks.map((n) => `${n.key} ${n.trainSteps}/${n.embedBatches}`).join(', ');
   process.stdout.write(
     `\ntimed training steps/embedding batches per run: ${counts} (TRAIN_<NET>_STEPS, EMBED_<NET>_BATCHES)\n` +

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command, CommanderError, Option } from 'commander';
 import { BACKENDS, engineThreads } from '../engine/backend.js';
+import { PRECISIONS } from '../engine/native/precision.js';
 import { isUserError } from '../errors.js';
 import { fileSystemError } from '../io/atomic-write.js';
 import { releaseOutFolders } from '../io/out-lock.js';
@@ -15,6 +16,12 @@ export function buildProgram(context = new CliContext()): Command {
   const program = new Command('simkit')
     .description('metric learning for Kaggle competitions: train, embed, search, submit, score')
     .addOption(new Option('--backend <name>', 'TensorFlow.js backend (also SIMKIT_BACKEND)').choices(BACKENDS))
+    .addOption(
+      new Option(
+        '--precision <name>',
+        'bf16: bf16 convolutions and matmuls with f32 weights and loss, native backend on a CPU with AVX512-BF16 or AMX (also SIMKIT_PRECISION; default f32)',
+      ).choices(PRECISIONS),
+    )
     .option('--threads <n>', 'threads of the native engine (also SIMKIT_THREADS; default: every core)')
     .option('--verbose', 'more detail, and stack traces on errors')
     .option('--quiet', 'only warnings and errors on stderr')
@@ -28,6 +35,7 @@ export function buildProgram(context = new CliContext()): Command {
       const options = command.optsWithGlobals<{
         backend?: string;
         threads?: string;
+        precision?: string;
         verbose?: boolean;
         quiet?: boolean;
         plugins?: boolean;
@@ -35,6 +43,7 @@ export function buildProgram(context = new CliContext()): Command {
       configureLogging({ verbose: options.verbose, quiet: options.quiet });
       context.noPlugins = options.plugins === false;
       if (options.backend) process.env.SIMKIT_BACKEND = options.backend;
+      if (options.precision) process.env.SIMKIT_PRECISION = options.precision;
       if (options.threads !== undefined) process.env.SIMKIT_THREADS = String(engineThreads(options.threads));
     });
   for (const register of COMMANDS) register(program, context);

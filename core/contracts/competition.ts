@@ -110,6 +110,11 @@ export interface TrainingConfig {
   readonly keepCheckpoints: number;
   /** Fine-tuning phases of a pretrained backbone (core/training/fine-tuning.ts); null: none. */
   readonly fineTuning: FineTuningConfig | null;
+  /**
+   * Precision of the native backend's convolutions and matmuls while the model trains: `f32`, or `bf16` (bf16 products
+   * with f32 accumulation, weights and loss; the native backend on a CPU with AVX512-BF16 or AMX). `--precision` wins.
+   */
+  readonly precision: 'f32' | 'bf16';
 }
 
 /** Head-only epochs, then the pretrained layers unfrozen (all, or from a named layer) at a lower learning rate. */

@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { log } from '../log.js';
 import { loadNativeAddon } from './native/addon.js';
 import { NATIVE_BACKEND, registerNativeBackend } from './native/backend.js';
+import { applyPrecision } from './native/precision.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'native', 'wasm', 'cpu'] as const;
 export type BackendRequest = (typeof BACKENDS)[number];
@@ -202,7 +203,10 @@ export function initEngine(request: string | undefined = process.env.SIMKIT_BACK
     const wanted = parseBackend(request);
     if (active && (wanted === 'auto' || wanted === active.name)) return active;
     active = await choose(wanted);
-    log.info(`backend: ${active.name} (${active.reason})`);
+    const precision = applyPrecision(process.env.SIMKIT_PRECISION, active.name, loadNativeAddon().addon);
+    log.info(
+      `backend: ${active.name} (${active.reason})${precision === 'f32' ? '' : `, ${precision} convolutions and matmuls`}`,
+    );
     return active;
   });
   pending = result.catch(() => undefined);

@@ -160,6 +160,14 @@ export function checkConfig(config: CompetitionConfig, source: string): void {
       prefix,
     );
     if (model.input === 'image') checkImageModel(model, source, prefix);
+    const precision = trainingConfig(model).precision;
+    if (precision !== 'f32' && precision !== 'bf16')
+      throw new InputError(
+        source,
+        undefined,
+        `${prefix}training.precision`,
+        `expected f32 or bf16, got ${showValue(precision)}`,
+      );
   }
   const final = config.folds?.final;
   if (final !== undefined && final !== 'folds' && final !== 'full')

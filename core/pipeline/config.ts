@@ -111,6 +111,7 @@ export const DEFAULT_TRAINING: TrainingConfig = {
   earlyStopping: { patience: 0, metric: 'MAP@R', minDelta: 0 },
   keepCheckpoints: 2,
   fineTuning: null,
+  precision: 'f32',
 };
 
 /** The miner of a config without one: every pair or triplet of the batch. */

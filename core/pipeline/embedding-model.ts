@@ -152,6 +152,7 @@ function trainerOptions(
     runDir: options.dir,
     resume: options.resume,
     keepCheckpoints: settings.keepCheckpoints,
+    precision: settings.precision,
     ...(settings.fineTuning ? { fineTuning: { ...FINE_TUNING_DEFAULTS, ...settings.fineTuning } } : {}),
     maxSkippedShare: options.maxBadImages,
     earlyStopping: settings.earlyStopping.patience > 0 ? settings.earlyStopping : undefined,

@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import type * as tf from '@tensorflow/tfjs';
 import type { Objective } from '../contracts/loss.js';
 import type { Sampler } from '../contracts/loss.js';
+import { withPrecision, type Precision } from '../engine/native/precision.js';
 import { Random } from '../random.js';
 import { badImageQuota } from './bad-image-quota.js';
 import type { EpochRecord, TrainingCallback, TrainingLoop } from './callbacks.js';
@@ -54,6 +55,8 @@ export interface TrainerOptions {
   readonly progress?: boolean;
   /** Head-only epochs, then the pretrained backbone unfrozen at a lower rate (core/training/fine-tuning.ts). */
   readonly fineTuning?: FineTuningOptions;
+  /** Precision of the native backend's convolutions and matmuls while training (default: the precision as set). */
+  readonly precision?: Precision;
 }
 
 export interface TrainingResult {
@@ -165,7 +168,16 @@ async function runEpoch(
  * objective, optimisers, epoch and random state after each epoch, so that `resume` continues exactly
  * where a stopped run left off.
  */
-export async function trainEmbedding(
+export function trainEmbedding(
+  model: tf.LayersModel,
+  objective: Objective,
+  dataset: InMemoryDataset | TrainingData,
+  options: TrainerOptions,
+): Promise<TrainingResult> {
+  return withPrecision(options.precision, () => trainInPrecision(model, objective, dataset, options));
+}
+
+async function trainInPrecision(
   model: tf.LayersModel,
   objective: Objective,
   dataset: InMemoryDataset | TrainingData,

@@ -65,13 +65,15 @@ function checkNativeEngine(): Check {
       fix: `${SETUP_FIX} (as root it installs libdnnl-dev and builds native/engine)`,
     };
   const info = load.addon.info();
+  const bf16 = load.addon.bf16Support();
   return {
     name: 'native engine',
     ok: true,
     required: false,
     detail:
       `oneDNN ${info.onednn}, instruction set ${info.isa}, ${info.cpuRuntime} with ${info.threads} thread(s) ` +
-      `(--threads / SIMKIT_THREADS), ${load.path}; kernels: ${[...Object.keys(NATIVE_PLANNERS), FUSED_ADAM].join(', ')}`,
+      `(--threads / SIMKIT_THREADS), ${load.path}; kernels: ${[...Object.keys(NATIVE_PLANNERS), FUSED_ADAM].join(', ')}; ` +
+      `--precision bf16: ${bf16.supported ? 'available' : 'not on this CPU'} (${bf16.implementation})`,
   };
 }
 

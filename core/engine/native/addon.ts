@@ -38,6 +38,19 @@ export interface NativeEngineAddon {
     alpha: number,
   ): void;
   conv2d: ConvolutionForward;
+  /**
+   * bf16 variants of conv2d, its two gradients and matmul (native/engine/src/bf16.cc), with the same arguments: bf16
+   * inputs, f32 accumulation and output. Each returns false, having done nothing, when oneDNN has only its reference
+   * kernel for the shape; the caller then runs the f32 kernel.
+   */
+  conv2dBf16(...args: Parameters<ConvolutionForward>): boolean;
+  conv2dBackpropInputBf16(heap: ArrayBuffer, dy: number, filter: number, dx: number, ...geometry: number[]): boolean;
+  conv2dBackpropFilterBf16(heap: ArrayBuffer, x: number, dy: number, dw: number, ...geometry: number[]): boolean;
+  matmulBf16(...args: Parameters<NativeEngineAddon['matmul']>): boolean;
+  /** Whether oneDNN runs bf16 convolutions natively here, and the implementation it picks for a probe. */
+  bf16Support(): { supported: boolean; implementation: string };
+  /** bf16 kernel calls so far: run, declined (f32 ran instead), and the oneDNN implementations used. */
+  bf16Stats(): { runs: number; declined: number; implementations: string[] };
   /** act(conv2d + bias + addend): conv2d's arguments with the addend's offset before the output's. */
   conv2dAdd(
     heap: ArrayBuffer,

@@ -4,6 +4,7 @@ import type { NativeEngineAddon } from './addon.js';
 import { fusedAdamKernel } from './adam-kernel.js';
 import { batchNormGradKernel, registerNativeGradients } from './gradients.js';
 import { NATIVE_BACKEND, NATIVE_PLANNERS, nativeKernel } from './kernels.js';
+import { precisionRouted } from './precision.js';
 import { registerInferenceKernels } from './inference-kernels.js';
 import { registerTrainingKernels } from './training-kernels.js';
 
@@ -36,8 +37,9 @@ export function registerNativeBackend(addon: NativeEngineAddon): void {
     if (!(config.kernelName in NATIVE_PLANNERS) && config.kernelName !== 'Identity')
       tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
   }
+  const routed = precisionRouted(addon);
   for (const [name, planner] of Object.entries(NATIVE_PLANNERS)) {
-    tf.registerKernel(nativeKernel(name, planner, addon, tf.getKernel(name, 'wasm')));
+    tf.registerKernel(nativeKernel(name, planner, routed, tf.getKernel(name, 'wasm')));
   }
   tf.registerKernel(fusedAdamKernel(addon));
   tf.registerKernel(sharedIdentityKernel);

@@ -63,6 +63,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   registerElementwiseKernels(env, exports);
   registerDepthwiseKernels(env, exports);
   registerTrainingKernels(env, exports);
+  registerBf16Kernels(env, exports);
   registerInferenceKernels(env, exports);
   return exports;
 }

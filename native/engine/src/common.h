@@ -95,6 +95,7 @@ void registerOptimizerKernels(Napi::Env env, Napi::Object exports);
 void registerElementwiseKernels(Napi::Env env, Napi::Object exports);
 void registerDepthwiseKernels(Napi::Env env, Napi::Object exports);
 void registerTrainingKernels(Napi::Env env, Napi::Object exports);
+void registerBf16Kernels(Napi::Env env, Napi::Object exports);
 void registerInferenceKernels(Napi::Env env, Napi::Object exports);
 
 }  // namespace simkit

@@ -3,6 +3,7 @@
 // kernels (dnnl-kernels.cc) run dense and depthwise convolutions; depthwise.cc exports the latter.
 #pragma once
 #include <omp.h>
+#include <algorithm>
 #include <optional>
 #include <unordered_map>
 #include "common.h"
@@ -91,6 +92,55 @@ struct ConvGeometry {
     }
     return {prop, algo, src(), preferredWeights(), dst(), strides(), dilations(), padBefore(), padAfter()};
   }
+};
+
+/** A convolution's forward call after the heap: x, filter, bias (−1: none), out, the geometry, activation code, alpha. */
+struct ConvForwardCall {
+  int64_t x, filter, bias, out;
+  ConvGeometry g;
+  int64_t activation;
+  float alpha;
+
+  static ConvForwardCall read(const Napi::CallbackInfo& info, bool depthwise) {
+    return {integer(info, 1), integer(info, 2), integer(info, 3), integer(info, 4), ConvGeometry::read(info, 5, depthwise), integer(info, 22), real(info, 23)};
+  }
+  bool hasBias() const { return bias >= 0; }
+  /** Call after setting the thread count: primitives are made for one. */
+  std::vector<int64_t> key() const {
+    std::vector<int64_t> k = g.key();
+    k.insert(k.end(), {hasBias(), activation, static_cast<int64_t>(alpha * 1e6)});
+    return k;
+  }
+};
+
+/** A convolution gradient's call after the heap: two input offsets, the output's, then the geometry. */
+struct ConvGradientCall {
+  int64_t first, second, out;
+  ConvGeometry g;
+
+  static ConvGradientCall read(const Napi::CallbackInfo& info, bool depthwise) { return {integer(info, 1), integer(info, 2), integer(info, 3), ConvGeometry::read(info, 4, depthwise)}; }
+};
+
+/** matmul's call after the heap: C[batch] = act(op(A[batch]) · op(B[batch]) + bias); a batch of 1 broadcasts. */
+struct MatmulCall {
+  int64_t a, b, bias, c, batchA, batchB, m, n, k, transA, transB, activation;
+  float alpha;
+
+  static MatmulCall read(const Napi::CallbackInfo& info) {
+    int64_t v[12];
+    for (size_t i = 0; i < 12; i++) v[i] = integer(info, 1 + i);
+    return {v[0], v[1], v[2], v[3], v[4], v[5], v[6], v[7], v[8], v[9], v[10], v[11], real(info, 13)};
+  }
+  bool hasBias() const { return bias >= 0; }
+  int64_t batch() const { return std::max(batchA, batchB); }
+  double flops() const { return 2.0 * batch() * m * n * k; }
+  /** Call after setting the thread count: primitives are made for one. */
+  std::vector<int64_t> key() const { return {batchA, batchB, m, n, k, transA, transB, hasBias(), activation, static_cast<int64_t>(alpha * 1e6), omp_get_max_threads()}; }
+  /** A and B as row-major (or, transposed, column-major) matrices of `type`. */
+  memory::desc aDesc(dt type) const { return memory::desc({batchA, m, k}, type, transA ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1}); }
+  memory::desc bDesc(dt type) const { return memory::desc({batchB, k, n}, type, transB ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1}); }
+  memory::desc cDesc() const { return memory::desc({batch(), m, n}, dt::f32, tag::abc); }
+  memory::desc biasDesc() const { return hasBias() ? memory::desc({1, 1, n}, dt::f32, tag::abc) : memory::desc(); }
 };
 
 /**

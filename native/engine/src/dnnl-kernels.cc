@@ -52,42 +52,34 @@ struct MatmulEntry {
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
   return guarded(info, "matmul", [&] {
     Heap heap(info[0]);
-    const int64_t aOff = integer(info, 1), bOff = integer(info, 2), biasOff = integer(info, 3), cOff = integer(info, 4);
-    const int64_t batchA = integer(info, 5), batchB = integer(info, 6), m = integer(info, 7), n = integer(info, 8), k = integer(info, 9);
-    const int64_t transA = integer(info, 10), transB = integer(info, 11), act = integer(info, 12);
-    const float alpha = real(info, 13);
-    const int64_t batch = std::max(batchA, batchB);
-    const bool hasBias = biasOff >= 0;
-    ThreadScope threads(threadsFor(2.0 * batch * m * n * k, kFlopsPerThread));
+    const MatmulCall call = MatmulCall::read(info);
+    const int64_t m = call.m, n = call.n, k = call.k;
+    ThreadScope threads(threadsFor(call.flops(), kFlopsPerThread));
     Napi::Env env = info.Env();
-    if (batch == 1 && !hasBias && !transA && act == static_cast<int64_t>(Activation::Linear)) {
+    if (call.batch() == 1 && !call.hasBias() && !call.transA && call.activation == static_cast<int64_t>(Activation::Linear)) {
       // oneDNN's BLAS-style sgemm needs no cached primitive and measured 2-15% faster than the matmul
       // primitive on a dense layer's forward and input-gradient shapes; with a transposed left
       // operand (a weight gradient) it reached 73 GFLOP/s on two threads where the primitive reaches 112.
-      const float* a = heap.floats(env, aOff, m * k, "matmul input a");
-      const float* b = heap.floats(env, bOff, k * n, "matmul input b");
-      float* c = heap.floats(env, cOff, m * n, "matmul output");
-      const dnnl_status_t status = dnnl_sgemm(transA ? 'T' : 'N', transB ? 'T' : 'N', m, n, k, 1.f, a, transA ? m : k, b, transB ? k : n, 0.f, c, n);
+      const float* a = heap.floats(env, call.a, m * k, "matmul input a");
+      const float* b = heap.floats(env, call.b, k * n, "matmul input b");
+      float* c = heap.floats(env, call.c, m * n, "matmul output");
+      const dnnl_status_t status = dnnl_sgemm('N', call.transB ? 'T' : 'N', m, n, k, 1.f, a, k, b, call.transB ? k : n, 0.f, c, n);
       if (status != dnnl_success) throw dnnl::error(status, "sgemm");
       return;
     }
-    std::vector<int64_t> key{batchA, batchB, m, n, k, transA, transB, hasBias, act, static_cast<int64_t>(alpha * 1e6), omp_get_max_threads()};
     static PrimitiveCache<MatmulEntry> cache;
-    MatmulEntry& entry = cache.get(key, [&] {
-      memory::desc a({batchA, m, k}, dt::f32, transA ? memory::dims{m * k, 1, m} : memory::dims{m * k, k, 1});
-      memory::desc b({batchB, k, n}, dt::f32, transB ? memory::dims{k * n, 1, k} : memory::dims{k * n, n, 1});
-      memory::desc c({batch, m, n}, dt::f32, tag::abc);
-      memory::desc bias = hasBias ? memory::desc({1, 1, n}, dt::f32, tag::abc) : memory::desc();
-      dnnl::matmul::desc desc = hasBias ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
-      dnnl::matmul::primitive_desc pd(desc, activationAttr(act, alpha), cpuEngine());
+    MatmulEntry& entry = cache.get(call.key(), [&] {
+      memory::desc a = call.aDesc(dt::f32), b = call.bDesc(dt::f32), c = call.cDesc(), bias = call.biasDesc();
+      dnnl::matmul::desc desc = call.hasBias() ? dnnl::matmul::desc(a, b, bias, c) : dnnl::matmul::desc(a, b, c);
+      dnnl::matmul::primitive_desc pd(desc, activationAttr(call.activation, call.alpha), cpuEngine());
       return MatmulEntry{dnnl::matmul(pd), a, b, bias, c};
     });
     std::unordered_map<int, memory> args{
-        {DNNL_ARG_SRC, bind(entry.a, heap.floats(env, aOff, batchA * m * k, "matmul input a"))},
-        {DNNL_ARG_WEIGHTS, bind(entry.b, heap.floats(env, bOff, batchB * k * n, "matmul input b"))},
-        {DNNL_ARG_DST, bind(entry.c, heap.floats(env, cOff, batch * m * n, "matmul output"))},
+        {DNNL_ARG_SRC, bind(entry.a, heap.floats(env, call.a, call.batchA * m * k, "matmul input a"))},
+        {DNNL_ARG_WEIGHTS, bind(entry.b, heap.floats(env, call.b, call.batchB * k * n, "matmul input b"))},
+        {DNNL_ARG_DST, bind(entry.c, heap.floats(env, call.c, call.batch() * m * n, "matmul output"))},
     };
-    if (hasBias) args.emplace(DNNL_ARG_BIAS, bind(entry.bias, heap.floats(env, biasOff, n, "matmul bias")));
+    if (call.hasBias()) args.emplace(DNNL_ARG_BIAS, bind(entry.bias, heap.floats(env, call.bias, n, "matmul bias")));
     entry.primitive.execute(cpuStream(), args);
     cpuStream().wait();
   });
@@ -105,14 +97,13 @@ Napi::Value convolutionForward(const Napi::CallbackInfo& info, const char* kerne
   return guarded(info, kernel, [&] {
     const std::string name(kernel);
     Heap heap(info[0]);
-    const int64_t xOff = integer(info, 1), wOff = integer(info, 2), biasOff = integer(info, 3), yOff = integer(info, 4);
-    const ConvGeometry g = ConvGeometry::read(info, 5, depthwise);
+    const ConvForwardCall call = ConvForwardCall::read(info, depthwise);
+    const ConvGeometry& g = call.g;
+    const int64_t xOff = call.x, wOff = call.filter, biasOff = call.bias, yOff = call.out, act = call.activation;
+    const float alpha = call.alpha;
+    const bool hasBias = call.hasBias();
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
-    const int64_t act = integer(info, 22);
-    const float alpha = real(info, 23);
-    const bool hasBias = biasOff >= 0;
-    std::vector<int64_t> key = g.key();
-    key.insert(key.end(), {hasBias, act, static_cast<int64_t>(alpha * 1e6)});
+    const std::vector<int64_t> key = call.key();
     static PrimitiveCache<BlockedConvEntry> cache;
     BlockedConvEntry& entry = cache.get(key, [&] {
       dnnl::convolution_forward::primitive_desc pd(g.forward(hasBias), activationAttr(act, alpha), cpuEngine());
@@ -139,8 +130,9 @@ Napi::Value convolutionBackwardData(const Napi::CallbackInfo& info, const char* 
   return guarded(info, kernel, [&] {
     const std::string name(kernel);
     Heap heap(info[0]);
-    const int64_t dyOff = integer(info, 1), wOff = integer(info, 2), dxOff = integer(info, 3);
-    const ConvGeometry g = ConvGeometry::read(info, 4, depthwise);
+    const ConvGradientCall call = ConvGradientCall::read(info, depthwise);
+    const int64_t dyOff = call.first, wOff = call.second, dxOff = call.out;
+    const ConvGeometry& g = call.g;
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     static PrimitiveCache<BlockedConvEntry> cache;
     BlockedConvEntry& entry = cache.get(g.key(), [&] {
@@ -168,8 +160,9 @@ Napi::Value convolutionBackwardWeights(const Napi::CallbackInfo& info, const cha
   return guarded(info, kernel, [&] {
     const std::string name(kernel);
     Heap heap(info[0]);
-    const int64_t xOff = integer(info, 1), dyOff = integer(info, 2), dwOff = integer(info, 3);
-    const ConvGeometry g = ConvGeometry::read(info, 4, depthwise);
+    const ConvGradientCall call = ConvGradientCall::read(info, depthwise);
+    const int64_t xOff = call.first, dyOff = call.second, dwOff = call.out;
+    const ConvGeometry& g = call.g;
     ThreadScope threads(threadsFor(g.flops(), kFlopsPerThread));
     static PrimitiveCache<BlockedConvEntry> cache;
     BlockedConvEntry& entry = cache.get(g.key(), [&] {

@@ -49,7 +49,9 @@ describe('simkit doctor', () => {
     expect(stdout).toMatch(
       /^native engine\s+ok\s+oneDNN \d+\.\d+\.\d+, instruction set \w+, openmp with \d+ thread\(s\) /m,
     );
-    expect(stdout).toMatch(/^native engine .*kernels: BatchMatMul, .*Conv2DBackpropFilter, .*SimkitFusedAdam$/m);
+    expect(stdout).toMatch(
+      /^native engine .*kernels: BatchMatMul, .*Conv2DBackpropFilter, .*SimkitFusedAdam; --precision bf16: (available|not on this CPU) \(\S+\)$/m,
+    );
     expect(stdout).toMatch(/^wasm simd\s+ok\s+on$/m);
     expect(stdout).toMatch(
       /^faiss-node\s+ok\s+0\.5\.1 native addon \S+faiss-node\.node, built against the system libfaiss/m,

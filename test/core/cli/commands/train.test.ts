@@ -74,6 +74,7 @@ describe('simkit train --config', () => {
       optimizer: 'adam',
       earlyStopping: { patience: 0 },
       keepCheckpoints: 2,
+      precision: 'f32',
     });
 
     writeFileSync(

@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
  * percent. Left to itself V8 lets it grow up to four times that; tuning the post-processing applies the chain to every
  * validation query once per setting, those rows live long enough to be promoted, so the heap filled up to that limit
  * and tuning set a run's peak memory at about four times the live heap (bench/tune-memory.ts). At 50 % the peak
- * stays near 1.5 times the live heap, at the same speed.
+ * stays near 1.5 times the live heap; what it costs in time is measured in docs/scale.md.
  */
 export const HEAP_GROWTH_PERCENT = 50;
 

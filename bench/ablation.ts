@@ -343,11 +343,8 @@ async function measure(competition: string, seed: string, row: PlannedRow, dir: 
   await writeFileAtomic(join(dir, `${row.name}.log`), `${stderr}${stdout}`);
   const load = loadavg()[0]!;
   if (code !== 0) {
-    const reason =
-      stderr
-        .trim()
-        .split('\n')
-        .find((line) => !line.startsWith('backend:')) ?? `exit ${code}`;
+    const lines = stderr.trim().split('\n');
+    const reason = lines.find((line) => line.startsWith('simkit: ')) ?? lines.at(-1) ?? `exit ${code}`;
     // Exit 1 and 2 are the run's refusals of the config or the input; anything else is a failure.
     const outcome = code === 1 || code === 2 ? 'refused' : 'failed';
     return { ...row, load, failure: `${outcome} (exit ${code}): ${reason.replaceAll('|', '\\|')}` };

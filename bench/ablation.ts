@@ -344,10 +344,11 @@ async function measure(competition: string, seed: string, row: PlannedRow, dir: 
   const load = loadavg()[0]!;
   if (code !== 0) {
     const lines = stderr.trim().split('\n');
-    const reason = lines.find((line) => line.startsWith('simkit: ')) ?? lines.at(-1) ?? `exit ${code}`;
-    // Exit 1 and 2 are the run's refusals of the config or the input; anything else is a failure.
-    const outcome = code === 1 || code === 2 ? 'refused' : 'failed';
-    return { ...row, load, failure: `${outcome} (exit ${code}): ${reason.replaceAll('|', '\\|')}` };
+    const refusal = lines.find((line) => line.startsWith('simkit: '));
+    // simkit refuses a config or an input with its own message and exit 1 or 2; anything else is a failure.
+    const outcome = refusal && (code === 1 || code === 2) ? 'refused' : 'failed';
+    const reason = (refusal ?? lines.at(-1) ?? '').replaceAll('|', '\\|');
+    return { ...row, load, failure: `${outcome} (exit ${code}): ${reason}` };
   }
   return { ...row, load, result: parseSummary(stdout) };
 }

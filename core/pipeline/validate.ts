@@ -14,6 +14,7 @@ import {
   learnsFromTraining,
   postProcess,
   tuneOf,
+  withinOptionRange,
   withoutNeighbours,
   type EmbeddedSet,
   type Overrides,
@@ -82,6 +83,7 @@ export function validationScoring(run: ScoredRunContext, parts: readonly Validat
       tuneOf(chain, config.tune),
       (overrides) => score(predict(chain, states, overrides)),
       spec.metric.higherIsBetter,
+      (key, value) => withinOptionRange(app, key, value),
     );
   return { context, score, predict, tune };
 }

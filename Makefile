@@ -17,7 +17,7 @@ NATIVE_ENGINE_SOURCES := $(wildcard native/engine/src/*) native/engine/CMakeList
 
 .PHONY: help setup system deps build test lint format fuzz typecheck gpu webgpu doctor clean \
 	option-docs fashion-mnist fashion-mnist-precision bench bench-engine bench-losses bench-train bench-profile bench-knn bench-score bench-data \
-	shopee-like bench-scale
+	shopee-like bench-scale ablation
 
 help:
 	@echo "make shopee          run the Shopee pipeline (embedded sample unless DATA=<kaggle dir>; OUT=<dir>)"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench-data      make shopee's image model: samples/s per epoch against the pure training-step rate"
 	@echo "make bench-profile   top kernels of one training step and sgemm GFLOP/s (BACKENDS=wasm,native)"
 	@echo "make bench-scale     the Shopee pipeline on a generated set: phase times, items/s, peak RSS (SCALE_POSTINGS=3000,10000 SCALE_EPOCHS=n)"
+	@echo "make ablation        each winners' technique on and off on a sample (COMPETITION=shopee,hotels ROWS=defaults,folds)"
 	@echo "make shopee-like     write a Shopee-like set (SCALE_POSTINGS=34250 SCALE_SEED=1 SCALE_HARD=0.3 SCALE_DATA=<dir>)"
 	@echo "make gpu             install the optional CUDA backend (@tensorflow/tfjs-node-gpu)"
 	@echo "make doctor          check the installation"
@@ -131,6 +132,11 @@ shopee-like: build
 bench-scale: build
 	$(NODE) dist/bench/scale.js --postings "$(SCALE_POSTINGS)" --seed $(SCALE_SEED) --hard $(SCALE_HARD) \
 		$(if $(SCALE_EPOCHS),--epochs $(SCALE_EPOCHS))
+
+# The techniques' ablation table per competition (bench/ablation.ts): one `nice -n 10 simkit run` per row, seed 42.
+COMPETITION ?= shopee
+ablation: build
+	$(NODE) dist/bench/ablation.js --competition "$(COMPETITION)" $(if $(ROWS),--rows "$(ROWS)") $(if $(OUT),--out "$(OUT)")
 
 clean:
 	rm -rf dist output

@@ -40,12 +40,15 @@ function beyond(values: readonly number[], value: number): { next: number; side:
   return undefined;
 }
 
-/** Options whose best value is at an edge of their grid with a value beyond it to try. */
-function edges(tune: Tune, best: Overrides): (GridWall & { next: number })[] {
+/** Whether an option may take a value (the range its component declares). */
+export type Allowed = (key: string, value: number) => boolean;
+
+/** Options whose best value is at an edge of their grid with a value beyond it, allowed, to try. */
+function edges(tune: Tune, best: Overrides, allowed: Allowed): (GridWall & { next: number })[] {
   return Object.entries(tune).flatMap(([key, values]) => {
     const value = best[key];
     const step = value === undefined ? undefined : beyond(values, value);
-    if (value === undefined || !step) return [];
+    if (value === undefined || !step || !allowed(key, step.next)) return [];
     return [{ key, value, side: step.side, next: step.next, tried: [...values].sort((a, b) => a - b) }];
   });
 }
@@ -54,12 +57,14 @@ function edges(tune: Tune, best: Overrides): (GridWall & { next: number })[] {
  * tuneSettings, then: while the best value of an option is the top or bottom of its grid, the grid
  * grows one step that way (at most MAX_EXTENSIONS times per option) and the search runs again, each
  * setting scored once. New values go to the end of the grid, so that a tie keeps the configured
- * value. What is still at an edge afterwards is returned as a wall, for the run to warn about.
+ * value. What is still at an edge afterwards is returned as a wall, for the run to warn about. A grid never grows past
+ * what `allowed` accepts (an option's declared range: a blend weight stops at 1).
  */
 export async function tuneToEdges(
   tune: Tune,
   score: (overrides: Overrides) => Promise<number | null>,
   higherIsBetter: boolean,
+  allowed: Allowed = () => true,
 ): Promise<EdgeAwareTuning> {
   const scores = new Map<string, Promise<number | null>>();
   const cached = (overrides: Overrides) => {
@@ -72,7 +77,7 @@ export async function tuneToEdges(
   const extended: Record<string, number[]> = {};
   let result = await tuneSettings(grid, cached, higherIsBetter);
   for (;;) {
-    const growing = edges(grid, result.best.overrides).filter(
+    const growing = edges(grid, result.best.overrides, allowed).filter(
       ({ key, next }) => (extended[key]?.length ?? 0) < MAX_EXTENSIONS && !grid[key]!.includes(next),
     );
     if (growing.length === 0) break;
@@ -82,7 +87,12 @@ export async function tuneToEdges(
     }
     result = await tuneSettings(grid, cached, higherIsBetter);
   }
-  const walls = edges(grid, result.best.overrides).map(({ key, value, side, tried }) => ({ key, value, side, tried }));
+  const walls = edges(grid, result.best.overrides, allowed).map(({ key, value, side, tried }) => ({
+    key,
+    value,
+    side,
+    tried,
+  }));
   return { ...result, extended, walls };
 }
 

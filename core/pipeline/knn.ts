@@ -6,6 +6,8 @@ import type { Simkit } from '../di/container.js';
 import { UserError } from '../errors.js';
 import type { ItemProgress } from '../progress.js';
 import { searchNeighbours } from '../search/neighbours.js';
+import { satisfies } from '../di/option-ranges.js';
+import type { NumberRule } from '../contracts/registration.js';
 import { ENSEMBLE } from './ensemble.js';
 
 export interface EmbeddedSet {
@@ -115,6 +117,16 @@ export function checkTuneKeys(app: Simkit, config: Pick<CompetitionConfig, 'post
         `its options: ${options.join(', ') || '(none)'}`,
       );
   }
+}
+
+/** Whether the tune key `<postProcessor>.<option>` may take `value`: within the range the post-processor declares. */
+export function withinOptionRange(app: Simkit, key: string, value: number): boolean {
+  const [name, option] = key.split('.') as [string, string];
+  const registry = app.registry<PostProcessor>('PostProcessor');
+  const range = registry.has(name)
+    ? (registry.get(name).ranges as Record<string, NumberRule> | undefined)?.[option]
+    : undefined;
+  return !range || satisfies(value, range);
 }
 
 /** The tune keys of the post-processors of `chain`. */

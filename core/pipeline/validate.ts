@@ -14,6 +14,7 @@ import {
   learnsFromTraining,
   postProcess,
   tuneOf,
+  withinOptionRange,
   withoutNeighbours,
   type EmbeddedSet,
   type Overrides,
@@ -82,8 +83,24 @@ export function validationScoring(run: ScoredRunContext, parts: readonly Validat
       tuneOf(chain, config.tune),
       (overrides) => score(predict(chain, states, overrides)),
       spec.metric.higherIsBetter,
+      (key, value) => withinOptionRange(app, key, value),
     );
   return { context, score, predict, tune };
+}
+
+/** The validation sets (the distractor queries among them), their kNN state, and the run's chain tuned on it. */
+async function tunedValidation(
+  run: ScoredRunContext,
+  embedder: Embedder,
+  distractors: Distractors,
+  { timed }: { readonly timed: boolean },
+) {
+  const sets = run.strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
+  const searched = await validationState(run, sets, embedder, distractors);
+  const scoring = validationScoring(run, [sets], embedder.dim);
+  const tuneChain = () => scoring.tune(run.config.postProcessors, [searched.state]);
+  const tuning = timed ? await phase('tune', tuneChain, sets.queries.length) : await tuneChain();
+  return { sets, ...searched, scoring, tuning };
 }
 
 /** The validation score of the searched vectors with the post-processing tuned for them (no baselines, no fitting). */
@@ -92,9 +109,7 @@ export async function tunedValidationScore(
   embedder: Embedder,
   distractors: Distractors,
 ): Promise<number | null> {
-  const sets = run.strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
-  const { state } = await validationState(run, sets, embedder, distractors);
-  return (await validationScoring(run, [sets], embedder.dim).tune(run.config.postProcessors, [state])).best.score;
+  return (await tunedValidation(run, embedder, distractors, { timed: false })).tuning.best.score;
 }
 
 /**
@@ -107,10 +122,9 @@ export async function validate(
   distractors: Distractors,
 ): Promise<ValidationOutcome> {
   const { app, config, strategy, spec } = run;
-  const sets = strategy.validationSets(run.train, [...run.validation, ...distractors.queries]);
-  const { queries, gallery, state } = await validationState(run, sets, embedder, distractors);
-  const { context, score, tune } = validationScoring(run, [sets], embedder.dim);
-  const chainTuning = await phase('tune', () => tune(config.postProcessors, [state]), sets.queries.length);
+  const validation = await tunedValidation(run, embedder, distractors, { timed: true });
+  const { sets, queries, gallery, state, tuning: chainTuning } = validation;
+  const { context, score, tune } = validation.scoring;
   printCurve(chainTuning, spec);
   const { best } = chainTuning;
   const tuning = { ...chainTuning, best: { ...best, overrides: { ...embedder.tuned, ...best.overrides } } };

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_EXTENSIONS, describeWall, tuneToEdges } from '../../../core/pipeline/grid-edges.js';
-import type { Overrides } from '../../../core/pipeline/knn.js';
+import { withinOptionRange, type Overrides } from '../../../core/pipeline/knn.js';
+import { Simkit } from '../../../core/di/container.js';
 
 function counting(score: (o: Overrides) => number) {
   const calls: string[] = [];
@@ -48,5 +49,32 @@ describe('tuning at the edge of its grid', () => {
     expect(error.best.overrides).toEqual({ t: 3 });
     // A single value is no grid: nothing to extend.
     expect((await tuneToEdges({ t: [1] }, async () => 1, true)).extended).toEqual({});
+  });
+
+  it('never grows past what the option allows (a blend weight stops at 1), and reports no wall there', async () => {
+    const calls: number[] = [];
+    const atMostOne = (key: string, value: number) => key !== 'rerank.weight' || value <= 1;
+    const result = await tuneToEdges(
+      { 'rerank.weight': [0.5, 1] },
+      async (o) => (calls.push(o['rerank.weight']!), o['rerank.weight']!),
+      true,
+      atMostOne,
+    );
+    expect(result.best.overrides).toEqual({ 'rerank.weight': 1 });
+    expect(calls).toEqual([0.5, 1]);
+    expect(result.extended).toEqual({});
+    expect(result.walls).toEqual([]);
+  });
+
+  it("reads what an option allows from its post-processor's declared range", async () => {
+    const app = await Simkit.create();
+    expect([1, 1.5, 0, -0.5].map((weight) => withinOptionRange(app, 'rerank.weight', weight))).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+    // An option without a declared range takes any value.
+    expect(withinOptionRange(app, 'knn-vote.k', 1000)).toBe(true);
   });
 });

@@ -16,7 +16,6 @@ import type { RunContext, ScoredRunContext } from './context.js';
 import type { JsonObject } from './config.js';
 import type { Embedder } from './embed.js';
 import { writeRunConfig } from './run-config.js';
-import { modelDir } from './train-models.js';
 import type { ValidationOutcome } from './validate.js';
 
 /** The embedded sample's hidden truth, or null on real data. */
@@ -57,20 +56,23 @@ export async function sampleTestBaselines(run: ScoredRunContext): Promise<Record
 }
 
 /**
- * For a competition that took a model rather than a CSV: hands it the search model (its folder and config) and the
- * test queries' vectors the run searched; returns where the competition put the model.
+ * For a competition that took a model rather than a CSV: hands it the model that embedded the test (its folder and
+ * config) and the test queries' vectors the run searched; returns where the competition put the model.
  */
 export async function exportModel(
   run: ScoredRunContext,
-  embedder: Embedder,
+  final: { readonly embedder: Embedder; readonly searchModelDir?: string },
   outcome: ValidationOutcome,
   testReport: ScoreReport | null,
 ): Promise<string | undefined> {
   const { competition, config } = run;
+  const { embedder, searchModelDir } = final;
   if (!competition.exportModel) return undefined;
+  // prepareRun refuses, before training, every config whose test vectors are not one model's.
+  if (!searchModelDir) throw new Error(`${competition.alias} takes one model, and the test was embedded by several`);
   return competition.exportModel({
     out: run.out,
-    modelDir: modelDir(run.runDir, embedder.searchModel),
+    modelDir: searchModelDir,
     model: config.models[embedder.searchModel]!,
     config,
     queries: await embedder.embed(run.test.queries),

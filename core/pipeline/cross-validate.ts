@@ -10,7 +10,7 @@ import { embedderOf, type Embedder } from './embed.js';
 import type { EmbeddingModel } from './embedding-model.js';
 import { fitChain, type Overrides } from './knn.js';
 import { foldsFor } from './split.js';
-import { trainModels, type TrainedModels } from './train-models.js';
+import { modelDir, trainModels, type TrainedModels } from './train-models.js';
 import { printCurve, validationScoring, validationState, type ValidationOutcome } from './validate.js';
 
 /** The out-of-fold predictions of every train item, in the submission's format, in the run folder. */
@@ -151,11 +151,13 @@ export async function crossValidate(
       foldRuns.splice(0).forEach((fold) => fold.models.dispose());
       finalModels = await retrainOnAll(run, options);
     }
+    const searchModel = run.config.search ?? Object.keys(run.config.models)[0]!;
     return {
       outOfFold: { folds: count, items: items.length, score: best.score, perFold, tuned: best.overrides, final },
-      embedder: embedderOf(finalModels, run.config.search ?? Object.keys(run.config.models)[0]!),
+      embedder: embedderOf(finalModels, searchModel),
       chain: fitted.chain,
       training: final === 'folds' ? items : run.labelled,
+      ...(final === 'full' ? { searchModelDir: modelDir(fullRetrainDir(run.runDir), searchModel) } : {}),
       dispose: () => finalModels.dispose(),
     };
   } catch (error) {
@@ -164,12 +166,14 @@ export async function crossValidate(
   }
 }
 
+const fullRetrainDir = (runDir: string): string => join(runDir, 'full');
+
 /** `final: full`: one model per name trained on every labelled item (`run/full/`). */
 function retrainOnAll(run: ScoredRunContext, options: Stage): Promise<TrainedModels> {
   log.info(`final: retraining on all ${run.labelled.length} labelled items with the settings tuned out of fold`);
   return trainModels(
     run.app,
-    { ...run, train: run.labelled, validation: [], runDir: join(run.runDir, 'full'), cacheItems: run.labelled },
+    { ...run, train: run.labelled, validation: [], runDir: fullRetrainDir(run.runDir), cacheItems: run.labelled },
     options,
   );
 }

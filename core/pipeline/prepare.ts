@@ -11,7 +11,7 @@ import { embeddedSample } from '../samples/sample-folder.js';
 import { log } from '../log.js';
 import { DEFAULT_SEED, Random } from '../random.js';
 import { checkResumable } from '../training/checkpoint.js';
-import { resolveConfig } from './config.js';
+import { NO_TTA, resolveConfig } from './config.js';
 import { SEED, checkConfig, describeRule, satisfies } from './config-check.js';
 import { checkRunData } from './data-check.js';
 import { checkObjectives } from './embedding-model.js';
@@ -39,6 +39,33 @@ export function findCompetition(
   throw new UserError(`unknown competition "${name}"`);
 }
 
+/**
+ * A competition that takes the trained model itself (Competition.exportModel) is scored on what that one model
+ * gives for one forward pass per image: the test's vectors may not combine several models or several views.
+ */
+function checkOneExportableModel(config: CompetitionConfig, source: string, alias: string): void {
+  const refuse = (what: string, fix: string) =>
+    new UserError(`${alias} takes the trained model itself, and ${what} (${source})`, fix);
+  if (config.ensemble)
+    throw refuse(
+      'an ensemble is several models: ensemble',
+      'search one model: remove ensemble and set search to a model',
+    );
+  if ((config.folds?.count ?? 1) > 1 && config.folds?.final === 'folds')
+    throw refuse(
+      `--folds ${config.folds.count} with folds.final: folds averages ${config.folds.count} models`,
+      'set folds.final: full (one model retrained on every labelled item), or run without --folds',
+    );
+  const search = config.search ?? Object.keys(config.models)[0]!;
+  const model = config.models[search];
+  const tta = { ...NO_TTA, ...(model?.input === 'image' ? model.tta : undefined) };
+  if (tta.flip || tta.sizes.length > 0 || tta.crops > 0)
+    throw refuse(
+      `models.${search}.tta averages several views of each image, which the exported model does not do`,
+      `remove models.${search}.tta`,
+    );
+}
+
 /** `config` with `epochs` for every model, unless the overrides set the models themselves. */
 function withEpochs(config: CompetitionConfig, options: RunOptions): CompetitionConfig {
   if (options.epochs === undefined || options.overrides?.models) return config;
@@ -59,11 +86,7 @@ export async function effectiveConfig(app: Simkit, options: RunOptions): Promise
   const source = options.config ?? `the defaults of ${competition.alias}`;
   checkConfig(config, source);
   competition.checkConfig?.(config, source);
-  if (competition.exportModel && config.ensemble)
-    throw new UserError(
-      `${competition.alias} takes the trained model itself, and an ensemble is several (${source}: ensemble)`,
-      'search one model: remove ensemble and set search to a model',
-    );
+  if (competition.exportModel) checkOneExportableModel(config, source, competition.alias);
   if (config.ensemble && ((config.folds?.count ?? 1) > 1 || config.pseudoLabels?.enabled))
     throw new UserError(
       `cross-validation and pseudo-labels retrain one searched model, and ${source} searches an ensemble`,

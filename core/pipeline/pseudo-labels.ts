@@ -104,7 +104,13 @@ export async function pseudoLabelRound(
   options: Pick<RunOptions, 'resume' | 'strict' | 'maxBadImages'>,
   first: { readonly embedder: Embedder; readonly outcome: ValidationOutcome },
   distractors: Distractors,
-): Promise<{ round: PseudoLabelRound; models: TrainedModels; embedder: Embedder; outcome: ValidationOutcome }> {
+): Promise<{
+  round: PseudoLabelRound;
+  models: TrainedModels;
+  embedder: Embedder;
+  outcome: ValidationOutcome;
+  runDir: string;
+}> {
   const { precision, maxClusterSize } = run.config.pseudoLabels!;
   const confidence = tunedConfidence(first.outcome.state, first.outcome.truth, precision);
   const state = await testState(run, first.embedder);
@@ -131,7 +137,13 @@ export async function pseudoLabelRound(
     log.info(
       `pseudo-labels: validation ${firstValidation?.toFixed(4) ?? '—'} → ${outcome.tuning.best.score?.toFixed(4) ?? '—'}`,
     );
-    return { round: { confidence, items: pseudo.length, classes, firstValidation }, models, embedder, outcome };
+    return {
+      round: { confidence, items: pseudo.length, classes, firstValidation },
+      models,
+      embedder,
+      outcome,
+      runDir: second.runDir,
+    };
   } catch (error) {
     models.dispose();
     throw error;

@@ -19,7 +19,7 @@ import { searchedEmbedder } from './ensemble.js';
 import type { Overrides } from './knn.js';
 import { predictTest } from './predict.js';
 import { prepareRun } from './prepare.js';
-import { trainModels } from './train-models.js';
+import { modelDir, trainModels } from './train-models.js';
 import { phase, recordPhases, type PhaseRecord } from './phases.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { join } from 'node:path';
@@ -73,6 +73,9 @@ interface FinalPass {
   readonly tuned: Overrides;
   /** The train items the test's models learned from. */
   readonly training: readonly Item[];
+  /** The folder of the model that embedded the test (what a competition that takes a model exports); none when the
+   * test's vectors average several models. */
+  readonly searchModelDir?: string;
   readonly outOfFold?: OutOfFold;
   readonly pseudoLabels?: PseudoLabelRound;
   readonly dispose: () => void;
@@ -84,6 +87,7 @@ function modelsPass(
   embedder: Embedder,
   outcome: ValidationOutcome,
   dispose: () => void = () => undefined,
+  runDir = run.runDir,
 ): FinalPass {
   return {
     embedder,
@@ -91,6 +95,7 @@ function modelsPass(
     chain: outcome.chain,
     tuned: outcome.tuning.best.overrides,
     training: run.train,
+    searchModelDir: modelDir(runDir, embedder.searchModel),
     dispose,
   };
 }
@@ -106,8 +111,8 @@ async function finalPass(
     return { ...folds, outcome: first.outcome, tuned: folds.outOfFold.tuned };
   }
   if (run.config.pseudoLabels?.enabled) {
-    const { embedder, outcome, round, models } = await pseudoLabelRound(run, options, first, distractors);
-    return { ...modelsPass(run, embedder, outcome, () => models.dispose()), pseudoLabels: round };
+    const { embedder, outcome, round, models, runDir } = await pseudoLabelRound(run, options, first, distractors);
+    return { ...modelsPass(run, embedder, outcome, () => models.dispose(), runDir), pseudoLabels: round };
   }
   return modelsPass(run, first.embedder, first.outcome);
 }
@@ -171,7 +176,7 @@ async function runStages(app: Simkit, options: RunOptions): Promise<Omit<RunSumm
       ),
     );
     const sample = { test: testReport, testBaselines: await sampleTestBaselines(run) };
-    const exportedModel = await exportModel(run, final.embedder, outcome, testReport);
+    const exportedModel = await exportModel(run, final, outcome, testReport);
     const seconds = (Date.now() - run.started) / 1000;
     const report = await writeRunReport(run, outcome, sample, seconds);
     const used = { ...ranConfig(run, outcome), tuned: final.tuned };

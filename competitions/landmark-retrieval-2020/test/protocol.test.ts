@@ -204,4 +204,49 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
       models: { image: { epochs: 3 } },
     });
   });
+
+  it('refuses, before any work, test vectors that one exported model cannot give: several views, several models', async () => {
+    const refusal = async (name: string, config: object, folds?: number) => {
+      const file = join(root, `${name}.json`);
+      writeFileSync(file, JSON.stringify(config));
+      const options = { competition: RETRIEVAL_2020_SLUG, config: file, ...(folds ? { folds } : {}) };
+      const error = await effectiveConfig(app, options).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(UserError);
+      return (error as UserError).message;
+    };
+    expect(await refusal('tta', { models: { image: { tta: { flip: true } } } })).toContain(
+      'models.image.tta averages several views of each image',
+    );
+    expect(await refusal('fold-average', {}, 3)).toContain('--folds 3 with folds.final: folds averages 3 models');
+    const full = join(root, 'full.json');
+    writeFileSync(full, JSON.stringify({ folds: { final: 'full' } }));
+    await expect(
+      effectiveConfig(app, { competition: RETRIEVAL_2020_SLUG, config: full, folds: 3 }),
+    ).resolves.toMatchObject({ folds: { count: 3, final: 'full' } });
+  });
+
+  it.each([
+    ['the pseudo-labels round', { pseudoLabels: { enabled: true } }, undefined, 'pseudo-labels'],
+    ['folds.final: full', { folds: { final: 'full' } }, 2, 'full'],
+  ])('exports the model that embedded the test after %s', async (_, config, folds, folder) => {
+    const runOut = join(root, `export-${folder}`);
+    const file = join(root, `export-${folder}.json`);
+    writeFileSync(file, JSON.stringify(config));
+    await runCompetition(app, {
+      competition: RETRIEVAL_2020_SLUG,
+      out: runOut,
+      config: file,
+      leaderboard: join(root, 'leaderboard.sqlite'),
+      epochs: 1,
+      ...(folds ? { folds } : {}),
+    });
+    const card = JSON.parse(readFileSync(join(runOut, LOCAL_SCORE_FILE), 'utf8')) as {
+      model: { reproduced: { largestDifference: number } };
+    };
+    expect(card.model.reproduced.largestDifference).toBeLessThanOrEqual(EXPORT_TOLERANCE);
+    expect(existsSync(join(runOut, 'run', folder, 'image', 'model', 'model.json'))).toBe(true);
+  });
 });

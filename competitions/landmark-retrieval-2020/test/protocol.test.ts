@@ -32,6 +32,13 @@ let test: TestSet;
 let exported: { queries: Float32Array; index: Float32Array };
 let dim: number;
 
+/** Writes `config` as `<root>/<name>.json` and returns its path. */
+function configFile(name: string, config: object): string {
+  const path = join(root, `${name}.json`);
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
 /** A model's raw outputs for items, decoded as the run decodes them. */
 async function outputs(model: tf.LayersModel, items: readonly Item[], size: number): Promise<Float32Array> {
   const { data } = await loadImages(items, { size, channels: 3 });
@@ -173,11 +180,6 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
   });
 
   it('refuses, from a config file, post-processing or another search before any work: the host searched itself', async () => {
-    const configFile = (name: string, config: object) => {
-      const path = join(root, `${name}.json`);
-      writeFileSync(path, JSON.stringify(config));
-      return path;
-    };
     const refused = async (name: string, config: object) => {
       const file = configFile(name, config);
       const error = await effectiveConfig(app, { competition: RETRIEVAL_2020_SLUG, config: file }).then(
@@ -207,8 +209,7 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
 
   it('refuses, before any work, test vectors that one exported model cannot give: several views, several models', async () => {
     const refusal = async (name: string, config: object, folds?: number) => {
-      const file = join(root, `${name}.json`);
-      writeFileSync(file, JSON.stringify(config));
+      const file = configFile(name, config);
       const options = { competition: RETRIEVAL_2020_SLUG, config: file, ...(folds ? { folds } : {}) };
       const error = await effectiveConfig(app, options).then(
         () => undefined,
@@ -221,8 +222,7 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
       'models.image.tta averages several views of each image',
     );
     expect(await refusal('fold-average', {}, 3)).toContain('--folds 3 with folds.final: folds averages 3 models');
-    const full = join(root, 'full.json');
-    writeFileSync(full, JSON.stringify({ folds: { final: 'full' } }));
+    const full = configFile('full', { folds: { final: 'full' } });
     await expect(
       effectiveConfig(app, { competition: RETRIEVAL_2020_SLUG, config: full, folds: 3 }),
     ).resolves.toMatchObject({ folds: { count: 3, final: 'full' } });
@@ -233,8 +233,7 @@ describe('landmark-retrieval-2020: the model is what Kaggle took', () => {
     ['folds.final: full', { folds: { final: 'full' } }, 2, 'full'],
   ])('exports the model that embedded the test after %s', async (_, config, folds, folder) => {
     const runOut = join(root, `export-${folder}`);
-    const file = join(root, `export-${folder}.json`);
-    writeFileSync(file, JSON.stringify(config));
+    const file = configFile(`export-${folder}`, config);
     await runCompetition(app, {
       competition: RETRIEVAL_2020_SLUG,
       out: runOut,
